@@ -1,0 +1,141 @@
+"""Arithmetic protocols on replicated shares: input checks, openings, multiplication.
+
+Multiplication and dot products follow Araki, Furukawa, Lindell, Nof and Ohara,
+"High-Throughput Semi-Honest Secure Three-Party Computation with an Honest Majority"
+(CCS 2016): each party computes a 3-out-of-3 share of the product locally, masks it
+with a zero-sharing and passes it to the previous party -- one round, one ring
+element per party per output. Openings are redundant (the missing component arrives
+from one neighbour and its SHA-256 from the other), so one tampering party makes the
+honest ones raise :class:`~sharelake.errors.IntegrityError` (security with abort for
+opened values, as in MP-SPDZ's ``MaliciousRepMC``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from ..errors import IntegrityError
+from .party import Party
+from .ring import Arr
+from .shares import AShare, BShare
+
+DIGEST = 32
+
+
+def _digest(arr: Arr) -> bytes:
+    return hashlib.sha256(np.ascontiguousarray(arr).view(np.uint8).data).digest()
+
+
+def check_input(p: Party, share: AShare | BShare, *, what: str = "input") -> None:
+    """Confirm that the neighbour holding our first component got the same one.
+
+    Component i is held by party i (first) and party i-1 (second). Party i sends the
+    digest of its first component to i-1, which compares it with its second component.
+    One round, 32 bytes. A client that sent inconsistent pairs is caught here, before
+    the upload commits.
+    """
+    got = p.exchange({p.prev: _digest(share.a)}, {p.next: DIGEST})
+    if bytes(got[p.next]) != _digest(share.b):
+        raise IntegrityError(
+            f"P{p.id}: {what} share component {p.next} disagrees with P{p.next} "
+            f"(session {p.chan.session})"
+        )
+
+
+def _open_components(p: Party, a: Arr, b: Arr) -> Arr:
+    """Exchange for an opening: returns the missing component x_{i+2}, checked."""
+    a = np.ascontiguousarray(a)
+    b = np.ascontiguousarray(b)
+    got = p.exchange(
+        {p.prev: b, p.next: _digest(a)},
+        {p.next: b.nbytes, p.prev: DIGEST},
+    )
+    missing = np.frombuffer(got[p.next], dtype=np.uint64).reshape(a.shape)
+    if bytes(got[p.prev]) != _digest(missing):
+        raise IntegrityError(
+            f"P{p.id}: opened value from P{p.next} does not match the digest from "
+            f"P{p.prev}; a node tampered with an opening (session {p.chan.session})"
+        )
+    return missing
+
+
+def open_arith(p: Party, x: AShare) -> Arr:
+    """Open ``x`` to all three parties (one round, checked)."""
+    missing = _open_components(p, x.a, x.b)
+    return x.a + x.b + missing
+
+
+def open_bool(p: Party, x: BShare) -> Arr:
+    """Open the XOR-shared words ``x`` to all three parties (one round, checked)."""
+    missing = _open_components(p, x.a, x.b)
+    return x.a ^ x.b ^ missing
+
+
+def mul(p: Party, x: AShare, y: AShare) -> AShare:
+    """Elementwise product (Araki et al. CCS 2016, section 2.3): one round."""
+    z = x.a * y.a
+    z += x.a * y.b
+    z += x.b * y.a
+    z += p.zero_share(z.shape)
+    return AShare(z, p.pass_prev(z))
+
+
+def mul_public_then_add(x: AShare, c: Arr) -> AShare:
+    """``x * c`` for a public array ``c`` (local)."""
+    return AShare(x.a * c, x.b * c)
+
+
+def dot(p: Party, x: AShare, y: AShare) -> AShare:
+    """Row-wise inner products of matrices ``x`` and ``y`` (shape n x d) -> n values.
+
+    The local 3-out-of-3 terms are summed over d before the single resharing, so the
+    communication is one element per output, not per product (Araki et al. 2016).
+    """
+    z = np.einsum("ij,ij->i", x.a, y.a)
+    z += np.einsum("ij,ij->i", x.a, y.b)
+    z += np.einsum("ij,ij->i", x.b, y.a)
+    z += p.zero_share(z.shape)
+    return AShare(z, p.pass_prev(z))
+
+
+def matmul(p: Party, x: AShare, y: AShare) -> AShare:
+    """Matrix product of shared ``x`` (n x d) and ``y`` (d x m) with one resharing (n x m)."""
+    z = _matmul_u64(x.a, y.a)
+    z += _matmul_u64(x.a, y.b)
+    z += _matmul_u64(x.b, y.a)
+    z += p.zero_share(z.shape)
+    return AShare(z, p.pass_prev(z))
+
+
+def _matmul_u64(a: Arr, b: Arr) -> Arr:
+    return np.matmul(a, b)
+
+
+def trunc_prob(p: Party, x: AShare, d: int) -> AShare:
+    """Probabilistic truncation x -> x / 2^d (Mohassel & Rindal, ABY3, CCS 2018, Pi_trunc1).
+
+    The sharing is viewed as the 2-out-of-2 sharing (x_0, x_1 + x_2): x_0 is known to
+    parties 0 and 2, x_1 + x_2 to party 1. Each half is shifted locally as in SecureML
+    (Mohassel & Zhang, S&P 2017); party 1 re-randomises its half with a value it shares
+    with party 2 and sends it to party 0. One round, one message. For |x| < 2^l the result
+    is floor(x / 2^d) or one more, except with probability 2^(l + 1 - 64).
+    """
+    sd = np.uint64(d)
+    shape = x.a.shape
+    if p.id == 0:
+        y0 = x.a >> sd  # component 0 = x_0 (first of party 0)
+        got = p.exchange({}, {1: x.a.nbytes})
+        y1 = np.frombuffer(got[1], dtype=np.uint64).reshape(shape).copy()
+        return AShare(y0, y1)
+    if p.id == 1:
+        r = p.prg_next.words(shape)  # key k_2, shared with party 2
+        xb = x.a + x.b  # x_1 + x_2
+        y1 = (np.uint64(0) - ((np.uint64(0) - xb) >> sd)) - r
+        p.exchange({0: y1}, {})
+        return AShare(y1, r)
+    r = p.prg_own.words(shape)  # key k_2, shared with party 1
+    y0 = x.b >> sd  # component 0 = x_0 (second of party 2)
+    p.exchange({}, {})
+    return AShare(r, y0)

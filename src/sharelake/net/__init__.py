@@ -1,0 +1,1 @@
+"""Channels between the three parties: in-memory (tests) and TCP with mutual TLS."""

@@ -1,0 +1,128 @@
+"""An in-memory Channel: three parties as threads in one process, for unit tests only.
+
+It enforces the same rules as the TLS channel (exact sizes, deadlines, a peer that
+has gone away is reported by name) so protocol tests mean the same thing on both.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..errors import PeerDisconnectedError, PeerTimeoutError, ProtocolError
+from ..mpc.channel import Buffer, Channel, ChannelStats
+from ..mpc.party import Party
+
+_POLL = 0.05
+
+
+class _Hub:
+    """The mailboxes of one three-party session."""
+
+    def __init__(self, session: str) -> None:
+        self.session = session
+        self.boxes: dict[tuple[int, int], queue.SimpleQueue[bytes]] = {
+            (s, d): queue.SimpleQueue() for s in range(3) for d in range(3) if s != d
+        }
+        self.closed = [threading.Event() for _ in range(3)]
+
+
+class MemoryChannel(Channel):
+    """One party's end of an in-memory three-party session."""
+
+    def __init__(
+        self, hub: _Hub, party: int, *, deadline: float = 30.0, tamper: Any = None
+    ) -> None:
+        self._hub = hub
+        self.party = party
+        self.session = hub.session
+        self.stats = ChannelStats()
+        self.deadline = deadline
+        self._tamper = tamper
+
+    def send(self, to: int, payload: Buffer) -> None:
+        data = bytes(payload)
+        if self._tamper is not None:
+            data = self._tamper(self.party, to, data)
+        self.stats.messages += 1
+        self.stats.bytes_sent += len(data)
+        self._hub.boxes[(self.party, to)].put(data)
+
+    def recv(self, frm: int, nbytes: int) -> memoryview:
+        box = self._hub.boxes[(frm, self.party)]
+        end = time.monotonic() + self.deadline
+        while True:
+            try:
+                data = box.get(timeout=_POLL)
+                break
+            except queue.Empty:
+                if self._hub.closed[frm].is_set() and box.empty():
+                    raise PeerDisconnectedError(
+                        f"P{self.party}: peer P{frm} left session {self.session}",
+                        node=frm,
+                        session=self.session,
+                    ) from None
+                if time.monotonic() > end:
+                    raise PeerTimeoutError(
+                        f"P{self.party}: no message from P{frm} within {self.deadline:.1f} s "
+                        f"(session {self.session})",
+                        node=frm,
+                        session=self.session,
+                    ) from None
+        if len(data) != nbytes:
+            raise ProtocolError(
+                f"P{self.party}: message from P{frm} has {len(data)} bytes, expected "
+                f"{nbytes} (session {self.session})"
+            )
+        return memoryview(data)
+
+    def close(self) -> None:
+        self._hub.closed[self.party].set()
+
+
+PartyFn = Callable[..., Any]
+
+
+def run_in_memory(
+    fn: PartyFn,
+    inputs: list[Mapping[str, Any]] | None = None,
+    *,
+    deadline: float = 30.0,
+    tamper: Any = None,
+    session: str = "memory",
+) -> list[Any]:
+    """Run ``fn(party, **inputs[i])`` as three threads and return the three results.
+
+    ``tamper(src, dst, data) -> data`` may alter messages in flight (fault tests). The
+    first exception raised by any party is re-raised after all threads have stopped.
+    """
+    hub = _Hub(session)
+    args = inputs or [{}, {}, {}]
+    results: list[Any] = [None, None, None]
+    errors: list[BaseException | None] = [None, None, None]
+
+    def body(i: int) -> None:
+        chan = MemoryChannel(hub, i, deadline=deadline, tamper=tamper)
+        try:
+            party = Party.setup(chan)
+            results[i] = fn(party, **args[i])
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            errors[i] = exc
+        finally:
+            chan.close()
+
+    threads = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for exc in errors:
+        if exc is not None and not isinstance(exc, PeerDisconnectedError):
+            raise exc
+    for exc in errors:
+        if exc is not None:
+            raise exc
+    return results
