@@ -110,7 +110,8 @@ def matmul(p: Party, x: AShare, y: AShare) -> AShare:
 
 
 def _matmul_u64(a: Arr, b: Arr) -> Arr:
-    return np.matmul(a, b)
+    out: Arr = np.matmul(a, b)
+    return out
 
 
 def trunc_prob(p: Party, x: AShare, d: int) -> AShare:

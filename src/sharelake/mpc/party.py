@@ -82,7 +82,7 @@ class Party:
         return {frm: self.chan.recv(frm, n) for frm, n in recvs.items()}
 
     def pass_prev(self, payload: Arr) -> Arr:
-        """One round: send ``payload`` to the previous party, receive the same size from the next."""
+        """One round: send ``payload`` to the previous party; receive as much from the next."""
         got = self.exchange({self.prev: payload}, {self.next: payload.nbytes})
         return np.frombuffer(got[self.next], dtype=np.uint64).reshape(payload.shape)
 
@@ -135,4 +135,4 @@ class Party:
 def _as_buffer(payload: Arr | bytes) -> bytes | memoryview:
     if isinstance(payload, bytes):
         return payload
-    return memoryview(np.ascontiguousarray(payload)).cast("B")
+    return np.ascontiguousarray(payload).data.cast("B")

@@ -38,7 +38,7 @@ class Prg:
             return out
         if len(self._zeros) < n:
             self._zeros = bytearray(max(n, 2 * len(self._zeros)))
-        view = memoryview(out.reshape(-1).view(np.uint8))
+        view = out.reshape(-1).view(np.uint8).data
         if len(self._zeros) == n:
             self._enc.update_into(self._zeros, view)
         else:

@@ -109,7 +109,7 @@ def run_in_memory(
         try:
             party = Party.setup(chan)
             results[i] = fn(party, **args[i])
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+        except BaseException as exc:
             errors[i] = exc
         finally:
             chan.close()
