@@ -1,0 +1,179 @@
+"""Encoding of plaintext columns into Z_2^64 and back (client side, before sharing).
+
+Types map to ring elements as: ``int`` -> two's complement; ``fixed`` -> round(x * 2^f);
+``bool`` -> 0/1; ``date`` -> days since 1970-01-01; ``category`` -> position in the
+public dictionary; ``string`` -> a 64-bit BLAKE2b digest of the UTF-8 bytes (for
+equality) plus the bytes themselves packed 8 per word (for fuzzy work). Nulls become a
+0/1 flag and value 0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ..errors import InputValidationError
+from ..mpc.ring import Arr, decode_fixed, encode_fixed, to_signed
+from ..mpc.shares import AShare
+from ..mpc.sharing import share_arith
+from .table import ColumnSpec, SecretColumn, SecretTable
+
+DIGEST_PERSON = b"sharelake-str-v1"
+EPOCH = np.datetime64("1970-01-01", "D")
+
+
+@dataclass(frozen=True)
+class EncodedColumn:
+    """A column in ring form: values, null flags and (strings) packed bytes."""
+
+    spec: ColumnSpec
+    values: Arr
+    null: Arr
+    text: Arr | None = None
+
+
+def string_digest(values: list[str]) -> Arr:
+    """64-bit BLAKE2b digests of strings (equality keys computed at the client)."""
+    out = np.empty(len(values), dtype=np.uint64)
+    for i, v in enumerate(values):  # client-side plaintext encoding, not a protocol
+        h = hashlib.blake2b(v.encode("utf-8"), digest_size=8, person=DIGEST_PERSON)
+        out[i] = int.from_bytes(h.digest(), "little")
+    return out
+
+
+def _pack_text(values: list[str], max_len: int, name: str, source: str | None) -> Arr:
+    words = (max_len + 7) // 8
+    buf = np.zeros((len(values), words * 8), dtype=np.uint8)
+    for i, v in enumerate(values):
+        raw = v.encode("utf-8")
+        if len(raw) > max_len:
+            raise InputValidationError(
+                f"string of {len(raw)} bytes exceeds the maximum of {max_len}",
+                source=source,
+                row=i + 1,
+                column=name,
+            )
+        buf[i, : len(raw)] = np.frombuffer(raw, dtype=np.uint8)
+    return buf.view(np.uint64).reshape(len(values), words)
+
+
+def encode_column(
+    series: pd.Series[Any], spec: ColumnSpec, *, source: str | None = None
+) -> EncodedColumn:
+    """Validate and encode one pandas column; errors name the row and column."""
+    isnull = series.isna().to_numpy()
+    if isnull.any() and not spec.nullable:
+        row = int(np.flatnonzero(isnull)[0]) + 1
+        raise InputValidationError(
+            "missing value in a required column", source=source, row=row, column=spec.name
+        )
+    null = isnull.astype(np.uint64)
+    n = len(series)
+    values = np.zeros(n, dtype=np.uint64)
+    present = ~isnull
+    text: Arr | None = None
+    col = series[present]
+    try:
+        if spec.kind in ("int", "bool"):
+            num = pd.to_numeric(col, errors="raise")
+            arr = num.to_numpy()
+            if spec.kind == "bool" and not np.isin(arr, (0, 1, True, False)).all():
+                raise ValueError("expected true/false")
+            if arr.dtype.kind == "f" and not np.all(np.equal(np.mod(arr, 1), 0)):
+                raise ValueError("expected an integer")
+            if arr.dtype.kind == "f" and np.any(np.abs(arr) >= 2.0**63):
+                raise ValueError("integer out of the 64-bit range")
+            values[present] = arr.astype(np.int64).view(np.uint64)
+        elif spec.kind == "fixed":
+            arr = pd.to_numeric(col, errors="raise").to_numpy(dtype=np.float64)
+            if not np.all(np.isfinite(arr)) or np.any(np.abs(arr) >= 2.0 ** (62 - spec.frac_bits)):
+                raise ValueError("number is not finite or out of the fixed-point range")
+            values[present] = encode_fixed(arr, spec.frac_bits)
+        elif spec.kind == "date":
+            d = pd.to_datetime(col, errors="raise").to_numpy().astype("datetime64[D]")
+            values[present] = (d - EPOCH).astype(np.int64).view(np.uint64)
+        elif spec.kind == "category":
+            cats = list(spec.categories or ())
+            codes = pd.Categorical(col.astype(str), categories=cats).codes
+            if (codes < 0).any():
+                raise ValueError(f"unknown category (allowed: {', '.join(cats)})")
+            values[present] = codes.astype(np.uint64)
+        else:
+            strs = [str(v) for v in col.tolist()]
+            values[present] = string_digest(strs)
+            all_strs = [
+                str(v) if ok else "" for v, ok in zip(series.tolist(), present, strict=True)
+            ]
+            text = _pack_text(all_strs, int(spec.max_len or 0), spec.name, source)
+    except InputValidationError:
+        raise
+    except (ValueError, TypeError, OverflowError) as exc:
+        bad_row = _first_bad_row(series, spec, present)
+        raise InputValidationError(
+            str(exc).split("\n")[0], source=source, row=bad_row, column=spec.name
+        ) from None
+    return EncodedColumn(spec, values, null, text)
+
+
+def _first_bad_row(
+    series: pd.Series[Any], spec: ColumnSpec, present: npt.NDArray[np.bool_]
+) -> int | None:
+    for i, (v, ok) in enumerate(zip(series.tolist(), present, strict=True)):
+        if not ok:
+            continue
+        try:
+            encode_column(pd.Series([v]), spec)
+        except InputValidationError:
+            return i + 1
+    return None
+
+
+def encode_frame(
+    df: pd.DataFrame, specs: list[ColumnSpec], *, source: str | None = None
+) -> list[EncodedColumn]:
+    """Validate and encode a DataFrame against its schema (before anything is shared)."""
+    missing = [s.name for s in specs if s.name not in df.columns]
+    if missing:
+        raise InputValidationError(f"missing columns: {', '.join(missing)}", source=source)
+    return [encode_column(df[s.name], s, source=source) for s in specs]
+
+
+def share_table(cols: list[EncodedColumn], *, name: str = "") -> list[SecretTable]:
+    """Split encoded columns into the three parties' secret tables (client side)."""
+    n = len(cols[0].values) if cols else 0
+    valid = share_arith(np.ones(n, dtype=np.uint64))
+    parts: list[dict[str, SecretColumn]] = [{}, {}, {}]
+    for c in cols:
+        vs = share_arith(c.values)
+        ns = share_arith(c.null)
+        ts: list[AShare] | list[None] = share_arith(c.text) if c.text is not None else [None] * 3
+        for i in range(3):
+            parts[i][c.spec.name] = SecretColumn(c.spec, vs[i], ns[i], ts[i])
+    return [SecretTable(parts[i], valid[i], name) for i in range(3)]
+
+
+def decode_column(spec: ColumnSpec, values: Arr, null: Arr | None = None) -> pd.Series[Any]:
+    """Turn opened ring values back into a pandas column (nulls as missing)."""
+    out: pd.Series[Any]
+    if spec.kind == "fixed":
+        out = pd.Series(decode_fixed(values, spec.frac_bits))
+    elif spec.kind == "bool":
+        out = pd.Series(values.astype(bool))
+    elif spec.kind == "date":
+        out = pd.Series(EPOCH + to_signed(values).astype("timedelta64[D]"))
+    elif spec.kind == "category":
+        cats = np.array(list(spec.categories or ()), dtype=object)
+        out = pd.Series(cats[np.clip(values.astype(np.int64), 0, len(cats) - 1)])
+    elif spec.kind == "string":
+        out = pd.Series(values)
+    else:
+        out = pd.Series(to_signed(values))
+    if null is not None and null.any():
+        out = out.astype(object)
+        out[null.astype(bool)] = None
+    return out

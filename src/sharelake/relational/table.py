@@ -1,0 +1,112 @@
+"""Secret tables: named, typed columns of replicated shares plus a secret validity bit.
+
+A :class:`SecretTable` has a public row count ``n`` and schema; which rows are real is
+hidden in ``valid`` (a 0/1 arithmetic sharing), so filters keep the size and only
+update validity. Each column holds its values as an arithmetic sharing, an optional
+secret null flag (0/1), and for strings the 64-bit digest made at the client plus the
+bytes (kept for fuzzy matching, 8 bytes per word).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+from ..mpc.party import Party
+from ..mpc.shares import AShare
+
+ColumnKind = Literal["int", "fixed", "bool", "date", "category", "string"]
+KINDS: tuple[ColumnKind, ...] = ("int", "fixed", "bool", "date", "category", "string")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """The public description of one column.
+
+    ``categories`` is the public dictionary of a ``category`` column (codes are
+    positions in it); ``max_len`` is the public maximum byte length of a ``string``;
+    ``frac_bits`` the scale of a ``fixed`` column.
+    """
+
+    name: str
+    kind: ColumnKind
+    nullable: bool = True
+    categories: tuple[str, ...] | None = None
+    max_len: int | None = None
+    frac_bits: int = 16
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"column {self.name!r}: unknown kind {self.kind!r}")
+        if self.kind == "category" and not self.categories:
+            raise ValueError(f"column {self.name!r}: a category column needs categories")
+        if self.kind == "string" and (self.max_len is None or self.max_len <= 0):
+            raise ValueError(f"column {self.name!r}: a string column needs max_len > 0")
+
+
+@dataclass(frozen=True)
+class SecretColumn:
+    """This party's shares of one column."""
+
+    spec: ColumnSpec
+    values: AShare
+    null: AShare | None = None
+    text: AShare | None = None  # strings only: shape (n, ceil(max_len / 8))
+
+    def take(self, idx: np.ndarray[tuple[int], np.dtype[np.intp]]) -> SecretColumn:
+        """Rows ``idx`` in that order (a public selection, e.g. after a shuffle)."""
+        return SecretColumn(
+            self.spec,
+            self.values[idx],
+            None if self.null is None else self.null[idx],
+            None if self.text is None else self.text[idx],
+        )
+
+
+@dataclass(frozen=True)
+class SecretTable:
+    """A table of secret rows: public ``n`` and schema, secret values and validity."""
+
+    columns: dict[str, SecretColumn]
+    valid: AShare
+    name: str = ""
+    meta: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.valid)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.columns)
+
+    def __getitem__(self, name: str) -> SecretColumn:
+        try:
+            return self.columns[name]
+        except KeyError:
+            raise KeyError(f"table {self.name!r} has no column {name!r}") from None
+
+    def with_columns(self, cols: dict[str, SecretColumn]) -> SecretTable:
+        return replace(self, columns={**self.columns, **cols})
+
+    def with_valid(self, valid: AShare) -> SecretTable:
+        return replace(self, valid=valid)
+
+    def select(self, names: list[str]) -> SecretTable:
+        """Projection (local, nothing opened)."""
+        return replace(self, columns={nm: self[nm] for nm in names})
+
+    def take(self, idx: np.ndarray[tuple[int], np.dtype[np.intp]]) -> SecretTable:
+        return SecretTable(
+            {k: c.take(idx) for k, c in self.columns.items()},
+            self.valid[idx],
+            self.name,
+            dict(self.meta),
+        )
+
+
+def all_valid(p: Party, n: int) -> AShare:
+    """A sharing of n ones (every row valid)."""
+    return p.public_a(np.ones(n, dtype=np.uint64))
