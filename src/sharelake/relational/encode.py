@@ -62,6 +62,37 @@ def _pack_text(values: list[str], max_len: int, name: str, source: str | None) -
     return buf.view(np.uint64).reshape(len(values), words)
 
 
+def _encode_present(col: pd.Series[Any], spec: ColumnSpec) -> Arr:
+    """Ring values of the non-null entries of ``col``; raises ValueError on bad input."""
+    if spec.kind in ("int", "bool"):
+        arr = pd.to_numeric(col, errors="raise").to_numpy()
+        if spec.kind == "bool" and not np.isin(arr, (0, 1, True, False)).all():
+            raise ValueError("expected true/false")
+        if arr.dtype.kind == "f" and not np.all(np.equal(np.mod(arr, 1), 0)):
+            raise ValueError("expected an integer")
+        if arr.dtype.kind == "f" and np.any(np.abs(arr) >= 2.0**63):
+            raise ValueError("integer out of the 64-bit range")
+        out: Arr = arr.astype(np.int64).view(np.uint64)
+        return out
+    if spec.kind == "fixed":
+        num = pd.to_numeric(col, errors="raise").to_numpy(dtype=np.float64)
+        if not np.all(np.isfinite(num)) or np.any(np.abs(num) >= 2.0 ** (62 - spec.frac_bits)):
+            raise ValueError("number is not finite or out of the fixed-point range")
+        return encode_fixed(num, spec.frac_bits)
+    if spec.kind == "date":
+        d = pd.to_datetime(col, errors="raise").to_numpy().astype("datetime64[D]")
+        days: Arr = (d - EPOCH).astype(np.int64).view(np.uint64)
+        return days
+    if spec.kind == "category":
+        cats = list(spec.categories or ())
+        lookup = {c: i for i, c in enumerate(cats)}
+        codes = col.astype(str).map(lookup)
+        if codes.isna().any():
+            raise ValueError(f"unknown category (allowed: {', '.join(cats)})")
+        return codes.to_numpy(dtype=np.int64).view(np.uint64)
+    return string_digest([str(v) for v in col.tolist()])
+
+
 def encode_column(
     series: pd.Series[Any], spec: ColumnSpec, *, source: str | None = None
 ) -> EncodedColumn:
@@ -72,52 +103,20 @@ def encode_column(
         raise InputValidationError(
             "missing value in a required column", source=source, row=row, column=spec.name
         )
-    null = isnull.astype(np.uint64)
-    n = len(series)
-    values = np.zeros(n, dtype=np.uint64)
     present = ~isnull
-    text: Arr | None = None
-    col = series[present]
+    values = np.zeros(len(series), dtype=np.uint64)
     try:
-        if spec.kind in ("int", "bool"):
-            num = pd.to_numeric(col, errors="raise")
-            arr = num.to_numpy()
-            if spec.kind == "bool" and not np.isin(arr, (0, 1, True, False)).all():
-                raise ValueError("expected true/false")
-            if arr.dtype.kind == "f" and not np.all(np.equal(np.mod(arr, 1), 0)):
-                raise ValueError("expected an integer")
-            if arr.dtype.kind == "f" and np.any(np.abs(arr) >= 2.0**63):
-                raise ValueError("integer out of the 64-bit range")
-            values[present] = arr.astype(np.int64).view(np.uint64)
-        elif spec.kind == "fixed":
-            arr = pd.to_numeric(col, errors="raise").to_numpy(dtype=np.float64)
-            if not np.all(np.isfinite(arr)) or np.any(np.abs(arr) >= 2.0 ** (62 - spec.frac_bits)):
-                raise ValueError("number is not finite or out of the fixed-point range")
-            values[present] = encode_fixed(arr, spec.frac_bits)
-        elif spec.kind == "date":
-            d = pd.to_datetime(col, errors="raise").to_numpy().astype("datetime64[D]")
-            values[present] = (d - EPOCH).astype(np.int64).view(np.uint64)
-        elif spec.kind == "category":
-            cats = list(spec.categories or ())
-            codes = pd.Categorical(col.astype(str), categories=cats).codes
-            if (codes < 0).any():
-                raise ValueError(f"unknown category (allowed: {', '.join(cats)})")
-            values[present] = codes.astype(np.uint64)
-        else:
-            strs = [str(v) for v in col.tolist()]
-            values[present] = string_digest(strs)
-            all_strs = [
-                str(v) if ok else "" for v, ok in zip(series.tolist(), present, strict=True)
-            ]
-            text = _pack_text(all_strs, int(spec.max_len or 0), spec.name, source)
-    except InputValidationError:
-        raise
+        values[present] = _encode_present(series[present], spec)
     except (ValueError, TypeError, OverflowError) as exc:
         bad_row = _first_bad_row(series, spec, present)
         raise InputValidationError(
             str(exc).split("\n")[0], source=source, row=bad_row, column=spec.name
         ) from None
-    return EncodedColumn(spec, values, null, text)
+    text: Arr | None = None
+    if spec.kind == "string":
+        strs = [str(v) if ok else "" for v, ok in zip(series.tolist(), present, strict=True)]
+        text = _pack_text(strs, int(spec.max_len or 0), spec.name, source)
+    return EncodedColumn(spec, values, isnull.astype(np.uint64), text)
 
 
 def _first_bad_row(
@@ -127,8 +126,8 @@ def _first_bad_row(
         if not ok:
             continue
         try:
-            encode_column(pd.Series([v]), spec)
-        except InputValidationError:
+            _encode_present(pd.Series([v]), spec)
+        except (ValueError, TypeError, OverflowError):
             return i + 1
     return None
 
