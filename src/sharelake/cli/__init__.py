@@ -1,0 +1,1 @@
+"""The ``sharelake`` command line (typer + rich); the app lives in :mod:`.main`."""

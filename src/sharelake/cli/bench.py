@@ -1,0 +1,229 @@
+"""``sharelake bench``, parent side: plan, three node processes, baselines, table and JSON.
+
+The secure suite starts three node processes over loopback TLS once and runs the
+whole plan in them (:func:`sharelake.cli.bench_suite.suite_body`); party 0 reports
+progress. Then, in the same invocation, the plaintext numpy twin of every operation
+and the MPyC baseline (:mod:`.bench_mpyc`) run in this process and in MPyC's own
+processes, one after the other so that they do not compete for the CPU.
+
+Figures: ``seconds`` is the operation only, the slowest of the three parties, best of
+a fixed number of repetitions; ``rounds`` and ``bytes`` are the most that one party
+sent (maximum over the three parties, not the sum).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .bench_mpyc import MPYC_OPS, mpyc_installed, run_mpyc_sweep
+from .bench_suite import REGISTRY, Record, available, make_record, run_plain, suite_body
+
+DEFAULT_OPS = ("mul", "lt", "eq", "shuffle", "sort")
+DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+QUICK_MAX = 100_000
+#: MPyC runs these by default (the others take minutes already at 1e4).
+MPYC_DEFAULT_OPS = ("mul", "lt", "sort")
+
+
+def parse_sizes(text: str) -> list[int]:
+    """``"1e4,1e5"`` -> ``[10000, 100000]``; each size must be a positive integer."""
+    sizes = []
+    for part in text.split(","):
+        value = float(part.strip())
+        if value < 1 or value != int(value):
+            raise ValueError(f"size {part!r} is not a positive integer")
+        sizes.append(int(value))
+    return sizes
+
+
+def parse_ops(text: str) -> list[str]:
+    """``"mul,lt"`` -> ``["mul", "lt"]``; unknown names are an error."""
+    ops = [op.strip() for op in text.split(",") if op.strip()]
+    unknown = [op for op in ops if op not in REGISTRY]
+    if unknown:
+        raise ValueError(f"unknown operation(s) {unknown}; known: {sorted(REGISTRY)}")
+    return ops
+
+
+def run_secure(
+    plan: list[dict[str, Any]],
+    *,
+    transport: str,
+    on_event: Callable[[dict[str, Any]], None],
+    deadline: float = 600.0,
+    timeout: float = 6 * 3600.0,
+) -> list[Record]:
+    """Run ``plan`` at three parties (one start-up) and return party 0's records."""
+    inputs: list[Mapping[str, Any]] = [{"plan": plan} for _ in range(3)]
+    if transport == "memory":
+        from ..net.memory import run_in_memory
+        from .bench_suite import local_events
+
+        with local_events(on_event):
+            results = run_in_memory(suite_body, inputs, deadline=deadline)
+    else:
+        from ..net.procs import run_in_processes
+
+        results = run_in_processes(
+            suite_body, inputs, deadline=deadline, on_event=on_event, timeout=timeout
+        )
+    records: list[Record] = results[0]
+    return records
+
+
+def run_bench(
+    ops: Sequence[str],
+    sizes: Sequence[int],
+    *,
+    transport: str = "tls",
+    with_mpyc: bool = True,
+    mpyc_ops: Sequence[str] = MPYC_DEFAULT_OPS,
+    mpyc_timeout: float = 60.0,
+    console: Console | None = None,
+) -> list[Record]:
+    """The whole benchmark: secure suite, plaintext twins, MPyC; returns every record."""
+    console = console or Console(stderr=True)
+    sizes = sorted(sizes)
+    records: list[Record] = []
+    missing = [op for op in ops if not available(op)]
+    for op in missing:
+        note = f"skipped: {REGISTRY[op].requires} is not available yet"
+        records += [make_record("sharelake", op, n, None, note=note) for n in sizes]
+    plan: list[dict[str, Any]] = [
+        {"op": op, "n": n} for op in ops if op not in missing for n in sizes
+    ]
+    mpyc_plan = [op for op in ops if op in mpyc_ops and op in MPYC_OPS] if with_mpyc else []
+    if mpyc_plan and not mpyc_installed():
+        console.print("[yellow]mpyc is not installed (pip install -e '.[bench]'); skipping it")
+        mpyc_plan = []
+
+    columns = (
+        TextColumn("{task.description:<34}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        label = f"sharelake ({transport})"
+        secure_task = progress.add_task(label, total=len(plan))
+        plain_task = progress.add_task("plaintext numpy", total=len(ops) * len(sizes))
+        mpyc_task = progress.add_task("mpyc -M3", total=len(mpyc_plan) * len(sizes))
+        done: list[Record] = []
+
+        def on_event(event: dict[str, Any]) -> None:
+            if event.get("event") == "start":
+                desc = f"{label}: {event['op']} n={event['n']:,}"
+                progress.update(secure_task, description=desc)
+            elif event.get("event") == "done":
+                done.append(event["record"])
+                progress.advance(secure_task)
+
+        if plan:
+            try:
+                records += run_secure(plan, transport=transport, on_event=on_event)
+            except Exception as exc:
+                console.print(f"[red]secure suite aborted: {type(exc).__name__}: {exc}")
+                records += done
+                note = f"not run: the suite aborted ({type(exc).__name__})"
+                records += [
+                    make_record("sharelake", s["op"], s["n"], None, note=note)
+                    for s in plan[len(done) :]
+                ]
+        progress.update(secure_task, description=label)
+
+        for op in ops:
+            for n in sizes:
+                progress.update(plain_task, description=f"plaintext numpy: {op} n={n:,}")
+                records.append(run_plain(op, n))
+                progress.advance(plain_task)
+        progress.update(plain_task, description="plaintext numpy")
+
+        def on_mpyc(rec: Record) -> None:
+            progress.advance(mpyc_task)
+
+        for op in mpyc_plan:
+            progress.update(mpyc_task, description=f"mpyc -M3: {op}")
+            records += run_mpyc_sweep([op], sizes, timeout=mpyc_timeout, on_record=on_mpyc)
+        progress.update(mpyc_task, description="mpyc -M3")
+    return records
+
+
+def _fmt_s(v: float | None) -> str:
+    return "-" if v is None else (f"{v:.4f}" if v < 10 else f"{v:.1f}")
+
+
+def _fmt_rate(v: float | None) -> str:
+    if v is None:
+        return "-"
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if v >= scale:
+            return f"{v / scale:.2f}{unit}"
+    return f"{v:.0f}"
+
+
+def _fmt_bytes(v: int | None) -> str:
+    if v is None:
+        return "-"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if v >= scale:
+            return f"{v / scale:.1f} {unit}"
+    return f"{v} B"
+
+
+def render_table(records: Sequence[Record]) -> Table:
+    """One row per (op, n): sharelake beside plaintext and MPyC, and the ratio to MPyC.
+
+    Notes of records that did not run are listed in the table's caption.
+    """
+    by_key = {(r["system"], r["op"], r["n"]): r for r in records}
+    keys = sorted({(r["op"], r["n"]) for r in records}, key=lambda k: (_op_order(k[0]), k[1]))
+    table = Table(title="sharelake bench: op only, slowest party; bytes = most one party sent")
+    cols = ("op", "n", "sharelake s", "ops/s", "rounds", "bytes/party", "plain s", "mpyc s")
+    for col in (*cols, "mpyc ops/s", "x mpyc"):
+        table.add_column(col, justify="left" if col == "op" else "right")
+    notes: dict[str, list[str]] = {}
+    for op, n in keys:
+        sl = by_key.get(("sharelake", op, n))
+        pl = by_key.get(("plaintext", op, n))
+        mp = by_key.get(("mpyc", op, n))
+        ratio = "-"
+        if sl and mp and sl["ops_per_s"] and mp["ops_per_s"]:
+            ratio = f"{sl['ops_per_s'] / mp['ops_per_s']:.1f}x"
+        for r in (sl, mp):
+            if r and r["note"] and r["seconds"] is None:
+                notes.setdefault(f"{r['system']} {op}: {r['note']}", []).append(f"{n:,}")
+        table.add_row(
+            op,
+            f"{n:,}",
+            _fmt_s(sl["seconds"] if sl else None),
+            _fmt_rate(sl["ops_per_s"] if sl else None),
+            "-" if not sl or sl["rounds"] is None else str(sl["rounds"]),
+            _fmt_bytes(sl["bytes"] if sl else None),
+            _fmt_s(pl["seconds"] if pl else None),
+            _fmt_s(mp["seconds"] if mp else None),
+            _fmt_rate(mp["ops_per_s"] if mp else None),
+            ratio,
+        )
+    table.caption = "\n".join(f"{k} (n = {', '.join(v)})" for k, v in notes.items()) or None
+    table.caption_justify = "left"
+    return table
+
+
+def _op_order(op: str) -> int:
+    order = list(REGISTRY)
+    return order.index(op) if op in order else len(order)
+
+
+def write_json(path: Path, records: Sequence[Record]) -> None:
+    """Write the records as a JSON list (the ``--json`` format), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(list(records), indent=1) + "\n")
+    tmp.replace(path)
