@@ -1,0 +1,271 @@
+"""Oblivious three-party shuffle by resharing under pairwise-known permutations.
+
+The protocol follows the resharing-based shuffles of Laur, Willemson and Zhang
+("Round-efficient oblivious database manipulation", ISC 2011) in the three-party
+replicated setting of Araki, Furukawa, Ohara, Rindal and Smart ("Secure graph analysis
+at scale", CCS 2021, section 4): the secret permutation is the composition
+``pi = pi_0 o pi_1 o pi_2`` where ``pi_j`` is known to the pair (P_j, P_{j+1}) only --
+it is drawn from the PRG key k_{j+1} that exactly these two parties hold. Every party
+misses one of the three factors, so no single party learns anything about ``pi``.
+
+The data travels as a 2-out-of-2 sharing between the parties of the current pair:
+
+1. Locally, the replicated sharing (x_0, x_1, x_2) becomes the 2-out-of-2 sharing
+   ``x_j + x_{j+1}`` (at P_j) and ``x_{j+2}`` (at P_{j+1}) of the first pair.
+2. Both parties of a pair permute their half by the pair's permutation.
+3. The pair hands over to the next pair, which shares one party with it (the *stayer*):
+   the *leaver* sends its half plus a mask ``R`` to the *joiner*; the stayer subtracts
+   ``R`` from its own half. ``R`` comes from the key of the leaving pair, unknown to the
+   joiner, so the joiner sees a uniformly random array. One message, one round.
+4. After the third permutation the last pair (u, v) turns its 2-out-of-2 sharing back
+   into a fresh replicated one: the third party w gets two components drawn from the
+   keys it shares with u and with v; u and v exchange their halves of the remaining
+   component, each masked by one of those components (one round).
+
+Cost per column: 4 words per element in total over the three parties (at most 2 per
+party) and 3 rounds, independent of how many columns go together: all columns, of both
+kinds, travel in the same three messages; arithmetic columns use + and -, boolean
+(XOR-shared) ones use XOR. The outputs are fresh sharings: the final components are
+new PRG values, so no party can link an output row to an input row.
+
+What it reveals: nothing but the number of rows and columns (all message sizes depend
+on those alone). Security holds against one semi-honest party; a malicious party could
+perturb the values it forwards (additive errors are not detected here; see SECURITY.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .party import Party
+from .prg import Prg
+from .ring import Arr
+from .shares import AShare, BShare
+
+Perm = npt.NDArray[np.intp]
+Share = AShare | BShare
+
+#: The pairs (P_j, P_{j+1}) of the three passes, in forward order.
+_FORWARD = (0, 1, 2)
+
+
+@dataclass(frozen=True)
+class ShufflePlan:
+    """This party's view of one secret permutation of ``n`` rows.
+
+    ``perms[j]`` is the permutation of pass j (pair P_j, P_{j+1}) when this party is in
+    that pair, else ``None``: every party holds two of the three factors. Reusing a plan
+    applies the same secret permutation again (for instance to columns computed later);
+    :func:`unshuffle` applies its inverse.
+    """
+
+    n: int
+    perms: tuple[Perm | None, Perm | None, Perm | None]
+
+
+def random_perm(prg: Prg, n: int) -> Perm:
+    """A uniformly random permutation of ``range(n)`` from ``prg`` (argsort of 64-bit words).
+
+    Both holders of a PRG key obtain the same permutation. Ties among the 64-bit words
+    (probability below n^2 / 2^65) only bias it negligibly.
+    """
+    return np.argsort(prg.words(n), kind="quicksort").astype(np.intp, copy=False)
+
+
+def make_plan(p: Party, n: int) -> ShufflePlan:
+    """Draw this party's two pass permutations for ``n`` rows (no communication).
+
+    Pass j uses key k_{j+1}: party j holds it as ``prg_next``, party j+1 as ``prg_own``.
+    All three parties must call this together, in the same order as other PRG draws.
+    """
+    perms: list[Perm | None] = [None, None, None]
+    perms[p.id] = random_perm(p.prg_next, n)
+    perms[(p.id + 2) % 3] = random_perm(p.prg_own, n)
+    return ShufflePlan(n, (perms[0], perms[1], perms[2]))
+
+
+def invert_perm(perm: Perm) -> Perm:
+    """The inverse permutation: ``x[perm][invert_perm(perm)] == x``."""
+    inv = np.empty_like(perm)
+    inv[perm] = np.arange(perm.shape[0], dtype=perm.dtype)
+    return inv
+
+
+def apply_public_perm(cols: Sequence[Share], perm: Perm) -> list[Share]:
+    """Reorder shared columns by a permutation every party knows (local): row j <- perm[j]."""
+    out: list[Share] = []
+    for c in cols:
+        if isinstance(c, AShare):
+            out.append(AShare(c.a[perm], c.b[perm]))
+        else:
+            out.append(BShare(c.a[perm], c.b[perm]))
+    return out
+
+
+def shuffle(p: Party, cols: Sequence[Share], *, plan: ShufflePlan | None = None) -> list[Share]:
+    """Permute all ``cols`` (1-D, equal length, any mix of kinds) by one secret permutation.
+
+    Without ``plan`` a fresh permutation is drawn; with it, the plan's permutation is
+    applied (row j of the output is row ``pi(j)`` of the input, pi unknown to every
+    party). Three rounds; 4 words per element and column in total, at most 2 per party.
+    """
+    n = _check(cols)
+    if plan is None:
+        plan = make_plan(p, n)
+    elif plan.n != n:
+        raise ValueError(f"shuffle plan is for {plan.n} rows, columns have {n}")
+    seq = [(j, plan.perms[j]) for j in _FORWARD]
+    with p.measure("shuffle"):
+        return _run(p, cols, n, seq)
+
+
+def unshuffle(p: Party, cols: Sequence[Share], plan: ShufflePlan) -> list[Share]:
+    """Undo :func:`shuffle` under ``plan``: apply the inverse secret permutation.
+
+    The passes run in reverse order, each with the inverse of its permutation. Same
+    cost as :func:`shuffle`.
+    """
+    n = _check(cols)
+    if plan.n != n:
+        raise ValueError(f"shuffle plan is for {plan.n} rows, columns have {n}")
+    seq = []
+    for j in reversed(_FORWARD):
+        perm = plan.perms[j]
+        seq.append((j, None if perm is None else invert_perm(perm)))
+    with p.measure("unshuffle"):
+        return _run(p, cols, n, seq)
+
+
+# ---- the protocol ------------------------------------------------------------------------
+
+
+def _check(cols: Sequence[Share]) -> int:
+    if not cols:
+        raise ValueError("shuffle needs at least one column")
+    n = len(cols[0])
+    for c in cols:
+        if c.a.ndim != 1 or len(c) != n:
+            raise ValueError("shuffle columns must be 1-D and of equal length")
+    return n
+
+
+def _pair_prg(p: Party, j: int) -> Prg:
+    """The PRG of key k_{j+1}, held by the pair (P_j, P_{j+1}); only its members call this."""
+    return p.prg_next if p.id == j else p.prg_own
+
+
+def _add(dst: Arr, src: Arr, ka: int) -> None:
+    """dst += src on the arithmetic rows, dst ^= src on the boolean rows (in place)."""
+    dst[:ka] += src[:ka]
+    dst[ka:] ^= src[ka:]
+
+
+def _sub(dst: Arr, src: Arr, ka: int) -> None:
+    """dst -= src on the arithmetic rows, dst ^= src on the boolean rows (in place)."""
+    dst[:ka] -= src[:ka]
+    dst[ka:] ^= src[ka:]
+
+
+def _run(
+    p: Party, cols: Sequence[Share], n: int, seq: list[tuple[int, Perm | None]]
+) -> list[Share]:
+    """Pass the columns through the pairs ``seq`` = [(j, pi_j at this party or None)]."""
+    arith = [i for i, c in enumerate(cols) if isinstance(c, AShare)]
+    boolean = [i for i, c in enumerate(cols) if not isinstance(c, AShare)]
+    order = arith + boolean
+    ka, k = len(arith), len(cols)
+    shape = (k, n)
+
+    # 1. Local 2-out-of-2 sharing for the first pair (j, j+1).
+    j0 = seq[0][0]
+    half: Arr | None = None
+    if p.id == j0:
+        half = np.empty(shape, dtype=np.uint64)
+        for r, i in enumerate(order):
+            c = cols[i]
+            if r < ka:
+                np.add(c.a, c.b, out=half[r])
+            else:
+                np.bitwise_xor(c.a, c.b, out=half[r])
+    elif p.id == (j0 + 1) % 3:
+        half = np.empty(shape, dtype=np.uint64)
+        for r, i in enumerate(order):
+            half[r] = cols[i].b
+
+    # 2-3. Permute within each pair, hand over to the next pair.
+    for t, (j, perm) in enumerate(seq):
+        if half is not None:
+            assert perm is not None
+            half = np.take(half, perm, axis=1)
+        if t + 1 < len(seq):
+            half = _hand_over(p, j, seq[t + 1][0], half, shape, ka)
+
+    # 4. Back to a fresh replicated sharing.
+    a, b = _reshare(p, seq[-1][0], half, shape, ka)
+    out: dict[int, Share] = {}
+    for r, i in enumerate(order):
+        out[i] = AShare(a[r], b[r]) if r < ka else BShare(a[r], b[r])
+    return [out[i] for i in range(k)]
+
+
+def _hand_over(
+    p: Party, j: int, j_next: int, half: Arr | None, shape: tuple[int, int], ka: int
+) -> Arr | None:
+    """Move the 2-out-of-2 sharing from pair (j, j+1) to pair (j_next, j_next+1); one round."""
+    cur = {j, (j + 1) % 3}
+    nxt = {j_next, (j_next + 1) % 3}
+    (stayer,) = cur & nxt
+    (leaver,) = cur - nxt
+    (joiner,) = nxt - cur
+    nbytes = shape[0] * shape[1] * 8
+    if p.id == leaver:
+        assert half is not None
+        mask = _pair_prg(p, j).words(shape)
+        _add(half, mask, ka)
+        p.exchange({joiner: half.reshape(-1)}, {})
+        return None
+    if p.id == stayer:
+        assert half is not None
+        mask = _pair_prg(p, j).words(shape)
+        _sub(half, mask, ka)
+        p.exchange({}, {})
+        return half
+    got = p.exchange({}, {leaver: nbytes})
+    return np.frombuffer(got[leaver], dtype=np.uint64).reshape(shape).copy()
+
+
+def _reshare(
+    p: Party, j: int, half: Arr | None, shape: tuple[int, int], ka: int
+) -> tuple[Arr, Arr]:
+    """2-out-of-2 at (u, v) = (P_j, P_{j+1}) -> replicated; w = P_{j+2} gets PRG components.
+
+    Component w comes from key k_w (held by v and w), component u from key k_u (held by
+    w and u); component v = total - c_w - c_u is assembled by u and v (one round).
+    """
+    u, v, w = j, (j + 1) % 3, (j + 2) % 3
+    nbytes = shape[0] * shape[1] * 8
+    if p.id == w:
+        c_w = p.prg_own.words(shape)  # key k_w, shared with v = w - 1
+        c_u = p.prg_next.words(shape)  # key k_u = k_{w+1}, shared with u = w + 1
+        p.exchange({}, {})
+        return c_w, c_u
+    assert half is not None
+    if p.id == u:
+        c_u = p.prg_own.words(shape)  # key k_u, shared with w = u - 1
+        _sub(half, c_u, ka)
+        got = p.exchange({v: half.reshape(-1)}, {v: nbytes})
+        other = np.frombuffer(got[v], dtype=np.uint64).reshape(shape)
+        comp_v = half.copy()  # ``half`` may still be queued for sending: do not touch it
+        _add(comp_v, other, ka)
+        return c_u, comp_v  # (component u, component v)
+    c_w = p.prg_next.words(shape)  # key k_w = k_{v+1}, shared with w = v + 1
+    _sub(half, c_w, ka)
+    got = p.exchange({u: half.reshape(-1)}, {u: nbytes})
+    other = np.frombuffer(got[u], dtype=np.uint64).reshape(shape)
+    comp_v = half.copy()
+    _add(comp_v, other, ka)
+    return comp_v, c_w  # (component v, component w)
