@@ -1,0 +1,371 @@
+"""Boolean circuits on XOR-shared words: AND gates, bit-matrix transpose, prefix carries.
+
+Boolean (XOR) replicated sharing and its one-round AND gate come from Araki, Furukawa,
+Lindell, Nof and Ohara (CCS 2016): party i computes
+``z_i = x_i&y_i ^ x_i&y_{i+1} ^ x_{i+1}&y_i`` plus its term of a zero-sharing and passes it
+to the previous party. Every call here batches all its gates into ONE exchange.
+
+Comparisons and conversions work on *bit-planes*: 64 consecutive elements form a 64x64
+bit matrix, and its transpose (local, linear, so applied to each share component) turns
+"one 64-bit value per element" into "plane j = bit j of 64 elements". A secret AND of
+two planes then evaluates 64 gates in one word operation with no wasted bits.
+
+Two-operand reduction (Mohassel & Rindal, ABY3, CCS 2018, section 5.3): an arithmetic
+sharing x = x_0 + x_1 + x_2 is the sum of u = x_0 + x_1, known to party 0, and
+v = x_2, known to parties 1 and 2. Party 0 boolean-shares u (one round, one word per
+element, its second component drawn from the PRG it shares with party 1); v is a trivial
+boolean sharing. Carries of u + v then come from a generate/propagate prefix circuit:
+a sparse tree when only one carry is needed, Sklansky (J. Sklansky, IRE Trans. Electronic
+Computers 1960) or Kogge-Stone (IEEE Trans. Computers 1973) when all are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+
+from .party import Party
+from .ring import Arr
+from .shares import AShare, BShare
+
+U64 = np.uint64
+ONES = U64(0xFFFFFFFFFFFFFFFF)
+
+#: The masked-swap steps of a 64x64 bit transpose: (distance j, mask of columns c with c&j == 0).
+_STEPS: tuple[tuple[int, U64], ...] = (
+    (32, U64(0x00000000FFFFFFFF)),
+    (16, U64(0x0000FFFF0000FFFF)),
+    (8, U64(0x00FF00FF00FF00FF)),
+    (4, U64(0x0F0F0F0F0F0F0F0F)),
+    (2, U64(0x3333333333333333)),
+    (1, U64(0x5555555555555555)),
+)
+
+Adder = Literal["sklansky", "kogge_stone"]
+
+
+# ---- AND gates ------------------------------------------------------------------------
+
+
+def and_many(p: Party, pairs: Sequence[tuple[BShare, BShare]]) -> list[BShare]:
+    """Bitwise AND of several pairs of equally shaped boolean sharings in ONE round.
+
+    Araki et al. (CCS 2016): each party sends one word per output word to its previous
+    neighbour. The pairs are concatenated into a single message.
+    """
+    sizes = []
+    for x, y in pairs:
+        if x.a.shape != y.a.shape:
+            raise ValueError("and_many: operands of a pair must have the same shape")
+        sizes.append(int(x.a.size))
+    total = sum(sizes)
+    z = np.empty(total, dtype=np.uint64)
+    tmp = np.empty(max(sizes, default=0), dtype=np.uint64)
+    off = 0
+    for (x, y), s in zip(pairs, sizes, strict=True):
+        zz = z[off : off + s].reshape(x.a.shape)
+        t = tmp[:s].reshape(x.a.shape)
+        np.bitwise_xor(y.a, y.b, out=zz)
+        zz &= x.a
+        np.bitwise_and(x.b, y.a, out=t)
+        zz ^= t
+        off += s
+    r = p.prg_own.words(total)
+    z ^= r
+    z ^= p.prg_next.fill(r)
+    got = p.pass_prev(z)
+    out = []
+    off = 0
+    for (x, _), s in zip(pairs, sizes, strict=True):
+        out.append(
+            BShare(z[off : off + s].reshape(x.a.shape), got[off : off + s].reshape(x.a.shape))
+        )
+        off += s
+    return out
+
+
+def and_(p: Party, x: BShare, y: BShare) -> BShare:
+    """Bitwise AND of two boolean sharings of the same shape (one round)."""
+    return and_many(p, [(x, y)])[0]
+
+
+def or_(p: Party, x: BShare, y: BShare) -> BShare:
+    """Bitwise OR, as x ^ y ^ (x & y) (one round)."""
+    z = and_(p, x, y)
+    return BShare(x.a ^ y.a ^ z.a, x.b ^ y.b ^ z.b)
+
+
+# ---- 64x64 bit-matrix transpose -------------------------------------------------------
+
+
+def _transpose_rows(m: Arr) -> Arr:
+    """Transpose every 64x64 bit block of ``m`` (shape (64, nb), C-contiguous) in place.
+
+    Row r, column b is a 64-bit word; block b is the matrix M[r][c] = bit c of m[r, b].
+    Six vectorised masked-swap steps (the recursive block transpose of Warren,
+    *Hacker's Delight*, section 7-3), each on whole contiguous row ranges.
+    """
+    nb = m.shape[1]
+    tmp = np.empty(32 * nb, dtype=np.uint64)
+    for j, mask in _STEPS:
+        v = m.reshape(64 // (2 * j), 2, j * nb)
+        lo = v[:, 0, :]
+        hi = v[:, 1, :]
+        t = tmp.reshape(64 // (2 * j), j * nb)
+        sj = U64(j)
+        np.right_shift(lo, sj, out=t)
+        t ^= hi
+        t &= mask
+        hi ^= t
+        t <<= sj
+        lo ^= t
+    return m
+
+
+def transpose64(words: Arr) -> Arr:
+    """Transpose each 64x64 bit block: ``words`` has shape (nblocks, 64), so does the result.
+
+    ``out[b, j]`` has bit r equal to bit j of ``words[b, r]``. The map is linear over
+    GF(2) and an involution, so it applies to each share component separately.
+    """
+    m = np.ascontiguousarray(np.asarray(words, dtype=np.uint64).T)
+    return np.ascontiguousarray(_transpose_rows(m).T)
+
+
+def nblocks(n: int) -> int:
+    """Number of 64-element blocks (= words per bit-plane) for ``n`` elements."""
+    return (n + 63) // 64
+
+
+def to_planes(words: Arr) -> Arr:
+    """Bit-planes of a 1-D word array: shape (64, nblocks), row j = bit j of each element.
+
+    Element e sits at word e // 64, bit e % 64 of every plane; padding elements are zero.
+    """
+    n = int(words.shape[0])
+    nb = nblocks(n)
+    if n == nb * 64:
+        m = np.ascontiguousarray(words.reshape(nb, 64).T)
+    else:
+        m = np.zeros((64, nb), dtype=np.uint64)
+        full = n // 64
+        m[:, :full] = words[: full * 64].reshape(full, 64).T
+        m[: n - full * 64, full] = words[full * 64 :]
+    return _transpose_rows(m)
+
+
+def from_planes(planes: Arr, n: int) -> Arr:
+    """Inverse of :func:`to_planes`: ``planes`` (k <= 64 rows; missing rows are zero) -> n words."""
+    k, nb = planes.shape
+    m = np.zeros((64, nb), dtype=np.uint64)
+    m[:k] = planes
+    _transpose_rows(m)
+    return np.ascontiguousarray(m.T).reshape(-1)[:n]
+
+
+# ---- resharing and the two-operand split ----------------------------------------------
+
+
+def reshare_from(p: Party, owner: int, value: Arr | None, shape: tuple[int, ...]) -> BShare:
+    """Boolean-share a value known only to ``owner`` (one round, one word per word, ABY3).
+
+    Component ``owner+1`` is drawn from the PRG the owner shares with the next party,
+    component ``owner`` = value ^ that, sent to the previous party; component ``owner+2``
+    is zero. ``value`` is ignored at the other parties.
+    """
+    if p.id == owner:
+        assert value is not None
+        r = p.prg_next.words(shape)
+        a = np.bitwise_xor(value, r)
+        p.exchange({p.prev: a}, {})
+        return BShare(a, r)
+    if p.id == (owner + 1) % 3:
+        r = p.prg_own.words(shape)
+        p.exchange({}, {})
+        return BShare(r, np.zeros(shape, dtype=np.uint64))
+    got = p.exchange({}, {(owner) % 3: int(np.prod(shape)) * 8})
+    a = np.frombuffer(got[owner], dtype=np.uint64).reshape(shape)
+    return BShare(np.zeros(shape, dtype=np.uint64), a)
+
+
+def known_by_12(p: Party, value: Arr | None, shape: tuple[int, ...]) -> BShare:
+    """The trivial boolean sharing of a value known to parties 1 and 2 (component 2)."""
+    z = np.zeros(shape, dtype=np.uint64)
+    if p.id == 0:
+        return BShare(z, z.copy())
+    assert value is not None
+    return BShare(value, z) if p.id == 2 else BShare(z, value)
+
+
+def split_planes(p: Party, u: Arr | None, v: Arr | None, n: int, k: int) -> tuple[BShare, BShare]:
+    """Boolean sharings of the low ``k`` bit-planes of u (party 0's word) and v (parties 1, 2).
+
+    One round (party 0 sends k * nblocks(n) words to party 2). The random component is
+    drawn directly in plane form, so each party transposes only the one word array it
+    knows.
+    """
+    nb = nblocks(n)
+    uplanes = to_planes(u)[:k] if (p.id == 0 and u is not None) else None
+    vplanes = to_planes(v)[:k] if (p.id != 0 and v is not None) else None
+    us = reshare_from(p, 0, uplanes, (k, nb))
+    vs = known_by_12(p, vplanes, (k, nb))
+    return us, vs
+
+
+def two_operands(p: Party, x: AShare) -> tuple[Arr | None, Arr | None]:
+    """(u, v) with x = u + v: u = x_0 + x_1 at party 0, v = x_2 at parties 1 and 2."""
+    if p.id == 0:
+        return x.a + x.b, None
+    return None, (x.b if p.id == 1 else x.a)
+
+
+# ---- generate/propagate circuits ------------------------------------------------------
+
+
+def _xor(x: BShare, y: BShare) -> BShare:
+    return BShare(x.a ^ y.a, x.b ^ y.b)
+
+
+def _cat(parts: Sequence[BShare]) -> BShare:
+    return BShare(np.concatenate([q.a for q in parts]), np.concatenate([q.b for q in parts]))
+
+
+def reduce_gp(
+    p: Party, segments: Sequence[tuple[BShare, BShare, bool]]
+) -> list[tuple[BShare, BShare | None]]:
+    """Group generate (and propagate) of whole segments of bit positions, batched.
+
+    Each segment is (G, P, need_p) with G, P of shape (k, nb): per-position generate and
+    propagate planes, position 0 lowest. Returns, per segment, the group generate of all
+    k positions (= the carry out of them with carry-in 0) and, when ``need_p``, the group
+    propagate, each of shape (1, nb). A pairwise tree: ceil(log2 k) rounds for all
+    segments together; the spine (groups containing position 0) skips its propagate
+    gate when ``need_p`` is false, so a k-position carry costs 3k - 2 - (levels) gates.
+    (G_hi, P_hi) o (G_lo, P_lo) = (G_hi ^ P_hi & G_lo, P_hi & P_lo); the two terms of
+    the generate are exclusive, so XOR is OR.
+    """
+    cur = [(g, q, need) for g, q, need in segments]
+    while any(g.a.shape[0] > 1 for g, _, _ in cur):
+        pairs: list[tuple[BShare, BShare]] = []
+        for g, q, need in cur:
+            k = g.a.shape[0]
+            if k == 1:
+                continue
+            m2 = 2 * (k // 2)
+            start = 0 if need else 1
+            pairs.append((q[1:m2:2], g[0:m2:2]))
+            pairs.append((q[1:m2:2][start:], q[0:m2:2][start:]))
+        res = and_many(p, pairs)
+        nxt = []
+        i = 0
+        for g, q, need in cur:
+            k = g.a.shape[0]
+            if k == 1:
+                nxt.append((g, q, need))
+                continue
+            m2 = 2 * (k // 2)
+            pg, pp = res[i], res[i + 1]
+            i += 2
+            ng = _xor(g[1:m2:2], pg)
+            np_ = pp if need else _cat([q[1:2], pp])
+            if k % 2:
+                ng = _cat([ng, g[k - 1 : k]])
+                np_ = _cat([np_, q[k - 1 : k]])
+            nxt.append((ng, np_, need))
+        cur = nxt
+    return [(g, q if need else None) for g, q, need in cur]
+
+
+def prefix_generate(p: Party, g: BShare, q: BShare, *, adder: Adder = "sklansky") -> BShare:
+    """All prefix generates G[0..j] for j < k (carry into position j + 1), shape (k, nb).
+
+    ``adder="sklansky"`` (default): level s updates the positions with bit s set from the
+    top of the lower half of their 2s-block -- about (k/2) log2 k generate gates.
+    ``"kogge_stone"``: level s updates every position j >= s from j - s -- more gates,
+    same ceil(log2 k) rounds. Propagate gates are computed only where a later level
+    needs them.
+    """
+    k = g.a.shape[0]
+    G = BShare(g.a.copy(), g.b.copy())
+    P = BShare(q.a.copy(), q.b.copy())
+    s = 1
+    while s < k:
+        if adder == "sklansky":
+            hi = np.array([j for j in range(k) if j & s], dtype=np.intp)
+            lo = (hi & ~(s - 1)) - 1
+            need = (hi & ~(2 * s - 1)) != 0
+        else:
+            hi = np.arange(s, k, dtype=np.intp)
+            lo = hi - s
+            need = hi >= 2 * s
+        hp, lp = hi[need], lo[need]
+        pg, pp = and_many(p, [(P[hi], G[lo]), (P[hp], P[lp])])
+        G.a[hi] ^= pg.a
+        G.b[hi] ^= pg.b
+        P.a[hp] = pp.a
+        P.b[hp] = pp.b
+        s *= 2
+    return G
+
+
+def msb_planes(p: Party, xs: Sequence[AShare], k: int) -> list[BShare]:
+    """Bit k-1 of each arithmetic sharing in ``xs``, as packed bit words (one call).
+
+    Bit k-1 of u + v = u_{k-1} ^ v_{k-1} ^ carry into k-1, the carry from a sparse tree
+    over the k-1 lower planes. Rounds: 1 (resharing) + 1 (generate gates) +
+    ceil(log2(k-1)). Words sent per element: k/64 by party 0, then about (3k - 8)/64
+    by every party. Inputs are padded to whole blocks so each result is word aligned.
+    Returns one (nblocks(len(x)),) BShare per input.
+    """
+    if not 1 <= k <= 64:
+        raise ValueError("bit width must be between 1 and 64")
+    lens = [len(x) for x in xs]
+    nbs = [nblocks(n) for n in lens]
+    total = 64 * sum(nbs)
+    u_all: Arr | None = None
+    v_all: Arr | None = None
+    if p.id == 0:
+        u_all = np.zeros(total, dtype=np.uint64)
+    else:
+        v_all = np.zeros(total, dtype=np.uint64)
+    off = 0
+    for x, n, nb in zip(xs, lens, nbs, strict=True):
+        if p.id == 0:
+            assert u_all is not None
+            np.add(x.a, x.b, out=u_all[off : off + n])
+        else:
+            assert v_all is not None
+            v_all[off : off + n] = x.b if p.id == 1 else x.a
+        off += 64 * nb
+    us, vs = split_planes(p, u_all, v_all, total, k)
+    top = _xor(us[k - 1], vs[k - 1])
+    if k > 1:
+        g = and_(p, us[: k - 1], vs[: k - 1])
+        q = _xor(us[: k - 1], vs[: k - 1])
+        ((carry, _),) = reduce_gp(p, [(g, q, False)])
+        top = _xor(top, carry[0])
+    out = []
+    off = 0
+    for nb in nbs:
+        out.append(top[off : off + nb])
+        off += nb
+    return out
+
+
+def add_planes(p: Party, x: BShare, y: BShare, *, adder: Adder = "sklansky") -> BShare:
+    """Sum planes of x + y (mod 2^k) for boolean plane sharings of shape (k, nb).
+
+    One round of generate gates, then :func:`prefix_generate` over k - 1 positions.
+    """
+    k = x.a.shape[0]
+    s = _xor(x, y)
+    if k == 1:
+        return s
+    g = and_(p, x[: k - 1], y[: k - 1])
+    carries = prefix_generate(p, g, s[: k - 1], adder=adder)
+    out = BShare(s.a.copy(), s.b.copy())
+    out.a[1:] ^= carries.a
+    out.b[1:] ^= carries.b
+    return out

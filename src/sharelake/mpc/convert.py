@@ -1,0 +1,160 @@
+"""Conversions between arithmetic and boolean sharings (Mohassel & Rindal, ABY3, CCS 2018).
+
+- :func:`b2a_bits`: each secret bit to a 0/1 ring element ("bit injection", ABY3 5.4),
+  2 rounds, at most one ring element per bit sent by any party (3 in total).
+- :func:`a2b`: full bit decomposition with a parallel prefix adder on bit-planes after
+  the two-operand reduction (ABY3 5.3); see :mod:`sharelake.mpc.boolean`.
+- :func:`b2a`: full words, ABY3 5.3: two components drawn from pairwise PRGs, the third
+  computed with a boolean adder and opened to the two parties that hold it.
+- :func:`bit_extract`, :func:`bits_of`: one bit, or the low k bits as planes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .bits import BitShare, unpack
+from .boolean import (
+    Adder,
+    add_planes,
+    from_planes,
+    msb_planes,
+    nblocks,
+    reshare_from,
+    split_planes,
+    to_planes,
+    two_operands,
+)
+from .party import Party
+from .ring import Arr
+from .shares import AShare, BShare
+
+
+def _unpack_u64(words: Arr, n: int) -> Arr:
+    return unpack(words, n).astype(np.uint64)
+
+
+def b2a_bits(p: Party, c: BitShare) -> AShare:
+    """Each secret bit of ``c`` as an arithmetic sharing of 0 or 1 (ABY3 bit injection).
+
+    c = e ^ c_2 with e = c_0 ^ c_1 known to party 0 and c_2 known to parties 1 and 2, so
+    [c] = [e] (1 - 2 c_2) + c_2. Round 1: party 0 shares e arithmetically (component 1
+    from the PRG it shares with party 1, component 0 sent to party 2). Then
+    party 1 holds s1 = e_1 (1 - 2 c_2) + c_2 and party 2 holds s2 = e_0 (1 - 2 c_2), a
+    2-out-of-2 sharing. Round 2: it is re-shared into replicated form with components 0
+    and 1 drawn from PRGs; parties 1 and 2 exchange one masked word each.
+    Cost: 2 rounds; party 0 sends n words, parties 1 and 2 send n words each.
+    """
+    n = c.n
+    if p.id == 0:
+        e = _unpack_u64(c.a ^ c.b, n)
+        r1 = p.prg_next.words(n)
+        p.exchange({2: e - r1}, {})
+        d0 = p.prg_own.words(n)
+        d1 = p.prg_next.words(n)
+        p.exchange({}, {})
+        return AShare(d0, d1)
+    if p.id == 1:
+        c2 = _unpack_u64(c.b, n)
+        r1 = p.prg_own.words(n)
+        p.exchange({}, {})
+        s1 = r1 * (np.uint64(1) - (c2 << np.uint64(1))) + c2
+        d1 = p.prg_own.words(n)
+        s1 -= d1
+        got = p.exchange({2: s1}, {2: 8 * n})
+        d2 = s1 + np.frombuffer(got[2], dtype=np.uint64)
+        return AShare(d1, d2)
+    c2 = _unpack_u64(c.a, n)
+    got = p.exchange({}, {0: 8 * n})
+    f0 = np.frombuffer(got[0], dtype=np.uint64)
+    s2 = f0 * (np.uint64(1) - (c2 << np.uint64(1)))
+    d0 = p.prg_next.words(n)
+    s2 -= d0
+    got = p.exchange({1: s2}, {1: 8 * n})
+    d2 = s2 + np.frombuffer(got[1], dtype=np.uint64)
+    return AShare(d2, d0)
+
+
+def _decompose(p: Party, x: AShare, k: int, adder: Adder) -> BShare:
+    """Sum planes (k, nblocks) of the low k bits of x."""
+    u, v = two_operands(p, x)
+    us, vs = split_planes(p, u, v, len(x), k)
+    return add_planes(p, us, vs, adder=adder)
+
+
+def a2b(p: Party, x: AShare, *, adder: Adder = "sklansky") -> BShare:
+    """Full bit decomposition: a boolean sharing of the same 64-bit words (ABY3 5.3).
+
+    x = u + v (two-operand reduction), both transposed to bit-planes, then a parallel
+    prefix adder (Sklansky by default, or Kogge-Stone) computes all 63 carries.
+    Rounds: 1 + 1 + 6 = 8. Words sent per element: 1 by party 0 for the resharing, then
+    about 6 (Sklansky) or 10 (Kogge-Stone) by every party.
+    """
+    n = len(x)
+    s = _decompose(p, x, 64, adder)
+    return BShare(from_planes(s.a, n), from_planes(s.b, n))
+
+
+def bits_of(p: Party, x: AShare, *, bits: int = 64, adder: Adder = "sklansky") -> list[BitShare]:
+    """The low ``bits`` bits of x, bit j as a packed BitShare (bit-planes for radix sorts).
+
+    Same protocol as :func:`a2b` restricted to ``bits`` planes:
+    2 + ceil(log2(bits - 1)) rounds.
+    """
+    if not 1 <= bits <= 64:
+        raise ValueError("bit width must be between 1 and 64")
+    n = len(x)
+    s = _decompose(p, x, bits, adder)
+    return [BitShare.of(s[j], n) for j in range(bits)]
+
+
+def bit_extract(p: Party, x: AShare, i: int) -> BitShare:
+    """Bit ``i`` of each element of x (0 = least significant), via a sparse carry tree.
+
+    Bit i of u + v = u_i ^ v_i ^ carry into i; only that carry is computed
+    (2 + ceil(log2 i) rounds; see :func:`sharelake.mpc.boolean.msb_planes`).
+    """
+    if not 0 <= i < 64:
+        raise ValueError("bit index must be between 0 and 63")
+    (w,) = msb_planes(p, [x], i + 1)
+    return BitShare.of(w, len(x))
+
+
+def b2a(p: Party, x: BShare, *, adder: Adder = "sklansky") -> AShare:
+    """Boolean-shared 64-bit words to an arithmetic sharing of the same values (ABY3 5.3).
+
+    Components 1 and 2 of the result are drawn from the PRGs of the pairs that hold
+    them; party 1 knows both and boolean-shares w = -(c1 + c2) in plane form. A prefix
+    adder computes y = x + w = c0 in boolean form, which is opened to parties 0 and 2
+    only (party 1 sends component 2 of y to party 0, party 0 sends component 1 to
+    party 2). Rounds: 1 + 1 + 6 + 1 = 9 (the resharing of w runs alongside no other
+    work). Words per element: 1 by party 1 (resharing), about 6 by each party in the
+    adder, then 1 by parties 0 and 1.
+    """
+    n = int(x.a.shape[0])
+    nb = nblocks(n)
+    c1 = p.prg_next.words(n) if p.id == 0 else None
+    c2 = p.prg_own.words(n) if p.id == 2 else None
+    w_planes = None
+    if p.id == 1:
+        c1 = p.prg_own.words(n)
+        c2 = p.prg_next.words(n)
+        w_planes = to_planes(np.uint64(0) - c1 - c2)
+    ws = reshare_from(p, 1, w_planes, (64, nb))
+    xs = BShare(to_planes(x.a), to_planes(x.b))
+    s = add_planes(p, xs, ws, adder=adder)
+    ya = from_planes(s.a, n)
+    yb = from_planes(s.b, n)
+    if p.id == 0:
+        got = p.exchange({2: yb}, {1: 8 * n})
+        c0 = ya ^ yb ^ np.frombuffer(got[1], dtype=np.uint64)
+        assert c1 is not None
+        return AShare(c0, c1)
+    if p.id == 1:
+        p.exchange({0: yb}, {})
+        assert c1 is not None and c2 is not None
+        return AShare(c1, c2)
+    got = p.exchange({}, {0: 8 * n})
+    c0 = ya ^ yb ^ np.frombuffer(got[0], dtype=np.uint64)
+    assert c2 is not None
+    return AShare(c2, c0)
