@@ -29,6 +29,10 @@ def run_parties(
 ) -> list[Any]:
     """Run ``fn`` at the three parties over ``transport`` and return their results."""
     if transport == "memory":
+        if isinstance(tamper, str):
+            from .tamper import tamper_from_spec
+
+            tamper = tamper_from_spec(tamper)
         return run_in_memory(fn, inputs, deadline=deadline, tamper=tamper)
     from .procs import run_in_processes
 

@@ -327,6 +327,13 @@ class _Acceptor:
         raw.settimeout(min(remaining, 5.0))
         tune_socket(raw)
         tls = self.ctx.wrap_socket(raw, server_side=True)
+        try:
+            self._hello(tls)
+        except BaseException:
+            _hard_close(tls)
+            raise
+
+    def _hello(self, tls: socket.socket) -> None:
         peer = node_id_from_cert(tls.getpeercert(binary_form=True) or b"")
         hello = _read_frame(tls, HEADER_SIZE + 2)
         try:
@@ -337,7 +344,6 @@ class _Acceptor:
         claimed, to = hello[HEADER_SIZE], hello[HEADER_SIZE + 1]
         if claimed != peer:
             tls.sendall(encode_frame(self.sid, 0, bytes([_ACK_IDENTITY]), Kind.ACK))
-            _hard_close(tls)
             raise AuthenticationError(
                 f"P{self.party}: a peer claiming to be P{claimed} presented the "
                 f"certificate of P{peer} (session {self.session})"
@@ -416,7 +422,11 @@ def _dial(
             raise AuthenticationError(
                 f"P{party}: P{peer} closed the connection during setup (session {session})"
             ) from None
-        decode_header(ack[:HEADER_SIZE], session=sid, seq=0, length=1, kind=Kind.ACK)
+        try:
+            decode_header(ack[:HEADER_SIZE], session=sid, seq=0, length=1, kind=Kind.ACK)
+        except ProtocolError:
+            _hard_close(tls)
+            raise
         status = ack[HEADER_SIZE]
         if status == _ACK_IDENTITY:
             _hard_close(tls)
