@@ -333,7 +333,7 @@ class _Acceptor:
             _hard_close(tls)
             raise
 
-    def _hello(self, tls: socket.socket) -> None:
+    def _hello(self, tls: ssl.SSLSocket) -> None:
         peer = node_id_from_cert(tls.getpeercert(binary_form=True) or b"")
         hello = _read_frame(tls, HEADER_SIZE + 2)
         try:
