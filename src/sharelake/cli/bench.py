@@ -156,7 +156,11 @@ def run_bench(
 
 
 def _fmt_s(v: float | None) -> str:
-    return "-" if v is None else (f"{v:.4f}" if v < 10 else f"{v:.1f}")
+    if v is None:
+        return "-"
+    if v < 1e-3:
+        return f"{v:.1e}"
+    return f"{v:.4f}" if v < 10 else f"{v:.1f}"
 
 
 def _fmt_rate(v: float | None) -> str:

@@ -106,8 +106,14 @@ def run_mpyc(op: str, n: int, *, timeout: float = 60.0, seed: int = 1) -> Record
         n,
         seconds,
         nbytes=sent,
-        note=f"MPyC {parts[0].get('version', '?')} SecInt(64) -M3",
+        note=f"MPyC {parts[0].get('version', '?')} SecInt(64) -M3, {_extras(parts[0])}",
     )
+
+
+def _extras(part: dict[str, object]) -> str:
+    extras = part.get("extras")
+    have = set(extras) if isinstance(extras, list) else set()
+    return ", ".join(m if m in have else f"no {m}" for m in ("gmpy2", "uvloop"))
 
 
 def run_mpyc_sweep(

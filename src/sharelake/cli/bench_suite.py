@@ -207,7 +207,7 @@ def _sort(p: Party, n: int) -> Thunk:
     from ..mpc.sort import sort
 
     keys, payload = p.rand_a(n), p.rand_a(n)
-    return lambda: sort(p, keys, [payload])
+    return lambda: sort(p, [keys], [payload])
 
 
 # ---- progress events -------------------------------------------------------------------

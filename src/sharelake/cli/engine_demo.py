@@ -56,8 +56,8 @@ def _plain_dot(x: Arr, y: Arr) -> Arr:
 def _node_sort(p: Party, x: AShare, y: AShare) -> AShare:
     from ..mpc.sort import sort
 
-    out = sort(p, x, [])
-    keys: AShare = out[0] if isinstance(out, tuple) else out
+    (keys,), _ = sort(p, [x])
+    assert isinstance(keys, AShare)
     return keys
 
 

@@ -20,6 +20,7 @@ sorts 63-bit values.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import time
 from typing import Any
@@ -95,6 +96,7 @@ async def _run(op: str, n: int, seed: int) -> dict[str, Any]:
         "bytes": sent,
         "ok": ok,
         "version": str(mpyc.__version__),
+        "extras": [m for m in ("gmpy2", "uvloop") if importlib.util.find_spec(m)],
     }
 
 
