@@ -134,7 +134,7 @@ def test_order_and_sizes_are_preserved_for_large_and_empty_messages() -> None:
     sizes = [big.nbytes, 0, 3, big.nbytes, 0]
     try:
         for k, n in enumerate(sizes):
-            data = memoryview(big).cast("B")[:n] if n > 3 else bytes([k] * n)
+            data = big.data.cast("B")[:n] if n > 3 else bytes([k] * n)
             c0.send(1, data)
         got = [c1.recv(0, n) for n in sizes]
         assert np.array_equal(np.frombuffer(got[0], dtype=np.uint64), big)
