@@ -119,11 +119,14 @@ def demo_body(p: Party, x: AShare, y: AShare, steps: list[str]) -> dict[str, Any
         check_input(p, x, what="column x")
         check_input(p, y, what="column y")
     results: dict[str, AShare] = {}
+    seconds: dict[str, float] = {}
     for name in steps:
+        t0 = time.perf_counter()
         with p.measure(name):
             results[name] = STEPS[name].node(p, x, y)
+        seconds[name] = time.perf_counter() - t0
     costs = {op: [c.rounds, c.bytes_sent] for op, c in p.costs.items()}
-    return {"results": results, "costs": costs}
+    return {"results": results, "costs": costs, "seconds": seconds}
 
 
 def _run_nodes(transport: str, inputs: list[Mapping[str, Any]]) -> list[Any]:
@@ -154,7 +157,8 @@ def run_demo(out: Path, *, scale: int, transport: str = "tls", console: Console)
     seconds = time.perf_counter() - t0
 
     table = Table(title="opened to the client, beside the plaintext check")
-    for col in ("step", "secure result", "plaintext", "correct", "rounds", "bytes/party"):
+    cols = ("step", "secure result", "plaintext", "correct", "seconds", "rounds", "bytes/party")
+    for col in cols:
         table.add_column(col, justify="left" if col == "step" else "right")
     report: list[dict[str, Any]] = []
     ok = True
@@ -166,6 +170,7 @@ def run_demo(out: Path, *, scale: int, transport: str = "tls", console: Console)
         ok = ok and correct
         rounds = max(int(r["costs"][name][0]) for r in results)
         sent = max(int(r["costs"][name][1]) for r in results)
+        took = max(float(r["seconds"][name]) for r in results)
         report.append(
             {
                 "step": name,
@@ -173,6 +178,7 @@ def run_demo(out: Path, *, scale: int, transport: str = "tls", console: Console)
                 "correct": correct,
                 "result": _summary(got),
                 "plaintext": _summary(want),
+                "seconds": took,
                 "rounds": rounds,
                 "bytes": sent,
             }
@@ -182,6 +188,7 @@ def run_demo(out: Path, *, scale: int, transport: str = "tls", console: Console)
             _summary(got),
             _summary(want),
             "[green]yes[/]" if correct else "[red]NO[/]",
+            f"{took:.3f}",
             str(rounds),
             f"{sent:,}",
         )
@@ -213,5 +220,4 @@ def _summary(v: Arr) -> str:
     s = to_signed(v)
     if s.size == 1:
         return str(int(s[0]))
-    head = ", ".join(str(int(t)) for t in s[:3])
-    return f"[{head}, ... {int(s[-1])}] ({s.size:,} values)"
+    return f"{s.size:,} values: {int(s[0])}, {int(s[1])}, ..., {int(s[-1])}"
