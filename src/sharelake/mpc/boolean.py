@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from .party import Party
 from .ring import Arr
@@ -179,7 +180,7 @@ def reshare_from(p: Party, owner: int, value: Arr | None, shape: tuple[int, ...]
         assert value is not None
         r = p.prg_next.words(shape)
         a = np.bitwise_xor(value, r)
-        p.exchange({p.prev: a}, {})
+        p.exchange({p.prev: a.reshape(-1)}, {})
         return BShare(a, r)
     if p.id == (owner + 1) % 3:
         r = p.prg_own.words(shape)
@@ -232,6 +233,13 @@ def _cat(parts: Sequence[BShare]) -> BShare:
     return BShare(np.concatenate([q.a for q in parts]), np.concatenate([q.b for q in parts]))
 
 
+def _bitrev(levels: int) -> npt.NDArray[np.intp]:
+    r = np.zeros(1, dtype=np.intp)
+    for _ in range(levels):
+        r = np.concatenate([2 * r, 2 * r + 1])
+    return r
+
+
 def reduce_gp(
     p: Party, segments: Sequence[tuple[BShare, BShare, bool]]
 ) -> list[tuple[BShare, BShare | None]]:
@@ -240,42 +248,62 @@ def reduce_gp(
     Each segment is (G, P, need_p) with G, P of shape (k, nb): per-position generate and
     propagate planes, position 0 lowest. Returns, per segment, the group generate of all
     k positions (= the carry out of them with carry-in 0) and, when ``need_p``, the group
-    propagate, each of shape (1, nb). A pairwise tree: ceil(log2 k) rounds for all
-    segments together; the spine (groups containing position 0) skips its propagate
-    gate when ``need_p`` is false, so a k-position carry costs 3k - 2 - (levels) gates.
-    (G_hi, P_hi) o (G_lo, P_lo) = (G_hi ^ P_hi & G_lo, P_hi & P_lo); the two terms of
-    the generate are exclusive, so XOR is OR.
+    propagate, each of shape (nb,). A pairwise tree, ceil(log2 k) rounds for all
+    segments together: (G_hi, P_hi) o (G_lo, P_lo) = (G_hi ^ P_hi & G_lo, P_hi & P_lo)
+    (the two terms of the generate are exclusive, so XOR is OR). The spine (the group
+    holding position 0) skips its propagate gate unless ``need_p``, so a k-position
+    carry costs about 3k gates.
+
+    Each segment is padded below position 0 to a power of two with the identity
+    (G, P) = (0, 1) and its rows are stored in bit-reversed order, so at every level
+    the low halves of the pairs are rows [0, h) and the high halves rows [h, 2h):
+    contiguous, in place, with no copies between levels.
     """
-    cur = [(g, q, need) for g, q, need in segments]
-    while any(g.a.shape[0] > 1 for g, _, _ in cur):
+    work = []
+    for g, q, need in segments:
+        k = g.a.shape[0]
+        nb = g.a.shape[1]
+        levels = max(k - 1, 0).bit_length()
+        kk = 1 << levels
+        rows = _bitrev(levels) - (kk - k)  # position held by each row; < 0 is padding
+        pad = rows < 0
+        src = np.where(pad, 0, rows)
+        G = BShare(g.a[src], g.b[src])
+        P = BShare(q.a[src], q.b[src])
+        G.a[pad] = 0
+        G.b[pad] = 0
+        P.a[pad] = 0
+        P.b[pad] = 0
+        if p.id == 0:
+            P.a[pad] = ONES
+        elif p.id == 2:
+            P.b[pad] = ONES
+        work.append((G, P, need, kk, nb))
+    while any(kk > 1 for _, _, _, kk, _ in work):
         pairs: list[tuple[BShare, BShare]] = []
-        for g, q, need in cur:
-            k = g.a.shape[0]
-            if k == 1:
-                continue
-            m2 = 2 * (k // 2)
-            start = 0 if need else 1
-            pairs.append((q[1:m2:2], g[0:m2:2]))
-            pairs.append((q[1:m2:2][start:], q[0:m2:2][start:]))
+        for G, P, need, kk, _ in work:
+            if kk > 1:
+                h = kk // 2
+                st = 0 if need else 1
+                pairs.append((P[h:kk], G[0:h]))
+                pairs.append((P[h + st : kk], P[st:h]))
         res = and_many(p, pairs)
-        nxt = []
         i = 0
-        for g, q, need in cur:
-            k = g.a.shape[0]
-            if k == 1:
-                nxt.append((g, q, need))
-                continue
-            m2 = 2 * (k // 2)
-            pg, pp = res[i], res[i + 1]
-            i += 2
-            ng = _xor(g[1:m2:2], pg)
-            np_ = pp if need else _cat([q[1:2], pp])
-            if k % 2:
-                ng = _cat([ng, g[k - 1 : k]])
-                np_ = _cat([np_, q[k - 1 : k]])
-            nxt.append((ng, np_, need))
-        cur = nxt
-    return [(g, q if need else None) for g, q, need in cur]
+        nxt = []
+        for G, P, need, kk, nb in work:
+            if kk > 1:
+                h = kk // 2
+                st = 0 if need else 1
+                pg, pp = res[i], res[i + 1]
+                i += 2
+                np.bitwise_xor(G.a[h:kk], pg.a, out=G.a[0:h])
+                np.bitwise_xor(G.b[h:kk], pg.b, out=G.b[0:h])
+                P.a[st:h] = pp.a
+                P.b[st:h] = pp.b
+                kk = h
+            nxt.append((G, P, need, kk, nb))
+        work = nxt
+    return [(G[0], P[0] if need else None) for G, P, need, _, _ in work]
 
 
 def prefix_generate(p: Party, g: BShare, q: BShare, *, adder: Adder = "sklansky") -> BShare:
@@ -345,7 +373,7 @@ def msb_planes(p: Party, xs: Sequence[AShare], k: int) -> list[BShare]:
         g = and_(p, us[: k - 1], vs[: k - 1])
         q = _xor(us[: k - 1], vs[: k - 1])
         ((carry, _),) = reduce_gp(p, [(g, q, False)])
-        top = _xor(top, carry[0])
+        top = _xor(top, carry)
     out = []
     off = 0
     for nb in nbs:

@@ -196,7 +196,7 @@ def select_many(p: Party, c: BitShare, xs: Sequence[AShare], ys: Sequence[AShare
     z += da * ca.b
     z += db * ca.a
     z += p.zero_share(z.shape)
-    got = p.pass_prev(z)
+    got = p.pass_prev(z.reshape(-1)).reshape(z.shape)
     return [AShare(ys[i].a + z[i], ys[i].b + got[i]) for i in range(m)]
 
 

@@ -89,7 +89,7 @@ def trunc_exact(p: Party, x: AShare, d: int) -> AShare:
     assert ph is not None
     t = and_(p, ph, cd)
     w = BShare(gh.a ^ t.a, gh.b ^ t.b)
-    both = BitShare(np.concatenate([cd.a[0], w.a[0]]), np.concatenate([cd.b[0], w.b[0]]), 128 * nb)
+    both = BitShare(np.concatenate([cd.a, w.a]), np.concatenate([cd.b, w.b]), 128 * nb)
     inj = b2a_bits(p, both)
     c_arith = inj[:n]
     w_arith = inj[64 * nb : 64 * nb + n]
