@@ -134,3 +134,11 @@ def test_secret_bit_vectors_support_logic_slicing_and_concatenation(n: int, seed
     np.testing.assert_array_equal(r["slice"], x[n // 3 : n - 1])
     if n >= 64:
         np.testing.assert_array_equal(r["aligned"], np.concatenate([x[:64], y]))
+
+
+def test_transposes_never_modify_their_input_even_for_a_single_block() -> None:
+    words = _words(np.random.default_rng(6), 64)
+    keep = words.copy()
+    boolean.to_planes(words)
+    boolean.transpose64(words.reshape(1, 64))
+    np.testing.assert_array_equal(words, keep)

@@ -131,7 +131,7 @@ def transpose64(words: Arr) -> Arr:
     ``out[b, j]`` has bit r equal to bit j of ``words[b, r]``. The map is linear over
     GF(2) and an involution, so it applies to each share component separately.
     """
-    m = np.ascontiguousarray(np.asarray(words, dtype=np.uint64).T)
+    m = np.asarray(words, dtype=np.uint64).T.copy(order="C")  # never a view of the input
     return np.ascontiguousarray(_transpose_rows(m).T)
 
 
@@ -148,7 +148,7 @@ def to_planes(words: Arr) -> Arr:
     n = int(words.shape[0])
     nb = nblocks(n)
     if n == nb * 64:
-        m = np.ascontiguousarray(words.reshape(nb, 64).T)
+        m = words.reshape(nb, 64).T.copy(order="C")  # never a view: it is changed in place
     else:
         m = np.zeros((64, nb), dtype=np.uint64)
         full = n // 64
