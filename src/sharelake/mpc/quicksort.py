@@ -46,6 +46,7 @@ from .shares import BShare
 
 U64 = np.uint64
 Idx = npt.NDArray[np.intp]
+Bools = npt.NDArray[np.bool_]
 
 _E = U64(0x5555555555555555)  # the D bit of every (D, V) slot
 _O = U64(0xAAAAAAAAAAAAAAAA)  # the V bit of every (D, V) slot
@@ -72,9 +73,11 @@ def pack_chunks(fields: Sequence[tuple[BShare, int]]) -> list[tuple[BShare, int]
     """Concatenate key fields (value in the low ``width`` bits) into comparator chunks.
 
     The bit string of all fields, most significant field first, is cut into 64-bit
-    chunks from the top; the last chunk holds the remaining r bits in its low bits.
-    Returns (chunk, width) pairs, most significant first. Local: shifts and XORs of
-    disjoint bit fields are linear, so each share component is packed on its own.
+    chunks from the top; the remaining r < 64 bits are cut into chunks of descending
+    powers of two (a last single bit gets one zero bit of padding), so the comparator
+    spends 2 (L - 1) gates on an L-bit string, none on padding. Returns (chunk, width)
+    pairs, most significant first, each value in the low ``width`` bits. Local: shifts
+    and XORs of disjoint bit fields are linear, so each share component is packed alone.
     """
     chunks: list[tuple[BShare, int]] = []
     n = len(fields[0][0]) if fields else 0
@@ -97,142 +100,185 @@ def pack_chunks(fields: Sequence[tuple[BShare, int]]) -> list[tuple[BShare, int]
                 cur_a = np.zeros(n, dtype=np.uint64)
                 cur_b = np.zeros(n, dtype=np.uint64)
                 free = 64
-    if free < 64:
-        down = U64(free)
-        chunks.append((BShare(cur_a >> down, cur_b >> down), 64 - free))
+    rest = 64 - free
+    while rest > 0:
+        w = 2 if rest == 1 else 1 << (rest.bit_length() - 1)
+        down = U64(64 - w)
+        chunks.append((BShare(cur_a >> down, cur_b >> down), w))
+        cur_a = cur_a << U64(w)
+        cur_b = cur_b << U64(w)
+        rest -= min(w, rest)
     return chunks
+
+
+def chunk_matrix(chunks: Sequence[tuple[BShare, int]]) -> tuple[Arr, list[int]]:
+    """Row layout for gathers: row e = (chunk 0 a, chunk 0 b, chunk 1 a, ...) of element e."""
+    n = len(chunks[0][0]) if chunks else 0
+    mat = np.empty((n, 2 * len(chunks)), dtype=np.uint64)
+    for c, (ch, _) in enumerate(chunks):
+        mat[:, 2 * c] = ch.a
+        mat[:, 2 * c + 1] = ch.b
+    return mat, [w for _, w in chunks]
 
 
 # ---- the word-packed comparator ----------------------------------------------------------
 
 
 def _stage1(d: Arr, v: Arr) -> tuple[Arr, Arr]:
-    """(X, Y) = (low, high) bit of every neighbouring pair, as (D, V) slots."""
-    x = (d & _E) | ((v & _E) << U64(1))
-    y = ((d >> U64(1)) & _E) | (v & _O)
-    return x, y
+    """(X, Y) = (low, high) bit of every neighbouring pair, as (D, V) slots (delta swap)."""
+    t = d >> U64(1)
+    t ^= v
+    t &= _E
+    y = v ^ t
+    t <<= U64(1)
+    t ^= d
+    return t, y
 
 
 def _stage(w: Arr, s: int) -> tuple[Arr, Arr]:
     """(X, Y) for stage s >= 2: merge words 2i and 2i+1, low and high groups aligned."""
     lo, sh = _LO[s], U64(1 << (s - 1))
     w0, w1 = w[0::2], w[1::2]
-    x = (w0 & lo) | ((w1 & lo) << sh)
-    y = ((w0 >> sh) & lo) | (w1 & ~lo)
-    return x, y
+    t = w0 >> sh
+    t ^= w1
+    t &= lo
+    y = w1 ^ t
+    t <<= sh
+    t ^= w0
+    return t, y
 
 
-def _operands(x: Arr, y: Arr) -> tuple[Arr, Arr]:
-    """AND operands: (D_h, D_h) against (D_l, V_h ^ V_l) in every slot."""
-    left = y & _E
-    left |= left << U64(1)
-    right = (x & _E) | ((x ^ y) & _O)
-    return left, right
-
-
-def _merge(x: Arr, y: Arr, r: Arr) -> Arr:
-    """New (D, V) slots: D = D_h ^ D_l ^ D_h D_l, V = V_l ^ D_h (V_h ^ V_l)."""
-    out = x ^ r
-    out ^= y & _E
-    return out
+def _operands(x: Arr, y: Arr) -> tuple[Arr, Arr, Arr]:
+    """(left, right, Y & E): (D_h, D_h) against (D_l, V_h ^ V_l) in every slot."""
+    ye = y & _E
+    left = ye << U64(1)
+    left |= ye
+    right = x ^ y
+    right ^= ye
+    return left, right, ye
 
 
 def _pack_narrow(arr: Arr, width: int) -> Arr:
     """Pack ``64 / width`` elements per word so the reduced slots come out canonical.
 
-    ``arr`` has a multiple of 32 elements. Element e ends in slot e % 32 of word
-    e // 32 after the log2(width) stages; that needs packed word f * h + u, lane t, to
-    hold element 32 f + t h + u (h = width / 2, t < 64 / width).
+    ``arr`` has shape (rows, mp), mp a multiple of 32. Element e ends in slot e % 32 of
+    word e // 32 after the log2(width) stages; that needs packed word f * h + u, lane t,
+    to hold element 32 f + t h + u (h = width / 2, t < 64 / width). Lanes are filled by
+    halving: neighbours merge into words of twice the width, log2(64 / width) times.
     """
+    rows = arr.shape[0]
     if width == 64:
         return arr
     k, h = 64 // width, width // 2
-    lanes = arr.reshape(-1, k, h).transpose(0, 2, 1).reshape(-1, k)
-    shifts = (np.arange(k, dtype=np.uint64) * U64(width)).astype(np.uint64)
-    packed: Arr = np.bitwise_or.reduce(lanes << shifts, axis=1)
-    return packed
+    cur = arr.reshape(rows, -1, k, h)
+    if h > 1:
+        cur = cur.transpose(0, 1, 3, 2)
+    flat = np.ascontiguousarray(cur).reshape(rows, -1)
+    w = width
+    while w < 64:
+        nxt = flat[:, 1::2] << U64(w)
+        nxt |= flat[:, 0::2]
+        flat = nxt
+        w *= 2
+    return flat
 
 
-def compare_state(
-    p: Party, chunks: Sequence[tuple[BShare, int]], xi: Idx, yi: Idx
-) -> tuple[BShare, int]:
-    """Secret (D, V) of ``key[xi] vs key[yi]`` for every pair, in canonical slot layout.
+def compare_rows(p: Party, xs: Arr, ys: Arr, widths: Sequence[int]) -> BShare:
+    """Secret (D, V) of row-layout keys ``xs`` vs ``ys`` (see :func:`chunk_matrix`).
 
-    Returns (state, m): word e // 32, bits 2(e % 32) and 2(e % 32) + 1 hold D ("keys
-    differ") and V (= [x < y] when they differ) of pair e < m. All chunk stages share
-    the rounds: max(log2 width) + ceil(log2 #chunks) rounds in all.
+    ``xs`` and ``ys`` have shape (mp, 2 * #chunks) with mp a multiple of 32. Returns
+    mp / 32 words: word e // 32, bits 2(e % 32) and 2(e % 32) + 1 hold D ("keys differ")
+    and V (= [x < y] when they differ) of pair e. Chunks run their stages in the same
+    rounds, and finished neighbours merge while wider chunks still run: about
+    log2(max width) + 1 rounds in all.
     """
+    d = xs ^ ys
+    # Entries in significance order: [stages left, (Xa, Xb, Ya, Yb) pending, state]
+    todo: list[int] = []
+    pend: list[tuple[Arr, Arr, Arr, Arr] | None] = []
+    state: list[tuple[Arr, Arr] | None] = []
+    for c, width in enumerate(widths):
+        wd = 64 if width >= 64 else pow2_width(width)
+        if wd == 64:
+            da, db, va, vb = d[:, 2 * c], d[:, 2 * c + 1], ys[:, 2 * c], ys[:, 2 * c + 1]
+        else:
+            four = np.empty((4, d.shape[0]), dtype=np.uint64)
+            four[0:2] = d[:, 2 * c : 2 * c + 2].T
+            four[2:4] = ys[:, 2 * c : 2 * c + 2].T
+            da, db, va, vb = _pack_narrow(four, wd)
+        xa, ya = _stage1(da, va)
+        xb, yb = _stage1(db, vb)
+        todo.append(wd.bit_length() - 1)
+        pend.append((xa, xb, ya, yb))
+        state.append(None)
+    stage_no = [1] * len(widths)
+    while len(state) > 1 or todo[0] > 0:
+        # Adjacent finished entries merge (hi = the more significant one).
+        jobs: list[tuple[int, tuple[Arr, Arr, Arr, Arr]]] = []
+        i = 0
+        merged_into: list[int] = []
+        while i < len(state):
+            if todo[i] > 0:
+                if stage_no[i] > 1:
+                    st = state[i]
+                    assert st is not None
+                    xa, ya = _stage(st[0], stage_no[i])
+                    xb, yb = _stage(st[1], stage_no[i])
+                    pend[i] = (xa, xb, ya, yb)
+                got = pend[i]
+                assert got is not None
+                jobs.append((i, got))
+                i += 1
+            elif i + 1 < len(state) and todo[i + 1] == 0:
+                hi, lo = state[i], state[i + 1]
+                assert hi is not None and lo is not None
+                jobs.append((i, (lo[0], lo[1], hi[0], hi[1])))
+                merged_into.append(i)
+                i += 2
+            else:
+                i += 1
+        pairs = []
+        ops = []
+        for _, (xa, xb, ya, yb) in jobs:
+            la, ra, yea = _operands(xa, ya)
+            lb, rb, yeb = _operands(xb, yb)
+            pairs.append((BShare(la, lb), BShare(ra, rb)))
+            ops.append((yea, yeb))
+        res = and_many(p, pairs)
+        for (i, (xa, xb, _, _)), r, (yea, yeb) in zip(jobs, res, ops, strict=True):
+            wa = xa ^ r.a
+            wa ^= yea
+            wb = xb ^ r.b
+            wb ^= yeb
+            state[i] = (wa, wb)
+            if todo[i] > 0:
+                todo[i] -= 1
+                stage_no[i] += 1
+        for i in reversed(merged_into):
+            del state[i + 1], todo[i + 1], pend[i + 1], stage_no[i + 1]
+    final = state[0]
+    assert final is not None
+    return BShare(final[0], final[1])
+
+
+def open_below_rows(p: Party, xs: Arr, ys: Arr, widths: Sequence[int], m: int) -> Bools:
+    """Open [x < y] for the first ``m`` row pairs (keys must differ: equal ones give junk)."""
+    words = open_bool(p, compare_rows(p, xs, ys, widths))
+    bits = (words[:, None] >> _ODD_SHIFTS) & U64(1)
+    out: Bools = bits.reshape(-1)[:m].astype(bool)
+    return out
+
+
+def open_below(p: Party, chunks: Sequence[tuple[BShare, int]], xi: Idx, yi: Idx) -> Bools:
+    """Open [key[xi] < key[yi]] for every pair of row indices (keys must differ)."""
+    mat, widths = chunk_matrix(chunks)
     m = int(xi.shape[0])
     mp = max(32, -(-m // 32) * 32)
-    cur: list[tuple[Arr, Arr] | None] = []  # per chunk: state words (a, b) once stage 1 ran
-    pend: list[tuple[Arr, Arr, Arr, Arr]] = []  # per chunk: (Xa, Xb, Ya, Yb) of the next gate
-    stages: list[int] = []
-    for chunk, width in chunks:
-        wd = pow2_width(width) if width < 64 else 64
-        comps = []
-        for comp in (chunk.a, chunk.b):
-            x = np.zeros(mp, dtype=np.uint64)
-            y = np.zeros(mp, dtype=np.uint64)
-            np.take(comp, xi, out=x[:m])
-            np.take(comp, yi, out=y[:m])
-            x ^= y  # D = x ^ y, V = y
-            comps.append(_stage1(_pack_narrow(x, wd), _pack_narrow(y, wd)))
-        (xa, ya), (xb, yb) = comps
-        pend.append((xa, xb, ya, yb))
-        cur.append(None)
-        stages.append(wd.bit_length() - 1)
-    nsteps = max(stages, default=0)
-    for s in range(1, nsteps + 1):
-        live = [c for c in range(len(chunks)) if stages[c] >= s]
-        if s > 1:
-            for c in live:
-                st = cur[c]
-                assert st is not None
-                xa, ya = _stage(st[0], s)
-                xb, yb = _stage(st[1], s)
-                pend[c] = (xa, xb, ya, yb)
-        pairs = []
-        for c in live:
-            xa, xb, ya, yb = pend[c]
-            la, ra = _operands(xa, ya)
-            lb, rb = _operands(xb, yb)
-            pairs.append((BShare(la, lb), BShare(ra, rb)))
-        res = and_many(p, pairs)
-        for c, r in zip(live, res, strict=True):
-            xa, xb, ya, yb = pend[c]
-            cur[c] = (_merge(xa, ya, r.a), _merge(xb, yb, r.b))
-    states = [BShare(*st) for st in cur if st is not None]
-    # Lexicographic combination of the chunks, most significant first, as a tree.
-    while len(states) > 1:
-        pairs = []
-        xs, ys = [], []
-        for i in range(0, len(states) - 1, 2):
-            hi, lo = states[i], states[i + 1]
-            la, ra = _operands(lo.a, hi.a)
-            lb, rb = _operands(lo.b, hi.b)
-            pairs.append((BShare(la, lb), BShare(ra, rb)))
-            xs.append(lo)
-            ys.append(hi)
-        res = and_many(p, pairs)
-        nxt = [
-            BShare(_merge(x.a, y.a, r.a), _merge(x.b, y.b, r.b))
-            for x, y, r in zip(xs, ys, res, strict=True)
-        ]
-        if len(states) % 2:
-            nxt.append(states[-1])
-        states = nxt
-    return states[0], m
-
-
-def open_below(
-    p: Party, chunks: Sequence[tuple[BShare, int]], xi: Idx, yi: Idx
-) -> npt.NDArray[np.bool_]:
-    """Open [key[xi] < key[yi]] for every pair (the keys must differ: equal pairs give junk)."""
-    state, m = compare_state(p, chunks, xi, yi)
-    words = open_bool(p, state)
-    bits = (words[:, None] >> _ODD_SHIFTS) & U64(1)
-    out: npt.NDArray[np.bool_] = bits.reshape(-1)[:m].astype(bool)
-    return out
+    xs = np.zeros((mp, mat.shape[1]), dtype=np.uint64)
+    ys = np.zeros_like(xs)
+    np.take(mat, xi, axis=0, out=xs[:m])
+    np.take(mat, yi, axis=0, out=ys[:m])
+    return open_below_rows(p, xs, ys, widths, m)
 
 
 # ---- quicksort by levels -------------------------------------------------------------------
@@ -246,6 +292,8 @@ def quicksort_ranks(p: Party, chunks: Sequence[tuple[BShare, int]], n: int) -> I
     (segment offsets, lengths, ranks) runs between the calls.
     """
     rank = np.zeros(n, dtype=np.intp)
+    mat, widths = chunk_matrix(chunks)
+    rows = mat.view(np.dtype((np.void, 8 * mat.shape[1]))).reshape(-1)  # one item per row
     act = np.arange(n, dtype=np.intp)  # rows of unsorted segments, segment by segment
     seg_len = np.array([n] if n >= 2 else [], dtype=np.intp)
     seg_rank = np.zeros(seg_len.shape[0], dtype=np.intp)
@@ -258,7 +306,15 @@ def quicksort_ranks(p: Party, chunks: Sequence[tuple[BShare, int]], n: int) -> I
         is_piv[seg_off] = True
         rest = act[~is_piv]
         seg_of = np.repeat(np.arange(nseg, dtype=np.intp), seg_len - 1)
-        below = open_below(p, chunks, rest, piv[seg_of])
+        m = rest.shape[0]
+        mp = -(-m // 32) * 32
+        xs = np.empty((mp, mat.shape[1]), dtype=np.uint64)
+        ys = np.empty_like(xs)
+        xs[:m] = rows[rest].view(np.uint64).reshape(m, -1)
+        ys[:m] = np.repeat(mat[piv], seg_len - 1, axis=0)
+        xs[m:] = 0
+        ys[m:] = 0
+        below = open_below_rows(p, xs, ys, widths, m)
         n_lo = np.bincount(seg_of, weights=below, minlength=nseg).astype(np.intp)
         n_hi = seg_len - 1 - n_lo
         rank[piv] = seg_rank + n_lo
