@@ -24,6 +24,7 @@ secret, and message sizes depend only on n and the number of columns.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -246,15 +247,17 @@ def segment_starts(p: Party, keys: list[AShare], *, bits: int | list[int] = 64) 
 
 
 def mul_many(p: Party, pairs: Sequence[tuple[AShare, AShare]]) -> list[AShare]:
-    """Several elementwise products of equal-length 1-D sharings in ONE round."""
+    """Several elementwise products of 1-D sharings (any lengths) in ONE round."""
     if not pairs:
         return []
-    xa = np.stack([x.a for x, _ in pairs])
-    xb = np.stack([x.b for x, _ in pairs])
-    ya = np.stack([y.a for _, y in pairs])
-    yb = np.stack([y.b for _, y in pairs])
-    prod = arith.mul(p, AShare(xa, xb), AShare(ya, yb))
-    return [AShare(prod.a[j], prod.b[j]) for j in range(len(pairs))]
+    lens = [len(x) for x, _ in pairs]
+    if any(len(y) != m for (_, y), m in zip(pairs, lens, strict=True)):
+        raise ValueError("mul_many: the factors of a product differ in length")
+    x = AShare(np.concatenate([x.a for x, _ in pairs]), np.concatenate([x.b for x, _ in pairs]))
+    y = AShare(np.concatenate([y.a for _, y in pairs]), np.concatenate([y.b for _, y in pairs]))
+    prod = arith.mul(p, x, y) if len(x) else x
+    cuts = np.cumsum([0, *lens])
+    return [AShare(prod.a[s:e], prod.b[s:e]) for s, e in itertools.pairwise(cuts)]
 
 
 def neighbour_same(p: Party, keys: list[AShare], bits: list[int]) -> list[AShare]:

@@ -1,0 +1,319 @@
+"""Group-by aggregation on secret tables: count, sum, mean, min, max, count-distinct.
+
+Method (the sort-and-scan group-by of Jónsson, Kreitz & Uddin, "Secure multi-party
+sorting and applications", 2011; also the Secrecy engine, Liagouris et al., NSDI 2023),
+on replicated shares (Araki et al., CCS 2016):
+
+1. one multiplication round zeroes nulls in the keys and aggregated values and puts a
+   sentinel in null min/max inputs;
+2. an oblivious stable sort by (invalid rows last, key null flags, key values
+   [, the first count-distinct column]) carrying only the aggregated columns
+   (shuffle + quicksort on distinct composite keys: Hamada et al., ICISC 2012);
+3. neighbour equality of the sorted keys (one batched ``eq``) gives the group starts;
+4. segmented prefix scans (:mod:`sharelake.relational.scan`, log2 n rounds) compute the
+   running count and sums, and running min/max by comparisons;
+5. the last row of each group carries the group's aggregates; validity = "this row is
+   the last valid row of its group".
+
+The output has the input's row count; its rows are in key order (nulls last) and only
+one row per group is valid, so the number of groups stays secret until the caller
+compacts or reveals the result.
+
+Mean: there is no secret-by-secret division here, so ``(col, "mean")`` named ``m``
+yields two columns ``m_sum`` and ``m_count`` (the sum and the number of non-null
+values) and the release divides (:func:`sharelake.relational.plain.finish_means`); the
+table's ``meta["mean:m"]`` records it.
+
+Null semantics (as pandas ``groupby(dropna=False)``): null keys form their own group;
+``count`` counts non-null values (``"*"`` counts rows); ``sum`` ignores nulls (0 for an
+all-null group); ``min``/``max`` ignore nulls and are null for an all-null group;
+``count_distinct`` counts distinct non-null values.
+
+LEAKAGE: nothing. The sort opens only comparison outcomes of shuffled distinct keys
+(see :mod:`sharelake.mpc.sort`); every other step opens nothing; message sizes depend
+only on n and the plan. The number of groups is opened only by a later compaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Literal
+
+import numpy as np
+
+from ..mpc.compare import eq_public
+from ..mpc.convert import b2a_bits
+from ..mpc.party import Party
+from ..mpc.shares import AShare
+from .ops import SortKey, key_width, sort_shares
+from .scan import (
+    mul_many,
+    neighbour_same,
+    segmented_min,
+    segmented_sum,
+    starts_from_same,
+)
+from .table import ColumnKind, ColumnSpec, SecretColumn, SecretTable
+
+AggFn = Literal["count", "sum", "mean", "min", "max", "count_distinct"]
+AGG_FNS: tuple[AggFn, ...] = ("count", "sum", "mean", "min", "max", "count_distinct")
+INT64_MAX = np.uint64((1 << 63) - 1)
+ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+__all__ = ["AGG_FNS", "AggFn", "groupby", "mean_columns"]
+
+
+def mean_columns(name: str) -> tuple[str, str]:
+    """The (sum, count) column names that stand for mean ``name`` in a result."""
+    return f"{name}_sum", f"{name}_count"
+
+
+def _check(t: SecretTable, keys: list[str], aggs: dict[str, tuple[str, AggFn]]) -> list[str]:
+    if not keys:
+        raise ValueError("groupby needs at least one key column")
+    out_names = list(keys)
+    for nm in keys:
+        t[nm].spec  # noqa: B018 - raises KeyError naming the column
+    for out, (src, fn) in aggs.items():
+        if fn not in AGG_FNS:
+            raise ValueError(f"aggregate {out!r}: unknown function {fn!r}")
+        if src == "*":
+            if fn != "count":
+                raise ValueError(f"aggregate {out!r}: '*' only works with count")
+        else:
+            kind = t[src].spec.kind
+            if fn in ("sum", "mean") and kind not in ("int", "fixed", "bool"):
+                raise TypeError(f"aggregate {out!r}: cannot {fn} a {kind} column")
+            if fn in ("min", "max") and kind == "string":
+                raise TypeError(f"aggregate {out!r}: strings have no order (only a digest)")
+        out_names.extend(mean_columns(out) if fn == "mean" else [out])
+    dup = {x for x in out_names if out_names.count(x) > 1}
+    if dup:
+        raise ValueError(f"groupby: output column names collide: {', '.join(sorted(dup))}")
+    return out_names
+
+
+def _out_specs(
+    t: SecretTable, keys: list[str], aggs: dict[str, tuple[str, AggFn]]
+) -> dict[str, ColumnSpec]:
+    """The result schema (kinds of keys and aggregates)."""
+    out = {nm: t[nm].spec for nm in keys}
+    for name, (src, fn) in aggs.items():
+        if fn in ("count", "count_distinct"):
+            out[name] = ColumnSpec(name, "int", nullable=False)
+        elif fn in ("sum", "mean"):
+            spec = t[src].spec
+            kind: ColumnKind = "fixed" if spec.kind == "fixed" else "int"
+            s_name, c_name = mean_columns(name) if fn == "mean" else (name, "")
+            out[s_name] = ColumnSpec(s_name, kind, nullable=False, frac_bits=spec.frac_bits)
+            if fn == "mean":
+                out[c_name] = ColumnSpec(c_name, "int", nullable=False)
+        else:
+            out[name] = replace(t[src].spec, name=name)
+    return out
+
+
+def groupby(
+    p: Party, t: SecretTable, keys: list[str], aggs: dict[str, tuple[str, AggFn]]
+) -> SecretTable:
+    """Aggregate the valid rows of ``t`` per distinct combination of ``keys``.
+
+    ``aggs`` maps an output name to ``(column, function)``; ``("*", "count")`` counts
+    rows. Returns a table of ``t.n`` rows: the key columns and the aggregates, valid
+    exactly at one row per group (see the module docstring for means and nulls).
+
+    Cost: one multiplication round, a sort of n rows by the keys carrying only the
+    aggregated columns (plus one more sort per count-distinct column after the first),
+    one batched neighbour equality, two multiplication rounds, and ceil(log2 n) rounds
+    of segmented sums (one multiplication per step over all summed columns) and, only
+    for min/max, of segmented minima (one batched comparison per step).
+
+    LEAKAGE: nothing (see the module docstring).
+    """
+    _check(t, keys, aggs)
+    specs = _out_specs(t, keys, aggs)
+    if t.n == 0:
+        z = AShare(np.zeros(0, np.uint64), np.zeros(0, np.uint64))
+        cols = {nm: SecretColumn(s, z, z if s.nullable else None) for nm, s in specs.items()}
+        return SecretTable(cols, z, t.name, dict(t.meta))
+    with p.measure("groupby"):
+        return _groupby(p, t, keys, aggs, specs)
+
+
+def _groupby(
+    p: Party,
+    t: SecretTable,
+    keys: list[str],
+    aggs: dict[str, tuple[str, AggFn]],
+    specs: dict[str, ColumnSpec],
+) -> SecretTable:
+    n = t.n
+    ones = p.public_a(np.ones(n, dtype=np.uint64))
+    nulls = {nm: c.null for nm, c in t.columns.items() if c.null is not None}
+    used = {(src, fn) for src, fn in aggs.values()}
+    srcs = sorted({src for src, _ in used if src != "*"})
+    cd_cols = list(dict.fromkeys(s for s, f in aggs.values() if f == "count_distinct"))
+    need_zero = sorted(set(keys) | {s for s, f in used if f in ("sum", "mean", "count_distinct")})
+
+    # 1. one round: zero the nulls of keys and summed columns; min/max inputs get +inf at
+    #    nulls (max runs as a min of -1 - v, which reverses the signed order exactly)
+    ext_in: dict[str, AShare] = {}
+    for src, fn in sorted(used):
+        if fn == "min":
+            ext_in[f"min:{src}"] = t[src].values
+        elif fn == "max":
+            ext_in[f"max:{src}"] = (-t[src].values).add_public(ALL_ONES, p.id)
+    inf = p.public_a(np.full(n, INT64_MAX, dtype=np.uint64))
+    z_names = [nm for nm in need_zero if nm in nulls]
+    e_names = [k for k in ext_in if k.split(":", 1)[1] in nulls]
+    prods = mul_many(
+        p,
+        [(t[nm].values, ones - nulls[nm]) for nm in z_names]
+        + [(nulls[k.split(":", 1)[1]], inf - ext_in[k]) for k in e_names],
+    )
+    zeroed = {nm: t[nm].values for nm in need_zero}
+    zeroed.update(zip(z_names, prods[: len(z_names)], strict=True))
+    for k, d in zip(e_names, prods[len(z_names) :], strict=True):
+        ext_in[k] = ext_in[k] + d
+
+    # 2. sort by (invalid, [key null,] key value, ..., [first count-distinct column])
+    sk: list[SortKey] = [SortKey(ones - t.valid, bits=1, signed=False)]
+    key_at: dict[str, tuple[int | None, int]] = {}
+    for nm in keys:
+        npos = None
+        if nm in nulls:
+            npos = len(sk)
+            sk.append(SortKey(nulls[nm], bits=1, signed=False))
+        bits, signed = key_width(t[nm].spec)
+        key_at[nm] = (npos, len(sk))
+        sk.append(SortKey(zeroed[nm], bits=bits, signed=signed))
+    n_group = len(sk)
+    if cd_cols:
+        sk.extend(_value_keys(t, cd_cols[0], zeroed[cd_cols[0]]))
+    pay: dict[str, AShare] = {"valid": t.valid}
+    for nm in srcs:
+        if nm in nulls:
+            pay[f"null:{nm}"] = nulls[nm]
+        if (nm, "sum") in used or (nm, "mean") in used:
+            pay[f"zero:{nm}"] = zeroed[nm]
+    pay.update(ext_in)
+    with p.measure("groupby.sort"):
+        skeys, spay = sort_shares(p, sk, list(pay.values()))
+    col = dict(zip(pay, spay, strict=True))
+
+    # 3. group starts (neighbour equality), last row of each group, distinct-value flags
+    with p.measure("groupby.flags"):
+        same = neighbour_same(p, skeys, [k.bits for k in sk])
+        rest = [_extra_distinct_same(p, t, nm, sk[:n_group], zeroed[nm]) for nm in cd_cols[1:]]
+        groups = [same[:n_group]] + ([same[n_group:]] if cd_cols else []) + rest
+        flat = _and_many(p, groups, n - 1)
+        starts = starts_from_same(p, flat[0])
+        pairs = [(col["valid"], _shift_up(p, starts))]
+        pairs += [(flat[0], f) for f in flat[1:]]
+        got = mul_many(p, pairs)
+        last = got[0]
+        nonnull = {nm: ones - col[f"null:{nm}"] if f"null:{nm}" in col else ones for nm in srcs}
+        fresh = mul_many(
+            p,
+            [(starts_from_same(p, g), nonnull[nm]) for nm, g in zip(cd_cols, got[1:], strict=True)],
+        )
+
+    # 4. segmented scans: all sums in one scan, all minima in another
+    sum_in: dict[str, AShare] = {}
+    for src, fn in sorted(used):
+        if src == "*":
+            sum_in["rows"] = ones
+        elif fn in ("count", "mean") or (fn in ("min", "max") and src in nulls):
+            sum_in[f"nn:{src}"] = nonnull[src]
+        if fn in ("sum", "mean"):
+            sum_in[f"sum:{src}"] = col[f"zero:{src}"]
+    for nm, f in zip(cd_cols, fresh, strict=True):
+        sum_in[f"cd:{nm}"] = f
+    with p.measure("groupby.scan"):
+        sums = dict(zip(sum_in, segmented_sum(p, starts, list(sum_in.values())), strict=True))
+        ext = dict(zip(ext_in, segmented_min(p, starts, [col[k] for k in ext_in]), strict=True))
+    empty = _all_null(p, [s for s, f in used if f in ("min", "max") and s in nulls], sums, n)
+
+    # 5. keys and aggregates at every row; valid at the last valid row of each group
+    out: dict[str, SecretColumn] = {}
+    for nm in keys:
+        npos, vpos = key_at[nm]
+        out[nm] = SecretColumn(specs[nm], skeys[vpos], None if npos is None else skeys[npos])
+    meta = dict(t.meta)
+    for name, (src, fn) in aggs.items():
+        if fn == "count":
+            out[name] = SecretColumn(specs[name], sums["rows" if src == "*" else f"nn:{src}"])
+        elif fn == "count_distinct":
+            out[name] = SecretColumn(specs[name], sums[f"cd:{src}"])
+        elif fn == "sum":
+            out[name] = SecretColumn(specs[name], sums[f"sum:{src}"])
+        elif fn == "mean":
+            s_name, c_name = mean_columns(name)
+            out[s_name] = SecretColumn(specs[s_name], sums[f"sum:{src}"])
+            out[c_name] = SecretColumn(specs[c_name], sums[f"nn:{src}"])
+            meta[f"mean:{name}"] = f"{s_name}/{c_name}"
+        else:
+            v = ext[f"{fn}:{src}"]
+            if fn == "max":
+                v = (-v).add_public(ALL_ONES, p.id)
+            out[name] = SecretColumn(specs[name], v, empty.get(src))
+    return SecretTable(out, last, t.name, meta)
+
+
+def _and_many(p: Party, groups: list[list[AShare]], m: int) -> list[AShare]:
+    """AND within each group of (n - 1)-long 0/1 flags, all groups in the same rounds."""
+    level = [list(g) for g in groups]
+    while any(len(g) > 1 for g in level):
+        pairs: list[tuple[AShare, AShare]] = []
+        for g in level:
+            pairs.extend((g[2 * i], g[2 * i + 1]) for i in range(len(g) // 2))
+        prods = iter(mul_many(p, pairs) if m else [_empty() for _ in pairs])
+        level = [[next(prods) for _ in range(len(g) // 2)] + g[len(g) // 2 * 2 :] for g in level]
+    return [g[0] for g in level]
+
+
+def _empty() -> AShare:
+    return AShare(np.zeros(0, np.uint64), np.zeros(0, np.uint64))
+
+
+def _shift_up(p: Party, s: AShare) -> AShare:
+    """x[i] = s[i + 1], with a public 1 after the last row."""
+    one = p.public_a(np.ones(1, dtype=np.uint64))
+    return AShare(np.concatenate([s.a[1:], one.a]), np.concatenate([s.b[1:], one.b]))
+
+
+def _value_keys(t: SecretTable, nm: str, zeroed: AShare) -> list[SortKey]:
+    out = []
+    nl = t[nm].null
+    if nl is not None:
+        out.append(SortKey(nl, bits=1, signed=False))
+    bits, signed = key_width(t[nm].spec)
+    out.append(SortKey(zeroed, bits=bits, signed=signed))
+    return out
+
+
+def _extra_distinct_same(
+    p: Party, t: SecretTable, nm: str, group_keys: list[SortKey], zeroed: AShare
+) -> list[AShare]:
+    """Neighbour equality of column ``nm`` in the order (group keys, nm): groups sit at
+    the same positions as in the main sort (stable sort, same group-key prefix)."""
+    vk = _value_keys(t, nm, zeroed)
+    skeys, _ = sort_shares(p, [*group_keys, *vk], [])
+    return neighbour_same(p, skeys[len(group_keys) :], [k.bits for k in vk])
+
+
+def _all_null(p: Party, srcs: list[str], sums: dict[str, AShare], n: int) -> dict[str, AShare]:
+    """Per column, 1 where its running non-null count is 0 (one batched equality)."""
+    srcs = sorted(set(srcs))
+    if not srcs:
+        return {}
+    cnt = AShare(
+        np.concatenate([sums[f"nn:{s}"].a for s in srcs]),
+        np.concatenate([sums[f"nn:{s}"].b for s in srcs]),
+    )
+    bits = min(64, n.bit_length() + 1)
+    flags = b2a_bits(p, eq_public(p, cnt, 0, bits=bits))
+    return {
+        s: AShare(flags.a[i * n : (i + 1) * n], flags.b[i * n : (i + 1) * n])
+        for i, s in enumerate(srcs)
+    }
