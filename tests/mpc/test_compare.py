@@ -130,12 +130,13 @@ def test_comparisons_cost_few_rounds_and_few_words_per_element() -> None:
     x = np.arange(n, dtype=np.int64)
     res = run_in_memory(body_costs, _inputs(x=x, y=x[::-1].copy()))
     for pid, r in enumerate(res):
-        extra = 8 * n if pid == 0 else 0  # party 0 reshares its operand
-        assert r["msb"][0] == 8
-        assert r["msb"][1] - extra <= 3.0 * 8 * n
-        assert r["lt"][0] == 9
-        assert r["lt"][1] - 3 * extra <= 9.0 * 8 * n
-        assert r["lt16"][0] == 6
+        extra = 8 * n if pid == 0 else 0  # party 0 reshares its operand for eq
+        assert r["msb"][0] == 7
+        assert r["msb"][1] <= 2.5 * 8 * n
+        assert r["lt"][0] == 8
+        assert r["lt"][1] <= 7.5 * 8 * n
+        assert r["lt16"][0] == 5
+        assert r["lt16"][1] <= 0.75 * 8 * n
         assert r["eq"][0] == 7
         assert r["eq"][1] - extra <= 1.0 * 8 * n
 

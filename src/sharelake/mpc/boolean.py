@@ -15,7 +15,8 @@ sharing x = x_0 + x_1 + x_2 is the sum of u = x_0 + x_1, known to party 0, and
 v = x_2, known to parties 1 and 2. Party 0 boolean-shares u (one round, one word per
 element, its second component drawn from the PRG it shares with party 1); v is a trivial
 boolean sharing. Carries of u + v then come from a generate/propagate prefix circuit:
-a sparse tree when only one carry is needed, Sklansky (J. Sklansky, IRE Trans. Electronic
+a sparse tree when only one carry is needed (its first level computed in one round
+straight from u and v, see :func:`_pair_gp`), Sklansky (J. Sklansky, IRE Trans. Electronic
 Computers 1960) or Kogge-Stone (IEEE Trans. Computers 1973) when all are.
 """
 
@@ -338,40 +339,96 @@ def prefix_generate(p: Party, g: BShare, q: BShare, *, adder: Adder = "sklansky"
     return G
 
 
+def _pair_gp(p: Party, us: BShare, vs: BShare, v: Arr | None, m: int) -> tuple[BShare, BShare]:
+    """(G, P) of adjacent position pairs of u + v in ONE round, straight from the operands.
+
+    With u known to party 0 (boolean-shared as (c0, c1, 0), together with the pair
+    products w = u_hi & u_lo) and v known to parties 1 and 2, every term of
+    G = u1 v1 ^ w v0 ^ u0 (v1 v0) and P = w ^ u1 v0 ^ u0 v1 ^ v1 v0 is a product of a
+    party-0 value and a party-1/2 value, so party 1 (holding c1) and party 2 (holding
+    c0) each compute an XOR share locally; one round re-shares that 2-out-of-2 sharing
+    into replicated form (components 0 and 1 from PRGs, parties 1 and 2 exchange one
+    masked word each; party 0 sends nothing). This replaces the generate round and the
+    first tree level. Positions are padded below 0 to an even count with a zero position.
+    ``us`` rows: the m position planes of u then the m//2-ish pair products.
+    """
+    odd = m % 2
+    npairs = (m + 1) // 2
+    nb = us.a.shape[1]
+    shape = (2 * npairs - 1, nb)
+    if p.id == 0:
+        d0 = p.prg_own.words(shape)
+        d1 = p.prg_next.words(shape)
+        p.exchange({}, {})
+        res = BShare(d0, d1)
+    else:
+        assert v is not None
+        mine = us.a if p.id == 1 else us.b  # this party's share of party 0's values
+        ue = np.zeros((2 * npairs, nb), dtype=np.uint64)
+        ue[odd:] = mine[:m]
+        ve = np.zeros((2 * npairs, nb), dtype=np.uint64)
+        ve[odd:] = v[:m]
+        u0, u1, w = ue[0::2], ue[1::2], mine[m : m + npairs]
+        v0, v1 = ve[0::2], ve[1::2]
+        v10 = v1 & v0
+        sg = (u1 & v1) ^ (w & v0) ^ (u0 & v10)
+        sp = w ^ (u1 & v0) ^ (u0 & v1)
+        if p.id == 1:
+            sp ^= v10
+        s_all = np.concatenate([sg, sp[1:]])
+        other = 2 if p.id == 1 else 1
+        d = p.prg_own.words(shape) if p.id == 1 else p.prg_next.words(shape)
+        s_all ^= d
+        got = p.exchange({other: s_all.reshape(-1)}, {other: s_all.nbytes})
+        d2 = s_all ^ np.frombuffer(got[other], dtype=np.uint64).reshape(shape)
+        res = BShare(d, d2) if p.id == 1 else BShare(d2, d)
+    g = res[:npairs]
+    zero = np.zeros((1, nb), dtype=np.uint64)
+    q = BShare(np.concatenate([zero, res.a[npairs:]]), np.concatenate([zero, res.b[npairs:]]))
+    return g, q
+
+
 def msb_planes(p: Party, xs: Sequence[AShare], k: int) -> list[BShare]:
     """Bit k-1 of each arithmetic sharing in ``xs``, as packed bit words (one call).
 
-    Bit k-1 of u + v = u_{k-1} ^ v_{k-1} ^ carry into k-1, the carry from a sparse tree
-    over the k-1 lower planes. Rounds: 1 (resharing) + 1 (generate gates) +
-    ceil(log2(k-1)). Words sent per element: k/64 by party 0, then about (3k - 8)/64
-    by every party. Inputs are padded to whole blocks so each result is word aligned.
+    Bit k-1 of u + v = u_{k-1} ^ v_{k-1} ^ carry into k-1. Party 0 reshares the k
+    planes of u and the products of adjacent pairs of them (one round); the (G, P) of
+    position pairs follow in one more round (:func:`_pair_gp`), and a sparse tree
+    (:func:`reduce_gp`) reduces the ceil((k-1)/2) pairs to the carry.
+    Rounds: 2 + ceil(log2((k-1)/2)) (7 for k = 64). Words sent per element for k = 64:
+    party 0 1.5 + 1.4, parties 1 and 2 about 2.4.
+    Inputs are padded to whole blocks so each result is word aligned.
     Returns one (nblocks(len(x)),) BShare per input.
     """
     if not 1 <= k <= 64:
         raise ValueError("bit width must be between 1 and 64")
     lens = [len(x) for x in xs]
     nbs = [nblocks(n) for n in lens]
-    total = 64 * sum(nbs)
-    u_all: Arr | None = None
-    v_all: Arr | None = None
-    if p.id == 0:
-        u_all = np.zeros(total, dtype=np.uint64)
-    else:
-        v_all = np.zeros(total, dtype=np.uint64)
+    nbt = sum(nbs)
+    total = 64 * nbt
+    buf = np.zeros(total, dtype=np.uint64)
     off = 0
     for x, n, nb in zip(xs, lens, nbs, strict=True):
         if p.id == 0:
-            assert u_all is not None
-            np.add(x.a, x.b, out=u_all[off : off + n])
+            np.add(x.a, x.b, out=buf[off : off + n])
         else:
-            assert v_all is not None
-            v_all[off : off + n] = x.b if p.id == 1 else x.a
+            buf[off : off + n] = x.b if p.id == 1 else x.a
         off += 64 * nb
-    us, vs = split_planes(p, u_all, v_all, total, k)
+    planes = to_planes(buf)[:k]
+    m = k - 1
+    npairs = (m + 1) // 2
+    value = None
+    if p.id == 0:
+        ue = np.zeros((2 * npairs, nbt), dtype=np.uint64)
+        ue[m % 2 :] = planes[:m]
+        value = np.concatenate([planes, ue[1::2] & ue[0::2]])
+    us = reshare_from(p, 0, value, (k + npairs, nbt))
+    v = None if p.id == 0 else planes
+    vs = known_by_12(p, v, (k, nbt))
     top = _xor(us[k - 1], vs[k - 1])
     if k > 1:
-        g = and_(p, us[: k - 1], vs[: k - 1])
-        q = _xor(us[: k - 1], vs[: k - 1])
+        usp = BShare(np.delete(us.a, k - 1, axis=0), np.delete(us.b, k - 1, axis=0))
+        g, q = _pair_gp(p, usp, vs, v, m)
         ((carry, _),) = reduce_gp(p, [(g, q, False)])
         top = _xor(top, carry)
     out = []

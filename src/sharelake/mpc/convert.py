@@ -112,7 +112,7 @@ def bit_extract(p: Party, x: AShare, i: int) -> BitShare:
     """Bit ``i`` of each element of x (0 = least significant), via a sparse carry tree.
 
     Bit i of u + v = u_i ^ v_i ^ carry into i; only that carry is computed
-    (2 + ceil(log2 i) rounds; see :func:`sharelake.mpc.boolean.msb_planes`).
+    (2 + ceil(log2(ceil(i / 2))) rounds; see :func:`sharelake.mpc.boolean.msb_planes`).
     """
     if not 0 <= i < 64:
         raise ValueError("bit index must be between 0 and 63")
