@@ -93,3 +93,45 @@ def frame_from_revealed(specs: list[ColumnSpec], revealed: dict[str, Any]) -> pd
             s, vals, None if null is None else np.asarray(null, dtype=np.uint64)
         ).to_numpy()
     return pd.DataFrame(data)
+
+
+I64_MIN = -(2**63)
+I64_MAX = 2**63 - 1
+
+
+def _canon_value(v: Any) -> Any:
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    if isinstance(v, bool | np.bool_):
+        return int(v)
+    if isinstance(v, int | np.integer):
+        return ((int(v) + 2**63) % 2**64) - 2**63  # ring semantics: wrap to int64
+    if isinstance(v, float | np.floating):
+        return int(v) if float(v).is_integer() and abs(v) < 2**53 else float(v)
+    return str(v)
+
+
+def canon(df: pd.DataFrame, columns: list[str] | None = None) -> list[tuple[Any, ...]]:
+    """Rows as tuples of plain Python values (None for nulls, ints wrapped to int64)."""
+    cols = columns if columns is not None else list(df.columns)
+    return [tuple(_canon_value(v) for v in row) for row in df[cols].itertuples(index=False)]
+
+
+def canon_sorted(df: pd.DataFrame, columns: list[str] | None = None) -> list[tuple[Any, ...]]:
+    """:func:`canon`, as a sorted multiset (nulls first in each position)."""
+    return sorted(
+        canon(df, columns), key=lambda r: tuple((x is not None, str(type(x)), x) for x in r)
+    )
+
+
+def released(p: Any, t: SecretTable) -> dict[str, Any]:
+    """Inside a body: reveal ``t`` (stable order) with its schema, as a JSON-able result."""
+    from sharelake.relational.compact import reveal
+
+    return {"schema": [spec_to_json(c.spec) for c in t.columns.values()], "data": reveal(p, t)}
+
+
+def released_frame(res: dict[str, Any]) -> pd.DataFrame:
+    """Decode what :func:`released` returned into a DataFrame."""
+    specs = [spec_from_json(s) for s in res["schema"]]
+    return frame_from_revealed(specs, res["data"])

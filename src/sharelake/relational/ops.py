@@ -24,6 +24,7 @@ from ..mpc.shares import AShare
 from ..mpc.sort import sort
 from .expr import COMPARISONS, BinOp, Col, Expr, IsNull, Lit, Not, When, eval_secret
 from .expr import predicate_secret as _predicate_secret
+from .scan import mul_many
 from .table import ColumnKind, ColumnSpec, SecretColumn, SecretTable
 
 __all__ = [
@@ -118,19 +119,17 @@ def normalised_keys(
     of a column equal, as SQL grouping and pandas ``dropna=False`` require.
     """
     nullable = [nm for nm in names if t[nm].null is not None]
-    fixed: dict[str, AShare] = {}
-    if nullable:
-        n = t.n
-        ones = p.public_a(np.ones(n, dtype=np.uint64))
-        xs = AShare(
-            np.stack([t[nm].values.a for nm in nullable]),
-            np.stack([t[nm].values.b for nm in nullable]),
-        )
-        keep = [ones - t[nm].null for nm in nullable]  # type: ignore[operator]
-        ys = AShare(np.stack([k.a for k in keep]), np.stack([k.b for k in keep]))
-        prod = arith.mul(p, xs, ys)
-        fixed = {nm: AShare(prod.a[j], prod.b[j]) for j, nm in enumerate(nullable)}
+    ones = p.public_a(np.ones(t.n, dtype=np.uint64))
+    prods = mul_many(p, [(t[nm].values, ones - _null(t, nm)) for nm in nullable])
+    fixed = dict(zip(nullable, prods, strict=True))
     return [(fixed.get(nm, t[nm].values), t[nm].null) for nm in names]
+
+
+def _null(t: SecretTable, nm: str) -> AShare:
+    nl = t[nm].null
+    if nl is None:
+        raise ValueError(f"column {nm!r} has no null flags")
+    return nl
 
 
 def _invalid(p: Party, t: SecretTable) -> AShare:

@@ -212,12 +212,7 @@ def and_flags(p: Party, flags: list[AShare]) -> AShare:
     level = list(flags)
     while len(level) > 1:
         h = len(level) // 2
-        left = AShare(np.stack([f.a for f in level[:h]]), np.stack([f.b for f in level[:h]]))
-        right = AShare(
-            np.stack([f.a for f in level[h : 2 * h]]), np.stack([f.b for f in level[h : 2 * h]])
-        )
-        prod = arith.mul(p, left, right)
-        level = [AShare(prod.a[j], prod.b[j]) for j in range(h)] + level[2 * h :]
+        level = mul_many(p, list(zip(level[:h], level[h : 2 * h], strict=True))) + level[2 * h :]
     return level[0]
 
 
