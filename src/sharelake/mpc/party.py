@@ -135,4 +135,4 @@ class Party:
 def _as_buffer(payload: Arr | bytes) -> bytes | memoryview:
     if isinstance(payload, bytes):
         return payload
-    return np.ascontiguousarray(payload).data.cast("B")
+    return np.ascontiguousarray(payload).reshape(-1).view(np.uint8).data
