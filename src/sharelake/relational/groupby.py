@@ -205,7 +205,7 @@ def _groupby(
     with p.measure("groupby.flags"):
         same = neighbour_same(p, skeys, [k.bits for k in sk])
         rest = [_extra_distinct_same(p, t, nm, sk[:n_group], zeroed[nm]) for nm in cd_cols[1:]]
-        groups = [same[:n_group]] + ([same[n_group:]] if cd_cols else []) + rest
+        groups = [same[:n_group]] + ([same[n_group:]] if cd_cols else []) + [r[0] for r in rest]
         flat = _and_many(p, groups, n - 1)
         starts = starts_from_same(p, flat[0])
         pairs = [(col["valid"], _shift_up(p, starts))]
@@ -213,9 +213,12 @@ def _groupby(
         got = mul_many(p, pairs)
         last = got[0]
         nonnull = {nm: ones - col[f"null:{nm}"] if f"null:{nm}" in col else ones for nm in srcs}
+        # the non-null flags in the order each distinct count was sorted in
+        cd_nonnull = [nonnull[nm] for nm in cd_cols[:1]]
+        cd_nonnull += [ones if nl is None else ones - nl for _, nl in rest]
         fresh = mul_many(
             p,
-            [(starts_from_same(p, g), nonnull[nm]) for nm, g in zip(cd_cols, got[1:], strict=True)],
+            [(starts_from_same(p, g), nn) for g, nn in zip(got[1:], cd_nonnull, strict=True)],
         )
 
     # 4. segmented scans: all sums in one scan, all minima in another
@@ -294,12 +297,15 @@ def _value_keys(t: SecretTable, nm: str, zeroed: AShare) -> list[SortKey]:
 
 def _extra_distinct_same(
     p: Party, t: SecretTable, nm: str, group_keys: list[SortKey], zeroed: AShare
-) -> list[AShare]:
-    """Neighbour equality of column ``nm`` in the order (group keys, nm): groups sit at
-    the same positions as in the main sort (stable sort, same group-key prefix)."""
+) -> tuple[list[AShare], AShare | None]:
+    """Neighbour equality of column ``nm`` in the order (group keys, nm), and its null
+    flags in that order. The groups sit at the same positions as in the main sort
+    (stable sort, same group-key prefix), only the rows inside a group differ."""
     vk = _value_keys(t, nm, zeroed)
     skeys, _ = sort_shares(p, [*group_keys, *vk], [])
-    return neighbour_same(p, skeys[len(group_keys) :], [k.bits for k in vk])
+    tail = skeys[len(group_keys) :]
+    same = neighbour_same(p, tail, [k.bits for k in vk])
+    return same, (tail[0] if len(vk) == 2 else None)
 
 
 def _all_null(p: Party, srcs: list[str], sums: dict[str, AShare], n: int) -> dict[str, AShare]:
