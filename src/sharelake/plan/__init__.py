@@ -1,0 +1,1 @@
+"""Logical query plans: canonical JSON and SHA-256, shared by client, governance and node."""

@@ -1,0 +1,1 @@
+"""Share files (checksummed, written atomically) and the SQLite catalog of each node."""
