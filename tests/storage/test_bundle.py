@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -22,7 +24,7 @@ def test_bundle_round_trips_metadata_and_arrays() -> None:
 def test_a_flipped_byte_is_detected_and_named() -> None:
     raw = bytearray(encode_bundle({}, {"a": np.arange(100, dtype=np.uint64)}))
     raw[60] ^= 0x10
-    with pytest.raises(BundleError, match="cases.age: checksum mismatch"):
+    with pytest.raises(BundleError, match=r"cases\.age: checksum mismatch"):
         decode_bundle(bytes(raw), what="cases.age")
 
 
@@ -40,7 +42,5 @@ def test_other_dtypes_are_refused_at_encoding() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=300))
 def test_random_bytes_only_ever_raise_bundle_error(data: bytes) -> None:
-    try:
+    with contextlib.suppress(BundleError):
         decode_bundle(data)
-    except BundleError:
-        pass
