@@ -186,7 +186,8 @@ def _pack_narrow(arr: Arr, width: int) -> Arr:
 def compare_rows(p: Party, xs: Arr, ys: Arr, widths: Sequence[int]) -> BShare:
     """Secret (D, V) of row-layout keys ``xs`` vs ``ys`` (see :func:`chunk_matrix`).
 
-    ``xs`` and ``ys`` have shape (mp, 2 * #chunks) with mp a multiple of 32. Returns
+    ``xs`` and ``ys`` have shape (2 * #chunks, mp) (row 2c / 2c + 1 = component a / b
+    of chunk c, column = element) with mp a multiple of 32. Returns
     mp / 32 words: word e // 32, bits 2(e % 32) and 2(e % 32) + 1 hold D ("keys differ")
     and V (= [x < y] when they differ) of pair e. Chunks run their stages in the same
     rounds, and finished neighbours merge while wider chunks still run: about
@@ -199,13 +200,8 @@ def compare_rows(p: Party, xs: Arr, ys: Arr, widths: Sequence[int]) -> BShare:
     state: list[tuple[Arr, Arr] | None] = []
     for c, width in enumerate(widths):
         wd = 64 if width >= 64 else pow2_width(width)
-        if wd == 64:
-            da, db, va, vb = d[:, 2 * c], d[:, 2 * c + 1], ys[:, 2 * c], ys[:, 2 * c + 1]
-        else:
-            four = np.empty((4, d.shape[0]), dtype=np.uint64)
-            four[0:2] = d[:, 2 * c : 2 * c + 2].T
-            four[2:4] = ys[:, 2 * c : 2 * c + 2].T
-            da, db, va, vb = _pack_narrow(four, wd)
+        da, db = _pack_narrow(d[2 * c : 2 * c + 2], wd)
+        va, vb = _pack_narrow(ys[2 * c : 2 * c + 2], wd)
         xa, ya = _stage1(da, va)
         xb, yb = _stage1(db, vb)
         todo.append(wd.bit_length() - 1)
@@ -274,10 +270,10 @@ def open_below(p: Party, chunks: Sequence[tuple[BShare, int]], xi: Idx, yi: Idx)
     mat, widths = chunk_matrix(chunks)
     m = int(xi.shape[0])
     mp = max(32, -(-m // 32) * 32)
-    xs = np.zeros((mp, mat.shape[1]), dtype=np.uint64)
+    xs = np.zeros((mat.shape[1], mp), dtype=np.uint64)
     ys = np.zeros_like(xs)
-    np.take(mat, xi, axis=0, out=xs[:m])
-    np.take(mat, yi, axis=0, out=ys[:m])
+    xs[:, :m] = mat[xi].T
+    ys[:, :m] = mat[yi].T
     return open_below_rows(p, xs, ys, widths, m)
 
 
@@ -293,7 +289,9 @@ def quicksort_ranks(p: Party, chunks: Sequence[tuple[BShare, int]], n: int) -> I
     """
     rank = np.zeros(n, dtype=np.intp)
     mat, widths = chunk_matrix(chunks)
-    rows = mat.view(np.dtype((np.void, 8 * mat.shape[1]))).reshape(-1)  # one item per row
+    ncol = mat.shape[1]
+    rows = mat.view(np.dtype((np.void, 8 * ncol))).reshape(-1)  # one item per row: gathers
+    cols = np.ascontiguousarray(mat.T)  # one row per component: pivot broadcasts
     act = np.arange(n, dtype=np.intp)  # rows of unsorted segments, segment by segment
     seg_len = np.array([n] if n >= 2 else [], dtype=np.intp)
     seg_rank = np.zeros(seg_len.shape[0], dtype=np.intp)
@@ -305,15 +303,17 @@ def quicksort_ranks(p: Party, chunks: Sequence[tuple[BShare, int]], n: int) -> I
         is_piv = np.zeros(act.shape[0], dtype=bool)
         is_piv[seg_off] = True
         rest = act[~is_piv]
-        seg_of = np.repeat(np.arange(nseg, dtype=np.intp), seg_len - 1)
+        counts = seg_len - 1
+        seg_of = np.repeat(np.arange(nseg, dtype=np.intp), counts)
         m = rest.shape[0]
         mp = -(-m // 32) * 32
-        xs = np.empty((mp, mat.shape[1]), dtype=np.uint64)
+        xs = np.empty((ncol, mp), dtype=np.uint64)
         ys = np.empty_like(xs)
-        xs[:m] = rows[rest].view(np.uint64).reshape(m, -1)
-        ys[:m] = np.repeat(mat[piv], seg_len - 1, axis=0)
-        xs[m:] = 0
-        ys[m:] = 0
+        xs[:, :m] = rows[rest].view(np.uint64).reshape(m, ncol).T
+        for c in range(ncol):
+            ys[c, :m] = np.repeat(cols[c, piv], counts)
+        xs[:, m:] = 0
+        ys[:, m:] = 0
         below = open_below_rows(p, xs, ys, widths, m)
         n_lo = np.bincount(seg_of, weights=below, minlength=nseg).astype(np.intp)
         n_hi = seg_len - 1 - n_lo
@@ -323,15 +323,21 @@ def quicksort_ranks(p: Party, chunks: Sequence[tuple[BShare, int]], n: int) -> I
         new_rank = np.stack([seg_rank, seg_rank + n_lo + 1], axis=1).reshape(-1)
         new_off = np.zeros(2 * nseg, dtype=np.intp)
         np.cumsum(new_len[:-1], out=new_off[1:])
-        # Stable partition: the position of each row inside its new segment.
+        # Stable partition: rows below the pivot keep their order at the start of the
+        # first new segment, the others at the start of the second.
         lo_i = below.astype(np.intp)
-        hi_i = 1 - lo_i
-        c_lo = np.cumsum(lo_i) - lo_i
-        c_hi = np.cumsum(hi_i) - hi_i
+        c_lo = np.cumsum(lo_i)
+        c_lo -= lo_i  # rows below the pivot before this one, over all segments
         first = np.zeros(nseg, dtype=np.intp)
-        np.cumsum(seg_len[:-1] - 1, out=first[1:])
-        within = np.where(below, c_lo - c_lo[first][seg_of], c_hi - c_hi[first][seg_of])
-        dest = new_off[2 * seg_of + hi_i] + within
+        np.cumsum(counts[:-1], out=first[1:])
+        lo_base = np.repeat(c_lo[first], counts)
+        c_lo -= lo_base  # ... inside this segment
+        dest_lo = np.repeat(new_off[0::2], counts)
+        dest_lo += c_lo
+        dest_hi = np.arange(m, dtype=np.intp)
+        dest_hi -= np.repeat(first - new_off[1::2], counts)
+        dest_hi -= c_lo
+        dest = np.where(below, dest_lo, dest_hi)
         moved = np.empty_like(rest)
         moved[dest] = rest
         single = new_len == 1
