@@ -12,9 +12,9 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from sharelake.cli import bench_suite
-from sharelake.cli.bench import parse_ops, parse_sizes, render_table, run_bench
+from sharelake.cli.bench import default_ops, parse_ops, parse_sizes, render_table, run_bench
 from sharelake.cli.bench_mpyc import mpyc_installed, run_mpyc, run_mpyc_sweep
-from sharelake.cli.bench_suite import REGISTRY, bench_op, make_record
+from sharelake.cli.bench_suite import EXTENSIONS, NOT_LOADED, REGISTRY, bench_op, make_record
 from sharelake.cli.main import app
 
 runner = CliRunner()
@@ -124,3 +124,10 @@ def test_mpyc_sizes_after_a_timeout_are_recorded_as_skipped() -> None:
     assert all(r["seconds"] is None for r in recs)
     assert "within 1 s" in (recs[0]["note"] or "")
     assert "skipped" in (recs[1]["note"] or "")
+
+
+def test_extension_modules_register_their_operations_after_the_core_ones() -> None:
+    ops = default_ops()
+    assert ops[:5] == ["mul", "lt", "eq", "shuffle", "sort"]
+    for mod in EXTENSIONS:
+        assert mod in NOT_LOADED or len(ops) > 5

@@ -23,9 +23,23 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .bench_mpyc import MPYC_OPS, mpyc_installed, run_mpyc_sweep
-from .bench_suite import REGISTRY, Record, available, make_record, run_plain, suite_body
+from .bench_suite import (
+    REGISTRY,
+    Record,
+    available,
+    load_extensions,
+    make_record,
+    run_plain,
+    suite_body,
+)
 
-DEFAULT_OPS = ("mul", "lt", "eq", "shuffle", "sort")
+
+def default_ops() -> list[str]:
+    """Every registered operation, in registration order (core first, then extensions)."""
+    load_extensions()
+    return list(REGISTRY)
+
+
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_MAX = 100_000
 #: MPyC runs these by default (the others take minutes already at 1e4).
@@ -45,6 +59,7 @@ def parse_sizes(text: str) -> list[int]:
 
 def parse_ops(text: str) -> list[str]:
     """``"mul,lt"`` -> ``["mul", "lt"]``; unknown names are an error."""
+    load_extensions()
     ops = [op.strip() for op in text.split(",") if op.strip()]
     unknown = [op for op in ops if op not in REGISTRY]
     if unknown:
@@ -113,7 +128,7 @@ def run_bench(
     with Progress(*columns, console=console, transient=False) as progress:
         label = f"sharelake ({transport})"
         secure_task = progress.add_task(label, total=len(plan))
-        plain_task = progress.add_task("plaintext numpy", total=len(ops) * len(sizes))
+        plain_task = progress.add_task("plaintext", total=len(ops) * len(sizes))
         mpyc_task = progress.add_task("mpyc -M3", total=len(mpyc_plan) * len(sizes))
         done: list[Record] = []
 
@@ -140,10 +155,10 @@ def run_bench(
 
         for op in ops:
             for n in sizes:
-                progress.update(plain_task, description=f"plaintext numpy: {op} n={n:,}")
+                progress.update(plain_task, description=f"plaintext: {op} n={n:,}")
                 records.append(run_plain(op, n))
                 progress.advance(plain_task)
-        progress.update(plain_task, description="plaintext numpy")
+        progress.update(plain_task, description="plaintext")
 
         def on_mpyc(rec: Record) -> None:
             progress.advance(mpyc_task)

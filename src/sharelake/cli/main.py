@@ -73,9 +73,9 @@ def bench(
     from rich.console import Console
 
     from .bench import (
-        DEFAULT_OPS,
         DEFAULT_SIZES,
         QUICK_MAX,
+        default_ops,
         parse_ops,
         parse_sizes,
         render_table,
@@ -86,13 +86,13 @@ def bench(
     if transport not in ("tls", "memory"):
         raise typer.BadParameter("must be tls or memory", param_hint="--transport")
     try:
-        op_list = parse_ops(ops) if ops else list(DEFAULT_OPS)
+        op_list = parse_ops(ops) if ops else default_ops()
         size_list = parse_sizes(sizes) if sizes else list(DEFAULT_SIZES)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     if quick:
         size_list = [n for n in size_list if n <= QUICK_MAX] or [min(size_list)]
-    console = Console(width=max(Console().width, 110))
+    console = Console(width=max(Console().width, 120))
     records = run_bench(
         op_list,
         size_list,
@@ -139,6 +139,6 @@ def demo(
     if transport not in ("tls", "memory"):
         raise typer.BadParameter("must be tls or memory", param_hint="--transport")
     ok = run_demo(
-        out, scale=scale, transport=transport, console=Console(width=max(Console().width, 110))
+        out, scale=scale, transport=transport, console=Console(width=max(Console().width, 120))
     )
     raise typer.Exit(0 if ok else 1)
