@@ -273,3 +273,64 @@ def predicate_plain(df: pd.DataFrame, e: Expr) -> np.ndarray[Any, Any]:
     v, nl = eval_plain(df, e)
     mask: np.ndarray[Any, Any] = (v != 0) & ~nl
     return mask
+
+
+# ---- plan form (JSON) -----------------------------------------------------------------
+
+_FN_NAMES = {"not": Not, "is_null": IsNull}
+
+
+def to_json(e: Expr) -> dict[str, Any]:
+    """The plan form of an expression: ``{"col"}``, ``{"lit"}`` or ``{"fn", "args"}``."""
+    if isinstance(e, Col):
+        return {"col": e.name}
+    if isinstance(e, Lit):
+        return {"lit": e.value}
+    if isinstance(e, Not):
+        return {"fn": "not", "args": [to_json(e.operand)]}
+    if isinstance(e, IsNull):
+        return {"fn": "is_null", "args": [to_json(e.operand)]}
+    if isinstance(e, When):
+        return {"fn": "when", "args": [to_json(e.cond), to_json(e.then), to_json(e.other)]}
+    if isinstance(e, BinOp):
+        return {"fn": e.op, "args": [to_json(e.left), to_json(e.right)]}
+    raise TypeError(f"unsupported expression node {type(e).__name__}")
+
+
+_BINOPS: tuple[BinOpName, ...] = ("+", "-", "*", "<", "<=", ">", ">=", "==", "!=", "&", "|")
+
+
+def from_json(d: Any) -> Expr:
+    """Parse the plan form of an expression; raises ValueError naming what is wrong."""
+    if not isinstance(d, dict):
+        raise ValueError("an expression must be an object")
+    if set(d) == {"col"} and isinstance(d["col"], str):
+        return Col(d["col"])
+    if set(d) == {"lit"} and isinstance(d["lit"], int):
+        return Lit(d["lit"])
+    if set(d) == {"fn", "args"} and isinstance(d["args"], list):
+        fn, args = d["fn"], [from_json(a) for a in d["args"]]
+        if fn in _FN_NAMES and len(args) == 1:
+            return _FN_NAMES[fn](args[0])
+        if fn == "when" and len(args) == 3:
+            return When(args[0], args[1], args[2])
+        for op in _BINOPS:
+            if fn == op and len(args) == 2:
+                return BinOp(op, args[0], args[1])
+        raise ValueError(f"unknown function {fn!r} with {len(args)} arguments")
+    raise ValueError(f"malformed expression {sorted(d)!r}")
+
+
+def columns_of(e: Expr) -> set[str]:
+    """The column names an expression reads."""
+    if isinstance(e, Col):
+        return {e.name}
+    if isinstance(e, Lit):
+        return set()
+    if isinstance(e, Not | IsNull):
+        return columns_of(e.operand)
+    if isinstance(e, When):
+        return columns_of(e.cond) | columns_of(e.then) | columns_of(e.other)
+    if isinstance(e, BinOp):
+        return columns_of(e.left) | columns_of(e.right)
+    raise TypeError(f"unsupported expression node {type(e).__name__}")

@@ -110,3 +110,33 @@ class SecretTable:
 def all_valid(p: Party, n: int) -> AShare:
     """A sharing of n ones (every row valid)."""
     return p.public_a(np.ones(n, dtype=np.uint64))
+
+
+def spec_to_json(spec: ColumnSpec) -> dict[str, object]:
+    """The public schema entry of a column, as stored in the catalog and sent in plans."""
+    return {
+        "name": spec.name,
+        "kind": spec.kind,
+        "nullable": spec.nullable,
+        "categories": list(spec.categories) if spec.categories is not None else None,
+        "max_len": spec.max_len,
+        "frac_bits": spec.frac_bits,
+    }
+
+
+def spec_from_json(d: dict[str, object]) -> ColumnSpec:
+    """Inverse of :func:`spec_to_json`; raises ValueError on a malformed entry."""
+    try:
+        cats = d.get("categories")
+        max_len = d.get("max_len")
+        frac = d.get("frac_bits", 16)
+        return ColumnSpec(
+            name=str(d["name"]),
+            kind=d["kind"],  # type: ignore[arg-type]
+            nullable=bool(d.get("nullable", True)),
+            categories=tuple(str(c) for c in cats) if isinstance(cats, list) else None,
+            max_len=int(max_len) if isinstance(max_len, int) else None,
+            frac_bits=int(frac) if isinstance(frac, int) else 16,
+        )
+    except KeyError as exc:
+        raise ValueError(f"column schema lacks {exc.args[0]!r}") from None
