@@ -10,14 +10,16 @@ on replicated shares (Araki et al., CCS 2016):
    [, the first count-distinct column]) carrying only the aggregated columns
    (shuffle + quicksort on distinct composite keys: Hamada et al., ICISC 2012);
 3. neighbour equality of the sorted keys (one batched ``eq``) gives the group starts;
-4. segmented prefix scans (:mod:`sharelake.relational.scan`, log2 n rounds) compute the
-   running count and sums, and running min/max by comparisons;
-5. the last row of each group carries the group's aggregates; validity = "this row is
-   the last valid row of its group".
+4. counts and sums are local prefix sums; min/max are segmented prefix minima by
+   comparisons (:mod:`sharelake.relational.scan`, log2 n rounds, only when asked for);
+5. a stable partition moves the last valid row of every group to the front without
+   opening anything (shuffle, then open uniformly permuted destinations: the radix-sort
+   step of Hamada, Ikarashi, Chida & Takahashi, ePrint 2014/121), so each group's total
+   is the difference of neighbouring prefix sums; validity = "a group's last row".
 
-The output has the input's row count; its rows are in key order (nulls last) and only
-one row per group is valid, so the number of groups stays secret until the caller
-compacts or reveals the result.
+The output has the input's row count; the valid rows are the first G rows, one per
+group in key order (nulls last), G secret, so the number of groups stays secret until
+the caller compacts or reveals the result.
 
 Mean: there is no secret-by-secret division here, so ``(col, "mean")`` named ``m``
 yields two columns ``m_sum`` and ``m_count`` (the sum and the number of non-null
@@ -50,7 +52,7 @@ from .scan import (
     mul_many,
     neighbour_same,
     segmented_min,
-    segmented_sum,
+    stable_partition,
     starts_from_same,
 )
 from .table import ColumnKind, ColumnSpec, SecretColumn, SecretTable
@@ -124,9 +126,9 @@ def groupby(
 
     Cost: one multiplication round, a sort of n rows by the keys carrying only the
     aggregated columns (plus one more sort per count-distinct column after the first),
-    one batched neighbour equality, two multiplication rounds, and ceil(log2 n) rounds
-    of segmented sums (one multiplication per step over all summed columns) and, only
-    for min/max, of segmented minima (one batched comparison per step).
+    one batched neighbour equality, two multiplication rounds, one stable partition
+    (5 rounds) and, only for min/max, ceil(log2 n) steps of segmented minima (one
+    batched comparison each).
 
     LEAKAGE: nothing (see the module docstring).
     """
@@ -233,15 +235,36 @@ def _groupby(
     for nm, f in zip(cd_cols, fresh, strict=True):
         sum_in[f"cd:{nm}"] = f
     with p.measure("groupby.scan"):
-        sums = dict(zip(sum_in, segmented_sum(p, starts, list(sum_in.values())), strict=True))
         ext = dict(zip(ext_in, segmented_min(p, starts, [col[k] for k in ext_in]), strict=True))
+    # 5. running totals are local prefix sums; moving the group ends to the front (a
+    #    stable partition, nothing opened) makes each group's total the difference of
+    #    neighbouring rows' prefix sums
+    names = list(sum_in)
+    prefix = [
+        AShare(np.cumsum(sum_in[k].a, dtype=np.uint64), np.cumsum(sum_in[k].b, dtype=np.uint64))
+        for k in names
+    ]
+    key_cols = [c for nm in keys for c in _key_cols(skeys, key_at[nm])]
+    ext_names = list(ext)
+    with p.measure("groupby.partition"):
+        last, moved = stable_partition(p, last, [*key_cols, *prefix, *[ext[k] for k in ext_names]])
+    kc = moved[: len(key_cols)]
+    pc = moved[len(key_cols) : len(key_cols) + len(prefix)]
+    ext = dict(zip(ext_names, moved[len(key_cols) + len(prefix) :], strict=True))
+    sums = {k: _differences(c) for k, c in zip(names, pc, strict=True)}
     empty = _all_null(p, [s for s, f in used if f in ("min", "max") and s in nulls], sums, n)
 
     # 5. keys and aggregates at every row; valid at the last valid row of each group
     out: dict[str, SecretColumn] = {}
+    pos = 0
     for nm in keys:
-        npos, vpos = key_at[nm]
-        out[nm] = SecretColumn(specs[nm], skeys[vpos], None if npos is None else skeys[npos])
+        npos, _ = key_at[nm]
+        nl = None
+        if npos is not None:
+            nl = kc[pos]
+            pos += 1
+        out[nm] = SecretColumn(specs[nm], kc[pos], nl)
+        pos += 1
     meta = dict(t.meta)
     for name, (src, fn) in aggs.items():
         if fn == "count":
@@ -261,6 +284,20 @@ def _groupby(
                 v = (-v).add_public(ALL_ONES, p.id)
             out[name] = SecretColumn(specs[name], v, empty.get(src))
     return SecretTable(out, last, t.name, meta)
+
+
+def _key_cols(skeys: list[AShare], at: tuple[int | None, int]) -> list[AShare]:
+    npos, vpos = at
+    return ([] if npos is None else [skeys[npos]]) + [skeys[vpos]]
+
+
+def _differences(c: AShare) -> AShare:
+    """x[j] - x[j - 1] (x[-1] = 0): totals from prefix sums at consecutive group ends."""
+    a = c.a.copy()
+    b = c.b.copy()
+    a[1:] -= c.a[:-1]
+    b[1:] -= c.b[:-1]
+    return AShare(a, b)
 
 
 def _and_many(p: Party, groups: list[list[AShare]], m: int) -> list[AShare]:

@@ -47,6 +47,7 @@ __all__ = [
     "segmented_max",
     "segmented_min",
     "segmented_sum",
+    "stable_partition",
     "starts_from_same",
 ]
 
@@ -298,3 +299,49 @@ def starts_from_same(p: Party, same: AShare) -> AShare:
     ones = p.public_a(np.ones(n, dtype=np.uint64))
     z = np.zeros(1, np.uint64)
     return ones - AShare(np.concatenate([z, same.a]), np.concatenate([z, same.b]))
+
+
+def stable_partition(p: Party, flag: AShare, cols: list[AShare]) -> tuple[AShare, list[AShare]]:
+    """Move the rows whose 0/1 ``flag`` is 1 to the front, both parts in input order.
+
+    One step of the shuffle-and-reveal radix sort (Hamada, Ikarashi, Chida & Takahashi,
+    "Oblivious radix sort", ePrint 2014/121): with c1 the running count of flags and
+    G their total, row i goes to d_i = f_i (c1_i - 1) + (1 - f_i) (G + i - c1_i), one
+    multiplication; then ``flag``, ``cols`` and d are shuffled together under one secret
+    permutation (:mod:`sharelake.mpc.shuffle`), d is opened, and the rows are put at
+    their destinations locally. Rounds: 1 + 3 + 1; words sent: a few per row and column.
+
+    LEAKAGE: none. The opened destinations of uniformly shuffled rows form a uniformly
+    random permutation of 0..n-1 whatever the flags (not even G is revealed).
+    Returns (the moved flag, the moved columns).
+    """
+    from ..mpc.shuffle import shuffle
+
+    n = len(flag)
+    if n == 0:
+        return flag, list(cols)
+    c1a = np.cumsum(flag.a, dtype=np.uint64)
+    c1b = np.cumsum(flag.b, dtype=np.uint64)
+    c1 = AShare(c1a, c1b)
+    total = AShare(np.full(n, c1a[-1]), np.full(n, c1b[-1]))
+    idx = p.public_a(np.arange(n, dtype=np.uint64))
+    zero_side = total + idx - c1  # G + i - c1
+    one_side = c1.add_public(np.uint64(0xFFFFFFFFFFFFFFFF), p.id)  # c1 - 1
+    with p.measure("scan.partition"):
+        (delta,) = mul_many(p, [(flag, one_side - zero_side)])
+        dest = zero_side + delta
+        moved = shuffle(p, [flag, *cols, dest])
+        shuffled = [c for c in moved if isinstance(c, AShare)]
+        if len(shuffled) != len(moved):
+            raise TypeError("stable_partition moves arithmetic sharings only")
+        where = arith.open_arith(p, shuffled[-1]).astype(np.intp)
+    if not np.array_equal(np.sort(where), np.arange(n)):
+        raise ValueError(f"P{p.id}: partition destinations are not a permutation (flag not 0/1)")
+    out = []
+    for c in shuffled[:-1]:
+        a = np.empty_like(c.a)
+        b = np.empty_like(c.b)
+        a[where] = c.a
+        b[where] = c.b
+        out.append(AShare(a, b))
+    return out[0], out[1:]
