@@ -1,0 +1,746 @@
+"""Plan nodes: builders, validation, the tables a plan reads and a readable description.
+
+A plan is plain JSON-able data (see :mod:`sharelake.plan.canonical`)::
+
+    {"version": 1, "root": NODE, "release": {"kind": "rows"}}
+
+and ``NODE`` is one of::
+
+    {"op": "scan", "table": str, "columns": [str] | None}
+    {"op": "filter", "input": NODE, "predicate": EXPR}
+    {"op": "assign", "input": NODE, "columns": {name: EXPR}}
+    {"op": "project", "input": NODE, "columns": [str]}
+    {"op": "join", "left": NODE, "right": NODE, "on": [str],
+     "how": "inner" | "left" | "semi" | "anti", "validate": "1:1" | "1:m" | "m:1" | "m:m",
+     "max_multiplicity": int | None}
+    {"op": "groupby", "input": NODE, "keys": [str],
+     "aggs": {out: [col, "count" | "sum" | "mean" | "min" | "max" | "count_distinct"]}}
+    {"op": "sort", "input": NODE, "by": [str], "descending": [bool]}
+    {"op": "distinct", "input": NODE, "keys": [str] | None}
+    {"op": "head", "input": NODE, "n": int}
+    {"op": "overlap", "inputs": [NODE], "on": [str]}
+    {"op": "concat", "inputs": [NODE]}
+
+``EXPR`` is the plan form of :mod:`sharelake.relational.expr` (``{"col": name}``,
+``{"lit": int}`` or ``{"fn": name, "args": [EXPR, ...]}``). This module checks that
+grammar itself, so the plan layer needs nothing from the layers above it.
+
+Examples
+--------
+>>> from sharelake.plan import nodes as pn
+>>> root = pn.filter_rows(pn.scan("people"), {"fn": ">=", "args": [{"col": "age"}, {"lit": 18}]})
+>>> plan = pn.make_plan(pn.head(root, 10))
+>>> pn.validate_plan(plan)
+>>> pn.tables_of(plan)
+['people']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from .canonical import PLAN_VERSION, PlanError, canonical_json
+
+__all__ = [
+    "AGG_FNS",
+    "HOWS",
+    "OPS",
+    "RELEASE_KINDS",
+    "VALIDATES",
+    "PlanError",
+    "assign",
+    "concat",
+    "describe",
+    "describe_expr",
+    "distinct",
+    "filter_rows",
+    "groupby",
+    "head",
+    "join",
+    "make_plan",
+    "mean_names",
+    "output_columns",
+    "overlap",
+    "project",
+    "scan",
+    "sort",
+    "tables_of",
+    "validate_plan",
+]
+
+Node = dict[str, Any]
+Plan = dict[str, Any]
+How = Literal["inner", "left", "semi", "anti"]
+Validate = Literal["1:1", "1:m", "m:1", "m:m"]
+AggFn = Literal["count", "sum", "mean", "min", "max", "count_distinct"]
+
+HOWS: tuple[str, ...] = ("inner", "left", "semi", "anti")
+VALIDATES: tuple[str, ...] = ("1:1", "1:m", "m:1", "m:m")
+AGG_FNS: tuple[str, ...] = ("count", "sum", "mean", "min", "max", "count_distinct")
+RELEASE_KINDS: tuple[str, ...] = ("rows",)
+MAX_DEPTH = 64
+MAX_NODES = 512
+MAX_OVERLAP_LISTS = 12
+JOIN_SUFFIXES = ("_x", "_y")
+
+_UNARY_FNS = ("not", "is_null")
+_BINARY_FNS = ("+", "-", "*", "<", "<=", ">", ">=", "==", "!=", "&", "|")
+
+# op -> (required fields besides "op", fields that may be null)
+OPS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "scan": (frozenset({"table", "columns"}), frozenset({"columns"})),
+    "filter": (frozenset({"input", "predicate"}), frozenset()),
+    "assign": (frozenset({"input", "columns"}), frozenset()),
+    "project": (frozenset({"input", "columns"}), frozenset()),
+    "join": (
+        frozenset({"left", "right", "on", "how", "validate", "max_multiplicity"}),
+        frozenset({"max_multiplicity"}),
+    ),
+    "groupby": (frozenset({"input", "keys", "aggs"}), frozenset()),
+    "sort": (frozenset({"input", "by", "descending"}), frozenset()),
+    "distinct": (frozenset({"input", "keys"}), frozenset({"keys"})),
+    "head": (frozenset({"input", "n"}), frozenset()),
+    "overlap": (frozenset({"inputs", "on"}), frozenset()),
+    "concat": (frozenset({"inputs"}), frozenset()),
+}
+
+
+# ---- builders ---------------------------------------------------------------------------
+
+
+def scan(table: str, columns: Sequence[str] | None = None) -> Node:
+    """Read a stored table (all its columns when ``columns`` is None).
+
+    Examples
+    --------
+    >>> scan("people", ["age"])
+    {'op': 'scan', 'table': 'people', 'columns': ['age']}
+    """
+    return {"op": "scan", "table": table, "columns": None if columns is None else list(columns)}
+
+
+def filter_rows(input: Node, predicate: Mapping[str, Any]) -> Node:
+    """Keep the rows where ``predicate`` (an expression in plan form) holds and is not null.
+
+    Examples
+    --------
+    >>> filter_rows(scan("t"), {"col": "ok"})["op"]
+    'filter'
+    """
+    return {"op": "filter", "input": input, "predicate": dict(predicate)}
+
+
+def assign(input: Node, columns: Mapping[str, Mapping[str, Any]]) -> Node:
+    """Add or replace columns computed from expressions (pandas ``assign``).
+
+    Examples
+    --------
+    >>> assign(scan("t"), {"adult": {"fn": ">=", "args": [{"col": "age"}, {"lit": 18}]}})["op"]
+    'assign'
+    """
+    return {"op": "assign", "input": input, "columns": {k: dict(v) for k, v in columns.items()}}
+
+
+def project(input: Node, columns: Sequence[str]) -> Node:
+    """Keep only ``columns``, in that order.
+
+    Examples
+    --------
+    >>> project(scan("t"), ["a"])["columns"]
+    ['a']
+    """
+    return {"op": "project", "input": input, "columns": list(columns)}
+
+
+def join(
+    left: Node,
+    right: Node,
+    *,
+    on: Sequence[str],
+    how: How = "inner",
+    validate: Validate = "m:1",
+    max_multiplicity: int | None = None,
+) -> Node:
+    """Join two inputs on key columns (pandas ``merge`` semantics; see ``relational.join``).
+
+    Examples
+    --------
+    >>> join(scan("a"), scan("b"), on=["id"], how="left")["how"]
+    'left'
+    """
+    return {
+        "op": "join",
+        "left": left,
+        "right": right,
+        "on": list(on),
+        "how": how,
+        "validate": validate,
+        "max_multiplicity": max_multiplicity,
+    }
+
+
+def groupby(input: Node, keys: Sequence[str], aggs: Mapping[str, tuple[str, AggFn]]) -> Node:
+    """Aggregate per group of ``keys``; ``aggs`` maps an output name to ``(column, fn)``.
+
+    ``("*", "count")`` counts rows.
+
+    Examples
+    --------
+    >>> groupby(scan("t"), ["region"], {"n": ("*", "count")})["aggs"]
+    {'n': ['*', 'count']}
+    """
+    return {
+        "op": "groupby",
+        "input": input,
+        "keys": list(keys),
+        "aggs": {k: [c, f] for k, (c, f) in aggs.items()},
+    }
+
+
+def sort(input: Node, by: Sequence[str], descending: Sequence[bool] | bool = False) -> Node:
+    """Sort by ``by`` (stable); ``descending`` is one flag or one per key.
+
+    Examples
+    --------
+    >>> sort(scan("t"), ["a", "b"], [True, False])["descending"]
+    [True, False]
+    """
+    desc = [descending] * len(by) if isinstance(descending, bool) else list(descending)
+    return {"op": "sort", "input": input, "by": list(by), "descending": desc}
+
+
+def distinct(input: Node, keys: Sequence[str] | None = None) -> Node:
+    """Keep the first row of each distinct ``keys`` combination (all columns when None).
+
+    Examples
+    --------
+    >>> distinct(scan("t"))["keys"] is None
+    True
+    """
+    return {"op": "distinct", "input": input, "keys": None if keys is None else list(keys)}
+
+
+def head(input: Node, n: int) -> Node:
+    """The first ``n`` rows.
+
+    Examples
+    --------
+    >>> head(scan("t"), 5)["n"]
+    5
+    """
+    return {"op": "head", "input": input, "n": n}
+
+
+def overlap(inputs: Sequence[Node], on: Sequence[str]) -> Node:
+    """The capture-history (overlap) table of 2..12 lists on the person key ``on``.
+
+    Examples
+    --------
+    >>> overlap([scan("a"), scan("b")], ["pid"])["op"]
+    'overlap'
+    """
+    return {"op": "overlap", "inputs": list(inputs), "on": list(on)}
+
+
+def concat(inputs: Sequence[Node]) -> Node:
+    """UNION ALL of inputs with the same schema.
+
+    Examples
+    --------
+    >>> len(concat([scan("a"), scan("b")])["inputs"])
+    2
+    """
+    return {"op": "concat", "inputs": list(inputs)}
+
+
+def make_plan(root: Node, *, release: Literal["rows"] = "rows") -> Plan:
+    """Wrap ``root`` into a versioned plan with its release.
+
+    Examples
+    --------
+    >>> make_plan(scan("t"))["release"]
+    {'kind': 'rows'}
+    """
+    return {"version": PLAN_VERSION, "root": root, "release": {"kind": release}}
+
+
+# ---- validation -------------------------------------------------------------------------
+
+
+def _fail(path: str, message: str) -> PlanError:
+    return PlanError(f"{path}: {message}")
+
+
+def _name(value: Any, path: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise _fail(path, "expected a non-empty column or table name")
+    return value
+
+
+def _names(value: Any, path: str, *, empty: bool = False) -> list[str]:
+    if not isinstance(value, list):
+        raise _fail(path, "expected a list of names")
+    if not value and not empty:
+        raise _fail(path, "expected at least one name")
+    out = [_name(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    dup = sorted({v for v in out if out.count(v) > 1})
+    if dup:
+        raise _fail(path, f"repeated name {dup[0]!r}")
+    return out
+
+
+def _int(value: Any, path: str, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(path, "expected an integer")
+    if value < minimum:
+        raise _fail(path, f"must be at least {minimum}")
+    return value
+
+
+def validate_expr(e: Any, path: str, depth: int = 0) -> None:
+    """Check the plan form of an expression; raises :class:`PlanError` naming ``path``."""
+    if depth > MAX_DEPTH:
+        raise _fail(path, "expression nested too deeply")
+    if not isinstance(e, dict):
+        raise _fail(path, "an expression must be an object")
+    keys = set(e)
+    if keys == {"col"}:
+        _name(e["col"], f"{path}.col")
+        return
+    if keys == {"lit"}:
+        v = e["lit"]
+        if not isinstance(v, int) or not -(2**63) <= v < 2**63:
+            raise _fail(f"{path}.lit", "a constant must be a 64-bit integer or a boolean")
+        return
+    if keys != {"fn", "args"}:
+        raise _fail(path, f"malformed expression with fields {sorted(keys)}")
+    fn, args = e["fn"], e["args"]
+    if not isinstance(args, list):
+        raise _fail(f"{path}.args", "expected a list")
+    arity = {**dict.fromkeys(_UNARY_FNS, 1), **dict.fromkeys(_BINARY_FNS, 2), "when": 3}
+    if not isinstance(fn, str) or fn not in arity:
+        raise _fail(f"{path}.fn", f"unknown function {fn!r}")
+    if len(args) != arity[fn]:
+        raise _fail(f"{path}.args", f"{fn!r} takes {arity[fn]} arguments, not {len(args)}")
+    for i, a in enumerate(args):
+        validate_expr(a, f"{path}.args[{i}]", depth + 1)
+
+
+def _validate_node(node: Any, path: str, depth: int, count: list[int]) -> None:
+    count[0] += 1
+    if count[0] > MAX_NODES:
+        raise _fail(path, f"a plan may have at most {MAX_NODES} nodes")
+    if depth > MAX_DEPTH:
+        raise _fail(path, "plan nested too deeply")
+    if not isinstance(node, dict):
+        raise _fail(path, "a plan node must be an object")
+    op = node.get("op")
+    if op not in OPS:
+        raise _fail(f"{path}.op", f"unknown operator {op!r} (one of {', '.join(OPS)})")
+    fields, nullable = OPS[op]
+    missing = sorted(fields - set(node))
+    if missing:
+        raise _fail(path, f"{op} lacks field {missing[0]!r}")
+    extra = sorted(set(node) - fields - {"op"})
+    if extra:
+        raise _fail(f"{path}.{extra[0]}", f"unknown field of {op}")
+    for f in sorted(fields - nullable):
+        if node[f] is None:
+            raise _fail(f"{path}.{f}", "must not be null")
+
+    def child(field: str) -> None:
+        _validate_node(node[field], f"{path}.{field}", depth + 1, count)
+
+    if op == "scan":
+        _name(node["table"], f"{path}.table")
+        if node["columns"] is not None:
+            _names(node["columns"], f"{path}.columns")
+    elif op == "filter":
+        validate_expr(node["predicate"], f"{path}.predicate")
+        child("input")
+    elif op == "assign":
+        cols = node["columns"]
+        if not isinstance(cols, dict) or not cols:
+            raise _fail(f"{path}.columns", "expected an object of name: expression")
+        for k, v in cols.items():
+            _name(k, f"{path}.columns")
+            validate_expr(v, f"{path}.columns.{k}")
+        child("input")
+    elif op == "project":
+        _names(node["columns"], f"{path}.columns")
+        child("input")
+    elif op == "join":
+        _names(node["on"], f"{path}.on")
+        if node["how"] not in HOWS:
+            raise _fail(f"{path}.how", f"unknown join kind {node['how']!r}")
+        if node["validate"] not in VALIDATES:
+            raise _fail(f"{path}.validate", f"unknown validate mode {node['validate']!r}")
+        mm = node["max_multiplicity"]
+        if node["validate"] == "m:m" and node["how"] in ("inner", "left") and mm is None:
+            raise _fail(f"{path}.max_multiplicity", "an m:m join needs max_multiplicity")
+        if mm is not None:
+            _int(mm, f"{path}.max_multiplicity", minimum=1)
+        child("left")
+        child("right")
+    elif op == "groupby":
+        _names(node["keys"], f"{path}.keys")
+        aggs = node["aggs"]
+        if not isinstance(aggs, dict) or not aggs:
+            raise _fail(f"{path}.aggs", "expected an object of out: [column, function]")
+        for k, v in aggs.items():
+            p = f"{path}.aggs.{k}"
+            _name(k, f"{path}.aggs")
+            if k in node["keys"]:
+                raise _fail(p, "an aggregate may not reuse a key column's name")
+            if not isinstance(v, list) or len(v) != 2:
+                raise _fail(p, "expected [column, function]")
+            _name(v[0], f"{p}[0]")
+            if v[1] not in AGG_FNS:
+                raise _fail(f"{p}[1]", f"unknown aggregate {v[1]!r} (one of {', '.join(AGG_FNS)})")
+            if v[0] == "*" and v[1] != "count":
+                raise _fail(f"{p}[0]", "'*' only counts rows")
+        child("input")
+    elif op == "sort":
+        by = _names(node["by"], f"{path}.by")
+        desc = node["descending"]
+        if not isinstance(desc, list) or len(desc) != len(by):
+            raise _fail(f"{path}.descending", "expected one true/false per sort key")
+        for i, d in enumerate(desc):
+            if not isinstance(d, bool):
+                raise _fail(f"{path}.descending[{i}]", "expected true or false")
+        child("input")
+    elif op == "distinct":
+        if node["keys"] is not None:
+            _names(node["keys"], f"{path}.keys")
+        child("input")
+    elif op == "head":
+        _int(node["n"], f"{path}.n", minimum=0)
+        child("input")
+    else:  # overlap, concat
+        inputs = node["inputs"]
+        low, high = (2, MAX_OVERLAP_LISTS) if op == "overlap" else (1, MAX_NODES)
+        if not isinstance(inputs, list) or not low <= len(inputs) <= high:
+            raise _fail(f"{path}.inputs", f"expected a list of {low} to {high} inputs")
+        if op == "overlap":
+            _names(node["on"], f"{path}.on")
+        for i, sub in enumerate(inputs):
+            _validate_node(sub, f"{path}.inputs[{i}]", depth + 1, count)
+
+
+def validate_plan(plan: Any) -> None:
+    """Check that ``plan`` is a well-formed plan; raises :class:`PlanError` with the path.
+
+    The path names the bad field from the plan's top, e.g. ``plan.root.input.n``. Column
+    names are not checked against schemas here (see :func:`output_columns`).
+
+    Examples
+    --------
+    >>> validate_plan(make_plan(head(scan("t"), -1)))
+    Traceback (most recent call last):
+    ...
+    sharelake.plan.canonical.PlanError: plan.root.n: must be at least 0
+    """
+    canonical_json(plan)  # JSON types only, no floats
+    if not isinstance(plan, dict):
+        raise _fail("plan", "a plan must be an object")
+    for f in ("version", "root", "release"):
+        if f not in plan:
+            raise _fail("plan", f"lacks field {f!r}")
+    extra = sorted(set(plan) - {"version", "root", "release"})
+    if extra:
+        raise _fail(f"plan.{extra[0]}", "unknown field")
+    if plan["version"] != PLAN_VERSION:
+        raise _fail("plan.version", f"unsupported version {plan['version']!r}")
+    rel = plan["release"]
+    if not isinstance(rel, dict) or set(rel) != {"kind"}:
+        raise _fail("plan.release", 'expected {"kind": ...}')
+    if rel["kind"] not in RELEASE_KINDS:
+        raise _fail("plan.release.kind", f"unknown release {rel['kind']!r}")
+    _validate_node(plan["root"], "plan.root", 0, [0])
+
+
+# ---- reading plans ----------------------------------------------------------------------
+
+
+def _children(node: Node) -> list[Node]:
+    op = node["op"]
+    if op == "join":
+        return [node["left"], node["right"]]
+    if op in ("overlap", "concat"):
+        return list(node["inputs"])
+    if op == "scan":
+        return []
+    return [node["input"]]
+
+
+def _root(plan_or_node: Mapping[str, Any]) -> Node:
+    return dict(plan_or_node["root"]) if "root" in plan_or_node else dict(plan_or_node)
+
+
+def tables_of(plan: Mapping[str, Any]) -> list[str]:
+    """The stored tables a plan (or node) reads, once each, in order of first appearance.
+
+    Examples
+    --------
+    >>> tables_of(make_plan(join(scan("a"), concat([scan("b"), scan("a")]), on=["k"])))
+    ['a', 'b']
+    """
+    out: list[str] = []
+    stack = [_root(plan)]
+    while stack:
+        node = stack.pop()
+        if node["op"] == "scan" and node["table"] not in out:
+            out.append(node["table"])
+        stack.extend(reversed(_children(node)))
+    return out
+
+
+def mean_names(plan: Mapping[str, Any]) -> list[str]:
+    """Output names of every ``mean`` aggregate (released as ``m_sum`` and ``m_count``).
+
+    Examples
+    --------
+    >>> mean_names(make_plan(groupby(scan("t"), ["k"], {"m": ("x", "mean")})))
+    ['m']
+    """
+    out: list[str] = []
+    stack = [_root(plan)]
+    while stack:
+        node = stack.pop()
+        if node["op"] == "groupby":
+            out += [k for k, (_, fn) in node["aggs"].items() if fn == "mean" and k not in out]
+        stack.extend(_children(node))
+    return out
+
+
+def _need(have: Sequence[str], names: Sequence[str], path: str) -> None:
+    for nm in names:
+        if nm not in have:
+            raise _fail(path, f"no column {nm!r} (columns: {', '.join(have) or 'none'})")
+
+
+def output_columns(
+    node: Mapping[str, Any], schemas: Mapping[str, Sequence[str]], path: str = "plan.root"
+) -> list[str]:
+    """The column names a node's result has, checking every column it reads.
+
+    ``schemas`` maps a table name to its column names. A ``mean`` aggregate ``m`` is two
+    columns ``m_sum`` and ``m_count`` until the release divides them.
+
+    Examples
+    --------
+    >>> output_columns(groupby(scan("t"), ["k"], {"n": ("*", "count")}), {"t": ["k", "v"]})
+    ['k', 'n']
+    """
+    if "root" in node:
+        return output_columns(node["root"], schemas, path)
+    op = node["op"]
+    if op == "scan":
+        if node["table"] not in schemas:
+            raise _fail(f"{path}.table", f"no table {node['table']!r}")
+        cols = list(schemas[node["table"]])
+        if node["columns"] is None:
+            return cols
+        _need(cols, node["columns"], f"{path}.columns")
+        return list(node["columns"])
+    if op in ("concat", "overlap"):
+        subs = [
+            output_columns(s, schemas, f"{path}.inputs[{i}]") for i, s in enumerate(node["inputs"])
+        ]
+        if op == "concat":
+            for i, s in enumerate(subs[1:], 1):
+                if s != subs[0]:
+                    raise _fail(f"{path}.inputs[{i}]", "concat needs the same columns in order")
+            return subs[0]
+        for i, s in enumerate(subs):
+            _need(s, node["on"], f"{path}.inputs[{i}]")
+        names = [s["table"] if s["op"] == "scan" else str(i) for i, s in enumerate(node["inputs"])]
+        if len(set(names)) != len(names):
+            names = [str(i) for i in range(len(names))]
+        return [f"in_{nm}" for nm in names] + ["count"]
+    if op == "join":
+        left = output_columns(node["left"], schemas, f"{path}.left")
+        right = output_columns(node["right"], schemas, f"{path}.right")
+        _need(left, node["on"], f"{path}.on")
+        _need(right, node["on"], f"{path}.on")
+        if node["how"] in ("semi", "anti"):
+            return left
+        rnames = [c for c in right if c not in node["on"]]
+        sx, sy = JOIN_SUFFIXES
+        return [c + sx if c in rnames else c for c in left] + [
+            c + sy if c in left else c for c in rnames
+        ]
+    cols = output_columns(node["input"], schemas, f"{path}.input")
+    if op == "filter":
+        _need(cols, sorted(_expr_columns(node["predicate"])), f"{path}.predicate")
+        return cols
+    if op == "assign":
+        out = list(cols)
+        for k, e in node["columns"].items():
+            _need(cols, sorted(_expr_columns(e)), f"{path}.columns.{k}")
+            if k not in out:
+                out.append(k)
+        return out
+    if op == "project":
+        _need(cols, node["columns"], f"{path}.columns")
+        return list(node["columns"])
+    if op == "groupby":
+        _need(cols, node["keys"], f"{path}.keys")
+        out = list(node["keys"])
+        for k, (src, fn) in node["aggs"].items():
+            if src != "*":
+                _need(cols, [src], f"{path}.aggs.{k}")
+            out += [f"{k}_sum", f"{k}_count"] if fn == "mean" else [k]
+        return out
+    if op == "sort":
+        _need(cols, node["by"], f"{path}.by")
+    if op == "distinct" and node["keys"] is not None:
+        _need(cols, node["keys"], f"{path}.keys")
+    return cols
+
+
+def _expr_columns(e: Mapping[str, Any]) -> set[str]:
+    if "col" in e:
+        return {str(e["col"])}
+    if "lit" in e:
+        return set()
+    out: set[str] = set()
+    for a in e["args"]:
+        out |= _expr_columns(a)
+    return out
+
+
+# ---- description ------------------------------------------------------------------------
+
+_PRECEDENCE = {"|": 1, "&": 2, "==": 3, "!=": 3, "<": 3, "<=": 3, ">": 3, ">=": 3}
+_PRECEDENCE.update({"+": 4, "-": 4, "*": 5})
+_WORDS = {"&": "and", "|": "or"}
+
+
+def describe_expr(e: Mapping[str, Any]) -> str:
+    """Readable text of an expression in plan form.
+
+    Examples
+    --------
+    >>> describe_expr({"fn": ">=", "args": [{"col": "age"}, {"lit": 18}]})
+    'age >= 18'
+    """
+    return _expr_text(e, 0)
+
+
+def _expr_text(e: Mapping[str, Any], outer: int) -> str:
+    if "col" in e:
+        return str(e["col"])
+    if "lit" in e:
+        v = e["lit"]
+        return ("true" if v else "false") if isinstance(v, bool) else str(v)
+    fn, args = e["fn"], e["args"]
+    if fn == "not":
+        return f"not ({_expr_text(args[0], 0)})"
+    if fn == "is_null":
+        return f"{_expr_text(args[0], 6)} is missing"
+    if fn == "when":
+        c, t, o = (_expr_text(a, 0) for a in args)
+        return f"({t} if {c} else {o})"
+    prec = _PRECEDENCE[fn]
+    text = f"{_expr_text(args[0], prec)} {_WORDS.get(fn, fn)} {_expr_text(args[1], prec + 1)}"
+    return f"({text})" if prec < outer else text
+
+
+def _agg_text(out: str, src: str, fn: str) -> str:
+    if src == "*":
+        return f"{out} = number of rows"
+    words = {
+        "count": "number of non-missing",
+        "sum": "sum of",
+        "mean": "mean of",
+        "min": "smallest",
+        "max": "largest",
+        "count_distinct": "number of distinct",
+    }
+    return f"{out} = {words[fn]} {src}"
+
+
+def describe(plan: Mapping[str, Any], schemas: Mapping[str, Sequence[str]] | None = None) -> str:
+    """Readable numbered steps of what ``plan`` computes and what it releases.
+
+    With ``schemas`` (table name -> column names) the released columns are listed.
+
+    Examples
+    --------
+    >>> print(describe(make_plan(head(scan("people", ["age"]), 3))))
+    1. read table 'people' (columns: age)
+    2. keep the first 3 rows of step 1
+    Reveals to the analyst: the rows of step 2 (their number and every value).
+    """
+    lines: list[str] = []
+
+    def step(node: Mapping[str, Any]) -> int:
+        op = node["op"]
+        if op == "scan":
+            cols = node["columns"]
+            what = "all columns" if cols is None else "columns: " + ", ".join(cols)
+            lines.append(f"read table {node['table']!r} ({what})")
+            return len(lines)
+        if op in ("overlap", "concat"):
+            ids = [step(s) for s in node["inputs"]]
+            refs = ", ".join(f"step {i}" for i in ids)
+            if op == "concat":
+                lines.append(f"stack the rows of {refs}")
+            else:
+                lines.append(
+                    f"count how many distinct {'+'.join(node['on'])} occur in each combination "
+                    f"of the lists of {refs} (overlap table)"
+                )
+            return len(lines)
+        if op == "join":
+            a, b = step(node["left"]), step(node["right"])
+            how = {
+                "inner": "match the rows of step {a} with step {b}",
+                "left": "match the rows of step {a} with step {b}, keeping unmatched rows of {a}",
+                "semi": "keep the rows of step {a} that have a match in step {b}",
+                "anti": "keep the rows of step {a} that have no match in step {b}",
+            }[node["how"]].format(a=a, b=b)
+            extra = f", {node['validate']}"
+            if node["max_multiplicity"] is not None:
+                extra += f", at most {node['max_multiplicity']} matches per key"
+            lines.append(f"{how} on {', '.join(node['on'])} ({extra[2:]})")
+            return len(lines)
+        i = step(node["input"])
+        if op == "filter":
+            text = f"keep the rows of step {i} where {describe_expr(node['predicate'])}"
+        elif op == "assign":
+            parts = [f"{k} = {describe_expr(v)}" for k, v in node["columns"].items()]
+            text = f"add to step {i}: " + "; ".join(parts)
+        elif op == "project":
+            text = f"keep the columns {', '.join(node['columns'])} of step {i}"
+        elif op == "groupby":
+            parts = [_agg_text(k, s, f) for k, (s, f) in node["aggs"].items()]
+            text = f"group step {i} by {', '.join(node['keys'])}: " + "; ".join(parts)
+        elif op == "sort":
+            keys = [
+                f"{b} {'descending' if d else 'ascending'}"
+                for b, d in zip(node["by"], node["descending"], strict=True)
+            ]
+            text = f"sort step {i} by {', '.join(keys)}"
+        elif op == "distinct":
+            on = "all columns" if node["keys"] is None else ", ".join(node["keys"])
+            text = f"drop duplicate rows of step {i} (same {on})"
+        else:
+            text = f"keep the first {node['n']} rows of step {i}"
+        lines.append(text)
+        return len(lines)
+
+    last = step(plan["root"])
+    out = [f"{k}. {t}" for k, t in enumerate(lines, 1)]
+    reveal = f"Reveals to the analyst: the rows of step {last} (their number and every value)"
+    if schemas is not None:
+        cols = [c for c in output_columns(plan, schemas)]
+        for m in mean_names(plan):
+            if f"{m}_sum" in cols:
+                cols[cols.index(f"{m}_sum")] = m
+                cols.remove(f"{m}_count")
+        reveal = reveal[:-1] + f"; columns: {', '.join(cols)})"
+    out.append(reveal + ".")
+    return "\n".join(out)
