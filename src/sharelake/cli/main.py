@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from .cluster import cluster_app
+
 app = typer.Typer(
     name="sharelake",
     help="A virtual data lake on three-party secure multi-party computation.",
@@ -18,6 +20,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(cluster_app, name="cluster")
 
 
 @app.command()
