@@ -1,0 +1,686 @@
+"""The storage facade of one node: two-phase uploads, verified loads, drop, fsck, recovery.
+
+Data directory layout::
+
+    DATA/catalog.sqlite             the catalog (WAL mode; see catalog.py)
+    DATA/staging/<upload_id>/       files of a prepared upload (not visible)
+    DATA/tables/<table>/<upload_id>/  files of the table's current version
+
+A version directory is named by the upload that wrote it, so the rename that publishes
+it needs no decision beyond the upload id, and a directory always says which upload row
+it belongs to. The catalog's ``tables`` row says which upload is current.
+
+Upload, in two phases (the node runs the cross-node digest check in between):
+
+``prepare_upload``
+    Writes every file into a private temporary directory ``staging/.<id>.<rand>.tmp``,
+    fsyncs it, renames it to ``staging/<id>``, then records the upload as ``prepared``.
+    Preparing the same id again with the same payload (same digest) returns the digest
+    and writes nothing; a different payload raises :class:`UploadStateError`. An id
+    whose upload was aborted may be prepared again.
+``commit_upload``
+    Renames ``staging/<id>`` to ``tables/<table>/<id>`` (fsync of both directories),
+    then in one catalog transaction makes it the table's current version and marks the
+    upload committed; the previous version's directory is removed afterwards.
+    Committing a committed upload returns its version.
+
+Crash cases (a node process killed at any instant):
+
+* during prepare, before the staging rename: a ``.tmp`` directory is left; the upload is
+  unknown and a retry writes it again. ``fsck(repair=True)`` removes the leftover.
+* after the staging rename, before the catalog row: an orphan ``staging/<id>``; a retry
+  replaces it. fsck reports it.
+* prepared, never committed: the row stays ``prepared`` and the staged files stay, across
+  restarts; a retry of the commit with the same id commits.
+* during commit, before the rename: as above, the old version stays current.
+* after the rename, before the catalog transaction: on open, the store finds the
+  prepared upload's directory under ``tables/`` and **completes** the commit if every
+  file verifies (the node only commits after all three nodes passed the digest check, so
+  the decision was already "commit"); if a file does not verify, the directory is
+  removed and the upload marked aborted. ``Store.recovered`` lists what was done.
+* after the catalog transaction, before removing the old version: the new version is
+  current; the old directory is garbage that fsck reports and removes.
+* during drop, after the catalog row is gone: the table is gone; fsck removes its files.
+
+A single process owns a data directory; within it, every method is thread-safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+
+from ..errors import InputValidationError
+from ..mpc.shares import AShare
+from .catalog import (
+    Catalog,
+    TableNotFoundError,
+    TableOwnerError,
+    TableRecord,
+    UploadRecord,
+    UploadStateError,
+)
+from .shares import (
+    DIR_MODE,
+    TMP_SUFFIX,
+    VALID,
+    PairLike,
+    ShareIntegrityError,
+    as_pair,
+    fsync_dir,
+    make_dir,
+    read_column,
+    read_valid,
+    write_table_files,
+)
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$")
+_PART = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+ProblemKind = Literal[
+    "temp_file",
+    "orphan_staging",
+    "corrupt_staging",
+    "missing_staging",
+    "unfinished_commit",
+    "unreferenced_files",
+    "missing_files",
+    "corrupt_share",
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of :meth:`Store.fsck` (``path`` is relative to the data directory)."""
+
+    kind: ProblemKind
+    path: str
+    detail: str
+    repaired: bool = False
+
+    def __str__(self) -> str:
+        done = " (repaired)" if self.repaired else ""
+        return f"{self.kind}: {self.path}: {self.detail}{done}"
+
+
+class LoadedTable(NamedTuple):
+    """A verified table version: public meta, column parts and validity shares."""
+
+    meta: dict[str, Any]
+    columns: dict[str, dict[str, AShare]]
+    valid: AShare
+
+
+def _check_name(value: str, what: str) -> str:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise InputValidationError(
+            f"{what} must be 1-128 letters, digits, '_' or '-' (not starting with '-')"
+        )
+    return value
+
+
+def upload_digest(
+    *,
+    table: str,
+    owner: str,
+    rows: int,
+    schema: Any,
+    policy: Any,
+    columns: Mapping[str, Mapping[str, AShare]],
+    valid: AShare,
+) -> str:
+    """SHA-256 (hex) of one node's upload: its public description and every share byte."""
+    shapes = [
+        [name, [[p, list(x.a.shape)] for p, x in parts.items()]] for name, parts in columns.items()
+    ]
+    try:
+        head = json.dumps(
+            {
+                "table": table,
+                "owner": owner,
+                "rows": rows,
+                "schema": schema,
+                "policy": policy,
+                "columns": shapes,
+                "valid": list(valid.a.shape),
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise InputValidationError("schema and policy must be JSON values") from exc
+    h = hashlib.sha256(b"sharelake-upload-v1\0")
+    h.update(len(head).to_bytes(8, "little"))
+    h.update(head)
+    pairs = [x for parts in columns.values() for x in parts.values()] + [valid]
+    for x in pairs:
+        h.update(np.ascontiguousarray(x.a, dtype="<u8").data)
+        h.update(np.ascontiguousarray(x.b, dtype="<u8").data)
+    return h.hexdigest()
+
+
+def _normalise(
+    schema: Any,
+    rows: int,
+    columns: Mapping[str, Mapping[str, PairLike]],
+    valid: PairLike,
+) -> tuple[dict[str, dict[str, AShare]], AShare]:
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+        raise InputValidationError("rows must be a non-negative integer")
+    names = [c.get("name") if isinstance(c, Mapping) else None for c in schema or []]
+    if not isinstance(schema, list) or names != list(columns):
+        raise InputValidationError(
+            "schema must be a list of column objects whose names are the uploaded columns, in order"
+        )
+    out: dict[str, dict[str, AShare]] = {}
+    for name, parts in columns.items():
+        if not isinstance(name, str) or not name:
+            raise InputValidationError("column names must be non-empty strings")
+        if not parts:
+            raise InputValidationError("a column needs at least one part", column=name)
+        out[name] = {}
+        for part, x in parts.items():
+            if not _PART.match(part):
+                raise InputValidationError(f"bad part name {part!r}", column=name)
+            pair = as_pair(x, what=f"column {name!r} part {part!r}")
+            if pair.a.ndim == 0 or pair.a.shape[0] != rows:
+                raise InputValidationError(f"part {part!r} does not have {rows} rows", column=name)
+            out[name][part] = pair
+    v = as_pair(valid, what="validity shares")
+    if v.a.shape != (rows,):
+        raise InputValidationError(f"validity shares must have shape ({rows},)")
+    return out, v
+
+
+class Store:
+    """A node's share storage: catalog plus share files under ``data_dir``.
+
+    Parameters
+    ----------
+    data_dir
+        Created (mode 0700) if missing.
+    recover
+        Complete commits interrupted by a crash (see the module docstring); the
+        findings are in :attr:`recovered`.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from sharelake.mpc.shares import AShare
+    >>> z = np.zeros(2, np.uint64)
+    >>> with tempfile.TemporaryDirectory() as d, Store(d) as s:
+    ...     _ = s.prepare_upload("u1", "t", "ngo_a", [{"name": "x"}], {}, 2,
+    ...                          {"x": {"values": AShare(z, z)}}, valid=AShare(z, z))
+    ...     s.commit_upload("u1"), [m["name"] for m in s.list_tables()]
+    (1, ['t'])
+    """
+
+    def __init__(self, data_dir: str | os.PathLike[str], *, recover: bool = True) -> None:
+        self.root = Path(data_dir)
+        make_dir(self.root)
+        os.chmod(self.root, DIR_MODE)
+        self.staging = self.root / "staging"
+        self.tables = self.root / "tables"
+        make_dir(self.staging)
+        make_dir(self.tables)
+        self.catalog = Catalog(self.root / "catalog.sqlite")
+        self._lock = threading.RLock()
+        self.recovered: list[Problem] = self._recover() if recover else []
+
+    def close(self) -> None:
+        """Close the catalog."""
+        self.catalog.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- paths and helpers -----------------------------------------------------------
+
+    def _version_dir(self, table: str, upload_id: str) -> Path:
+        return self.tables / table / upload_id
+
+    def _rel(self, path: Path) -> str:
+        return str(path.relative_to(self.root))
+
+    def _remove(self, path: Path) -> None:
+        """Remove a file or directory tree (best effort, logged) and fsync its parent."""
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+            fsync_dir(path.parent)
+        except OSError as exc:
+            log.warning("could not remove %s: %s", self._rel(path), exc.strerror)
+
+    def _verify_dir(self, directory: Path, table: str, upload_id: str, layout: Any) -> None:
+        for col in layout["columns"]:
+            read_column(directory, col, table=table, upload_id=upload_id)
+        read_valid(directory, layout["valid"], table=table, upload_id=upload_id)
+
+    # -- upload ----------------------------------------------------------------------
+
+    def prepare_upload(
+        self,
+        upload_id: str,
+        table: str,
+        owner: str,
+        schema: Any,
+        policy: Any,
+        rows: int,
+        columns: Mapping[str, Mapping[str, PairLike]],
+        *,
+        valid: PairLike,
+    ) -> str:
+        """Stage this node's shares of an upload; nothing becomes visible.
+
+        Parameters
+        ----------
+        upload_id, table
+            Names of 1-128 letters, digits, ``_`` or ``-``.
+        owner
+            The uploading member; only the owner may replace an existing table.
+        schema, policy
+            JSON values kept as given; ``schema`` lists one object per column with its
+            ``"name"``, in the order of ``columns``.
+        rows
+            Public row count; every part and ``valid`` has it as first dimension.
+        columns
+            Column -> part (``values``, ``null``, ``text``) -> this node's pair of uint64
+            arrays (an :class:`AShare` or a tuple ``(a, b)``).
+        valid
+            This node's pair of the validity bits.
+
+        Returns
+        -------
+        str
+            The digest of the staged payload (hex SHA-256).
+
+        Raises
+        ------
+        UploadStateError
+            The upload id was already used (prepared or committed) with another payload.
+        InputValidationError
+            Malformed names, schema, shapes or dtypes.
+        """
+        _check_name(upload_id, "upload id")
+        _check_name(table, "table name")
+        cols, v = _normalise(schema, rows, columns, valid)
+        digest = upload_digest(
+            table=table, owner=owner, rows=rows, schema=schema, policy=policy, columns=cols, valid=v
+        )
+        seen = self.catalog.get_upload(upload_id)
+        if seen is not None and seen.state != "aborted":
+            return self._same_payload(seen, digest)
+        current = self.catalog.get_table(table)
+        if current is not None and current.owner != owner:
+            raise TableOwnerError(f"table {table!r} belongs to another member")
+        tmp = self.staging / f".{upload_id}.{secrets.token_hex(6)}{TMP_SUFFIX}"
+        try:
+            layout = write_table_files(tmp, table=table, upload_id=upload_id, columns=cols, valid=v)
+            with self._lock:
+                seen = self.catalog.get_upload(upload_id)
+                if seen is not None and seen.state != "aborted":
+                    return self._same_payload(seen, digest)
+                final = self.staging / upload_id
+                if final.exists():
+                    self._remove(final)  # orphan of a crashed or aborted attempt
+                os.rename(tmp, final)
+                fsync_dir(self.staging)
+                self.catalog.put_prepared(
+                    upload_id=upload_id,
+                    table=table,
+                    owner=owner,
+                    digest=digest,
+                    rows=rows,
+                    schema=schema,
+                    policy=policy,
+                    layout=layout,
+                )
+        finally:
+            if tmp.exists():
+                self._remove(tmp)
+        log.info("prepared upload %s of table %s (%d rows)", upload_id, table, rows)
+        return digest
+
+    @staticmethod
+    def _same_payload(seen: UploadRecord, digest: str) -> str:
+        if seen.digest != digest:
+            raise UploadStateError(
+                f"upload {seen.upload_id!r} is {seen.state} with a different payload; "
+                "use a new upload id"
+            )
+        return digest
+
+    def commit_upload(self, upload_id: str) -> int:
+        """Publish a prepared upload as the new current version of its table.
+
+        Returns
+        -------
+        int
+            The table version it became (the same on a repeated commit).
+
+        Raises
+        ------
+        UploadStateError
+            The upload is unknown, aborted, or its staged files are gone.
+        TableOwnerError
+            The table exists and belongs to another member.
+        """
+        _check_name(upload_id, "upload id")
+        with self._lock:
+            up = self.catalog.get_upload(upload_id)
+            if up is None:
+                raise UploadStateError(f"upload {upload_id!r} is unknown")
+            if up.state == "committed":
+                assert up.version is not None
+                return up.version
+            if up.state != "prepared":
+                raise UploadStateError(f"upload {upload_id!r} is {up.state}")
+            current = self.catalog.get_table(up.table)
+            if current is not None and current.owner != up.owner:
+                raise TableOwnerError(f"table {up.table!r} belongs to another member")
+            src = self.staging / upload_id
+            dst = self._version_dir(up.table, upload_id)
+            if not dst.is_dir():
+                if not src.is_dir():
+                    raise UploadStateError(
+                        f"upload {upload_id!r}: staged files are missing; prepare it again"
+                    )
+                make_dir(dst.parent)
+                os.rename(src, dst)
+                fsync_dir(dst.parent)
+                fsync_dir(self.staging)
+            try:
+                version, previous = self.catalog.commit(upload_id)
+            except BaseException:
+                if not src.exists():
+                    os.rename(dst, src)  # stay prepared: the files go back to staging
+                raise
+            if previous is not None and previous != upload_id:
+                self._remove(self._version_dir(up.table, previous))
+        log.info("committed upload %s: table %s version %d", upload_id, up.table, version)
+        return version
+
+    def abort_upload(self, upload_id: str) -> None:
+        """Discard a prepared upload's staged files (no-op for an aborted or unknown id).
+
+        Raises
+        ------
+        UploadStateError
+            The upload is committed (drop the table instead).
+        """
+        _check_name(upload_id, "upload id")
+        with self._lock:
+            up = self.catalog.get_upload(upload_id)
+            if up is not None:
+                self.catalog.set_aborted(upload_id)
+            if (self.staging / upload_id).exists():
+                self._remove(self.staging / upload_id)
+        log.info("aborted upload %s", upload_id)
+
+    def upload(self, upload_id: str) -> UploadRecord | None:
+        """The catalog's record of an upload id, or None."""
+        return self.catalog.get_upload(upload_id)
+
+    def staged_components(self, upload_id: str) -> dict[str, AShare]:
+        """Every share pair of an upload, verified, for the cross-node digest check.
+
+        Keys are ``"<column>.<part>"`` in upload order, then ``"_valid"``; all three nodes
+        get the same keys in the same order. Works for prepared uploads and for
+        committed ones whose version is still on disk (a repeated commit request).
+
+        Raises
+        ------
+        UploadStateError
+            Unknown or aborted upload, or its files are gone.
+        ShareIntegrityError
+            A staged file fails verification.
+        """
+        up = self.catalog.get_upload(upload_id)
+        if up is None or up.state == "aborted":
+            raise UploadStateError(f"upload {upload_id!r} is {up.state if up else 'unknown'}")
+        directory = self.staging / upload_id
+        if not directory.is_dir():
+            directory = self._version_dir(up.table, upload_id)
+        if not directory.is_dir():
+            raise UploadStateError(f"upload {upload_id!r}: its files are gone")
+        out: dict[str, AShare] = {}
+        for col in up.layout["columns"]:
+            parts = read_column(directory, col, table=up.table, upload_id=upload_id)
+            for part, pair in parts.items():
+                out[f"{col['column']}.{part}"] = pair
+        out[VALID] = read_valid(directory, up.layout["valid"], table=up.table, upload_id=upload_id)
+        return out
+
+    # -- tables ----------------------------------------------------------------------
+
+    def list_tables(self) -> list[dict[str, Any]]:
+        """Public descriptions of every committed table, by name."""
+        return [t.public() for t in self.catalog.tables()]
+
+    def table_info(self, name: str) -> dict[str, Any]:
+        """Public description of one committed table.
+
+        Raises
+        ------
+        TableNotFoundError
+            No such table.
+        """
+        rec = self.catalog.get_table(name)
+        if rec is None:
+            raise TableNotFoundError(f"no table {name!r}")
+        return rec.public()
+
+    def load_table(self, name: str, columns: Sequence[str] | None = None) -> LoadedTable:
+        """Load the current version of a table (or some of its columns), verified.
+
+        Raises
+        ------
+        TableNotFoundError
+            No such table.
+        ShareIntegrityError
+            A share file is missing, corrupted or does not match the catalog; the error
+            names the table and the column.
+        """
+        last: ShareIntegrityError | None = None
+        for _ in range(3):
+            rec = self.catalog.get_table(name)
+            if rec is None:
+                raise TableNotFoundError(f"no table {name!r}")
+            try:
+                return self._load(rec, columns)
+            except ShareIntegrityError as exc:
+                # A concurrent commit may have replaced the version being read: retry.
+                again = self.catalog.get_table(name)
+                if again is None or again.upload_id == rec.upload_id:
+                    raise
+                last = exc
+        assert last is not None
+        raise last
+
+    def _load(self, rec: TableRecord, columns: Sequence[str] | None) -> LoadedTable:
+        directory = self._version_dir(rec.name, rec.upload_id)
+        layouts = {c["column"]: c for c in rec.layout["columns"]}
+        wanted = list(layouts) if columns is None else list(columns)
+        for c in wanted:
+            if c not in layouts:
+                raise InputValidationError(f"table {rec.name!r} has no such column", column=c)
+        cols = {
+            c: read_column(directory, layouts[c], table=rec.name, upload_id=rec.upload_id)
+            for c in wanted
+        }
+        valid = read_valid(directory, rec.layout["valid"], table=rec.name, upload_id=rec.upload_id)
+        meta = rec.public()
+        meta["upload_id"] = rec.upload_id
+        return LoadedTable(meta, cols, valid)
+
+    def drop_table(self, name: str, *, owner: str | None = None) -> None:
+        """Remove a table's catalog row, then its files.
+
+        Raises
+        ------
+        TableNotFoundError
+            No such table.
+        TableOwnerError
+            ``owner`` is given and is not the table's owner.
+        """
+        with self._lock:
+            rec = self.catalog.get_table(name)
+            if rec is None:
+                raise TableNotFoundError(f"no table {name!r}")
+            if owner is not None and rec.owner != owner:
+                raise TableOwnerError(f"table {name!r} belongs to another member")
+            self.catalog.delete_table(name)
+            self._remove(self.tables / name)
+        log.info("dropped table %s", name)
+
+    # -- recovery and fsck -----------------------------------------------------------
+
+    def _recover(self) -> list[Problem]:
+        """Finish commits that crashed between the rename and the catalog transaction."""
+        found: list[Problem] = []
+        with self._lock:
+            for up in self.catalog.uploads("prepared"):
+                dst = self._version_dir(up.table, up.upload_id)
+                if (self.staging / up.upload_id).is_dir() or not dst.is_dir():
+                    continue
+                found.append(self._finish_commit(up, dst))
+        for p in found:
+            log.warning("recovery: %s", p)
+        return found
+
+    def _finish_commit(self, up: UploadRecord, dst: Path) -> Problem:
+        rel = self._rel(dst)
+        try:
+            self._verify_dir(dst, up.table, up.upload_id, up.layout)
+        except ShareIntegrityError as exc:
+            self._remove(dst)
+            self.catalog.set_aborted(up.upload_id)
+            return Problem("unfinished_commit", rel, f"aborted, files do not verify: {exc}", True)
+        version, previous = self.catalog.commit(up.upload_id)
+        if previous is not None and previous != up.upload_id:
+            self._remove(self._version_dir(up.table, previous))
+        return Problem("unfinished_commit", rel, f"completed as version {version}", True)
+
+    def fsck(self, *, repair: bool = False) -> list[Problem]:
+        """Check the data directory against the catalog; verify every share file.
+
+        Reports temporary files of interrupted writes, staging directories without a
+        prepared upload (or with broken files), prepared uploads without files, version
+        directories the catalog does not reference, and missing or corrupt share files of
+        visible tables. With ``repair=True`` it removes garbage, aborts prepared uploads
+        whose files are broken and completes interrupted commits; corrupt files of
+        visible tables cannot be repaired locally and are only reported.
+
+        Returns
+        -------
+        list of Problem
+            Empty when everything is consistent.
+        """
+        out: list[Problem] = []
+        with self._lock:
+            out += self._fsck_temp(repair)
+            out += self._fsck_staging(repair)
+            out += self._fsck_tables(repair)
+        return out
+
+    def _fsck_temp(self, repair: bool) -> list[Problem]:
+        out = []
+        for base in (self.staging, self.tables):
+            for path in sorted(base.rglob(f"*{TMP_SUFFIX}")):
+                if not path.exists():
+                    continue  # inside a temp directory already removed
+                if repair:
+                    self._remove(path)
+                out.append(Problem("temp_file", self._rel(path), "interrupted write", repair))
+        return out
+
+    def _fsck_staging(self, repair: bool) -> list[Problem]:
+        out = []
+        prepared = {u.upload_id: u for u in self.catalog.uploads("prepared")}
+        for path in sorted(self.staging.iterdir()):
+            if path.name.endswith(TMP_SUFFIX):
+                continue
+            up = prepared.get(path.name)
+            if up is None:
+                if repair:
+                    self._remove(path)
+                out.append(Problem("orphan_staging", self._rel(path), "no prepared upload", repair))
+                continue
+            try:
+                self._verify_dir(path, up.table, up.upload_id, up.layout)
+            except ShareIntegrityError as exc:
+                if repair:
+                    self._remove(path)
+                    self.catalog.set_aborted(up.upload_id)
+                out.append(Problem("corrupt_staging", self._rel(path), str(exc), repair))
+        for up in prepared.values():
+            dst = self._version_dir(up.table, up.upload_id)
+            if (self.staging / up.upload_id).is_dir():
+                continue
+            if dst.is_dir():
+                if repair:
+                    out.append(self._finish_commit(up, dst))
+                else:
+                    out.append(Problem("unfinished_commit", self._rel(dst), "rename done"))
+                continue
+            if repair:
+                self.catalog.set_aborted(up.upload_id)
+            out.append(
+                Problem("missing_staging", f"staging/{up.upload_id}", "no staged files", repair)
+            )
+        return out
+
+    def _fsck_tables(self, repair: bool) -> list[Problem]:
+        out = []
+        current = {t.name: t for t in self.catalog.tables()}
+        prepared = {u.upload_id for u in self.catalog.uploads("prepared")}
+        for tdir in sorted(self.tables.iterdir()):
+            rec = current.get(tdir.name)
+            entries = sorted(tdir.iterdir()) if tdir.is_dir() else [tdir]
+            for path in entries:
+                if path.name.endswith(TMP_SUFFIX) or path.name in prepared:
+                    continue
+                if rec is not None and path.name == rec.upload_id:
+                    continue
+                if repair:
+                    self._remove(path)
+                out.append(
+                    Problem("unreferenced_files", self._rel(path), "not a current version", repair)
+                )
+            if repair and rec is None and tdir.is_dir() and not any(tdir.iterdir()):
+                self._remove(tdir)
+        for rec in current.values():
+            directory = self._version_dir(rec.name, rec.upload_id)
+            if not directory.is_dir():
+                out.append(Problem("missing_files", self._rel(directory), "version dir missing"))
+                continue
+            try:
+                self._verify_dir(directory, rec.name, rec.upload_id, rec.layout)
+            except ShareIntegrityError as exc:
+                out.append(Problem("corrupt_share", self._rel(directory), str(exc)))
+            known = {c["file"] for c in rec.layout["columns"]} | {rec.layout["valid"]["file"]}
+            for path in sorted(directory.iterdir()):
+                if path.name not in known and not path.name.endswith(TMP_SUFFIX):
+                    if repair:
+                        self._remove(path)
+                    out.append(Problem("unreferenced_files", self._rel(path), "stray file", repair))
+        return out
