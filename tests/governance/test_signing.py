@@ -1,0 +1,276 @@
+"""Request signing per docs/node-api.md and its verification by a node."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from sharelake.errors import AuthenticationError
+from sharelake.governance.consortium import (
+    Consortium,
+    Member,
+    NodeInfo,
+    Role,
+    UnknownMemberError,
+)
+from sharelake.governance.keys import SignatureError, generate_key, public_key_bytes
+from sharelake.governance.signing import (
+    HEADER_MEMBER,
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    MalformedRequestError,
+    ReplayError,
+    RequestVerifier,
+    StaleRequestError,
+    sign_request,
+    signing_string,
+)
+
+NOW = 1_700_000_000
+PATH = "/v1/queries"
+BODY = b'{"plan": {}, "plan_hash": "00", "nonce": "11"}'
+
+
+class Clock:
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def keys() -> dict[str, ed25519.Ed25519PrivateKey]:
+    return {name: generate_key() for name in ("analyst", "ngo_a")}
+
+
+@pytest.fixture(scope="module")
+def consortium(keys: dict[str, ed25519.Ed25519PrivateKey]) -> Consortium:
+    n0, n1, n2 = (
+        NodeInfo(i, f"P{i}", "127.0.0.1", 9000 + i, "127.0.0.1", 9100 + i, "0" * 64)
+        for i in range(3)
+    )
+    roles: dict[str, frozenset[Role]] = {
+        "analyst": frozenset({"analyst"}),
+        "ngo_a": frozenset({"provider", "approver"}),
+    }
+    members = {n: Member(n, n, roles[n], public_key_bytes(k)) for n, k in keys.items()}
+    return Consortium("test", (n0, n1, n2), members, ca_cert_path=Path("ca.pem"))
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def verifier(consortium: Consortium, clock: Clock) -> RequestVerifier:
+    return RequestVerifier(consortium, clock=clock)
+
+
+def signed(
+    keys: dict[str, ed25519.Ed25519PrivateKey],
+    member: str = "analyst",
+    *,
+    method: str = "POST",
+    path: str = PATH,
+    body: bytes = BODY,
+    timestamp: int = NOW,
+    nonce: str | None = None,
+) -> dict[str, str]:
+    return sign_request(keys[member], member, method, path, body, timestamp=timestamp, nonce=nonce)
+
+
+def test_the_signing_string_is_exactly_the_one_of_the_api_contract() -> None:
+    nonce = "ab" * 16
+    expected = (
+        "sharelake-req-v1\nPOST\n/v1/queries\n1700000000\n"
+        + nonce
+        + "\n"
+        + hashlib.sha256(BODY).hexdigest()
+    ).encode()
+    assert signing_string("POST", PATH, "1700000000", nonce, BODY) == expected
+    empty = signing_string("GET", "/v1/health", "1", nonce, None)
+    assert empty.endswith(hashlib.sha256(b"").hexdigest().encode())
+
+
+def test_sign_request_gives_the_four_headers_with_a_base64_signature_over_the_string(
+    keys: dict[str, ed25519.Ed25519PrivateKey],
+) -> None:
+    h = signed(keys)
+    assert h[HEADER_MEMBER] == "analyst" and h[HEADER_TIMESTAMP] == str(NOW)
+    assert len(h[HEADER_NONCE]) == 32 and int(h[HEADER_NONCE], 16) >= 0
+    message = signing_string("POST", PATH, str(NOW), h[HEADER_NONCE], BODY)
+    keys["analyst"].public_key().verify(base64.b64decode(h[HEADER_SIGNATURE]), message)
+
+
+def test_fresh_nonces_differ_between_requests(keys: dict[str, ed25519.Ed25519PrivateKey]) -> None:
+    assert signed(keys)[HEADER_NONCE] != signed(keys)[HEADER_NONCE]
+
+
+def test_a_signed_request_verifies_and_names_its_member(
+    keys: dict[str, ed25519.Ed25519PrivateKey], verifier: RequestVerifier
+) -> None:
+    member = verifier.verify(signed(keys), "POST", PATH, BODY)
+    assert member.name == "analyst" and member.has_role("analyst")
+
+
+def test_header_names_are_matched_case_insensitively(
+    keys: dict[str, ed25519.Ed25519PrivateKey], verifier: RequestVerifier
+) -> None:
+    headers = {k.lower(): v for k, v in signed(keys).items()}
+    assert verifier.verify(headers, "POST", PATH, BODY).name == "analyst"
+
+
+def test_a_request_without_a_body_verifies(
+    keys: dict[str, ed25519.Ed25519PrivateKey], verifier: RequestVerifier
+) -> None:
+    h = signed(keys, method="GET", path="/v1/tables", body=b"")
+    assert verifier.verify(h, "GET", "/v1/tables", b"").name == "analyst"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", PATH, BODY + b" "),
+        ("POST", "/v1/tables", BODY),
+        ("PUT", PATH, BODY),
+        ("POST", PATH, b""),
+    ],
+    ids=["body", "path", "method", "no-body"],
+)
+def test_a_tampered_request_fails_its_signature(
+    keys: dict[str, ed25519.Ed25519PrivateKey],
+    verifier: RequestVerifier,
+    method: str,
+    path: str,
+    body: bytes,
+) -> None:
+    with pytest.raises(SignatureError, match="does not verify"):
+        verifier.verify(signed(keys), method, path, body)
+
+
+def test_a_request_signed_by_an_unknown_member_is_refused(
+    keys: dict[str, ed25519.Ed25519PrivateKey], verifier: RequestVerifier
+) -> None:
+    h = sign_request(generate_key(), "mallory", "POST", PATH, BODY, timestamp=NOW)
+    with pytest.raises(UnknownMemberError, match="mallory"):
+        verifier.verify(h, "POST", PATH, BODY)
+
+
+def test_a_request_signed_with_another_members_key_is_refused(
+    keys: dict[str, ed25519.Ed25519PrivateKey], verifier: RequestVerifier
+) -> None:
+    h = sign_request(keys["ngo_a"], "analyst", "POST", PATH, BODY, timestamp=NOW)
+    with pytest.raises(SignatureError, match="analyst"):
+        verifier.verify(h, "POST", PATH, BODY)
+    h = sign_request(generate_key(), "analyst", "POST", PATH, BODY, timestamp=NOW)
+    with pytest.raises(SignatureError):
+        verifier.verify(h, "POST", PATH, BODY)
+
+
+@pytest.mark.parametrize("offset", [-301, 301, -10_000])
+def test_a_timestamp_beyond_the_skew_is_refused(
+    keys: dict[str, ed25519.Ed25519PrivateKey], verifier: RequestVerifier, offset: int
+) -> None:
+    with pytest.raises(StaleRequestError, match="300 s"):
+        verifier.verify(signed(keys, timestamp=NOW + offset), "POST", PATH, BODY)
+
+
+@pytest.mark.parametrize("offset", [-300, 0, 300])
+def test_a_timestamp_within_the_skew_is_accepted(
+    keys: dict[str, ed25519.Ed25519PrivateKey], verifier: RequestVerifier, offset: int
+) -> None:
+    assert verifier.verify(signed(keys, timestamp=NOW + offset), "POST", PATH, BODY)
+
+
+def test_a_replayed_request_is_refused(
+    keys: dict[str, ed25519.Ed25519PrivateKey], verifier: RequestVerifier
+) -> None:
+    h = signed(keys)
+    verifier.verify(h, "POST", PATH, BODY)
+    with pytest.raises(ReplayError, match="already used"):
+        verifier.verify(h, "POST", PATH, BODY)
+
+
+def test_a_replay_after_the_window_is_refused_as_stale_and_its_nonce_forgotten(
+    keys: dict[str, ed25519.Ed25519PrivateKey], verifier: RequestVerifier, clock: Clock
+) -> None:
+    h = signed(keys)
+    verifier.verify(h, "POST", PATH, BODY)
+    clock.now = NOW + 301
+    with pytest.raises(StaleRequestError):
+        verifier.verify(h, "POST", PATH, BODY)
+    verifier.verify(signed(keys, timestamp=NOW + 301), "POST", PATH, BODY)
+    assert verifier.cached_nonces == 1
+
+
+def test_a_forged_request_does_not_use_up_its_nonce(
+    keys: dict[str, ed25519.Ed25519PrivateKey], verifier: RequestVerifier
+) -> None:
+    nonce = "cd" * 16
+    forged = sign_request(keys["ngo_a"], "analyst", "POST", PATH, BODY, timestamp=NOW, nonce=nonce)
+    with pytest.raises(SignatureError):
+        verifier.verify(forged, "POST", PATH, BODY)
+    assert verifier.verify(signed(keys, nonce=nonce), "POST", PATH, BODY)
+
+
+def test_the_nonce_cache_stays_bounded_without_letting_an_evicted_replay_in(
+    keys: dict[str, ed25519.Ed25519PrivateKey], consortium: Consortium, clock: Clock
+) -> None:
+    verifier = RequestVerifier(consortium, clock=clock, max_nonces=2)
+    oldest = signed(keys, timestamp=NOW - 100)
+    verifier.verify(oldest, "POST", PATH, BODY)
+    for ts in (NOW - 50, NOW, NOW + 50):
+        verifier.verify(signed(keys, timestamp=ts), "POST", PATH, BODY)
+    assert verifier.cached_nonces == 2
+    with pytest.raises(ReplayError):
+        verifier.verify(oldest, "POST", PATH, BODY)
+    assert verifier.verify(signed(keys, timestamp=NOW + 60), "POST", PATH, BODY)
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "error"),
+    [
+        (HEADER_MEMBER, None, MalformedRequestError),
+        (HEADER_TIMESTAMP, None, MalformedRequestError),
+        (HEADER_NONCE, None, MalformedRequestError),
+        (HEADER_SIGNATURE, None, MalformedRequestError),
+        (HEADER_TIMESTAMP, "-1700000000", MalformedRequestError),
+        (HEADER_TIMESTAMP, "1.7e9", MalformedRequestError),
+        (HEADER_NONCE, "abc", MalformedRequestError),
+        (HEADER_NONCE, "g" * 32, MalformedRequestError),
+        (HEADER_SIGNATURE, "not base64!", SignatureError),
+        (HEADER_SIGNATURE, base64.b64encode(b"short").decode(), SignatureError),
+    ],
+)
+def test_a_missing_or_malformed_header_is_refused_with_a_typed_error(
+    keys: dict[str, ed25519.Ed25519PrivateKey],
+    verifier: RequestVerifier,
+    header: str,
+    value: str | None,
+    error: type[Exception],
+) -> None:
+    h = signed(keys)
+    if value is None:
+        del h[header]
+    else:
+        h[header] = value
+    with pytest.raises(error):
+        verifier.verify(h, "POST", PATH, BODY)
+
+
+def test_every_refusal_is_an_authentication_error() -> None:
+    for cls in (
+        MalformedRequestError,
+        StaleRequestError,
+        ReplayError,
+        SignatureError,
+        UnknownMemberError,
+    ):
+        assert issubclass(cls, AuthenticationError)
