@@ -123,10 +123,10 @@ def init(
             force=force,
         )
     except ClusterExistsError as e:
-        Console(stderr=True).print(f"[red]error:[/red] {e}")
+        typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
     except ValueError as e:
-        Console(stderr=True).print(f"[red]error:[/red] {e}")
+        typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
 
     cons = Consortium.load(path)
