@@ -443,9 +443,10 @@ class Store:
     def staged_components(self, upload_id: str) -> dict[str, AShare]:
         """Every share pair of an upload, verified, for the cross-node digest check.
 
-        Keys are ``"<column>.<part>"`` in upload order, then ``"_valid"``; all three nodes
-        get the same keys in the same order. Works for prepared uploads and for
-        committed ones whose version is still on disk (a repeated commit request).
+        Keys are ``"<column>.<part>"`` (columns in upload order, parts by name), then
+        ``"_valid"``; all three nodes get the same keys in the same order. Works for
+        prepared uploads and for committed ones whose version is still on disk (a
+        repeated commit request).
 
         Raises
         ------
