@@ -1,0 +1,274 @@
+"""The client API of a node (``docs/node-api.md``), as a FastAPI application.
+
+Every request is authenticated first: :class:`~sharelake.governance.signing.RequestVerifier`
+checks the member's Ed25519 signature over the method, path, timestamp, nonce and the
+SHA-256 of the raw body bytes. Then the role is checked (uploads: ``provider``, and the
+owner is the caller; queries: ``analyst`` and :func:`~sharelake.node.authz.authorize`).
+Blocking work (storage, peer sessions, MPC) runs in worker threads, so several queries
+and uploads proceed at once, kept apart by their session ids.
+
+Errors are JSON ``{"error": <class name>, "message": <text>}`` with the status of
+:func:`status_of`; messages name nodes, sessions, tables and columns, never a value.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from .. import __version__
+from ..errors import (
+    AuthenticationError,
+    InputValidationError,
+    IntegrityError,
+    PeerError,
+    ProtocolError,
+    SharelakeError,
+)
+from ..governance.cluster import NodeConfig
+from ..governance.consortium import Consortium, Member
+from ..governance.signing import RequestVerifier
+from ..mpc.party import Party
+from ..plan.canonical import PlanError, plan_hash, session_id
+from ..plan.nodes import validate_plan
+from ..relational.table import SecretTable
+from ..storage.bundle import BundleError, encode_bundle
+from ..storage.catalog import TableNotFoundError, TableOwnerError, UploadStateError
+from ..storage.shares import ShareIntegrityError
+from ..storage.store import Store
+from . import uploads
+from .authz import AuthorizationError, authorize
+from .executor import execute, plan_tables, release_rows, result_is_ordered
+from .peers import PeerRouter, SessionBusyError
+from .tables import secret_table
+
+__all__ = ["create_app", "status_of"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,127}")
+BUNDLE_TYPE = "application/octet-stream"
+
+_STATUS: list[tuple[type[BaseException], int]] = [
+    (AuthenticationError, 401),
+    (AuthorizationError, 403),
+    (TableOwnerError, 403),
+    (TableNotFoundError, 404),
+    (UploadStateError, 409),
+    (SessionBusyError, 409),
+    (InputValidationError, 422),
+    (PlanError, 422),
+    (BundleError, 422),
+    (PeerError, 503),
+    (ProtocolError, 503),
+    (IntegrityError, 503),
+    (ShareIntegrityError, 500),
+]
+
+
+def status_of(exc: BaseException) -> int:
+    """The HTTP status a failure is answered with (500 when unknown)."""
+    for cls, status in _STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+def _error(status: int, exc: BaseException | str, cls: str | None = None) -> JSONResponse:
+    name = cls or type(exc).__name__
+    return JSONResponse({"error": name, "message": str(exc)}, status_code=status)
+
+
+def _public(info: dict[str, Any]) -> dict[str, Any]:
+    return {k: info[k] for k in ("name", "owner", "rows", "version", "schema", "policy")}
+
+
+class _Node:
+    """The state behind one node's endpoints."""
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        consortium: Consortium,
+        store: Store,
+        router: PeerRouter,
+        verifier: RequestVerifier,
+    ) -> None:
+        self.config, self.consortium, self.store = config, consortium, store
+        self.router, self.verifier = router, verifier
+        self.party = config.id
+
+    async def authenticate(self, request: Request) -> tuple[Member, bytes]:
+        body = await request.body()
+        member = self.verifier.verify(request.headers, request.method, request.url.path, body)
+        return member, body
+
+    # ---- queries ------------------------------------------------------------------
+
+    def run_query(self, member: Member, request: dict[str, Any]) -> bytes:
+        plan, given_hash, nonce = (
+            request.get("plan"),
+            request.get("plan_hash"),
+            request.get("nonce"),
+        )
+        if not isinstance(given_hash, str) or not _HEX64.fullmatch(given_hash):
+            raise PlanError("plan_hash must be 64 lowercase hex characters")
+        if not isinstance(nonce, str) or not _HEX32.fullmatch(nonce):
+            raise PlanError("nonce must be 32 lowercase hex characters")
+        validate_plan(plan)
+        assert isinstance(plan, dict)
+        if plan["release"].get("kind") != "rows":
+            raise PlanError("plan.release.kind: this node releases only 'rows'")
+        if plan_hash(plan) != given_hash:
+            raise PlanError("plan_hash is not the SHA-256 of the plan's canonical form")
+        names = plan_tables(plan)
+        catalog = {name: self.store.table_info(name) for name in names}
+        authorize(plan, member, catalog)
+        session = session_id(given_hash, member.name, nonce)
+        log.info("P%d: query %s by %s on %s", self.party, session, member.name, names)
+        tables: dict[str, SecretTable] = {
+            name: secret_table(self.store.load_table(name)) for name in names
+        }
+        d = self.config.deadlines
+        chan = self.router.open_session(
+            session, deadline=d.peer_receive, setup_deadline=d.peer_setup
+        )
+        try:
+            p = Party.setup(chan)
+            result = execute(p, plan, tables.__getitem__)
+            released = release_rows(p, result, ordered=result_is_ordered(plan))
+            chan.flush()
+        finally:
+            chan.close()
+            tables.clear()
+        log.info("P%d: query %s released %d rows", self.party, session, released.meta["rows"])
+        return encode_bundle(released.meta, released.arrays)
+
+
+def create_app(
+    config: NodeConfig,
+    consortium: Consortium,
+    store: Store,
+    router: PeerRouter,
+    *,
+    verifier: RequestVerifier | None = None,
+) -> FastAPI:
+    """The FastAPI application of one node.
+
+    Parameters
+    ----------
+    config
+        This node's configuration (id, deadlines).
+    consortium
+        Who may sign requests.
+    store
+        This node's share storage.
+    router
+        This node's peer listener, already started.
+    verifier
+        Request verifier (default: one over ``consortium`` with the configured skew).
+
+    Returns
+    -------
+    fastapi.FastAPI
+        The application; serve it over HTTPS with the node's certificate.
+    """
+    skew = max(1, int(config.deadlines.request_skew))
+    node = _Node(
+        config, consortium, store, router, verifier or RequestVerifier(consortium, max_skew=skew)
+    )
+    app = FastAPI(title=f"sharelake node P{config.id}", version=__version__, docs_url=None)
+    app.state.node = node
+
+    @app.exception_handler(SharelakeError)
+    async def _sharelake_error(request: Request, exc: SharelakeError) -> JSONResponse:
+        status = status_of(exc)
+        log.info(
+            "P%d: %s %s -> %d %s",
+            node.party,
+            request.method,
+            request.url.path,
+            status,
+            type(exc).__name__,
+        )
+        return _error(status, exc)
+
+    @app.exception_handler(BundleError)
+    async def _bundle_error(request: Request, exc: BundleError) -> JSONResponse:
+        return _error(422, exc)
+
+    async def blocking(fn: Callable[..., T], *args: Any) -> T:
+        return await run_in_threadpool(fn, *args)
+
+    @app.get("/v1/health")
+    async def health(request: Request) -> dict[str, Any]:
+        await node.authenticate(request)
+        tables = await blocking(store.list_tables)
+        return {"node": node.party, "version": __version__, "tables": len(tables)}
+
+    @app.get("/v1/tables")
+    async def list_tables(request: Request) -> list[dict[str, Any]]:
+        await node.authenticate(request)
+        return [_public(t) for t in await blocking(store.list_tables)]
+
+    @app.delete("/v1/tables/{name}")
+    async def drop_table(request: Request, name: str) -> dict[str, Any]:
+        member, _ = await node.authenticate(request)
+        await blocking(lambda: store.drop_table(name, owner=member.name))
+        return {"table": name, "dropped": True}
+
+    def _upload_id(upload_id: str) -> str:
+        if not _ID.fullmatch(upload_id):
+            raise InputValidationError("upload id must be 1-128 letters, digits, '_' or '-'")
+        return upload_id
+
+    @app.post("/v1/uploads/{upload_id}/prepare")
+    async def prepare(request: Request, upload_id: str) -> dict[str, Any]:
+        member, body = await node.authenticate(request)
+        uid = _upload_id(upload_id)
+        return await blocking(uploads.prepare, store, node.party, uid, body, member)
+
+    @app.post("/v1/uploads/{upload_id}/commit")
+    async def commit(request: Request, upload_id: str) -> dict[str, Any]:
+        member, _ = await node.authenticate(request)
+        uid = _upload_id(upload_id)
+        d = config.deadlines
+        return await blocking(
+            lambda: uploads.commit(
+                store,
+                router,
+                uid,
+                member,
+                receive_deadline=d.peer_receive,
+                setup_deadline=d.peer_setup,
+            )
+        )
+
+    @app.post("/v1/uploads/{upload_id}/abort")
+    async def abort(request: Request, upload_id: str) -> dict[str, Any]:
+        member, _ = await node.authenticate(request)
+        return await blocking(uploads.abort, store, _upload_id(upload_id), member)
+
+    @app.post("/v1/queries")
+    async def query(request: Request) -> Response:
+        member, body = await node.authenticate(request)
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            raise PlanError("the request body is not JSON") from None
+        if not isinstance(doc, dict):
+            raise PlanError("the request body must be an object")
+        data = await blocking(node.run_query, member, doc)
+        return Response(content=data, media_type=BUNDLE_TYPE)
+
+    return app
