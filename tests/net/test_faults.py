@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -101,3 +104,24 @@ def test_a_local_function_is_refused_for_processes() -> None:
 def test_a_bad_tamper_spec_is_refused() -> None:
     with pytest.raises(ValueError, match="tamper spec"):
         run_in_processes(bodies.open_value, tamper="flip:1->1")
+
+
+def test_a_function_defined_in_a_script_runs_in_three_tls_processes(tmp_path: Path) -> None:
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from sharelake.mpc import arith\n"
+        "from sharelake.mpc.ring import to_ring, to_signed\n"
+        "from sharelake.mpc.sharing import share_arith\n"
+        "from sharelake.net.runner import run_parties\n"
+        "def body(p, x):\n"
+        "    return arith.open_arith(p, arith.mul(p, x, x))\n"
+        "if __name__ == '__main__':\n"
+        "    xs = share_arith(to_ring(np.arange(4)))\n"
+        "    out = run_parties(body, [{'x': s} for s in xs], transport='tls')\n"
+        "    print(list(to_signed(out[0])))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "[0, 1, 4, 9]"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import builtins
 import importlib
+import importlib.util
 import json
 import os
 import queue
@@ -87,6 +88,11 @@ def local_pki() -> Pki:
 def import_path(obj: Any, what: str = "fn") -> str:
     """``module:qualname`` of a module-level function; TypeError for anything else."""
     mod, qual = getattr(obj, "__module__", None), getattr(obj, "__qualname__", "")
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if callable(obj) and mod == "__main__" and main_file and "<" not in qual and "." not in qual:
+        # A script's function: the child loads the script file as a module (the script's
+        # ``if __name__ == "__main__":`` guard keeps it from running again).
+        return f"file:{Path(main_file).resolve()}:{qual}"
     if not callable(obj) or not mod or mod == "__main__" or "<" in qual:
         raise TypeError(
             f"{what} must be a module-level function to run in separate processes, got {obj!r}"
@@ -100,7 +106,16 @@ def import_path(obj: Any, what: str = "fn") -> str:
 
 
 def resolve(path: str) -> Any:
-    """Import ``module:qualname``."""
+    """Import ``module:qualname`` (or ``file:/path/script.py:name`` for a script's function)."""
+    if path.startswith("file:"):
+        file, _, name = path[len("file:") :].rpartition(":")
+        spec = importlib.util.spec_from_file_location("__sharelake_script__", file)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {file}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["__sharelake_script__"] = module
+        spec.loader.exec_module(module)
+        return getattr(module, name)
     mod, _, qual = path.partition(":")
     target: Any = importlib.import_module(mod)
     for part in qual.split("."):
