@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -336,3 +337,33 @@ def test_a_commit_after_the_staged_files_vanished_is_refused(tmp_path: Path) -> 
         assert [p.kind for p in store.fsck()] == ["missing_staging"]
         with pytest.raises(UploadStateError, match="missing"):
             store.commit_upload("u1")
+
+
+def test_loads_running_while_new_versions_commit_always_see_a_whole_version(
+    tmp_path: Path,
+) -> None:
+    with Store(tmp_path) as store:
+        _upload(store, "u0", **_payload(n=3, seed=0))
+        errors: list[BaseException] = []
+        done = threading.Event()
+
+        def reader() -> None:
+            while not done.is_set():
+                try:
+                    loaded = store.load_table("cases")
+                    assert loaded.valid.shape == (loaded.meta["rows"],)
+                except BaseException as exc:  # reported to the main thread
+                    errors.append(exc)
+                    return
+
+        threads = [threading.Thread(target=reader) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for i in range(1, 15):
+            _upload(store, f"u{i}", **_payload(n=3 + i, seed=i))
+        done.set()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert store.table_info("cases")["version"] == 15
+        assert store.fsck() == []

@@ -210,7 +210,11 @@ class Catalog:
         if str(mode).lower() != "wal":
             self._conn.close()
             raise CatalogError(f"catalog {self.path.name}: WAL mode unavailable ({mode})")
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
 
     def close(self) -> None:
         """Close the connection (a checkpoint folds the WAL into the database)."""

@@ -20,7 +20,10 @@ new one, never a torn file; the temporary files of an interrupted write are name
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -39,6 +42,8 @@ SUFFIX = ".slsb"
 TMP_SUFFIX = ".tmp"
 VALID_FILE = "_valid" + SUFFIX
 VALID = "_valid"
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$")
+_PART = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 #: A party's pair of components: an :class:`AShare` or a tuple ``(a, b)`` of arrays.
 PairLike = AShare | tuple[npt.NDArray[Any], npt.NDArray[Any]]
@@ -308,3 +313,84 @@ def columns_to_arrays(
             out[f"{col}.{part}.a"] = pair.a
             out[f"{col}.{part}.b"] = pair.b
     return out
+
+
+def check_name(value: str, what: str) -> str:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise InputValidationError(
+            f"{what} must be 1-128 letters, digits, '_' or '-' (not starting with '-')"
+        )
+    return value
+
+
+def upload_digest(
+    *,
+    table: str,
+    owner: str,
+    rows: int,
+    schema: Any,
+    policy: Any,
+    columns: Mapping[str, Mapping[str, AShare]],
+    valid: AShare,
+) -> str:
+    """SHA-256 (hex) of one node's upload: its public description and every share byte."""
+    shapes = [
+        [name, [[p, list(x.a.shape)] for p, x in parts.items()]] for name, parts in columns.items()
+    ]
+    try:
+        head = json.dumps(
+            {
+                "table": table,
+                "owner": owner,
+                "rows": rows,
+                "schema": schema,
+                "policy": policy,
+                "columns": shapes,
+                "valid": list(valid.a.shape),
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise InputValidationError("schema and policy must be JSON values") from exc
+    h = hashlib.sha256(b"sharelake-upload-v1\0")
+    h.update(len(head).to_bytes(8, "little"))
+    h.update(head)
+    pairs = [x for parts in columns.values() for x in parts.values()] + [valid]
+    for x in pairs:
+        h.update(np.ascontiguousarray(x.a, dtype="<u8").data)
+        h.update(np.ascontiguousarray(x.b, dtype="<u8").data)
+    return h.hexdigest()
+
+
+def normalise_upload(
+    schema: Any,
+    rows: int,
+    columns: Mapping[str, Mapping[str, PairLike]],
+    valid: PairLike,
+) -> tuple[dict[str, dict[str, AShare]], AShare]:
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+        raise InputValidationError("rows must be a non-negative integer")
+    names = [c.get("name") if isinstance(c, Mapping) else None for c in schema or []]
+    if not isinstance(schema, list) or names != list(columns):
+        raise InputValidationError(
+            "schema must be a list of column objects whose names are the uploaded columns, in order"
+        )
+    out: dict[str, dict[str, AShare]] = {}
+    for name, parts in columns.items():
+        if not isinstance(name, str) or not name:
+            raise InputValidationError("column names must be non-empty strings")
+        if not parts:
+            raise InputValidationError("a column needs at least one part", column=name)
+        out[name] = {}
+        for part, x in parts.items():
+            if not _PART.match(part):
+                raise InputValidationError(f"bad part name {part!r}", column=name)
+            pair = as_pair(x, what=f"column {name!r} part {part!r}")
+            if pair.a.ndim == 0 or pair.a.shape[0] != rows:
+                raise InputValidationError(f"part {part!r} does not have {rows} rows", column=name)
+            out[name][part] = pair
+    v = as_pair(valid, what="validity shares")
+    if v.a.shape != (rows,):
+        raise InputValidationError(f"validity shares must have shape ({rows},)")
+    return out, v

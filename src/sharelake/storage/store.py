@@ -47,11 +47,8 @@ A single process owns a data directory; within it, every method is thread-safe.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
-import re
 import secrets
 import shutil
 import threading
@@ -59,8 +56,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
-
-import numpy as np
 
 from ..errors import InputValidationError
 from ..mpc.shares import AShare
@@ -78,18 +73,18 @@ from .shares import (
     VALID,
     PairLike,
     ShareIntegrityError,
-    as_pair,
+    check_name,
     fsync_dir,
     make_dir,
+    normalise_upload,
     read_column,
     read_valid,
+    upload_digest,
     write_table_files,
 )
 
 log = logging.getLogger(__name__)
 
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$")
-_PART = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 ProblemKind = Literal[
     "temp_file",
@@ -123,87 +118,6 @@ class LoadedTable(NamedTuple):
     meta: dict[str, Any]
     columns: dict[str, dict[str, AShare]]
     valid: AShare
-
-
-def _check_name(value: str, what: str) -> str:
-    if not isinstance(value, str) or not _NAME.match(value):
-        raise InputValidationError(
-            f"{what} must be 1-128 letters, digits, '_' or '-' (not starting with '-')"
-        )
-    return value
-
-
-def upload_digest(
-    *,
-    table: str,
-    owner: str,
-    rows: int,
-    schema: Any,
-    policy: Any,
-    columns: Mapping[str, Mapping[str, AShare]],
-    valid: AShare,
-) -> str:
-    """SHA-256 (hex) of one node's upload: its public description and every share byte."""
-    shapes = [
-        [name, [[p, list(x.a.shape)] for p, x in parts.items()]] for name, parts in columns.items()
-    ]
-    try:
-        head = json.dumps(
-            {
-                "table": table,
-                "owner": owner,
-                "rows": rows,
-                "schema": schema,
-                "policy": policy,
-                "columns": shapes,
-                "valid": list(valid.a.shape),
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        ).encode("utf-8")
-    except (TypeError, ValueError) as exc:
-        raise InputValidationError("schema and policy must be JSON values") from exc
-    h = hashlib.sha256(b"sharelake-upload-v1\0")
-    h.update(len(head).to_bytes(8, "little"))
-    h.update(head)
-    pairs = [x for parts in columns.values() for x in parts.values()] + [valid]
-    for x in pairs:
-        h.update(np.ascontiguousarray(x.a, dtype="<u8").data)
-        h.update(np.ascontiguousarray(x.b, dtype="<u8").data)
-    return h.hexdigest()
-
-
-def _normalise(
-    schema: Any,
-    rows: int,
-    columns: Mapping[str, Mapping[str, PairLike]],
-    valid: PairLike,
-) -> tuple[dict[str, dict[str, AShare]], AShare]:
-    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
-        raise InputValidationError("rows must be a non-negative integer")
-    names = [c.get("name") if isinstance(c, Mapping) else None for c in schema or []]
-    if not isinstance(schema, list) or names != list(columns):
-        raise InputValidationError(
-            "schema must be a list of column objects whose names are the uploaded columns, in order"
-        )
-    out: dict[str, dict[str, AShare]] = {}
-    for name, parts in columns.items():
-        if not isinstance(name, str) or not name:
-            raise InputValidationError("column names must be non-empty strings")
-        if not parts:
-            raise InputValidationError("a column needs at least one part", column=name)
-        out[name] = {}
-        for part, x in parts.items():
-            if not _PART.match(part):
-                raise InputValidationError(f"bad part name {part!r}", column=name)
-            pair = as_pair(x, what=f"column {name!r} part {part!r}")
-            if pair.a.ndim == 0 or pair.a.shape[0] != rows:
-                raise InputValidationError(f"part {part!r} does not have {rows} rows", column=name)
-            out[name][part] = pair
-    v = as_pair(valid, what="validity shares")
-    if v.a.shape != (rows,):
-        raise InputValidationError(f"validity shares must have shape ({rows},)")
-    return out, v
 
 
 class Store:
@@ -320,9 +234,9 @@ class Store:
         InputValidationError
             Malformed names, schema, shapes or dtypes.
         """
-        _check_name(upload_id, "upload id")
-        _check_name(table, "table name")
-        cols, v = _normalise(schema, rows, columns, valid)
+        check_name(upload_id, "upload id")
+        check_name(table, "table name")
+        cols, v = normalise_upload(schema, rows, columns, valid)
         digest = upload_digest(
             table=table, owner=owner, rows=rows, schema=schema, policy=policy, columns=cols, valid=v
         )
@@ -384,7 +298,7 @@ class Store:
         TableOwnerError
             The table exists and belongs to another member.
         """
-        _check_name(upload_id, "upload id")
+        check_name(upload_id, "upload id")
         with self._lock:
             up = self.catalog.get_upload(upload_id)
             if up is None:
@@ -427,7 +341,7 @@ class Store:
         UploadStateError
             The upload is committed (drop the table instead).
         """
-        _check_name(upload_id, "upload id")
+        check_name(upload_id, "upload id")
         with self._lock:
             up = self.catalog.get_upload(upload_id)
             if up is not None:
@@ -502,7 +416,7 @@ class Store:
             names the table and the column.
         """
         last: ShareIntegrityError | None = None
-        for _ in range(3):
+        for _ in range(10):
             rec = self.catalog.get_table(name)
             if rec is None:
                 raise TableNotFoundError(f"no table {name!r}")
