@@ -119,7 +119,7 @@ def test_a_function_defined_in_a_script_runs_in_three_tls_processes(tmp_path: Pa
         "if __name__ == '__main__':\n"
         "    xs = share_arith(to_ring(np.arange(4)))\n"
         "    out = run_parties(body, [{'x': s} for s in xs], transport='tls')\n"
-        "    print(list(to_signed(out[0])))\n"
+        "    print(to_signed(out[0]).tolist())\n"
     )
     done = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
