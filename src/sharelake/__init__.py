@@ -1,7 +1,47 @@
-"""sharelake: a virtual data lake on three-party secure multi-party computation."""
+"""sharelake: a virtual data lake on three-party secure multi-party computation.
+
+The client API is imported lazily (``sharelake.connect`` loads pandas and httpx on first
+use), so ``import sharelake`` and the ``sharelake`` command stay fast.
+
+Examples
+--------
+>>> import sharelake
+>>> s = sharelake.connect("lake/consortium.toml", "analyst")  # doctest: +SKIP
+>>> people = s.table("people")  # doctest: +SKIP
+>>> people[people.age >= sharelake.lit(18)].head(5).collect()  # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from .client import Session, Table, connect, overlap
+    from .relational.expr import col, lit, when
+
+_LAZY = {
+    "Session": "sharelake.client",
+    "Table": "sharelake.client",
+    "col": "sharelake.relational.expr",
+    "connect": "sharelake.client",
+    "lit": "sharelake.relational.expr",
+    "overlap": "sharelake.client",
+    "when": "sharelake.relational.expr",
+}
+
+__all__ = ["Session", "Table", "__version__", "col", "connect", "lit", "overlap", "when"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sharelake' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -672,7 +672,7 @@ def describe(plan: Mapping[str, Any], schemas: Mapping[str, Sequence[str]] | Non
     >>> print(describe(make_plan(head(scan("people", ["age"]), 3))))
     1. read table 'people' (columns: age)
     2. keep the first 3 rows of step 1
-    Reveals to the analyst: the rows of step 2 (their number and every value).
+    Reveals to the analyst: the rows of step 2, every value and how many.
     """
     lines: list[str] = []
 
@@ -734,13 +734,13 @@ def describe(plan: Mapping[str, Any], schemas: Mapping[str, Sequence[str]] | Non
 
     last = step(plan["root"])
     out = [f"{k}. {t}" for k, t in enumerate(lines, 1)]
-    reveal = f"Reveals to the analyst: the rows of step {last} (their number and every value)"
+    reveal = f"Reveals to the analyst: the rows of step {last}, every value and how many"
     if schemas is not None:
-        cols = [c for c in output_columns(plan, schemas)]
+        cols = list(output_columns(plan, schemas))
         for m in mean_names(plan):
             if f"{m}_sum" in cols:
                 cols[cols.index(f"{m}_sum")] = m
                 cols.remove(f"{m}_count")
-        reveal = reveal[:-1] + f"; columns: {', '.join(cols)})"
+        reveal += f" (columns: {', '.join(cols)})"
     out.append(reveal + ".")
     return "\n".join(out)

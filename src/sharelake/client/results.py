@@ -1,0 +1,202 @@
+"""Rebuilding a released result from the three nodes' share bundles.
+
+Each node returns a bundle (:mod:`sharelake.storage.bundle`) with meta
+``{"columns": [spec json...], "rows": n}`` and its pair of every column part:
+``"<col>.values.a"``/``".b"``, and when present ``"<col>.null.a"``/``".b"`` and
+``"<col>.text.a"``/``".b"`` (strings). Component j of every secret arrives twice, from
+node j and from node j-1; :func:`rebuild` checks both copies agree
+(:func:`sharelake.mpc.sharing.reconstruct_arith`) and raises
+:class:`~sharelake.errors.IntegrityError` naming the nodes and column otherwise.
+
+Decoding follows the column kinds: ``int`` -> int64 (``Int64`` when there are
+missing values), ``fixed`` -> float64, ``bool`` -> bool (``boolean`` with missing
+values), ``date`` -> datetime64, ``category`` -> ``pandas.Categorical`` in dictionary
+order, ``string`` -> Python strings. A ``mean`` aggregate ``m`` arrives as ``m_sum``
+and ``m_count``; the mean is computed here (missing where the count is 0).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ..errors import IntegrityError
+from ..mpc.ring import Arr
+from ..mpc.shares import AShare
+from ..mpc.sharing import reconstruct_arith
+from ..plan.nodes import mean_names
+from ..relational.encode import decode_column
+from ..relational.table import ColumnSpec, spec_from_json
+from ..storage.bundle import BundleError, decode_bundle
+
+__all__ = ["decode_text", "rebuild", "rebuild_columns"]
+
+NODE_NAMES = ("P0", "P1", "P2")
+
+
+def decode_text(words: Arr) -> list[str]:
+    """Strings from their packed UTF-8 bytes (8 per word, zero padded).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> decode_text(np.frombuffer(b"hi\\0\\0\\0\\0\\0\\0", dtype=np.uint64).reshape(1, 1))
+    ['hi']
+    """
+    raw = np.ascontiguousarray(words, dtype=np.uint64).view(np.uint8)
+    raw = raw.reshape(len(words), -1)
+    return [bytes(r).rstrip(b"\0").decode("utf-8", "replace") for r in raw]
+
+
+def _majority_meta(metas: Sequence[Mapping[str, Any]], names: Sequence[str]) -> dict[str, Any]:
+    keys = [repr(sorted((str(k), repr(v)) for k, v in m.items())) for m in metas]
+    counts = Counter(keys)
+    if len(counts) > 1:
+        common, n = counts.most_common(1)[0]
+        odd = [names[i] for i, k in enumerate(keys) if k != common] if n >= 2 else list(names)
+        raise IntegrityError(
+            f"the nodes disagree on the result's shape or schema ({', '.join(odd)} "
+            "differ): a node deviated from the protocol"
+        )
+    return dict(metas[0])
+
+
+def _pair(arrays: Mapping[str, npt.NDArray[Any]], key: str, node: str) -> AShare:
+    try:
+        a, b = arrays[f"{key}.a"], arrays[f"{key}.b"]
+    except KeyError:
+        raise IntegrityError(f"{node} sent no shares of {key!r}") from None
+    return AShare(np.asarray(a, dtype=np.uint64), np.asarray(b, dtype=np.uint64))
+
+
+def _open(parts: Sequence[Mapping[str, npt.NDArray[Any]]], key: str, names: Sequence[str]) -> Arr:
+    pairs = [_pair(p, key, names[i]) for i, p in enumerate(parts)]
+    try:
+        return reconstruct_arith(pairs)
+    except IntegrityError as exc:
+        text = str(exc)
+        for i in (2, 1, 0):  # the engine's messages say P0..P2; use the consortium's names
+            text = text.replace(f"P{i}", names[i])
+        raise IntegrityError(f"column part {key!r}: {text}") from None
+
+
+def _typed(spec: ColumnSpec, values: Arr, null: Arr | None, text: Arr | None) -> pd.Series[Any]:
+    mask = None if null is None else null.astype(bool)
+    if null is not None and not np.isin(null, (0, 1)).all():
+        raise IntegrityError(f"column {spec.name!r}: null flags other than 0/1 were released")
+    if spec.kind == "string" and text is not None:
+        s: pd.Series[Any] = pd.Series(decode_text(text), dtype=object)
+        if mask is not None and mask.any():
+            s[mask] = None
+        return s
+    if spec.kind == "string":  # only digests were kept: show them as hex tags
+        s = pd.Series([f"#{int(v):016x}" for v in values], dtype=object)
+        if mask is not None and mask.any():
+            s[mask] = None
+        return s
+    has_null = mask is not None and bool(mask.any())
+    if spec.kind == "category":
+        cats = list(spec.categories or ())
+        codes = values.astype(np.int64)
+        codes = np.where((codes >= 0) & (codes < len(cats)), codes, -1)
+        if mask is not None:
+            codes = np.where(mask, -1, codes)
+        return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(cats)))
+    out = decode_column(spec, values, null if has_null else None)
+    if not has_null:
+        return out
+    if spec.kind == "int":
+        return out.astype("Int64")
+    if spec.kind == "bool":
+        return out.astype("boolean")
+    if spec.kind == "fixed":
+        return out.astype("float64")
+    if spec.kind == "date":
+        return pd.to_datetime(out)
+    return out
+
+
+def rebuild_columns(bundles: Sequence[bytes], *, names: Sequence[str] = NODE_NAMES) -> pd.DataFrame:
+    """The DataFrame of three nodes' result bundles (checked twice per component).
+
+    Raises
+    ------
+    IntegrityError
+        A bundle is corrupted, the nodes disagree on the schema or row count, or two
+        copies of a share component differ; the message names the node(s).
+    """
+    if len(bundles) != 3:
+        raise ValueError("a result needs the bundles of all three nodes")
+    metas, parts = [], []
+    for i, b in enumerate(bundles):
+        try:
+            meta, arrays = decode_bundle(b, what=f"result from {names[i]}")
+        except BundleError as exc:
+            raise IntegrityError(str(exc)) from None
+        metas.append(meta)
+        parts.append(arrays)
+    meta = _majority_meta(metas, names)
+    try:
+        specs = [spec_from_json(d) for d in meta["columns"]]
+        rows = int(meta["rows"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise IntegrityError(f"the nodes sent a malformed result header: {exc}") from None
+    data: dict[str, pd.Series[Any]] = {}
+    for spec in specs:
+        values = _open(parts, f"{spec.name}.values", names)
+        if len(values) != rows:
+            raise IntegrityError(f"column {spec.name!r}: {len(values)} values for {rows} rows")
+        null = (
+            _open(parts, f"{spec.name}.null", names) if f"{spec.name}.null.a" in parts[0] else None
+        )
+        text = (
+            _open(parts, f"{spec.name}.text", names) if f"{spec.name}.text.a" in parts[0] else None
+        )
+        data[spec.name] = _typed(spec, values, null, text).reset_index(drop=True)
+    return pd.DataFrame(data, index=pd.RangeIndex(rows))
+
+
+def _finish_means(df: pd.DataFrame, means: Sequence[str]) -> pd.DataFrame:
+    for m in means:
+        s_name, c_name = f"{m}_sum", f"{m}_count"
+        if s_name not in df.columns or c_name not in df.columns or m in df.columns:
+            continue
+        cnt = pd.to_numeric(df[c_name]).astype("float64")
+        total = pd.to_numeric(df[s_name]).astype("float64")
+        pos = list(df.columns).index(s_name)
+        mean = (total / cnt.where(cnt > 0)).astype("float64")
+        df = df.drop(columns=[s_name, c_name])
+        df.insert(pos, m, mean)
+    return df
+
+
+def _top_groupby(plan: Mapping[str, Any]) -> list[str] | None:
+    node = plan["root"]
+    while node["op"] in ("filter", "assign", "project"):
+        node = node["input"]
+    return list(node["keys"]) if node["op"] == "groupby" else None
+
+
+def rebuild(
+    bundles: Sequence[bytes], plan: Mapping[str, Any], *, names: Sequence[str] = NODE_NAMES
+) -> pd.DataFrame:
+    """The analyst's DataFrame of a released ``rows`` result of ``plan``.
+
+    Besides :func:`rebuild_columns`: means are finished (``m = m_sum / m_count``) and a
+    result whose last step is a group-by is sorted by its keys, as pandas does (the
+    nodes release groups in random order).
+
+    Examples
+    --------
+    >>> df = rebuild([b0, b1, b2], plan)  # doctest: +SKIP
+    """
+    df = _finish_means(rebuild_columns(bundles, names=names), mean_names(plan))
+    keys = _top_groupby(plan)
+    if keys and len(df) and all(k in df.columns for k in keys):
+        df = df.sort_values(keys, na_position="last", kind="stable").reset_index(drop=True)
+    return df

@@ -1,0 +1,545 @@
+"""A member's session with the three nodes: pinned TLS, signed requests, parallel calls.
+
+:func:`connect` reads ``consortium.toml`` and the member's Ed25519 key, and opens one
+HTTPS client per node. Every connection must present a certificate issued by the
+consortium CA *and* whose SHA-256 fingerprint is the one listed for that node in
+``consortium.toml``; the check runs right after the TLS handshake, before a single byte
+of a request is sent. (The host name is not checked: the pinned fingerprint is
+stronger.) Every request is signed as ``docs/node-api.md`` defines.
+
+Requests to the three nodes run in parallel threads under one deadline. Failures are
+typed and name the node: :class:`NodeUnavailableError` (not reachable, timed out, or a
+peer failure, 503), and :class:`NodeError` subclasses for a node's refusal
+(:class:`NodeAuthError` 401, :class:`NodePolicyError` 403, :class:`NodeNotFoundError`
+404, :class:`NodeConflictError` 409, :class:`NodeInputError` 422).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from ..errors import AuthenticationError, PeerError, PeerTimeoutError, SharelakeError
+from ..governance.consortium import Consortium, NodeInfo
+from ..governance.keys import load_private_key
+from ..governance.signing import sign_request
+from ..relational.table import ColumnSpec, spec_from_json
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .frame import Table
+    from .upload import UploadResult
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "NodeAuthError",
+    "NodeConflictError",
+    "NodeError",
+    "NodeInputError",
+    "NodeNotFoundError",
+    "NodePolicyError",
+    "NodeUnavailableError",
+    "Session",
+    "TableInfo",
+    "UnknownTableError",
+    "connect",
+]
+
+DEFAULT_TIMEOUT = 60.0
+CONNECT_TIMEOUT = 10.0
+
+
+# ---- errors -----------------------------------------------------------------------------
+
+
+class NodeError(SharelakeError):
+    """A node refused a request; ``node`` is its id, ``status`` the HTTP status.
+
+    ``kind`` is the error class name the node reported.
+    """
+
+    def __init__(self, message: str, *, node: int, status: int, kind: str = "") -> None:
+        super().__init__(message)
+        self.node = node
+        self.status = status
+        self.kind = kind
+
+
+class NodeAuthError(NodeError, AuthenticationError):
+    """The node did not accept the request's signature or member (401)."""
+
+
+class NodePolicyError(NodeError):
+    """The node's policy check refused the request (403)."""
+
+
+class NodeNotFoundError(NodeError):
+    """The node has no such table or upload (404)."""
+
+
+class NodeConflictError(NodeError):
+    """The request conflicts with the node's state (409), e.g. a table name in use."""
+
+
+class NodeInputError(NodeError):
+    """The node rejected the request's content (422), e.g. a plan that does not fit."""
+
+
+class NodeUnavailableError(PeerError):
+    """A node could not be reached in time, its certificate was wrong, or it lost a peer."""
+
+
+class UnknownTableError(SharelakeError, KeyError):
+    """No committed table of that name is visible on all three nodes."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+_STATUS_ERRORS: dict[int, type[NodeError]] = {
+    401: NodeAuthError,
+    403: NodePolicyError,
+    404: NodeNotFoundError,
+    409: NodeConflictError,
+    422: NodeInputError,
+}
+
+
+# ---- pinned TLS -------------------------------------------------------------------------
+
+
+class _PinnedContext(ssl.SSLContext):
+    """Client TLS context that also requires one exact server certificate (SHA-256)."""
+
+    pinned = ""
+    node_name = ""
+
+    def wrap_socket(self, sock: socket.socket, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        wrapped = super().wrap_socket(sock, *args, **kwargs)
+        _check_pin(wrapped.getpeercert(binary_form=True), self.pinned, self.node_name, wrapped)
+        return wrapped
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        raise ssl.SSLError("sharelake: TLS over memory BIOs is not used (no proxies)")
+
+
+def _check_pin(der: bytes | None, pinned: str, node: str, sock: ssl.SSLSocket) -> None:
+    got = hashlib.sha256(der or b"").hexdigest()
+    if der is None or got != pinned:
+        sock.close()
+        raise ssl.SSLCertVerificationError(
+            f"{node} presented certificate {got[:16]}..., but consortium.toml pins "
+            f"{pinned[:16]}...: refusing to talk to it"
+        )
+
+
+def _tls_context(ca: Path, node: NodeInfo) -> _PinnedContext:
+    ctx = _PinnedContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.check_hostname = False  # the fingerprint pin below is stricter
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(cafile=str(ca))
+    ctx.pinned = node.cert_fingerprint.lower()
+    ctx.node_name = node.name or f"P{node.id}"
+    return ctx
+
+
+# ---- session ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """A committed table as listed by the nodes (public catalog data only)."""
+
+    name: str
+    owner: str
+    rows: int
+    version: int
+    schema: tuple[ColumnSpec, ...]
+    policy: Mapping[str, Any]
+
+    @property
+    def columns(self) -> list[str]:
+        """The column names, in schema order."""
+        return [s.name for s in self.schema]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A node's answer: its id, HTTP status, content type and body."""
+
+    node: int
+    status: int
+    content_type: str
+    body: bytes
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+
+Body = bytes | Callable[[int], bytes]
+
+
+class Session:
+    """A member's connection to the three nodes of a consortium.
+
+    Use :func:`connect` to make one. A session is a context manager; closing it closes
+    the connections.
+
+    Examples
+    --------
+    >>> import sharelake
+    >>> with sharelake.connect("lake/consortium.toml", "analyst") as s:  # doctest: +SKIP
+    ...     people = s.table("people")
+    ...     adults = people[people.age >= 18].groupby("region").agg(n=("*", "count"))
+    ...     print(adults.explain())
+    ...     df = adults.collect()
+    """
+
+    def __init__(
+        self,
+        consortium: Consortium,
+        member: str,
+        key: ed25519.Ed25519PrivateKey,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.consortium = consortium
+        self.member = consortium.member(member).name
+        self.timeout = float(timeout)
+        self._key = key
+        self._pool = cf.ThreadPoolExecutor(max_workers=6, thread_name_prefix="sharelake-client")
+        self._clients = [
+            httpx.Client(
+                base_url=n.api_url,
+                verify=_tls_context(consortium.ca_cert_path, n),
+                timeout=httpx.Timeout(self.timeout, connect=min(CONNECT_TIMEOUT, self.timeout)),
+                trust_env=False,
+            )
+            for n in consortium.nodes
+        ]
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections to the nodes."""
+        for c in self._clients:
+            c.close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def __repr__(self) -> str:
+        return f"<sharelake.Session {self.member!r} @ {self.consortium.name!r}>"
+
+    def node_name(self, i: int) -> str:
+        """Display name of node ``i`` (``P0``...)."""
+        return self.consortium.nodes[i].name or f"P{i}"
+
+    def request(
+        self,
+        node: int,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        *,
+        content_type: str = "application/json",
+        timeout: float | None = None,
+        chunks: Callable[[bytes], Iterator[bytes]] | None = None,
+    ) -> Reply:
+        """Send one signed request to node ``node``; raises a typed error naming it.
+
+        ``chunks`` may split the body for streaming (e.g. to drive a progress bar).
+        """
+        name = self.node_name(node)
+        t = self.timeout if timeout is None else timeout
+        headers = sign_request(self._key, self.member, method, path, body)
+        headers["Content-Type"] = content_type
+        content: bytes | Iterator[bytes] = body
+        if chunks is not None and body:
+            headers["Content-Length"] = str(len(body))
+            content = chunks(body)
+        try:
+            r = self._clients[node].request(
+                method,
+                path,
+                content=content if body or method != "GET" else None,
+                headers=headers,
+                timeout=httpx.Timeout(t, connect=min(CONNECT_TIMEOUT, t)),
+            )
+        except httpx.TimeoutException:
+            raise PeerTimeoutError(
+                f"{name} did not answer {method} {path} within {t:.0f} s", node=node
+            ) from None
+        except httpx.TransportError as exc:
+            raise NodeUnavailableError(
+                f"{name} ({self.consortium.nodes[node].api_url}) is not reachable: {_reason(exc)}",
+                node=node,
+            ) from None
+        reply = Reply(node, r.status_code, r.headers.get("content-type", ""), r.content)
+        if r.status_code >= 400:
+            raise _error(reply, name, method, path)
+        return reply
+
+    def on_all(
+        self,
+        calls: Sequence[Callable[[], Reply]],
+        *,
+        timeout: float | None = None,
+        wait_all: bool = False,
+    ) -> list[Reply]:
+        """Run one call per node in parallel; the first failure is raised.
+
+        With ``wait_all`` the other calls are waited for before raising (so that, e.g.,
+        an abort can follow safely); otherwise the first error is raised at once.
+        """
+        t = self.timeout if timeout is None else timeout
+        futures = [self._pool.submit(c) for c in calls]
+        deadline = time.monotonic() + t + CONNECT_TIMEOUT
+        pending = set(futures)
+        first: BaseException | None = None
+        while pending:
+            left = deadline - time.monotonic()
+            done, pending = cf.wait(pending, timeout=max(left, 0), return_when=cf.FIRST_EXCEPTION)
+            if not done:
+                i = futures.index(next(iter(pending)))
+                raise PeerTimeoutError(f"{self.node_name(i)} missed the {t:.0f} s deadline", node=i)
+            for f in done:
+                exc = f.exception()
+                if exc is not None and first is None:
+                    first = exc
+            if first is not None and not wait_all:
+                break
+        if first is not None:
+            raise first
+        return [f.result() for f in futures]
+
+    def on_each(
+        self,
+        method: str,
+        path: str,
+        bodies: Sequence[bytes] | bytes = b"",
+        *,
+        content_type: str = "application/json",
+        timeout: float | None = None,
+        wait_all: bool = False,
+    ) -> list[Reply]:
+        """The same request (or one body per node) to all three nodes in parallel."""
+        per = [bodies] * 3 if isinstance(bodies, bytes) else list(bodies)
+
+        def call(i: int) -> Callable[[], Reply]:
+            return lambda: self.request(
+                i, method, path, per[i], content_type=content_type, timeout=timeout
+            )
+
+        return self.on_all([call(i) for i in range(3)], timeout=timeout, wait_all=wait_all)
+
+    # -- catalog --------------------------------------------------------------------------
+
+    def health(self) -> list[dict[str, Any]]:
+        """Each node's ``/v1/health`` answer, in node order.
+
+        Examples
+        --------
+        >>> [h["node"] for h in session.health()]  # doctest: +SKIP
+        [0, 1, 2]
+        """
+        return [r.json() for r in self.on_each("GET", "/v1/health")]
+
+    def tables(self) -> list[TableInfo]:
+        """The committed tables visible on all three nodes (same version everywhere).
+
+        Examples
+        --------
+        >>> [t.name for t in session.tables()]  # doctest: +SKIP
+        ['people']
+        """
+        lists = [r.json() for r in self.on_each("GET", "/v1/tables")]
+        seen = [{(d["name"], d["version"]) for d in lst} for lst in lists]
+        common = seen[0] & seen[1] & seen[2]
+        out = []
+        for d in lists[0]:
+            if (d["name"], d["version"]) in common:
+                out.append(
+                    TableInfo(
+                        name=str(d["name"]),
+                        owner=str(d.get("owner", "")),
+                        rows=int(d.get("rows", 0)),
+                        version=int(d["version"]),
+                        schema=tuple(spec_from_json(s) for s in d.get("schema", [])),
+                        policy=dict(d.get("policy") or {}),
+                    )
+                )
+        return out
+
+    def table_info(self, name: str) -> TableInfo:
+        """The catalog entry of table ``name``; :class:`UnknownTableError` if none."""
+        infos = self.tables()
+        for t in infos:
+            if t.name == name:
+                return t
+        known = ", ".join(sorted(t.name for t in infos)) or "none"
+        raise UnknownTableError(f"no table {name!r} on the nodes (tables: {known})")
+
+    def table(self, name: str) -> Table:
+        """A lazy table over the stored table ``name`` (nothing is computed yet).
+
+        Examples
+        --------
+        >>> people = session.table("people")  # doctest: +SKIP
+        >>> people.columns  # doctest: +SKIP
+        ['pid', 'age', 'region']
+        """
+        from .frame import Table
+
+        info = self.table_info(name)
+        return Table.of(name, info.columns, session=self)
+
+    def drop(self, name: str) -> None:
+        """Delete table ``name`` on all three nodes (its owner only)."""
+        self.on_each("DELETE", f"/v1/tables/{name}", wait_all=True)
+
+    def upload(
+        self,
+        data: pd.DataFrame | str | Path,
+        name: str,
+        **options: Any,
+    ) -> UploadResult:
+        """Validate, secret-share and upload a table; see :func:`sharelake.client.upload.upload`.
+
+        Examples
+        --------
+        >>> session.upload("people.csv", "people", policy="policy.toml")  # doctest: +SKIP
+        UploadResult(table='people', rows=1000, ...)
+        """
+        from .upload import upload
+
+        return upload(self, data, name, **options)
+
+    def query(self, plan: Mapping[str, Any], *, timeout: float | None = None) -> pd.DataFrame:
+        """Run a plan on the three nodes and rebuild its released rows.
+
+        Most users call :meth:`sharelake.client.frame.Table.collect` instead.
+        """
+        from ..plan.canonical import plan_hash
+        from ..plan.nodes import validate_plan
+        from .results import rebuild
+
+        validate_plan(plan)
+        digest = plan_hash(plan)
+        body = json.dumps(
+            {"plan": plan, "plan_hash": digest, "nonce": _nonce()}, sort_keys=True
+        ).encode("utf-8")
+        replies = self.on_each("POST", "/v1/queries", body, timeout=timeout)
+        return rebuild([r.body for r in replies], plan, names=[self.node_name(i) for i in range(3)])
+
+
+def _nonce() -> str:
+    import secrets
+
+    return secrets.token_hex(16)
+
+
+def _reason(exc: BaseException) -> str:
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, ssl.SSLCertVerificationError):
+            return f"certificate rejected: {cur.verify_message or cur}"
+        cur = cur.__cause__ or cur.__context__
+    text = str(exc) or type(exc).__name__
+    return text
+
+
+def _error(reply: Reply, name: str, method: str, path: str) -> SharelakeError:
+    kind, message = "", reply.body[:300].decode("utf-8", "replace")
+    try:
+        d = reply.json()
+        if isinstance(d, dict):
+            kind = str(d.get("error", ""))
+            message = str(d.get("message", d.get("detail", message)))
+    except ValueError:
+        pass
+    text = f"{name} refused {method} {path} ({reply.status}{' ' + kind if kind else ''}): {message}"
+    if reply.status >= 500:
+        return NodeUnavailableError(text, node=reply.node)
+    cls = _STATUS_ERRORS.get(reply.status, NodeError)
+    return cls(text, node=reply.node, status=reply.status, kind=kind)
+
+
+def connect(
+    consortium: str | Path,
+    member: str,
+    *,
+    key: str | Path | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Session:
+    """Open a session with the three nodes of a consortium as ``member``.
+
+    Parameters
+    ----------
+    consortium
+        Path of ``consortium.toml`` (or of the directory that holds it).
+    member
+        Your member name, as listed in ``consortium.toml``.
+    key
+        Your Ed25519 private key (PEM). Default: ``members/<member>.key`` beside
+        ``consortium.toml``.
+    timeout
+        Seconds each request may take (a query's whole run included).
+
+    Returns
+    -------
+    Session
+        Nothing is sent until the first call (connections open lazily).
+
+    Raises
+    ------
+    sharelake.governance.consortium.ConsortiumConfigError
+        The consortium file is missing or malformed.
+    sharelake.governance.consortium.UnknownMemberError
+        ``member`` is not listed.
+    sharelake.governance.keys.KeyFileError
+        The key cannot be read.
+    AuthenticationError
+        The key is not the one ``consortium.toml`` lists for ``member``.
+
+    Examples
+    --------
+    >>> import sharelake
+    >>> s = sharelake.connect("lake/consortium.toml", "analyst")  # doctest: +SKIP
+    >>> s.tables()  # doctest: +SKIP
+    [TableInfo(name='people', ...)]
+    """
+    from ..governance.keys import public_key_bytes
+
+    path = Path(consortium)
+    if path.is_dir():
+        path = path / "consortium.toml"
+    cons = Consortium.load(path)
+    m = cons.member(member)
+    key_path = Path(key) if key is not None else path.parent / "members" / f"{m.name}.key"
+    private = load_private_key(key_path)
+    if public_key_bytes(private) != m.public_key:
+        raise AuthenticationError(f"the key {key_path} is not {m.name!r}'s key listed in {path}")
+    if timeout <= 0:
+        raise ValueError("timeout must be a positive number of seconds")
+    return Session(cons, m.name, private, timeout=timeout)

@@ -1,0 +1,468 @@
+"""Upload: validate at the client, secret-share at the client, two-phase commit on all nodes.
+
+Steps of :func:`upload`:
+
+1. read the data (a DataFrame, a CSV or a Parquet file) and settle the schema (given,
+   or inferred by :func:`infer_schema`);
+2. validate every value against the schema (:func:`sharelake.relational.encode.encode_frame`):
+   a bad value stops the upload with an error naming the file, row and column, before
+   anything is shared or sent;
+3. split every column into three replicated sharings; node i receives only its pair,
+   so no node ever sees a plaintext value;
+4. ``prepare`` on the three nodes in parallel (staged, invisible), then ``commit`` on
+   the three (they compare share digests and publish). On any failure the upload is
+   aborted on all three nodes and the error is raised; calling again with the same
+   ``upload_id`` is safe.
+
+Schema inference rule (:func:`infer_schema`), per column:
+
+* boolean dtype -> ``bool``; integer dtype -> ``int``;
+* float dtype -> ``int`` when every present value is a whole number and some are
+  missing (this is how pandas reads an integer column with gaps), else ``fixed``
+  (16 fractional bits);
+* datetime dtype, or text that is all ISO dates ``YYYY-MM-DD`` -> ``date``;
+* other text -> ``category`` when it has at most :data:`CATEGORY_MAX_VALUES` distinct
+  values and each occurs at least :data:`CATEGORY_MIN_COUNT` times (the dictionary
+  becomes public in the catalog, so rare values never go into it), else ``string``
+  with ``max_len`` = the longest UTF-8 length rounded up to a power of two (at least 8),
+  so the exact longest value is not disclosed;
+* a column is ``nullable`` when it has a missing value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+import tomllib
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ..errors import InputValidationError, SharelakeError
+from ..mpc.sharing import share_arith
+from ..relational.encode import EncodedColumn, encode_frame
+from ..relational.table import KINDS, ColumnSpec, spec_from_json, spec_to_json
+from ..storage.bundle import encode_bundle
+
+if TYPE_CHECKING:
+    from .session import Reply, Session
+
+__all__ = [
+    "CATEGORY_MAX_VALUES",
+    "CATEGORY_MIN_COUNT",
+    "UploadError",
+    "UploadResult",
+    "infer_schema",
+    "load_policy",
+    "load_schema",
+    "read_data",
+    "share_bundles",
+    "upload",
+]
+
+CATEGORY_MAX_VALUES = 20
+CATEGORY_MIN_COUNT = 5
+_TABLE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
+_ID_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
+_CHUNK = 1 << 20
+
+
+class UploadError(SharelakeError):
+    """The upload failed on a node and was aborted on all; retry with ``upload_id``."""
+
+    def __init__(self, message: str, *, upload_id: str, node: int | None = None) -> None:
+        super().__init__(message)
+        self.upload_id = upload_id
+        self.node = node
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What an upload stored.
+
+    Attributes
+    ----------
+    table, version
+        The committed table and its version number.
+    rows
+        Number of rows.
+    schema
+        The column specs used (given or inferred).
+    upload_id
+        The id of the two-phase upload (pass it again to retry safely).
+    seconds
+        Wall time of the whole upload.
+    """
+
+    table: str
+    version: int
+    rows: int
+    schema: tuple[ColumnSpec, ...]
+    upload_id: str
+    seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        """Upload throughput."""
+        return self.rows / self.seconds if self.seconds > 0 else float("inf")
+
+
+# ---- input ------------------------------------------------------------------------------
+
+
+def _text_kinds(schema: Sequence[ColumnSpec] | None) -> dict[str, Any]:
+    if schema is None:
+        return {}
+    return {s.name: str for s in schema if s.kind in ("string", "category", "date")}
+
+
+def read_data(
+    data: pd.DataFrame | str | Path, schema: Sequence[ColumnSpec] | None = None
+) -> tuple[pd.DataFrame, str | None]:
+    """The DataFrame to upload and its source name (the file, for error messages).
+
+    CSV text columns of the schema are read as text (so ``"007"`` stays ``"007"``).
+    """
+    if isinstance(data, pd.DataFrame):
+        return data.reset_index(drop=True), None
+    path = Path(data)
+    if not path.is_file():
+        raise InputValidationError("file not found", source=str(path))
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path).reset_index(drop=True), str(path)
+        return pd.read_csv(path, dtype=_text_kinds(schema) or None), str(path)
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputValidationError(f"cannot read the file: {first}", source=str(path)) from None
+
+
+def _pow2(n: int) -> int:
+    return max(8, 1 << max(n - 1, 0).bit_length())
+
+
+def _infer_column(name: str, s: pd.Series[Any]) -> ColumnSpec:
+    nullable = bool(s.isna().any())
+    present = s.dropna()
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return ColumnSpec(name, "bool", nullable)
+    if pd.api.types.is_integer_dtype(s.dtype):
+        return ColumnSpec(name, "int", nullable)
+    if pd.api.types.is_float_dtype(s.dtype):
+        whole = bool(np.all(np.mod(present.to_numpy(dtype=np.float64), 1) == 0))
+        return ColumnSpec(name, "int" if nullable and whole and len(present) else "fixed", nullable)
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return ColumnSpec(name, "date", nullable)
+    text = present.astype(str)
+    if len(text) and bool(text.str.match(_DATE_RE).all()):
+        try:
+            pd.to_datetime(text, format="%Y-%m-%d")
+            return ColumnSpec(name, "date", nullable)
+        except ValueError:
+            pass
+    counts = text.value_counts()
+    if 0 < len(counts) <= CATEGORY_MAX_VALUES and int(counts.min()) >= CATEGORY_MIN_COUNT:
+        return ColumnSpec(name, "category", nullable, categories=tuple(sorted(counts.index)))
+    longest = int(text.map(lambda v: len(v.encode("utf-8"))).max()) if len(text) else 1
+    return ColumnSpec(name, "string", nullable, max_len=_pow2(longest))
+
+
+def infer_schema(df: pd.DataFrame) -> list[ColumnSpec]:
+    """A schema for ``df`` by the rule in the module docstring.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"age": [30, 41], "score": [0.5, 1.25], "name": ["Ann", "Bo"]})
+    >>> [(s.name, s.kind) for s in infer_schema(df)]
+    [('age', 'int'), ('score', 'fixed'), ('name', 'string')]
+    """
+    return [_infer_column(str(c), df[c]) for c in df.columns]
+
+
+def _spec_entry(name: str | None, raw: Any, where: str) -> ColumnSpec:
+    d: dict[str, Any] = {"kind": raw} if isinstance(raw, str) else dict(raw)
+    if name is not None:
+        d.setdefault("name", name)
+    if d.get("kind") not in KINDS:
+        raise InputValidationError(
+            f"schema {where}: kind must be one of {', '.join(KINDS)}, not {d.get('kind')!r}",
+            column=d.get("name"),
+        )
+    try:
+        return spec_from_json(d)
+    except ValueError as exc:
+        raise InputValidationError(f"schema {where}: {exc}", column=d.get("name")) from None
+
+
+def load_schema(schema: Sequence[ColumnSpec] | Mapping[str, Any] | str | Path) -> list[ColumnSpec]:
+    """A schema from specs, a dict or a TOML file.
+
+    Accepted forms: a list of :class:`ColumnSpec`; ``{"columns": [{"name", "kind", ...}]}``
+    (also the TOML file form, ``[[columns]]``); or ``{name: kind}`` /
+    ``{name: {"kind": ..., "nullable": ..., "categories": [...], "max_len": ...}}``.
+
+    Examples
+    --------
+    >>> [s.kind for s in load_schema({"age": "int", "region": {"kind": "category",
+    ...                                "categories": ["north", "south"]}})]
+    ['int', 'category']
+    """
+    if isinstance(schema, str | Path):
+        p = Path(schema)
+        try:
+            doc: Mapping[str, Any] = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise InputValidationError(f"cannot read the schema: {exc}", source=str(p)) from None
+        return load_schema(doc)
+    if isinstance(schema, Mapping):
+        if "columns" in schema and isinstance(schema["columns"], list):
+            return [_spec_entry(None, e, f"columns[{i}]") for i, e in enumerate(schema["columns"])]
+        return [_spec_entry(str(k), v, str(k)) for k, v in schema.items()]
+    out = list(schema)
+    if not all(isinstance(s, ColumnSpec) for s in out):
+        raise TypeError("schema must be ColumnSpecs, a dict or a TOML file")
+    return out
+
+
+def load_policy(policy: Mapping[str, Any] | str | Path | None) -> dict[str, Any]:
+    """The policy as a dict: given, read from a TOML file, or ``{}`` (the nodes' default)."""
+    if policy is None:
+        return {}
+    if isinstance(policy, Mapping):
+        return dict(policy)
+    p = Path(policy)
+    try:
+        return dict(tomllib.loads(p.read_text(encoding="utf-8")))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InputValidationError(f"cannot read the policy: {exc}", source=str(p)) from None
+
+
+# ---- sharing ----------------------------------------------------------------------------
+
+
+def _parts(c: EncodedColumn) -> list[tuple[str, npt.NDArray[np.uint64]]]:
+    out = [("values", c.values)]
+    if c.spec.nullable:
+        out.append(("null", c.null))
+    if c.text is not None:
+        out.append(("text", c.text))
+    return out
+
+
+def share_bundles(
+    cols: Sequence[EncodedColumn], meta: Mapping[str, Any], *, on_column: Any = None
+) -> list[bytes]:
+    """Split encoded columns into the three nodes' upload bundles (node i gets its pair)."""
+    arrays: list[dict[str, npt.NDArray[Any]]] = [{}, {}, {}]
+    for c in cols:
+        for part, x in _parts(c):
+            shares = share_arith(x)
+            for i in range(3):
+                arrays[i][f"{c.spec.name}.{part}.a"] = shares[i].a
+                arrays[i][f"{c.spec.name}.{part}.b"] = shares[i].b
+        if on_column is not None:
+            on_column()
+    return [encode_bundle(meta, arrays[i]) for i in range(3)]
+
+
+# ---- the upload -------------------------------------------------------------------------
+
+
+class _Progress:
+    """A rich progress display, or nothing."""
+
+    def __init__(self, enabled: bool, name: str) -> None:
+        self.bar: Any = None
+        if enabled:
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TimeRemainingColumn(),
+                transient=False,
+            )
+        self.name = name
+
+    def __enter__(self) -> _Progress:
+        if self.bar is not None:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def task(self, description: str, total: float) -> int | None:
+        return None if self.bar is None else int(self.bar.add_task(description, total=total))
+
+    def advance(self, task: int | None, n: float = 1) -> None:
+        if self.bar is not None and task is not None:
+            self.bar.advance(task, n)
+
+
+def _validate_names(name: str, upload_id: str) -> None:
+    if not _TABLE_RE.fullmatch(name):
+        raise InputValidationError(
+            f"table name {name!r}: use a letter then letters, digits or '_' (at most 63)"
+        )
+    if not _ID_RE.fullmatch(upload_id):
+        raise InputValidationError(f"upload id {upload_id!r}: use 8-64 letters, digits, '_', '-'")
+
+
+def upload(
+    session: Session,
+    data: pd.DataFrame | str | Path,
+    name: str,
+    *,
+    schema: Sequence[ColumnSpec] | Mapping[str, Any] | str | Path | None = None,
+    policy: Mapping[str, Any] | str | Path | None = None,
+    upload_id: str | None = None,
+    progress: bool = True,
+    timeout: float | None = None,
+) -> UploadResult:
+    """Validate, secret-share and upload ``data`` as table ``name`` (all-or-nothing).
+
+    Parameters
+    ----------
+    session
+        The provider's session (:func:`sharelake.connect`).
+    data
+        A DataFrame, or the path of a CSV or Parquet file.
+    name
+        The table's name in the lake.
+    schema
+        Column specs, a dict, or a schema TOML file; inferred from the data when None
+        (see the module docstring for the rule).
+    policy
+        The table's policy (dict or TOML file); the nodes' default when None.
+    upload_id
+        Id of this upload; pass the id of a failed attempt to retry it safely.
+    progress
+        Show a progress bar.
+    timeout
+        Seconds per node request (default: the session's).
+
+    Returns
+    -------
+    UploadResult
+
+    Raises
+    ------
+    InputValidationError
+        A value does not fit the schema (names the file, row and column). Raised
+        before anything is sent.
+    UploadError
+        A node failed; the upload was aborted on all three nodes.
+
+    Examples
+    --------
+    >>> res = session.upload("people.csv", "people", policy="policy.toml")  # doctest: +SKIP
+    >>> res.rows, res.version  # doctest: +SKIP
+    (1000, 1)
+    """
+    start = time.perf_counter()
+    uid = upload_id or uuid.uuid4().hex
+    _validate_names(name, uid)
+    specs = load_schema(schema) if schema is not None else None
+    df, source = read_data(data, specs)
+    if specs is None:
+        specs = infer_schema(df)
+    extra = [str(c) for c in df.columns if str(c) not in {s.name for s in specs}]
+    if extra:
+        raise InputValidationError("column is not in the schema", source=source, column=extra[0])
+    pol = load_policy(policy)
+    cols = encode_frame(df, specs, source=source)  # every value checked before sharing
+    meta = {
+        "table": name,
+        "owner": session.member,
+        "rows": len(df),
+        "schema": [spec_to_json(s) for s in specs],
+        "policy": pol,
+    }
+    with _Progress(progress, name) as bar:
+        t_share = bar.task(f"sharing {name}", len(cols))
+        bundles = share_bundles(cols, meta, on_column=lambda: bar.advance(t_share))
+        del cols
+        tasks = [bar.task(f"to {session.node_name(i)}", len(b)) for i, b in enumerate(bundles)]
+        version = _two_phase(session, uid, bundles, tasks, bar, timeout)
+    return UploadResult(
+        table=name,
+        version=version,
+        rows=len(df),
+        schema=tuple(specs),
+        upload_id=uid,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _two_phase(
+    session: Session,
+    uid: str,
+    bundles: Sequence[bytes],
+    tasks: Sequence[int | None],
+    bar: _Progress,
+    timeout: float | None,
+) -> int:
+    base = f"/v1/uploads/{uid}"
+
+    def send(i: int) -> Reply:
+        def chunks(body: bytes) -> Iterator[bytes]:
+            view = memoryview(body)
+            for k in range(0, len(body), _CHUNK):
+                piece = view[k : k + _CHUNK]
+                yield bytes(piece)
+                bar.advance(tasks[i], len(piece))
+
+        return session.request(
+            i,
+            "POST",
+            f"{base}/prepare",
+            bundles[i],
+            content_type="application/octet-stream",
+            timeout=timeout,
+            chunks=chunks,
+        )
+
+    def post(i: int, what: str) -> Reply:
+        return session.request(i, "POST", f"{base}/{what}", b"{}", timeout=timeout)
+
+    try:
+        session.on_all([partial(send, i) for i in range(3)], timeout=timeout, wait_all=True)
+        replies = session.on_all(
+            [partial(post, i, "commit") for i in range(3)], timeout=timeout, wait_all=True
+        )
+    except SharelakeError as exc:
+        _abort(session, post)
+        node = getattr(exc, "node", None)
+        raise UploadError(
+            f"upload {uid} failed and was aborted on all nodes: {exc}. "
+            f"Retry with upload_id={uid!r}.",
+            upload_id=uid,
+            node=node if isinstance(node, int) else None,
+        ) from exc
+    versions = {int(r.json().get("version", 0)) for r in replies}
+    return max(versions)
+
+
+def _abort(session: Session, post: Any) -> None:
+    # best effort, in parallel: a node that is down has nothing visible anyway
+    with contextlib.suppress(SharelakeError):
+        session.on_all([partial(post, i, "abort") for i in range(3)], wait_all=True)
