@@ -207,6 +207,23 @@ def create_app(
     async def _bundle_error(request: Request, exc: BundleError) -> JSONResponse:
         return _error(422, exc)
 
+    @app.exception_handler(PlanError)
+    async def _plan_error(request: Request, exc: PlanError) -> JSONResponse:
+        return _error(422, exc)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The message of an unexpected error is not ours to vouch for: keep it in the log
+        # (class and place only) and answer with the class name.
+        log.error(
+            "P%d: %s %s failed: %s",
+            node.party,
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+        )
+        return _error(500, "internal error at this node", cls=type(exc).__name__)
+
     async def blocking(fn: Callable[..., T], *args: Any) -> T:
         return await run_in_threadpool(fn, *args)
 
