@@ -335,7 +335,7 @@ class Table:
         """
         if self._session is None:
             raise RuntimeError("this table is not bound to a session: use session.table(name)")
-        return self._session.query(self.plan, timeout=timeout)
+        return self._session.query(self.plan, timeout=timeout, columns=self.columns)
 
     def __repr__(self) -> str:
         tables = ", ".join(pn.tables_of(self._node))

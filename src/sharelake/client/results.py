@@ -183,13 +183,18 @@ def _top_groupby(plan: Mapping[str, Any]) -> list[str] | None:
 
 
 def rebuild(
-    bundles: Sequence[bytes], plan: Mapping[str, Any], *, names: Sequence[str] = NODE_NAMES
+    bundles: Sequence[bytes],
+    plan: Mapping[str, Any],
+    *,
+    names: Sequence[str] = NODE_NAMES,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The analyst's DataFrame of a released ``rows`` result of ``plan``.
 
     Besides :func:`rebuild_columns`: means are finished (``m = m_sum / m_count``) and a
     result whose last step is a group-by is sorted by its keys, as pandas does (the
-    nodes release groups in random order).
+    nodes release groups in random order). ``columns``, when given, is the column order
+    the analyst built (plans carry name-keyed objects, whose order is not kept).
 
     Examples
     --------
@@ -199,4 +204,6 @@ def rebuild(
     keys = _top_groupby(plan)
     if keys and len(df) and all(k in df.columns for k in keys):
         df = df.sort_values(keys, na_position="last", kind="stable").reset_index(drop=True)
+    if columns is not None and sorted(columns) == sorted(df.columns):
+        df = df[list(columns)]
     return df

@@ -433,10 +433,17 @@ class Session:
 
         return upload(self, data, name, **options)
 
-    def query(self, plan: Mapping[str, Any], *, timeout: float | None = None) -> pd.DataFrame:
+    def query(
+        self,
+        plan: Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
         """Run a plan on the three nodes and rebuild its released rows.
 
-        Most users call :meth:`sharelake.client.frame.Table.collect` instead.
+        Most users call :meth:`sharelake.client.frame.Table.collect` instead; ``columns``
+        orders the result's columns.
         """
         from ..plan.canonical import plan_hash
         from ..plan.nodes import validate_plan
@@ -448,7 +455,8 @@ class Session:
             {"plan": plan, "plan_hash": digest, "nonce": _nonce()}, sort_keys=True
         ).encode("utf-8")
         replies = self.on_each("POST", "/v1/queries", body, timeout=timeout)
-        return rebuild([r.body for r in replies], plan, names=[self.node_name(i) for i in range(3)])
+        names = [self.node_name(i) for i in range(3)]
+        return rebuild([r.body for r in replies], plan, names=names, columns=columns)
 
 
 def _nonce() -> str:

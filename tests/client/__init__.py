@@ -1,0 +1,1 @@
+"""Tests of the Python client: plans, lazy tables, upload validation, end to end."""
