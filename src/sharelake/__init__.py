@@ -20,9 +20,11 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from .client import Session, Table, connect, overlap
+    from .node.local import LocalCluster
     from .relational.expr import col, lit, when
 
 _LAZY = {
+    "LocalCluster": "sharelake.node.local",
     "Session": "sharelake.client",
     "Table": "sharelake.client",
     "col": "sharelake.relational.expr",
@@ -32,7 +34,17 @@ _LAZY = {
     "when": "sharelake.relational.expr",
 }
 
-__all__ = ["Session", "Table", "__version__", "col", "connect", "lit", "overlap", "when"]
+__all__ = [
+    "LocalCluster",
+    "Session",
+    "Table",
+    "__version__",
+    "col",
+    "connect",
+    "lit",
+    "overlap",
+    "when",
+]
 
 
 def __getattr__(name: str) -> Any:

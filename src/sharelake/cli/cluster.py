@@ -166,5 +166,5 @@ def init(
     )
 
 
-# `cluster up` is defined in cli/cluster_up.py (node service); register it by importing it here:
-# from . import cluster_up
+# `cluster up` is defined in cli/cluster_up.py (node service); importing it registers it.
+from . import cluster_up  # noqa: E402, F401

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from .cluster import cluster_app
+from .node_cmd import node_app
 
 app = typer.Typer(
     name="sharelake",
@@ -21,6 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(cluster_app, name="cluster")
+app.add_typer(node_app, name="node")
 
 
 @app.command()

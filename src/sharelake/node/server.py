@@ -16,6 +16,8 @@ import ssl
 import sys
 from pathlib import Path
 
+from cryptography.exceptions import InvalidSignature
+
 from ..errors import SharelakeError
 from ..governance.cluster import NodeConfig, check_node_files
 from ..governance.consortium import Consortium
@@ -55,9 +57,17 @@ def prepare_node(
     try:
         config = NodeConfig.load(config_path)
         consortium = Consortium.load(config.consortium_path)
-        check_node_files(config, consortium)
     except SharelakeError as exc:
         raise NodeStartupError(f"{config_path}: {exc}") from None
+    try:
+        check_node_files(config, consortium)
+    except SharelakeError as exc:
+        raise NodeStartupError(f"P{config.id}: {exc}") from None
+    except InvalidSignature:
+        raise NodeStartupError(
+            f"P{config.id}: the certificate {config.cert_path} is not issued by the "
+            f"consortium CA {config.ca_path}"
+        ) from None
     try:
         make_context(
             server=True, certfile=config.cert_path, keyfile=config.key_path, cafile=config.ca_path
