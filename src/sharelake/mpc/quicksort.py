@@ -39,7 +39,6 @@ import numpy as np
 import numpy.typing as npt
 
 from .arith import open_bool
-from .boolean import and_many
 from .party import Party
 from .ring import Arr
 from .shares import BShare
@@ -58,7 +57,6 @@ _LO = {
     5: U64(0x0000FFFF0000FFFF),
     6: U64(0x00000000FFFFFFFF),
 }
-_ODD_SHIFTS = (2 * np.arange(32, dtype=np.uint64) + U64(1)).astype(np.uint64)
 
 
 def pow2_width(bits: int) -> int:
@@ -148,39 +146,118 @@ def _stage(w: Arr, s: int) -> tuple[Arr, Arr]:
     return t, y
 
 
-def _operands(x: Arr, y: Arr) -> tuple[Arr, Arr, Arr]:
-    """(left, right, Y & E): (D_h, D_h) against (D_l, V_h ^ V_l) in every slot."""
-    ye = y & _E
-    left = ye << U64(1)
-    left |= ye
-    right = x ^ y
-    right ^= ye
-    return left, right, ye
+_LANE = {8: np.uint8, 16: np.uint16, 32: np.uint32}
 
 
 def _pack_narrow(arr: Arr, width: int) -> Arr:
     """Pack ``64 / width`` elements per word so the reduced slots come out canonical.
 
-    ``arr`` has shape (rows, mp), mp a multiple of 32. Element e ends in slot e % 32 of
-    word e // 32 after the log2(width) stages; that needs packed word f * h + u, lane t,
-    to hold element 32 f + t h + u (h = width / 2, t < 64 / width). Lanes are filled by
-    halving: neighbours merge into words of twice the width, log2(64 / width) times.
+    ``arr`` has shape (rows, mp), mp a multiple of 32, values below 2^width. Element e
+    ends in slot e % 32 of word e // 32 after the log2(width) stages; that needs packed
+    word f * h + u, lane t, to hold element 32 f + t h + u (h = width / 2,
+    t < 64 / width). The lanes are bytes or wider little-endian integers of a narrow
+    copy, so the packing is one narrowing cast, one small transpose and a view.
     """
     rows = arr.shape[0]
     if width == 64:
         return arr
     k, h = 64 // width, width // 2
-    cur = arr.reshape(rows, -1, k, h)
-    if h > 1:
-        cur = cur.transpose(0, 1, 3, 2)
-    flat = np.ascontiguousarray(cur).reshape(rows, -1)
-    w = width
-    while w < 64:
-        nxt = flat[:, 1::2] << U64(w)
-        nxt |= flat[:, 0::2]
-        flat = nxt
-        w *= 2
-    return flat
+    if width >= 8:
+        lanes = arr.astype(_LANE[width]).reshape(rows, -1, k, h)
+        packed = np.ascontiguousarray(lanes.transpose(0, 1, 3, 2))
+        return packed.view(np.uint64).reshape(rows, -1)
+    # width 2 or 4: 8 / width lanes per byte.
+    per = 8 // width
+    lanes = arr.astype(np.uint8).reshape(rows, -1, k, h)
+    t = np.ascontiguousarray(lanes.transpose(0, 1, 3, 2)).reshape(rows, -1, 8, per)
+    byte = np.ascontiguousarray(t[..., 0])
+    for j in range(1, per):
+        byte |= t[..., j] << np.uint8(width * j)
+    return byte.view(np.uint64).reshape(rows, -1)
+
+
+#: Words per block of the local gate work: every temporary of a block stays in cache.
+_BLOCK = 1 << 13
+
+# A job of one comparator round yields the (X, Y) words of its groups:
+# ("s1", xa, xb, ya, yb): stage 1 of a chunk from the packed key words of x and y;
+# ("st", wa, wb, s): stage s >= 2 from the (D, V) state words of the previous stage;
+# ("mg", lo_a, lo_b, hi_a, hi_b): merge two finished chunks (X = less significant one).
+_Job = tuple[str, Arr, Arr, Arr, Arr, int]
+
+
+def _job_size(job: _Job) -> int:
+    kind, a = job[0], job[1]
+    return int(a.shape[0]) // 2 if kind == "st" else int(a.shape[0])
+
+
+def _job_block(job: _Job, lo: int, hi: int) -> tuple[Arr, Arr, Arr, Arr]:
+    """(Xa, Xb, Ya, Yb) of output words [lo, hi) of ``job``."""
+    kind, a, b, c, d, s = job
+    if kind == "s1":
+        ya, yb = c[lo:hi], d[lo:hi]
+        xa, ya2 = _stage1(a[lo:hi] ^ ya, ya)
+        xb, yb2 = _stage1(b[lo:hi] ^ yb, yb)
+        return xa, xb, ya2, yb2
+    if kind == "st":
+        xa, ya = _stage(a[2 * lo : 2 * hi], s)
+        xb, yb = _stage(b[2 * lo : 2 * hi], s)
+        return xa, xb, ya, yb
+    return a[lo:hi], b[lo:hi], c[lo:hi], d[lo:hi]
+
+
+def _combine_round(p: Party, jobs: Sequence[_Job]) -> list[tuple[Arr, Arr]]:
+    """One round of the comparator: (D, V) of every job's (high o low) group pairs.
+
+    Per slot, left = (D_h, D_h) and right = X ^ (Y & V-bits) = (D_l, V_h ^ V_l); the AND
+    of the two (Araki et al. CCS 2016) gives (D_h D_l, D_h (V_h ^ V_l)) and the new
+    state is X ^ (Y & D-bits) ^ AND. All jobs share ONE exchange; the local work runs in
+    cache-sized blocks.
+    """
+    sizes = [_job_size(j) for j in jobs]
+    total = sum(sizes)
+    z = p.prg_own.words(total)
+    z ^= p.prg_next.words(total)
+    keep_a = np.empty(total, dtype=np.uint64)
+    keep_b = np.empty(total, dtype=np.uint64)
+    bl = min(_BLOCK, max(total, 1))
+    t1 = np.empty(bl, dtype=np.uint64)
+    t2 = np.empty(bl, dtype=np.uint64)
+    t3 = np.empty(bl, dtype=np.uint64)
+    off = 0
+    for job, size in zip(jobs, sizes, strict=True):
+        for lo in range(0, size, bl):
+            hi = min(lo + bl, size)
+            k = hi - lo
+            xa, xb, ya, yb = _job_block(job, lo, hi)
+            ea, eb, r = t1[:k], t2[:k], t3[:k]
+            zz = z[off + lo : off + hi]
+            # right.a = Xa ^ (Ya & O), kept in r; right.b ^ right.a in yb's place
+            np.bitwise_and(ya, _E, out=ea)
+            np.bitwise_and(yb, _E, out=eb)
+            np.bitwise_xor(xa, ea, out=keep_a[off + lo : off + hi])
+            np.bitwise_xor(xb, eb, out=keep_b[off + lo : off + hi])
+            np.bitwise_and(ya, _O, out=r)
+            r ^= xa
+            yo = np.bitwise_and(yb, _O, out=yb if job[0] != "mg" else None)
+            yo ^= xb
+            yo ^= r  # right.a ^ right.b
+            ea *= U64(3)  # left.a = (D_h, D_h)
+            yo &= ea
+            zz ^= yo
+            eb *= U64(3)  # left.b
+            eb &= r
+            zz ^= eb
+        off += size
+    got = p.pass_prev(z)
+    keep_a ^= z
+    keep_b ^= got
+    out = []
+    off = 0
+    for size in sizes:
+        out.append((keep_a[off : off + size], keep_b[off : off + size]))
+        off += size
+    return out
 
 
 def compare_rows(p: Party, xs: Arr, ys: Arr, widths: Sequence[int]) -> BShare:
@@ -193,65 +270,52 @@ def compare_rows(p: Party, xs: Arr, ys: Arr, widths: Sequence[int]) -> BShare:
     rounds, and finished neighbours merge while wider chunks still run: about
     log2(max width) + 1 rounds in all.
     """
-    d = xs ^ ys
-    # Entries in significance order: [stages left, (Xa, Xb, Ya, Yb) pending, state]
+    # Entries in significance order: stages left, next job, (D, V) state once finished.
     todo: list[int] = []
-    pend: list[tuple[Arr, Arr, Arr, Arr] | None] = []
+    nxt: list[_Job | None] = []
     state: list[tuple[Arr, Arr] | None] = []
+    stage_no: list[int] = []
     for c, width in enumerate(widths):
         wd = 64 if width >= 64 else pow2_width(width)
-        da, db = _pack_narrow(d[2 * c : 2 * c + 2], wd)
-        va, vb = _pack_narrow(ys[2 * c : 2 * c + 2], wd)
-        xa, ya = _stage1(da, va)
-        xb, yb = _stage1(db, vb)
+        xp = _pack_narrow(xs[2 * c : 2 * c + 2], wd)
+        yp = _pack_narrow(ys[2 * c : 2 * c + 2], wd)
         todo.append(wd.bit_length() - 1)
-        pend.append((xa, xb, ya, yb))
+        nxt.append(("s1", xp[0], xp[1], yp[0], yp[1], 1))
         state.append(None)
-    stage_no = [1] * len(widths)
+        stage_no.append(1)
     while len(state) > 1 or todo[0] > 0:
-        # Adjacent finished entries merge (hi = the more significant one).
-        jobs: list[tuple[int, tuple[Arr, Arr, Arr, Arr]]] = []
-        i = 0
+        jobs: list[_Job] = []
+        owner: list[int] = []
         merged_into: list[int] = []
+        i = 0
         while i < len(state):
             if todo[i] > 0:
                 if stage_no[i] > 1:
                     st = state[i]
                     assert st is not None
-                    xa, ya = _stage(st[0], stage_no[i])
-                    xb, yb = _stage(st[1], stage_no[i])
-                    pend[i] = (xa, xb, ya, yb)
-                got = pend[i]
-                assert got is not None
-                jobs.append((i, got))
+                    nxt[i] = ("st", st[0], st[1], st[0], st[1], stage_no[i])
+                job = nxt[i]
+                assert job is not None
+                jobs.append(job)
+                owner.append(i)
                 i += 1
             elif i + 1 < len(state) and todo[i + 1] == 0:
                 hi, lo = state[i], state[i + 1]
                 assert hi is not None and lo is not None
-                jobs.append((i, (lo[0], lo[1], hi[0], hi[1])))
+                jobs.append(("mg", lo[0], lo[1], hi[0], hi[1], 0))
+                owner.append(i)
                 merged_into.append(i)
                 i += 2
             else:
                 i += 1
-        pairs = []
-        ops = []
-        for _, (xa, xb, ya, yb) in jobs:
-            la, ra, yea = _operands(xa, ya)
-            lb, rb, yeb = _operands(xb, yb)
-            pairs.append((BShare(la, lb), BShare(ra, rb)))
-            ops.append((yea, yeb))
-        res = and_many(p, pairs)
-        for (i, (xa, xb, _, _)), r, (yea, yeb) in zip(jobs, res, ops, strict=True):
-            wa = xa ^ r.a
-            wa ^= yea
-            wb = xb ^ r.b
-            wb ^= yeb
-            state[i] = (wa, wb)
+        res = _combine_round(p, jobs)
+        for i, r in zip(owner, res, strict=True):
+            state[i] = r
             if todo[i] > 0:
                 todo[i] -= 1
                 stage_no[i] += 1
         for i in reversed(merged_into):
-            del state[i + 1], todo[i + 1], pend[i + 1], stage_no[i + 1]
+            del state[i + 1], todo[i + 1], nxt[i + 1], stage_no[i + 1]
     final = state[0]
     assert final is not None
     return BShare(final[0], final[1])
@@ -260,8 +324,8 @@ def compare_rows(p: Party, xs: Arr, ys: Arr, widths: Sequence[int]) -> BShare:
 def open_below_rows(p: Party, xs: Arr, ys: Arr, widths: Sequence[int], m: int) -> Bools:
     """Open [x < y] for the first ``m`` row pairs (keys must differ: equal ones give junk)."""
     words = open_bool(p, compare_rows(p, xs, ys, widths))
-    bits = (words[:, None] >> _ODD_SHIFTS) & U64(1)
-    out: Bools = bits.reshape(-1)[:m].astype(bool)
+    bits = np.unpackbits(words.view(np.uint8), bitorder="little")[1::2]
+    out: Bools = bits[:m].view(np.bool_)
     return out
 
 
@@ -280,72 +344,87 @@ def open_below(p: Party, chunks: Sequence[tuple[BShare, int]], xi: Idx, yi: Idx)
 # ---- quicksort by levels -------------------------------------------------------------------
 
 
+def _gather(src: Arr, idx: Idx, mp: int) -> Arr:
+    """Columns ``idx`` of ``src`` (rows, *), zero-padded to ``mp`` columns."""
+    out = np.empty((src.shape[0], mp), dtype=np.uint64)
+    m = int(idx.shape[0])
+    for r in range(src.shape[0]):
+        np.take(src[r], idx, out=out[r, :m], mode="clip")
+    out[:, m:] = 0
+    return out
+
+
 def quicksort_ranks(p: Party, chunks: Sequence[tuple[BShare, int]], n: int) -> Idx:
     """The rank of every row under the (distinct) composite keys in ``chunks``.
 
-    Breadth-first quicksort; each level is one :func:`open_below` call over every row of
-    every unsorted segment against that segment's first row. Only public bookkeeping
-    (segment offsets, lengths, ranks) runs between the calls.
+    Breadth-first quicksort; each level is one :func:`open_below_rows` call over every
+    row of every unsorted segment against that segment's first row. Only public
+    bookkeeping runs between the calls: the non-pivot rows stay packed segment by
+    segment in one column-layout matrix, and each level stably partitions it in one
+    near-sequential gather (rows below the pivot first, in their order, then the rest).
     """
     rank = np.zeros(n, dtype=np.intp)
+    if n < 2:
+        return rank
     mat, widths = chunk_matrix(chunks)
-    ncol = mat.shape[1]
-    rows = mat.view(np.dtype((np.void, 8 * ncol))).reshape(-1)  # one item per row: gathers
-    cols = np.ascontiguousarray(mat.T)  # one row per component: pivot broadcasts
-    act = np.arange(n, dtype=np.intp)  # rows of unsorted segments, segment by segment
-    seg_len = np.array([n] if n >= 2 else [], dtype=np.intp)
-    seg_rank = np.zeros(seg_len.shape[0], dtype=np.intp)
-    while seg_len.shape[0]:
-        nseg = seg_len.shape[0]
-        seg_off = np.zeros(nseg, dtype=np.intp)
-        np.cumsum(seg_len[:-1], out=seg_off[1:])
-        piv = act[seg_off]
-        is_piv = np.zeros(act.shape[0], dtype=bool)
-        is_piv[seg_off] = True
-        rest = act[~is_piv]
-        counts = seg_len - 1
-        seg_of = np.repeat(np.arange(nseg, dtype=np.intp), counts)
-        m = rest.shape[0]
-        mp = -(-m // 32) * 32
-        xs = np.empty((ncol, mp), dtype=np.uint64)
+    cols = np.ascontiguousarray(mat.T)  # (2 * #chunks, n): one row per share component
+    del mat
+    ids = np.arange(1, n, dtype=np.intp)  # original rows of the non-pivot active rows
+    xs = _gather(cols, ids, -(-(n - 1) // 32) * 32)
+    piv = cols[:, :1].copy()  # pivot keys, one column per segment
+    pid = np.zeros(1, dtype=np.intp)  # original row of each pivot
+    counts = np.array([n - 1], dtype=np.intp)  # non-pivot rows per segment (>= 1)
+    seg_rank = np.zeros(1, dtype=np.intp)  # rank of the segment's smallest row
+    while ids.shape[0]:
+        m = int(ids.shape[0])
         ys = np.empty_like(xs)
-        xs[:, :m] = rows[rest].view(np.uint64).reshape(m, ncol).T
-        for c in range(ncol):
-            ys[c, :m] = np.repeat(cols[c, piv], counts)
-        xs[:, m:] = 0
+        for r in range(ys.shape[0]):
+            ys[r, :m] = np.repeat(piv[r], counts)
         ys[:, m:] = 0
         below = open_below_rows(p, xs, ys, widths, m)
-        n_lo = np.bincount(seg_of, weights=below, minlength=nseg).astype(np.intp)
-        n_hi = seg_len - 1 - n_lo
-        rank[piv] = seg_rank + n_lo
-        # New segments: (below part, above part) of each old segment, in order.
-        new_len = np.stack([n_lo, n_hi], axis=1).reshape(-1)
-        new_rank = np.stack([seg_rank, seg_rank + n_lo + 1], axis=1).reshape(-1)
-        new_off = np.zeros(2 * nseg, dtype=np.intp)
-        np.cumsum(new_len[:-1], out=new_off[1:])
-        # Stable partition: rows below the pivot keep their order at the start of the
-        # first new segment, the others at the start of the second.
-        lo_i = below.astype(np.intp)
-        c_lo = np.cumsum(lo_i)
-        c_lo -= lo_i  # rows below the pivot before this one, over all segments
-        first = np.zeros(nseg, dtype=np.intp)
+        del ys
+        nseg = int(counts.shape[0])
+        first = np.empty(nseg, dtype=np.intp)
+        first[0] = 0
         np.cumsum(counts[:-1], out=first[1:])
-        lo_base = np.repeat(c_lo[first], counts)
-        c_lo -= lo_base  # ... inside this segment
-        dest_lo = np.repeat(new_off[0::2], counts)
-        dest_lo += c_lo
-        dest_hi = np.arange(m, dtype=np.intp)
-        dest_hi -= np.repeat(first - new_off[1::2], counts)
-        dest_hi -= c_lo
-        dest = np.where(below, dest_lo, dest_hi)
-        moved = np.empty_like(rest)
-        moved[dest] = rest
+        b = below.view(np.uint8)
+        lo_before = np.cumsum(b, dtype=np.intp)
+        n_lo = np.empty(nseg, dtype=np.intp)
+        n_lo[:-1] = lo_before[first[1:] - 1]
+        n_lo[-1] = lo_before[-1]
+        lo_before -= b  # rows below their pivot before this one, over all segments
+        n_lo[1:] -= n_lo[:-1].copy()
+        rank[pid] = seg_rank + n_lo
+        # Destination in the partitioned layout: a row below its pivot moves up by the
+        # rows above the pivot in earlier segments, a row above moves down past the
+        # rows below it in its own and earlier segments.
+        lo_start = lo_before[first]
+        hi_start = first - lo_start
+        dest = np.arange(m, dtype=np.intp)
+        dest -= lo_before  # rows above the pivot before this one
+        dest += np.repeat(lo_start + n_lo, counts)
+        alt = lo_before + np.repeat(hi_start, counts)
+        np.copyto(dest, alt, where=below)
+        del alt, lo_before
+        order = np.empty(m, dtype=np.intp)
+        order[dest] = np.arange(m, dtype=np.intp)
+        del dest
+        new_len = np.stack([n_lo, counts - n_lo], axis=1).reshape(-1)
+        new_off = np.stack([first, first + n_lo], axis=1).reshape(-1)
+        new_rank = np.stack([seg_rank, seg_rank + n_lo + 1], axis=1).reshape(-1)
         single = new_len == 1
-        rank[moved[new_off[single]]] = new_rank[single]
+        rank[ids[order[new_off[single]]]] = new_rank[single]
         keep = new_len >= 2
-        act = moved[np.repeat(keep, new_len)]
-        seg_len = new_len[keep]
+        starts = new_off[keep]
+        member = np.repeat(keep, new_len)
+        member[starts] = False  # the first row of a segment is its next pivot
+        pidx = order[starts]
+        gidx = order[member]
+        del order, member
+        piv = _gather(xs, pidx, int(pidx.shape[0]))
+        pid = ids[pidx]
+        ids = ids[gidx]
+        xs = _gather(xs, gidx, -(-int(gidx.shape[0]) // 32) * 32)
+        counts = new_len[keep] - 1
         seg_rank = new_rank[keep]
-    if n == 1:
-        rank[0] = 0
     return rank
