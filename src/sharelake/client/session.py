@@ -249,6 +249,15 @@ class Session:
     def __repr__(self) -> str:
         return f"<sharelake.Session {self.member!r} @ {self.consortium.name!r}>"
 
+    def derive_key(self, label: bytes) -> bytes:
+        """A secret 16-byte key bound to this member and ``label``.
+
+        Ed25519 signatures are deterministic, so the hash of the member's signature of
+        ``label`` is the same on every call and unknown to anyone without the key.
+        """
+        sig = self._key.sign(b"sharelake-derive-v1\x00" + label)
+        return hashlib.sha256(sig).digest()[:16]
+
     def node_name(self, i: int) -> str:
         """Display name of node ``i`` (``P0``...)."""
         return self.consortium.nodes[i].name or f"P{i}"

@@ -14,6 +14,13 @@ Steps of :func:`upload`:
    aborted on all three nodes and the error is raised; calling again with the same
    ``upload_id`` is safe.
 
+Retries: the sharing randomness comes from a PRG keyed by a secret that only the
+uploading member can derive (a hash of its Ed25519 signature over the upload id and a
+digest of the encoded data). The same data under the same id therefore gives the very
+same shares, so a retry after a lost answer, or of an upload that did commit, is
+recognised by the nodes as the same upload; different data, or another id, gets
+independent randomness (reusing masks across different data would leak differences).
+
 Schema inference rule (:func:`infer_schema`), per column:
 
 * boolean dtype -> ``bool``; integer dtype -> ``int``;
@@ -32,6 +39,8 @@ Schema inference rule (:func:`infer_schema`), per column:
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import re
 import time
 import tomllib
@@ -47,6 +56,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ..errors import InputValidationError, SharelakeError
+from ..mpc.prg import Prg, fresh_key
 from ..mpc.sharing import share_arith
 from ..relational.encode import EncodedColumn, encode_frame
 from ..relational.table import KINDS, ColumnSpec, spec_from_json, spec_to_json
@@ -259,14 +269,33 @@ def _parts(c: EncodedColumn) -> list[tuple[str, npt.NDArray[np.uint64]]]:
     return out
 
 
+def data_digest(name: str, cols: Sequence[EncodedColumn]) -> bytes:
+    """BLAKE2b digest of a table's name, schema and encoded values (binds the shares)."""
+    h = hashlib.blake2b(b"sharelake-upload-data-v1\x00" + name.encode("utf-8"), digest_size=32)
+    for c in cols:
+        h.update(json.dumps(spec_to_json(c.spec), sort_keys=True).encode("utf-8"))
+        for part, x in _parts(c):
+            h.update(part.encode("ascii") + str(x.shape).encode("ascii"))
+            h.update(np.ascontiguousarray(x, dtype="<u8").data)
+    return h.digest()
+
+
 def share_bundles(
-    cols: Sequence[EncodedColumn], meta: Mapping[str, Any], *, on_column: Any = None
+    cols: Sequence[EncodedColumn],
+    meta: Mapping[str, Any],
+    *,
+    key: bytes | None = None,
+    on_column: Any = None,
 ) -> list[bytes]:
-    """Split encoded columns into the three nodes' upload bundles (node i gets its pair)."""
+    """Split encoded columns into the three nodes' upload bundles (node i gets its pair).
+
+    ``key`` (16 bytes, secret) makes the sharing deterministic; fresh randomness otherwise.
+    """
+    prg = Prg(key if key is not None else fresh_key())
     arrays: list[dict[str, npt.NDArray[Any]]] = [{}, {}, {}]
     for c in cols:
         for part, x in _parts(c):
-            shares = share_arith(x)
+            shares = share_arith(x, prg=prg)
             for i in range(3):
                 arrays[i][f"{c.spec.name}.{part}.a"] = shares[i].a
                 arrays[i][f"{c.spec.name}.{part}.b"] = shares[i].b
@@ -399,7 +428,8 @@ def upload(
     }
     with _Progress(progress, name) as bar:
         t_share = bar.task(f"sharing {name}", len(cols))
-        bundles = share_bundles(cols, meta, on_column=lambda: bar.advance(t_share))
+        key = session.derive_key(b"upload\x00" + uid.encode("ascii") + data_digest(name, cols))
+        bundles = share_bundles(cols, meta, key=key, on_column=lambda: bar.advance(t_share))
         del cols
         tasks = [bar.task(f"to {session.node_name(i)}", len(b)) for i, b in enumerate(bundles)]
         version = _two_phase(session, uid, bundles, tasks, bar, timeout)
