@@ -151,3 +151,23 @@ def test_tables_survive_a_restart_of_the_whole_cluster(
     cluster.start()
     with sharelake.connect(cluster.consortium_path, "analyst") as s:
         assert_same_groups(adult_regions(s), expected_adult_regions())
+
+
+def test_the_upload_command_stores_a_csv_that_queries_back(
+    cluster: LocalCluster, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from sharelake.cli.main import app
+
+    csv = tmp_path / "small.csv"
+    pd.DataFrame({"k": [1, 2, 2, 3], "v": [10, 20, 30, 40]}).to_csv(csv, index=False)
+    policy = tmp_path / "policy.toml"
+    policy.write_text("", encoding="utf-8")
+    args = ["upload", str(csv), "--table", "small", "--policy", str(policy), "--as", "ngo_a"]
+    result = CliRunner().invoke(app, [*args, "--consortium", str(cluster.consortium_path)])
+    assert result.exit_code == 0, result.output
+    assert "uploaded 4 rows to table 'small'" in result.output
+    with sharelake.connect(cluster.consortium_path, "analyst") as s:
+        out = s.table("small").groupby("k").agg(total=("v", "sum")).collect()
+    assert out["total"].tolist() == [10, 50, 40]

@@ -141,3 +141,25 @@ def test_a_key_that_is_not_the_members_is_refused(lake: Path) -> None:
     other = lake.parent / "members" / "analyst.key"
     with pytest.raises(AuthenticationError, match="is not 'ngo_a'"):
         sharelake.connect(lake, "ngo_a", key=other)
+
+
+def test_the_upload_command_refuses_a_bad_file_before_sending(lake: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sharelake.cli.main import app
+
+    csv = write_csv(tmp_path / "people.csv", ["1,30,north,Ann", "2,x,south,Bo"])
+    policy = tmp_path / "policy.toml"
+    policy.write_text("", encoding="utf-8")
+    schema = tmp_path / "schema.toml"
+    schema.write_text(
+        '[[columns]]\nname = "pid"\nkind = "int"\n[[columns]]\nname = "age"\n'
+        'kind = "int"\n[[columns]]\nname = "region"\nkind = "string"\nmax_len = 8\n'
+        '[[columns]]\nname = "name"\nkind = "string"\nmax_len = 8\n',
+        encoding="utf-8",
+    )
+    args = ["upload", str(csv), "--table", "people", "--policy", str(policy), "--as", "ngo_a"]
+    args += ["--consortium", str(lake), "--schema", str(schema), "--timeout", "2"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "row 2" in result.output and "'age'" in result.output

@@ -13,6 +13,7 @@ import typer
 
 from .cluster import cluster_app
 from .node_cmd import node_app
+from .upload_cmd import upload as upload_command
 
 app = typer.Typer(
     name="sharelake",
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 app.add_typer(cluster_app, name="cluster")
 app.add_typer(node_app, name="node")
+app.command("upload")(upload_command)
 
 
 @app.command()

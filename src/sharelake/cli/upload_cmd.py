@@ -1,0 +1,89 @@
+"""``sharelake upload CSV --table NAME --policy POLICY.toml --as MEMBER --consortium FILE``.
+
+Validates the file at the client (errors name the file, row and column), secret-shares
+it here, and uploads it to the three nodes all-or-nothing, with a progress bar.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def upload(
+    data: Annotated[Path, typer.Argument(help="CSV (or Parquet) file to upload.")],
+    table: Annotated[str, typer.Option("--table", help="Name of the table in the lake.")],
+    policy: Annotated[
+        Path, typer.Option("--policy", help="The table's policy (TOML), signed by you.")
+    ],
+    member: Annotated[str, typer.Option("--as", help="Your member name (a provider).")],
+    consortium: Annotated[Path, typer.Option("--consortium", help="consortium.toml of the lake.")],
+    schema: Annotated[
+        Path | None,
+        typer.Option("--schema", help="Column schema (TOML file of columns); inferred if omitted."),
+    ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="Your private key (default: members/MEMBER.key)."),
+    ] = None,
+    upload_id: Annotated[
+        str | None,
+        typer.Option("--upload-id", help="Retry a failed upload with the id it printed."),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds each node may take.", min=1.0)
+    ] = 120.0,
+) -> None:
+    """Validate, secret-share and upload a table to the three nodes.
+
+    Nothing is sent when a value does not fit the schema: the error names the file,
+    row and column. If a node fails, the upload is undone on all three and the command
+    prints the ``--upload-id`` to retry with (exit status 1).
+    \f
+
+    Parameters
+    ----------
+    data
+        The CSV or Parquet file.
+    table
+        The table's name in the lake.
+    policy
+        The table's policy file.
+    member
+        The uploading member.
+    consortium
+        The consortium file.
+    schema
+        Optional schema file; see :func:`sharelake.client.upload.infer_schema` for the
+        rule used without one.
+    key
+        The member's private key file.
+    upload_id
+        Id of a failed upload to retry.
+    timeout
+        Seconds per node request.
+    """
+    from rich.console import Console
+
+    from ..client.session import connect
+    from ..errors import InputValidationError, SharelakeError
+
+    console = Console(stderr=True)
+    try:
+        with connect(consortium, member, key=key, timeout=timeout) as session:
+            res = session.upload(
+                data, table, schema=schema, policy=policy, upload_id=upload_id, progress=True
+            )
+    except InputValidationError as exc:
+        console.print(f"[red]refused, nothing was sent:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    except SharelakeError as exc:
+        console.print(f"[red]upload failed:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(1) from None
+    kinds = ", ".join(f"{s.name}:{s.kind}" for s in res.schema)
+    typer.echo(
+        f"uploaded {res.rows} rows to table {res.table!r} (version {res.version}) "
+        f"in {res.seconds:.2f} s; columns {kinds}; upload id {res.upload_id}"
+    )
