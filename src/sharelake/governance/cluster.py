@@ -53,6 +53,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from cryptography.exceptions import InvalidSignature
+
 from ..errors import AuthenticationError, SharelakeError
 from ..net.certs import DEFAULT_HOSTS, fingerprint, issue_node_cert, load_cert, make_ca
 from ..net.certs import node_id_from_cert as _node_id_from_cert
@@ -329,7 +331,7 @@ def check_node_files(config: NodeConfig, consortium: Consortium | None = None) -
         )
     try:
         cert.verify_directly_issued_by(ca)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, InvalidSignature) as e:
         raise AuthenticationError(
             f"certificate {config.cert_path} is not issued by the CA {config.ca_path}: {e}"
         ) from None
