@@ -332,8 +332,10 @@ def check_node_files(config: NodeConfig, consortium: Consortium | None = None) -
     try:
         cert.verify_directly_issued_by(ca)
     except (ValueError, TypeError, InvalidSignature) as e:
+        reason = f" ({e})" if str(e) else " (signature does not verify)"
         raise AuthenticationError(
-            f"certificate {config.cert_path} is not issued by the CA {config.ca_path}: {e}"
+            f"certificate {config.cert_path} is not issued by the consortium CA "
+            f"{config.ca_path}{reason}"
         ) from None
     fpr = fingerprint(cert)
     if fpr != info.cert_fingerprint:
