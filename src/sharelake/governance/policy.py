@@ -1,0 +1,305 @@
+"""Table policies: what may leave a table, for whom, and signed changes by its owner.
+
+A policy is set by the table's owner at upload (the upload request is signed) and is
+changed only by a :class:`PolicyChange` signed by the owner. Its TOML form::
+
+    min_group_size = 5              # k: released groups need at least k rows (default 5)
+    analysts = ["analyst"]          # members who may query the table (absent: any analyst)
+    release_sizes = false           # whether join and intersection sizes may be released
+
+    [columns]
+    name_digest = "match"           # one class per column, see COLUMN_CLASSES
+    region = "group"
+    age = "aggregate"
+    case_id = "reveal"
+    interview = "private"
+
+The classes (DESIGN.md section 6; SCQL's column control list is the model):
+
+``reveal``
+    may be released as rows.
+``group``
+    may be released only as a group key of a released (k-protected) aggregate.
+``aggregate``
+    only count/sum/mean/min/max of it leave, inside a released aggregate.
+``match``
+    only a join or match key, or in a filter; never released.
+``private``
+    never used at all.
+
+A column the policy does not list is *unclassified*: every use of it needs the owner's
+approval (it is never silently revealed). Naming an unknown column or class is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from ..errors import SharelakeError
+from ..plan.canonical import canonical_json
+from .consortium import Consortium
+from .keys import SignatureError, sign, verify
+
+__all__ = [
+    "COLUMN_CLASSES",
+    "DEFAULT_MIN_GROUP_SIZE",
+    "ColumnClass",
+    "Policy",
+    "PolicyChange",
+    "PolicyError",
+    "load_policy",
+]
+
+ColumnClass = Literal["reveal", "group", "aggregate", "match", "private"]
+COLUMN_CLASSES: tuple[ColumnClass, ...] = ("reveal", "group", "aggregate", "match", "private")
+DEFAULT_MIN_GROUP_SIZE = 5
+_KEYS = ("min_group_size", "analysts", "release_sizes", "columns")
+_CHANGE_PREFIX = b"sharelake-policy-v1\n"
+
+
+class PolicyError(SharelakeError):
+    """A policy is malformed, names an unknown column or class, or a change is not signed
+    by the table's owner."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A table's policy.
+
+    Attributes
+    ----------
+    columns
+        Column name -> class (one of :data:`COLUMN_CLASSES`).
+    min_group_size
+        k: a released aggregate keeps only groups of at least k rows.
+    analysts
+        Members allowed to query the table; None admits every analyst.
+    release_sizes
+        Whether join and intersection sizes over this table may be released.
+
+    Examples
+    --------
+    >>> p = Policy.from_dict({"columns": {"age": "aggregate"}, "analysts": ["ana"]})
+    >>> p.column_class("age"), p.column_class("name"), p.min_group_size
+    ('aggregate', None, 5)
+    >>> p.admits("ana"), p.admits("eve")
+    (True, False)
+    """
+
+    columns: Mapping[str, ColumnClass] = field(default_factory=dict)
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE
+    analysts: tuple[str, ...] | None = None
+    release_sizes: bool = False
+
+    def column_class(self, column: str) -> ColumnClass | None:
+        """The class of ``column``, or None when the policy does not list it."""
+        return self.columns.get(column)
+
+    def admits(self, analyst: str) -> bool:
+        """Whether ``analyst`` may query the table at all."""
+        return self.analysts is None or analyst in self.analysts
+
+    @classmethod
+    def from_dict(
+        cls, doc: Mapping[str, Any] | None, *, schema: Iterable[str] | None = None
+    ) -> Policy:
+        """Parse and validate the dict form (TOML or JSON).
+
+        Parameters
+        ----------
+        doc
+            The policy document; None or ``{}`` is the default policy (every column
+            unclassified, k = 5, any analyst, no sizes).
+        schema
+            The table's column names; when given, a column the policy names that is not
+            among them is refused.
+
+        Raises
+        ------
+        PolicyError
+            Naming the unknown key, column or class, or the bad value.
+
+        Examples
+        --------
+        >>> Policy.from_dict({"columns": {"x": "secret"}})
+        Traceback (most recent call last):
+        ...
+        sharelake.governance.policy.PolicyError: policy: column 'x' has unknown class 'secret' \
+(one of reveal, group, aggregate, match, private)
+        """
+        if doc is None:
+            doc = {}
+        if not isinstance(doc, Mapping):
+            raise PolicyError("policy: expected a table of settings")
+        extra = sorted(set(doc) - set(_KEYS))
+        if extra:
+            raise PolicyError(f"policy: unknown setting {extra[0]!r} (one of {', '.join(_KEYS)})")
+        k = doc.get("min_group_size", DEFAULT_MIN_GROUP_SIZE)
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise PolicyError("policy: min_group_size must be a positive integer")
+        analysts = doc.get("analysts")
+        if analysts is not None:
+            if not isinstance(analysts, list | tuple) or not all(
+                isinstance(a, str) and a for a in analysts
+            ):
+                raise PolicyError("policy: analysts must be a list of member names")
+            analysts = tuple(analysts)
+        sizes = doc.get("release_sizes", False)
+        if not isinstance(sizes, bool):
+            raise PolicyError("policy: release_sizes must be true or false")
+        cols = doc.get("columns", {})
+        if not isinstance(cols, Mapping):
+            raise PolicyError("policy: [columns] must map column names to classes")
+        known = None if schema is None else set(schema)
+        out: dict[str, ColumnClass] = {}
+        for name, klass in cols.items():
+            if known is not None and name not in known:
+                have = ", ".join(sorted(known)) or "none"
+                raise PolicyError(f"policy: unknown column {name!r} (the table has: {have})")
+            if klass not in COLUMN_CLASSES:
+                raise PolicyError(
+                    f"policy: column {name!r} has unknown class {klass!r} "
+                    f"(one of {', '.join(COLUMN_CLASSES)})"
+                )
+            out[str(name)] = cast(ColumnClass, klass)
+        return cls(out, k, analysts, sizes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The dict form (as stored in the catalog and signed in a change).
+
+        Examples
+        --------
+        >>> Policy({"a": "reveal"}).to_dict()
+        {'min_group_size': 5, 'release_sizes': False, 'columns': {'a': 'reveal'}}
+        """
+        doc: dict[str, Any] = {"min_group_size": self.min_group_size}
+        if self.analysts is not None:
+            doc["analysts"] = list(self.analysts)
+        doc["release_sizes"] = self.release_sizes
+        doc["columns"] = dict(self.columns)
+        return doc
+
+
+def load_policy(path: str | Path, *, schema: Iterable[str] | None = None) -> Policy:
+    """Read and validate a policy TOML file.
+
+    Raises
+    ------
+    PolicyError
+        The file cannot be read or parsed, or the policy is invalid (the message names
+        the file and the offending column or class).
+    """
+    p = Path(path)
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise PolicyError(f"{p}: cannot read the policy: {exc}") from None
+    try:
+        return Policy.from_dict(doc, schema=schema)
+    except PolicyError as exc:
+        raise PolicyError(f"{p}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """A new policy for a table, signed by its owner.
+
+    The signature covers ``"sharelake-policy-v1\\n"`` + the canonical JSON of
+    ``{"table", "version", "owner", "policy"}``; ``version`` is the policy version the
+    change creates (the current one plus one), so an old change cannot be replayed.
+
+    Examples
+    --------
+    >>> from sharelake.governance.keys import generate_key
+    >>> key = generate_key()
+    >>> ch = PolicyChange.create(key, "ngo", "people", 2, Policy({"age": "aggregate"}))
+    >>> PolicyChange.from_dict(ch.to_dict()) == ch
+    True
+    """
+
+    table: str
+    version: int
+    owner: str
+    policy: Policy
+    signature: bytes
+
+    @staticmethod
+    def message(table: str, version: int, owner: str, policy: Policy) -> bytes:
+        """The signed bytes of a change."""
+        doc = {"table": table, "version": version, "owner": owner, "policy": policy.to_dict()}
+        return _CHANGE_PREFIX + canonical_json(doc).encode("ascii")
+
+    @classmethod
+    def create(
+        cls,
+        key: ed25519.Ed25519PrivateKey,
+        owner: str,
+        table: str,
+        version: int,
+        policy: Policy,
+    ) -> PolicyChange:
+        """Sign a change of ``table``'s policy as ``owner``."""
+        sig = sign(key, cls.message(table, version, owner, policy))
+        return cls(table, version, owner, policy, sig)
+
+    def verify(self, consortium: Consortium, *, table_owner: str, current_version: int) -> None:
+        """Check the change against the table's owner and current policy version.
+
+        Raises
+        ------
+        PolicyError
+            The change is by someone other than the owner, or its version is not the
+            next one.
+        SignatureError
+            The signature does not verify under the owner's key.
+        """
+        if self.owner != table_owner:
+            raise PolicyError(
+                f"table {self.table!r}: only its owner {table_owner!r} may change its policy, "
+                f"not {self.owner!r}"
+            )
+        if self.version != current_version + 1:
+            raise PolicyError(
+                f"table {self.table!r}: a policy change must create version "
+                f"{current_version + 1}, not {self.version}"
+            )
+        member = consortium.member(self.owner)
+        verify(
+            member.public_key,
+            self.signature,
+            self.message(self.table, self.version, self.owner, self.policy),
+            who=f"policy change of table {self.table!r} by {self.owner!r}",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: table, version, owner, policy, signature (base64)."""
+        return {
+            "table": self.table,
+            "version": self.version,
+            "owner": self.owner,
+            "policy": self.policy.to_dict(),
+            "signature": base64.b64encode(self.signature).decode("ascii"),
+        }
+
+    @classmethod
+    def from_dict(cls, doc: Any) -> PolicyChange:
+        """Parse the JSON form; raises :class:`PolicyError` naming the bad field."""
+        if not isinstance(doc, Mapping):
+            raise PolicyError("policy change: expected an object")
+        for f, kind in (("table", str), ("version", int), ("owner", str), ("signature", str)):
+            if not isinstance(doc.get(f), kind) or isinstance(doc.get(f), bool):
+                raise PolicyError(f"policy change: field {f!r} is missing or has the wrong type")
+        try:
+            sig = base64.b64decode(str(doc["signature"]), validate=True)
+        except (binascii.Error, ValueError):
+            raise SignatureError("policy change: signature is not base64") from None
+        policy = Policy.from_dict(doc.get("policy"))
+        return cls(str(doc["table"]), int(doc["version"]), str(doc["owner"]), policy, sig)

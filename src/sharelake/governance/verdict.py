@@ -1,0 +1,511 @@
+"""The verdict on a plan: allow, needs approval, or deny, with the reasons.
+
+Every node calls :func:`check_plan` on its own before a plan touches data. The check
+derives the *lineage* of every column through the plan (as SCQL's column control list
+is propagated through its plans): each intermediate column carries the set of stored
+columns ``(table, column)`` it was computed from and its *form*:
+
+``raw``
+    a row-level value;
+``key``
+    a group key of an aggregate (one value per group of at least k rows);
+``agg``
+    an aggregate (count, sum, mean, min, max, count-distinct) over a group.
+
+Each relation also carries the stored columns that decided *which rows* it has and in
+what order (filter predicates, join and distinct keys, sort keys). Two kinds of checks
+follow from the policies of :mod:`sharelake.governance.policy`:
+
+Uses
+    every use of a column (filter, join key, group key, aggregate input, sort key,
+    distinct key, overlap key, computed column) is checked against the class of every
+    stored column it derives from (:data:`ALLOWED_USES`).
+Release
+    the result goes to the analyst: a ``raw`` column may derive only from ``reveal``
+    columns, a ``key`` column from ``reveal``/``group``, an ``agg`` column from
+    ``reveal``/``group``/``aggregate``; rows released at row level may be selected or
+    ordered only by ``reveal`` columns (an aggregate release may also be filtered and
+    joined by ``aggregate``, ``group`` and ``match`` columns). A join or overlap on a
+    non-``reveal`` key releases a join/intersection size, which needs ``release_sizes``.
+
+A ``private`` column used or released, or a table whose ``analysts`` do not include the
+analyst, makes the verdict ``deny``. Any other breach makes it ``needs_approval``: it
+runs only with an approval signed by every owner of a table the plan touches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..plan.canonical import PlanError
+from ..plan.nodes import JOIN_SUFFIXES, output_columns, validate_plan
+from .policy import ColumnClass, Policy
+
+__all__ = [
+    "ALLOWED_USES",
+    "Decision",
+    "Reason",
+    "Release",
+    "TableRef",
+    "Verdict",
+    "check_plan",
+]
+
+Decision = Literal["allow", "needs_approval", "deny"]
+Form = Literal["raw", "key", "agg"]
+Use = Literal[
+    "filter",
+    "join_key",
+    "group_key",
+    "agg_input",
+    "sort_key",
+    "distinct_key",
+    "overlap_key",
+    "compute",
+]
+Src = tuple[str, str]
+
+ALLOWED_USES: dict[str, frozenset[str]] = {
+    "filter": frozenset({"reveal", "group", "aggregate", "match"}),
+    "join_key": frozenset({"reveal", "match"}),
+    "group_key": frozenset({"reveal", "group"}),
+    "agg_input": frozenset({"reveal", "group", "aggregate"}),
+    "sort_key": frozenset({"reveal", "group", "aggregate"}),
+    "distinct_key": frozenset({"reveal", "group", "match"}),
+    "overlap_key": frozenset({"reveal", "match"}),
+    "compute": frozenset({"reveal", "group", "aggregate", "match"}),
+}
+_RELEASE_ALLOWED: dict[str, frozenset[str]] = {
+    "raw": frozenset({"reveal"}),
+    "key": frozenset({"reveal", "group"}),
+    "agg": frozenset({"reveal", "group", "aggregate"}),
+}
+_ROWS_ALLOWED = {
+    "rows": frozenset({"reveal"}),
+    "aggregate": frozenset({"reveal", "group", "aggregate", "match"}),
+}
+_USE_WORDS = {
+    "filter": "in a filter",
+    "join_key": "as a join key",
+    "group_key": "as a group key",
+    "agg_input": "inside an aggregate",
+    "sort_key": "as a sort key",
+    "distinct_key": "as a de-duplication key",
+    "overlap_key": "as an overlap (match) key",
+    "compute": "in a computed column",
+}
+_CLASS_WORDS = {
+    "reveal": "may be released as rows",
+    "group": "may leave only as a group key of a released aggregate",
+    "aggregate": "may leave only inside count/sum/mean/min/max of a released aggregate",
+    "match": "may be used only as a join/match key or in a filter, never released",
+    "private": "may not be used at all",
+    None: "is not classified by the policy, so any use needs the owner's approval",
+}
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """What the verdict needs to know about a table: owner, column names and policy."""
+
+    owner: str
+    schema: tuple[str, ...]
+    policy: Policy
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a plan is not simply allowed.
+
+    ``rule`` is ``"<class>:<use>"`` (e.g. ``"match:released"``, ``"aggregate:group_key"``,
+    ``"private:filter"``, ``"unclassified:released"``), ``"analysts"`` or
+    ``"release_sizes"``; ``severity`` says whether an owner's approval can lift it.
+    """
+
+    table: str
+    column: str
+    rule: str
+    text: str
+    severity: Literal["needs_approval", "deny"] = "needs_approval"
+
+
+@dataclass(frozen=True)
+class Release:
+    """What the plan would release, and to whom.
+
+    ``kind`` is ``"rows"`` (row-level values) or ``"aggregate"`` (groups, each opened only
+    if it has at least ``min_group_size`` rows; the release says how many were
+    suppressed). ``sizes`` lists the tables whose join/intersection sizes it reveals.
+    """
+
+    kind: Literal["rows", "aggregate"]
+    to: str
+    columns: tuple[str, ...]
+    min_group_size: int | None
+    sizes: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        """One readable sentence."""
+        cols = ", ".join(self.columns)
+        if self.kind == "rows":
+            out = f"rows with columns {cols} to {self.to!r}"
+        else:
+            out = (
+                f"an aggregate with columns {cols} to {self.to!r}, groups under "
+                f"{self.min_group_size} rows suppressed"
+            )
+        if self.sizes:
+            out += f"; reveals join/intersection sizes of {', '.join(self.sizes)}"
+        return out
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A node's decision on a plan for an analyst.
+
+    Attributes
+    ----------
+    decision
+        ``allow``, ``needs_approval`` or ``deny``.
+    reasons
+        Every rule the plan breaks (empty when allowed).
+    releases
+        What would be released, and to whom.
+    owners
+        The owners of every table the plan touches: all of them must approve a plan
+        that needs approval.
+    tables
+        The tables the plan reads.
+    """
+
+    decision: Decision
+    reasons: tuple[Reason, ...]
+    releases: Release
+    owners: frozenset[str]
+    tables: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        """Readable verdict: decision, reasons (table, column, rule) and the release."""
+        lines = [f"verdict: {self.decision}"]
+        for r in self.reasons:
+            where = f"{r.table}.{r.column}" if r.column else r.table
+            lines.append(f"  - [{r.severity}] {where} ({r.rule}): {r.text}")
+        lines.append(f"releases: {self.releases.text()}")
+        if self.decision == "needs_approval":
+            lines.append(f"needs approval by: {', '.join(sorted(self.owners))}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (names of tables, columns and rules only; never data values)."""
+        rel = self.releases
+        return {
+            "decision": self.decision,
+            "reasons": [
+                {
+                    "table": r.table,
+                    "column": r.column,
+                    "rule": r.rule,
+                    "text": r.text,
+                    "severity": r.severity,
+                }
+                for r in self.reasons
+            ],
+            "releases": {
+                "kind": rel.kind,
+                "to": rel.to,
+                "columns": list(rel.columns),
+                "min_group_size": rel.min_group_size,
+                "sizes": list(rel.sizes),
+            },
+            "owners": sorted(self.owners),
+            "tables": list(self.tables),
+        }
+
+
+@dataclass(frozen=True)
+class _Col:
+    sources: frozenset[Src]
+    form: Form
+
+
+@dataclass
+class _Rel:
+    cols: dict[str, _Col]
+    rows: frozenset[Src] = frozenset()
+    aggregated: bool = False
+
+
+@dataclass
+class _Checker:
+    tables: Mapping[str, TableRef]
+    analyst: str
+    reasons: list[Reason] = field(default_factory=list)
+    sizes: list[str] = field(default_factory=list)
+
+    def add(self, reason: Reason) -> None:
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+    def klass(self, src: Src) -> ColumnClass | None:
+        return self.tables[src[0]].policy.column_class(src[1])
+
+    def breach(self, src: Src, rule_use: str, what: str) -> None:
+        cls = self.klass(src)
+        name = cls or "unclassified"
+        text = f"column {src[1]!r} of table {src[0]!r} {_CLASS_WORDS[cls]}; the plan uses it {what}"
+        severity: Literal["needs_approval", "deny"] = (
+            "deny" if cls == "private" else "needs_approval"
+        )
+        self.add(Reason(src[0], src[1], f"{name}:{rule_use}", text, severity))
+
+    def use(self, sources: Iterable[Src], use: Use) -> None:
+        for src in sorted(sources):
+            if self.klass(src) not in ALLOWED_USES[use]:
+                self.breach(src, use, _USE_WORDS[use])
+
+    def sized(self, sources: Iterable[Src], what: str) -> None:
+        for table in sorted({t for t, c in sources if self.klass((t, c)) != "reveal"}):
+            if table not in self.sizes:
+                self.sizes.append(table)
+            if not self.tables[table].policy.release_sizes:
+                self.add(
+                    Reason(
+                        table,
+                        "",
+                        "release_sizes",
+                        f"the plan reveals the size of a {what} over table {table!r}, whose "
+                        "policy does not release join or intersection sizes",
+                    )
+                )
+
+
+def _expr_sources(e: Mapping[str, Any], rel: _Rel) -> tuple[frozenset[Src], list[Form]]:
+    if "col" in e:
+        c = rel.cols[str(e["col"])]
+        return c.sources, [c.form]
+    if "lit" in e:
+        return frozenset(), []
+    srcs: frozenset[Src] = frozenset()
+    forms: list[Form] = []
+    for a in e["args"]:
+        s, f = _expr_sources(a, rel)
+        srcs |= s
+        forms += f
+    return srcs, forms
+
+
+def _combine(forms: Sequence[Form], aggregated: bool) -> Form:
+    if "raw" in forms or (not forms and not aggregated):
+        return "raw"
+    return "agg" if "agg" in forms else "key"
+
+
+def _walk(ck: _Checker, node: Mapping[str, Any]) -> _Rel:
+    op = node["op"]
+    if op == "scan":
+        t = node["table"]
+        names = node["columns"] if node["columns"] is not None else ck.tables[t].schema
+        return _Rel({c: _Col(frozenset({(t, c)}), "raw") for c in names})
+    if op in ("concat", "overlap"):
+        subs = [_walk(ck, s) for s in node["inputs"]]
+        rows = frozenset().union(*(s.rows for s in subs))
+        if op == "concat":
+            cols = {
+                name: _Col(
+                    frozenset().union(*(s.cols[name].sources for s in subs)),
+                    _combine([s.cols[name].form for s in subs], False),
+                )
+                for name in subs[0].cols
+            }
+            return _Rel(cols, rows, all(s.aggregated for s in subs))
+        keys = frozenset().union(*(s.cols[k].sources for s in subs for k in node["on"]))
+        ck.use(keys, "overlap_key")
+        ck.sized(keys, "list overlap")
+        names = [s["table"] if s["op"] == "scan" else str(i) for i, s in enumerate(node["inputs"])]
+        if len(set(names)) != len(names):
+            names = [str(i) for i in range(len(names))]
+        cols = {f"in_{nm}": _Col(frozenset(), "key") for nm in names}
+        cols["count"] = _Col(frozenset(), "agg")
+        return _Rel(cols, rows | keys, True)
+    if op == "join":
+        left, right = _walk(ck, node["left"]), _walk(ck, node["right"])
+        on = node["on"]
+        keys = frozenset().union(*(left.cols[k].sources | right.cols[k].sources for k in on))
+        ck.use(keys, "join_key")
+        ck.sized(keys, "join")
+        rows = left.rows | right.rows | keys
+        aggregated = left.aggregated and right.aggregated
+        if node["how"] in ("semi", "anti"):
+            return _Rel(dict(left.cols), rows, left.aggregated)
+        rnames = [c for c in right.cols if c not in on]
+        sx, sy = JOIN_SUFFIXES
+        joined: dict[str, _Col] = {}
+        for c, info in left.cols.items():
+            if c in on:
+                joined[c] = _Col(info.sources | right.cols[c].sources, info.form)
+            else:
+                joined[c + sx if c in rnames else c] = info
+        for c in rnames:
+            joined[c + sy if c in left.cols else c] = right.cols[c]
+        return _Rel(joined, rows, aggregated)
+    rel = _walk(ck, node["input"])
+    if op == "filter":
+        srcs, _ = _expr_sources(node["predicate"], rel)
+        ck.use(srcs, "filter")
+        return _Rel(rel.cols, rel.rows | srcs, rel.aggregated)
+    if op == "assign":
+        cols = dict(rel.cols)
+        for name, e in node["columns"].items():
+            srcs, forms = _expr_sources(e, rel)
+            ck.use(srcs, "compute")
+            cols[name] = _Col(srcs, _combine(forms, rel.aggregated))
+        return _Rel(cols, rel.rows, rel.aggregated)
+    if op == "project":
+        return _Rel({c: rel.cols[c] for c in node["columns"]}, rel.rows, rel.aggregated)
+    if op == "groupby":
+        cols = {}
+        for k in node["keys"]:
+            ck.use(rel.cols[k].sources, "group_key")
+            cols[k] = _Col(rel.cols[k].sources, "key")
+        for out, (src, fn) in node["aggs"].items():
+            srcs = frozenset() if src == "*" else rel.cols[src].sources
+            ck.use(srcs, "agg_input")
+            for name in [f"{out}_sum", f"{out}_count"] if fn == "mean" else [out]:
+                cols[name] = _Col(srcs, "agg")
+        return _Rel(cols, rel.rows, True)
+    if op in ("sort", "distinct"):
+        keys_ = node["by"] if op == "sort" else (node["keys"] or list(rel.cols))
+        srcs = frozenset().union(*(rel.cols[k].sources for k in keys_))
+        ck.use(srcs, "sort_key" if op == "sort" else "distinct_key")
+        return _Rel(rel.cols, rel.rows | srcs, rel.aggregated)
+    return rel  # head: which rows follows the input's order (already accounted for)
+
+
+def _release(ck: _Checker, rel: _Rel) -> Literal["rows", "aggregate"]:
+    kind: Literal["rows", "aggregate"] = (
+        "aggregate"
+        if rel.aggregated and all(c.form != "raw" for c in rel.cols.values())
+        else "rows"
+    )
+    for c in rel.cols.values():
+        for src in sorted(c.sources):
+            if ck.klass(src) not in _RELEASE_ALLOWED[c.form]:
+                what = {"raw": "as row values", "key": "as a group key", "agg": "in an aggregate"}
+                ck.breach(src, "released", f"in the released result ({what[c.form]})")
+    for src in sorted(rel.rows):
+        if ck.klass(src) not in _ROWS_ALLOWED[kind]:
+            ck.breach(src, "selects_rows", f"to select or order the released {kind}")
+    return kind
+
+
+def _table_refs(tables: Mapping[str, Any]) -> dict[str, TableRef]:
+    out: dict[str, TableRef] = {}
+    for name, ref in tables.items():
+        if isinstance(ref, TableRef):
+            out[name] = ref
+            continue
+        owner, schema, policy = ref
+        cols = tuple(c["name"] if isinstance(c, Mapping) else str(c) for c in schema)
+        pol = policy if isinstance(policy, Policy) else Policy.from_dict(policy)
+        out[name] = TableRef(str(owner), cols, pol)
+    return out
+
+
+def check_plan(plan: Mapping[str, Any], tables: Mapping[str, Any], analyst: str) -> Verdict:
+    """Decide whether ``analyst`` may run ``plan``, and why not.
+
+    Parameters
+    ----------
+    plan
+        The plan (``{"version": 1, "root": ..., "release": ...}``).
+    tables
+        Table name -> :class:`TableRef` or ``(owner, schema, policy)``, where schema is
+        the column names (or spec dicts with ``"name"``) and policy a :class:`Policy`
+        or its dict form.
+    analyst
+        The member asking.
+
+    Returns
+    -------
+    Verdict
+        ``deny`` when a private column is used or a table does not admit the analyst,
+        ``needs_approval`` when any other rule is broken, else ``allow``.
+
+    Raises
+    ------
+    PlanError
+        The plan is malformed, names a table not in ``tables`` or an unknown column.
+
+    Examples
+    --------
+    >>> from sharelake.plan import nodes as pn
+    >>> pol = {"columns": {"region": "group", "age": "aggregate", "pid": "match"}}
+    >>> t = {"people": ("ngo", ["pid", "region", "age"], pol)}
+    >>> agg = pn.groupby(pn.scan("people"), ["region"], {"n": ("*", "count")})
+    >>> check_plan(pn.make_plan(agg), t, "ana").decision
+    'allow'
+    >>> v = check_plan(pn.make_plan(pn.scan("people", ["pid"])), t, "ana")
+    >>> v.decision, v.reasons[0].rule
+    ('needs_approval', 'match:released')
+    """
+    validate_plan(plan)
+    refs = _table_refs(tables)
+    schemas = {name: list(ref.schema) for name, ref in refs.items()}
+    output_columns(plan, schemas)  # raises PlanError naming an unknown table or column
+    ck = _Checker(refs, analyst)
+    touched = _tables_in(plan["root"])
+    for name in touched:
+        if not refs[name].policy.admits(analyst):
+            ck.add(
+                Reason(
+                    name,
+                    "",
+                    "analysts",
+                    f"the policy of table {name!r} does not admit analyst {analyst!r}",
+                    "deny",
+                )
+            )
+    rel = _walk(ck, plan["root"])
+    kind = _release(ck, rel)
+    ks = [refs[t].policy.min_group_size for t in touched]
+    release = Release(
+        kind,
+        analyst,
+        tuple(rel.cols),
+        max(ks) if kind == "aggregate" and ks else None,
+        tuple(ck.sizes),
+    )
+    decision: Decision = "allow"
+    if any(r.severity == "deny" for r in ck.reasons):
+        decision = "deny"
+    elif ck.reasons:
+        decision = "needs_approval"
+    return Verdict(
+        decision,
+        tuple(ck.reasons),
+        release,
+        frozenset(refs[t].owner for t in touched),
+        tuple(touched),
+    )
+
+
+def _tables_in(node: Mapping[str, Any]) -> list[str]:
+    out: list[str] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n["op"] == "scan":
+            if n["table"] not in out:
+                out.append(n["table"])
+            continue
+        if n["op"] == "join":
+            stack += [n["right"], n["left"]]
+        elif n["op"] in ("overlap", "concat"):
+            stack += list(reversed(n["inputs"]))
+        else:
+            stack.append(n["input"])
+    if not out:
+        raise PlanError("plan.root: the plan reads no table")
+    return out
