@@ -265,7 +265,7 @@ def test_a_node_certificate_from_another_ca_is_refused(cluster: Path, tmp_path: 
     config = NodeConfig.load(node_config_path(cluster.parent, 0))
     foreign = issue_node_cert(make_ca(tmp_path / "ca"), 0, tmp_path)
     moved = NodeConfig(**{**config.__dict__, "cert_path": foreign.cert_path})
-    with pytest.raises(AuthenticationError, match="not issued by the CA"):
+    with pytest.raises(AuthenticationError, match="not issued by the consortium CA"):
         check_node_files(moved)
 
 
