@@ -83,7 +83,7 @@ CATEGORY_MIN_COUNT = 5
 _TABLE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 _ID_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
-_CHUNK = 1 << 20
+_CHUNK = 4 << 20
 
 
 class UploadError(SharelakeError):
@@ -468,7 +468,7 @@ def _two_phase(
             bundles[i],
             content_type="application/octet-stream",
             timeout=timeout,
-            chunks=chunks,
+            chunks=chunks if bar.bar is not None else None,
         )
 
     def post(i: int, what: str) -> Reply:
