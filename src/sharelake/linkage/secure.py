@@ -1,0 +1,185 @@
+"""Exact multi-key record linkage on secret tables: two records match when ANY key agrees.
+
+The match keys are the 64-bit digests the client computes before sharing
+(:data:`sharelake.linkage.encode.MATCH_KEYS`; a missing ingredient gives a random filler,
+and a null key or an invalid row never matches). All K keys of both tables go through
+ONE oblivious sort-merge, the PSI on secret-shared data of Mohassel, Rindal and Rosulek
+(CCS 2020) with the stable shuffle-then-quicksort of Hamada et al. (ICISC 2012), on the
+replicated sharing of Araki et al. (CCS 2016) -- the kernel of
+:func:`sharelake.relational.join.merge`:
+
+1. K (m + n) rows: every right row once per key (the "unique" side U, first), then every
+   left row once per key (the M side). The sort key is the pair (digest, key number):
+   the key number (a public ceil(log2 K)-bit tag) keeps different keys apart even if two
+   digests of different keys coincided.
+2. One stable sort by that pair, neighbour equality for group starts, one segmented copy
+   forward (carrying the right row number) and one backward (the "a usable left row has
+   my key" flag), the return to input order by a fresh shuffle and opened random
+   positions (all inside ``merge``).
+3. Per record, the K per-key flags are OR-ed (a product tree of 1 - f).
+4. Candidate pairs: for left row i and key k, the right row carried by the copy, i.e. the
+   LAST usable right row (in right-table order) with that key value. Pairs found through
+   several keys are kept once: candidate k is dropped when an earlier candidate k' < k of
+   the same left row is valid and names the same right row (a narrow equality on the
+   row numbers).
+
+The plaintext twin is :func:`sharelake.linkage.plain_match.exact_links_plain`.
+
+LEAKAGE: nothing. Flags, candidate right rows and validity bits stay secret; the sizes
+(n, m, K) are public. Only a release step (:mod:`sharelake.linkage.fuzzy`'s ``reveal_*``
+functions, or compaction by the node) opens what the ``--reveal`` mode allows.
+Cost: one sort of K (n + m) rows with a (64 + tag)-bit key, ceil(log2 K(n+m)) scan rounds
+(twice), one shuffle, then ~10 rounds of small work for the OR and the de-duplication.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..mpc.arith import mul
+from ..mpc.compare import eq
+from ..mpc.convert import b2a_bits
+from ..mpc.party import Party
+from ..mpc.shares import AShare, concat_a
+from ..relational.join import const, merge, one_minus
+from ..relational.scan import and_flags, mul_many
+from ..relational.table import ColumnSpec, SecretColumn, SecretTable
+
+__all__ = ["ExactLinks", "exact_links", "exact_pair_table", "row_bits"]
+
+
+@dataclass(frozen=True)
+class ExactLinks:
+    """Secret results of :func:`exact_links` (this party's shares).
+
+    ``left`` (n) / ``right`` (m): 0/1, the row matches some row of the other table by
+    some key. ``partner`` (K, n): per key, the right row number found for each left row
+    (meaningful where ``found`` is 1). ``found`` (K, n): 0/1, candidate pair (i,
+    partner[k, i]) is real and not a repeat of an earlier key's pair.
+    """
+
+    left: AShare
+    right: AShare
+    partner: AShare
+    found: AShare
+
+
+def row_bits(m: int) -> int:
+    """Bits of a row number below ``m`` (at least 1)."""
+    return max(1, (max(m, 1) - 1).bit_length())
+
+
+def _tag_bits(k: int) -> int:
+    return max(1, (k - 1).bit_length())
+
+
+def _usable(p: Party, t: SecretTable, keys: Sequence[str]) -> list[AShare]:
+    """Per key: valid AND key not null (one multiplication round for all keys)."""
+    out: list[AShare | None] = []
+    pairs: list[tuple[AShare, AShare]] = []
+    for k in keys:
+        col = t[k]
+        if col.values.a.ndim != 1:
+            raise ValueError(f"match key {k!r} must be one value per row")
+        if col.null is None:
+            out.append(t.valid)
+        else:
+            out.append(None)
+            pairs.append((t.valid, one_minus(p, col.null)))
+    prods = iter(mul_many(p, pairs))
+    return [x if x is not None else next(prods) for x in out]
+
+
+def _stack(xs: Sequence[AShare]) -> AShare:
+    return AShare(np.stack([x.a for x in xs]), np.stack([x.b for x in xs]))
+
+
+def exact_links(p: Party, left: SecretTable, right: SecretTable, keys: Sequence[str]) -> ExactLinks:
+    """Exact multi-key linkage of ``left`` (n rows) and ``right`` (m rows); see the module.
+
+    LEAKAGE: nothing (every output is secret; sizes are public).
+    """
+    if not keys:
+        raise ValueError("exact linkage needs at least one match key")
+    nk, n, m = len(keys), left.n, right.n
+    if n == 0 or m == 0:
+        z = const(p, 0, nk * n)
+        return ExactLinks(const(p, 0, n), const(p, 0, m), z.reshape(nk, n), z.reshape(nk, n))
+    tb = _tag_bits(nk)
+    ok_r = _usable(p, right, keys)
+    ok_l = _usable(p, left, keys)
+    digests = concat_a([right[k].values for k in keys] + [left[k].values for k in keys])
+    tags = np.concatenate(
+        [np.full(m, j, np.uint64) for j in range(nk)]
+        + [np.full(n, j, np.uint64) for j in range(nk)]
+    )
+    ok = concat_a(ok_r + ok_l)
+    rpos = np.tile(np.arange(m, dtype=np.uint64), nk)
+    carry = p.public_a(np.concatenate([rpos, np.zeros(nk * n, np.uint64)]))
+    has_r, (got,), has_l = merge(
+        p,
+        [digests, p.public_a(tags)],
+        nk * m,
+        ok,
+        [carry],
+        backward=True,
+        widths=[64, tb],
+    )
+    assert has_l is not None
+    nu = nk * m
+    # a candidate is real when the row is usable and the copy found a usable row
+    f_l, f_r = mul_many(p, [(ok[nu:], has_r[nu:]), (ok[:nu], has_l[:nu])])
+    fl = f_l.reshape(nk, n)
+    fr = f_r.reshape(nk, m)
+    # OR over keys: 1 - prod(1 - f), left and right together
+    none = and_flags(p, [one_minus(p, concat_a([fl[j], fr[j]])) for j in range(nk)])
+    any_ = one_minus(p, none)
+    partner = got[nu:].reshape(nk, n)
+    found = _dedup(p, fl, partner, m)
+    return ExactLinks(any_[:n], any_[n:], partner, found)
+
+
+def _dedup(p: Party, f: AShare, partner: AShare, m: int) -> AShare:
+    """Drop candidate k of a left row when a valid earlier candidate names the same row."""
+    nk, n = f.a.shape
+    if nk == 1:
+        return f
+    pairs = [(a, b) for b in range(nk) for a in range(b)]
+    xa = concat_a([partner[a] for a, _ in pairs])
+    xb = concat_a([partner[b] for _, b in pairs])
+    same = b2a_bits(p, eq(p, xa, xb, bits=row_bits(m) + 1))
+    va = concat_a([f[a] for a, _ in pairs])
+    dup = mul(p, same, va)  # earlier candidate valid and equal
+    keep = [f[0]]
+    blocks = {pr: dup[i * n : (i + 1) * n] for i, pr in enumerate(pairs)}
+    factors: list[list[AShare]] = [
+        [f[b]] + [one_minus(p, blocks[(a, b)]) for a in range(b)] for b in range(1, nk)
+    ]
+    # AND of each candidate's factors, all candidates in the same rounds
+    width = max(len(x) for x in factors)
+    ones = const(p, 1, n)
+    cols = [concat_a([fs[j] if j < len(fs) else ones for fs in factors]) for j in range(width)]
+    prod = and_flags(p, cols)
+    keep += [prod[i * n : (i + 1) * n] for i in range(nk - 1)]
+    return _stack(keep)
+
+
+def exact_pair_table(p: Party, links: ExactLinks, *, name: str = "pairs") -> SecretTable:
+    """The candidate pairs as a secret table of K * n rows (``left_row``, ``right_row``).
+
+    ``left_row`` is public (row i of the left table, once per key), ``right_row`` secret;
+    validity is ``found``. Compacting it reveals the number of distinct matched pairs;
+    revealing it is the ``pairs`` release. LEAKAGE: nothing (local).
+    """
+    nk, n = links.found.a.shape
+    li = np.tile(np.arange(n, dtype=np.uint64), nk)
+    spec_l = ColumnSpec("left_row", "int", nullable=False)
+    spec_r = ColumnSpec("right_row", "int", nullable=False)
+    cols = {
+        "left_row": SecretColumn(spec_l, p.public_a(li)),
+        "right_row": SecretColumn(spec_r, links.partner.reshape(nk * n)),
+    }
+    return SecretTable(cols, links.found.reshape(nk * n), name)
