@@ -1,0 +1,390 @@
+"""Output protection: small groups suppressed inside MPC, query budgets, differencing.
+
+Small groups
+    :func:`suppress_small_groups` decides ``count < k`` on shares (a narrow-width
+    comparison, :func:`~sharelake.mpc.compare.lt_public`), ANDs "not small" into the
+    secret validity and sums the suppressed groups, all without opening anything. The
+    later compaction opens only the surviving groups; the release reports how many
+    were suppressed (that one number is opened). :func:`protected_plan` makes sure the
+    released aggregate carries a row count to decide on.
+
+Budgets
+    :class:`QueryBudget`: a persisted count of released queries per analyst and table;
+    a release is refused once an analyst's budget for any table it reads is spent.
+
+Differencing
+    The attack: release ``agg(R)`` and ``agg(R')`` where R and R' differ by a few rows,
+    and subtract. :class:`DifferencingGuard` checks it soundly for the plans whose
+    aggregated rows are *one stored table filtered by a predicate* (any chain of
+    filters and projections over one scan, under the group-by): for every earlier
+    released aggregate over the same table, :func:`row_set_differences` counts inside
+    MPC the rows on which the two predicates disagree (the symmetric difference) and
+    opens only, per earlier query, the bit ``0 < |R xor R'| < k``; a set bit refuses
+    the release.
+
+    What it CANNOT catch (documented limits):
+
+    - aggregates whose input is not "filters over one scan": joins, concatenations,
+      overlap tables, de-duplication, computed columns, nested group-bys. Their verdict
+      carries the note ``differencing: not checked`` and, with a policy that does not
+      release sizes, a join already needs the owners' approval;
+    - differences spread over three or more queries (R1 - R2 - R3 ...) where each pair
+      differs by at least k rows;
+    - the same query re-run after the table changed (a new upload version with one row
+      added or removed): the comparison uses the current rows for both predicates;
+    - differences between tables (the same people in two uploaded tables);
+    - differences that pass through groups: two releases over the same rows with
+      different group keys (e.g. grouping by a finer key), which k-suppression per
+      group limits but does not prevent;
+    - sums, means, minima and maxima dominated by a single row even when k rows differ.
+
+    It compares with every earlier release over the table, by any analyst (colluding
+    analysts are covered at the nodes). LEAKAGE: one bit per earlier release compared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SharelakeError
+from ..mpc.arith import mul, open_arith
+from ..mpc.compare import eq_public, lt_public
+from ..mpc.convert import b2a_bits
+from ..mpc.party import Party
+from ..mpc.shares import AShare, concat_a
+from ..plan.canonical import canonical_json
+from ..relational import expr as rexpr
+from ..relational.table import SecretTable
+
+__all__ = [
+    "HIDDEN_COUNT",
+    "BudgetExceededError",
+    "DifferencingError",
+    "DifferencingGuard",
+    "QueryBudget",
+    "RowSet",
+    "protected_plan",
+    "row_set",
+    "row_set_differences",
+    "suppress_small_groups",
+]
+
+HIDDEN_COUNT = "__rows"
+DEFAULT_BUDGET = 1000
+
+
+class BudgetExceededError(SharelakeError):
+    """An analyst has used up its budget of released queries over a table."""
+
+
+class DifferencingError(SharelakeError):
+    """A release would differ from an earlier one over the same table by fewer than k rows."""
+
+
+# ---- small groups -------------------------------------------------------------------------
+
+
+def suppress_small_groups(
+    p: Party, table: SecretTable, count_col: str, k: int
+) -> tuple[SecretTable, AShare]:
+    """Mark the groups of ``table`` with fewer than ``k`` rows invalid, on shares.
+
+    Parameters
+    ----------
+    p
+        This party's protocol context.
+    table
+        A group-by result (one row per group, secret validity).
+    count_col
+        The column holding each group's row count.
+    k
+        The minimum group size (public).
+
+    Returns
+    -------
+    (SecretTable, AShare)
+        The table with validity ``valid AND count >= k``, and a one-element sharing of
+        the number of valid groups that were suppressed.
+
+    Notes
+    -----
+    Counts are at most ``table.n`` per group, so the comparison runs on
+    ``max(n, k).bit_length() + 2`` bits. Cost: one narrow comparison, one bit
+    injection and one multiplication round. LEAKAGE: nothing (the count of suppressed
+    groups stays shared until the caller opens it).
+    """
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    n = table.n
+    if n == 0:
+        zero = p.public_a(np.zeros(1, dtype=np.uint64))
+        return table, zero
+    bits = min(64, max(n, k).bit_length() + 2)
+    small = b2a_bits(p, lt_public(p, table[count_col].values, k, bits=bits))
+    gone = mul(p, table.valid, small)
+    total = AShare(gone.a.sum(keepdims=True), gone.b.sum(keepdims=True))
+    return table.with_valid(table.valid - gone), total
+
+
+def _released_groupby(root: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
+    """The chain of nodes from the root down to the released group-by (inclusive)."""
+    chain = []
+    node = root
+    while node["op"] in ("filter", "project", "sort", "head", "assign"):
+        chain.append(node)
+        node = node["input"]
+    if node["op"] != "groupby":
+        return None
+    return [*chain, node]
+
+
+def protected_plan(plan: Mapping[str, Any]) -> tuple[dict[str, Any], str | None, bool]:
+    """The plan a node executes for an aggregate release, and the count column to use.
+
+    If the released result is a group-by (seen through filters, projections, sorts,
+    heads and computed columns) without a ``("*", "count")`` aggregate that reaches the
+    result, a hidden count :data:`HIDDEN_COUNT` is added and carried through the
+    projections above it. An overlap table uses its ``count`` column.
+
+    Returns
+    -------
+    (plan, count column or None, hidden)
+        ``hidden`` says the caller must drop the count column before release. The plan
+        hash is always that of the *submitted* plan; this rewrite is deterministic, so
+        the three nodes run the same thing.
+
+    Examples
+    --------
+    >>> from sharelake.plan import nodes as pn
+    >>> root = pn.project(pn.groupby(pn.scan("t"), ["k"], {"s": ("v", "sum")}), ["k", "s"])
+    >>> new, col, hidden = protected_plan(pn.make_plan(root))
+    >>> new["root"]["columns"], col, hidden
+    (['k', 's', '__rows'], '__rows', True)
+    """
+    doc = json.loads(canonical_json(plan))
+    root = doc["root"]
+    if root["op"] == "overlap":
+        return doc, "count", False
+    chain = _released_groupby(root)
+    if chain is None:
+        return doc, None, False
+    gb = chain[-1]
+    above = chain[:-1]
+    for out, (src, fn) in gb["aggs"].items():
+        if (
+            src == "*"
+            and fn == "count"
+            and all(out in n["columns"] for n in above if n["op"] == "project")
+        ):
+            return doc, str(out), False
+    gb["aggs"][HIDDEN_COUNT] = ["*", "count"]
+    for n in above:
+        if n["op"] == "project":
+            n["columns"].append(HIDDEN_COUNT)
+    return doc, HIDDEN_COUNT, True
+
+
+# ---- budgets -------------------------------------------------------------------------------
+
+
+class QueryBudget:
+    """Released queries per analyst and table, persisted as JSON (thread-safe).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> b = QueryBudget(pathlib.Path(tempfile.mkdtemp()) / "budget.json", limit=1)
+    >>> b.charge("ana", ["people"])
+    >>> b.check("ana", ["people"])
+    Traceback (most recent call last):
+    ...
+    sharelake.governance.outputs.BudgetExceededError: analyst 'ana' has used its budget \
+of 1 released queries over table 'people'
+    """
+
+    def __init__(self, path: str | Path, *, limit: int = DEFAULT_BUDGET) -> None:
+        self.path = Path(path)
+        self.limit = limit
+        self._lock = threading.Lock()
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raw = {}
+        self._used: dict[str, dict[str, int]] = {
+            str(a): {str(t): int(n) for t, n in d.items()}
+            for a, d in (raw.items() if isinstance(raw, dict) else [])
+            if isinstance(d, dict)
+        }
+
+    def used(self, analyst: str, table: str) -> int:
+        """How many released queries ``analyst`` ran over ``table``."""
+        with self._lock:
+            return self._used.get(analyst, {}).get(table, 0)
+
+    def check(self, analyst: str, tables: Iterable[str]) -> None:
+        """Raise :class:`BudgetExceededError` when any table's budget is spent."""
+        for t in tables:
+            if self.used(analyst, t) >= self.limit:
+                raise BudgetExceededError(
+                    f"analyst {analyst!r} has used its budget of {self.limit} released "
+                    f"queries over table {t!r}"
+                )
+
+    def charge(self, analyst: str, tables: Iterable[str]) -> None:
+        """Count one released query over each of ``tables`` (written atomically)."""
+        with self._lock:
+            mine = self._used.setdefault(analyst, {})
+            for t in set(tables):
+                mine[t] = mine.get(t, 0) + 1
+            tmp = self.path.with_suffix(".tmp")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(self._used, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, self.path)
+
+
+# ---- differencing --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowSet:
+    """The rows an aggregate reads: one table and the conjunction of filter predicates."""
+
+    table: str
+    predicates: tuple[str, ...]  # canonical JSON of each conjunct, sorted
+
+    def expr(self) -> dict[str, Any] | None:
+        """The conjunction as one expression in plan form (None: every row)."""
+        parts = [json.loads(s) for s in self.predicates]
+        if not parts:
+            return None
+        out = parts[0]
+        for e in parts[1:]:
+            out = {"fn": "&", "args": [out, e]}
+        return dict(out)
+
+
+def row_set(plan: Mapping[str, Any]) -> RowSet | None:
+    """The :class:`RowSet` of an aggregate plan, or None when it is not of the checkable
+    shape (a group-by over filters and projections of one scan).
+
+    Examples
+    --------
+    >>> from sharelake.plan import nodes as pn
+    >>> f = pn.filter_rows(pn.scan("t"), {"fn": ">", "args": [{"col": "a"}, {"lit": 1}]})
+    >>> row_set(pn.make_plan(pn.groupby(f, ["k"], {"n": ("*", "count")})))
+    RowSet(table='t', predicates=('{"args":[{"col":"a"},{"lit":1}],"fn":">"}',))
+    """
+    chain = _released_groupby(plan["root"])
+    if chain is None:
+        return None
+    node = chain[-1]["input"]
+    preds: set[str] = set()
+    while node["op"] in ("filter", "project"):
+        if node["op"] == "filter":
+            preds |= {canonical_json(c) for c in _conjuncts(node["predicate"])}
+        node = node["input"]
+    if node["op"] != "scan":
+        return None
+    return RowSet(str(node["table"]), tuple(sorted(preds)))
+
+
+def _conjuncts(e: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    if e.get("fn") == "&":
+        return [c for a in e["args"] for c in _conjuncts(a)]
+    return [e]
+
+
+def row_set_differences(
+    p: Party, table: SecretTable, new: RowSet, earlier: Sequence[RowSet], k: int
+) -> list[bool]:
+    """Per earlier row set: whether it differs from ``new`` by 1 to k-1 rows (in MPC).
+
+    ``table`` is the stored table both row sets read. Each predicate is evaluated on
+    shares (null counts as false, as in a filter); the symmetric difference is counted
+    as ``sum(valid * (a xor b))`` and only the bits ``0 < d < k`` are opened.
+
+    LEAKAGE: one bit per earlier row set.
+    """
+    if not earlier:
+        return []
+    n = table.n
+
+    def holds(rs: RowSet) -> AShare:
+        e = rs.expr()
+        if e is None:
+            return p.public_a(np.ones(n, dtype=np.uint64))
+        return rexpr.predicate_secret(p, table, rexpr.from_json(e))
+
+    a = holds(new)
+    bs = [holds(rs) for rs in earlier]
+    m = len(bs)
+    aa = concat_a([a] * m)
+    bb = concat_a(bs)
+    ab = mul(p, aa, bb)
+    x = aa + bb - ab.scale(2)  # a xor b
+    vx = mul(p, x, concat_a([table.valid] * m))
+    d = AShare(vx.a.reshape(m, n).sum(axis=1), vx.b.reshape(m, n).sum(axis=1))
+    bits = min(64, max(n, k).bit_length() + 2)
+    small = lt_public(p, d, k, bits=bits)
+    none = eq_public(p, d, 0, bits=bits)
+    sa, na = b2a_bits(p, small), b2a_bits(p, none)
+    flag = sa - mul(p, sa, na)
+    return [bool(v) for v in open_arith(p, flag)]
+
+
+class DifferencingGuard:
+    """A node's record of released aggregates' row sets, per table (JSON lines)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._sets: dict[str, list[RowSet]] = {}
+        if self.path.exists():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                try:
+                    doc = json.loads(line)
+                    rs = RowSet(str(doc["table"]), tuple(str(s) for s in doc["predicates"]))
+                except (ValueError, KeyError, TypeError):
+                    continue
+                self._remember(rs)
+
+    def _remember(self, rs: RowSet) -> bool:
+        have = self._sets.setdefault(rs.table, [])
+        if rs in have:
+            return False
+        have.append(rs)
+        return True
+
+    def earlier(self, rs: RowSet) -> list[RowSet]:
+        """The earlier released row sets over ``rs.table`` with other predicates."""
+        with self._lock:
+            return [r for r in self._sets.get(rs.table, []) if r != rs]
+
+    def record(self, rs: RowSet) -> None:
+        """Remember a released row set (idempotent)."""
+        with self._lock:
+            if self._remember(rs):
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self.path.open("a", encoding="utf-8") as f:
+                    f.write(json.dumps({"table": rs.table, "predicates": list(rs.predicates)}))
+                    f.write("\n")
+                    f.flush()
+                    os.fsync(f.fileno())
+
+    @staticmethod
+    def refuse(rs: RowSet, flags: Sequence[bool], k: int) -> None:
+        """Raise :class:`DifferencingError` when any flag is set (names the table only)."""
+        hits = sum(1 for f in flags if f)
+        if hits:
+            raise DifferencingError(
+                f"the aggregate over table {rs.table!r} reads a row set that differs from "
+                f"{hits} earlier released aggregate(s) by fewer than {k} rows"
+            )

@@ -1,0 +1,151 @@
+"""Output protection: k-suppression on shares, budgets, the differencing check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sharelake.governance.outputs import (
+    HIDDEN_COUNT,
+    BudgetExceededError,
+    DifferencingError,
+    DifferencingGuard,
+    QueryBudget,
+    RowSet,
+    protected_plan,
+    row_set,
+    row_set_differences,
+    suppress_small_groups,
+)
+from sharelake.mpc.arith import open_arith
+from sharelake.mpc.party import Party
+from sharelake.net.runner import run_parties
+from sharelake.plan import nodes as pn
+from sharelake.relational.groupby import groupby
+from sharelake.relational.table import ColumnSpec
+
+from ..relational.helpers import released, released_frame, table_inputs, unpack_table
+
+SPECS = [ColumnSpec("region", "int"), ColumnSpec("age", "int")]
+# region 1: 6 rows, region 2: 2 rows, region 3: 5 rows
+FRAME = pd.DataFrame(
+    {
+        "region": [1] * 6 + [2] * 2 + [3] * 5,
+        "age": pd.array([30, 31, 32, 33, 34, 35, 40, 41, 50, 51, 52, 53, None], dtype="Int64"),
+    }
+)
+AGE_GT = {"fn": ">", "args": [{"col": "age"}, {"lit": 30}]}
+AGE_NE = {"fn": "!=", "args": [{"col": "age"}, {"lit": 35}]}
+
+
+def body_suppress(p: Party, t: dict[str, Any], k: int) -> dict[str, Any]:
+    g = groupby(p, unpack_table(t), ["region"], {"n": ("*", "count")})
+    kept, gone = suppress_small_groups(p, g, "n", k)
+    return {"result": released(p, kept), "suppressed": int(open_arith(p, gone)[0])}
+
+
+def test_groups_under_k_are_suppressed_on_shares_and_counted() -> None:
+    inputs = table_inputs({"t": (FRAME, SPECS)})
+    out = run_parties(body_suppress, [{"t": x["t"], "k": 5} for x in inputs])[0]
+    got = released_frame(out["result"]).sort_values("region")
+    assert got["region"].tolist() == [1, 3] and got["n"].tolist() == [6, 5]
+    assert out["suppressed"] == 1
+
+
+def test_with_k_one_nothing_is_suppressed() -> None:
+    inputs = table_inputs({"t": (FRAME, SPECS)})
+    out = run_parties(body_suppress, [{"t": x["t"], "k": 1} for x in inputs])[0]
+    assert len(released_frame(out["result"])) == 3 and out["suppressed"] == 0
+
+
+def body_diff(
+    p: Party, t: dict[str, Any], new: list[str], old: list[list[str]], k: int
+) -> list[bool]:
+    earlier = [RowSet("t", tuple(o)) for o in old]
+    return row_set_differences(p, unpack_table(t), RowSet("t", tuple(new)), earlier, k)
+
+
+def test_row_sets_differing_by_fewer_than_k_rows_are_flagged_in_mpc() -> None:
+    from sharelake.plan.canonical import canonical_json
+
+    gt, ne = canonical_json(AGE_GT), canonical_json(AGE_NE)
+    inputs = table_inputs({"t": (FRAME, SPECS)})
+    # new: age > 30 (11 rows). earlier: all rows (13: differs by 2: age 30 and the null),
+    # age > 30 and age != 35 (differs by 1), age != 35 (differs by 2), the same (0).
+    old = [[], sorted([gt, ne]), [ne], [gt]]
+    args = [{"t": x["t"], "new": [gt], "old": old, "k": 3} for x in inputs]
+    assert run_parties(body_diff, args)[0] == [True, True, True, False]
+    args = [{"t": x["t"], "new": [gt], "old": old, "k": 2} for x in inputs]
+    assert run_parties(body_diff, args)[0] == [False, True, False, False]
+
+
+def test_the_row_set_of_an_aggregate_over_filters_of_one_scan_is_its_conjuncts() -> None:
+    f = pn.filter_rows(pn.scan("t"), {"fn": "&", "args": [AGE_GT, AGE_NE]})
+    rs = row_set(
+        pn.make_plan(pn.groupby(pn.project(f, ["region"]), ["region"], {"n": ("*", "count")}))
+    )
+    f2 = pn.filter_rows(pn.filter_rows(pn.scan("t"), AGE_NE), AGE_GT)
+    rs2 = row_set(pn.make_plan(pn.groupby(f2, ["region"], {"n": ("*", "count")})))
+    assert rs is not None and rs == rs2 and len(rs.predicates) == 2
+
+
+def test_aggregates_over_joins_are_not_checkable_for_differencing() -> None:
+    j = pn.join(pn.scan("a"), pn.scan("b"), on=["k"])
+    assert row_set(pn.make_plan(pn.groupby(j, ["k"], {"n": ("*", "count")}))) is None
+    assert row_set(pn.make_plan(pn.scan("a"))) is None
+
+
+def test_the_guard_remembers_row_sets_across_restarts_and_refuses_on_a_flag(tmp_path: Path) -> None:
+    g = DifferencingGuard(tmp_path / "diff.jsonl")
+    a, b = RowSet("t", ()), RowSet("t", ('{"col":"x"}',))
+    g.record(a)
+    g.record(a)
+    again = DifferencingGuard(tmp_path / "diff.jsonl")
+    assert again.earlier(b) == [a] and again.earlier(a) == []
+    with pytest.raises(DifferencingError, match="fewer than 5 rows"):
+        DifferencingGuard.refuse(b, [True], 5)
+    DifferencingGuard.refuse(b, [False], 5)
+
+
+def test_a_hidden_count_is_added_when_the_aggregate_has_none() -> None:
+    root = pn.sort(pn.groupby(pn.scan("t"), ["k"], {"s": ("v", "sum")}), ["k"])
+    new, col, hidden = protected_plan(pn.make_plan(root))
+    assert (col, hidden) == (HIDDEN_COUNT, True)
+    assert new["root"]["input"]["aggs"][HIDDEN_COUNT] == ["*", "count"]
+
+
+def test_an_existing_row_count_is_used_as_it_is() -> None:
+    root = pn.groupby(pn.scan("t"), ["k"], {"rows": ("*", "count")})
+    assert protected_plan(pn.make_plan(root))[1:] == ("rows", False)
+    ov = pn.overlap([pn.scan("a"), pn.scan("b")], ["pid"])
+    assert protected_plan(pn.make_plan(ov))[1:] == ("count", False)
+
+
+def test_a_row_release_has_no_count_column() -> None:
+    assert protected_plan(pn.make_plan(pn.scan("t")))[1:] == (None, False)
+
+
+def test_a_budget_is_per_analyst_and_table_and_survives_a_restart(tmp_path: Path) -> None:
+    b = QueryBudget(tmp_path / "budget.json", limit=2)
+    b.charge("ana", ["people", "cases"])
+    b.charge("ana", ["people"])
+    b.check("bob", ["people"])
+    b.check("ana", ["cases"])
+    again = QueryBudget(tmp_path / "budget.json", limit=2)
+    assert again.used("ana", "people") == 2
+    with pytest.raises(BudgetExceededError, match="table 'people'"):
+        again.check("ana", ["cases", "people"])
+
+
+def test_suppression_of_an_empty_table_suppresses_nothing() -> None:
+    def body(p: Party, t: dict[str, Any]) -> int:
+        tt = unpack_table(t)
+        empty = tt.take(np.arange(0, dtype=np.intp))
+        return int(open_arith(p, suppress_small_groups(p, empty, "age", 5)[1])[0])
+
+    inputs = table_inputs({"t": (FRAME, SPECS)})
+    assert run_parties(body, [{"t": x["t"]} for x in inputs]) == [0, 0, 0]
