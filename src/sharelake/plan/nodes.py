@@ -45,6 +45,7 @@ from .canonical import PLAN_VERSION, PlanError, canonical_json
 __all__ = [
     "AGG_FNS",
     "HOWS",
+    "JOIN_SUFFIXES",
     "OPS",
     "RELEASE_KINDS",
     "VALIDATES",
