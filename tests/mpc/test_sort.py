@@ -208,3 +208,52 @@ def test_sort_cost_stays_within_the_quicksort_budget() -> None:
         # ~1.39 n log2 n comparisons of 64 + 11 bits at ~2 (b - 1) bits each, plus A2B.
         assert sent / n < 1.6 * np.log2(n) * 2 * 75 / 8 + 120
         assert rounds < 4 * np.log2(n) * 9 + 30
+
+
+def body_ranks(p: Party, fields: list[BShare], widths: list[int], n: int) -> Any:
+    chunks = qs.pack_chunks(list(zip(fields, widths, strict=True)))
+    return qs.quicksort_ranks(p, chunks, n)
+
+
+@pytest.mark.parametrize("n", [2, 3, 91, 92, 255, 256, 1000, 5000])
+def test_quicksort_ranks_with_sample_pivots_and_pairwise_finish_match_argsort(n: int) -> None:
+    # Small n: one pairwise level; n >= 256: samplesort levels, buckets, pairwise tail.
+    rng = np.random.default_rng(n)
+    key = rng.integers(0, 4, n).astype(np.uint64)  # many ties, broken by the index
+    idx = np.arange(n, dtype=np.uint64)
+    per = _shares([("b", key), ("b", idx)])
+    widths = [2, max(1, (n - 1).bit_length())]
+    res = run_in_memory(
+        body_ranks, [{"fields": per[i], "widths": widths, "n": n} for i in range(3)]
+    )
+    want = np.empty(n, dtype=np.intp)
+    want[np.lexsort([idx, key])] = np.arange(n)
+    for got in res:
+        np.testing.assert_array_equal(got, want)
+
+
+def test_pairs_in_segments_lists_every_pair_of_each_segment_once() -> None:
+    counts = np.array([3, 1, 4], dtype=np.intp)
+    i, j = qs._pairs_in_segments(counts, 8)
+    got = sorted(zip(i.tolist(), j.tolist(), strict=True))
+    want = [
+        (a, b)
+        for lo, hi in [(0, 3), (3, 4), (4, 8)]
+        for a in range(lo, hi)
+        for b in range(a + 1, hi)
+    ]
+    assert got == want
+
+
+@pytest.mark.parametrize("width", [2, 4, 8, 16, 32])
+def test_narrow_lane_packing_puts_element_32f_th_u_in_word_fh_u_lane_t(width: int) -> None:
+    rng = np.random.default_rng(width)
+    arr = rng.integers(0, 1 << width, (2, 320), dtype=np.uint64)
+    got = qs._pack_narrow(arr, width)
+    k, h = 64 // width, width // 2
+    for e in range(320):
+        f, rest = divmod(e, 32)
+        t, u = divmod(rest, h)
+        lane = (got[:, f * h + u] >> np.uint64(width * t)) & np.uint64((1 << width) - 1)
+        np.testing.assert_array_equal(lane, arr[:, e])
+    assert got.shape == (2, 320 // k)

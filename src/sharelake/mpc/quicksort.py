@@ -15,8 +15,10 @@ distribution that does not depend on the data, and a simulator can sample them.
 Levels are breadth-first: at every level, every row still in an unsorted segment is
 compared with its segment's pivot (the segment's first row, uniformly random given the
 past) in ONE batched comparison, and the segments split locally by the public outcomes.
-About 1.39 n log2 n comparisons in 2 to 4 log2 n levels (the depth of a random binary
-search tree).
+With random pivots that is about 1.39 n log2 n comparisons in 2 to 4 log2 n levels (the
+depth of a random binary search tree); sample-median pivots for the first levels and a
+pairwise finishing level (see :func:`quicksort_ranks`) bring it to about 1.05 n log2 n
+comparisons in about 2 log2 n levels.
 
 The comparator is the lexicographic "is x below y" over the bit string of the composite
 key. For a group of bit positions keep (D, V): D = "x and y differ somewhere in the
@@ -354,77 +356,226 @@ def _gather(src: Arr, idx: Idx, mp: int) -> Arr:
     return out
 
 
-def quicksort_ranks(p: Party, chunks: Sequence[tuple[BShare, int]], n: int) -> Idx:
-    """The rank of every row under the (distinct) composite keys in ``chunks``.
+def _split(
+    p: Party, xs: Arr, counts: Idx, piv: Arr, widths: Sequence[int], m: int
+) -> tuple[Idx, Idx]:
+    """One level: compare the m grouped rows of ``xs`` with their segment's pivot.
 
-    Breadth-first quicksort; each level is one :func:`open_below_rows` call over every
-    row of every unsorted segment against that segment's first row. Only public
-    bookkeeping runs between the calls: the non-pivot rows stay packed segment by
-    segment in one column-layout matrix, and each level stably partitions it in one
-    near-sequential gather (rows below the pivot first, in their order, then the rest).
+    ``counts`` (zeros allowed) says how many consecutive rows each segment has, ``piv``
+    holds one pivot key column per segment. Returns (``order``, ``n_lo``): the gather
+    that stably partitions every segment (rows below the pivot first, each part in its
+    old order) and the number of rows below the pivot per segment.
+    """
+    ys = np.empty_like(xs)
+    for r in range(ys.shape[0]):
+        ys[r, :m] = np.repeat(piv[r], counts)
+    ys[:, m:] = 0
+    below = open_below_rows(p, xs, ys, widths, m)
+    del ys
+    first = np.cumsum(counts) - counts
+    cum = np.zeros(m + 1, dtype=np.intp)
+    np.cumsum(below.view(np.uint8), dtype=np.intp, out=cum[1:])
+    lo_start = cum[first]
+    n_lo = cum[first + counts] - lo_start
+    lo_before = cum[:-1]  # rows below their pivot before this one, over all segments
+    # Destination in the partitioned layout: a row below its pivot moves up by the rows
+    # above the pivot in earlier segments, a row above moves down past the rows below
+    # the pivot in its own and earlier segments.
+    dest = np.arange(m, dtype=np.intp)
+    dest -= lo_before
+    dest += np.repeat(lo_start + n_lo, counts)
+    alt = lo_before + np.repeat(first - lo_start, counts)
+    np.copyto(dest, alt, where=below)
+    del alt, cum
+    order = np.empty(m, dtype=np.intp)
+    order[dest] = np.arange(m, dtype=np.intp)
+    return order, n_lo
+
+
+def _pad32(m: int) -> int:
+    return -(-m // 32) * 32
+
+
+class _Level:
+    """The unsorted segments of a quicksort level: non-pivot rows grouped by segment."""
+
+    def __init__(self, xs: Arr, ids: Idx, counts: Idx, piv: Arr, pid: Idx, base: Idx) -> None:
+        self.xs, self.ids, self.counts = xs, ids, counts  # counts >= 1
+        self.piv, self.pid, self.base = piv, pid, base  # pivot key, row, rank of segment
+
+    @classmethod
+    def regroup(cls, xs: Arr, ids: Idx, order: Idx, lens: Idx, base: Idx, rank: Idx) -> _Level:
+        """Segments of ``lens`` rows in the layout ``xs[:, order]`` (smallest rank ``base``).
+
+        Rows alone in their segment get their rank; the first row of every longer
+        segment becomes its pivot.
+        """
+        off = np.cumsum(lens) - lens
+        single = lens == 1
+        rank[ids[order[off[single]]]] = base[single]
+        keep = lens >= 2
+        starts = off[keep]
+        member = np.repeat(keep, lens)
+        member[starts] = False
+        pidx = order[starts]
+        gidx = order[member]
+        return cls(
+            _gather(xs, gidx, _pad32(int(gidx.shape[0]))),
+            ids[gidx],
+            lens[keep] - 1,
+            _gather(xs, pidx, int(pidx.shape[0])),
+            ids[pidx],
+            base[keep],
+        )
+
+
+def _pairs_in_segments(counts: Idx, m: int) -> tuple[Idx, Idx]:
+    """All (i, j), i < j, of grouped rows that share a segment (``counts`` rows each)."""
+    first = np.cumsum(counts) - counts
+    later = np.repeat(counts + first, counts) - 1 - np.arange(m, dtype=np.intp)
+    i = np.repeat(np.arange(m, dtype=np.intp), later)
+    j = i + 1
+    j += np.arange(i.shape[0], dtype=np.intp)
+    j -= np.repeat(np.cumsum(later) - later, later)
+    return i, j
+
+
+def _finish(p: Party, lv: _Level, widths: Sequence[int], rank: Idx) -> None:
+    """Rank every remaining row in ONE level: each row against its pivot and every other
+    row of its segment (sum of c (c + 1) / 2 comparisons for segments of c + 1 rows).
+
+    Cuts off the long tail of nearly finished levels, whose number the deepest segment
+    sets. Still only distinct keys are compared, so the outcomes depend on ranks alone.
+    """
+    m = int(lv.ids.shape[0])
+    i, j = _pairs_in_segments(lv.counts, m)
+    npair = int(i.shape[0])
+    tot = m + npair
+    xs = np.empty((lv.xs.shape[0], _pad32(tot)), dtype=np.uint64)
+    ys = np.empty_like(xs)
+    xs[:, :m] = lv.xs[:, :m]
+    for r in range(xs.shape[0]):
+        ys[r, :m] = np.repeat(lv.piv[r], lv.counts)
+        np.take(lv.xs[r], i, out=xs[r, m:tot], mode="clip")
+        np.take(lv.xs[r], j, out=ys[r, m:tot], mode="clip")
+    xs[:, tot:] = 0
+    ys[:, tot:] = 0
+    below = open_below_rows(p, xs, ys, widths, tot)
+    lo, pair = below[:m], below[m:]
+    first = np.cumsum(lv.counts) - lv.counts
+    cum = np.zeros(m + 1, dtype=np.intp)
+    np.cumsum(lo.view(np.uint8), dtype=np.intp, out=cum[1:])
+    rank[lv.pid] = lv.base + cum[first + lv.counts] - cum[first]
+    mine = np.repeat(lv.base, lv.counts) + 1
+    mine -= lo
+    mine += np.bincount(j[pair], minlength=m)
+    mine += np.bincount(i[~pair], minlength=m)
+    rank[lv.ids] = mine
+
+
+#: A level that needs at most this many extra pairwise comparisons finishes the sort.
+_FINISH_PAIRS = 1 << 12
+
+
+def _sample_bits(n: int) -> int:
+    """log2(s + 1) for a pivot sample of s = 2^q - 1 rows (0: no sample)."""
+    if n < 256:
+        return 0
+    lg = n.bit_length() - 1
+    return min((lg + 1) // 2 + 2, lg - 3)
+
+
+def _ranks(p: Party, cols: Arr, widths: Sequence[int], n: int, budget: int) -> Idx:
+    """Ranks of the n rows of the column-layout key matrix ``cols`` (see quicksort_ranks).
+
+    ``budget``: how many pairwise comparisons a level that finishes the sort may add.
     """
     rank = np.zeros(n, dtype=np.intp)
     if n < 2:
         return rank
+    q = _sample_bits(n)
+    if n * (n - 1) // 2 <= budget:
+        _finish(
+            p,
+            _Level.regroup(
+                cols,
+                np.arange(n, dtype=np.intp),
+                np.arange(n, dtype=np.intp),
+                np.array([n], dtype=np.intp),
+                np.zeros(1, dtype=np.intp),
+                rank,
+            ),
+            widths,
+            rank,
+        )
+        return rank
+    if q == 0:
+        lv = _Level.regroup(
+            cols,
+            np.arange(n, dtype=np.intp),
+            np.arange(n, dtype=np.intp),
+            np.array([n], dtype=np.intp),
+            np.zeros(1, dtype=np.intp),
+            rank,
+        )
+    else:
+        # Samplesort splitting (Frazer & McKellar, JACM 1970): sort the first s rows,
+        # then send the other rows down the perfectly balanced search tree of the sample.
+        s = (1 << q) - 1
+        srank = _ranks(p, np.ascontiguousarray(cols[:, :s]), widths, s, budget)
+        sorted_keys = cols[:, :s][:, np.argsort(srank)]
+        m = n - s
+        ids = np.arange(s, n, dtype=np.intp)
+        xs = _gather(cols, ids, _pad32(m))
+        counts = np.array([m], dtype=np.intp)
+        for lvl in range(q):
+            step = 1 << (q - lvl)  # sample ranks per tree node at this level, plus one
+            piv = np.ascontiguousarray(sorted_keys[:, step // 2 - 1 :: step])
+            order, n_lo = _split(p, xs, counts, piv, widths, m)
+            xs = _gather(xs, order, _pad32(m))
+            ids = ids[order]
+            counts = np.stack([n_lo, counts - n_lo], axis=1).reshape(-1)
+        # Bucket i lies between sample ranks i - 1 and i.
+        before = np.cumsum(counts) - counts
+        base = before + np.arange(s + 1, dtype=np.intp)
+        rank[np.argsort(srank)] = base[1:] - 1
+        lv = _Level.regroup(xs, ids, np.arange(m, dtype=np.intp), counts, base, rank)
+    while lv.ids.shape[0]:
+        m = int(lv.ids.shape[0])
+        c = lv.counts
+        if int(c @ (c - 1)) // 2 <= max(2 * m, budget):
+            _finish(p, lv, widths, rank)
+            break
+        order, n_lo = _split(p, lv.xs, lv.counts, lv.piv, widths, m)
+        rank[lv.pid] = lv.base + n_lo
+        lens = np.stack([n_lo, lv.counts - n_lo], axis=1).reshape(-1)
+        base = np.stack([lv.base, lv.base + n_lo + 1], axis=1).reshape(-1)
+        lv = _Level.regroup(lv.xs, lv.ids, order, lens, base, rank)
+    return rank
+
+
+def quicksort_ranks(p: Party, chunks: Sequence[tuple[BShare, int]], n: int) -> Idx:
+    """The rank of every row under the (distinct) composite keys in ``chunks``.
+
+    Breadth-first quicksort; each level is one :func:`open_below_rows` call over every
+    row of every unsorted segment against that segment's pivot. Only public bookkeeping
+    runs between the calls: the non-pivot rows stay packed segment by segment in one
+    column-layout matrix, and each level stably partitions it in one near-sequential
+    gather (rows below the pivot first, in their order, then the rest).
+
+    Pivots: for n >= 256 the first s = 2^q - 1 rows (q about log2(n) / 2 + 2) are sorted
+    first (recursively), and the other rows descend their balanced search tree for q
+    levels, as in samplesort (Frazer & McKellar, JACM 1970): every pivot is a sample
+    median, so each of those levels halves every segment for n - s comparisons. The
+    buckets between sample rows then continue with random pivots (their first row).
+    Once the remaining segments need few pairwise comparisons (at most about twice the
+    rows left, or n / 32 in all), one last level compares every row with its pivot and
+    with every other row of its segment, which cuts off the tail of levels that the
+    deepest segment would set. The sample is a uniformly random subset of the shuffled
+    rows and every opened outcome still compares two distinct keys, so the outcomes
+    remain a function of the random rank permutation alone.
+    """
     mat, widths = chunk_matrix(chunks)
     cols = np.ascontiguousarray(mat.T)  # (2 * #chunks, n): one row per share component
     del mat
-    ids = np.arange(1, n, dtype=np.intp)  # original rows of the non-pivot active rows
-    xs = _gather(cols, ids, -(-(n - 1) // 32) * 32)
-    piv = cols[:, :1].copy()  # pivot keys, one column per segment
-    pid = np.zeros(1, dtype=np.intp)  # original row of each pivot
-    counts = np.array([n - 1], dtype=np.intp)  # non-pivot rows per segment (>= 1)
-    seg_rank = np.zeros(1, dtype=np.intp)  # rank of the segment's smallest row
-    while ids.shape[0]:
-        m = int(ids.shape[0])
-        ys = np.empty_like(xs)
-        for r in range(ys.shape[0]):
-            ys[r, :m] = np.repeat(piv[r], counts)
-        ys[:, m:] = 0
-        below = open_below_rows(p, xs, ys, widths, m)
-        del ys
-        nseg = int(counts.shape[0])
-        first = np.empty(nseg, dtype=np.intp)
-        first[0] = 0
-        np.cumsum(counts[:-1], out=first[1:])
-        b = below.view(np.uint8)
-        lo_before = np.cumsum(b, dtype=np.intp)
-        n_lo = np.empty(nseg, dtype=np.intp)
-        n_lo[:-1] = lo_before[first[1:] - 1]
-        n_lo[-1] = lo_before[-1]
-        lo_before -= b  # rows below their pivot before this one, over all segments
-        n_lo[1:] -= n_lo[:-1].copy()
-        rank[pid] = seg_rank + n_lo
-        # Destination in the partitioned layout: a row below its pivot moves up by the
-        # rows above the pivot in earlier segments, a row above moves down past the
-        # rows below it in its own and earlier segments.
-        lo_start = lo_before[first]
-        hi_start = first - lo_start
-        dest = np.arange(m, dtype=np.intp)
-        dest -= lo_before  # rows above the pivot before this one
-        dest += np.repeat(lo_start + n_lo, counts)
-        alt = lo_before + np.repeat(hi_start, counts)
-        np.copyto(dest, alt, where=below)
-        del alt, lo_before
-        order = np.empty(m, dtype=np.intp)
-        order[dest] = np.arange(m, dtype=np.intp)
-        del dest
-        new_len = np.stack([n_lo, counts - n_lo], axis=1).reshape(-1)
-        new_off = np.stack([first, first + n_lo], axis=1).reshape(-1)
-        new_rank = np.stack([seg_rank, seg_rank + n_lo + 1], axis=1).reshape(-1)
-        single = new_len == 1
-        rank[ids[order[new_off[single]]]] = new_rank[single]
-        keep = new_len >= 2
-        starts = new_off[keep]
-        member = np.repeat(keep, new_len)
-        member[starts] = False  # the first row of a segment is its next pivot
-        pidx = order[starts]
-        gidx = order[member]
-        del order, member
-        piv = _gather(xs, pidx, int(pidx.shape[0]))
-        pid = ids[pidx]
-        ids = ids[gidx]
-        xs = _gather(xs, gidx, -(-int(gidx.shape[0]) // 32) * 32)
-        counts = new_len[keep] - 1
-        seg_rank = new_rank[keep]
-    return rank
+    return _ranks(p, cols, widths, n, max(_FINISH_PAIRS, n // 32))
