@@ -36,7 +36,15 @@ def test_a_policy_file_is_read_with_every_setting(tmp_path: Path) -> None:
 def test_the_default_policy_has_k_five_any_analyst_and_no_sizes() -> None:
     p = Policy.from_dict({})
     assert (p.min_group_size, p.analysts, p.release_sizes, dict(p.columns)) == (5, None, False, {})
-    assert p.column_class("anything") is None
+
+
+def test_a_policy_without_a_columns_table_sets_no_column_rules() -> None:
+    assert Policy.from_dict({"analysts": ["a"]}).column_class("anything") == "reveal"
+    assert Policy.from_dict(Policy.from_dict({}).to_dict()) == Policy.from_dict({})
+
+
+def test_a_column_missing_from_a_columns_table_is_unclassified() -> None:
+    assert Policy.from_dict({"columns": {"a": "reveal"}}).column_class("b") is None
 
 
 def test_a_policy_naming_an_unknown_column_is_refused_naming_it(tmp_path: Path) -> None:

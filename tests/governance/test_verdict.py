@@ -212,3 +212,21 @@ def test_an_unknown_column_is_a_plan_error_naming_it() -> None:
 def test_an_unknown_table_is_a_plan_error_naming_it() -> None:
     with pytest.raises(PlanError, match="no table 'ghosts'"):
         verdict(pn.scan("ghosts"))
+
+
+def test_an_aggregate_over_reveal_columns_only_needs_no_suppression() -> None:
+    root = count_by(pn.scan("people", ["case_id"]), ["case_id"])
+    v = verdict(root)
+    assert v.decision == "allow" and v.releases.min_group_size is None
+
+
+def test_a_table_without_column_rules_lets_every_column_be_released() -> None:
+    tables = {"open": ("ngo", ["a", "b"], {"analysts": ["ana"]})}
+    assert verdict(pn.scan("open"), tables=tables).decision == "allow"
+
+
+def test_an_aggregate_whose_groups_cannot_be_suppressed_needs_approval() -> None:
+    agg = count_by(pn.scan("people"), ["region"])
+    root = pn.join(agg, agg, on=["region"], validate="1:1")
+    v = verdict(root)
+    assert v.decision == "needs_approval" and "min_group_size" in {r.rule for r in v.reasons}

@@ -29,6 +29,11 @@ The classes (DESIGN.md section 6; SCQL's column control list is the model):
 
 A column the policy does not list is *unclassified*: every use of it needs the owner's
 approval (it is never silently revealed). Naming an unknown column or class is refused.
+
+Exception: a policy with no ``[columns]`` table at all (``{}``, the default when an
+owner uploads without a policy) sets no column rules: every column is then treated as
+``reveal`` (``Policy.unlisted``). This keeps unclassified test and demo uploads
+queryable; an owner who wants protection must write ``[columns]``.
 """
 
 from __future__ import annotations
@@ -84,12 +89,17 @@ class Policy:
         Members allowed to query the table; None admits every analyst.
     release_sizes
         Whether join and intersection sizes over this table may be released.
+    unlisted
+        The class of a column ``columns`` does not list: None (unclassified, any use
+        needs approval), or ``reveal`` for a policy without a ``[columns]`` table.
 
     Examples
     --------
     >>> p = Policy.from_dict({"columns": {"age": "aggregate"}, "analysts": ["ana"]})
     >>> p.column_class("age"), p.column_class("name"), p.min_group_size
     ('aggregate', None, 5)
+    >>> Policy.from_dict({}).column_class("name")
+    'reveal'
     >>> p.admits("ana"), p.admits("eve")
     (True, False)
     """
@@ -98,10 +108,11 @@ class Policy:
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE
     analysts: tuple[str, ...] | None = None
     release_sizes: bool = False
+    unlisted: ColumnClass | None = None
 
     def column_class(self, column: str) -> ColumnClass | None:
-        """The class of ``column``, or None when the policy does not list it."""
-        return self.columns.get(column)
+        """The class of ``column``; :attr:`unlisted` when the policy does not list it."""
+        return self.columns.get(column, self.unlisted)
 
     def admits(self, analyst: str) -> bool:
         """Whether ``analyst`` may query the table at all."""
@@ -116,8 +127,8 @@ class Policy:
         Parameters
         ----------
         doc
-            The policy document; None or ``{}`` is the default policy (every column
-            unclassified, k = 5, any analyst, no sizes).
+            The policy document; None or ``{}`` is the default policy (no column rules,
+            k = 5, any analyst, no sizes).
         schema
             The table's column names; when given, a column the policy names that is not
             among them is refused.
@@ -155,6 +166,7 @@ class Policy:
         sizes = doc.get("release_sizes", False)
         if not isinstance(sizes, bool):
             raise PolicyError("policy: release_sizes must be true or false")
+        unlisted: ColumnClass | None = None if "columns" in doc else "reveal"
         cols = doc.get("columns", {})
         if not isinstance(cols, Mapping):
             raise PolicyError("policy: [columns] must map column names to classes")
@@ -170,7 +182,7 @@ class Policy:
                     f"(one of {', '.join(COLUMN_CLASSES)})"
                 )
             out[str(name)] = cast(ColumnClass, klass)
-        return cls(out, k, analysts, sizes)
+        return cls(out, k, analysts, sizes, unlisted)
 
     def to_dict(self) -> dict[str, Any]:
         """The dict form (as stored in the catalog and signed in a change).
@@ -184,7 +196,8 @@ class Policy:
         if self.analysts is not None:
             doc["analysts"] = list(self.analysts)
         doc["release_sizes"] = self.release_sizes
-        doc["columns"] = dict(self.columns)
+        if self.columns or self.unlisted is None:
+            doc["columns"] = dict(self.columns)
         return doc
 
 

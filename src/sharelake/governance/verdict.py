@@ -27,6 +27,9 @@ Release
     ordered only by ``reveal`` columns (an aggregate release may also be filtered and
     joined by ``aggregate``, ``group`` and ``match`` columns). A join or overlap on a
     non-``reveal`` key releases a join/intersection size, which needs ``release_sizes``.
+    An aggregate that derives from any non-``reveal`` column is released with groups
+    under k suppressed (k: the largest ``min_group_size`` of the tables it reads); one
+    over ``reveal`` columns only is not (its rows could be released anyway).
 
 A ``private`` column used or released, or a table whose ``analysts`` do not include the
 analyst, makes the verdict ``deny``. Any other breach makes it ``needs_approval``: it
@@ -41,6 +44,7 @@ from typing import Any, Literal
 
 from ..plan.canonical import PlanError
 from ..plan.nodes import JOIN_SUFFIXES, output_columns, validate_plan
+from .outputs import protected_plan
 from .policy import ColumnClass, Policy
 
 __all__ = [
@@ -383,6 +387,11 @@ def _walk(ck: _Checker, node: Mapping[str, Any]) -> _Rel:
     return rel  # head: which rows follows the input's order (already accounted for)
 
 
+def _needs_k(ck: _Checker, rel: _Rel) -> bool:
+    srcs = frozenset().union(rel.rows, *(c.sources for c in rel.cols.values()))
+    return any(ck.klass(s) != "reveal" for s in srcs)
+
+
 def _release(ck: _Checker, rel: _Rel) -> Literal["rows", "aggregate"]:
     kind: Literal["rows", "aggregate"] = (
         "aggregate"
@@ -469,14 +478,20 @@ def check_plan(plan: Mapping[str, Any], tables: Mapping[str, Any], analyst: str)
             )
     rel = _walk(ck, plan["root"])
     kind = _release(ck, rel)
-    ks = [refs[t].policy.min_group_size for t in touched]
-    release = Release(
-        kind,
-        analyst,
-        tuple(rel.cols),
-        max(ks) if kind == "aggregate" and ks else None,
-        tuple(ck.sizes),
-    )
+    k = max(refs[t].policy.min_group_size for t in touched)
+    protect = kind == "aggregate" and _needs_k(ck, rel)
+    if protect and protected_plan(plan)[1] is None:
+        ck.add(
+            Reason(
+                touched[0],
+                "",
+                "min_group_size",
+                "groups under k cannot be suppressed for this plan shape (the released "
+                "aggregate is not a group-by or overlap seen through filters, projections, "
+                "sorts and heads)",
+            )
+        )
+    release = Release(kind, analyst, tuple(rel.cols), k if protect else None, tuple(ck.sizes))
     decision: Decision = "allow"
     if any(r.severity == "deny" for r in ck.reasons):
         decision = "deny"
