@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from .cluster import cluster_app
+from .governance_cmd import approvals_app, audit_app
 from .node_cmd import node_app
 from .upload_cmd import upload as upload_command
 
@@ -24,6 +25,8 @@ app = typer.Typer(
 )
 app.add_typer(cluster_app, name="cluster")
 app.add_typer(node_app, name="node")
+app.add_typer(approvals_app, name="approvals")
+app.add_typer(audit_app, name="audit")
 app.command("upload")(upload_command)
 
 

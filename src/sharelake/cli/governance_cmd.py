@@ -1,0 +1,252 @@
+"""``sharelake approvals list|show|approve|reject`` and ``sharelake audit verify|show``.
+
+Approvals talk to the nodes as a signed member; ``approve`` and ``reject`` recompute the
+plan's hash from the plan they show before signing it, so a node cannot get a
+different plan signed than the one displayed. The signature goes to all three nodes.
+Audit commands read the nodes' log files (each node operator can verify its own log;
+``verify`` with the three logs also checks that the nodes agree).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+approvals_app = typer.Typer(
+    help="Review plans that need your approval, and sign or reject them.",
+    no_args_is_help=True,
+)
+audit_app = typer.Typer(help="Check and read the nodes' audit logs.", no_args_is_help=True)
+
+_AS = typer.Option("--as", help="Your member name.")
+_CONS = typer.Option("--consortium", help="consortium.toml of the lake.")
+_KEY = typer.Option("--key", help="Your private key (default: members/MEMBER.key).")
+
+
+def _fail(text: str) -> typer.Exit:
+    typer.echo(f"error: {text}", err=True)
+    return typer.Exit(1)
+
+
+def _get(consortium: Path, member: str, key: Path | None, path: str, node: int = 0) -> Any:
+    from ..client.session import connect
+
+    with connect(consortium, member, key=key) as s:
+        return s.request(node, "GET", path).json()
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in ``30m``, ``12h``, ``7d`` or a plain number of seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    t = text.strip().lower()
+    try:
+        if t and t[-1] in units:
+            return int(float(t[:-1]) * units[t[-1]])
+        return int(t)
+    except ValueError:
+        raise typer.BadParameter(f"not a duration: {text!r} (e.g. 30m, 12h, 7d)") from None
+
+
+def render_request(req: dict[str, Any]) -> str:
+    """The readable form of a plan request: steps, verdict, release, recipients."""
+    from ..plan.canonical import plan_hash
+    from ..plan.nodes import describe
+
+    v = req["verdict"]
+    rel = v["releases"]
+    lines = [
+        f"request {req['id']}  (submitted {req['submitted']} by analyst {req['analyst']!r})",
+        f"plan hash: {req['plan_hash']}"
+        + ("" if plan_hash(req["plan"]) == req["plan_hash"] else "  [DOES NOT MATCH THE PLAN]"),
+        f"tables: {', '.join(v.get('tables', []))}   owners: {', '.join(req['owners'])}",
+        "",
+        "what it computes:",
+        *("  " + ln for ln in describe(req["plan"]).splitlines()),
+        "",
+        f"verdict: {v['decision']}",
+    ]
+    for r in v["reasons"]:
+        where = r["table"] + (f".{r['column']}" if r["column"] else "")
+        lines.append(f"  - {where} ({r['rule']}): {r['text']}")
+    what = "rows" if rel["kind"] == "rows" else "an aggregate"
+    release = f"releases {what} with columns {', '.join(rel['columns'])} to {rel['to']!r} only"
+    if rel.get("min_group_size"):
+        release += f"; groups under {rel['min_group_size']} rows suppressed"
+    if rel.get("sizes"):
+        release += f"; reveals join/intersection sizes of {', '.join(rel['sizes'])}"
+    lines += ["", release]
+    if req.get("decisions"):
+        lines.append("decisions so far:")
+        for d in req["decisions"]:
+            when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(d["expires"]))
+            lines.append(f"  - {d['approver']}: {d['decision']} (expires {when} UTC)")
+    missing = req.get("missing") or {}
+    lines.append(
+        "status: approved" if not missing else "waiting for: " + "; ".join(missing.values())
+    )
+    return "\n".join(lines)
+
+
+@approvals_app.command("list")
+def list_requests(
+    member: Annotated[str, _AS],
+    consortium: Annotated[Path, _CONS],
+    key: Annotated[Path | None, _KEY] = None,
+    node: Annotated[int, typer.Option("--node", help="Ask this node (0, 1 or 2).")] = 0,
+) -> None:
+    """List the plan requests a node holds, with their status."""
+    from ..errors import SharelakeError
+
+    try:
+        reqs = _get(consortium, member, key, "/v1/approvals", node)
+    except SharelakeError as exc:
+        raise _fail(str(exc)) from None
+    if not reqs:
+        typer.echo("no plan requests")
+    for r in reqs:
+        mark = "*" if member in r["owners"] and member in (r.get("missing") or {}) else " "
+        typer.echo(
+            f"{mark} {r['id']}  {r['status']:<8}  analyst={r['analyst']}  "
+            f"owners={','.join(r['owners'])}  decision={r['verdict']['decision']}"
+        )
+
+
+@approvals_app.command("show")
+def show(
+    request_id: Annotated[str, typer.Argument(help="The request id (from list).")],
+    member: Annotated[str, _AS],
+    consortium: Annotated[Path, _CONS],
+    key: Annotated[Path | None, _KEY] = None,
+    node: Annotated[int, typer.Option("--node", help="Ask this node (0, 1 or 2).")] = 0,
+) -> None:
+    """Print a plan request readably: tables, columns, operators, release, recipient."""
+    from ..errors import SharelakeError
+
+    try:
+        req = _get(consortium, member, key, f"/v1/approvals/{request_id}", node)
+    except SharelakeError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(render_request(req))
+
+
+def _signing_key(consortium: Path, member: str, key: Path | None) -> Any:
+    from ..governance.cluster import member_key_path
+    from ..governance.keys import load_private_key
+
+    base = consortium if consortium.is_dir() else consortium.parent
+    return load_private_key(key or member_key_path(base, member))
+
+
+def _decide(
+    request_id: str,
+    member: str,
+    consortium: Path,
+    key: Path | None,
+    expires_in: str,
+    decision: str,
+) -> None:
+    from ..client.session import connect
+    from ..errors import SharelakeError
+    from ..governance.approvals import Approval
+    from ..plan.canonical import canonical_json, plan_hash
+
+    try:
+        with connect(consortium, member, key=key) as s:
+            req = s.request(0, "GET", f"/v1/approvals/{request_id}").json()
+            if plan_hash(req["plan"]) != req["plan_hash"]:
+                raise _fail("the node's plan does not match its hash; nothing signed")
+            expires = int(time.time()) + parse_duration(expires_in)
+            approval = Approval.create(
+                _signing_key(consortium, member, key),  # signed here, never at a node
+                req["plan_hash"],
+                req["analyst"],
+                expires,
+                member,
+                decision,  # type: ignore[arg-type]
+            )
+            body = canonical_json(approval.to_dict()).encode("ascii")
+            s.on_each("POST", "/v1/approvals", body, wait_all=True)
+    except SharelakeError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"{decision}d request {request_id} for analyst {req['analyst']!r} on all nodes")
+
+
+@approvals_app.command("approve")
+def approve(
+    request_id: Annotated[str, typer.Argument(help="The request id (from list).")],
+    member: Annotated[str, _AS],
+    consortium: Annotated[Path, _CONS],
+    key: Annotated[Path | None, _KEY] = None,
+    expires_in: Annotated[
+        str, typer.Option("--expires-in", help="How long the approval holds (30m, 12h, 7d).")
+    ] = "7d",
+) -> None:
+    """Sign the plan's hash for its analyst, until the expiry, and send it to all nodes."""
+    _decide(request_id, member, consortium, key, expires_in, "approve")
+
+
+@approvals_app.command("reject")
+def reject(
+    request_id: Annotated[str, typer.Argument(help="The request id (from list).")],
+    member: Annotated[str, _AS],
+    consortium: Annotated[Path, _CONS],
+    key: Annotated[Path | None, _KEY] = None,
+) -> None:
+    """Sign a rejection of the plan (it then cannot run, even with other approvals)."""
+    _decide(request_id, member, consortium, key, "365d", "reject")
+
+
+def _logs(paths: list[Path]) -> list[Path]:
+    out = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(p.glob("nodes/P*/data/audit.jsonl")) or sorted(p.glob("audit.jsonl"))
+            out += found
+        else:
+            out.append(p)
+    return out
+
+
+@audit_app.command("verify")
+def verify(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Audit logs, or a cluster directory (all nodes' logs)."),
+    ],
+) -> None:
+    """Check each log's hash chain and, given several, that the nodes agree."""
+    from ..governance.audit import compare_nodes, verify_chain
+
+    logs = _logs(paths)
+    if not logs:
+        raise _fail("no audit log found")
+    problems: list[str] = []
+    for p in logs:
+        problems += verify_chain(p)
+    if len(logs) > 1:
+        problems += compare_nodes(logs)
+    for line in problems:
+        typer.echo(line)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(
+        f"ok: {len(logs)} audit log(s) intact" + (" and in agreement" if len(logs) > 1 else "")
+    )
+
+
+@audit_app.command("show")
+def show_log(
+    path: Annotated[Path, typer.Argument(help="An audit log, or a cluster directory.")],
+    last: Annotated[int, typer.Option("--last", help="Only the last N entries.")] = 0,
+) -> None:
+    """List audit entries readably (no data values are ever in them)."""
+    from ..governance.audit import format_entry, read_entries
+
+    for log in _logs([path]):
+        entries = read_entries(log)
+        typer.echo(f"== {log}")
+        for e in entries[-last:] if last else entries:
+            typer.echo(format_entry(e))
