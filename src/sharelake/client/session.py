@@ -429,9 +429,19 @@ class Session:
         self,
         data: pd.DataFrame | str | Path,
         name: str,
-        **options: Any,
+        *,
+        schema: Sequence[ColumnSpec] | Mapping[str, Any] | str | Path | None = None,
+        policy: Mapping[str, Any] | str | Path | None = None,
+        upload_id: str | None = None,
+        progress: bool = True,
+        timeout: float | None = None,
     ) -> UploadResult:
-        """Validate, secret-share and upload a table; see :func:`sharelake.client.upload.upload`.
+        """Validate, secret-share and upload a table (all-or-nothing on the three nodes).
+
+        ``schema`` is inferred when None; a bad value raises
+        :class:`~sharelake.errors.InputValidationError` naming file, row and column before
+        anything is sent. Pass the ``upload_id`` of a failed upload to retry it safely.
+        Parameters are those of :func:`sharelake.client.upload.upload`.
 
         Examples
         --------
@@ -440,7 +450,16 @@ class Session:
         """
         from .upload import upload
 
-        return upload(self, data, name, **options)
+        return upload(
+            self,
+            data,
+            name,
+            schema=schema,
+            policy=policy,
+            upload_id=upload_id,
+            progress=progress,
+            timeout=timeout,
+        )
 
     def query(
         self,

@@ -45,7 +45,7 @@ import re
 import time
 import tomllib
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -285,11 +285,12 @@ def share_bundles(
     meta: Mapping[str, Any],
     *,
     key: bytes | None = None,
-    on_column: Any = None,
+    on_column: Callable[[int], object] | None = None,
 ) -> list[bytes]:
     """Split encoded columns into the three nodes' upload bundles (node i gets its pair).
 
     ``key`` (16 bytes, secret) makes the sharing deterministic; fresh randomness otherwise.
+    ``on_column(nbytes)`` is called after each column with its encoded size.
     """
     prg = Prg(key if key is not None else fresh_key())
     arrays: list[dict[str, npt.NDArray[Any]]] = [{}, {}, {}]
@@ -300,7 +301,7 @@ def share_bundles(
                 arrays[i][f"{c.spec.name}.{part}.a"] = shares[i].a
                 arrays[i][f"{c.spec.name}.{part}.b"] = shares[i].b
         if on_column is not None:
-            on_column()
+            on_column(sum(x.nbytes for _, x in _parts(c)))
     return [encode_bundle(meta, arrays[i]) for i in range(3)]
 
 
@@ -427,9 +428,10 @@ def upload(
         "policy": pol,
     }
     with _Progress(progress, name) as bar:
-        t_share = bar.task(f"sharing {name}", len(cols))
+        size = sum(x.nbytes for c in cols for _, x in _parts(c))
+        t_share = bar.task(f"sharing {name}", size)
         key = session.derive_key(b"upload\x00" + uid.encode("ascii") + data_digest(name, cols))
-        bundles = share_bundles(cols, meta, key=key, on_column=lambda: bar.advance(t_share))
+        bundles = share_bundles(cols, meta, key=key, on_column=partial(bar.advance, t_share))
         del cols
         tasks = [bar.task(f"to {session.node_name(i)}", len(b)) for i, b in enumerate(bundles)]
         version = _two_phase(session, uid, bundles, tasks, bar, timeout)
