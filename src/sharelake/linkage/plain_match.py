@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["ExactPlain", "exact_links_plain", "release_plain"]
+__all__ = ["ExactPlain", "exact_links_plain", "fuzzy_match_plain", "release_plain"]
 
 Bools = npt.NDArray[np.bool_]
 
@@ -89,3 +89,85 @@ def release_plain(match: npt.ArrayLike, mode: str) -> dict[str, Any]:
     if mode == "count":
         return {"count": int(mm.sum())}
     raise ValueError(f"unknown reveal mode {mode!r}")
+
+
+def fuzzy_match_plain(
+    left_cols: dict[str, Any],
+    left_mats: dict[str, Any],
+    right_cols: dict[str, Any],
+    right_mats: dict[str, Any],
+    prm: Any = None,
+    *,
+    hybrid: bool = False,
+) -> npt.NDArray[np.int64]:
+    """Twin of :func:`sharelake.linkage.fuzzy.fuzzy_match`: the n x m 0/1 match matrix.
+
+    Exact integer arithmetic: every fraction is compared by cross-multiplication, ties
+    are broken towards the lower index (normal name order first, then lower column /
+    row), exactly as the secure trees do.
+    """
+    from .fuzzy import FuzzyParams
+
+    prm = prm or FuzzyParams()
+    n = len(left_cols["given_count"])
+    m = len(right_cols["given_count"])
+    if n == 0 or m == 0:
+        return np.zeros((n, m), dtype=np.int64)
+
+    def mat(d: dict[str, Any], k: str) -> npt.NDArray[np.int64]:
+        out: npt.NDArray[np.int64] = np.asarray(d[k], dtype=np.int64)
+        return out
+
+    def cnt(d: dict[str, Any], f: str) -> npt.NDArray[np.int64]:
+        c: npt.NDArray[np.int64] = np.asarray(d[f"{f}_count"], dtype=np.int64)
+        out: npt.NDArray[np.int64] = c + (c == 0).astype(np.int64)
+        return out
+
+    ga, fa, gb, fb = (
+        mat(left_mats, "given"),
+        mat(left_mats, "family"),
+        mat(right_mats, "given"),
+        mat(right_mats, "family"),
+    )
+    i_gg, i_ff, i_gf, i_fg = ga @ gb.T, fa @ fb.T, ga @ fb.T, fa @ gb.T
+    cga, cfa, cgb, cfb = (
+        cnt(left_cols, "given"),
+        cnt(left_cols, "family"),
+        cnt(right_cols, "given"),
+        cnt(right_cols, "family"),
+    )
+    s_gg, s_ff = np.add.outer(cga, cgb), np.add.outer(cfa, cfb)
+    s_gf, s_fg = np.add.outer(cga, cfb), np.add.outer(cfa, cgb)
+    n_n, d_n = 2 * (i_gg * s_ff + i_ff * s_gg), s_gg * s_ff
+    n_s, d_s = 2 * (i_gf * s_fg + i_fg * s_gf), s_gf * s_fg
+    swap = n_s * d_n > n_n * d_s
+    num, den = np.where(swap, n_s, n_n), np.where(swap, d_s, d_n)
+    wt = prm.dob_weights(np.asarray(left_mats["dob"]).shape[1]).astype(np.int64)
+    extra = mat(left_mats, "dob") @ (mat(right_mats, "dob") * wt).T
+    if hybrid:
+        agree = np.zeros((n, m), dtype=np.bool_)
+        for k in prm.keys:
+            agree |= np.equal.outer(
+                np.asarray(left_cols[k], dtype=np.uint64),
+                np.asarray(right_cols[k], dtype=np.uint64),
+            )
+        extra = extra + prm.bonus * agree
+    e_num = prm.w_name * num + extra * den
+    cand = prm.t_den * e_num >= prm.t_num * den
+    row_best = np.array([_argmax_frac(e_num[i], den[i]) for i in range(n)])
+    col_best = np.array([_argmax_frac(e_num[:, j], den[:, j]) for j in range(m)])
+    out = np.zeros((n, m), dtype=np.int64)
+    for i in range(n):
+        j = row_best[i]
+        if col_best[j] == i and cand[i, j]:
+            out[i, j] = 1
+    return out
+
+
+def _argmax_frac(num: npt.NDArray[np.int64], den: npt.NDArray[np.int64]) -> int:
+    """First index of the largest num / den (den > 0), by cross-multiplication."""
+    best = 0
+    for k in range(1, len(num)):
+        if num[k] * den[best] > num[best] * den[k]:
+            best = k
+    return best

@@ -1,0 +1,503 @@
+"""Secure fuzzy scoring of n x m person pairs, threshold, mutual-best rule, hybrid mode.
+
+Inputs are the client encodings of :mod:`sharelake.linkage.encode`, secret-shared
+(:class:`SharedPeople`): bigram indicator matrices ``given`` and ``family`` with their
+``*_count`` columns, the ``dob`` one-hot matrix and, for the hybrid mode, the match keys.
+Everything is integer arithmetic on the replicated sharing over Z_2^64 of Araki,
+Furukawa, Lindell, Nof and Ohara (CCS 2016); no division is ever computed -- fractions
+are compared by cross-multiplication. The plaintext twin is
+:func:`sharelake.linkage.plain_match.fuzzy_match_plain`.
+
+Per pair (left record a, right record b), with c' = max(c, 1) per count (an empty name
+has Dice 0 with anything, so the denominators may be made non-zero this way without
+changing any Dice value):
+
+1. Inner products i_gg, i_ff, i_gf, i_fg of the bigram vectors (both name orders) and
+   the weighted DOB agreement x = <dob_a, w * dob_b> (w = year / month / day weights):
+   ONE local BLAS product per share pair and ONE resharing for all five outputs
+   (:func:`sharelake.mpc.arith.local_matmul`).
+2. Name score per order as a fraction N/D: Dice(g) + Dice(f) =
+   2 (i_gg s_ff + i_ff s_gg) / (s_gg s_ff) with s = c'_a + c'_b (local); swapped
+   likewise with s_gf, s_fg. One multiplication round.
+3. The better order: sign of N_n D_s - N_s D_n (one round, one narrow comparison), then
+   an oblivious select of (N, D) (bit injection + one round); ties keep the normal order.
+4. Score E = w_name N/D + x (+ ``bonus`` when some match key agrees, hybrid mode), kept as
+   (N'' = w_name N + X D, D) with X = x + bonus * key: one multiplication round. The key
+   agreement is an OR over keys of 64-bit equalities (:func:`sharelake.mpc.compare.eq`).
+5. Candidate: E >= t_num / t_den, i.e. t_den N'' - t_num D >= 0 (narrow comparison).
+6. Mutual best: for every left row the first column of maximal E (arg-max tree over the
+   row, log2 m levels, each one cross-multiplication, one narrow comparison and one
+   select of (N'', D, index)); for every right column likewise over the rows; both trees
+   share their rounds. Pair (a, b) matches when it is a candidate, b is a's arg-max and a
+   is b's arg-max (narrow equalities of the secret indices).
+
+Blocks: left rows are processed in blocks of at most ``block_pairs`` pairs; each block
+runs the same rounds; the column maxima are merged across blocks by one more tree level.
+
+LEAKAGE: nothing until a release. Scores, inner products, orders, candidates and arg-max
+indices stay secret; the sizes n, m, the block layout and the public parameters are
+public. The ``reveal_*`` functions then open exactly what the ``--reveal`` mode releases:
+``pairs`` the matched (left row, right row) list, ``own`` per left row its 0/1 match flag
+and its number of matched right rows, ``count`` the number of matched pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..mpc.arith import local_matmul, open_arith
+from ..mpc.bits import BitShare, and_bits, and_bits_many, concat, open_bits
+from ..mpc.compare import eq_public, msb_many
+from ..mpc.convert import b2a_bits
+from ..mpc.party import Party
+from ..mpc.ring import Arr
+from ..mpc.shares import AShare
+from ..mpc.sharing import share_arith
+
+__all__ = [
+    "FuzzyParams",
+    "SharedPeople",
+    "fuzzy_match",
+    "reveal_count",
+    "reveal_own",
+    "reveal_pairs",
+    "share_people",
+]
+
+FIELDS = ("given", "family")
+#: Pairs per block (bounds memory: a few arrays of this many words per party).
+BLOCK_PAIRS = 1 << 20
+
+
+@dataclass(frozen=True)
+class FuzzyParams:
+    """Public scoring parameters (integers; the threshold is the fraction t_num / t_den).
+
+    ``count_cap`` bounds every ``*_count`` (and so every inner product); it fixes the
+    comparison widths. ``bonus`` (hybrid mode) must exceed the largest fuzzy score so
+    that a key agreement always wins the arg-max and passes the threshold.
+    """
+
+    w_name: int = 3
+    w_year: int = 1
+    w_month: int = 1
+    w_day: int = 1
+    t_num: int = 27
+    t_den: int = 5
+    bonus: int = 16
+    count_cap: int = 512
+    dob_slices: tuple[tuple[int, int], ...] = ((0, 136), (136, 148), (148, 179))
+    keys: tuple[str, ...] = field(
+        default=("key_names_dob", "key_phon_dob", "key_family_initial_dob", "key_names_year")
+    )
+
+    def dob_weights(self, width: int) -> Arr:
+        """The public weight of every column of the ``dob`` one-hot matrix."""
+        w = np.zeros(width, dtype=np.uint64)
+        for (lo, hi), wt in zip(
+            self.dob_slices, (self.w_year, self.w_month, self.w_day), strict=True
+        ):
+            w[lo:hi] = wt
+        return w
+
+    def max_extra(self) -> int:
+        """Largest X = DOB points + bonus."""
+        return self.w_year + self.w_month + self.w_day + self.bonus
+
+
+@dataclass(frozen=True)
+class SharedPeople:
+    """One party's shares of an encoded person table (see :mod:`sharelake.linkage.encode`).
+
+    ``columns``: 1-D sharings (counts, keys); ``matrices``: 2-D sharings (n x d).
+    """
+
+    columns: dict[str, AShare]
+    matrices: dict[str, AShare]
+
+    @property
+    def n(self) -> int:
+        return len(next(iter(self.matrices.values())))
+
+    def pack(self) -> dict[str, Any]:
+        """A ``run_parties``-friendly dict (shares only, no pickle)."""
+        return {"columns": dict(self.columns), "matrices": dict(self.matrices)}
+
+    @classmethod
+    def unpack(cls, d: Mapping[str, Any]) -> SharedPeople:
+        return cls(dict(d["columns"]), dict(d["matrices"]))
+
+
+def share_people(columns: Mapping[str, Any], matrices: Mapping[str, Any]) -> list[SharedPeople]:
+    """Client side: split encoded columns and matrices into the three parties' shares."""
+    cols: list[dict[str, AShare]] = [{}, {}, {}]
+    mats: list[dict[str, AShare]] = [{}, {}, {}]
+    for k, v in columns.items():
+        for i, s in enumerate(share_arith(np.asarray(v, dtype=np.uint64))):
+            cols[i][k] = s
+    for k, v in matrices.items():
+        for i, s in enumerate(share_arith(np.asarray(v, dtype=np.uint64))):
+            mats[i][k] = s
+    return [SharedPeople(cols[i], mats[i]) for i in range(3)]
+
+
+# ---- widths ------------------------------------------------------------------------------
+
+
+def _bits_of(bound: int) -> int:
+    """Signed width holding every integer in [-bound, bound]."""
+    return min(64, max(2, bound.bit_length() + 1))
+
+
+@dataclass(frozen=True)
+class _Widths:
+    count: int  # eq of a count with 0
+    order: int  # N_n D_s - N_s D_n
+    score: int  # t_den N'' - t_num D and tree cross products
+    ring: int  # bits every value must be correct to (matmul width, multiple of 16)
+
+
+def _widths(prm: FuzzyParams) -> _Widths:
+    c = prm.count_cap
+    n_max = 8 * c * c  # 2 (i1 s2 + i2 s1), s <= 2c
+    d_max = 4 * c * c
+    order = _bits_of(2 * n_max * d_max)
+    e_max = prm.w_name * n_max + prm.max_extra() * d_max
+    score = _bits_of(max(2 * e_max * d_max, prm.t_den * e_max + prm.t_num * d_max))
+    ring = min(64, 16 * ((max(order, score) + 15) // 16))
+    return _Widths(_bits_of(c), order, score, ring)
+
+
+# ---- helpers -----------------------------------------------------------------------------
+
+
+def _cat(xs: Sequence[AShare]) -> AShare:
+    return AShare(
+        np.concatenate([x.a.reshape(-1) for x in xs]), np.concatenate([x.b.reshape(-1) for x in xs])
+    )
+
+
+def _split(x: AShare, sizes: Sequence[int]) -> list[AShare]:
+    out, off = [], 0
+    for s in sizes:
+        out.append(AShare(x.a[off : off + s], x.b[off : off + s]))
+        off += s
+    return out
+
+
+def _reshare_sum(p: Party, z: Arr) -> AShare:
+    """3-out-of-3 local terms -> replicated sharing (one round, Araki et al. 2016)."""
+    z = z + p.zero_share(z.shape)
+    return AShare(z, p.pass_prev(z))
+
+
+def _dots(p: Party, pairs: Sequence[Sequence[tuple[AShare, AShare]]]) -> list[AShare]:
+    """Several sums of elementwise products, each with ONE resharing, all in one round."""
+    terms = []
+    for group in pairs:
+        z: Arr | None = None
+        for x, y in group:
+            t = x.a * y.a
+            t += x.a * y.b
+            t += x.b * y.a
+            z = t if z is None else z + t
+        assert z is not None
+        terms.append(z.reshape(-1))
+    sizes = [len(t) for t in terms]
+    r = _reshare_sum(p, np.concatenate(terms))
+    return _split(r, sizes)
+
+
+def _select(p: Party, c: BitShare, a: Sequence[AShare], b: Sequence[AShare]) -> list[AShare]:
+    """c ? b : a for several columns (bit injection, one round)."""
+    ca = b2a_bits(p, c)
+    diffs = [(ca, bb - aa) for aa, bb in zip(a, b, strict=True)]
+    prods = _dots(p, [[d] for d in diffs])
+    return [aa + pr for aa, pr in zip(a, prods, strict=True)]
+
+
+def _gt0(p: Party, xs: Sequence[AShare], bits: int) -> list[BitShare]:
+    """x > 0 for each (signed ``bits``-bit) x: msb(-x), one batched call."""
+    return msb_many(p, [-x for x in xs], bits=bits)
+
+
+# ---- stage 1-5: scores of one block ------------------------------------------------------
+
+
+def _counts(p: Party, t: SharedPeople, prm: FuzzyParams, w: _Widths) -> dict[str, AShare]:
+    """c' = c + [c == 0] for the name fields (one batched equality)."""
+    cs = [t.columns[f"{f}_count"] for f in FIELDS]
+    z = b2a_bits(p, eq_public(p, _cat(cs), 0, bits=w.count))
+    parts = _split(_cat(cs) + z, [len(c) for c in cs])
+    return dict(zip(FIELDS, parts, strict=True))
+
+
+def _key_any(p: Party, a: SharedPeople, b: SharedPeople, rows: slice, prm: FuzzyParams) -> AShare:
+    """0/1 per pair of the block: some match key agrees (64-bit equalities, OR tree)."""
+    n = rows.stop - rows.start
+    m = b.n
+    diffs = []
+    for k in prm.keys:
+        ka, kb = a.columns[k][rows], b.columns[k]
+        da = np.subtract.outer(ka.a, kb.a).reshape(-1)
+        db = np.subtract.outer(ka.b, kb.b).reshape(-1)
+        diffs.append(AShare(da, db))
+    nm = n * m
+    e = eq_public(p, _cat(diffs), 0, bits=64)
+    parts = [e[j * nm : (j + 1) * nm] for j in range(len(prm.keys))]
+    nots = [q.invert(p.id) for q in parts]
+    while len(nots) > 1:
+        h = len(nots) // 2
+        nots = and_bits_many(p, list(zip(nots[:h], nots[h : 2 * h], strict=True))) + nots[2 * h :]
+    return b2a_bits(p, nots[0].invert(p.id))
+
+
+def _block_scores(
+    p: Party,
+    a: SharedPeople,
+    b: SharedPeople,
+    ca: dict[str, AShare],
+    cb: dict[str, AShare],
+    rows: slice,
+    prm: FuzzyParams,
+    w: _Widths,
+    hybrid: bool,
+) -> tuple[AShare, AShare]:
+    """(N'', D) of the block's pairs, flattened row-major (n_b * m)."""
+    nb, m = rows.stop - rows.start, b.n
+    ga, fa = (a.matrices[f][rows] for f in FIELDS)
+    gb, fb = (b.matrices[f] for f in FIELDS)
+    left = AShare(np.concatenate([ga.a, fa.a]), np.concatenate([ga.b, fa.b]))
+    right = AShare(np.concatenate([gb.a, fb.a]).T, np.concatenate([gb.b, fb.b]).T)
+    z = local_matmul(left.a, right.a + right.b, bits=w.ring)
+    z += local_matmul(left.b, right.a, bits=w.ring)
+    da, db = a.matrices["dob"][rows], b.matrices["dob"]
+    wt = prm.dob_weights(da.a.shape[1])
+    rb = AShare((db.a * wt).T, (db.b * wt).T)
+    zd = local_matmul(da.a, rb.a + rb.b, bits=w.ring)
+    zd += local_matmul(da.b, rb.a, bits=w.ring)
+    prods = _reshare_sum(p, np.concatenate([z.reshape(-1), zd.reshape(-1)]))
+    ip = prods[: 4 * nb * m].reshape(2 * nb, 2 * m)
+    x = prods[4 * nb * m :]
+    i_gg, i_gf = ip[:nb, :m].reshape(-1), ip[:nb, m:].reshape(-1)
+    i_fg, i_ff = ip[nb:, :m].reshape(-1), ip[nb:, m:].reshape(-1)
+
+    def size(fa_: str, fb_: str) -> AShare:
+        u, v = ca[fa_][rows], cb[fb_]
+        return AShare(np.add.outer(u.a, v.a).reshape(-1), np.add.outer(u.b, v.b).reshape(-1))
+
+    s_gg, s_ff, s_gf, s_fg = (
+        size("given", "given"),
+        size("family", "family"),
+        size("given", "family"),
+        size("family", "given"),
+    )
+    n_n, d_n, n_s, d_s = _dots(
+        p,
+        [
+            [(i_gg, s_ff), (i_ff, s_gg)],
+            [(s_gg, s_ff)],
+            [(i_gf, s_fg), (i_fg, s_gf)],
+            [(s_gf, s_fg)],
+        ],
+    )
+    n_n, n_s = n_n.scale(2), n_s.scale(2)
+    key = _key_any(p, a, b, rows, prm) if hybrid else None
+    (diff,) = _dots(p, [[(n_s, d_n), (-n_n, d_s)]])
+    (swap,) = _gt0(p, [diff], w.order)
+    num, den = _select(p, swap, [n_n, d_n], [n_s, d_s])
+    extra = x if key is None else x + key.scale(prm.bonus)
+    (xd,) = _dots(p, [[(extra, den)]])
+    return num.scale(prm.w_name) + xd, den
+
+
+# ---- stage 6: arg-max trees ----------------------------------------------------------------
+
+
+@dataclass
+class _Tree:
+    """Rows of candidates (g groups x w leaves) reducing to their first arg-max."""
+
+    num: AShare  # (g, w)
+    den: AShare
+    idx: AShare
+
+    @property
+    def width(self) -> int:
+        return int(self.num.a.shape[1])
+
+
+def _level(p: Party, trees: list[_Tree], bits: int) -> list[_Tree]:
+    """One level of every tree that is still wider than 1, in shared rounds."""
+    live = [t for t in trees if t.width > 1]
+    if not live:
+        return trees
+    los, his = [], []
+    for t in live:
+        h = t.width // 2
+        los.append(
+            [AShare(c.a[:, 0 : 2 * h : 2], c.b[:, 0 : 2 * h : 2]) for c in (t.num, t.den, t.idx)]
+        )
+        his.append(
+            [AShare(c.a[:, 1 : 2 * h : 2], c.b[:, 1 : 2 * h : 2]) for c in (t.num, t.den, t.idx)]
+        )
+    shapes = [lo[0].a.shape for lo in los]
+    diffs = _dots(p, [[(hi[0], lo[1]), (-lo[0], hi[1])] for lo, hi in zip(los, his, strict=True)])
+    better = _gt0(p, [_cat(diffs)], bits)[0]
+    sizes = [int(np.prod(s)) for s in shapes]
+    flat_lo = [_cat([lo[k] for lo in los]) for k in range(3)]
+    flat_hi = [_cat([hi[k] for hi in his]) for k in range(3)]
+    new = _select(p, better, flat_lo, flat_hi)
+    parts = [_split(c, sizes) for c in new]
+    out: list[_Tree] = []
+    j = 0
+    for t in trees:
+        if t.width <= 1:
+            out.append(t)
+            continue
+        sh = shapes[j]
+        cols = [parts[k][j].reshape(*sh) for k in range(3)]
+        if t.width % 2:
+            cols = [
+                AShare(
+                    np.concatenate([c.a, o.a[:, -1:]], axis=1),
+                    np.concatenate([c.b, o.b[:, -1:]], axis=1),
+                )
+                for c, o in zip(cols, (t.num, t.den, t.idx), strict=True)
+            ]
+        out.append(_Tree(*cols))
+        j += 1
+    return out
+
+
+def _reduce(p: Party, trees: list[_Tree], bits: int) -> list[_Tree]:
+    while any(t.width > 1 for t in trees):
+        trees = _level(p, trees, bits)
+    return trees
+
+
+# ---- the operator --------------------------------------------------------------------------
+
+
+def fuzzy_match(
+    p: Party,
+    left: SharedPeople,
+    right: SharedPeople,
+    prm: FuzzyParams | None = None,
+    *,
+    hybrid: bool = False,
+    block_pairs: int = BLOCK_PAIRS,
+) -> BitShare:
+    """Secret n x m match bits (row-major, packed) of the mutual-best rule; see the module.
+
+    ``hybrid=True``: a pair whose match keys agree gets ``bonus`` extra points (it always
+    passes the threshold and wins the arg-max over pairs without a key agreement).
+    LEAKAGE: nothing (the bits stay secret; see the ``reveal_*`` functions).
+    """
+    prm = prm or FuzzyParams()
+    w = _widths(prm)
+    n, m = left.n, right.n
+    if n == 0 or m == 0:
+        z = np.zeros((n * m + 63) // 64, np.uint64)
+        return BitShare(z, z.copy(), n * m)
+    ca, cb = _counts(p, left, prm, w), _counts(p, right, prm, w)
+    step = max(1, block_pairs // m)
+    jdx = np.arange(m, dtype=np.uint64)
+    stored: list[tuple[slice, BitShare]] = []
+    best: _Tree | None = None
+    for r0 in range(0, n, step):
+        rows = slice(r0, min(n, r0 + step))
+        nb = rows.stop - rows.start
+        num, den = _block_scores(p, left, right, ca, cb, rows, prm, w, hybrid)
+        below = msb_many(p, [num.scale(prm.t_den) - den.scale(prm.t_num)], bits=w.score)[0]
+        cand = below.invert(p.id)  # E >= t_num / t_den
+        row_t = _Tree(
+            num.reshape(nb, m), den.reshape(nb, m), p.public_a(np.tile(jdx, nb)).reshape(nb, m)
+        )
+        ridx = np.arange(rows.start, rows.stop, dtype=np.uint64)
+        col_t = _Tree(
+            AShare(num.a.reshape(nb, m).T.copy(), num.b.reshape(nb, m).T.copy()),
+            AShare(den.a.reshape(nb, m).T.copy(), den.b.reshape(nb, m).T.copy()),
+            p.public_a(np.tile(ridx, m)).reshape(m, nb),
+        )
+        row_t, col_t = _reduce(p, [row_t, col_t], w.score)
+        if best is not None:  # earlier blocks hold lower row indices: they go first
+            merged = _Tree(
+                *(
+                    AShare(np.concatenate([x.a, y.a], axis=1), np.concatenate([x.b, y.b], axis=1))
+                    for x, y in zip(
+                        (best.num, best.den, best.idx),
+                        (col_t.num, col_t.den, col_t.idx),
+                        strict=True,
+                    )
+                )
+            )
+            (col_t,) = _reduce(p, [merged], w.score)
+        best = col_t
+        arg = AShare(np.repeat(row_t.idx.a[:, 0], m), np.repeat(row_t.idx.b[:, 0], m))
+        rw = eq_public(p, arg, np.tile(jdx, nb).astype(np.int64), bits=_bits_of(max(n, m)))
+        stored.append((rows, and_bits(p, rw, cand)))
+    assert best is not None
+    argcol = best.idx
+    cws = []
+    for rows, _ in stored:
+        nb = rows.stop - rows.start
+        ac = AShare(np.tile(argcol.a[:, 0], nb), np.tile(argcol.b[:, 0], nb))
+        ii = np.repeat(np.arange(rows.start, rows.stop, dtype=np.int64), m)
+        cws.append(eq_public(p, ac, ii, bits=_bits_of(max(n, m))))
+    return concat(and_bits_many(p, [(s, c) for (_, s), c in zip(stored, cws, strict=True)]))
+
+
+# ---- releases (what each --reveal mode opens) --------------------------------------------
+
+
+def reveal_pairs(p: Party, match: BitShare, n: int, m: int) -> list[tuple[int, int]]:
+    """``pairs``: open the match bits; the (left row, right row) list, row-major order.
+
+    LEAKAGE: the matched pairs (this is the release; the positions of the bits are the
+    public pair positions, so the opened bits ARE the pair list, nothing more).
+    """
+    bits = open_bits(p, match)
+    li, ri = np.divmod(np.flatnonzero(bits), max(m, 1))
+    return [(int(a), int(b)) for a, b in zip(li, ri, strict=True)]
+
+
+def _row_sums(p: Party, match: BitShare, n: int, m: int) -> AShare:
+    x = b2a_bits(p, match)
+    return AShare(
+        x.a.reshape(n, m).sum(axis=1, dtype=np.uint64),
+        x.b.reshape(n, m).sum(axis=1, dtype=np.uint64),
+    )
+
+
+def reveal_own(p: Party, match: BitShare, n: int, m: int) -> tuple[Arr, Arr]:
+    """``own``: per left row the 0/1 match flag and its number of matched right rows.
+
+    The row sums are local after a bit injection; the flag is "sum != 0" (a narrow
+    equality). LEAKAGE: exactly the flags and counts of the left rows (nothing about
+    which right rows matched).
+    """
+    if n == 0:
+        z = np.zeros(0, np.uint64)
+        return z, z.copy()
+    if m == 0:
+        z = np.zeros(n, np.uint64)
+        return z, z.copy()
+    sums = _row_sums(p, match, n, m)
+    none = b2a_bits(p, eq_public(p, sums, 0, bits=_bits_of(m)))
+    flags = AShare(-none.a, -none.b).add_public(np.uint64(1), p.id)
+    opened = open_arith(p, _cat([flags, sums]))
+    return opened[:n], opened[n:]
+
+
+def reveal_count(p: Party, match: BitShare, n: int, m: int) -> int:
+    """``count``: the number of matched pairs. LEAKAGE: that number only."""
+    if n == 0 or m == 0:
+        return 0
+    x = b2a_bits(p, match)
+    tot = AShare(x.a.sum(dtype=np.uint64).reshape(1), x.b.sum(dtype=np.uint64).reshape(1))
+    return int(open_arith(p, tot)[0])

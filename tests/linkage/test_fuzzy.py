@@ -1,0 +1,177 @@
+"""Secure fuzzy scoring, threshold and mutual-best rule equal the plaintext twin exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sharelake.linkage.fuzzy import (
+    FuzzyParams,
+    SharedPeople,
+    fuzzy_match,
+    reveal_count,
+    reveal_own,
+    reveal_pairs,
+    share_people,
+)
+from sharelake.linkage.plain_match import fuzzy_match_plain, release_plain
+from sharelake.mpc.arith import local_matmul
+from sharelake.mpc.party import Party
+from sharelake.net.runner import run_parties
+
+D = 24  # a small bigram dimension keeps the tests fast
+PRM = FuzzyParams(count_cap=D, dob_slices=((0, 4), (4, 7), (7, 10)), keys=("key_a", "key_b"))
+PRM_HYBRID = FuzzyParams(
+    count_cap=D, dob_slices=((0, 4), (4, 7), (7, 10)), keys=("key_a", "key_b"), bonus=16
+)
+
+
+def _people(
+    rng: np.random.Generator, n: int, density: float = 0.3
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    g = (rng.random((n, D)) < density).astype(np.uint64)
+    f = (rng.random((n, D)) < density).astype(np.uint64)
+    g[rng.random(n) < 0.1] = 0  # some empty given names
+    dob = np.zeros((n, 10), dtype=np.uint64)
+    for lo, hi in ((0, 4), (4, 7), (7, 10)):
+        v = rng.integers(lo, hi + 1, n)  # hi = missing part
+        ok = v < hi
+        dob[np.flatnonzero(ok), v[ok]] = 1
+    cols = {
+        "given_count": g.sum(axis=1),
+        "family_count": f.sum(axis=1),
+        "key_a": rng.integers(0, 6, n).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15),
+        "key_b": rng.integers(0, 2**64, n, dtype=np.uint64),
+    }
+    return cols, {"given": g, "family": f, "dob": dob}
+
+
+def _body(
+    p: Party, left: dict[str, Any], right: dict[str, Any], hybrid: bool, n: int, m: int, block: int
+) -> dict[str, Any]:
+    prm = PRM_HYBRID if hybrid else PRM
+    bits = fuzzy_match(
+        p,
+        SharedPeople.unpack(left),
+        SharedPeople.unpack(right),
+        prm,
+        hybrid=hybrid,
+        block_pairs=block,
+    )
+    flags, counts = reveal_own(p, bits, n, m)
+    return {
+        "pairs": reveal_pairs(p, bits, n, m),
+        "flags": flags,
+        "counts": counts,
+        "count": reveal_count(p, bits, n, m),
+    }
+
+
+def _check(
+    left: tuple[dict[str, Any], dict[str, Any]],
+    right: tuple[dict[str, Any], dict[str, Any]],
+    *,
+    hybrid: bool = False,
+    block: int = 1 << 20,
+    transport: str = "memory",
+) -> np.ndarray:
+    ls = share_people(*left)
+    rs = share_people(*right)
+    n, m = len(left[0]["given_count"]), len(right[0]["given_count"])
+    inputs = [
+        {
+            "left": ls[i].pack(),
+            "right": rs[i].pack(),
+            "hybrid": hybrid,
+            "n": n,
+            "m": m,
+            "block": block,
+        }
+        for i in range(3)
+    ]
+    got = run_parties(_body, inputs, transport=transport)[0]  # type: ignore[arg-type]
+    want = fuzzy_match_plain(*left, *right, PRM_HYBRID if hybrid else PRM, hybrid=hybrid)
+    assert [tuple(x) for x in got["pairs"]] == release_plain(want, "pairs")["pairs"]
+    own = release_plain(want, "own")
+    assert list(got["flags"]) == list(own["flags"])
+    assert list(got["counts"]) == list(own["counts"])
+    assert got["count"] == release_plain(want, "count")["count"]
+    return want
+
+
+def _noisy_copy(
+    rng: np.random.Generator, people: tuple[dict[str, Any], dict[str, Any]], flip: float
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    cols, mats = people
+    mats = {k: v.copy() for k, v in mats.items()}
+    for f in ("given", "family"):
+        noise = rng.random(mats[f].shape) < flip
+        mats[f] = mats[f] ^ noise.astype(np.uint64)
+    swap = rng.random(len(cols["given_count"])) < 0.3
+    mats["given"][swap], mats["family"][swap] = (
+        mats["family"][swap].copy(),
+        mats["given"][swap].copy(),
+    )
+    cols = dict(cols)
+    cols["given_count"] = mats["given"].sum(axis=1)
+    cols["family_count"] = mats["family"].sum(axis=1)
+    return cols, mats
+
+
+def test_random_lists_match_the_plaintext_twin_exactly() -> None:
+    rng = np.random.default_rng(1)
+    left = _people(rng, 17)
+    right = _noisy_copy(rng, left, 0.05)
+    want = _check(left, right)
+    assert want.sum() > 0
+
+
+def test_hybrid_mode_counts_a_key_agreement_as_a_match() -> None:
+    rng = np.random.default_rng(2)
+    _check(_people(rng, 13), _people(rng, 11), hybrid=True)
+
+
+def test_blocks_give_the_same_bits_as_one_block() -> None:
+    rng = np.random.default_rng(3)
+    left = _people(rng, 15)
+    _check(left, _noisy_copy(rng, left, 0.1), block=40)
+
+
+def test_identical_lists_match_one_to_one() -> None:
+    rng = np.random.default_rng(4)
+    left = _people(rng, 9, density=0.5)
+    want = _check(left, left)
+    assert want.sum(axis=0).max() <= 1 and want.sum(axis=1).max() <= 1
+
+
+def test_unrelated_lists_have_no_matches() -> None:
+    rng = np.random.default_rng(5)
+    a, b = _people(rng, 6, 0.0), _people(rng, 5, 0.0)
+    for _cols, mats in (a, b):
+        mats["dob"][:] = 0
+    want = _check(a, b)
+    assert want.sum() == 0
+
+
+@pytest.mark.parametrize(("n", "m"), [(0, 4), (3, 0), (1, 1)])
+def test_empty_and_single_record_lists(n: int, m: int) -> None:
+    rng = np.random.default_rng(6)
+    _check(_people(rng, n), _people(rng, m))
+
+
+@pytest.mark.tls
+def test_fuzzy_matching_runs_over_tls() -> None:
+    rng = np.random.default_rng(7)
+    left = _people(rng, 8)
+    _check(left, _noisy_copy(rng, left, 0.05), hybrid=True, transport="tls")
+
+
+@pytest.mark.parametrize("bits", [64, 48, 32, 16, 7])
+def test_blas_limb_matmul_equals_integer_matmul_modulo_the_width(bits: int) -> None:
+    rng = np.random.default_rng(8)
+    a = rng.integers(0, 2**64, (9, 33), dtype=np.uint64)
+    b = rng.integers(0, 2**64, (33, 5), dtype=np.uint64)
+    mask = np.uint64((1 << bits) - 1) if bits < 64 else np.uint64(2**64 - 1)
+    assert np.array_equal(local_matmul(a, b, bits=bits) & mask, (a @ b) & mask)
