@@ -44,6 +44,8 @@ from ..storage.catalog import TableNotFoundError, TableOwnerError, UploadStateEr
 from ..storage.shares import ShareIntegrityError
 from ..storage.store import Store
 from . import uploads
+from .approvals_api import Governance
+from .approvals_api import mount as mount_governance
 from .authz import AuthorizationError, authorize
 from .executor import execute, plan_tables, release_rows, result_is_ordered
 from .peers import PeerRouter, SessionBusyError
@@ -107,6 +109,7 @@ class _Node:
         self.config, self.consortium, self.store = config, consortium, store
         self.router, self.verifier = router, verifier
         self.party = config.id
+        self.gov = Governance(config, consortium)  # verdicts, approvals, audit (issue 5)
 
     async def authenticate(self, request: Request) -> tuple[Member, bytes]:
         body = await request.body()
@@ -135,6 +138,7 @@ class _Node:
         catalog = {name: self.store.table_info(name) for name in names}
         authorize(plan, member, catalog)
         session = session_id(given_hash, member.name, nonce)
+        adm = self.gov.admit(plan, member, catalog, session)  # refuses (audited) or admits
         log.info("P%d: query %s by %s on %s", self.party, session, member.name, names)
         tables: dict[str, SecretTable] = {
             name: secret_table(self.store.load_table(name)) for name in names
@@ -145,13 +149,19 @@ class _Node:
         )
         try:
             p = Party.setup(chan)
-            result = execute(p, plan, tables.__getitem__)
+            result = execute(p, adm.plan, tables.__getitem__)
+            result, suppressed = self.gov.protect(p, adm, result, tables)
             released = release_rows(p, result, ordered=result_is_ordered(plan))
             chan.flush()
+        except Exception as exc:
+            self.gov.failed(session, given_hash, member.name, exc)
+            raise
         finally:
             chan.close()
             tables.clear()
         log.info("P%d: query %s released %d rows", self.party, session, released.meta["rows"])
+        released.meta["suppressed"] = suppressed
+        self.gov.released(adm, released.meta["rows"], suppressed)
         return encode_bundle(released.meta, released.arrays)
 
 
@@ -189,6 +199,7 @@ def create_app(
     )
     app = FastAPI(title=f"sharelake node P{config.id}", version=__version__, docs_url=None)
     app.state.node = node
+    mount_governance(app)  # governance endpoints and the audit middleware
 
     @app.exception_handler(SharelakeError)
     async def _sharelake_error(request: Request, exc: SharelakeError) -> JSONResponse:

@@ -1,0 +1,450 @@
+"""Governance at a node: verdicts, approvals, output protection, policy changes, audit.
+
+:class:`Governance` is the node's governance state, kept in its data directory::
+
+    audit.jsonl       the hash-chained audit log (governance/audit.py)
+    approvals.jsonl   plan requests and owners' signed approvals (governance/approvals.py)
+    policies.jsonl    owner-signed policy changes (governance/policy.py)
+    budget.json       released queries per analyst and table (governance/outputs.py)
+    released.jsonl    row sets of released aggregates, for the differencing check
+
+The query path of :mod:`sharelake.node.service` calls :meth:`Governance.admit` before
+anything runs (verdict, approvals, budget; refusals are audited and raise
+:class:`~sharelake.node.authz.AuthorizationError`), :meth:`Governance.protect` inside
+the MPC session (k-suppression on shares, the differencing check) and
+:meth:`Governance.released` after the release. :func:`mount` adds the endpoints of
+``docs/node-api.md`` ("Governance") and a middleware that audits every request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from ..errors import SharelakeError
+from ..governance.approvals import Approval, ApprovalBook, ApprovalError
+from ..governance.audit import AuditLog
+from ..governance.cluster import NodeConfig
+from ..governance.consortium import Consortium, Member
+from ..governance.outputs import (
+    HIDDEN_COUNT,
+    BudgetExceededError,
+    DifferencingError,
+    DifferencingGuard,
+    QueryBudget,
+    RowSet,
+    protected_plan,
+    row_set,
+    row_set_differences,
+    suppress_small_groups,
+)
+from ..governance.policy import Policy, PolicyChange, PolicyError
+from ..governance.signing import HEADER_MEMBER
+from ..governance.verdict import TableRef, Verdict, check_plan
+from ..mpc.arith import open_arith
+from ..mpc.party import Party
+from ..plan.canonical import PlanError, plan_hash
+from ..plan.nodes import validate_plan
+from ..relational.table import SecretTable
+from .authz import AuthorizationError
+
+__all__ = ["Admission", "Governance", "mount"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """An admitted query: the verdict, and the plan the node executes."""
+
+    session: str
+    plan_hash: str
+    analyst: str
+    verdict: Verdict
+    plan: dict[str, Any]
+    count_col: str | None
+    hidden: bool
+    rows: RowSet | None
+
+
+def _reasons_text(v: Verdict) -> str:
+    return "; ".join(f"{r.table}{'.' + r.column if r.column else ''} ({r.rule})" for r in v.reasons)
+
+
+class Governance:
+    """A node's governance state (see the module docstring)."""
+
+    def __init__(self, config: NodeConfig, consortium: Consortium) -> None:
+        d = Path(config.data_dir)
+        d.mkdir(parents=True, exist_ok=True)
+        self.consortium = consortium
+        self.audit = AuditLog(d / "audit.jsonl", node=config.id)
+        self.book = ApprovalBook(d / "approvals.jsonl", consortium)
+        self.budget = QueryBudget(d / "budget.json")
+        self.guard = DifferencingGuard(d / "released.jsonl")
+        self._policies_path = d / "policies.jsonl"
+        self._policies: dict[str, tuple[int, Policy]] = {}
+        if self._policies_path.exists():
+            for line in self._policies_path.read_text(encoding="utf-8").splitlines():
+                try:
+                    ch = PolicyChange.from_dict(json.loads(line))
+                except (ValueError, SharelakeError):
+                    continue
+                self._policies[ch.table] = (ch.version, ch.policy)
+
+    # ---- policies -----------------------------------------------------------------------
+
+    def refs(self, catalog: Mapping[str, Mapping[str, Any]]) -> dict[str, TableRef]:
+        """TableRefs of catalog entries, with owner-signed policy changes applied."""
+        out = {}
+        for name, info in catalog.items():
+            schema = tuple(str(c["name"]) for c in info["schema"])
+            if name in self._policies:
+                policy = self._policies[name][1]
+            else:
+                try:
+                    policy = Policy.from_dict(info.get("policy") or {})
+                except PolicyError as exc:
+                    raise AuthorizationError(f"table {name!r}: stored policy: {exc}") from None
+            out[name] = TableRef(str(info["owner"]), schema, policy)
+        return out
+
+    def change_policy(self, member: Member, change: PolicyChange, info: Mapping[str, Any]) -> int:
+        """Apply an owner-signed policy change; returns the new policy version."""
+        current = self._policies.get(change.table, (1, None))[0]
+        try:
+            if member.name != change.owner:
+                raise PolicyError(
+                    f"table {change.table!r}: the change is signed for {change.owner!r} but "
+                    f"sent by {member.name!r}"
+                )
+            change.verify(self.consortium, table_owner=str(info["owner"]), current_version=current)
+            Policy.from_dict(change.policy.to_dict(), schema=[c["name"] for c in info["schema"]])
+        except PolicyError as exc:
+            self.audit.append("policy", member=member.name, decision="refused", detail=str(exc))
+            raise AuthorizationError(str(exc)) from None
+        except SharelakeError as exc:
+            self.audit.append("policy", member=member.name, decision="refused", detail=str(exc))
+            raise
+        with self._policies_path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(change.to_dict(), sort_keys=True) + "\n")
+        self._policies[change.table] = (change.version, change.policy)
+        self.audit.append(
+            "policy",
+            member=member.name,
+            decision="changed",
+            detail=f"table {change.table!r} policy version {change.version}",
+        )
+        return change.version
+
+    # ---- queries ------------------------------------------------------------------------
+
+    def verdict(
+        self, plan: Mapping[str, Any], member: Member, catalog: Mapping[str, Mapping[str, Any]]
+    ) -> Verdict:
+        """The verdict on ``plan`` for ``member`` (nothing is recorded)."""
+        return check_plan(plan, self.refs(catalog), member.name)
+
+    def admit(
+        self,
+        plan: Mapping[str, Any],
+        member: Member,
+        catalog: Mapping[str, Mapping[str, Any]],
+        session: str,
+    ) -> Admission:
+        """Decide on a query before it runs; audit the verdict; refuse or admit it.
+
+        Raises
+        ------
+        AuthorizationError
+            The verdict is ``deny``; or ``needs_approval`` without a valid approval of
+            every owner (the request is then recorded for the owners to review); or the
+            analyst's budget over a table is spent.
+        """
+        digest = plan_hash(plan)
+        v = self.verdict(plan, member, catalog)
+        self.audit.append(
+            "verdict",
+            session=session,
+            plan_hash=digest,
+            member=member.name,
+            decision=v.decision,
+            detail=_reasons_text(v),
+        )
+
+        def refuse(text: str) -> AuthorizationError:
+            self.audit.append(
+                "refusal", session=session, plan_hash=digest, member=member.name, detail=text
+            )
+            return AuthorizationError(text)
+
+        if v.decision == "deny":
+            raise refuse(f"plan {digest[:12]} is denied: " + _reasons_text(v))
+        if v.decision == "needs_approval":
+            problems = self.book.problems(digest, member.name, v.owners, time.time())
+            if problems:
+                req = self.book.submit(
+                    plan, member.name, v.owners, v.to_dict(), submitted=_now_text()
+                )
+                raise refuse(
+                    f"plan {digest[:12]} needs the approval of every owner "
+                    f"({', '.join(sorted(v.owners))}; request {req.id}): "
+                    + "; ".join(problems.values())
+                    + f". Rules: {_reasons_text(v)}"
+                )
+        try:
+            self.budget.check(member.name, v.tables)
+        except BudgetExceededError as exc:
+            raise refuse(str(exc)) from None
+        if v.releases.min_group_size is None:  # rows, or an aggregate of reveal columns
+            run_plan, count_col, hidden = json.loads(json.dumps(plan)), None, False
+        else:
+            run_plan, count_col, hidden = protected_plan(plan)
+        rows = row_set(plan) if count_col is not None else None
+        self.audit.append(
+            "run", session=session, plan_hash=digest, member=member.name, decision=v.decision
+        )
+        return Admission(session, digest, member.name, v, run_plan, count_col, hidden, rows)
+
+    def protect(
+        self, p: Party, adm: Admission, result: SecretTable, tables: Mapping[str, SecretTable]
+    ) -> tuple[SecretTable, int]:
+        """Inside the session: the differencing check, then k-suppression of an aggregate.
+
+        Returns the table to release and the number of suppressed groups (opened).
+        """
+        k = adm.verdict.releases.min_group_size
+        if adm.count_col is None or k is None:
+            return result, 0
+        if adm.rows is not None and adm.verdict.decision == "allow":
+            earlier = self.guard.earlier(adm.rows)
+            if earlier:
+                flags = row_set_differences(p, tables[adm.rows.table], adm.rows, earlier, k)
+                try:
+                    DifferencingGuard.refuse(adm.rows, flags, k)
+                except DifferencingError as exc:
+                    self.audit.append(
+                        "refusal",
+                        session=adm.session,
+                        plan_hash=adm.plan_hash,
+                        member=adm.analyst,
+                        detail=str(exc),
+                    )
+                    raise AuthorizationError(str(exc)) from None
+        kept, gone = suppress_small_groups(p, result, adm.count_col, k)
+        suppressed = int(open_arith(p, gone)[0])
+        if adm.hidden:
+            kept = kept.select([c for c in kept.names if c != HIDDEN_COUNT])
+        return kept, suppressed
+
+    def released(self, adm: Admission, rows: int, suppressed: int) -> None:
+        """Record a release: audit (what, to whom, row counts), budget, row set."""
+        rel = adm.verdict.releases
+        self.audit.append(
+            "release",
+            session=adm.session,
+            plan_hash=adm.plan_hash,
+            member=adm.analyst,
+            rows=rows,
+            detail=f"{rel.text()}; {suppressed} groups suppressed"
+            if rel.kind == "aggregate"
+            else rel.text(),
+        )
+        self.budget.charge(adm.analyst, adm.verdict.tables)
+        if adm.rows is not None:
+            self.guard.record(adm.rows)
+
+    def failed(self, session: str, digest: str, member: str, exc: BaseException) -> None:
+        """Audit a query that failed after admission (class name only, no message)."""
+        self.audit.append(
+            "failure",
+            session=session,
+            plan_hash=digest,
+            member=member,
+            detail=type(exc).__name__,
+        )
+
+
+def _now_text() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _body(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise PlanError("the request body is not JSON") from None
+
+
+def mount(app: FastAPI) -> None:
+    """Add the governance endpoints and the audit middleware to a node's app.
+
+    Needs ``app.state.node`` (the service's node object, with ``authenticate``,
+    ``store`` and ``gov``).
+    """
+    node = app.state.node
+    gov: Governance = node.gov
+
+    @app.middleware("http")
+    async def _audit_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        status = response.status_code
+        if status >= 400 or request.url.path.startswith("/v1/queries"):
+            claimed = request.headers.get(HEADER_MEMBER, "")[:64]
+            gov.audit.append(
+                "request",
+                member=claimed,
+                decision=str(status),
+                detail=f"{request.method} {request.url.path}"[:300],
+            )
+        return response
+
+    def catalog_of(names: list[str]) -> dict[str, dict[str, Any]]:
+        return {n: node.store.table_info(n) for n in names}
+
+    def parse_plan(doc: Any) -> dict[str, Any]:
+        plan = doc.get("plan") if isinstance(doc, dict) else None
+        validate_plan(plan)
+        assert isinstance(plan, dict)
+        return plan
+
+    @app.post("/v1/explain")
+    async def explain(request: Request) -> dict[str, Any]:
+        member, body = await node.authenticate(request)
+        plan = parse_plan(_body(body))
+        from .executor import plan_tables
+
+        catalog = await run_in_threadpool(catalog_of, plan_tables(plan))
+        v = gov.verdict(plan, member, catalog)
+        out = v.to_dict()
+        out["plan_hash"] = plan_hash(plan)
+        out["text"] = v.text()
+        return out
+
+    @app.post("/v1/requests")
+    async def submit(request: Request) -> dict[str, Any]:
+        member, body = await node.authenticate(request)
+        plan = parse_plan(_body(body))
+        from .executor import plan_tables
+
+        catalog = await run_in_threadpool(catalog_of, plan_tables(plan))
+        v = gov.verdict(plan, member, catalog)
+        req = gov.book.submit(plan, member.name, v.owners, v.to_dict(), submitted=_now_text())
+        gov.audit.append(
+            "submission",
+            session=req.id,
+            plan_hash=req.plan_hash,
+            member=member.name,
+            decision=v.decision,
+        )
+        return {"id": req.id, "plan_hash": req.plan_hash, "verdict": v.to_dict()}
+
+    def summary(req_id: str) -> dict[str, Any]:
+        req = gov.book.request(req_id)
+        missing = gov.book.problems(req.plan_hash, req.analyst, req.owners, time.time())
+        return {
+            **req.to_dict(),
+            "decisions": [
+                {k: v for k, v in a.to_dict().items() if k != "signature"}
+                for a in gov.book.decisions(req.plan_hash, req.analyst)
+            ],
+            "missing": missing,
+            "status": "approved" if not missing else "pending",
+        }
+
+    @app.get("/v1/approvals")
+    async def list_requests(request: Request) -> list[dict[str, Any]]:
+        await node.authenticate(request)
+        out = []
+        for req in gov.book.requests():
+            s = summary(req.id)
+            del s["plan"]
+            out.append(s)
+        return out
+
+    @app.get("/v1/approvals/{req_id}")
+    async def show_request(request: Request, req_id: str) -> dict[str, Any]:
+        await node.authenticate(request)
+        try:
+            return summary(req_id)
+        except ApprovalError as exc:
+            raise _NotFoundError(str(exc)) from None
+
+    @app.post("/v1/approvals")
+    async def add_approval(request: Request) -> dict[str, Any]:
+        member, body = await node.authenticate(request)
+        approval = Approval.from_dict(_body(body))
+        if approval.approver != member.name:
+            raise AuthorizationError(
+                f"an approval by {approval.approver!r} must be sent by that member, "
+                f"not {member.name!r}"
+            )
+        try:
+            gov.book.add(approval, now=time.time())
+        except ApprovalError as exc:
+            raise AuthorizationError(str(exc)) from None
+        rid = _request_id(approval)
+        gov.audit.append(
+            "approval" if approval.decision == "approve" else "rejection",
+            session=rid,
+            plan_hash=approval.plan_hash,
+            member=member.name,
+            decision=approval.decision,
+            detail=f"for analyst {approval.analyst!r}, expires {approval.expires}",
+        )
+        return {"id": rid, "recorded": True}
+
+    @app.post("/v1/tables/{name}/policy")
+    async def change_policy(request: Request, name: str) -> dict[str, Any]:
+        member, body = await node.authenticate(request)
+        change = PolicyChange.from_dict(_body(body))
+        if change.table != name:
+            raise AuthorizationError(f"the change is signed for table {change.table!r}")
+        info = await run_in_threadpool(node.store.table_info, name)
+        version = gov.change_policy(member, change, info)
+        return {"table": name, "policy_version": version}
+
+    @app.exception_handler(_NotFoundError)
+    async def _not_found(request: Request, exc: _NotFoundError) -> Response:
+        return Response(
+            json.dumps({"error": "ApprovalError", "message": str(exc)}),
+            status_code=404,
+            media_type="application/json",
+        )
+
+    @app.exception_handler(ApprovalError)
+    async def _approval_error(request: Request, exc: ApprovalError) -> Response:
+        return _json_error(422, exc)
+
+    @app.exception_handler(PolicyError)
+    async def _policy_error(request: Request, exc: PolicyError) -> Response:
+        return _json_error(422, exc)
+
+
+class _NotFoundError(SharelakeError):
+    """No such plan request at this node."""
+
+
+def _json_error(status: int, exc: BaseException) -> Response:
+    return Response(
+        json.dumps({"error": type(exc).__name__, "message": str(exc)}),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def _request_id(a: Approval) -> str:
+    from ..governance.approvals import request_id
+
+    return request_id(a.plan_hash, a.analyst)
