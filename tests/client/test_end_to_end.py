@@ -95,7 +95,16 @@ def assert_same_groups(got: pd.DataFrame, want: pd.DataFrame) -> None:
 
 
 def test_a_filtered_group_by_matches_pandas(analyst: Session) -> None:
-    assert_same_groups(adult_regions(analyst), expected_adult_regions())
+    got = adult_regions(analyst)
+    assert_same_groups(got, expected_adult_regions())
+    assert got.attrs["suppressed_groups"] == 0
+
+
+def test_explain_on_a_session_adds_the_nodes_policy_verdict(analyst: Session) -> None:
+    p = analyst.table("people")
+    text = p[p.age >= 18].groupby("region").agg(n=("*", "count")).explain()
+    assert text.startswith("Plan SHA-256: ")
+    assert "Policy check by the nodes:\nverdict: allow" in text
 
 
 def test_sorted_top_rows_with_strings_match_pandas(analyst: Session) -> None:

@@ -306,8 +306,11 @@ class Table:
         """SHA-256 of the plan's canonical form (what approvals sign)."""
         return plan_hash(self.plan)
 
-    def explain(self) -> Explanation:
+    def explain(self, *, verdict: bool = True) -> Explanation:
         """What the plan does, its SHA-256 and what it will reveal (readable text).
+
+        On a table bound to a session, and with ``verdict``, the nodes' policy verdict
+        is appended (allowed, needs approval or denied, with the reasons); nothing runs.
 
         Examples
         --------
@@ -319,8 +322,32 @@ class Table:
         """
         plan = self.plan
         pn.validate_plan(plan)
-        text = pn.describe(plan, self._schemas)
-        return Explanation(f"Plan SHA-256: {plan_hash(plan)}\n{text}")
+        text = f"Plan SHA-256: {plan_hash(plan)}\n{pn.describe(plan, self._schemas)}"
+        if verdict and self._session is not None:
+            from ..errors import SharelakeError
+
+            try:
+                text += "\nPolicy check by the nodes:\n" + str(
+                    self._session.plan_verdict(plan).get("text", "")
+                )
+            except SharelakeError as exc:
+                text += f"\nPolicy check by the nodes: not available ({exc})"
+        return Explanation(text)
+
+    def request_approval(self) -> list[dict[str, Any]]:
+        """Ask the owners of the tables this plan reads to approve it for you.
+
+        Needed when :meth:`explain` says ``needs_approval``; the owners see the request
+        with ``sharelake approvals list``. Returns each node's record of the request.
+
+        Examples
+        --------
+        >>> t.request_approval()[0]["plan_hash"] == t.plan_hash  # doctest: +SKIP
+        True
+        """
+        if self._session is None:
+            raise RuntimeError("this table is not bound to a session: use session.table(name)")
+        return self._session.request_approval(self.plan)
 
     def collect(self, *, timeout: float | None = None) -> pd.DataFrame:
         """Run the plan on the three nodes and return the released rows as a DataFrame.

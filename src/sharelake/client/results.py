@@ -158,7 +158,9 @@ def rebuild_columns(bundles: Sequence[bytes], *, names: Sequence[str] = NODE_NAM
             _open(parts, f"{spec.name}.text", names) if f"{spec.name}.text.a" in parts[0] else None
         )
         data[spec.name] = _typed(spec, values, null, text).reset_index(drop=True)
-    return pd.DataFrame(data, index=pd.RangeIndex(rows))
+    df = pd.DataFrame(data, index=pd.RangeIndex(rows))
+    df.attrs["suppressed_groups"] = int(meta.get("suppressed", 0) or 0)
+    return df
 
 
 def _finish_means(df: pd.DataFrame, means: Sequence[str]) -> pd.DataFrame:
@@ -193,17 +195,21 @@ def rebuild(
 
     Besides :func:`rebuild_columns`: means are finished (``m = m_sum / m_count``) and a
     result whose last step is a group-by is sorted by its keys, as pandas does (the
-    nodes release groups in random order). ``columns``, when given, is the column order
-    the analyst built (plans carry name-keyed objects, whose order is not kept).
+    nodes release groups in random order). ``df.attrs["suppressed_groups"]`` is the
+    number of groups the nodes suppressed as smaller than the policy allows.
+    ``columns``, when given, is the column order the analyst built (plans carry
+    name-keyed objects, whose order is not kept).
 
     Examples
     --------
     >>> df = rebuild([b0, b1, b2], plan)  # doctest: +SKIP
     """
     df = _finish_means(rebuild_columns(bundles, names=names), mean_names(plan))
+    suppressed = int(df.attrs.get("suppressed_groups", 0))
     keys = _top_groupby(plan)
     if keys and len(df) and all(k in df.columns for k in keys):
         df = df.sort_values(keys, na_position="last", kind="stable").reset_index(drop=True)
     if columns is not None and sorted(columns) == sorted(df.columns):
         df = df[list(columns)]
+    df.attrs["suppressed_groups"] = suppressed
     return df

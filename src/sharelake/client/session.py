@@ -461,6 +461,28 @@ class Session:
             timeout=timeout,
         )
 
+    def plan_verdict(self, plan: Mapping[str, Any]) -> dict[str, Any]:
+        """The nodes' policy verdict on ``plan`` (``POST /v1/explain``); nothing runs.
+
+        Asked of the first node that answers (each node decides alone, by the same
+        rules). Returns ``{"decision", "reasons", "releases", "owners", "text", ...}``.
+        """
+        body = json.dumps({"plan": dict(plan)}, sort_keys=True).encode("utf-8")
+        last: SharelakeError | None = None
+        for i in range(3):
+            try:
+                answer: dict[str, Any] = self.request(i, "POST", "/v1/explain", body).json()
+                return answer
+            except (NodeUnavailableError, PeerTimeoutError) as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+    def request_approval(self, plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Ask the owners to approve ``plan`` for you (``POST /v1/requests`` on every node)."""
+        body = json.dumps({"plan": dict(plan)}, sort_keys=True).encode("utf-8")
+        return [r.json() for r in self.on_each("POST", "/v1/requests", body, wait_all=True)]
+
     def query(
         self,
         plan: Mapping[str, Any],
