@@ -30,7 +30,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import SharelakeError
+from ..errors import InputValidationError, SharelakeError
 from ..governance.approvals import Approval, ApprovalBook, ApprovalError
 from ..governance.audit import AuditLog
 from ..governance.cluster import NodeConfig
@@ -57,7 +57,7 @@ from ..plan.nodes import validate_plan
 from ..relational.table import SecretTable
 from .authz import AuthorizationError
 
-__all__ = ["Admission", "Governance", "mount"]
+__all__ = ["Admission", "Governance", "check_upload_policy", "mount"]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,26 @@ class Admission:
     count_col: str | None
     hidden: bool
     rows: RowSet | None
+
+
+def check_upload_policy(meta: Mapping[str, Any]) -> None:
+    """Refuse an upload whose policy names an unknown column or class (or is malformed).
+
+    Raises
+    ------
+    InputValidationError
+        Naming the table and the offending setting, column or class.
+    """
+    schema = meta.get("schema")
+    names = (
+        [c.get("name") for c in schema if isinstance(c, Mapping)]
+        if isinstance(schema, list)
+        else []
+    )
+    try:
+        Policy.from_dict(meta.get("policy") or {}, schema=[str(n) for n in names])
+    except PolicyError as exc:
+        raise InputValidationError(f"table {meta.get('table')!r}: {exc}") from None
 
 
 def _reasons_text(v: Verdict) -> str:

@@ -34,6 +34,7 @@ from ..mpc.party import Party
 from ..storage.bundle import BundleError, decode_bundle
 from ..storage.catalog import TableNotFoundError
 from ..storage.store import Store
+from .approvals_api import check_upload_policy
 from .authz import AuthorizationError, require_role
 from .peers import PeerRouter
 from .tables import upload_parts
@@ -68,6 +69,7 @@ def prepare(
     owner = meta.get("owner", member.name)
     if owner != member.name:
         raise AuthorizationError(f"member {member.name!r} cannot upload on behalf of another owner")
+    check_upload_policy(meta)  # governance: a policy naming an unknown column/class is refused
     columns, valid = upload_parts(party, meta, arrays)
     digest = store.prepare_upload(
         upload_id,
