@@ -1,0 +1,480 @@
+"""The four monitoring analyses, each run on the lake or on its plaintext twin.
+
+1. **Name-list comparison** — each organisation learns which of its own records are known
+   to the other organisations, and to how many; the police receive counts only.
+2. **Distinct persons and the overlap table** — the capture-history table of the victims
+   on the four lists (persons matched on their match key), and its total.
+3. **Multiple-systems estimation** on the released overlap table (:mod:`.mse`).
+4. **Modus operandi** over the de-duplicated union of the victims: recruitment ×
+   nationality, exploitation sector × city, new contacts by quarter; groups smaller than
+   the owners' ``k`` are dropped inside the computation (a filter on the secret count
+   before anything is opened) and only their number and total are released.
+
+Each analysis talks to a *lake*: :class:`SecureLake` runs the queries through the governed
+client API (``session.table``, ``merge``, ``groupby``, ``sharelake.overlap``, ``collect``)
+as the member who is to receive the result; :class:`PlainLake` computes the very same
+relational plan with pandas on the same upload frames. The tests compare the two.
+
+Match key: the names never leave an organisation. Before upload each provider computes
+``person_key``, a 64-bit BLAKE2b digest of the normalised name tokens (the linkage
+pipeline, :func:`sharelake.linkage.normalize.normalize_name`, order-free, script-free)
+and the birth year. Persons whose names normalise alike and whose birth years agree are
+matched exactly; typos and wrong years are missed (the report shows the effect against
+the ground truth).
+
+Examples
+--------
+>>> from sharelake.monitoring.synth import generate
+>>> lake = PlainLake(upload_frames(generate(seed=1, scale=0.1).frames))
+>>> table = overlap_table(lake).released["overlap"]
+>>> list(table.columns)[-1]
+'count'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pandas as pd
+
+from ..linkage.normalize import normalize_name
+from ..relational.table import ColumnSpec
+from .model import lake_frame, lake_schema
+from .mse import MSEResult, estimate
+
+__all__ = [
+    "CROSSTABS",
+    "UPLOAD_COLUMNS",
+    "AnalysisResult",
+    "PlainLake",
+    "SecureLake",
+    "modus_operandi",
+    "name_list_comparison",
+    "overlap_table",
+    "person_key",
+    "policy_for",
+    "population_estimate",
+    "upload_frames",
+    "upload_schema",
+]
+
+UPLOAD_COLUMNS: tuple[str, ...] = (
+    "record_id",
+    "person_key",
+    "role",
+    "victim",
+    "sex",
+    "birth_year",
+    "nationality",
+    "recruitment",
+    "transport_mode",
+    "exploitation_sector",
+    "exploitation_city",
+    "contact_quarter",
+)
+"""The columns each organisation uploads (no names: only the match key)."""
+
+CROSSTABS: dict[str, tuple[str, ...]] = {
+    "recruitment_nationality": ("recruitment", "nationality"),
+    "sector_city": ("exploitation_sector", "exploitation_city"),
+    "quarter": ("contact_quarter",),
+}
+"""The modus operandi tables and their group keys."""
+
+
+def person_key(given: object, family: object, date_of_birth: object) -> str:
+    """The match key of one record: digest of the normalised name tokens and birth year.
+
+    Examples
+    --------
+    >>> person_key("Олена", "Коваленко", "1991-07") == person_key("KOVALENKO", "Olena", "1991")
+    True
+    """
+    tokens = sorted(set(normalize_name(given)) | set(normalize_name(family)))
+    dob = str(date_of_birth or "")
+    year = dob[:4] if len(dob) >= 4 else ""
+    payload = " ".join(tokens) + "|" + year
+    return hashlib.blake2b(payload.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def upload_schema() -> list[ColumnSpec]:
+    """Column specs of the uploaded person tables (order of :data:`UPLOAD_COLUMNS`)."""
+    specs = {s.name: s for s in lake_schema()}
+    specs["person_key"] = ColumnSpec("person_key", "string", False, max_len=16)
+    specs["victim"] = ColumnSpec("victim", "bool", False)
+    return [specs[c] for c in UPLOAD_COLUMNS]
+
+
+def upload_frames(frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The upload form of each organisation's validated table (adds ``person_key``)."""
+    out = {}
+    for org, df in frames.items():
+        lake = lake_frame(df)
+        lake["person_key"] = [
+            person_key(g, f, d)
+            for g, f, d in zip(
+                df["given_name"], df["family_name"], df["date_of_birth"], strict=True
+            )
+        ]
+        lake["victim"] = (lake["role"] == "victim").to_numpy(dtype=bool)
+        out[org] = lake[list(UPLOAD_COLUMNS)]
+    return out
+
+
+KEY_COLUMNS: tuple[str, ...] = ("record_id", "person_key", "victim")
+"""The columns of each organisation's key table ``<org>_keys`` (list comparison, overlap)."""
+
+
+def keys_table(org: str) -> str:
+    """Name of ``org``'s key table in the lake."""
+    return f"{org}_keys"
+
+
+def policy_for(
+    owner: str, *, k: int = 5, keys: bool = False, analysts: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The demo's policy of an organisation's case table, or of its key table.
+
+    Names are never uploaded; the match key only joins. Case table: the case fields are
+    group keys of aggregates with groups under ``k`` suppressed. Key table
+    (``keys=True``): ``min_group_size = 1``, because multiple-systems estimation needs
+    the exact small cells of the overlap table (published tables have cells of 1); every
+    release from it (overlap sizes, matched record ids) still needs the owners'
+    approval, since ``record_id`` is unclassified and sizes are not released by default.
+    """
+    del owner
+    if keys:
+        return {"min_group_size": 1, "columns": {"person_key": "match", "victim": "match"}}
+    cols: dict[str, str] = {"person_key": "match", "victim": "match", "birth_year": "aggregate"}
+    for c in UPLOAD_COLUMNS:
+        cols.setdefault(c, "group")
+    cols.pop("record_id")
+    pol: dict[str, Any] = {"min_group_size": k, "columns": cols}
+    if analysts:
+        pol["analysts"] = list(analysts)
+    return pol
+
+
+@dataclass
+class Cost:
+    """What an analysis cost: wall seconds, queries, and (when the nodes report them)
+    communication rounds and bytes."""
+
+    seconds: float = 0.0
+    queries: int = 0
+    rounds: int | None = None
+    bytes: int | None = None
+
+    def add(self, seconds: float, attrs: Mapping[Any, Any]) -> None:
+        self.seconds += seconds
+        self.queries += 1
+        for name in ("rounds", "bytes"):
+            v = attrs.get(name)
+            if isinstance(v, int | float):
+                setattr(self, name, int((getattr(self, name) or 0) + v))
+
+
+@dataclass
+class AnalysisResult:
+    """One analysis: what was released, to whom, what was suppressed, and the cost."""
+
+    name: str
+    mode: str
+    released: dict[str, pd.DataFrame]
+    recipients: dict[str, str]
+    suppressed: dict[str, dict[str, int]] = field(default_factory=dict)
+    cost: Cost = field(default_factory=Cost)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Lake(Protocol):
+    """What the analyses need from a lake (secure or plaintext)."""
+
+    mode: str
+    orgs: tuple[str, ...]
+
+    def matched_records(self, org: str, other: str, cost: Cost) -> set[str]:
+        """``org``'s record ids whose key is on ``other``'s list (released to ``org``)."""
+
+    def matched_count(self, org: str, other: str, cost: Cost) -> int:
+        """How many of ``org``'s records have a key on ``other``'s list."""
+
+    def overlap(self, cost: Cost) -> pd.DataFrame:
+        """The victims' capture-history table (``in_<org>`` columns, ``count``)."""
+
+    def crosstab(self, keys: Sequence[str], k: int, cost: Cost) -> tuple[pd.DataFrame, int, int]:
+        """Groups of >= k distinct victims, and the number and total of the dropped ones."""
+
+
+# ---- the plaintext twin ----------------------------------------------------------------
+
+
+class PlainLake:
+    """The analyses' relational plans evaluated with pandas on the upload frames."""
+
+    mode = "plaintext"
+
+    def __init__(self, frames: Mapping[str, pd.DataFrame]) -> None:
+        self.frames = dict(frames)
+        self.orgs = tuple(frames)
+
+    def _timed(self, cost: Cost, fn: Callable[[], Any]) -> Any:
+        t0 = time.perf_counter()
+        out = fn()
+        cost.add(time.perf_counter() - t0, {})
+        return out
+
+    def matched_records(self, org: str, other: str, cost: Cost) -> set[str]:
+        a, b = self.frames[org], self.frames[other]
+        found: set[str] = self._timed(
+            cost, lambda: set(a.loc[a.person_key.isin(b.person_key), "record_id"])
+        )
+        return found
+
+    def matched_count(self, org: str, other: str, cost: Cost) -> int:
+        return len(self.matched_records(org, other, cost))
+
+    def _victims(self, org: str) -> pd.DataFrame:
+        df = self.frames[org]
+        return df[df["victim"]]
+
+    def overlap(self, cost: Cost) -> pd.DataFrame:
+        def run() -> pd.DataFrame:
+            keys = {o: set(self._victims(o).person_key) for o in self.orgs}
+            union = sorted(set().union(*keys.values()))
+            flags = pd.DataFrame({f"in_{o}": [k in keys[o] for k in union] for o in self.orgs})
+            return flags.value_counts().rename("count").reset_index()
+
+        return _canonical_overlap(self._timed(cost, run), self.orgs)
+
+    def union(self) -> pd.DataFrame:
+        """The de-duplicated union of the victims: first row of each key, lists in order."""
+        both = pd.concat([self._victims(o) for o in self.orgs], ignore_index=True)
+        return both.drop_duplicates("person_key", keep="first")
+
+    def crosstab(self, keys: Sequence[str], k: int, cost: Cost) -> tuple[pd.DataFrame, int, int]:
+        def run() -> tuple[pd.DataFrame, int, int]:
+            g = self.union().groupby(list(keys), dropna=False).size().rename("count").reset_index()
+            keep = g["count"] >= k
+            return g[keep], int((~keep).sum()), int(g.loc[~keep, "count"].sum())
+
+        out, n, total = self._timed(cost, run)
+        return _canonical_crosstab(out, keys), n, total
+
+
+def _unkey(column: str) -> str:
+    return column[: -len("_keys")] if column.endswith("_keys") else column
+
+
+def _canonical_overlap(df: pd.DataFrame, orgs: Sequence[str]) -> pd.DataFrame:
+    cols = [f"in_{o}" for o in orgs]
+    out = df[[*cols, "count"]].copy()
+    for c in cols:
+        out[c] = out[c].astype(bool)
+    out["count"] = out["count"].astype("int64")
+    out = out[out["count"] > 0]
+    return out.sort_values(cols).reset_index(drop=True)
+
+
+def _canonical_crosstab(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    out = df[[*keys, "count"]].copy()
+    for c in keys:
+        out[c] = out[c].astype("object").where(out[c].notna(), None)
+    out["count"] = out["count"].astype("int64")
+    order = out[list(keys)].astype(str)
+    return out.loc[order.sort_values(list(keys)).index].reset_index(drop=True)
+
+
+# ---- the secure lake ---------------------------------------------------------------------
+
+
+class SecureLake:
+    """The analyses' plans run on the three nodes through the governed client API.
+
+    ``sessions`` maps member names to open sessions (the four organisations and the
+    analyst); ``keys`` maps each owner to its Ed25519 private key, used to sign the
+    approvals a plan needs (in a real consortium each owner reviews and signs with
+    ``sharelake approvals approve``; the demo signs for them and records it).
+    """
+
+    mode = "mpc"
+
+    def __init__(
+        self,
+        sessions: Mapping[str, Any],
+        keys: Mapping[str, Any],
+        *,
+        orgs: Sequence[str],
+        analyst: str = "analyst",
+        approval_seconds: int = 3600,
+    ) -> None:
+        self.sessions = dict(sessions)
+        self.keys = dict(keys)
+        self.orgs = tuple(orgs)
+        self.analyst = analyst
+        self.approval_seconds = approval_seconds
+        self.approvals: list[dict[str, Any]] = []
+
+    def _table(self, member: str, name: str) -> Any:
+        return self.sessions[member].table(name)
+
+    def _victims(self, member: str, org: str, *, keys: bool = False) -> Any:
+        t = self._table(member, keys_table(org) if keys else org)
+        return t[t.victim]
+
+    def approve(self, table: Any, member: str, owners: Sequence[str], purpose: str) -> None:
+        """Submit ``table``'s plan as ``member`` and record every owner's signed approval."""
+        import json
+
+        from ..governance.approvals import Approval
+
+        body = json.dumps({"plan": table.plan}, sort_keys=True).encode("utf-8")
+        self.sessions[member].on_each("POST", "/v1/requests", body)
+        expires = int(time.time()) + self.approval_seconds
+        for owner in sorted(set(owners)):
+            a = Approval.create(self.keys[owner], table.plan_hash, member, expires, owner)
+            doc = json.dumps(a.to_dict(), sort_keys=True).encode("utf-8")
+            self.sessions[owner].on_each("POST", "/v1/approvals", doc)
+        self.approvals.append(
+            {
+                "plan_hash": table.plan_hash,
+                "analyst": member,
+                "owners": sorted(set(owners)),
+                "purpose": purpose,
+            }
+        )
+
+    def _collect(self, table: Any, cost: Cost) -> pd.DataFrame:
+        t0 = time.perf_counter()
+        df: pd.DataFrame = table.collect()
+        cost.add(time.perf_counter() - t0, df.attrs)
+        return df
+
+    def _semi(self, org: str, other: str) -> Any:
+        a = self._table(org, keys_table(org))
+        b = self._table(org, keys_table(other))[["person_key"]].drop_duplicates("person_key")
+        return a.merge(b, on="person_key", how="semi")
+
+    def matched_records(self, org: str, other: str, cost: Cost) -> set[str]:
+        q = self._semi(org, other)[["record_id"]]
+        self.approve(q, org, (org, other), f"{org}'s records also known to {other}")
+        return set(self._collect(q, cost)["record_id"].astype(str))
+
+    def matched_count(self, org: str, other: str, cost: Cost) -> int:
+        q = self._semi(org, other).assign(one=1).groupby("one").agg(records=("*", "count"))
+        self.approve(q, org, (org, other), f"number of {org}'s records known to {other}")
+        df = self._collect(q, cost)
+        return int(df["records"].sum()) if len(df) else 0
+
+    def overlap(self, cost: Cost) -> pd.DataFrame:
+        import sharelake
+
+        parts = [self._victims(self.analyst, o, keys=True) for o in self.orgs]
+        q = sharelake.overlap(parts, on="person_key")
+        self.approve(q, self.analyst, self.orgs, "overlap table of the victims (for MSE)")
+        df = self._collect(q, cost)
+        df.columns = [_unkey(c) for c in df.columns]
+        return _canonical_overlap(df, self.orgs)
+
+    def _union(self) -> Any:
+        from ..plan import nodes as pn
+
+        parts = [self._victims(self.analyst, o) for o in self.orgs]
+        concat = getattr(__import__("sharelake"), "concat", None)
+        if concat is not None:  # the client's own union, once it exists
+            return concat(parts).drop_duplicates("person_key")
+        out = parts[0]
+        for t in parts[1:]:
+            out = out._new(out._node, t)
+        return out._new(pn.concat([t._node for t in parts])).drop_duplicates("person_key")
+
+    def crosstab(self, keys: Sequence[str], k: int, cost: Cost) -> tuple[pd.DataFrame, int, int]:
+        g = self._union().groupby(list(keys)).agg(count=("*", "count"))
+        kept = self._collect(g[g["count"] >= k], cost)
+        small = g[g["count"] < k].assign(one=1).groupby("one")
+        small = small.agg(cells=("*", "count"), persons=("count", "sum"))
+        self.approve(small, self.analyst, self.orgs, f"size of the suppressed cells of {keys}")
+        gone = self._collect(small, cost)
+        n = int(gone["cells"].sum()) if len(gone) else 0
+        total = int(gone["persons"].sum()) if len(gone) else 0
+        return _canonical_crosstab(kept, keys), n, total
+
+
+# ---- the analyses ----------------------------------------------------------------------
+
+
+def name_list_comparison(lake: Lake, *, counts_only: Sequence[str] = ("police",)) -> AnalysisResult:
+    """Analysis 1: each organisation's records known to others, and to how many.
+
+    An organisation in ``counts_only`` receives, per other organisation, only the number
+    of its records that are also on that list.
+    """
+    cost = Cost()
+    released: dict[str, pd.DataFrame] = {}
+    recipients: dict[str, str] = {}
+    for org in lake.orgs:
+        others = [o for o in lake.orgs if o != org]
+        if org in counts_only:
+            counts = {o: lake.matched_count(org, o, cost) for o in others}
+            released[org] = pd.DataFrame({"other": list(counts), "records": list(counts.values())})
+            recipients[org] = f"{org} (counts only)"
+            continue
+        hits: dict[str, int] = {}
+        for o in others:
+            for rid in lake.matched_records(org, o, cost):
+                hits[rid] = hits.get(rid, 0) + 1
+        released[org] = pd.DataFrame(
+            {"record_id": list(hits), "known_to": list(hits.values())}
+        ).sort_values("record_id", ignore_index=True)
+        recipients[org] = f"{org} (its own record ids)"
+    return AnalysisResult("name_list_comparison", lake.mode, released, recipients, cost=cost)
+
+
+def overlap_table(lake: Lake, *, analyst: str = "analyst") -> AnalysisResult:
+    """Analysis 2: the victims' overlap table and the number of distinct victims."""
+    cost = Cost()
+    table = lake.overlap(cost)
+    return AnalysisResult(
+        "overlap",
+        lake.mode,
+        {"overlap": table},
+        {"overlap": analyst},
+        cost=cost,
+        extra={"distinct": int(table["count"].sum())},
+    )
+
+
+def population_estimate(
+    overlap: AnalysisResult, **options: Any
+) -> tuple[AnalysisResult, MSEResult]:
+    """Analysis 3: multiple-systems estimation on the released overlap table (no new query)."""
+    t0 = time.perf_counter()
+    table = overlap.released["overlap"]
+    result = estimate(table.astype({c: int for c in table.columns}), **options)
+    cost = Cost(seconds=time.perf_counter() - t0)
+    frame = result.comparison_frame()
+    out = AnalysisResult(
+        "population_estimate",
+        f"local computation on the released overlap table ({overlap.mode})",
+        {"models": frame},
+        {"models": overlap.recipients["overlap"]},
+        cost=cost,
+    )
+    return out, result
+
+
+def modus_operandi(lake: Lake, *, k: int = 5, analyst: str = "analyst") -> AnalysisResult:
+    """Analysis 4: the crosstabs of :data:`CROSSTABS` over the de-duplicated victims."""
+    cost = Cost()
+    released: dict[str, pd.DataFrame] = {}
+    suppressed: dict[str, dict[str, int]] = {}
+    for name, keys in CROSSTABS.items():
+        table, n, total = lake.crosstab(keys, k, cost)
+        released[name] = table
+        suppressed[name] = {"cells": n, "persons": total, "k": k}
+    recipients = dict.fromkeys(released, analyst)
+    return AnalysisResult("modus_operandi", lake.mode, released, recipients, suppressed, cost)

@@ -1,0 +1,654 @@
+"""``report.html`` and ``report.json``: the monitoring figures, their truth and their cost.
+
+The HTML page is self-contained: charts are inline SVG drawn here, styles are inline, and
+there is no script, font, image or stylesheet from anywhere else, so it opens offline and
+leaks nothing when opened. The JSON file holds the same figures; because the data are
+synthetic, it holds beside every released figure the plaintext computation on the same
+data (``plaintext``) and the generator's ground truth (``truth``).
+
+Examples
+--------
+>>> svg = bar_chart([("2021Q1", 4), ("2021Q2", 9)], title="contacts")
+>>> svg.startswith("<svg") and "2021Q2" in svg
+True
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .model import DATA_MODEL_VERSION
+
+__all__ = ["bar_chart", "build_figures", "estimate_chart", "heatmap", "upset_chart", "write_report"]
+
+_BLUE, _GREY, _RED, _GREEN = "#2b6cb0", "#a0aec0", "#c53030", "#2f855a"
+
+
+def _e(x: object) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def bar_chart(
+    items: Sequence[tuple[str, float]],
+    *,
+    title: str = "",
+    truth: Sequence[float] | None = None,
+    width: int = 640,
+    height: int = 220,
+) -> str:
+    """A vertical bar chart as inline SVG; ``truth`` draws a marker per bar."""
+    n = max(len(items), 1)
+    top = max([v for _, v in items] + list(truth or []) + [1])
+    bw = (width - 60) / n
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 40}" '
+        f'role="img" aria-label="{_e(title)}">'
+    ]
+    for i, (label, v) in enumerate(items):
+        h = (height - 20) * v / top
+        x = 40 + i * bw
+        parts.append(
+            f'<rect x="{x:.1f}" y="{height - h:.1f}" width="{bw * 0.8:.1f}" '
+            f'height="{h:.1f}" fill="{_BLUE}"><title>{_e(label)}: {v:g}</title></rect>'
+        )
+        if truth is not None:
+            ty = height - (height - 20) * truth[i] / top
+            parts.append(
+                f'<line x1="{x:.1f}" x2="{x + bw * 0.8:.1f}" y1="{ty:.1f}" y2="{ty:.1f}" '
+                f'stroke="{_RED}" stroke-width="2"/>'
+            )
+        if n <= 24 or i % max(n // 12, 1) == 0:
+            parts.append(
+                f'<text x="{x + bw * 0.4:.1f}" y="{height + 14}" font-size="9" '
+                f'text-anchor="middle">{_e(label)}</text>'
+            )
+    parts.append(
+        f'<text x="40" y="{height + 32}" font-size="10" fill="#555">max {top:g}'
+        f"{' · red line: truth' if truth is not None else ''}</text></svg>"
+    )
+    return "".join(parts)
+
+
+def upset_chart(table: pd.DataFrame, lists: Sequence[str], *, truth: Mapping[str, int]) -> str:
+    """An UpSet-style chart: one bar per overlap pattern, with its dot matrix below."""
+    pats = table.sort_values("count", ascending=False).reset_index(drop=True)
+    n, row_h, bar_h = len(pats), 18, 160
+    width = 170 + 34 * max(n, 1)
+    top = max([int(pats["count"].max()) if n else 1, *truth.values(), 1])
+    height = bar_h + 20 + row_h * len(lists)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        'role="img" aria-label="overlap of the lists">'
+    ]
+    for i, r in pats.iterrows():
+        x = 170 + 34 * int(str(i))
+        key = "".join("1" if r[f"in_{o}"] else "0" for o in lists)
+        h = (bar_h - 14) * r["count"] / top
+        out.append(
+            f'<rect x="{x}" y="{bar_h - h:.1f}" width="24" height="{h:.1f}" fill="{_BLUE}">'
+            f"<title>{key}: {int(r['count'])} (truth {truth.get(key, 0)})</title></rect>"
+        )
+        out.append(
+            f'<text x="{x + 12}" y="{bar_h - h - 3:.1f}" font-size="8" '
+            f'text-anchor="middle">{int(r["count"])}</text>'
+        )
+        t = truth.get(key, 0)
+        ty = bar_h - (bar_h - 14) * t / top
+        out.append(
+            f'<line x1="{x}" x2="{x + 24}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="{_RED}" '
+            'stroke-width="2"/>'
+        )
+        for j, o in enumerate(lists):
+            cy = bar_h + 20 + row_h * j
+            fill = "#1a202c" if r[f"in_{o}"] else "#e2e8f0"
+            out.append(f'<circle cx="{x + 12}" cy="{cy}" r="5" fill="{fill}"/>')
+    for j, o in enumerate(lists):
+        out.append(
+            f'<text x="160" y="{bar_h + 24 + row_h * j}" font-size="11" '
+            f'text-anchor="end">{_e(o)}</text>'
+        )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def estimate_chart(
+    observed: int, total: float, interval: tuple[float, float], truth: int | None
+) -> str:
+    """The estimate on a number line: observed, interval, point estimate and truth."""
+    hi_v = interval[1] if np.isfinite(interval[1]) else total * 2
+    top = max(hi_v, truth or 0, total) * 1.1
+    w, x0 = 600, 20
+
+    def x(v: float) -> float:
+        return x0 + (w - 40) * v / top
+
+    parts = [
+        '<svg xmlns="http://www.w3.org/2000/svg" width="620" height="90" role="img" '
+        'aria-label="population estimate">',
+        f'<line x1="{x0}" x2="{w - 20}" y1="45" y2="45" stroke="#cbd5e0"/>',
+        f'<rect x="{x0}" y="38" width="{x(observed) - x0:.1f}" height="14" fill="{_GREY}">'
+        f"<title>seen on some list: {observed}</title></rect>",
+        f'<line x1="{x(interval[0]):.1f}" x2="{x(hi_v):.1f}" y1="45" y2="45" '
+        f'stroke="{_BLUE}" stroke-width="6"/>',
+        f'<circle cx="{x(total):.1f}" cy="45" r="7" fill="{_BLUE}"/>',
+        f'<text x="{x(total):.1f}" y="25" font-size="11" text-anchor="middle">'
+        f"estimate {total:,.0f}</text>",
+        f'<text x="{x(interval[0]):.1f}" y="75" font-size="10" text-anchor="middle">'
+        f"{interval[0]:,.0f}</text>",
+        f'<text x="{x(hi_v):.1f}" y="75" font-size="10" text-anchor="middle">'
+        f"{interval[1]:,.0f}</text>",
+    ]
+    if truth is not None:
+        parts.append(
+            f'<line x1="{x(truth):.1f}" x2="{x(truth):.1f}" y1="30" y2="60" '
+            f'stroke="{_RED}" stroke-width="3"><title>truth {truth}</title></line>'
+            f'<text x="{x(truth):.1f}" y="88" font-size="10" fill="{_RED}" '
+            f'text-anchor="middle">truth {truth:,}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def heatmap(table: pd.DataFrame, row: str, col: str, *, title: str) -> str:
+    """A cross-tabulation as a shaded grid (empty cells: suppressed or zero)."""
+    rows = sorted({str(v) for v in table[row]})
+    cols = sorted({str(v) for v in table[col]})
+    cell = {
+        (str(a), str(b)): int(c) for a, b, c in table[[row, col, "count"]].itertuples(index=False)
+    }
+    top = max(cell.values(), default=1)
+    cw, ch, left, head = 44, 20, 110, 40
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + cw * len(cols) + 10}" '
+        f'height="{head + ch * len(rows) + 10}" role="img" aria-label="{_e(title)}">'
+    ]
+    for j, c in enumerate(cols):
+        out.append(
+            f'<text x="{left + cw * j + cw / 2}" y="{head - 8}" font-size="9" '
+            f'text-anchor="middle">{_e(c)}</text>'
+        )
+    for i, r in enumerate(rows):
+        y = head + ch * i
+        out.append(
+            f'<text x="{left - 6}" y="{y + 14}" font-size="10" text-anchor="end">{_e(r)}</text>'
+        )
+        for j, c in enumerate(cols):
+            v = cell.get((r, c))
+            shade = 0.1 + 0.9 * (v or 0) / top
+            fill = f"rgba(43,108,176,{shade:.2f})" if v else "#f7fafc"
+            out.append(
+                f'<rect x="{left + cw * j}" y="{y}" width="{cw - 2}" height="{ch - 2}" '
+                f'fill="{fill}"><title>{_e(r)} × {_e(c)}: {v if v else "—"}</title></rect>'
+            )
+            if v:
+                color = "#fff" if shade > 0.55 else "#1a202c"
+                out.append(
+                    f'<text x="{left + cw * j + cw / 2 - 1}" y="{y + 13}" font-size="9" '
+                    f'text-anchor="middle" fill="{color}">{v}</text>'
+                )
+    out.append("</svg>")
+    return "".join(out)
+
+
+# ---- figures ----------------------------------------------------------------------------
+
+
+def _pattern_key(row: Mapping[str, Any], lists: Sequence[str]) -> str:
+    return "".join("1" if bool(row[f"in_{o}"]) else "0" for o in lists)
+
+
+def _by_name(results: Sequence[Any]) -> dict[str, Any]:
+    return {r.name: r for r in results}
+
+
+def _cost(r: Any) -> dict[str, Any]:
+    c = r.cost
+    return {
+        "seconds": round(c.seconds, 3),
+        "queries": c.queries,
+        "rounds": c.rounds,
+        "bytes": c.bytes,
+    }
+
+
+def build_figures(
+    *,
+    lake: Any,
+    results: Sequence[Any],
+    mse: Any,
+    plain: Sequence[Any],
+    plain_mse: Any,
+) -> dict[str, Any]:
+    """Every released figure with its plaintext twin and the ground truth (report.json)."""
+    from .synth import ORGANISATIONS
+
+    res, pl, truth = _by_name(results), _by_name(plain), lake.truth
+    lists = [o for o in ORGANISATIONS if o in lake.frames]
+    # 1. name-list comparison
+    nlc: dict[str, Any] = {}
+    for org in lists:
+        got, twin = (
+            res["name_list_comparison"].released[org],
+            pl["name_list_comparison"].released[org],
+        )
+        known = truth.known_to_others(org)
+        if "record_id" in got.columns:
+            nlc[org] = {
+                "released_to": res["name_list_comparison"].recipients[org],
+                "records": len(lake.frames[org]),
+                "known_to_others": {
+                    "released": len(got),
+                    "plaintext": len(twin),
+                    "truth": int((known > 0).sum()),
+                },
+                "by_number_of_others": {
+                    str(n): {
+                        "released": int((got["known_to"] == n).sum()),
+                        "plaintext": int((twin["known_to"] == n).sum()),
+                        "truth": int((known == n).sum()),
+                    }
+                    for n in range(1, len(lists))
+                },
+            }
+        else:
+            ids = truth.record_person[org]
+            nlc[org] = {
+                "released_to": res["name_list_comparison"].recipients[org],
+                "records": len(lake.frames[org]),
+                "counts": {
+                    str(o): {
+                        "released": int(n),
+                        "plaintext": int(t),
+                        "truth": int(np.isin(ids, truth.record_person[o]).sum()),
+                    }
+                    for o, n, t in zip(got["other"], got["records"], twin["records"], strict=True)
+                },
+            }
+    # 2. overlap
+    table, twin = res["overlap"].released["overlap"], pl["overlap"].released["overlap"]
+    true_counts = {
+        _pattern_key(r, lists): int(r["count"]) for r in truth.overlap.to_dict("records")
+    }
+    twin_counts = {_pattern_key(r, lists): int(r["count"]) for r in twin.to_dict("records")}
+    overlap_rows = [
+        {
+            "pattern": _pattern_key(r, lists),
+            "lists": [o for o in lists if r[f"in_{o}"]],
+            "released": int(r["count"]),
+            "plaintext": twin_counts.get(_pattern_key(r, lists), 0),
+            "truth": true_counts.get(_pattern_key(r, lists), 0),
+        }
+        for r in table.to_dict("records")
+    ]
+    # 4. modus operandi
+    mo: dict[str, Any] = {}
+    for name, got in res["modus_operandi"].released.items():
+        keys = [c for c in got.columns if c != "count"]
+        twin_t = pl["modus_operandi"].released[name]
+        tr = truth.crosstabs[name]
+
+        def index(df: pd.DataFrame, keys: list[str] = keys) -> dict[tuple[str, ...], int]:
+            return {
+                tuple(str(v) for v in r[:-1]): int(r[-1])
+                for r in df[[*keys, "count"]].itertuples(index=False)
+            }
+
+        ti, pi = index(tr), index(twin_t)
+        mo[name] = {
+            "keys": keys,
+            "released_to": res["modus_operandi"].recipients[name],
+            "cells": [
+                {"key": list(key), "released": v, "plaintext": pi.get(key), "truth": ti.get(key, 0)}
+                for key, v in index(got).items()
+            ],
+            "suppressed": res["modus_operandi"].suppressed[name],
+            "suppressed_plaintext": pl["modus_operandi"].suppressed[name],
+        }
+    return {
+        "name_list_comparison": nlc,
+        "overlap": {
+            "lists": lists,
+            "released_to": res["overlap"].recipients["overlap"],
+            "patterns": overlap_rows,
+            "distinct_victims": {
+                "released": int(table["count"].sum()),
+                "plaintext": int(twin["count"].sum()),
+                "truth": truth.observed,
+            },
+        },
+        "population_estimate": {
+            **mse.to_dict(),
+            "plaintext": {"total": plain_mse.total, "interval": list(plain_mse.interval)},
+            "truth": truth.population,
+            "truth_inside_interval": bool(mse.interval[0] <= truth.population <= mse.interval[1]),
+        },
+        "modus_operandi": mo,
+        "costs": {r.name: {"mode": r.mode, **_cost(r)} for r in results},
+    }
+
+
+def write_report(
+    out_dir: str | Path,
+    *,
+    lake: Any,
+    results: Sequence[Any],
+    mse: Any,
+    plain: Sequence[Any],
+    plain_mse: Any,
+    uploads: Sequence[Mapping[str, Any]] = (),
+    approvals: Sequence[Mapping[str, Any]] = (),
+    audit: Mapping[str, Any] | None = None,
+    labels: Mapping[str, str] | None = None,
+    timings: Mapping[str, float] | None = None,
+    meta: Mapping[str, Any] | None = None,
+) -> dict[str, Path]:
+    """Write ``report.json`` and the self-contained ``report.html`` into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    figures = build_figures(lake=lake, results=results, mse=mse, plain=plain, plain_mse=plain_mse)
+    doc = {
+        "sharelake_report": 1,
+        "data_model_version": DATA_MODEL_VERSION,
+        "meta": dict(meta or {}),
+        "organisations": {
+            o: {"label": (labels or {}).get(o, o), "records": len(df)}
+            for o, df in lake.frames.items()
+        },
+        "uploads": list(uploads),
+        "approvals": list(approvals),
+        "released": {r.name: r.recipients for r in results},
+        "audit": dict(audit or {}),
+        "timings": {k: round(v, 3) for k, v in (timings or {}).items()},
+        "figures": figures,
+        "truth": lake.truth.to_dict(),
+    }
+    paths = {"json": out / "report.json", "html": out / "report.html"}
+    paths["json"].write_text(json.dumps(doc, indent=1, default=_json_default), encoding="utf-8")
+    paths["html"].write_text(_html(doc, results, mse), encoding="utf-8")
+    return paths
+
+
+def _json_default(o: object) -> Any:
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o) if np.isfinite(o) else None
+    if isinstance(o, np.bool_):
+        return bool(o)
+    return str(o)
+
+
+_CSS = (
+    "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#1a202c}"
+    "h1{font-size:1.6em}h2{border-bottom:1px solid #e2e8f0;padding-bottom:.2em;margin-top:2em}"
+    "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #e2e8f0;"
+    "padding:2px 8px;text-align:right}th{background:#f7fafc}td.l,th.l{text-align:left}"
+    ".ok{color:#2f855a}.bad{color:#c53030}.note{background:#fffbea;padding:.4em .8em;"
+    "border-left:4px solid #d69e2e}.small{color:#555;font-size:.9em}"
+)
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], left: int = 1) -> str:
+    h = "".join(f'<th class="{"l" if i < left else ""}">{_e(c)}</th>' for i, c in enumerate(head))
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="{"l" if i < left else ""}">{_e(_fmt(c))}</td>' for i, c in enumerate(r)
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><tr>{h}</tr>{body}</table>"
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    return str(v)
+
+
+def _check(released: Any, plaintext: Any) -> str:
+    return "=" if released == plaintext else "≠"
+
+
+def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
+    f, meta = doc["figures"], doc["meta"]
+    secure = bool(meta.get("secure"))
+    lists = f["overlap"]["lists"]
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+        "style-src 'unsafe-inline'; img-src data:\">",
+        f"<title>sharelake monitoring report</title><style>{_CSS}</style></head><body>",
+        "<h1>Human-trafficking monitoring: joint figures of four organisations</h1>",
+        f"<p class='small'>Synthetic data (seed {_e(meta.get('seed'))}, scale "
+        f"{_e(meta.get('scale'))}); data model {_e(doc['data_model_version'])}; minimum group "
+        f"size k = {_e(meta.get('k'))}. "
+        + (
+            "Every figure was computed by three nodes under MPC on secret-shared data and "
+            "released only as the owners' policies and approvals allowed."
+            if secure
+            else "<b>Plaintext run</b> (no nodes): figures come from the plaintext "
+            "twin of each analysis."
+        )
+        + " Beside each figure: the plaintext computation on the same data, and the "
+        "generator's ground truth.</p>",
+        "<h2>Organisations</h2>",
+        _table(
+            ["table", "organisation", "records"],
+            [(o, v["label"], v["records"]) for o, v in doc["organisations"].items()],
+        ),
+    ]
+    # 2. overlap
+    ov = f["overlap"]
+    truth_pat = {p["pattern"]: p["truth"] for p in ov["patterns"]}
+    table = pd.DataFrame(
+        [
+            {**{f"in_{o}": o in p["lists"] for o in lists}, "count": p["released"]}
+            for p in ov["patterns"]
+        ]
+    )
+    dv = ov["distinct_victims"]
+    parts += [
+        "<h2>How the lists overlap</h2>",
+        f"<p>Distinct victims on at least one list: <b>{dv['released']:,}</b> "
+        f"(plaintext {dv['plaintext']:,}, truth {dv['truth']:,}; the difference to the truth "
+        "is the linkage error of exact matching on normalised names and birth year). "
+        f"Released to: {_e(ov['released_to'])}.</p>",
+        upset_chart(table, lists, truth=truth_pat) if len(table) else "",
+        _table(
+            ["lists", "released", "plaintext", "truth"],
+            [
+                (" + ".join(p["lists"]), p["released"], p["plaintext"], p["truth"])
+                for p in sorted(ov["patterns"], key=lambda p: -p["released"])
+            ],
+        ),
+    ]
+    # 3. estimate
+    pe = f["population_estimate"]
+    lo, hi = mse.interval
+    inside = pe["truth_inside_interval"]
+    parts += [
+        "<h2>How many victims are there, including those on no list?</h2>",
+        f"<p>Multiple-systems estimate: <b>{mse.total:,.0f}</b>, {mse.level:.0%} interval "
+        f"{lo:,.0f} to {hi:,.0f} ({_e(mse.interval_method)} likelihood, model chosen by "
+        f"{_e(mse.criterion.upper())}: <code>{_e(mse.model.describe())}</code>). True "
+        f"population: {pe['truth']:,} — <span class='{'ok' if inside else 'bad'}'>"
+        f"{'inside' if inside else 'outside'} the interval</span>.</p>",
+        estimate_chart(mse.observed, mse.total, (lo, hi), pe["truth"]),
+    ]
+    for note in mse.notes:
+        parts.append(f"<p class='note'>{_e(note)}</p>")
+    comp = mse.comparison_frame().head(8)
+    parts.append(
+        _table(
+            ["model", "AIC", "BIC", "Δ", "estimate"],
+            [
+                (r.model, round(r.aic, 1), round(r.bic, 1), round(r.delta, 2), r.total)
+                for r in comp.itertuples()
+            ],
+        )
+    )
+    # 1. name-list comparison
+    parts.append("<h2>Which of my records do the others know?</h2>")
+    rows = []
+    for org, v in f["name_list_comparison"].items():
+        if "known_to_others" in v:
+            k = v["known_to_others"]
+            by = v["by_number_of_others"]
+            detail = ", ".join(f"{n}: {c['released']}" for n, c in by.items())
+            rows.append(
+                (
+                    org,
+                    v["released_to"],
+                    k["released"],
+                    k["plaintext"],
+                    k["truth"],
+                    f"by number of other lists — {detail}",
+                )
+            )
+        else:
+            for o, c in v["counts"].items():
+                rows.append(
+                    (
+                        org,
+                        v["released_to"],
+                        c["released"],
+                        c["plaintext"],
+                        c["truth"],
+                        f"records also on {o}'s list",
+                    )
+                )
+    parts.append(
+        _table(
+            [
+                "organisation",
+                "released to",
+                "records known to others",
+                "plaintext",
+                "truth",
+                "detail",
+            ],
+            rows,
+            left=2,
+        )
+    )
+    # 4. modus operandi
+    mo = f["modus_operandi"]
+    parts.append("<h2>How are people recruited, moved and exploited?</h2>")
+    titles = {
+        "recruitment_nationality": "Recruitment × nationality",
+        "sector_city": "Exploitation sector × city",
+        "quarter": "New contacts by quarter",
+    }
+    for name, v in mo.items():
+        cells = pd.DataFrame(
+            [[*c["key"], c["released"]] for c in v["cells"]], columns=[*v["keys"], "count"]
+        )
+        parts.append(f"<h3>{_e(titles.get(name, name))}</h3>")
+        if len(v["keys"]) == 2 and len(cells):
+            parts.append(heatmap(cells, v["keys"][0], v["keys"][1], title=name))
+        elif len(cells):
+            truth = [c["truth"] for c in v["cells"]]
+            parts.append(
+                bar_chart(
+                    [(str(c["key"][0]), c["released"]) for c in v["cells"]], title=name, truth=truth
+                )
+            )
+        s = v["suppressed"]
+        same = sum(c["released"] == c["plaintext"] for c in v["cells"])
+        parts.append(
+            f"<p class='small'>Released to {_e(v['released_to'])}: {len(v['cells'])} "
+            f"cells ({same} equal to the plaintext computation). Suppressed (under "
+            f"k = {s['k']}): {s['cells']} cells with {s['persons']} persons in "
+            "total.</p>"
+        )
+    # governance and cost
+    parts.append("<h2>What was released to whom</h2>")
+    parts.append(
+        _table(
+            ["analysis", "figure", "released to"],
+            [(a, fig, who) for a, d in doc["released"].items() for fig, who in d.items()],
+            left=3,
+        )
+    )
+    if doc["approvals"]:
+        parts.append("<h3>Approvals recorded</h3>")
+        parts.append(
+            _table(
+                ["purpose", "for", "signed by", "plan hash"],
+                [
+                    (a["purpose"], a["analyst"], ", ".join(a["owners"]), a["plan_hash"][:16])
+                    for a in doc["approvals"]
+                ],
+                left=4,
+            )
+        )
+    parts.append("<h3>What was suppressed</h3>")
+    parts.append(
+        _table(
+            ["table", "cells", "persons", "k"],
+            [
+                (n, v["suppressed"]["cells"], v["suppressed"]["persons"], v["suppressed"]["k"])
+                for n, v in mo.items()
+            ],
+        )
+    )
+    audit = doc.get("audit") or {}
+    if audit:
+        parts.append("<h2>Audit</h2>")
+        agree = audit.get("nodes_agree")
+        parts.append(
+            f"<p>The three nodes' hash-chained audit logs "
+            f"<span class='{'ok' if agree else 'bad'}'>{'agree' if agree else 'disagree'}"
+            "</span>.</p>"
+        )
+        parts.append(
+            _table(
+                ["node", "entries", "chain problems", "entries by kind"],
+                [
+                    (
+                        n["log"],
+                        n["entries"],
+                        len(n["chain_problems"]),
+                        ", ".join(f"{k} {c}" for k, c in n["by_kind"].items()),
+                    )
+                    for n in audit.get("nodes", [])
+                ],
+                left=1,
+            )
+        )
+    parts.append("<h2>Cost of each analysis</h2>")
+    parts.append(
+        _table(
+            ["analysis", "how", "seconds", "queries", "rounds", "bytes"],
+            [
+                (n, c["mode"], c["seconds"], c["queries"], c["rounds"], c["bytes"])
+                for n, c in f["costs"].items()
+            ],
+            left=2,
+        )
+    )
+    if doc["uploads"]:
+        parts.append(
+            _table(
+                ["upload", "rows", "columns", "seconds"],
+                [
+                    (u["table"], u["rows"], u["columns"], round(u["seconds"], 2))
+                    for u in doc["uploads"]
+                ],
+            )
+        )
+    parts.append(f"<p class='small'>Timings (s): {_e(doc['timings'])}</p></body></html>")
+    return "\n".join(parts)
