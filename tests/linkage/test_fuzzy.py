@@ -168,10 +168,12 @@ def test_fuzzy_matching_runs_over_tls() -> None:
     _check(left, _noisy_copy(rng, left, 0.05), hybrid=True, transport="tls")
 
 
-@pytest.mark.parametrize("bits", [64, 48, 32, 16, 7])
-def test_blas_limb_matmul_equals_integer_matmul_modulo_the_width(bits: int) -> None:
+@pytest.mark.parametrize(
+    ("bits", "d"), [(64, 33), (64, 1500), (48, 33), (38, 700), (32, 9), (7, 5)]
+)
+def test_blas_limb_matmul_equals_integer_matmul_modulo_the_width(bits: int, d: int) -> None:
     rng = np.random.default_rng(8)
-    a = rng.integers(0, 2**64, (9, 33), dtype=np.uint64)
-    b = rng.integers(0, 2**64, (33, 5), dtype=np.uint64)
+    a = rng.integers(0, 2**64, (9, d), dtype=np.uint64)
+    b = rng.integers(0, 2**64, (d, 5), dtype=np.uint64)
     mask = np.uint64((1 << bits) - 1) if bits < 64 else np.uint64(2**64 - 1)
     assert np.array_equal(local_matmul(a, b, bits=bits) & mask, (a @ b) & mask)

@@ -121,7 +121,11 @@ def bench_op(
 
 #: Modules that register more operations when imported (e.g. the relational operators).
 #: A module that cannot be imported yet is left out, with the reason in :data:`NOT_LOADED`.
-EXTENSIONS = ("sharelake.cli.bench_join", "sharelake.cli.bench_relational")
+EXTENSIONS = (
+    "sharelake.cli.bench_join",
+    "sharelake.cli.bench_relational",
+    "sharelake.cli.bench_linkage",
+)
 NOT_LOADED: dict[str, str] = {}
 
 

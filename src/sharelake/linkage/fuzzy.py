@@ -57,6 +57,7 @@ from ..mpc.party import Party
 from ..mpc.ring import Arr
 from ..mpc.shares import AShare
 from ..mpc.sharing import share_arith
+from .encode import COUNT_CAP
 
 __all__ = [
     "FuzzyParams",
@@ -89,7 +90,7 @@ class FuzzyParams:
     t_num: int = 27
     t_den: int = 5
     bonus: int = 16
-    count_cap: int = 512
+    count_cap: int = COUNT_CAP
     dob_slices: tuple[tuple[int, int], ...] = ((0, 136), (136, 148), (148, 179))
     keys: tuple[str, ...] = field(
         default=("key_names_dob", "key_phon_dob", "key_family_initial_dob", "key_names_year")
@@ -158,7 +159,7 @@ class _Widths:
     count: int  # eq of a count with 0
     order: int  # N_n D_s - N_s D_n
     score: int  # t_den N'' - t_num D and tree cross products
-    ring: int  # bits every value must be correct to (matmul width, multiple of 16)
+    ring: int  # bits every value must be correct to (the matmul width)
 
 
 def _widths(prm: FuzzyParams) -> _Widths:
@@ -168,7 +169,7 @@ def _widths(prm: FuzzyParams) -> _Widths:
     order = _bits_of(2 * n_max * d_max)
     e_max = prm.w_name * n_max + prm.max_extra() * d_max
     score = _bits_of(max(2 * e_max * d_max, prm.t_den * e_max + prm.t_num * d_max))
-    ring = min(64, 16 * ((max(order, score) + 15) // 16))
+    ring = max(order, score)
     return _Widths(_bits_of(c), order, score, ring)
 
 
@@ -201,8 +202,7 @@ def _dots(p: Party, pairs: Sequence[Sequence[tuple[AShare, AShare]]]) -> list[AS
     for group in pairs:
         z: Arr | None = None
         for x, y in group:
-            t = x.a * y.a
-            t += x.a * y.b
+            t = x.a * (y.a + y.b)
             t += x.b * y.a
             z = t if z is None else z + t
         assert z is not None

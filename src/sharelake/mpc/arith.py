@@ -115,42 +115,56 @@ def matmul(p: Party, x: AShare, y: AShare, *, bits: int = 64) -> AShare:
     return AShare(z, p.pass_prev(z))
 
 
-#: Limb width of :func:`local_matmul` and the largest exact float64 inner dimension per
-#: call: every limb product is < 2^32, and up to 4 limb pairs x 2^19 terms stay < 2^53.
-_LIMB = 16
-_MAX_INNER = 1 << 19
+#: float64 holds integers below 2^53 exactly.
+_EXACT = 53
+
+
+def _limbs(bits: int, d: int) -> tuple[int, int]:
+    """(number of limbs, limb width) for an exact float64 product with inner dimension d.
+
+    The fewest limbs L of width w = ceil(bits / L) such that the largest grouped sum,
+    L * d terms below 2^(2w) each, stays below 2^53; (0, 0) if none fits.
+    """
+    for nl in range(1, bits + 1):
+        lw = -(-bits // nl)
+        if lw <= 26 and nl * max(d, 1) * (1 << (2 * lw)) <= (1 << _EXACT):
+            return nl, lw
+    return 0, 0
 
 
 def local_matmul(a: Arr, b: Arr, *, bits: int = 64) -> Arr:
     """Exact product of uint64 matrices modulo 2^bits (higher bits arbitrary), via BLAS.
 
-    numpy has no BLAS for integer matmul. Each operand is split into 16-bit limbs held
-    as float64; limb products summed over the inner dimension stay below 2^53 (exact),
-    and the result modulo 2^64 is sum over i + j < L of 2^(16 (i + j)) A_i B_j
-    (L = ceil(bits / 16) limbs: 10 limb products for 64 bits, 3 for 32, 1 for 16),
-    grouped as L float64 matmuls with inner dimensions d, 2d, .., Ld.
+    numpy has no BLAS for integer matmul. Each operand is split into L limbs of w bits
+    held as float64 (w = 16 and L = 4 for 64 bits and d up to 2^19; fewer, wider limbs
+    for narrower results, see :func:`_limbs`); limb products summed over the inner
+    dimension stay below 2^53 (exact), and the result modulo 2^bits is
+    sum over i + j < L of 2^(w (i + j)) A_i B_j: L(L + 1)/2 limb products, grouped as L
+    float64 matmuls with inner dimensions d, 2d, .., Ld. A too long inner dimension is
+    split in halves.
     """
     if not 1 <= bits <= 64:
         raise ValueError("bit width must be between 1 and 64")
     n, d = a.shape
     m = b.shape[1]
-    if d > _MAX_INNER:
-        out = local_matmul(a[:, :_MAX_INNER], b[:_MAX_INNER], bits=bits)
-        out += local_matmul(a[:, _MAX_INNER:], b[_MAX_INNER:], bits=bits)
+    nl, lw = _limbs(bits, d)
+    if nl == 0:
+        h = d // 2
+        out = local_matmul(a[:, :h], b[:h], bits=bits)
+        out += local_matmul(a[:, h:], b[h:], bits=bits)
         return out
-    nl = (bits + _LIMB - 1) // _LIMB
-    mask = np.uint64((1 << _LIMB) - 1)
+    mask = np.uint64((1 << lw) - 1)
     acat = np.empty((n, nl * d), dtype=np.float64)
     brev = np.empty((nl * d, m), dtype=np.float64)
     for i in range(nl):
-        sh = np.uint64(_LIMB * i)
+        sh = np.uint64(lw * i)
         acat[:, i * d : (i + 1) * d] = (a >> sh) & mask
         r = nl - 1 - i
         brev[r * d : (r + 1) * d] = (b >> sh) & mask
     out = np.zeros((n, m), dtype=np.uint64)
     for k in range(nl):
         part = acat[:, : (k + 1) * d] @ brev[(nl - 1 - k) * d :]
-        out += part.astype(np.uint64) << np.uint64(_LIMB * k)
+        out += part.astype(np.uint64) << np.uint64(lw * k)
     return out
 
 

@@ -1,0 +1,94 @@
+"""Benchmarks of secure record linkage for ``sharelake bench``: link_exact, link_fuzzy.
+
+Registered into :data:`sharelake.cli.bench_suite.REGISTRY` on import. Inputs are made
+locally from correlated randomness (``p.rand_a``); the operators are oblivious, so their
+cost does not depend on the values.
+
+- ``link_exact``: exact multi-key linkage of n x n records with 3 match keys
+  (:func:`sharelake.linkage.secure.exact_links`): per-record flags both ways and the
+  de-duplicated candidate pairs. ``n`` = records per list.
+- ``link_fuzzy``: fuzzy scoring, threshold and mutual-best rule of a block of
+  s x s pairs with s = round(sqrt(n)) (:func:`sharelake.linkage.fuzzy.fuzzy_match`;
+  512-dimensional bigram vectors for given and family names, the 179-column birth-date
+  one-hot). ``n`` = pairs, so ``ops_per_s`` is pairs per second.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..mpc.party import Party
+from ..relational.table import ColumnSpec, SecretColumn, SecretTable, all_valid
+from .bench_suite import Thunk, bench_op
+
+KEYS = 3
+QGRAM_DIM = 512
+DOB_DIM = 179
+
+
+def side(n: int) -> int:
+    """Records per list for a fuzzy block of about ``n`` pairs."""
+    return max(1, round(math.sqrt(n)))
+
+
+def _key_table(p: Party, n: int, name: str) -> SecretTable:
+    cols = {
+        f"k{j}": SecretColumn(ColumnSpec(f"k{j}", "int", nullable=False), p.rand_a(n))
+        for j in range(KEYS)
+    }
+    return SecretTable(cols, all_valid(p, n), name)
+
+
+def _plain_exact(rng: np.random.Generator, n: int) -> Thunk:
+    a = rng.integers(0, 2 * max(n, 1), (KEYS, n))
+    b = rng.integers(0, 2 * max(n, 1), (KEYS, n))
+
+    def run() -> object:
+        return [np.isin(a[j], b[j]) for j in range(KEYS)]
+
+    return run
+
+
+def _plain_fuzzy(rng: np.random.Generator, n: int) -> Thunk:
+    s = side(n)
+    ga = (rng.random((s, QGRAM_DIM)) < 0.02).astype(np.float64)
+    gb = (rng.random((s, QGRAM_DIM)) < 0.02).astype(np.float64)
+
+    def run() -> object:
+        ip = ga @ gb.T
+        sizes = np.add.outer(ga.sum(axis=1), gb.sum(axis=1))
+        dice = 2 * ip / np.maximum(sizes, 1)
+        return (dice == dice.max(axis=1, keepdims=True)) & (dice == dice.max(axis=0))
+
+    return run
+
+
+@bench_op("link_exact", requires="sharelake.linkage.secure", plain=_plain_exact, unit="records")
+def _link_exact(p: Party, n: int) -> Thunk:
+    from ..linkage.secure import exact_links
+
+    left, right = _key_table(p, n, "L"), _key_table(p, n, "R")
+    keys = [f"k{j}" for j in range(KEYS)]
+    return lambda: exact_links(p, left, right, keys)
+
+
+@bench_op("link_fuzzy", requires="sharelake.linkage.fuzzy", plain=_plain_fuzzy, unit="pairs")
+def _link_fuzzy(p: Party, n: int) -> Thunk:
+    from ..linkage.fuzzy import FuzzyParams, SharedPeople, fuzzy_match
+
+    s = side(n)
+    prm = FuzzyParams()
+
+    def people() -> SharedPeople:
+        cols = {"given_count": p.rand_a(s), "family_count": p.rand_a(s)}
+        mats = {
+            "given": p.rand_a((s, QGRAM_DIM)),
+            "family": p.rand_a((s, QGRAM_DIM)),
+            "dob": p.rand_a((s, DOB_DIM)),
+        }
+        return SharedPeople(cols, mats)
+
+    left, right = people(), people()
+    return lambda: fuzzy_match(p, left, right, prm)
