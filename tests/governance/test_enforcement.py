@@ -288,3 +288,28 @@ def test_the_approvals_commands_show_and_sign_a_pending_request(cluster: LocalCl
     )
     assert signed.exit_code == 0, signed.output
     assert all(m["rows"] == 24 for m in run(cluster, "analyst", root))
+
+
+def test_an_aggregate_differing_from_an_earlier_one_by_fewer_than_k_rows_is_refused(
+    cluster: LocalCluster,
+) -> None:
+    base = pn.groupby(pn.scan("people"), ["region"], {"n": ("*", "count")})
+    run(cluster, "analyst", base)
+    one_less = {"fn": "!=", "args": [{"col": "case_id"}, {"lit": 100}]}
+    probe = pn.groupby(
+        pn.filter_rows(pn.scan("people"), one_less), ["region"], {"n": ("*", "count")}
+    )
+    text = refused(cluster, "analyst", probe)
+    assert "differs from 1 earlier released aggregate(s) by fewer than 5 rows" in text
+    audited_on_every_node(cluster, "refusal", plan_hash=plan_hash(pn.make_plan(probe)))
+    far = {"fn": ">=", "args": [{"col": "case_id"}, {"lit": 110}]}  # control: 10 rows apart
+    control = pn.groupby(pn.filter_rows(pn.scan("people"), far), ["region"], {"n": ("*", "count")})
+    assert all(m["rows"] >= 1 for m in run(cluster, "analyst", control))
+
+
+def test_an_upload_whose_policy_names_an_unknown_column_is_refused_naming_it(
+    cluster: LocalCluster,
+) -> None:
+    with session(cluster, "ngo_a") as s, pytest.raises(SharelakeError) as err:
+        s.upload(people(), "bad", policy={"columns": {"salary": "aggregate"}}, progress=False)
+    assert "unknown column 'salary'" in str(err.value)
