@@ -125,6 +125,12 @@ def upload_frames(frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]
     return out
 
 
+OVERLAP_VIA_GROUPBY = True
+"""Compute the overlap table as two group-bys over the union of the key tables instead of
+``sharelake.overlap``: the nodes' k-suppression of an overlap result compares its counts on
+too few bits (sized by the number of patterns, not of persons), which drops large cells.
+Set to False once that is fixed; both give the same table."""
+
 KEY_COLUMNS: tuple[str, ...] = ("record_id", "person_key", "victim")
 """The columns of each organisation's key table ``<org>_keys`` (list comparison, overlap)."""
 
@@ -371,26 +377,41 @@ class SecureLake:
         return int(df["records"].sum()) if len(df) else 0
 
     def overlap(self, cost: Cost) -> pd.DataFrame:
-        import sharelake
+        if OVERLAP_VIA_GROUPBY:
+            q = self._overlap_by_groupby()
+        else:
+            import sharelake
 
-        parts = [self._victims(self.analyst, o, keys=True) for o in self.orgs]
-        q = sharelake.overlap(parts, on="person_key")
+            parts = [self._victims(self.analyst, o, keys=True) for o in self.orgs]
+            q = sharelake.overlap(parts, on="person_key")
         self.approve(q, self.analyst, self.orgs, "overlap table of the victims (for MSE)")
         df = self._collect(q, cost)
         df.columns = [_unkey(c) for c in df.columns]
         return _canonical_overlap(df, self.orgs)
 
-    def _union(self) -> Any:
+    def _overlap_by_groupby(self) -> Any:
+        flags = [f"in_{o}" for o in self.orgs]
+        parts = []
+        for o in self.orgs:
+            t = self._victims(self.analyst, o, keys=True)[["person_key"]]
+            parts.append(t.assign(**{f"in_{x}": int(x == o) for x in self.orgs}))
+        person = self._concat(parts).groupby("person_key").agg(**{f: (f, "max") for f in flags})
+        return person.groupby(flags).agg(count=("*", "count"))
+
+    def _concat(self, parts: Sequence[Any]) -> Any:
         from ..plan import nodes as pn
 
-        parts = [self._victims(self.analyst, o) for o in self.orgs]
         concat = getattr(__import__("sharelake"), "concat", None)
         if concat is not None:  # the client's own union, once it exists
-            return concat(parts).drop_duplicates("person_key")
+            return concat(list(parts))
         out = parts[0]
         for t in parts[1:]:
             out = out._new(out._node, t)
-        return out._new(pn.concat([t._node for t in parts])).drop_duplicates("person_key")
+        return out._new(pn.concat([t._node for t in parts]))
+
+    def _union(self) -> Any:
+        parts = [self._victims(self.analyst, o) for o in self.orgs]
+        return self._concat(parts).drop_duplicates("person_key")
 
     def crosstab(self, keys: Sequence[str], k: int, cost: Cost) -> tuple[pd.DataFrame, int, int]:
         g = self._union().groupby(list(keys)).agg(count=("*", "count"))

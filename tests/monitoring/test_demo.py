@@ -1,0 +1,61 @@
+"""The demo end to end on three local node processes: released figures equal the plaintext."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sharelake.monitoring.demo import run_demo
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
+    out = tmp_path_factory.mktemp("demo")
+    summary = run_demo(out, scale=0.15, seed=5, progress=False, log=lambda _: None)
+    doc = json.loads(Path(summary["report_json"]).read_text("utf-8"))
+    return {"summary": summary, "doc": doc, "out": out}
+
+
+def test_the_demo_writes_both_reports(demo) -> None:  # type: ignore[no-untyped-def]
+    assert (demo["out"] / "report.html").exists()
+    assert demo["doc"]["meta"]["secure"] is True
+    assert all("mpc" in c["mode"] for c in demo["doc"]["figures"]["costs"].values())
+
+
+def test_the_released_overlap_table_equals_the_plaintext(demo) -> None:  # type: ignore[no-untyped-def]
+    f = demo["doc"]["figures"]["overlap"]
+    assert f["distinct_victims"]["released"] == f["distinct_victims"]["plaintext"]
+    assert all(p["released"] == p["plaintext"] for p in f["patterns"])
+
+
+def test_the_estimate_equals_the_plaintext_one_and_is_compared_with_the_truth(demo) -> None:  # type: ignore[no-untyped-def]
+    pe = demo["doc"]["figures"]["population_estimate"]
+    assert pe["total"] == pytest.approx(pe["plaintext"]["total"])
+    assert pe["truth"] == demo["summary"]["truth"]
+    assert "truth_inside_interval" in pe
+
+
+def test_every_organisation_learns_what_the_plaintext_says(demo) -> None:  # type: ignore[no-untyped-def]
+    for org, v in demo["doc"]["figures"]["name_list_comparison"].items():
+        figures = v.get("by_number_of_others", v.get("counts", {}))
+        assert figures, org
+        for c in figures.values():
+            assert c["released"] == c["plaintext"], org
+        if org == "police":
+            assert "counts only" in v["released_to"]
+
+
+def test_modus_operandi_cells_equal_the_plaintext_except_the_suppressed(demo) -> None:  # type: ignore[no-untyped-def]
+    for name, v in demo["doc"]["figures"]["modus_operandi"].items():
+        assert v["cells"], name
+        assert all(c["released"] == c["plaintext"] for c in v["cells"]), name
+        assert all(c["released"] >= v["suppressed"]["k"] for c in v["cells"])
+
+
+def test_the_approvals_and_the_audit_are_recorded(demo) -> None:  # type: ignore[no-untyped-def]
+    doc = demo["doc"]
+    assert doc["approvals"]
+    assert doc["audit"]["nodes_agree"] is True
+    assert all(not n["chain_problems"] for n in doc["audit"]["nodes"])

@@ -1,0 +1,91 @@
+"""The report: self-contained HTML (opens offline) and JSON with plaintext and truth."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from sharelake.monitoring.analyses import (
+    PlainLake,
+    person_key,
+    policy_for,
+    upload_frames,
+    upload_schema,
+)
+from sharelake.monitoring.demo import run_analyses, run_demo
+from sharelake.monitoring.report import bar_chart, heatmap, upset_chart
+from sharelake.monitoring.synth import generate
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:  # type: ignore[type-arg]
+    out = tmp_path_factory.mktemp("report")
+    run_demo(out, scale=0.25, seed=4, secure=False, log=lambda _: None)
+    return (out / "report.html").read_text("utf-8"), json.loads((out / "report.json").read_text())
+
+
+def test_the_page_fetches_nothing_from_the_network(report) -> None:  # type: ignore[no-untyped-def]
+    html, _ = report
+    assert "<script" not in html.lower()
+    assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", html)
+    assert "@import" not in html and "url(" not in html
+    assert html.count("<svg") >= 5
+
+
+def test_the_page_shows_every_section(report) -> None:  # type: ignore[no-untyped-def]
+    html, _ = report
+    for heading in (
+        "overlap",
+        "including those on no list",
+        "recruited",
+        "released to whom",
+        "suppressed",
+        "Cost of each analysis",
+    ):
+        assert heading in html
+
+
+def test_every_figure_has_its_plaintext_twin_and_truth(report) -> None:  # type: ignore[no-untyped-def]
+    _, doc = report
+    f = doc["figures"]
+    for p in f["overlap"]["patterns"]:
+        assert p["released"] == p["plaintext"] and "truth" in p
+    pe = f["population_estimate"]
+    assert pe["truth"] == doc["truth"]["population"]
+    assert pe["interval"][0] < pe["total"] < pe["interval"][1]
+    for table in f["modus_operandi"].values():
+        assert all(c["released"] == c["plaintext"] and "truth" in c for c in table["cells"])
+        assert all(c["released"] >= 5 for c in table["cells"])
+    assert set(f["name_list_comparison"]) == set(doc["organisations"])
+    assert "counts" in f["name_list_comparison"]["police"]
+
+
+def test_the_estimate_is_near_the_truth_on_the_synthetic_lists() -> None:
+    lake = generate(seed=0, scale=1.0)
+    _, mse = run_analyses(PlainLake(upload_frames(lake.frames)))
+    assert 0.7 * lake.truth.population < mse.total < 1.6 * lake.truth.population
+
+
+def test_a_match_key_ignores_script_order_and_partial_dates() -> None:
+    assert person_key("Иван", "Петров", "1990-01-02") == person_key("PETROV", "Ivan", "1990")
+    assert person_key("Ivan", "Petrov", "1990") != person_key("Ivan", "Petrov", "1991")
+
+
+def test_policies_never_release_names_or_keys() -> None:
+    pol = policy_for("police")
+    assert pol["columns"]["person_key"] == "match"
+    assert "given_name" not in {s.name for s in upload_schema()}
+    assert policy_for("police", keys=True)["min_group_size"] == 1
+
+
+def test_charts_are_svg_and_escape_their_labels() -> None:
+    import pandas as pd
+
+    svg = bar_chart([("<b>", 3)], title="t&t")
+    assert svg.startswith("<svg") and "&lt;b&gt;" in svg
+    t = pd.DataFrame({"in_a": [True, False], "in_b": [True, True], "count": [3, 4]})
+    assert "<circle" in upset_chart(t, ["a", "b"], truth={"11": 3})
+    h = heatmap(pd.DataFrame({"x": ["u"], "y": ["v"], "count": [7]}), "x", "y", title="h")
+    assert ">7<" in h
