@@ -177,3 +177,13 @@ def test_blas_limb_matmul_equals_integer_matmul_modulo_the_width(bits: int, d: i
     b = rng.integers(0, 2**64, (d, 5), dtype=np.uint64)
     mask = np.uint64((1 << bits) - 1) if bits < 64 else np.uint64(2**64 - 1)
     assert np.array_equal(local_matmul(a, b, bits=bits) & mask, (a @ b) & mask)
+
+
+def test_tied_duplicates_go_to_the_first_record_in_blocks_too() -> None:
+    rng = np.random.default_rng(9)
+    base = _people(rng, 5, density=0.4)
+    idx = np.array([0, 1, 1, 2, 3, 3, 3, 4, 0])
+    dup = ({k: v[idx] for k, v in base[0].items()}, {k: v[idx] for k, v in base[1].items()})
+    want = _check(dup, dup, block=2 * 9)
+    assert want.sum() > 0
+    _check(dup, base, block=5)

@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from ..mpc.arith import local_matmul, open_arith
-from ..mpc.bits import BitShare, and_bits, and_bits_many, concat, open_bits
+from ..mpc.bits import BitShare, and_bits, and_bits_many, concat, open_bits, pack, unpack
 from ..mpc.compare import eq_public, msb_many
 from ..mpc.convert import b2a_bits
 from ..mpc.party import Party
@@ -320,64 +320,134 @@ def _block_scores(
 
 @dataclass
 class _Tree:
-    """Rows of candidates (g groups x w leaves) reducing to their first arg-max."""
+    """Rows of candidates (g groups x w leaves) reducing to their first arg-max.
+
+    ``steps`` records, per level, the width before it and the secret decision bits
+    ("the right one of the pair wins"), g x (width // 2) row-major: the winner of every
+    leaf is recovered from them afterwards (:func:`_winners`), so no index is carried.
+    """
 
     num: AShare  # (g, w)
     den: AShare
-    idx: AShare
+    steps: list[tuple[int, BitShare]] = field(default_factory=list)
 
     @property
     def width(self) -> int:
         return int(self.num.a.shape[1])
 
+    @property
+    def groups(self) -> int:
+        return int(self.num.a.shape[0])
 
-def _level(p: Party, trees: list[_Tree], bits: int) -> list[_Tree]:
-    """One level of every tree that is still wider than 1, in shared rounds."""
+
+def _level(p: Party, trees: list[_Tree], bits: int) -> None:
+    """One level of every tree that is still wider than 1, in shared rounds (in place).
+
+    Pair (2k, 2k + 1) of a row: the right one wins when N_r D_l - N_l D_r > 0 (one
+    round of products, one narrow comparison); ties keep the left (lower index). The
+    winner's (N, D) is selected obliviously (bit injection, one round).
+    """
     live = [t for t in trees if t.width > 1]
     if not live:
-        return trees
+        return
     los, his = [], []
     for t in live:
         h = t.width // 2
-        los.append(
-            [AShare(c.a[:, 0 : 2 * h : 2], c.b[:, 0 : 2 * h : 2]) for c in (t.num, t.den, t.idx)]
-        )
-        his.append(
-            [AShare(c.a[:, 1 : 2 * h : 2], c.b[:, 1 : 2 * h : 2]) for c in (t.num, t.den, t.idx)]
-        )
-    shapes = [lo[0].a.shape for lo in los]
+        los.append([AShare(c.a[:, 0 : 2 * h : 2], c.b[:, 0 : 2 * h : 2]) for c in (t.num, t.den)])
+        his.append([AShare(c.a[:, 1 : 2 * h : 2], c.b[:, 1 : 2 * h : 2]) for c in (t.num, t.den)])
+    sizes = [t.groups * (t.width // 2) for t in live]
     diffs = _dots(p, [[(hi[0], lo[1]), (-lo[0], hi[1])] for lo, hi in zip(los, his, strict=True)])
     better = _gt0(p, [_cat(diffs)], bits)[0]
-    sizes = [int(np.prod(s)) for s in shapes]
-    flat_lo = [_cat([lo[k] for lo in los]) for k in range(3)]
-    flat_hi = [_cat([hi[k] for hi in his]) for k in range(3)]
+    flat_lo = [_cat([lo[k] for lo in los]) for k in range(2)]
+    flat_hi = [_cat([hi[k] for hi in his]) for k in range(2)]
     new = _select(p, better, flat_lo, flat_hi)
     parts = [_split(c, sizes) for c in new]
-    out: list[_Tree] = []
-    j = 0
-    for t in trees:
-        if t.width <= 1:
-            out.append(t)
-            continue
-        sh = shapes[j]
-        cols = [parts[k][j].reshape(*sh) for k in range(3)]
-        if t.width % 2:
+    off = 0
+    for j, t in enumerate(live):
+        g, w, h = t.groups, t.width, t.width // 2
+        t.steps.append((w, better[off : off + sizes[j]]))
+        off += sizes[j]
+        cols = [parts[k][j].reshape(g, h) for k in range(2)]
+        if w % 2:
             cols = [
                 AShare(
                     np.concatenate([c.a, o.a[:, -1:]], axis=1),
                     np.concatenate([c.b, o.b[:, -1:]], axis=1),
                 )
-                for c, o in zip(cols, (t.num, t.den, t.idx), strict=True)
+                for c, o in zip(cols, (t.num, t.den), strict=True)
             ]
-        out.append(_Tree(*cols))
-        j += 1
-    return out
+        t.num, t.den = cols
 
 
-def _reduce(p: Party, trees: list[_Tree], bits: int) -> list[_Tree]:
+def _reduce(p: Party, trees: list[_Tree], bits: int) -> None:
     while any(t.width > 1 for t in trees):
-        trees = _level(p, trees, bits)
-    return trees
+        _level(p, trees, bits)
+
+
+def _expand(p: Party, bits: BitShare, g: int, w: int, level: int, width: int) -> BitShare:
+    """Per leaf of a g x width tree: did it win its pair at ``level`` (local)?
+
+    Leaf j sits at position q = j >> level; it won when q is odd and the right side won,
+    or q is even and it did not; the unpaired last position of an odd width passes.
+    """
+    h = w // 2
+    q = np.arange(width) >> level
+    paired = q < 2 * h
+    col = np.minimum(q >> 1, max(h - 1, 0))
+    pub = np.where(paired, (q & 1) == 0, True)
+    comps = []
+    for c in (bits.a, bits.b):
+        x = unpack(c, g * h).reshape(g, h)[:, col] & paired
+        comps.append(pack(x.reshape(-1)))
+    out = BitShare(comps[0], comps[1], g * width)
+    return out.xor_public(pack(np.tile(pub, g)), p.id)
+
+
+def _and_all(p: Party, xs: list[BitShare]) -> BitShare:
+    """AND of several equally long bit vectors: a tree, one round a level."""
+    while len(xs) > 1:
+        h = len(xs) // 2
+        xs = and_bits_many(p, list(zip(xs[:h], xs[h : 2 * h], strict=True))) + xs[2 * h :]
+    return xs[0]
+
+
+def _winners(p: Party, trees: list[_Tree], widths: list[int]) -> list[BitShare]:
+    """Per tree, the g x width leaf bits "this leaf is its row's arg-max" (shared rounds)."""
+    lists = []
+    for t, width in zip(trees, widths, strict=True):
+        lists.append([_expand(p, b, t.groups, w, lv, width) for lv, (w, b) in enumerate(t.steps)])
+    depth = max((len(x) for x in lists), default=0)
+    if depth == 0:
+        return [_ones(p, t.groups * wd) for t, wd in zip(trees, widths, strict=True)]
+    # pad the shorter lists with constant ones, then AND level-wise in shared rounds
+    lists = [
+        x + [_ones(p, t.groups * wd)] * (depth - len(x))
+        for x, t, wd in zip(lists, trees, widths, strict=True)
+    ]
+    while depth > 1:
+        h = depth // 2
+        pairs = [pr for x in lists for pr in zip(x[:h], x[h : 2 * h], strict=True)]
+        res = and_bits_many(p, pairs)
+        lists = [res[k * h : (k + 1) * h] + x[2 * h :] for k, x in enumerate(lists)]
+        depth = len(lists[0])
+    return [x[0] for x in lists]
+
+
+def _ones(p: Party, n: int) -> BitShare:
+    z = np.zeros((n + 63) // 64, np.uint64)
+    return BitShare(z, z.copy(), n).invert(p.id)
+
+
+def _rows_of(x: BitShare, nb: int, m: int) -> BitShare:
+    """Transpose an m x nb bit matrix (column tree layout) to nb x m (local)."""
+    comps = [pack(unpack(c, nb * m).reshape(m, nb).T.reshape(-1)) for c in (x.a, x.b)]
+    return BitShare(comps[0], comps[1], nb * m)
+
+
+def _tile_rows(x: BitShare, nb: int, m: int) -> BitShare:
+    """Repeat a length-m bit vector for nb rows (local)."""
+    comps = [pack(np.tile(unpack(c, m), nb)) for c in (x.a, x.b)]
+    return BitShare(comps[0], comps[1], nb * m)
 
 
 # ---- the operator --------------------------------------------------------------------------
@@ -406,8 +476,9 @@ def fuzzy_match(
         return BitShare(z, z.copy(), n * m)
     ca, cb = _counts(p, left, prm, w), _counts(p, right, prm, w)
     step = max(1, block_pairs // m)
-    jdx = np.arange(m, dtype=np.uint64)
-    stored: list[tuple[slice, BitShare]] = []
+    stored: list[BitShare] = []
+    sizes: list[int] = []
+    merges: list[BitShare] = []  # per later block: "its candidate beat the earlier best"
     best: _Tree | None = None
     for r0 in range(0, n, step):
         rows = slice(r0, min(n, r0 + step))
@@ -415,41 +486,42 @@ def fuzzy_match(
         num, den = _block_scores(p, left, right, ca, cb, rows, prm, w, hybrid)
         below = msb_many(p, [num.scale(prm.t_den) - den.scale(prm.t_num)], bits=w.score)[0]
         cand = below.invert(p.id)  # E >= t_num / t_den
-        row_t = _Tree(
-            num.reshape(nb, m), den.reshape(nb, m), p.public_a(np.tile(jdx, nb)).reshape(nb, m)
-        )
-        ridx = np.arange(rows.start, rows.stop, dtype=np.uint64)
+        row_t = _Tree(num.reshape(nb, m), den.reshape(nb, m))
         col_t = _Tree(
             AShare(num.a.reshape(nb, m).T.copy(), num.b.reshape(nb, m).T.copy()),
             AShare(den.a.reshape(nb, m).T.copy(), den.b.reshape(nb, m).T.copy()),
-            p.public_a(np.tile(ridx, m)).reshape(m, nb),
         )
-        row_t, col_t = _reduce(p, [row_t, col_t], w.score)
+        _reduce(p, [row_t, col_t], w.score)
+        rw, cw = _winners(p, [row_t, col_t], [m, nb])
         if best is not None:  # earlier blocks hold lower row indices: they go first
             merged = _Tree(
-                *(
-                    AShare(np.concatenate([x.a, y.a], axis=1), np.concatenate([x.b, y.b], axis=1))
-                    for x, y in zip(
-                        (best.num, best.den, best.idx),
-                        (col_t.num, col_t.den, col_t.idx),
-                        strict=True,
-                    )
-                )
+                AShare(
+                    np.concatenate([best.num.a, col_t.num.a], axis=1),
+                    np.concatenate([best.num.b, col_t.num.b], axis=1),
+                ),
+                AShare(
+                    np.concatenate([best.den.a, col_t.den.a], axis=1),
+                    np.concatenate([best.den.b, col_t.den.b], axis=1),
+                ),
             )
-            (col_t,) = _reduce(p, [merged], w.score)
-        best = col_t
-        arg = AShare(np.repeat(row_t.idx.a[:, 0], m), np.repeat(row_t.idx.b[:, 0], m))
-        rw = eq_public(p, arg, np.tile(jdx, nb).astype(np.int64), bits=_bits_of(max(n, m)))
-        stored.append((rows, and_bits(p, rw, cand)))
-    assert best is not None
-    argcol = best.idx
-    cws = []
-    for rows, _ in stored:
-        nb = rows.stop - rows.start
-        ac = AShare(np.tile(argcol.a[:, 0], nb), np.tile(argcol.b[:, 0], nb))
-        ii = np.repeat(np.arange(rows.start, rows.stop, dtype=np.int64), m)
-        cws.append(eq_public(p, ac, ii, bits=_bits_of(max(n, m))))
-    return concat(and_bits_many(p, [(s, c) for (_, s), c in zip(stored, cws, strict=True)]))
+            _reduce(p, [merged], w.score)
+            merges.append(merged.steps[0][1])
+            col_t = merged
+        best = _Tree(col_t.num, col_t.den)
+        stored.append(_and_all(p, [rw, _rows_of(cw, nb, m), cand]))
+        sizes.append(nb)
+    # a block's column winner must also survive the merges with every later block
+    keep = [_ones(p, m) for _ in stored]
+    later = _ones(p, m)
+    for b in range(len(stored) - 1, 0, -1):
+        beat = merges[b - 1]
+        keep[b] = and_bits(p, later, beat)
+        later = and_bits(p, later, beat.invert(p.id))
+    keep[0] = later
+    final = and_bits_many(
+        p, [(s, _tile_rows(k, nb, m)) for s, k, nb in zip(stored, keep, sizes, strict=True)]
+    )
+    return concat(final)
 
 
 # ---- releases (what each --reveal mode opens) --------------------------------------------
