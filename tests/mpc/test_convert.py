@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,22 @@ def test_a2b_gives_the_same_words_with_both_prefix_adders(transport: str) -> Non
         np.testing.assert_array_equal(r["sklansky"], plain.a2b(x))
         np.testing.assert_array_equal(r["kogge_stone"], plain.a2b(x))
     np.testing.assert_array_equal(reconstruct_bool([r["pair"] for r in res]), plain.a2b(x))
+
+
+def body_a2b_narrow(p: Party, x: AShare, widths: list[int]) -> dict[str, Any]:
+    return {str(w): open_bool(p, convert.a2b(p, x, bits=w)) for w in widths}
+
+
+def test_a2b_of_the_low_bits_only_is_the_words_mod_2_to_the_bits() -> None:
+    x = _column(np.random.default_rng(3), 300)
+    widths = [1, 2, 3, 10, 31, 33, 63, 64]
+    inputs: list[Mapping[str, Any]] = [{"x": s, "widths": widths} for s in share_arith(to_ring(x))]
+    res = run_in_memory(body_a2b_narrow, inputs)
+    full = plain.a2b(x)
+    for r in res:
+        for w in widths:
+            mask = np.uint64((1 << w) - 1) if w < 64 else np.uint64(0xFFFFFFFFFFFFFFFF)
+            np.testing.assert_array_equal(r[str(w)], full & mask)
 
 
 def body_b2a(p: Party, x: BShare) -> dict[str, Any]:

@@ -82,16 +82,23 @@ def _decompose(p: Party, x: AShare, k: int, adder: Adder) -> BShare:
     return add_planes(p, us, vs, adder=adder)
 
 
-def a2b(p: Party, x: AShare, *, adder: Adder = "sklansky") -> BShare:
+def a2b(p: Party, x: AShare, *, adder: Adder = "sklansky", bits: int = 64) -> BShare:
     """Full bit decomposition: a boolean sharing of the same 64-bit words (ABY3 5.3).
 
     x = u + v (two-operand reduction), both transposed to bit-planes, then a parallel
     prefix adder (Sklansky by default, or Kogge-Stone) computes all 63 carries.
     Rounds: 1 + 1 + 6 = 8. Words sent per element: 1 by party 0 for the resharing, then
     about 6 (Sklansky) or 10 (Kogge-Stone) by every party.
+
+    ``bits < 64``: only the low ``bits`` bits of x (x mod 2^bits) are converted, the
+    higher bits of the result are 0: ``bits`` planes are reshared and the adder runs over
+    ``bits - 1`` carries (2 + ceil(log2(bits - 1)) rounds, about bits / 64 of the words).
+    Nothing is opened either way.
     """
+    if not 1 <= bits <= 64:
+        raise ValueError("bit width must be between 1 and 64")
     n = len(x)
-    s = _decompose(p, x, 64, adder)
+    s = _decompose(p, x, bits, adder)
     return BShare(from_planes(s.a, n), from_planes(s.b, n))
 
 

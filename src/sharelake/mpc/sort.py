@@ -90,8 +90,8 @@ def sort_order(
         fields: list[tuple[BShare, int]] = []
         for j in range(k):
             key = mixed[j]
-            kb = a2b(p, key) if isinstance(key, AShare) else key
             w = wid[j]
+            kb = a2b(p, key, bits=w) if isinstance(key, AShare) else key
             mask = np.uint64((1 << w) - 1) if w < 64 else np.uint64(0xFFFFFFFFFFFFFFFF)
             flip = np.uint64(0)
             if sgn[j]:
@@ -124,8 +124,8 @@ def sort(
     the same kinds as the inputs.
 
     Cost (measured, see BENCHMARKS.md): one shuffle of all columns plus the index, one
-    A2B per arithmetic key, and about 1.05 n log2 n comparisons of the composite key
-    (2 (b - 1) AND gates each, b its width padded as in
+    A2B per arithmetic key (of its low ``bits`` bits only), and about 1.05 n log2 n
+    comparisons of the composite key (2 (b - 1) AND gates each, b its width padded as in
     :func:`sharelake.mpc.quicksort.pack_chunks`) in about 2 log2 n levels of
     log2(b) + 2 rounds (see :func:`sharelake.mpc.quicksort.quicksort_ranks`).
     """
