@@ -1,4 +1,4 @@
-"""``sharelake demo`` (the engine demonstration) and ``sharelake version``."""
+"""``sharelake demo --engine`` (the engine demonstration) and ``sharelake version``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ runner = CliRunner()
 
 @pytest.mark.tls
 def test_the_demo_over_tls_exits_zero_and_its_json_says_correct(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--out", str(tmp_path), "--scale", "500"])
+    result = runner.invoke(app, ["demo", "--engine", "--out", str(tmp_path), "--scale", "500"])
     assert result.exit_code == 0, result.output
     doc = json.loads((tmp_path / "demo.json").read_text())
     assert doc["correct"] is True
@@ -31,7 +31,7 @@ def test_the_demo_over_tls_exits_zero_and_its_json_says_correct(tmp_path: Path) 
 
 
 def test_the_demo_reports_rounds_and_bytes_of_every_step(tmp_path: Path) -> None:
-    args = ["demo", "--out", str(tmp_path), "--scale", "300", "--transport", "memory"]
+    args = ["demo", "--engine", "--out", str(tmp_path), "--scale", "300", "--transport", "memory"]
     assert runner.invoke(app, args).exit_code == 0
     doc = json.loads((tmp_path / "demo.json").read_text())
     dot = next(step for step in doc["steps"] if step["step"] == "dot")
@@ -56,7 +56,7 @@ def wrong_plaintext_twin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.mark.usefixtures("wrong_plaintext_twin")
 def test_the_demo_exits_non_zero_when_a_check_fails(tmp_path: Path) -> None:
-    args = ["demo", "--out", str(tmp_path), "--scale", "100", "--transport", "memory"]
+    args = ["demo", "--engine", "--out", str(tmp_path), "--scale", "100", "--transport", "memory"]
     result = runner.invoke(app, args)
     assert result.exit_code == 1
     assert json.loads((tmp_path / "demo.json").read_text())["correct"] is False

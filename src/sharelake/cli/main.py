@@ -120,35 +120,55 @@ def bench(
 @app.command()
 def demo(
     out: Annotated[
-        Path, typer.Option("--out", help="Directory for the demonstration's output files.")
+        Path, typer.Option("--out", help="Directory for report.html and report.json.")
     ] = Path("sharelake-demo"),
-    scale: Annotated[int, typer.Option("--scale", help="Rows per column.", min=1)] = 10_000,
+    scale: Annotated[
+        float | None,
+        typer.Option(
+            "--scale",
+            help="Monitoring demo: population multiplier (1: ~3,100 records; 25: ~100,000 "
+            "persons). With --engine: rows per column (default 10000).",
+            min=0.0,
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data.")] = 0,
+    engine: Annotated[
+        bool, typer.Option("--engine", help="Run the engine demonstration instead.")
+    ] = False,
     transport: Annotated[
-        str, typer.Option("--transport", help="tls (three processes) or memory (threads).")
+        str, typer.Option("--transport", help="--engine only: tls or memory (threads).")
     ] = "tls",
 ) -> None:
-    """Run the engine demonstration on three local node processes over TLS.
+    """Run the human-trafficking monitoring demo on three local node processes over TLS.
 
-    A client secret-shares two random columns; the nodes sort one and count the
-    rows where x < y; the client reconstructs the results, checks them against
-    plaintext and writes ``OUT/demo.json``. Exits non-zero if a check fails.
-
-    Parameters
-    ----------
-    out
-        Output directory; created if needed.
-    scale
-        Number of rows in each column.
-    transport
-        ``tls`` (three node processes) or ``memory`` (three threads).
+    Starts three nodes, generates four organisations' synthetic lists, uploads them with
+    client-side secret sharing, records the owners' approvals, runs the four monitoring
+    analyses under MPC, stops the nodes and writes ``OUT/report.html`` and
+    ``OUT/report.json``. ``--engine`` runs the engine demonstration instead (a client
+    secret-shares two random columns, the nodes sort one and count the rows where x < y,
+    the results are checked against plaintext and written to ``OUT/demo.json``).
     """
     from rich.console import Console
 
+    if not engine:
+        from ..monitoring.demo import run_demo as run_monitoring
+
+        console = Console(stderr=True)
+        summary = run_monitoring(
+            out, scale=1.0 if scale is None else scale, seed=seed, log=console.print
+        )
+        lo, hi = summary["interval"]
+        console.print(
+            f"estimated victims: {summary['estimate']:,.0f} (95% interval {lo:,.0f}-{hi:,.0f}; "
+            f"synthetic truth {summary['truth']:,})"
+        )
+        raise typer.Exit(0)
     from .engine_demo import run_demo
 
     if transport not in ("tls", "memory"):
         raise typer.BadParameter("must be tls or memory", param_hint="--transport")
+    rows = 10_000 if scale is None else max(1, int(scale))
     ok = run_demo(
-        out, scale=scale, transport=transport, console=Console(width=max(Console().width, 120))
+        out, scale=rows, transport=transport, console=Console(width=max(Console().width, 120))
     )
     raise typer.Exit(0 if ok else 1)
