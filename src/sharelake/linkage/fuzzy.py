@@ -25,14 +25,21 @@ changing any Dice value):
    (N'' = w_name N + X D, D) with X = x + bonus * key: one multiplication round. The key
    agreement is an OR over keys of 64-bit equalities (:func:`sharelake.mpc.compare.eq`).
 5. Candidate: E >= t_num / t_den, i.e. t_den N'' - t_num D >= 0 (narrow comparison).
-6. Mutual best: for every left row the first column of maximal E (arg-max tree over the
-   row, log2 m levels, each one cross-multiplication, one narrow comparison and one
-   select of (N'', D, index)); for every right column likewise over the rows; both trees
-   share their rounds. Pair (a, b) matches when it is a candidate, b is a's arg-max and a
-   is b's arg-max (narrow equalities of the secret indices).
+6. Mutual best: for every left row the first column of maximal E (an arg-max tree over
+   the row: log2 m levels, each one cross-multiplication round, one narrow comparison
+   and one select of (N'', D)); for every right column likewise over the rows; both
+   trees share their rounds. Only the secret decision bits of each level are kept; a
+   leaf is its row's (column's) arg-max when it won every pair on its path (an AND of
+   log2 m bits, boolean gates only). Pair (a, b) matches when it is a candidate and the
+   arg-max of both its row and its column.
 
 Blocks: left rows are processed in blocks of at most ``block_pairs`` pairs; each block
-runs the same rounds; the column maxima are merged across blocks by one more tree level.
+runs the same rounds. The row trees are complete inside a block; the column maxima of a
+block are merged with the best of the earlier blocks by one more tree level, and a
+block's column winner must also win (or survive) every later merge.
+
+Cost per pair (one party, measured at 1000 x 1000): about 225 bytes and 150 rounds in
+all, about half of the CPU in the local matrix product.
 
 LEAKAGE: nothing until a release. Scores, inner products, orders, candidates and arg-max
 indices stay secret; the sizes n, m, the block layout and the public parameters are
