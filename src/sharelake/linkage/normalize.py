@@ -15,12 +15,17 @@ Name pipeline (applied to ``given_name`` and ``family_name`` separately)
 4. The string is split into runs by script and each run is romanised with one
    fixed scheme per script:
 
-   * Latin: diacritics folded with ``anyascii`` (``ș`` → ``s``, ``ă`` → ``a``).
+   * Latin: ``š``, ``ž``, ``č`` become ``sh``, ``zh``, ``ch`` (as the Cyrillic
+     letters they stand for); other diacritics are folded with ``anyascii``
+     (``ș`` → ``s``, ``ă`` → ``a``).
    * Cyrillic: the fixed table :data:`CYRILLIC` (the Bulgarian Streamlined
      System of 2009, extended with the Russian and Ukrainian letters as in
      BGN/PCGN; e.g. ``щ`` → ``sht``, ``х`` → ``h``, ``ъ`` → ``a``).
    * Han: toneless Hanyu Pinyin from ``pypinyin`` (``ü`` → ``u``), the syllables
-     of one run of Han characters joined into one token (``小明`` → ``xiaoming``).
+     of one run of Han characters joined into one token (``小明`` → ``xiaoming``);
+     a run of three or more characters is taken as a full name and its first
+     syllable (two for a compound surname such as ``欧阳``) becomes a token of
+     its own (``王小明`` → ``wang xiaoming``).
    * Thai: the Royal Thai General System (RTGS) from
      ``pythainlp.transliterate.romanize(engine="royin")``.
    * Any other script: ``anyascii``.
@@ -233,6 +238,14 @@ def _script(ch: str) -> str:
     return "other"
 
 
+_HAN_COMPOUND_SURNAMES = frozenset(
+    ["欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "长孙", "宇文"]
+    + ["司徒", "夏侯", "轩辕", "端木", "歐陽", "諸葛", "東方", "長孫"]
+)
+# Slavic háčeks spelled as the English digraphs (Cyrillic ж ш ч give zh sh ch).
+_CARONS = str.maketrans({"š": "sh", "ž": "zh", "č": "ch"})
+
+
 @lru_cache(maxsize=1)
 def _thai_romanizer() -> object:
     from pythainlp.transliterate import romanize as thai_romanize
@@ -247,7 +260,12 @@ def _romanize_run(run: str, script: str) -> str:
         from pypinyin import Style, lazy_pinyin
 
         syllables = lazy_pinyin(run, style=Style.NORMAL, v_to_u=True, errors="ignore")
+        if len(run) >= 3 and len(syllables) == len(run):  # a full name: family name apart
+            k = 2 if run[:2] in _HAN_COMPOUND_SURNAMES else 1
+            return anyascii("".join(syllables[:k]) + " " + "".join(syllables[k:]))
         return anyascii("".join(syllables))
+    if script == "latin":
+        return anyascii(run.translate(_CARONS))
     if script == "thai":
         fn = _thai_romanizer()
         return anyascii(str(fn(run, engine="royin")))  # type: ignore[operator]
@@ -275,7 +293,7 @@ def romanize(text: str) -> str:
     >>> romanize("иванов")
     'ivanov'
     >>> romanize("王小明")
-    'wangxiaoming'
+    'wang xiaoming'
     >>> romanize("ștefan 😀")
     'stefan  '
     """
