@@ -239,8 +239,8 @@ def _script(ch: str) -> str:
 
 
 _HAN_COMPOUND_SURNAMES = frozenset(
-    ["欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "长孙", "宇文"]
-    + ["司徒", "夏侯", "轩辕", "端木", "歐陽", "諸葛", "東方", "長孫"]
+    "欧阳 司马 诸葛 上官 东方 皇甫 尉迟 公孙 慕容 令狐 长孙 宇文 "  # noqa: SIM905
+    "司徒 夏侯 轩辕 端木 歐陽 諸葛 東方 長孫".split()
 )
 # Slavic háčeks spelled as the English digraphs (Cyrillic ж ш ч give zh sh ch).
 _CARONS = str.maketrans({"š": "sh", "ž": "zh", "č": "ch"})
