@@ -328,10 +328,19 @@ def build_figures(
             "plaintext": {"total": plain_mse.total, "interval": list(plain_mse.interval)},
             "truth": truth.population,
             "truth_inside_interval": bool(mse.interval[0] <= truth.population <= mse.interval[1]),
+            "with_perfect_linkage": _perfect(truth.overlap),
         },
         "modus_operandi": mo,
         "costs": {r.name: {"mode": r.mode, **_cost(r)} for r in results},
     }
+
+
+def _perfect(overlap: pd.DataFrame) -> dict[str, Any]:
+    """MSE on the true overlap table: what the estimate would be with perfect linkage."""
+    from .mse import estimate
+
+    r = estimate(overlap.astype({c: int for c in overlap.columns}))
+    return {"total": r.total, "interval": list(r.interval), "model": r.model.describe()}
 
 
 def write_report(
@@ -487,6 +496,11 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
         f"population: {pe['truth']:,} — <span class='{'ok' if inside else 'bad'}'>"
         f"{'inside' if inside else 'outside'} the interval</span>.</p>",
         estimate_chart(mse.observed, mse.total, (lo, hi), pe["truth"]),
+        f"<p class='small'>With perfect linkage (MSE on the generator's true overlap table) "
+        f"the estimate would be {pe['with_perfect_linkage']['total']:,.0f} "
+        f"({pe['with_perfect_linkage']['interval'][0]:,.0f} to "
+        f"{pe['with_perfect_linkage']['interval'][1]:,.0f}): the difference is what missed "
+        "and false matches cost.</p>",
     ]
     for note in mse.notes:
         parts.append(f"<p class='note'>{_e(note)}</p>")

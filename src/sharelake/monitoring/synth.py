@@ -165,17 +165,17 @@ _ROUTES = {
 
 # recording habits: share of names written in the original script, of each field left empty
 _HABITS: dict[str, dict[str, float]] = {
-    "ngo_shelter": {"native": 0.6, "upper": 0.05, "swap": 0.05, "title": 0.05, "typo": 0.02,
-                    "dob_full": 0.4, "dob_month": 0.25, "dob_year": 0.3, "nat": 0.05,
+    "ngo_shelter": {"native": 0.6, "upper": 0.05, "swap": 0.05, "title": 0.05, "typo": 0.01,
+                    "dob_full": 0.4, "dob_month": 0.25, "dob_year": 0.33, "nat": 0.05,
                     "rec": 0.15, "route": 0.3, "sector": 0.05, "city": 0.1},
-    "ngo_labour": {"native": 0.5, "upper": 0.1, "swap": 0.08, "title": 0.0, "typo": 0.02,
-                   "dob_full": 0.55, "dob_month": 0.2, "dob_year": 0.2, "nat": 0.03,
+    "ngo_labour": {"native": 0.5, "upper": 0.1, "swap": 0.08, "title": 0.0, "typo": 0.01,
+                   "dob_full": 0.55, "dob_month": 0.2, "dob_year": 0.23, "nat": 0.03,
                    "rec": 0.1, "route": 0.2, "sector": 0.03, "city": 0.1},
     "police": {"native": 0.1, "upper": 0.6, "swap": 0.1, "title": 0.0, "typo": 0.01,
                "dob_full": 0.85, "dob_month": 0.05, "dob_year": 0.08, "nat": 0.02,
                "rec": 0.3, "route": 0.15, "sector": 0.05, "city": 0.05},
-    "hotline": {"native": 0.3, "upper": 0.05, "swap": 0.15, "title": 0.1, "typo": 0.04,
-                "dob_full": 0.2, "dob_month": 0.2, "dob_year": 0.5, "nat": 0.3,
+    "hotline": {"native": 0.3, "upper": 0.05, "swap": 0.15, "title": 0.1, "typo": 0.015,
+                "dob_full": 0.2, "dob_month": 0.2, "dob_year": 0.57, "nat": 0.3,
                 "rec": 0.5, "route": 0.7, "sector": 0.3, "city": 0.3},
 }  # fmt: skip
 _OTHERS = {  # non-victim records per organisation at scale 1: (role, count)
@@ -351,7 +351,7 @@ def _record(rng: np.random.Generator, p: dict[str, Any], h: dict[str, float]) ->
         given = ("Mrs. " if p["sex"] == "F" else "Mr. ") + given
     dob: dt.date = p["date_of_birth"]
     u = rng.random()
-    if rng.random() < 0.02:
+    if rng.random() < 0.01:
         dob = dob.replace(year=dob.year + (1 if rng.random() < 0.5 else -1), day=min(dob.day, 28))
     if u < h["dob_full"]:
         birth = dob.isoformat()
