@@ -23,6 +23,23 @@ from sharelake.net.runner import run_parties
 
 D = 24  # a small bigram dimension keeps the tests fast
 PRM = FuzzyParams(count_cap=D, dob_slices=((0, 4), (4, 7), (7, 10)), keys=("key_a", "key_b"))
+PRM_RICH = FuzzyParams(
+    count_cap=D,
+    dob_slices=((0, 4), (4, 7), (7, 10)),
+    keys=("key_a", "key_b"),
+    w_name=10,
+    w_all=7,
+    w_year=4,
+    w_month=3,
+    w_day=3,
+    pen_year=2,
+    pen_month=1,
+    pen_day=1,
+    w_swap=2,
+    t_num=41,
+    t_den=2,
+    bonus=80,
+)
 PRM_HYBRID = FuzzyParams(
     count_cap=D, dob_slices=((0, 4), (4, 7), (7, 10)), keys=("key_a", "key_b"), bonus=16
 )
@@ -39,19 +56,34 @@ def _people(
         v = rng.integers(lo, hi + 1, n)  # hi = missing part
         ok = v < hi
         dob[np.flatnonzero(ok), v[ok]] = 1
+    alls = g | f
     cols = {
         "given_count": g.sum(axis=1),
         "family_count": f.sum(axis=1),
+        "all_count": alls.sum(axis=1),
+        "dob_year_present": dob[:, 0:4].sum(axis=1),
+        "dob_month_present": dob[:, 4:7].sum(axis=1),
+        "dob_day_present": dob[:, 7:10].sum(axis=1),
         "key_a": rng.integers(0, 6, n).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15),
         "key_b": rng.integers(0, 2**64, n, dtype=np.uint64),
     }
-    return cols, {"given": g, "family": f, "dob": dob}
+    return cols, {"given": g, "family": f, "all": alls, "dob": dob}
+
+
+PARAMS = {"plain": PRM, "hybrid": PRM_HYBRID, "rich": PRM_RICH}
 
 
 def _body(
-    p: Party, left: dict[str, Any], right: dict[str, Any], hybrid: bool, n: int, m: int, block: int
+    p: Party,
+    left: dict[str, Any],
+    right: dict[str, Any],
+    hybrid: bool,
+    n: int,
+    m: int,
+    block: int,
+    params: str,
 ) -> dict[str, Any]:
-    prm = PRM_HYBRID if hybrid else PRM
+    prm = PARAMS[params]
     bits = fuzzy_match(
         p,
         SharedPeople.unpack(left),
@@ -76,7 +108,9 @@ def _check(
     hybrid: bool = False,
     block: int = 1 << 20,
     transport: str = "memory",
+    params: str | None = None,
 ) -> np.ndarray:
+    params = params or ("hybrid" if hybrid else "plain")
     ls = share_people(*left)
     rs = share_people(*right)
     n, m = len(left[0]["given_count"]), len(right[0]["given_count"])
@@ -88,11 +122,12 @@ def _check(
             "n": n,
             "m": m,
             "block": block,
+            "params": params,
         }
         for i in range(3)
     ]
     got = run_parties(_body, inputs, transport=transport)[0]  # type: ignore[arg-type]
-    want = fuzzy_match_plain(*left, *right, PRM_HYBRID if hybrid else PRM, hybrid=hybrid)
+    want = fuzzy_match_plain(*left, *right, PARAMS[params], hybrid=hybrid)
     assert [tuple(x) for x in got["pairs"]] == release_plain(want, "pairs")["pairs"]
     own = release_plain(want, "own")
     assert list(got["flags"]) == list(own["flags"])
@@ -115,8 +150,9 @@ def _noisy_copy(
         mats["given"][swap].copy(),
     )
     cols = dict(cols)
-    cols["given_count"] = mats["given"].sum(axis=1)
-    cols["family_count"] = mats["family"].sum(axis=1)
+    mats["all"] = mats["given"] | mats["family"]
+    for f in ("given", "family", "all"):
+        cols[f"{f}_count"] = mats[f].sum(axis=1)
     return cols, mats
 
 
@@ -187,3 +223,11 @@ def test_tied_duplicates_go_to_the_first_record_in_blocks_too() -> None:
     want = _check(dup, dup, block=2 * 9)
     assert want.sum() > 0
     _check(dup, base, block=5)
+
+
+@pytest.mark.parametrize("hybrid", [False, True])
+def test_all_tokens_dice_dob_penalties_and_swapped_day_month_match_the_twin(hybrid: bool) -> None:
+    rng = np.random.default_rng(10)
+    left = _people(rng, 14)
+    want = _check(left, _noisy_copy(rng, left, 0.08), hybrid=hybrid, params="rich", block=50)
+    assert want.sum() > 0

@@ -56,8 +56,8 @@ from typing import Any
 
 import numpy as np
 
-from ..mpc.arith import local_matmul, open_arith
-from ..mpc.bits import BitShare, and_bits, and_bits_many, concat, open_bits, pack, unpack
+from ..mpc.arith import local_matmul
+from ..mpc.bits import BitShare, and_bits, and_bits_many, concat, pack, unpack
 from ..mpc.compare import eq_public, msb_many
 from ..mpc.convert import b2a_bits
 from ..mpc.party import Party
@@ -65,6 +65,7 @@ from ..mpc.ring import Arr
 from ..mpc.shares import AShare
 from ..mpc.sharing import share_arith
 from .encode import COUNT_CAP
+from .secure import reveal_count, reveal_own, reveal_pairs
 
 __all__ = [
     "FuzzyParams",
@@ -85,15 +86,25 @@ BLOCK_PAIRS = 1 << 20
 class FuzzyParams:
     """Public scoring parameters (integers; the threshold is the fraction t_num / t_den).
 
-    ``count_cap`` bounds every ``*_count`` (and so every inner product); it fixes the
-    comparison widths. ``bonus`` (hybrid mode) must exceed the largest fuzzy score so
-    that a key agreement always wins the arg-max and passes the threshold.
+    E = w_name * max(Dice(g, g') + Dice(f, f'), Dice(g, f') + Dice(f, g'))
+      + w_all * Dice(all, all') + dob^T W dob' (+ bonus if a key agrees, hybrid mode).
+    ``dob`` is the birth-date one-hot matrix followed by the three presence flags
+    (``dob_year_present``, ...); W (:meth:`dob_matrix`) gives ``w_<part>`` for an
+    agreeing part, ``-pen_<part>`` for a part present on both sides that disagrees, and
+    ``w_swap`` for A's day = B's month and again for A's month = B's day.
+    ``count_cap`` bounds every ``*_count``; it fixes the comparison widths. ``bonus``
+    must exceed the largest fuzzy score so that a key agreement always wins.
     """
 
     w_name: int = 3
+    w_all: int = 0
     w_year: int = 1
     w_month: int = 1
     w_day: int = 1
+    pen_year: int = 0
+    pen_month: int = 0
+    pen_day: int = 0
+    w_swap: int = 0
     t_num: int = 27
     t_den: int = 5
     bonus: int = 16
@@ -103,18 +114,30 @@ class FuzzyParams:
         default=("key_names_dob", "key_phon_dob", "key_family_initial_dob", "key_names_year")
     )
 
-    def dob_weights(self, width: int) -> Arr:
-        """The public weight of every column of the ``dob`` one-hot matrix."""
-        w = np.zeros(width, dtype=np.uint64)
-        for (lo, hi), wt in zip(
-            self.dob_slices, (self.w_year, self.w_month, self.w_day), strict=True
-        ):
-            w[lo:hi] = wt
+    def dob_matrix(self, width: int) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """W, (width + 3) x (width + 3): the DOB points are ext_a^T W ext_b."""
+        w = np.zeros((width + 3, width + 3), dtype=np.int64)
+        parts = zip(
+            self.dob_slices,
+            (self.w_year, self.w_month, self.w_day),
+            (self.pen_year, self.pen_month, self.pen_day),
+            strict=True,
+        )
+        for c, ((lo, hi), wt, pen) in enumerate(parts):
+            w[np.arange(lo, hi), np.arange(lo, hi)] = wt + pen
+            w[width + c, width + c] = -pen
+        (mlo, mhi), (dlo, _) = self.dob_slices[1], self.dob_slices[2]
+        k = mhi - mlo
+        # A's day d == B's month d (d <= 12), plus A's month == B's day
+        w[np.arange(dlo, dlo + k), np.arange(mlo, mhi)] += self.w_swap
+        w[np.arange(mlo, mhi), np.arange(dlo, dlo + k)] += self.w_swap
         return w
 
     def max_extra(self) -> int:
-        """Largest X = DOB points + bonus."""
-        return self.w_year + self.w_month + self.w_day + self.bonus
+        """Largest |X| = |DOB points| + bonus."""
+        dob = self.w_year + self.w_month + self.w_day + 2 * abs(self.w_swap)
+        pen = self.pen_year + self.pen_month + self.pen_day
+        return abs(dob) + 2 * abs(pen) + abs(self.bonus)
 
 
 @dataclass(frozen=True)
@@ -174,10 +197,18 @@ def _widths(prm: FuzzyParams) -> _Widths:
     n_max = 8 * c * c  # 2 (i1 s2 + i2 s1), s <= 2c
     d_max = 4 * c * c
     order = _bits_of(2 * n_max * d_max)
-    e_max = prm.w_name * n_max + prm.max_extra() * d_max
+    if prm.w_all:
+        n_max, d_max = (
+            abs(prm.w_name) * n_max * 2 * c + 2 * abs(prm.w_all) * c * d_max,
+            d_max * 2 * c,
+        )
+    else:
+        n_max = abs(prm.w_name) * n_max
+    e_max = n_max + prm.max_extra() * d_max
     score = _bits_of(max(2 * e_max * d_max, prm.t_den * e_max + prm.t_num * d_max))
-    ring = max(order, score)
-    return _Widths(_bits_of(c), order, score, ring)
+    if score > 64:
+        raise ValueError("fuzzy scoring parameters too large for 64-bit comparisons")
+    return _Widths(_bits_of(c), order, score, max(order, score))
 
 
 # ---- helpers -----------------------------------------------------------------------------
@@ -237,10 +268,11 @@ def _gt0(p: Party, xs: Sequence[AShare], bits: int) -> list[BitShare]:
 
 def _counts(p: Party, t: SharedPeople, prm: FuzzyParams, w: _Widths) -> dict[str, AShare]:
     """c' = c + [c == 0] for the name fields (one batched equality)."""
-    cs = [t.columns[f"{f}_count"] for f in FIELDS]
+    fields = [*FIELDS, "all"] if prm.w_all else list(FIELDS)
+    cs = [t.columns[f"{f}_count"] for f in fields]
     z = b2a_bits(p, eq_public(p, _cat(cs), 0, bits=w.count))
     parts = _split(_cat(cs) + z, [len(c) for c in cs])
-    return dict(zip(FIELDS, parts, strict=True))
+    return dict(zip(fields, parts, strict=True))
 
 
 def _key_any(p: Party, a: SharedPeople, b: SharedPeople, rows: slice, prm: FuzzyParams) -> AShare:
@@ -282,14 +314,20 @@ def _block_scores(
     right = AShare(np.concatenate([gb.a, fb.a]).T, np.concatenate([gb.b, fb.b]).T)
     z = local_matmul(left.a, right.a + right.b, bits=w.ring)
     z += local_matmul(left.b, right.a, bits=w.ring)
-    da, db = a.matrices["dob"][rows], b.matrices["dob"]
-    wt = prm.dob_weights(da.a.shape[1])
-    rb = AShare((db.a * wt).T, (db.b * wt).T)
+    da, db = _dob_ext(a, rows), _dob_ext(b, slice(0, m))
+    wt = prm.dob_matrix(da.a.shape[1] - 3).view(np.uint64)
+    rb = AShare(local_matmul(db.a, wt.T, bits=w.ring).T, local_matmul(db.b, wt.T, bits=w.ring).T)
     zd = local_matmul(da.a, rb.a + rb.b, bits=w.ring)
     zd += local_matmul(da.b, rb.a, bits=w.ring)
-    prods = _reshare_sum(p, np.concatenate([z.reshape(-1), zd.reshape(-1)]))
+    outs = [z.reshape(-1), zd.reshape(-1)]
+    if prm.w_all:
+        aa, ab = a.matrices["all"][rows], b.matrices["all"]
+        za = local_matmul(aa.a, (ab.a + ab.b).T, bits=w.ring)
+        za += local_matmul(aa.b, ab.a.T, bits=w.ring)
+        outs.append(za.reshape(-1))
+    prods = _reshare_sum(p, np.concatenate(outs))
     ip = prods[: 4 * nb * m].reshape(2 * nb, 2 * m)
-    x = prods[4 * nb * m :]
+    x = prods[4 * nb * m : 5 * nb * m]
     i_gg, i_gf = ip[:nb, :m].reshape(-1), ip[:nb, m:].reshape(-1)
     i_fg, i_ff = ip[nb:, :m].reshape(-1), ip[nb:, m:].reshape(-1)
 
@@ -317,9 +355,27 @@ def _block_scores(
     (diff,) = _dots(p, [[(n_s, d_n), (-n_n, d_s)]])
     (swap,) = _gt0(p, [diff], w.order)
     num, den = _select(p, swap, [n_n, d_n], [n_s, d_s])
+    if prm.w_all:
+        s_aa = size("all", "all")
+        i_aa = prods[5 * nb * m :]
+        num, den = _dots(
+            p, [[(num.scale(prm.w_name), s_aa), (i_aa.scale(2 * prm.w_all), den)], [(den, s_aa)]]
+        )
+    else:
+        num = num.scale(prm.w_name)
     extra = x if key is None else x + key.scale(prm.bonus)
     (xd,) = _dots(p, [[(extra, den)]])
-    return num.scale(prm.w_name) + xd, den
+    return num + xd, den
+
+
+def _dob_ext(t: SharedPeople, rows: slice) -> AShare:
+    """The ``dob`` one-hot rows followed by the three presence flags."""
+    cols = [t.matrices["dob"][rows]] + [
+        t.columns[f"dob_{c}_present"][rows].reshape(-1, 1) for c in ("year", "month", "day")
+    ]
+    return AShare(
+        np.concatenate([c.a for c in cols], axis=1), np.concatenate([c.b for c in cols], axis=1)
+    )
 
 
 # ---- stage 6: arg-max trees ----------------------------------------------------------------
@@ -529,54 +585,3 @@ def fuzzy_match(
         p, [(s, _tile_rows(k, nb, m)) for s, k, nb in zip(stored, keep, sizes, strict=True)]
     )
     return concat(final)
-
-
-# ---- releases (what each --reveal mode opens) --------------------------------------------
-
-
-def reveal_pairs(p: Party, match: BitShare, n: int, m: int) -> list[tuple[int, int]]:
-    """``pairs``: open the match bits; the (left row, right row) list, row-major order.
-
-    LEAKAGE: the matched pairs (this is the release; the positions of the bits are the
-    public pair positions, so the opened bits ARE the pair list, nothing more).
-    """
-    bits = open_bits(p, match)
-    li, ri = np.divmod(np.flatnonzero(bits), max(m, 1))
-    return [(int(a), int(b)) for a, b in zip(li, ri, strict=True)]
-
-
-def _row_sums(p: Party, match: BitShare, n: int, m: int) -> AShare:
-    x = b2a_bits(p, match)
-    return AShare(
-        x.a.reshape(n, m).sum(axis=1, dtype=np.uint64),
-        x.b.reshape(n, m).sum(axis=1, dtype=np.uint64),
-    )
-
-
-def reveal_own(p: Party, match: BitShare, n: int, m: int) -> tuple[Arr, Arr]:
-    """``own``: per left row the 0/1 match flag and its number of matched right rows.
-
-    The row sums are local after a bit injection; the flag is "sum != 0" (a narrow
-    equality). LEAKAGE: exactly the flags and counts of the left rows (nothing about
-    which right rows matched).
-    """
-    if n == 0:
-        z = np.zeros(0, np.uint64)
-        return z, z.copy()
-    if m == 0:
-        z = np.zeros(n, np.uint64)
-        return z, z.copy()
-    sums = _row_sums(p, match, n, m)
-    none = b2a_bits(p, eq_public(p, sums, 0, bits=_bits_of(m)))
-    flags = AShare(-none.a, -none.b).add_public(np.uint64(1), p.id)
-    opened = open_arith(p, _cat([flags, sums]))
-    return opened[:n], opened[n:]
-
-
-def reveal_count(p: Party, match: BitShare, n: int, m: int) -> int:
-    """``count``: the number of matched pairs. LEAKAGE: that number only."""
-    if n == 0 or m == 0:
-        return 0
-    x = b2a_bits(p, match)
-    tot = AShare(x.a.sum(dtype=np.uint64).reshape(1), x.b.sum(dtype=np.uint64).reshape(1))
-    return int(open_arith(p, tot)[0])

@@ -142,8 +142,14 @@ def fuzzy_match_plain(
     n_s, d_s = 2 * (i_gf * s_fg + i_fg * s_gf), s_gf * s_fg
     swap = n_s * d_n > n_n * d_s
     num, den = np.where(swap, n_s, n_n), np.where(swap, d_s, d_n)
-    wt = prm.dob_weights(np.asarray(left_mats["dob"]).shape[1]).astype(np.int64)
-    extra = mat(left_mats, "dob") @ (mat(right_mats, "dob") * wt).T
+    dob_a, dob_b = _dob_ext(left_cols, left_mats), _dob_ext(right_cols, right_mats)
+    extra = dob_a @ prm.dob_matrix(dob_a.shape[1] - 3) @ dob_b.T
+    if prm.w_all:
+        i_aa = mat(left_mats, "all") @ mat(right_mats, "all").T
+        s_aa = np.add.outer(cnt(left_cols, "all"), cnt(right_cols, "all"))
+        num, den = prm.w_name * num * s_aa + 2 * prm.w_all * i_aa * den, den * s_aa
+    else:
+        num = prm.w_name * num
     if hybrid:
         agree = np.zeros((n, m), dtype=np.bool_)
         for k in prm.keys:
@@ -152,7 +158,7 @@ def fuzzy_match_plain(
                 np.asarray(right_cols[k], dtype=np.uint64),
             )
         extra = extra + prm.bonus * agree
-    e_num = prm.w_name * num + extra * den
+    e_num = num + extra * den
     cand = prm.t_den * e_num >= prm.t_num * den
     row_best = np.array([_argmax_frac(e_num[i], den[i]) for i in range(n)])
     col_best = np.array([_argmax_frac(e_num[:, j], den[:, j]) for j in range(m)])
@@ -161,6 +167,14 @@ def fuzzy_match_plain(
         j = row_best[i]
         if col_best[j] == i and cand[i, j]:
             out[i, j] = 1
+    return out
+
+
+def _dob_ext(cols: dict[str, Any], mats: dict[str, Any]) -> npt.NDArray[np.int64]:
+    flags = [np.asarray(cols[f"dob_{c}_present"], dtype=np.int64) for c in ("year", "month", "day")]
+    out: npt.NDArray[np.int64] = np.column_stack(
+        [np.asarray(mats["dob"], dtype=np.int64).reshape(len(flags[0]), -1), *flags]
+    )
     return out
 
 

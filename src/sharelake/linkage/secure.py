@@ -26,8 +26,8 @@ replicated sharing of Araki et al. (CCS 2016) -- the kernel of
 The plaintext twin is :func:`sharelake.linkage.plain_match.exact_links_plain`.
 
 LEAKAGE: nothing. Flags, candidate right rows and validity bits stay secret; the sizes
-(n, m, K) are public. Only a release step (:mod:`sharelake.linkage.fuzzy`'s ``reveal_*``
-functions, or compaction by the node) opens what the ``--reveal`` mode allows.
+(n, m, K) are public. Only a release step (the ``reveal_*`` functions at the end of this module,
+or compaction by the node) opens what the ``--reveal`` mode allows.
 Cost: one sort of K (n + m) rows with a (64 + tag)-bit key, ceil(log2 K(n+m)) scan rounds
 (twice), one shuffle, then ~10 rounds of small work for the OR and the de-duplication.
 """
@@ -39,16 +39,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..mpc.arith import mul
-from ..mpc.compare import eq
+from ..mpc.arith import mul, open_arith
+from ..mpc.bits import BitShare, open_bits
+from ..mpc.compare import eq, eq_public
 from ..mpc.convert import b2a_bits
 from ..mpc.party import Party
+from ..mpc.ring import Arr
 from ..mpc.shares import AShare, concat_a
 from ..relational.join import const, merge, one_minus
 from ..relational.scan import and_flags, mul_many
 from ..relational.table import ColumnSpec, SecretColumn, SecretTable
 
-__all__ = ["ExactLinks", "exact_links", "exact_pair_table", "row_bits"]
+__all__ = [
+    "ExactLinks",
+    "exact_links",
+    "exact_pair_table",
+    "reveal_count",
+    "reveal_own",
+    "reveal_pairs",
+    "row_bits",
+]
 
 
 @dataclass(frozen=True)
@@ -183,3 +193,54 @@ def exact_pair_table(p: Party, links: ExactLinks, *, name: str = "pairs") -> Sec
         "right_row": SecretColumn(spec_r, links.partner.reshape(nk * n)),
     }
     return SecretTable(cols, links.found.reshape(nk * n), name)
+
+
+# ---- releases (what each --reveal mode opens) --------------------------------------------
+
+
+def reveal_pairs(p: Party, match: BitShare, n: int, m: int) -> list[tuple[int, int]]:
+    """``pairs``: open the match bits; the (left row, right row) list, row-major order.
+
+    LEAKAGE: the matched pairs (this is the release; the positions of the bits are the
+    public pair positions, so the opened bits ARE the pair list, nothing more).
+    """
+    bits = open_bits(p, match)
+    li, ri = np.divmod(np.flatnonzero(bits), max(m, 1))
+    return [(int(a), int(b)) for a, b in zip(li, ri, strict=True)]
+
+
+def _row_sums(p: Party, match: BitShare, n: int, m: int) -> AShare:
+    x = b2a_bits(p, match)
+    return AShare(
+        x.a.reshape(n, m).sum(axis=1, dtype=np.uint64),
+        x.b.reshape(n, m).sum(axis=1, dtype=np.uint64),
+    )
+
+
+def reveal_own(p: Party, match: BitShare, n: int, m: int) -> tuple[Arr, Arr]:
+    """``own``: per left row the 0/1 match flag and its number of matched right rows.
+
+    The row sums are local after a bit injection; the flag is "sum != 0" (a narrow
+    equality). LEAKAGE: exactly the flags and counts of the left rows (nothing about
+    which right rows matched).
+    """
+    if n == 0:
+        z = np.zeros(0, np.uint64)
+        return z, z.copy()
+    if m == 0:
+        z = np.zeros(n, np.uint64)
+        return z, z.copy()
+    sums = _row_sums(p, match, n, m)
+    none = b2a_bits(p, eq_public(p, sums, 0, bits=max(2, m.bit_length() + 1)))
+    flags = AShare(-none.a, -none.b).add_public(np.uint64(1), p.id)
+    opened = open_arith(p, concat_a([flags, sums]))
+    return opened[:n], opened[n:]
+
+
+def reveal_count(p: Party, match: BitShare, n: int, m: int) -> int:
+    """``count``: the number of matched pairs. LEAKAGE: that number only."""
+    if n == 0 or m == 0:
+        return 0
+    x = b2a_bits(p, match)
+    tot = AShare(x.a.sum(dtype=np.uint64).reshape(1), x.b.sum(dtype=np.uint64).reshape(1))
+    return int(open_arith(p, tot)[0])
