@@ -82,7 +82,9 @@ def _link_fuzzy(p: Party, n: int) -> Thunk:
     prm = FuzzyParams()
 
     def people() -> SharedPeople:
-        cols = {"given_count": p.rand_a(s), "family_count": p.rand_a(s)}
+        names = ["given_count", "family_count"]
+        names += [f"dob_{c}_present" for c in ("year", "month", "day")]
+        cols = {c: p.rand_a(s) for c in names}
         mats = {
             "given": p.rand_a((s, QGRAM_DIM)),
             "family": p.rand_a((s, QGRAM_DIM)),
