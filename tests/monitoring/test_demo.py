@@ -9,6 +9,8 @@ import pytest
 
 from sharelake.monitoring.demo import run_demo
 
+pytestmark = pytest.mark.tls  # three node processes over mutual TLS (about 15 s)
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
