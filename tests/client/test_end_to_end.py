@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,16 +48,21 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
         yield c
 
 
+def reveal_all(df: pd.DataFrame) -> dict[str, Any]:
+    """The owner of these test tables lets every column be released."""
+    return {"columns": {str(c): "reveal" for c in df.columns}}
+
+
 @pytest.fixture(scope="module")
 def uploaded(cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> Path:
     csv = tmp_path_factory.mktemp("data") / "people.csv"
     people_frame().to_csv(csv, index=False)
     with sharelake.connect(cluster.consortium_path, "ngo_a") as s:
-        res = s.upload(csv, "people", progress=False)
+        res = s.upload(csv, "people", policy=reveal_all(people_frame()), progress=False)
         assert res.rows == N and res.version >= 1
         assert [c.kind for c in res.schema] == ["int", "int", "category", "fixed", "string"]
     with sharelake.connect(cluster.consortium_path, "ngo_b") as s:
-        s.upload(visits_frame(), "visits", progress=False)
+        s.upload(visits_frame(), "visits", policy=reveal_all(visits_frame()), progress=False)
     return csv
 
 
@@ -147,8 +153,9 @@ def test_a_provider_without_the_analyst_role_is_refused_by_name(cluster: LocalCl
 def test_a_retry_with_the_same_upload_id_is_safe(cluster: LocalCluster) -> None:
     df = pd.DataFrame({"k": [1, 2, 3]})
     with sharelake.connect(cluster.consortium_path, "ngo_a") as s:
-        first = s.upload(df, "retried", upload_id="retry-0001", progress=False)
-        again = s.upload(df, "retried", upload_id="retry-0001", progress=False)
+        opts: dict[str, Any] = {"upload_id": "retry-0001", "policy": reveal_all(df)}
+        first = s.upload(df, "retried", progress=False, **opts)
+        again = s.upload(df, "retried", progress=False, **opts)
         assert again.version == first.version
         assert [t.rows for t in s.tables() if t.name == "retried"] == [3]
 
@@ -172,7 +179,7 @@ def test_the_upload_command_stores_a_csv_that_queries_back(
     csv = tmp_path / "small.csv"
     pd.DataFrame({"k": [1, 2, 2, 3], "v": [10, 20, 30, 40]}).to_csv(csv, index=False)
     policy = tmp_path / "policy.toml"
-    policy.write_text("", encoding="utf-8")
+    policy.write_text('[columns]\nk = "reveal"\nv = "reveal"\n', encoding="utf-8")
     args = ["upload", str(csv), "--table", "small", "--policy", str(policy), "--as", "ngo_a"]
     result = CliRunner().invoke(app, [*args, "--consortium", str(cluster.consortium_path)])
     assert result.exit_code == 0, result.output

@@ -23,6 +23,9 @@ def cluster(tmp_path: Path) -> Iterator[LocalCluster]:
         yield c
 
 
+REVEAL = {"columns": {"pid": "reveal", "age": "reveal"}}
+
+
 def test_an_upload_with_a_node_down_is_aborted_and_the_retry_succeeds(
     cluster: LocalCluster,
 ) -> None:
@@ -30,11 +33,11 @@ def test_an_upload_with_a_node_down_is_aborted_and_the_retry_succeeds(
     cluster.kill(2)
     with sharelake.connect(cluster.consortium_path, "ngo_a", timeout=5.0) as s:
         with pytest.raises(UploadError, match=r"P2 .*not reachable.*upload_id='fault-0001'") as e:
-            s.upload(df, "people", upload_id="fault-0001", progress=False)
+            s.upload(df, "people", upload_id="fault-0001", policy=REVEAL, progress=False)
         assert e.value.node == 2 and e.value.upload_id == "fault-0001"
         cluster.restart(2)
         assert [t.name for t in s.tables()] == []
-        res = s.upload(df, "people", upload_id="fault-0001", progress=False)
+        res = s.upload(df, "people", upload_id="fault-0001", policy=REVEAL, progress=False)
         assert res.rows == 50
         assert [(t.name, t.rows) for t in s.tables()] == [("people", 50)]
     with sharelake.connect(cluster.consortium_path, "analyst") as a:

@@ -38,8 +38,8 @@ def test_the_default_policy_has_k_five_any_analyst_and_no_sizes() -> None:
     assert (p.min_group_size, p.analysts, p.release_sizes, dict(p.columns)) == (5, None, False, {})
 
 
-def test_a_policy_without_a_columns_table_sets_no_column_rules() -> None:
-    assert Policy.from_dict({"analysts": ["a"]}).column_class("anything") == "reveal"
+def test_a_policy_without_a_columns_table_leaves_every_column_unclassified() -> None:
+    assert Policy.from_dict({"analysts": ["a"]}).column_class("anything") is None
     assert Policy.from_dict(Policy.from_dict({}).to_dict()) == Policy.from_dict({})
 
 

@@ -220,9 +220,9 @@ def test_an_aggregate_over_reveal_columns_only_needs_no_suppression() -> None:
     assert v.decision == "allow" and v.releases.min_group_size is None
 
 
-def test_a_table_without_column_rules_lets_every_column_be_released() -> None:
+def test_a_table_without_column_rules_needs_the_owners_approval_to_release_anything() -> None:
     tables = {"open": ("ngo", ["a", "b"], {"analysts": ["ana"]})}
-    assert verdict(pn.scan("open"), tables=tables).decision == "allow"
+    assert verdict(pn.scan("open"), tables=tables).decision == "needs_approval"
 
 
 def test_an_aggregate_whose_groups_cannot_be_suppressed_needs_approval() -> None:

@@ -110,7 +110,8 @@ def upload_bundles(df: pd.DataFrame, table: str, owner: str, policy: dict[str, A
 
 def upload(provider: Caller, df: pd.DataFrame, table: str, upload_id: str | None = None) -> str:
     uid = upload_id or secrets.token_hex(8)
-    bundles = upload_bundles(df, table, provider.member, {"analysts": ["analyst"]})
+    policy = {"analysts": ["analyst"], "columns": {str(c): "reveal" for c in df.columns}}
+    bundles = upload_bundles(df, table, provider.member, policy)
     for r in provider.on_all("POST", f"/v1/uploads/{uid}/prepare", bundles):
         assert r.status_code == 200, r.text
     for r in provider.on_all("POST", f"/v1/uploads/{uid}/commit", [b"{}"] * 3):

@@ -30,10 +30,9 @@ The classes (DESIGN.md section 6; SCQL's column control list is the model):
 A column the policy does not list is *unclassified*: every use of it needs the owner's
 approval (it is never silently revealed). Naming an unknown column or class is refused.
 
-Exception: a policy with no ``[columns]`` table at all (``{}``, the default when an
-owner uploads without a policy) sets no column rules: every column is then treated as
-``reveal`` (``Policy.unlisted``). This keeps unclassified test and demo uploads
-queryable; an owner who wants protection must write ``[columns]``.
+A policy with no ``[columns]`` table at all (``{}``, what an upload without a policy
+sends) leaves every column unclassified: nothing about the table is released without
+the owner's approval. Secure by default; an owner opens columns explicitly.
 """
 
 from __future__ import annotations
@@ -90,8 +89,8 @@ class Policy:
     release_sizes
         Whether join and intersection sizes over this table may be released.
     unlisted
-        The class of a column ``columns`` does not list: None (unclassified, any use
-        needs approval), or ``reveal`` for a policy without a ``[columns]`` table.
+        The class of a column ``columns`` does not list: always None (unclassified,
+        any use needs the owner's approval).
 
     Examples
     --------
@@ -166,7 +165,7 @@ class Policy:
         sizes = doc.get("release_sizes", False)
         if not isinstance(sizes, bool):
             raise PolicyError("policy: release_sizes must be true or false")
-        unlisted: ColumnClass | None = None if "columns" in doc else "reveal"
+        unlisted: ColumnClass | None = None
         cols = doc.get("columns", {})
         if not isinstance(cols, Mapping):
             raise PolicyError("policy: [columns] must map column names to classes")
