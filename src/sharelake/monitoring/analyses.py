@@ -192,7 +192,7 @@ class AnalysisResult:
     mode: str
     released: dict[str, pd.DataFrame]
     recipients: dict[str, str]
-    suppressed: dict[str, dict[str, int]] = field(default_factory=dict)
+    suppressed: dict[str, dict[str, int | None]] = field(default_factory=dict)
     cost: Cost = field(default_factory=Cost)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -212,7 +212,9 @@ class Lake(Protocol):
     def overlap(self, cost: Cost) -> pd.DataFrame:
         """The victims' capture-history table (``in_<org>`` columns, ``count``)."""
 
-    def crosstab(self, keys: Sequence[str], k: int, cost: Cost) -> tuple[pd.DataFrame, int, int]:
+    def crosstab(
+        self, keys: Sequence[str], k: int, cost: Cost
+    ) -> tuple[pd.DataFrame, int | None, int | None]:
         """Groups of >= k distinct victims, and the number and total of the dropped ones."""
 
 
@@ -413,15 +415,20 @@ class SecureLake:
         parts = [self._victims(self.analyst, o) for o in self.orgs]
         return self._concat(parts).drop_duplicates("person_key")
 
-    def crosstab(self, keys: Sequence[str], k: int, cost: Cost) -> tuple[pd.DataFrame, int, int]:
+    def crosstab(
+        self, keys: Sequence[str], k: int, cost: Cost
+    ) -> tuple[pd.DataFrame, int | None, int | None]:
+        """Released cells; the number and total of the suppressed ones (None: fewer than
+        k suppressed cells, so that summary was itself suppressed)."""
         g = self._union().groupby(list(keys)).agg(count=("*", "count"))
         kept = self._collect(g[g["count"] >= k], cost)
         small = g[g["count"] < k].assign(one=1).groupby("one")
         small = small.agg(cells=("*", "count"), persons=("count", "sum"))
         self.approve(small, self.analyst, self.orgs, f"size of the suppressed cells of {keys}")
         gone = self._collect(small, cost)
-        n = int(gone["cells"].sum()) if len(gone) else 0
-        total = int(gone["persons"].sum()) if len(gone) else 0
+        # no row: the summary itself had fewer than k cells and was suppressed by the nodes
+        n = int(gone["cells"].sum()) if len(gone) else None
+        total = int(gone["persons"].sum()) if len(gone) else None
         return _canonical_crosstab(kept, keys), n, total
 
 
@@ -492,7 +499,7 @@ def modus_operandi(lake: Lake, *, k: int = 5, analyst: str = "analyst") -> Analy
     """Analysis 4: the crosstabs of :data:`CROSSTABS` over the de-duplicated victims."""
     cost = Cost()
     released: dict[str, pd.DataFrame] = {}
-    suppressed: dict[str, dict[str, int]] = {}
+    suppressed: dict[str, dict[str, int | None]] = {}
     for name, keys in CROSSTABS.items():
         table, n, total = lake.crosstab(keys, k, cost)
         released[name] = table

@@ -420,8 +420,12 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
         parts.append(
             f"<p class='small'>Released to {_e(v['released_to'])}: {len(v['cells'])} "
             f"cells ({same} equal to the plaintext computation). Suppressed (under "
-            f"k = {s['k']}): {s['cells']} cells with {s['persons']} persons in "
-            "total.</p>"
+            f"k = {s['k']}): "
+            + (
+                f"{s['cells']} cells with {s['persons']} persons in total.</p>"
+                if s["cells"] is not None
+                else f"fewer than {s['k']} cells (so their number is not released either).</p>"
+            )
         )
     # governance and cost
     parts.append("<h2>What was released to whom</h2>")
