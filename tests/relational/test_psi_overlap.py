@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -143,3 +144,35 @@ def test_psi_and_overlap_run_across_three_processes(transport: str) -> None:
     a, b = keys_frame([1, 2, 2, None, LO]), keys_frame([2, LO, 9])
     check_psi(a, b, transport)
     check_overlap([a, b, keys_frame([9, 1, HI])], transport)
+
+
+def _many_keys(rng: np.random.Generator, n: int, pool: int) -> pd.DataFrame:
+    """n keys drawn from a small pool (many duplicates across and within lists), some null."""
+    k = pd.array(rng.integers(-pool, pool, n), dtype="Int64")
+    k[rng.random(n) < 0.1] = pd.NA
+    return pd.DataFrame({"k": k})
+
+
+def test_psi_and_overlap_over_many_word_boundaries_match_the_twins() -> None:
+    # hundreds of rows: the packed-bit scans cross many 64-bit word boundaries
+    rng = np.random.default_rng(11)
+    a, b, c = _many_keys(rng, 150, 60), _many_keys(rng, 131, 60), _many_keys(rng, 70, 60)
+    check_psi(a, b)
+    check_overlap([a, b, c])
+
+
+CAT = ColumnSpec("k", "category", categories=tuple(f"c{j}" for j in range(5)))
+
+
+def cat_psi_body(p: Party, a: dict[str, Any], b: dict[str, Any]) -> int:
+    return int(open_arith(p, psi_cardinality(p, unpack_table(a), unpack_table(b), on="k"))[0])
+
+
+def test_psi_on_a_category_key_sorts_on_its_declared_width() -> None:
+    rng = np.random.default_rng(12)
+    frames = [pd.DataFrame({"k": [f"c{j}" for j in rng.integers(0, 5, m)]}) for m in (40, 9)]
+    inputs: list[Mapping[str, Any]] = [
+        *table_inputs({"a": (frames[0], [CAT]), "b": (frames[1], [CAT])})
+    ]
+    got = run_parties(cat_psi_body, inputs)[0]
+    assert got == plain_psi_cardinality(frames[0], frames[1], on=["k"])

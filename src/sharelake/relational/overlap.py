@@ -9,10 +9,11 @@ Mohassel, Rindal and Rosulek (CCS 2020):
 1. The k key columns are concatenated; row r of list j carries ``ok_j`` = 1 when it is
    valid with a non-null key (0 for the other lists' rows).
 2. One stable oblivious sort by key (Hamada et al., ICISC 2012) brings each person's
-   rows together; neighbour equality flags the group starts, the group ends follow.
-3. A segmented sum (Hillis-Steele, log rounds) counts each list's usable rows per group;
-   at the group's last row "count_j != 0" (one batched equality on
-   log2(n) + 1 bits) is the person's membership bit b_j.
+   rows together, carrying one boolean word per row whose bit j is ``ok_j``; neighbour
+   equality flags the group starts, the group ends follow.
+3. A segmented OR over boolean bits (Hillis-Steele, 2 log2 n rounds of k + 1 AND
+   gates per row) gives at the group's last row the person's membership bit b_j; one
+   bit injection turns the bits into 0/1 ring elements.
 4. The products b_T of every subset T of lists (2^k - 1 - k multiplications per row in
    ceil(log2 k) rounds) are summed over the group ends with ONE resharing (dot
    products): M_T = #persons in at least the lists T. The exact-pattern counts follow
@@ -29,26 +30,78 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..mpc.arith import dot, mul
-from ..mpc.compare import eq_public
-from ..mpc.convert import b2a_bits
+from ..mpc.bits import BitShare, and_bits_many, pack, unpack
+from ..mpc.bits import concat as concat_bits
+from ..mpc.convert import b2a_bits, bit_extract
 from ..mpc.party import Party
-from ..mpc.shares import AShare, concat_a
-from .join import (
-    check_keys,
-    const,
-    group_ends,
-    key_columns,
-    one_minus,
-    rows,
-    sort_rows,
-    stack,
-    usable,
-)
+from ..mpc.shares import AShare, BShare, concat_a
+from ..mpc.sort import sort
+from .join import check_keys, const, key_columns, rows, stack, usable
+from .ops import key_width
 from .plain_join import pattern_names
-from .scan import segment_starts, segmented_sum
+from .scan import ends_bits, neighbour_same_bits, segmented_or_bits, starts_bits
 from .table import ColumnSpec, SecretColumn, SecretTable
 
 MAX_LISTS = 12
+
+
+def key_widths(tables: Sequence[SecretTable], on: Sequence[str]) -> tuple[list[int], list[bool]]:
+    """(bits, signed) of every key column from the declared schema
+    (:func:`sharelake.relational.ops.key_width`): narrow for bools and category codes.
+
+    A key whose declared width differs between the tables is treated as a signed 64-bit
+    value. Only equality of keys matters to the callers, so the sort may use it.
+    """
+    widths: list[int] = []
+    signed: list[bool] = []
+    for k in on:
+        got = {key_width(t[k].spec) for t in tables}
+        w, sg = got.pop() if len(got) == 1 else (64, True)
+        widths.append(w)
+        signed.append(sg)
+    return widths, signed
+
+
+def presence_bits(
+    p: Party, tables: Sequence[SecretTable], on: Sequence[str]
+) -> tuple[list[AShare], BitShare, list[BitShare]]:
+    """:func:`presence` with boolean results: (sorted key columns, packed group-start
+    bits, per table the packed bit "a usable row of table j has this key", meaningful at
+    group ends). Requires at least one row in all.
+
+    Every row carries one boolean word through the sort whose bit j is "usable row of
+    table j" (bit 0 of the 0/1 usable flag: one resharing of one bit-plane, no carries);
+    after the sort, neighbour equality gives the group starts, and a segmented OR over
+    bits (:func:`sharelake.relational.scan.segmented_or_bits`) the membership bits.
+    Cost: one sort of sum(n_j) rows with one payload column, one neighbour equality on
+    the declared key widths, 2 ceil(log2 n) rounds of k + 1 bits per row.
+    LEAKAGE: nothing (nothing is opened besides the sort's outcomes on shuffled distinct
+    composite keys).
+    """
+    sizes = [t.n for t in tables]
+    n = sum(sizes)
+    keys = key_columns(tables, on)
+    widths, signed = key_widths(tables, on)
+    ok = usable(p, tables, on)
+    okb = bit_extract(p, ok, 0)
+    tag = np.repeat(np.arange(len(tables), dtype=np.uint64), sizes)
+    word = BShare(
+        unpack(okb.a, n).astype(np.uint64) << tag, unpack(okb.b, n).astype(np.uint64) << tag
+    )
+    sk_any, (sword,) = sort(p, keys, [word], signed=signed, bits=widths)
+    sk = [c for c in sk_any if isinstance(c, AShare)]
+    assert isinstance(sword, BShare)
+    same = neighbour_same_bits(p, sk, widths)
+    while len(same) > 1:
+        h = len(same) // 2
+        same = and_bits_many(p, list(zip(same[:h], same[h : 2 * h], strict=True))) + same[2 * h :]
+    starts = starts_bits(p, same[0])
+    one = np.uint64(1)
+    bits = [
+        BitShare(pack((sword.a >> np.uint64(j)) & one), pack((sword.b >> np.uint64(j)) & one), n)
+        for j in range(len(tables))
+    ]
+    return sk, starts, segmented_or_bits(p, starts, bits)
 
 
 def presence(
@@ -59,32 +112,22 @@ def presence(
     Returns (the sorted key columns, the 0/1 group-end flags, for each table j the 0/1
     flag "a usable row of table j has this key", meaningful at group ends). Rows past
     the group ends carry partial information and must be masked by the end flags.
-    Cost: one sort of sum(n_j) rows with k payload columns, one neighbour equality,
-    ceil(log2 n) scan rounds, one equality on log2(n) + 1 bits, one bit injection.
+    Cost: :func:`presence_bits` (one sort of sum(n_j) rows with one boolean payload
+    column, one neighbour equality, 2 ceil(log2 n) rounds of k + 1 bits per row), then
+    one bit injection of (k + 1) n bits.
     LEAKAGE: nothing.
     """
     check_keys(tables, on)
-    sizes = [t.n for t in tables]
-    n = sum(sizes)
-    keys = key_columns(tables, on)
+    n = sum(t.n for t in tables)
     if n == 0:
-        return keys, const(p, 0, 0), [const(p, 0, 0) for _ in tables]
-    ok = usable(p, tables, on)
-    masks = []
-    start = 0
-    for sz in sizes:
-        m = np.zeros(n, dtype=np.int64)
-        m[start : start + sz] = 1
-        masks.append(ok.scale(m))
-        start += sz
-    sk, oks = sort_rows(p, keys, masks, [64] * len(on))
-    g = segment_starts(p, sk)
-    counts = segmented_sum(p, g, oks)
-    width = min(64, n.bit_length() + 1)
-    zero = eq_public(p, concat_a(counts), 0, bits=width)
-    none = b2a_bits(p, zero)
-    flags = [one_minus(p, none[j * n : (j + 1) * n]) for j in range(len(tables))]
-    return sk, group_ends(p, g), flags
+        return key_columns(tables, on), const(p, 0, 0), [const(p, 0, 0) for _ in tables]
+    sk, starts, flags = presence_bits(p, tables, on)
+    got = b2a_bits(p, concat_bits([ends_bits(p, starts), *flags]))
+    parts = [
+        AShare(got.a[j * n : (j + 1) * n], got.b[j * n : (j + 1) * n])
+        for j in range(len(flags) + 1)
+    ]
+    return sk, parts[0], parts[1:]
 
 
 def subset_products(p: Party, xs: Sequence[AShare]) -> dict[int, AShare]:
