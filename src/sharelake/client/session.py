@@ -405,7 +405,24 @@ class Session:
             if t.name == name:
                 return t
         known = ", ".join(sorted(t.name for t in infos)) or "none"
+        held = self._versions_of(name)
+        if held:
+            where = ", ".join(f"{self.node_name(i)}: version {v}" for i, v in held.items())
+            raise UnknownTableError(
+                f"table {name!r} is not the same on the three nodes ({where}); a node that "
+                "missed an upload's commit completes it when the upload is retried with "
+                "the same upload id"
+            )
         raise UnknownTableError(f"no table {name!r} on the nodes (tables: {known})")
+
+    def _versions_of(self, name: str) -> dict[int, str]:
+        """Each node's version of table ``name`` ("none" where absent); {} if on none."""
+        lists = [r.json() for r in self.on_each("GET", "/v1/tables")]
+        held = {
+            i: next((str(d["version"]) for d in lst if d.get("name") == name), "none")
+            for i, lst in enumerate(lists)
+        }
+        return held if any(v != "none" for v in held.values()) else {}
 
     def table(self, name: str) -> Table:
         """A lazy table over the stored table ``name`` (nothing is computed yet).

@@ -476,19 +476,41 @@ def _two_phase(
     def post(i: int, what: str) -> Reply:
         return session.request(i, "POST", f"{base}/{what}", b"{}", timeout=timeout)
 
+    committed: dict[int, Reply] = {}
+
+    def commit(i: int) -> Reply:
+        reply = post(i, "commit")
+        committed[i] = reply
+        return reply
+
     try:
         session.on_all([partial(send, i) for i in range(3)], timeout=timeout, wait_all=True)
         replies = session.on_all(
-            [partial(post, i, "commit") for i in range(3)], timeout=timeout, wait_all=True
+            [partial(commit, i) for i in range(3)], timeout=timeout, wait_all=True
         )
     except SharelakeError as exc:
-        _abort(session, post)
         node = getattr(exc, "node", None)
+        failed = node if isinstance(node, int) else None
+        if committed:
+            # The nodes decide together before any of them commits: a node that committed
+            # saw all three pass the check, so the upload must be completed, never undone
+            # (an abort would leave the nodes on different versions of the table for
+            # good). The node that failed still holds the staged upload: a retry with the
+            # same id commits it there. Until then, queries on the table are refused
+            # with DataInconsistencyError.
+            done = ", ".join(session.node_name(i) for i in sorted(committed))
+            raise UploadError(
+                f"upload {uid} committed on {done} but not on every node: {exc}. "
+                f"Retry with upload_id={uid!r} to complete it.",
+                upload_id=uid,
+                node=failed,
+            ) from exc
+        _abort(session, post)
         raise UploadError(
             f"upload {uid} failed and was aborted on all nodes: {exc}. "
             f"Retry with upload_id={uid!r}.",
             upload_id=uid,
-            node=node if isinstance(node, int) else None,
+            node=failed,
         ) from exc
     versions = {int(r.json().get("version", 0)) for r in replies}
     return max(versions)

@@ -47,6 +47,7 @@ from . import uploads
 from .approvals_api import Governance
 from .approvals_api import mount as mount_governance
 from .authz import AuthorizationError, authorize
+from .consistency import DataInconsistencyError, check_tables
 from .executor import execute, plan_tables, release_rows, result_is_ordered
 from .peers import PeerRouter, SessionBusyError
 from .tables import secret_table
@@ -68,6 +69,7 @@ _STATUS: list[tuple[type[BaseException], int]] = [
     (TableNotFoundError, 404),
     (UploadStateError, 409),
     (SessionBusyError, 409),
+    (DataInconsistencyError, 409),
     (InputValidationError, 422),
     (PlanError, 422),
     (BundleError, 422),
@@ -140,14 +142,14 @@ class _Node:
         session = session_id(given_hash, member.name, nonce)
         adm = self.gov.admit(plan, member, catalog, session)  # refuses (audited) or admits
         log.info("P%d: query %s by %s on %s", self.party, session, member.name, names)
-        tables: dict[str, SecretTable] = {
-            name: secret_table(self.store.load_table(name)) for name in names
-        }
+        loaded = {name: self.store.load_table(name) for name in names}
+        tables: dict[str, SecretTable] = {name: secret_table(t) for name, t in loaded.items()}
         d = self.config.deadlines
         chan = self.router.open_session(
             session, deadline=d.peer_receive, setup_deadline=d.peer_setup
         )
         try:
+            check_tables(chan, loaded)  # the same table versions everywhere, before any protocol
             p = Party.setup(chan)
             result = execute(p, adm.plan, tables.__getitem__)
             result, suppressed = self.gov.protect(p, adm, result, tables)
@@ -159,6 +161,7 @@ class _Node:
         finally:
             chan.close()
             tables.clear()
+            loaded.clear()
         log.info("P%d: query %s released %d rows", self.party, session, released.meta["rows"])
         released.meta["suppressed"] = suppressed
         self.gov.released(adm, released.meta["rows"], suppressed)

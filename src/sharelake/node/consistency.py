@@ -1,0 +1,188 @@
+"""Before a query computes: check that the three nodes hold the same version of every table.
+
+A query runs on each node's stored pair of every table it scans. If one node holds
+another version (it missed a commit, was restored from a backup, or a commit landed
+on it a moment later than on the others), the protocol still starts, and fails deep
+inside with a message size mismatch (e.g. ``ProtocolError: P0 sent a message of 576
+bytes, expected 11232``), or, worse, computes on mixed data. So right after the peer
+mesh forms, before any protocol message, :func:`check_tables` exchanges one fixed-size
+record per scanned table with both neighbours (one round):
+
+``meta (32) | version (8) | rows (8) | H(first component) (32) | H(second component) (32)``
+
+``meta`` is the SHA-256 of the table's name, current upload id and schema; ``H(...)``
+are SHA-256 digests over every stored component (each column part, then the validity
+bits) in catalog order. Node i holds components i and i+1; its first component is its
+previous node's second one, so comparing digests with both neighbours checks every
+component of every table at two nodes (as the upload commit did). A component digest
+reveals nothing about the data (the component is uniformly random to the receiver).
+
+Any difference raises :class:`DataInconsistencyError` (HTTP 409) at every node, naming
+the table and the nodes that disagree, with their versions and row counts (never a
+value). Nothing was computed; the caller retries after the lagging node caught up (a
+retried upload commit completes it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import SharelakeError
+from ..mpc.channel import Channel
+from ..storage.store import LoadedTable
+
+__all__ = ["DataInconsistencyError", "TableDigest", "check_tables", "table_digest"]
+
+_REC = struct.Struct("<32sQQ32s32s")
+RECORD_SIZE = _REC.size
+
+
+class DataInconsistencyError(SharelakeError):
+    """The nodes hold different versions or contents of a table the query scans (409).
+
+    ``table`` names the table, ``nodes`` the node ids that disagree with the others
+    (all three when no two agree), ``session`` the query.
+    """
+
+    def __init__(self, message: str, *, table: str, nodes: Sequence[int], session: str) -> None:
+        super().__init__(message)
+        self.table = table
+        self.nodes = tuple(nodes)
+        self.session = session
+
+
+class TableDigest:
+    """What one node says about one table: identity, size and component digests."""
+
+    __slots__ = ("first", "meta", "name", "rows", "second", "upload_id", "version")
+
+    def __init__(
+        self,
+        name: str,
+        upload_id: str,
+        version: int,
+        rows: int,
+        meta: bytes,
+        first: bytes,
+        second: bytes,
+    ) -> None:
+        self.name, self.upload_id, self.version, self.rows = name, upload_id, version, rows
+        self.meta, self.first, self.second = meta, first, second
+
+    def encode(self) -> bytes:
+        return _REC.pack(self.meta, self.version, self.rows, self.first, self.second)
+
+
+def _meta_digest(name: str, upload_id: str, schema: Any) -> bytes:
+    text = json.dumps([name, upload_id, schema], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(b"sharelake-table-v1\x00" + text.encode("utf-8")).digest()
+
+
+def _component_digests(loaded: LoadedTable) -> tuple[bytes, bytes]:
+    """SHA-256 over every first (second) component: parts in catalog order, then validity."""
+    stored = loaded.meta.get("component_digests")
+    if isinstance(stored, list | tuple) and len(stored) == 2:
+        return bytes.fromhex(str(stored[0])), bytes.fromhex(str(stored[1]))
+    ha = hashlib.sha256(b"sharelake-components-v1\x00")
+    hb = hashlib.sha256(b"sharelake-components-v1\x00")
+    pairs = [pair for parts in loaded.columns.values() for pair in parts.values()]
+    for pair in [*pairs, loaded.valid]:
+        ha.update(hashlib.sha256(np.ascontiguousarray(pair.a, dtype="<u8").data).digest())
+        hb.update(hashlib.sha256(np.ascontiguousarray(pair.b, dtype="<u8").data).digest())
+    return ha.digest(), hb.digest()
+
+
+def table_digest(loaded: LoadedTable) -> TableDigest:
+    """The record of a loaded table version (its meta as :meth:`Store.load_table` gives)."""
+    m = loaded.meta
+    name, upload_id = str(m["name"]), str(m.get("upload_id", ""))
+    first, second = _component_digests(loaded)
+    return TableDigest(
+        name,
+        upload_id,
+        int(m["version"]),
+        int(m["rows"]),
+        _meta_digest(name, upload_id, m["schema"]),
+        first,
+        second,
+    )
+
+
+def _nodes(ids: Sequence[int]) -> str:
+    names = [f"P{i}" for i in sorted(ids)]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def check_tables(chan: Channel, tables: Mapping[str, LoadedTable]) -> None:
+    """Compare every scanned table with both neighbours (one round); raise on a difference.
+
+    Parameters
+    ----------
+    chan
+        The query's channel, before any protocol message (all three nodes call this
+        first, with the tables of the same plan in the same order).
+    tables
+        The loaded tables, by name, in the plan's scan order.
+
+    Raises
+    ------
+    DataInconsistencyError
+        A table differs in version, upload, row count, schema or share content; the
+        message names the table and the nodes that disagree.
+    """
+    me = chan.party
+    nxt, prv = (me + 1) % 3, (me + 2) % 3
+    mine = [table_digest(t) for t in tables.values()]
+    payload = b"".join(d.encode() for d in mine)
+    chan.send(nxt, payload)
+    chan.send(prv, payload)
+    chan.stats.rounds += 1
+    got = {j: bytes(chan.recv(j, len(payload))) for j in (nxt, prv)}
+    for k, d in enumerate(mine):
+        theirs = {j: _REC.unpack_from(got[j], k * RECORD_SIZE) for j in (nxt, prv)}
+        said = {me: (d.meta, d.version, d.rows)}
+        said.update({j: (r[0], int(r[1]), int(r[2])) for j, r in theirs.items()})
+        if len(set(said.values())) > 1:
+            _raise_version(chan.session, d.name, said)
+        # Content: my first component is prv's second; my second is nxt's first.
+        checks = ((prv, theirs[prv][4] == d.first), (nxt, theirs[nxt][3] == d.second))
+        bad = [j for j, ok in checks if not ok]
+        if bad:
+            raise DataInconsistencyError(
+                f"P{me}: table {d.name!r} version {d.version}: the shares held by "
+                f"P{me} and {_nodes(bad)} differ (session {chan.session}); the nodes hold "
+                "different contents under the same version",
+                table=d.name,
+                nodes=sorted({me, *bad}),
+                session=chan.session,
+            )
+
+
+def _raise_version(session: str, table: str, said: Mapping[int, tuple[bytes, int, int]]) -> None:
+    groups: dict[tuple[bytes, int, int], list[int]] = {}
+    for node, key in sorted(said.items()):
+        groups.setdefault(key, []).append(node)
+    parts = [
+        f"{_nodes(nodes)} {'has' if len(nodes) == 1 else 'have'} version {v} ({rows} rows)"
+        for (_, v, rows), nodes in sorted(groups.items(), key=lambda kv: -len(kv[1]))
+    ]
+    if len({(v, rows) for _, v, rows in groups}) == 1:
+        parts.append("but from different uploads or schemas")
+    largest = max(len(n) for n in groups.values())
+    odd = [n for nodes in groups.values() if len(nodes) < largest for n in nodes]
+    same = all(len(n) == 1 for n in groups.values()) or not odd
+    differ = sorted(said) if same else sorted(odd)
+    raise DataInconsistencyError(
+        f"table {table!r} is not the same on the three nodes: {'; '.join(parts)} "
+        f"(session {session}). Nothing was computed. A node that missed an upload's commit "
+        "completes it when the upload is retried with the same upload id.",
+        table=table,
+        nodes=differ,
+        session=session,
+    )
