@@ -230,6 +230,15 @@ class TLSChannel(Channel):
             if sender.error is not None:
                 raise sender.error
 
+    def interrupt(self) -> None:
+        """Shut every socket down (from any thread): a blocked receive or send fails now.
+
+        The sockets stay open until :meth:`close`, which the protocol thread still calls.
+        """
+        for s in (*self._out.values(), *self._in.values()):
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(s, socket.SHUT_RDWR)
+
     def close(self, *, drain: bool = True) -> None:
         """Hand over queued messages (when ``drain``), then close every socket."""
         if self._closed:

@@ -225,6 +225,11 @@ class LocalCluster:
         if self._owned:
             shutil.rmtree(self.dir, ignore_errors=True)
 
+    def pid(self, i: int) -> int | None:
+        """The process id of node ``i`` while it runs (for resource checks in tests)."""
+        proc = self._procs[i]
+        return proc.pid if proc is not None and proc.poll() is None else None
+
     def running(self, i: int) -> bool:
         """Whether node ``i``'s process is alive."""
         proc = self._procs[i]

@@ -48,6 +48,7 @@ from .approvals_api import Governance
 from .approvals_api import mount as mount_governance
 from .authz import AuthorizationError, authorize
 from .consistency import DataInconsistencyError, check_tables
+from .deadline import QueryDeadlineError, QueryWatchdog
 from .executor import execute, plan_tables, release_rows, result_is_ordered
 from .peers import PeerRouter, SessionBusyError
 from .tables import secret_table
@@ -74,6 +75,7 @@ _STATUS: list[tuple[type[BaseException], int]] = [
     (PlanError, 422),
     (BundleError, 422),
     (PeerError, 503),
+    (QueryDeadlineError, 503),
     (ProtocolError, 503),
     (IntegrityError, 503),
     (ShareIntegrityError, 500),
@@ -142,12 +144,35 @@ class _Node:
         session = session_id(given_hash, member.name, nonce)
         adm = self.gov.admit(plan, member, catalog, session)  # refuses (audited) or admits
         log.info("P%d: query %s by %s on %s", self.party, session, member.name, names)
+        d = self.config.deadlines
+        with QueryWatchdog(self.party, session, d.query) as dog:
+            return self._run_session(plan, given_hash, member, session, names, adm, dog)
+
+    def _run_session(
+        self,
+        plan: dict[str, Any],
+        given_hash: str,
+        member: Member,
+        session: str,
+        names: list[str],
+        adm: Any,
+        dog: QueryWatchdog,
+    ) -> bytes:
         loaded = {name: self.store.load_table(name) for name in names}
         tables: dict[str, SecretTable] = {name: secret_table(t) for name, t in loaded.items()}
         d = self.config.deadlines
-        chan = self.router.open_session(
-            session, deadline=d.peer_receive, setup_deadline=d.peer_setup
-        )
+        try:
+            chan = self.router.open_session(
+                session,
+                deadline=d.peer_receive,
+                setup_deadline=min(d.peer_setup, max(dog.remaining(), 0.05)),
+            )
+        except Exception as exc:
+            err = dog.translate(exc)
+            if err is exc:
+                raise
+            raise err from None
+        dog.attach(chan)
         try:
             check_tables(chan, loaded)  # the same table versions everywhere, before any protocol
             p = Party.setup(chan)
@@ -155,11 +180,15 @@ class _Node:
             result, suppressed = self.gov.protect(p, adm, result, tables)
             released = release_rows(p, result, ordered=result_is_ordered(plan))
             chan.flush()
+            dog.check()
         except Exception as exc:
-            self.gov.failed(session, given_hash, member.name, exc)
-            raise
+            err = dog.translate(exc)
+            self.gov.failed(session, given_hash, member.name, err)
+            if err is exc:
+                raise
+            raise err from None
         finally:
-            chan.close()
+            chan.close(drain=not dog.expired)
             tables.clear()
             loaded.clear()
         log.info("P%d: query %s released %d rows", self.party, session, released.meta["rows"])
