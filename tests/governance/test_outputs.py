@@ -149,3 +149,18 @@ def test_suppression_of_an_empty_table_suppresses_nothing() -> None:
 
     inputs = table_inputs({"t": (FRAME, SPECS)})
     assert run_parties(body, [{"t": x["t"]} for x in inputs]) == [0, 0, 0]
+
+
+def body_suppress_counts(p: Party, t: dict[str, Any], k: int) -> dict[str, Any]:
+    kept, gone = suppress_small_groups(p, unpack_table(t), "n", k)
+    return {"result": released(p, kept), "suppressed": int(open_arith(p, gone)[0])}
+
+
+def test_large_counts_in_a_table_of_few_rows_are_kept() -> None:
+    # An overlap table has few rows but counts far above its row count.
+    frame = pd.DataFrame({"pattern": [1, 2, 3], "n": [119, 3, 100_000]})
+    specs = [ColumnSpec("pattern", "int"), ColumnSpec("n", "int")]
+    inputs = table_inputs({"t": (frame, specs)})
+    out = run_parties(body_suppress_counts, [{"t": x["t"], "k": 5} for x in inputs])[0]
+    got = released_frame(out["result"]).sort_values("pattern")
+    assert got["n"].tolist() == [119, 100_000] and out["suppressed"] == 1

@@ -93,7 +93,7 @@ class DifferencingError(SharelakeError):
 
 
 def suppress_small_groups(
-    p: Party, table: SecretTable, count_col: str, k: int
+    p: Party, table: SecretTable, count_col: str, k: int, *, max_count: int | None = None
 ) -> tuple[SecretTable, AShare]:
     """Mark the groups of ``table`` with fewer than ``k`` rows invalid, on shares.
 
@@ -107,6 +107,11 @@ def suppress_small_groups(
         The column holding each group's row count.
     k
         The minimum group size (public).
+    max_count
+        A public upper bound on any count (e.g. the number of input rows); the
+        comparison then runs on ``max(max_count, k).bit_length() + 2`` bits. Without
+        it the full 64-bit comparison is used: the result's own row count is NOT a
+        bound (an overlap table has few rows but large counts).
 
     Returns
     -------
@@ -116,8 +121,7 @@ def suppress_small_groups(
 
     Notes
     -----
-    Counts are at most ``table.n`` per group, so the comparison runs on
-    ``max(n, k).bit_length() + 2`` bits. Cost: one narrow comparison, one bit
+    Cost: one comparison (narrow when ``max_count`` is given), one bit
     injection and one multiplication round. LEAKAGE: nothing (the count of suppressed
     groups stays shared until the caller opens it).
     """
@@ -127,7 +131,7 @@ def suppress_small_groups(
     if n == 0:
         zero = p.public_a(np.zeros(1, dtype=np.uint64))
         return table, zero
-    bits = min(64, max(n, k).bit_length() + 2)
+    bits = 64 if max_count is None else min(64, max(max_count, k).bit_length() + 2)
     small = b2a_bits(p, lt_public(p, table[count_col].values, k, bits=bits))
     gone = mul(p, table.valid, small)
     total = AShare(gone.a.sum(keepdims=True), gone.b.sum(keepdims=True))
@@ -332,7 +336,7 @@ def row_set_differences(
     x = aa + bb - ab.scale(2)  # a xor b
     vx = mul(p, x, concat_a([table.valid] * m))
     d = AShare(vx.a.reshape(m, n).sum(axis=1), vx.b.reshape(m, n).sum(axis=1))
-    bits = min(64, max(n, k).bit_length() + 2)
+    bits = min(64, max(n, k).bit_length() + 2)  # d counts rows of this table: d <= n
     small = lt_public(p, d, k, bits=bits)
     none = eq_public(p, d, 0, bits=bits)
     sa, na = b2a_bits(p, small), b2a_bits(p, none)

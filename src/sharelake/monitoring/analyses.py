@@ -125,11 +125,10 @@ def upload_frames(frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]
     return out
 
 
-OVERLAP_VIA_GROUPBY = True
+OVERLAP_VIA_GROUPBY = False
 """Compute the overlap table as two group-bys over the union of the key tables instead of
-``sharelake.overlap``: the nodes' k-suppression of an overlap result compares its counts on
-too few bits (sized by the number of patterns, not of persons), which drops large cells.
-Set to False once that is fixed; both give the same table."""
+the secure ``sharelake.overlap`` operator (both give the same table; kept as a
+cross-check)."""
 
 KEY_COLUMNS: tuple[str, ...] = ("record_id", "person_key", "victim")
 """The columns of each organisation's key table ``<org>_keys`` (list comparison, overlap)."""

@@ -260,7 +260,9 @@ class Governance:
                         detail=str(exc),
                     )
                     raise AuthorizationError(str(exc)) from None
-        kept, gone = suppress_small_groups(p, result, adm.count_col, k)
+        # No count exceeds the total number of input rows (a public bound).
+        bound = sum(t.n for t in tables.values())
+        kept, gone = suppress_small_groups(p, result, adm.count_col, k, max_count=bound)
         suppressed = int(open_arith(p, gone)[0])
         if adm.hidden:
             kept = kept.select([c for c in kept.names if c != HIDDEN_COUNT])
