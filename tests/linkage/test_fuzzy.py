@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sharelake.linkage.fuzzy import (
@@ -231,3 +232,43 @@ def test_all_tokens_dice_dob_penalties_and_swapped_day_month_match_the_twin(hybr
     left = _people(rng, 14)
     want = _check(left, _noisy_copy(rng, left, 0.08), hybrid=hybrid, params="rich", block=50)
     assert want.sum() > 0
+
+
+def _encoded_body(
+    p: Party, left: dict[str, Any], right: dict[str, Any], hybrid: bool, n: int, m: int
+) -> list[tuple[int, int]]:
+    from sharelake.linkage.quality import RECOMMENDED
+
+    bits = fuzzy_match(
+        p, SharedPeople.unpack(left), SharedPeople.unpack(right), RECOMMENDED, hybrid=hybrid
+    )
+    return reveal_pairs(p, bits, n, m)
+
+
+@pytest.mark.parametrize("hybrid", [False, True])
+def test_messy_multiscript_names_match_exactly_as_the_score_twin(hybrid: bool) -> None:
+    from sharelake.linkage.encode import encode_people
+    from sharelake.linkage.quality import RECOMMENDED
+    from sharelake.linkage.score import fuzzy_match_encoded
+    from sharelake.linkage.synth import make_lists
+
+    lists = make_lists(24, overlap=0.5, seed=3)
+    extra = pd.DataFrame(
+        {
+            "record_id": ["x1", "x2", "x3"],
+            "given_name": ["", "🙂", "a" * 500],
+            "family_name": ["Иванов", "", "b"],
+            "date_of_birth": ["", "1990", "1990-05"],
+        }
+    )
+    ea = encode_people(pd.concat([lists.left, extra], ignore_index=True), seed=1)
+    eb = encode_people(pd.concat([lists.right, extra], ignore_index=True), seed=2)
+    ls, rs = share_people(ea.columns, ea.matrices), share_people(eb.columns, eb.matrices)
+    inputs = [
+        {"left": ls[i].pack(), "right": rs[i].pack(), "hybrid": hybrid, "n": len(ea), "m": len(eb)}
+        for i in range(3)
+    ]
+    got = run_parties(_encoded_body, inputs)[0]  # type: ignore[arg-type]
+    want = fuzzy_match_encoded(ea, eb, RECOMMENDED, hybrid=hybrid).pairs()
+    assert [tuple(x) for x in got] == want
+    assert len(want) >= 6
