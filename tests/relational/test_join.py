@@ -259,3 +259,24 @@ def test_every_join_kind_runs_across_three_processes(transport: str) -> None:
     got = secure_joins(left, right, runs, transport=transport)
     for opts, res in zip(runs, got, strict=True):
         assert canonical(decoded(res["rows"])) == canonical(plain_join(left, right, **opts))
+
+
+def test_joins_of_over_a_thousand_rows_copy_by_partition_and_match_pandas() -> None:
+    # n_left + n_right >= 1,024: the segmented copy runs by stable partition
+    rng = np.random.default_rng(21)
+
+    def rows(n: int, width: int) -> list[tuple[Any, ...]]:
+        out: list[tuple[Any, ...]] = []
+        for _ in range(n):
+            k = None if rng.random() < 0.05 else int(rng.integers(-300, 300))
+            out.append((k, *(int(v) for v in rng.integers(-(2**40), 2**40, width - 1))))
+        return out
+
+    left = frame(rows(600, 2), ["k", "v"])
+    right = frame(unique_keys(rows(500, 3)), ["k", "v", "w"])
+    runs = [{"on": ["k"], "how": h, "validate": "m:1"} for h in ("inner", "left")]
+    check_against_pandas(left, right, runs)
+    left_u = frame(unique_keys(rows(500, 2)), ["k", "v"])
+    right_m = frame(rows(600, 3), ["k", "v", "w"])
+    runs = [{"on": ["k"], "how": h, "validate": "1:m"} for h in ("inner", "left")]
+    check_against_pandas(left_u, right_m, runs)

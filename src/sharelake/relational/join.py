@@ -10,7 +10,10 @@ of Araki et al. (CCS 2016):
 2. One stable oblivious sort by the key columns (:func:`sharelake.mpc.sort.sort`) puts
    every U row before the M rows with the same key.
 3. Neighbour equality of the sorted keys flags where a key group starts (g).
-4. A log-round segmented copy-forward (Hillis-Steele) gives every row the payload of the
+4. A segmented copy-forward (:func:`sharelake.relational.scan.segmented_copy`:
+   Hillis-Steele in log rounds for small inputs, a stable partition of the start rows
+   and prefix sums of their differences in constant rounds for large ones) gives every
+   row the payload of the
    last row in its group that is a usable U row (valid, no null key), or of the group's
    first row when there is none: a row matches exactly when the copied "usable U"
    flag is 1. Left joins of a unique left side also run the copy backwards (the M
@@ -161,8 +164,10 @@ def merge(
     The copy starts at every group start and at every usable U row, so each row gets
     the payload of the last usable U row of its group before it, or the group's first
     row (flag 0) when there is none: unusable U rows sharing a key cannot mask a usable
-    one. Cost: one sort, one neighbour equality, ceil(log2 n) scan rounds (twice with
-    ``backward``), one shuffle and one opening of random positions. Nothing else opened.
+    one. Cost: one sort, one neighbour equality, a segmented copy (from 1,024 rows on by
+    partition: two shuffles, two openings of uniformly random permutations and one
+    multiplication; below, ceil(log2 n) scan rounds; twice with ``backward``), one
+    shuffle and one opening of random positions. Nothing else opened.
     """
     n = len(ok)
     wid = widths if widths is not None else [64] * len(keys)
@@ -183,9 +188,9 @@ def merge(
         s_m = e + sok_m - prod[1]
     else:
         s_u = g + sok_u - mul(p, g, sok_u)
-    out = segmented_copy(p, s_u, [sok_u, *scarry])
+    out = segmented_copy(p, s_u, [sok_u, *scarry], method="auto")
     if backward:
-        (back_m,) = segmented_copy(p, s_m[::-1], [sok_m[::-1]])
+        (back_m,) = segmented_copy(p, s_m[::-1], [sok_m[::-1]], method="auto")
         out.append(back_m[::-1])
     back = restore_order(p, spos, out)
     has_u, copied = back[0], back[1 : 1 + len(scarry)]
@@ -334,7 +339,8 @@ def join(
     LEAKAGE: nothing. The output size is a public function of the input sizes and
     ``max_multiplicity``; compacting the result afterwards reveals the join size.
     Cost: one oblivious sort of n_left + n_right rows (c * n_left + n_right for m:m, plus
-    a sort of the right side to rank it), log2 of that many scan rounds, one shuffle.
+    a sort of the right side to rank it), a constant-round segmented copy (or log2 n scan
+    rounds below 1,024 rows), one shuffle.
     """
     check_keys([left, right], on)
     if how in ("semi", "anti"):
@@ -542,7 +548,7 @@ def _rank(p: Party, t: SecretTable, on: Sequence[str]) -> tuple[SecretTable, ASh
     sk, sp = sort_rows(p, keys, [ok, t.valid, *[x for _, _, x in parts]], [64] * len(on))
     sok, svalid, scols = sp[0], sp[1], sp[2:]
     g = segment_starts(p, sk)
-    (incl,) = segmented_sum(p, g, [sok])
+    (incl,) = segmented_sum(p, g, [sok], method="auto")
     got = {(nm, part): x for (nm, part, _), x in zip(parts, scols, strict=True)}
     for k, x in zip(on, sk, strict=True):
         got[(k, "values")] = x

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -84,19 +85,37 @@ def _row0_start(p: Party, start_flags: AShare) -> tuple[Arr, Arr]:
     return fa, fb
 
 
-def segmented_copy(p: Party, start_flags: AShare, cols: list[AShare]) -> list[AShare]:
+CopyMethod = Literal["scan", "partition", "auto"]
+
+#: From this many rows on, ``method="auto"`` copies by partition (fewer bytes and rounds).
+PARTITION_MIN_ROWS = 1 << 10
+
+
+def segmented_copy(
+    p: Party, start_flags: AShare, cols: list[AShare], *, method: CopyMethod = "scan"
+) -> list[AShare]:
     """Every row receives the value its segment's first row has, for all ``cols`` at once.
 
-    Step at distance d (rows i >= d): y[i] <- y[i-d] + f[i] (y[i] - y[i-d]) and
-    f[i] <- f[i] OR f[i-d], where f[i] = 1 means a start lies in rows (i-d, i]. All
-    columns and the flag update go into ONE multiplication per step; the last step skips
-    the flag update. Rounds: ceil(log2 n); ring elements sent per party: about
-    (k + 1) n log2 n for k columns.
+    ``method="scan"``: step at distance d (rows i >= d): y[i] <- y[i-d] + f[i] (y[i] -
+    y[i-d]) and f[i] <- f[i] OR f[i-d], where f[i] = 1 means a start lies in rows
+    (i-d, i]. All columns and the flag update go into ONE multiplication per step; the
+    last step skips the flag update. Rounds: ceil(log2 n); ring elements sent per
+    party: about (k + 1) n log2 n for k columns.
 
-    LEAKAGE: none.
+    ``method="partition"``: constant rounds, O(k n) words, see
+    :func:`_copy_by_partition`. ``"auto"``: partition from :data:`PARTITION_MIN_ROWS`
+    rows on. Both give the same values (fresh sharings).
+
+    LEAKAGE: none (the partition method opens only uniformly random permutations).
     """
     n = len(start_flags)
     k = len(cols)
+    if method == "auto":
+        method = "partition" if n >= PARTITION_MIN_ROWS else "scan"
+    if method == "partition" and n > 1 and k > 0:
+        return _copy_by_partition(p, start_flags, cols)
+    if method not in ("scan", "partition"):
+        raise ValueError(f"unknown segmented copy method {method!r}")
     ya, yb = _stack(cols, n)
     if n <= 1 or k == 0:
         return _unstack(ya, yb)
@@ -128,12 +147,62 @@ def segmented_copy(p: Party, start_flags: AShare, cols: list[AShare]) -> list[AS
     return _unstack(ya, yb)
 
 
-def segmented_sum(p: Party, start_flags: AShare, cols: list[AShare]) -> list[AShare]:
+def _copy_by_partition(p: Party, start_flags: AShare, cols: list[AShare]) -> list[AShare]:
+    """Segmented copy in constant rounds: the start rows' values as prefix sums of their
+    differences.
+
+    1. :func:`stable_partition` moves the start rows to the front in order (with their
+       row positions); 2. there, the difference of every row's values and the previous
+       row's, times the moved start flag (one multiplication), is the jump of the copied
+       value at that start (0 at non-start rows); 3. the differences return to their rows
+       (shuffle together with the positions, open the positions, invert publicly, as
+       :func:`sharelake.relational.join.restore_order`); 4. local prefix sums.
+    Rounds: 1 + 3 + 1 (partition), 1, 3 + 1 (return). Words per row: two shuffles of
+    k + 3 and k + 1 columns, k + 1 products, two openings -- instead of (k + 1) log2 n.
+
+    LEAKAGE: none. The partition opens a uniformly random permutation whatever the
+    flags; the returned positions are composed with a fresh secret shuffle, hence
+    uniformly random too.
+    """
+    from ..mpc.shuffle import invert_perm, shuffle
+
+    n = len(start_flags)
+    fa, fb = _row0_start(p, start_flags)
+    pos = p.public_a(np.arange(n, dtype=np.uint64))
+    with p.measure("scan.copy"):
+        f, moved = stable_partition(p, AShare(fa, fb), [*cols, pos])
+        vals, mpos = moved[:-1], moved[-1]
+        diffs = []
+        for c in vals:
+            da, db = c.a.copy(), c.b.copy()
+            da[1:] -= c.a[:-1]
+            db[1:] -= c.b[:-1]
+            diffs.append(AShare(da, db))
+        jumps = mul_many(p, [(f, d) for d in diffs])
+        mixed = shuffle(p, [mpos, *jumps])
+        back = [c for c in mixed if isinstance(c, AShare)]
+        q = arith.open_arith(p, back[0]).astype(np.intp)
+        inv = invert_perm(q)
+    out = []
+    for c in back[1:]:
+        out.append(
+            AShare(
+                np.cumsum(c.a[inv], dtype=np.uint64),
+                np.cumsum(c.b[inv], dtype=np.uint64),
+            )
+        )
+    return out
+
+
+def segmented_sum(
+    p: Party, start_flags: AShare, cols: list[AShare], *, method: CopyMethod = "scan"
+) -> list[AShare]:
     """Inclusive running sums within each segment, for all ``cols`` at once.
 
     The global prefix sum P is local (shares are linear); the sum within a segment is
     P[i] minus P just before the segment's start, which :func:`segmented_copy` carries
-    down from the start row (where it equals P[i] - x[i]). Same cost as the copy.
+    down from the start row (where it equals P[i] - x[i]). Same cost as the copy
+    (``method`` as in :func:`segmented_copy`).
 
     LEAKAGE: none.
     """
@@ -142,7 +211,7 @@ def segmented_sum(p: Party, start_flags: AShare, cols: list[AShare]) -> list[ASh
     pa = np.cumsum(ya, axis=1, dtype=np.uint64)
     pb = np.cumsum(yb, axis=1, dtype=np.uint64)
     before = [AShare(pa[j] - ya[j], pb[j] - yb[j]) for j in range(len(cols))]
-    base = segmented_copy(p, start_flags, before)
+    base = segmented_copy(p, start_flags, before, method=method)
     return [AShare(pa[j] - base[j].a, pb[j] - base[j].b) for j in range(len(cols))]
 
 
@@ -276,9 +345,7 @@ def neighbour_same_bits(p: Party, keys: list[AShare], bits: list[int]) -> list[B
         return []
     n = len(keys[0])
     m = max(n - 1, 0)
-    out: list[BitShare] = [BitShare(np.zeros(0, np.uint64), np.zeros(0, np.uint64), 0)] * len(
-        keys
-    )
+    out: list[BitShare] = [BitShare(np.zeros(0, np.uint64), np.zeros(0, np.uint64), 0)] * len(keys)
     if m == 0:
         return out
     with p.measure("scan.starts"):
