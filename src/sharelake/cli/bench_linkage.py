@@ -7,10 +7,12 @@ cost does not depend on the values.
 - ``link_exact``: exact multi-key linkage of n x n records with 3 match keys
   (:func:`sharelake.linkage.secure.exact_links`): per-record flags both ways and the
   de-duplicated candidate pairs. ``n`` = records per list.
-- ``link_fuzzy``: fuzzy scoring, threshold and mutual-best rule of a block of
-  s x s pairs with s = round(sqrt(n)) (:func:`sharelake.linkage.fuzzy.fuzzy_match`;
-  512-dimensional bigram vectors for given and family names, the 179-column birth-date
-  one-hot). ``n`` = pairs, so ``ops_per_s`` is pairs per second.
+- ``link_fuzzy``: fuzzy scoring, threshold and mutual-best rule of s x s pairs with
+  s = round(sqrt(n)) (:func:`sharelake.linkage.fuzzy.fuzzy_match`) in the configuration
+  LINKAGE.md recommends (:data:`sharelake.linkage.quality.RECOMMENDED`, hybrid mode:
+  512-dimensional bigram vectors for given, family and all names, the 179-column
+  birth-date one-hot with presence flags, 4 match keys). ``n`` = pairs, so
+  ``ops_per_s`` is pairs per second.
 """
 
 from __future__ import annotations
@@ -76,21 +78,19 @@ def _link_exact(p: Party, n: int) -> Thunk:
 
 @bench_op("link_fuzzy", requires="sharelake.linkage.fuzzy", plain=_plain_fuzzy, unit="pairs")
 def _link_fuzzy(p: Party, n: int) -> Thunk:
-    from ..linkage.fuzzy import FuzzyParams, SharedPeople, fuzzy_match
+    from ..linkage.fuzzy import SharedPeople, fuzzy_match
+    from ..linkage.quality import RECOMMENDED, RECOMMENDED_HYBRID
 
     s = side(n)
-    prm = FuzzyParams()
+    prm = RECOMMENDED
 
     def people() -> SharedPeople:
-        names = ["given_count", "family_count"]
+        names = ["given_count", "family_count", "all_count", *prm.keys]
         names += [f"dob_{c}_present" for c in ("year", "month", "day")]
         cols = {c: p.rand_a(s) for c in names}
-        mats = {
-            "given": p.rand_a((s, QGRAM_DIM)),
-            "family": p.rand_a((s, QGRAM_DIM)),
-            "dob": p.rand_a((s, DOB_DIM)),
-        }
+        mats = {f: p.rand_a((s, QGRAM_DIM)) for f in ("given", "family", "all")}
+        mats["dob"] = p.rand_a((s, DOB_DIM))
         return SharedPeople(cols, mats)
 
     left, right = people(), people()
-    return lambda: fuzzy_match(p, left, right, prm)
+    return lambda: fuzzy_match(p, left, right, prm, hybrid=RECOMMENDED_HYBRID)
