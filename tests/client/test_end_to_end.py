@@ -187,3 +187,14 @@ def test_the_upload_command_stores_a_csv_that_queries_back(
     with sharelake.connect(cluster.consortium_path, "analyst") as s:
         out = s.table("small").groupby("k").agg(total=("v", "sum")).collect()
     assert out["total"].tolist() == [10, 50, 40]
+
+
+def test_design_mode_runs_the_query_on_dummy_data_of_the_same_shape(analyst: Session) -> None:
+    people = analyst.table("people")
+    q = people[people.age >= 30].groupby("region").agg(n=("*", "count"), total=("age", "sum"))
+    dummy = q.design(rows=40, seed=1)
+    assert dummy.attrs["design"] is True
+    assert list(dummy.columns) == ["region", "n", "total"]
+    assert dummy["n"].sum() <= 40
+    # the dummy rows come from the schema, not the data: another seed gives other figures
+    assert not q.design(rows=40, seed=2).equals(dummy)

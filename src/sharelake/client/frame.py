@@ -349,6 +349,25 @@ class Table:
             raise RuntimeError("this table is not bound to a session: use session.table(name)")
         return self._session.request_approval(self.plan)
 
+    def design(self, *, rows: int = 100, seed: int = 0) -> pd.DataFrame:
+        """Design mode: run this query on dummy tables made from the schemas only.
+
+        The nodes are asked for nothing but the public schemas; the dummy tables are
+        generated, secret-shared and computed on here, by the same executor the nodes
+        run, so the result has the shape of the real release (its values are
+        meaningless). Use it to develop a query before :meth:`request_approval`.
+
+        Examples
+        --------
+        >>> session.table("people").groupby("region").size().design(rows=50)  # doctest: +SKIP
+        """
+        if self._session is None:
+            raise RuntimeError("this table is not bound to a session: use session.table(name)")
+        from .design import run_design
+
+        infos = {t.name: list(t.schema) for t in self._session.tables()}
+        return run_design(self.plan, infos, rows=rows, seed=seed, columns=self.columns)
+
     def collect(self, *, timeout: float | None = None) -> pd.DataFrame:
         """Run the plan on the three nodes and return the released rows as a DataFrame.
 
