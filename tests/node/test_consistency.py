@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,9 +11,9 @@ import pytest
 from sharelake.mpc.party import Party
 from sharelake.mpc.sharing import share_arith
 from sharelake.net.memory import run_in_memory
-from sharelake.node.consistency import DataInconsistencyError, check_tables
+from sharelake.node.consistency import DataInconsistencyError, check_tables, table_digest
 from sharelake.node.tables import public_ones
-from sharelake.storage.store import LoadedTable
+from sharelake.storage.store import LoadedTable, Store
 
 SCHEMA = [{"name": "x", "kind": "int", "nullable": False}]
 
@@ -88,3 +89,18 @@ def test_whichever_node_lags_the_error_names_it(bad: int) -> None:
     old = versions(np.arange(6), version=2, upload_id="u2")
     per_node = [old[i] if i == bad else new[i] for i in range(3)]
     assert all(g.split("|")[1] == f"[{bad}]" for g in run_check(per_node))
+
+
+def test_digests_kept_at_upload_equal_those_hashed_from_the_loaded_shares(tmp_path: Path) -> None:
+    pair = share_arith(np.arange(7, dtype=np.uint64))[1]
+    with Store(tmp_path) as store:
+        store.prepare_upload(
+            "u1", "people", "ngo_a", SCHEMA, {}, 7, {"x": {"values": pair}}, valid=public_ones(1, 7)
+        )
+        store.commit_upload("u1")
+        loaded = store.load_table("people")
+    assert "component_digests" in loaded.meta
+    kept = table_digest(loaded)
+    meta = {k: v for k, v in loaded.meta.items() if k != "component_digests"}
+    hashed = table_digest(LoadedTable(meta, loaded.columns, loaded.valid))
+    assert (kept.first, kept.second) == (hashed.first, hashed.second)

@@ -367,3 +367,21 @@ def test_loads_running_while_new_versions_commit_always_see_a_whole_version(
         assert errors == []
         assert store.table_info("cases")["version"] == 15
         assert store.fsck() == []
+
+
+def test_a_prepared_upload_keeps_the_digest_of_every_component_for_the_commit_check(
+    tmp_path: Path,
+) -> None:
+    import hashlib
+
+    with Store(tmp_path) as store:
+        store.prepare_upload("u1", "cases", "ngo_a", **_payload())
+        pairs = store.staged_components("u1")
+        digests = store.staged_digests("u1")
+        assert list(digests) == list(pairs)
+        for key, pair in pairs.items():
+            want = (hashlib.sha256(pair.a.data).digest(), hashlib.sha256(pair.b.data).digest())
+            assert digests[key] == want
+        store.commit_upload("u1")
+        loaded = store.load_table("cases")
+        assert len(loaded.meta["component_digests"]) == 2

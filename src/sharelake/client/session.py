@@ -272,14 +272,16 @@ class Session:
         content_type: str = "application/json",
         timeout: float | None = None,
         chunks: Callable[[bytes], Iterator[bytes]] | None = None,
+        body_sha256: str | None = None,
     ) -> Reply:
         """Send one signed request to node ``node``; raises a typed error naming it.
 
         ``chunks`` may split the body for streaming (e.g. to drive a progress bar).
+        ``body_sha256`` is the body's hex SHA-256 when the caller already computed it.
         """
         name = self.node_name(node)
         t = self.timeout if timeout is None else timeout
-        headers = sign_request(self._key, self.member, method, path, body)
+        headers = sign_request(self._key, self.member, method, path, body, body_sha256=body_sha256)
         headers["Content-Type"] = content_type
         content: bytes | Iterator[bytes] = body
         if chunks is not None and body:

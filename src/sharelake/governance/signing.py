@@ -104,7 +104,15 @@ def _check_method_path(method: str, path: str) -> tuple[str, str]:
     return method.upper(), path
 
 
-def signing_string(method: str, path: str, timestamp: str, nonce: str, body: bytes | None) -> bytes:
+def signing_string(
+    method: str,
+    path: str,
+    timestamp: str,
+    nonce: str,
+    body: bytes | None,
+    *,
+    body_sha256: str | None = None,
+) -> bytes:
     """The bytes a member signs for one request (see the module docstring).
 
     Parameters
@@ -119,6 +127,9 @@ def signing_string(method: str, path: str, timestamp: str, nonce: str, body: byt
         As in the header.
     body
         Raw request body (``None`` or ``b""`` for none).
+    body_sha256
+        The body's lowercase hex SHA-256, when the caller already hashed it while
+        building or receiving it (``body`` is then not hashed again).
 
     Returns
     -------
@@ -126,7 +137,8 @@ def signing_string(method: str, path: str, timestamp: str, nonce: str, body: byt
         The UTF-8 signing string.
     """
     m, p = _check_method_path(method, path)
-    text = "\n".join((SIGNING_PREFIX, m, p, timestamp, nonce, body_digest(body)))
+    digest = body_sha256 if body_sha256 is not None else body_digest(body)
+    text = "\n".join((SIGNING_PREFIX, m, p, timestamp, nonce, digest))
     return text.encode("utf-8")
 
 
@@ -139,6 +151,7 @@ def sign_request(
     *,
     timestamp: int | None = None,
     nonce: str | None = None,
+    body_sha256: str | None = None,
 ) -> dict[str, str]:
     """The authentication headers of one request.
 
@@ -154,6 +167,8 @@ def sign_request(
         Unix seconds; now by default.
     nonce
         32 hex characters; fresh random by default. Never reuse one.
+    body_sha256
+        The body's hex SHA-256 when already known (see :func:`signing_string`).
 
     Returns
     -------
@@ -165,7 +180,7 @@ def sign_request(
     n = new_nonce() if nonce is None else nonce
     if not _NONCE_RE.fullmatch(n):
         raise ValueError("a nonce is 32 hex characters")
-    sig = key.sign(signing_string(method, path, ts, n, body))
+    sig = key.sign(signing_string(method, path, ts, n, body, body_sha256=body_sha256))
     return {
         HEADER_MEMBER: name,
         HEADER_TIMESTAMP: ts,
@@ -244,7 +259,13 @@ class RequestVerifier:
         self._nonces = _NonceCache(max_nonces)
 
     def verify(
-        self, headers: Mapping[str, str], method: str, path: str, body: bytes | None
+        self,
+        headers: Mapping[str, str],
+        method: str,
+        path: str,
+        body: bytes | None,
+        *,
+        body_sha256: str | None = None,
     ) -> Member:
         """Authenticate one request.
 
@@ -301,7 +322,7 @@ class RequestVerifier:
                 f"request of {name!r} is timestamped {ts - now:+.0f} s from this node's "
                 f"clock (allowed: ±{self.max_skew} s)"
             )
-        message = signing_string(method, path, ts_text, nonce, body)
+        message = signing_string(method, path, ts_text, nonce, body, body_sha256=body_sha256)
         verify(member.public_key, sig, message, who=f"member {name!r}")
         self._nonces.add((name, nonce.lower()), ts + self.max_skew, now)
         return member

@@ -33,11 +33,18 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SharelakeError
+from ..errors import IntegrityError, SharelakeError
 from ..mpc.channel import Channel
+from ..mpc.party import Party
 from ..storage.store import LoadedTable
 
-__all__ = ["DataInconsistencyError", "TableDigest", "check_tables", "table_digest"]
+__all__ = [
+    "DataInconsistencyError",
+    "TableDigest",
+    "check_components",
+    "check_tables",
+    "table_digest",
+]
 
 _REC = struct.Struct("<32sQQ32s32s")
 RECORD_SIZE = _REC.size
@@ -186,3 +193,28 @@ def _raise_version(session: str, table: str, said: Mapping[int, tuple[bytes, int
         nodes=differ,
         session=session,
     )
+
+
+def check_components(
+    p: Party, digests: Mapping[str, tuple[bytes, bytes]], *, what: str = "input"
+) -> None:
+    """:func:`sharelake.mpc.arith.check_input` of many pairs from their digests, one round.
+
+    ``digests`` maps each part (the same keys in the same order at all three nodes) to
+    the SHA-256 of this node's first and second component. Each node sends its first
+    digests to the previous node and compares the next node's with its second ones.
+
+    Raises
+    ------
+    IntegrityError
+        A component differs between the two nodes that hold it (names the part).
+    """
+    keys = list(digests)
+    firsts = b"".join(digests[k][0] for k in keys)
+    got = bytes(p.exchange({p.prev: firsts}, {p.next: len(firsts)})[p.next])
+    for i, key in enumerate(keys):
+        if got[32 * i : 32 * (i + 1)] != digests[key][1]:
+            raise IntegrityError(
+                f"P{p.id}: {what} part {key} share component {p.next} disagrees with "
+                f"P{p.next} (session {p.chan.session})"
+            )

@@ -47,6 +47,7 @@ from . import uploads
 from .approvals_api import Governance
 from .approvals_api import mount as mount_governance
 from .authz import AuthorizationError, authorize
+from .bodies import receive_body
 from .consistency import DataInconsistencyError, check_tables
 from .deadline import QueryDeadlineError, QueryWatchdog
 from .executor import execute, plan_tables, release_rows, result_is_ordered
@@ -294,9 +295,16 @@ def create_app(
 
     @app.post("/v1/uploads/{upload_id}/prepare")
     async def prepare(request: Request, upload_id: str) -> dict[str, Any]:
-        member, body = await node.authenticate(request)
+        body = await receive_body(request)  # streamed: one copy, one hash pass
+        member = node.verifier.verify(
+            request.headers, request.method, request.url.path, None, body_sha256=body.sha256
+        )
         uid = _upload_id(upload_id)
-        return await blocking(uploads.prepare, store, node.party, uid, body, member)
+        return await blocking(
+            lambda: uploads.prepare(
+                store, node.party, uid, body.data, member, checksum=body.checksum
+            )
+        )
 
     @app.post("/v1/uploads/{upload_id}/commit")
     async def commit(request: Request, upload_id: str) -> dict[str, Any]:

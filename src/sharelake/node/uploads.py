@@ -9,7 +9,8 @@ An upload is two-phase and all-or-nothing across the three nodes (DESIGN.md sect
    from the upload id; compare a digest of the public description (table, owner, rows,
    schema, policy) with both peers; run :func:`~sharelake.mpc.arith.check_input` on
    every staged component (each component is held by two nodes, which compare digests
-   of it, so a client cannot plant inconsistent shares); then one "all passed" round;
+   of it, so a client cannot plant inconsistent shares; the digests were computed once
+   at prepare and all go in one round); then one "all passed" round;
    only then commit locally.
 
 A node that fails or dies before the "all passed" round makes the other two abort the
@@ -29,13 +30,13 @@ from typing import Any
 
 from ..errors import InputValidationError, IntegrityError
 from ..governance.consortium import Member
-from ..mpc.arith import check_input
 from ..mpc.party import Party
 from ..storage.bundle import BundleError, decode_bundle
 from ..storage.catalog import TableNotFoundError
 from ..storage.store import Store
 from .approvals_api import check_upload_policy
 from .authz import AuthorizationError, require_role
+from .consistency import check_components
 from .peers import PeerRouter
 from .tables import upload_parts
 
@@ -50,9 +51,18 @@ def upload_session(upload_id: str) -> str:
 
 
 def prepare(
-    store: Store, party: int, upload_id: str, body: bytes, member: Member
+    store: Store,
+    party: int,
+    upload_id: str,
+    body: bytes | bytearray,
+    member: Member,
+    *,
+    checksum: bytes | None = None,
 ) -> dict[str, Any]:
     """Stage this node's pair of an upload; returns ``{"upload_id", "digest"}``.
+
+    ``checksum`` is the SHA-256 of the body without its trailer when the caller hashed
+    it on receipt (``node/bodies.py``); the bundle is then not hashed again.
 
     Raises
     ------
@@ -63,7 +73,7 @@ def prepare(
     """
     require_role(member, "provider")
     try:
-        meta, arrays = decode_bundle(body, what=f"upload {upload_id}")
+        meta, arrays = decode_bundle(body, what=f"upload {upload_id}", checksum=checksum)
     except BundleError as exc:
         raise InputValidationError(str(exc)) from None
     owner = meta.get("owner", member.name)
@@ -121,7 +131,7 @@ def commit(
         The nodes' shares or public descriptions disagree; the upload is aborted here.
     """
     up = _owned(store, upload_id, member)
-    components = store.staged_components(upload_id)
+    digests = store.staged_digests(upload_id)  # from prepare: no share file is read
     chan = router.open_session(
         upload_session(upload_id), deadline=receive_deadline, setup_deadline=setup_deadline
     )
@@ -134,8 +144,7 @@ def commit(
                 raise IntegrityError(
                     f"P{p.id}: upload {upload_id}: the nodes received different descriptions"
                 )
-            for key, pair in components.items():
-                check_input(p, pair, what=f"upload {upload_id} part {key}")
+            check_components(p, digests, what=f"upload {upload_id}")
         except IntegrityError:
             store.abort_upload(upload_id)
             raise

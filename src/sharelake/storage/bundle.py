@@ -36,10 +36,16 @@ class BundleError(ValueError):
     """A bundle is truncated, corrupted or malformed."""
 
 
-def encode_bundle(meta: Mapping[str, Any], arrays: Mapping[str, npt.NDArray[Any]]) -> bytes:
-    """Serialise ``meta`` and ``arrays`` (uint64 or uint8) into one checksummed bundle."""
+def bundle_parts(
+    meta: Mapping[str, Any], arrays: Mapping[str, npt.NDArray[Any]]
+) -> tuple[bytes, list[memoryview]]:
+    """The head (magic, version, header) and the array buffers of a bundle, uncopied.
+
+    The bundle is the head, then the buffers, then the SHA-256 of all of them: this lets
+    a writer stream a large bundle to a file or socket without building it in memory.
+    """
     specs = []
-    parts: list[bytes | memoryview] = []
+    parts: list[memoryview] = []
     for name, arr in arrays.items():
         a = np.ascontiguousarray(arr)
         if a.dtype not in _NAMES:
@@ -49,20 +55,28 @@ def encode_bundle(meta: Mapping[str, Any], arrays: Mapping[str, npt.NDArray[Any]
             a.astype(a.dtype.newbyteorder("<"), copy=False).reshape(-1).view(np.uint8).data
         )
     header = json.dumps({"meta": dict(meta), "arrays": specs}, sort_keys=True).encode("utf-8")
-    h = hashlib.sha256()
-    out = bytearray(_PREFIX.pack(MAGIC, VERSION, len(header)))
-    out += header
+    return _PREFIX.pack(MAGIC, VERSION, len(header)) + header, parts
+
+
+def encode_bundle(meta: Mapping[str, Any], arrays: Mapping[str, npt.NDArray[Any]]) -> bytes:
+    """Serialise ``meta`` and ``arrays`` (uint64 or uint8) into one checksummed bundle."""
+    head, parts = bundle_parts(meta, arrays)
+    h = hashlib.sha256(head)
     for part in parts:
-        out += part
-    h.update(out)
-    out += h.digest()
-    return bytes(out)
+        h.update(part)
+    return b"".join([head, *parts, h.digest()])  # one copy of the payload
 
 
 def decode_bundle(
-    data: bytes | bytearray | memoryview, *, what: str = "bundle"
+    data: bytes | bytearray | memoryview, *, what: str = "bundle", checksum: bytes | None = None
 ) -> tuple[dict[str, Any], dict[str, npt.NDArray[Any]]]:
-    """Parse and verify a bundle; returns (meta, arrays). Arrays are read-only views."""
+    """Parse and verify a bundle; returns (meta, arrays), views of ``data`` (read-only
+    when ``data`` is).
+
+    ``checksum``, when given, is the SHA-256 of ``data`` without its 32-byte trailer,
+    already computed by the caller while receiving it: it is compared with the trailer
+    instead of hashing ``data`` again.
+    """
     buf = memoryview(data).cast("B")
     if len(buf) < _PREFIX.size + 32:
         raise BundleError(f"{what}: truncated ({len(buf)} bytes)")
@@ -74,7 +88,9 @@ def decode_bundle(
     if hlen > MAX_HEADER or _PREFIX.size + hlen + 32 > len(buf):
         raise BundleError(f"{what}: header length out of range")
     body_end = len(buf) - 32
-    if hashlib.sha256(buf[:body_end]).digest() != bytes(buf[body_end:]):
+    if checksum is None:
+        checksum = hashlib.sha256(buf[:body_end]).digest()
+    if checksum != bytes(buf[body_end:]):
         raise BundleError(f"{what}: checksum mismatch (file or message corrupted)")
     try:
         header = json.loads(bytes(buf[_PREFIX.size : _PREFIX.size + hlen]).decode("utf-8"))

@@ -34,7 +34,7 @@ import numpy.typing as npt
 
 from ..errors import InputValidationError, SharelakeError
 from ..mpc.shares import AShare
-from .bundle import BundleError, decode_bundle, encode_bundle
+from .bundle import BundleError, bundle_parts, decode_bundle
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -118,6 +118,65 @@ def column_file(index: int) -> str:
     return f"c{index}{SUFFIX}"
 
 
+def component_digest(arr: npt.NDArray[Any]) -> str:
+    """Hex SHA-256 of one share component's little-endian bytes."""
+    return hashlib.sha256(np.ascontiguousarray(arr, dtype="<u8").data).hexdigest()
+
+
+#: Per column, per part, the digests of this node's two components; and of the validity.
+Digests = tuple[dict[str, dict[str, list[str]]], list[str]]
+
+
+def component_digests(columns: Mapping[str, Mapping[str, AShare]], valid: AShare) -> Digests:
+    """The digest of every component of an upload (each byte hashed once)."""
+    cols = {
+        name: {part: [component_digest(x.a), component_digest(x.b)] for part, x in parts.items()}
+        for name, parts in columns.items()
+    }
+    return cols, [component_digest(valid.a), component_digest(valid.b)]
+
+
+def combined_digests(layout: Mapping[str, Any]) -> tuple[bytes, bytes] | None:
+    """SHA-256 over every first (second) component digest of a layout, in catalog order
+    (columns, their parts, then validity); None when the layout has no digests."""
+    ha = hashlib.sha256(b"sharelake-components-v1\x00")
+    hb = hashlib.sha256(b"sharelake-components-v1\x00")
+    pairs: list[Any] = []
+    for col in layout["columns"]:
+        if "digests" not in col:
+            return None
+        pairs += [col["digests"][part] for part in col["parts"]]
+    if "digests" not in layout["valid"]:
+        return None
+    for a, b in [*pairs, layout["valid"]["digests"]]:
+        ha.update(bytes.fromhex(a))
+        hb.update(bytes.fromhex(b))
+    return ha.digest(), hb.digest()
+
+
+def _write_new(path: Path, meta: Mapping[str, Any], arrays: Mapping[str, Any]) -> None:
+    """Stream a bundle into a new file (no copy of the arrays; not yet fsynced)."""
+    head, parts = bundle_parts(meta, arrays)
+    h = hashlib.sha256(head)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    with os.fdopen(fd, "wb", buffering=0) as f:
+        f.write(head)
+        for part in parts:
+            h.update(part)
+            view, done = part, 0
+            while done < view.nbytes:
+                done += f.write(view[done:]) or 0
+        f.write(h.digest())
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_table_files(
     directory: Path,
     *,
@@ -125,6 +184,7 @@ def write_table_files(
     upload_id: str,
     columns: Mapping[str, Mapping[str, AShare]],
     valid: AShare,
+    digests: Digests | None = None,
 ) -> dict[str, Any]:
     """Write every column and the validity shares of one table version into ``directory``.
 
@@ -139,32 +199,65 @@ def write_table_files(
     valid
         This node's pair of the validity bits.
 
+    digests
+        The :func:`component_digests` of the upload, if already computed.
+
     Returns
     -------
     dict
         The layout to keep in the catalog: ``{"columns": [ColumnLayout...],
-        "valid": {"file", "shape"}}``.
+        "valid": {"file", "shape", "digests"}}``; each column layout also holds the
+        ``"digests"`` of its parts' components (for the cross-node checks).
+
+    Notes
+    -----
+    Each file is streamed from the arrays' memory (no copy) into a temporary name; all
+    files are fsynced after all are written (so the disk works while the next one is
+    hashed), then renamed, then the directory is fsynced once.
     """
     make_dir(directory)
+    col_digests, valid_digests = digests or component_digests(columns, valid)
     layout: list[ColumnLayout] = []
-    for i, (name, parts) in enumerate(columns.items()):
-        arrays: dict[str, npt.NDArray[Any]] = {}
-        shapes: dict[str, list[int]] = {}
-        for part, pair in parts.items():
-            arrays[f"{part}.a"] = pair.a
-            arrays[f"{part}.b"] = pair.b
-            shapes[part] = list(pair.a.shape)
-        meta = {"table": table, "column": name, "upload_id": upload_id}
-        write_atomic(directory / column_file(i), encode_bundle(meta, arrays), sync_dir=False)
-        layout.append({"column": name, "file": column_file(i), "parts": shapes})
-    meta = {"table": table, "column": VALID, "upload_id": upload_id}
-    write_atomic(
-        directory / VALID_FILE,
-        encode_bundle(meta, {"valid.a": valid.a, "valid.b": valid.b}),
-        sync_dir=False,
-    )
+    files: list[tuple[Path, Path]] = []
+
+    def write(name: str, meta: Mapping[str, Any], arrays: Mapping[str, Any]) -> None:
+        final = directory / name
+        tmp = final.with_name(f".{name}.{secrets.token_hex(6)}{TMP_SUFFIX}")
+        files.append((tmp, final))
+        _write_new(tmp, meta, arrays)
+
+    try:
+        for i, (name, parts) in enumerate(columns.items()):
+            arrays: dict[str, npt.NDArray[Any]] = {}
+            shapes: dict[str, list[int]] = {}
+            for part, pair in parts.items():
+                arrays[f"{part}.a"] = pair.a
+                arrays[f"{part}.b"] = pair.b
+                shapes[part] = list(pair.a.shape)
+            write(column_file(i), {"table": table, "column": name, "upload_id": upload_id}, arrays)
+            layout.append(
+                {
+                    "column": name,
+                    "file": column_file(i),
+                    "parts": shapes,
+                    "digests": {part: col_digests[name][part] for part in parts},
+                }
+            )
+        meta = {"table": table, "column": VALID, "upload_id": upload_id}
+        write(VALID_FILE, meta, {"valid.a": valid.a, "valid.b": valid.b})
+        for tmp, _ in files:
+            _fsync_file(tmp)
+        for tmp, final in files:
+            os.replace(tmp, final)
+    except BaseException:
+        for tmp, _ in files:
+            tmp.unlink(missing_ok=True)
+        raise
     fsync_dir(directory)
-    return {"columns": layout, "valid": {"file": VALID_FILE, "shape": list(valid.a.shape)}}
+    return {
+        "columns": layout,
+        "valid": {"file": VALID_FILE, "shape": list(valid.a.shape), "digests": valid_digests},
+    }
 
 
 def _read_bundle(path: Path, *, table: str, column: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -332,8 +425,10 @@ def upload_digest(
     policy: Any,
     columns: Mapping[str, Mapping[str, AShare]],
     valid: AShare,
+    digests: Digests | None = None,
 ) -> str:
-    """SHA-256 (hex) of one node's upload: its public description and every share byte."""
+    """SHA-256 (hex) of one node's upload: its public description and the digest of
+    every share component (:func:`component_digests`, computed here when not given)."""
     shapes = [
         [name, [[p, list(x.a.shape)] for p, x in parts.items()]] for name, parts in columns.items()
     ]
@@ -353,13 +448,14 @@ def upload_digest(
         ).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise InputValidationError("schema and policy must be JSON values") from exc
-    h = hashlib.sha256(b"sharelake-upload-v1\0")
+    col_digests, valid_digests = digests or component_digests(columns, valid)
+    h = hashlib.sha256(b"sharelake-upload-v2\0")
     h.update(len(head).to_bytes(8, "little"))
     h.update(head)
-    pairs = [x for parts in columns.values() for x in parts.values()] + [valid]
-    for x in pairs:
-        h.update(np.ascontiguousarray(x.a, dtype="<u8").data)
-        h.update(np.ascontiguousarray(x.b, dtype="<u8").data)
+    pairs = [col_digests[c][p] for c, parts in columns.items() for p in parts] + [valid_digests]
+    for a, b in pairs:
+        h.update(bytes.fromhex(a))
+        h.update(bytes.fromhex(b))
     return h.hexdigest()
 
 

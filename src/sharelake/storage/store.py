@@ -74,6 +74,9 @@ from .shares import (
     PairLike,
     ShareIntegrityError,
     check_name,
+    combined_digests,
+    component_digest,
+    component_digests,
     fsync_dir,
     make_dir,
     normalise_upload,
@@ -237,8 +240,16 @@ class Store:
         check_name(upload_id, "upload id")
         check_name(table, "table name")
         cols, v = normalise_upload(schema, rows, columns, valid)
+        digests = component_digests(cols, v)  # every share byte hashed once, here
         digest = upload_digest(
-            table=table, owner=owner, rows=rows, schema=schema, policy=policy, columns=cols, valid=v
+            table=table,
+            owner=owner,
+            rows=rows,
+            schema=schema,
+            policy=policy,
+            columns=cols,
+            valid=v,
+            digests=digests,
         )
         seen = self.catalog.get_upload(upload_id)
         if seen is not None and seen.state != "aborted":
@@ -248,7 +259,9 @@ class Store:
             raise TableOwnerError(f"table {table!r} belongs to another member")
         tmp = self.staging / f".{upload_id}.{secrets.token_hex(6)}{TMP_SUFFIX}"
         try:
-            layout = write_table_files(tmp, table=table, upload_id=upload_id, columns=cols, valid=v)
+            layout = write_table_files(
+                tmp, table=table, upload_id=upload_id, columns=cols, valid=v, digests=digests
+            )
             with self._lock:
                 seen = self.catalog.get_upload(upload_id)
                 if seen is not None and seen.state != "aborted":
@@ -385,6 +398,39 @@ class Store:
         out[VALID] = read_valid(directory, up.layout["valid"], table=up.table, upload_id=upload_id)
         return out
 
+    def staged_digests(self, upload_id: str) -> dict[str, tuple[bytes, bytes]]:
+        """The SHA-256 digests of every share pair of an upload, for the commit check.
+
+        Keys and order as :meth:`staged_components`. Taken from the catalog's layout
+        (computed once at prepare), so a commit reads no share file; computed from the
+        files for an upload staged by an older version without digests.
+
+        Raises
+        ------
+        UploadStateError
+            Unknown or aborted upload (or, without stored digests, its files are gone).
+        """
+        up = self.catalog.get_upload(upload_id)
+        if up is None or up.state == "aborted":
+            raise UploadStateError(f"upload {upload_id!r} is {up.state if up else 'unknown'}")
+        layout = up.layout
+        if combined_digests(layout) is None:
+            return {
+                key: (
+                    bytes.fromhex(component_digest(pair.a)),
+                    bytes.fromhex(component_digest(pair.b)),
+                )
+                for key, pair in self.staged_components(upload_id).items()
+            }
+        out: dict[str, tuple[bytes, bytes]] = {}
+        for col in layout["columns"]:
+            for part in col["parts"]:
+                a, b = col["digests"][part]
+                out[f"{col['column']}.{part}"] = (bytes.fromhex(a), bytes.fromhex(b))
+        a, b = layout["valid"]["digests"]
+        out[VALID] = (bytes.fromhex(a), bytes.fromhex(b))
+        return out
+
     # -- tables ----------------------------------------------------------------------
 
     def list_tables(self) -> list[dict[str, Any]]:
@@ -445,6 +491,9 @@ class Store:
         valid = read_valid(directory, rec.layout["valid"], table=rec.name, upload_id=rec.upload_id)
         meta = rec.public()
         meta["upload_id"] = rec.upload_id
+        combined = combined_digests(rec.layout) if columns is None else None
+        if combined is not None:
+            meta["component_digests"] = [combined[0].hex(), combined[1].hex()]
         return LoadedTable(meta, cols, valid)
 
     def drop_table(self, name: str, *, owner: str | None = None) -> None:
