@@ -9,6 +9,11 @@ processes, one after the other so that they do not compete for the CPU.
 Figures: ``seconds`` is the operation only, the slowest of the three parties, best of
 a fixed number of repetitions; ``rounds`` and ``bytes`` are the most that one party
 sent (maximum over the three parties, not the sum).
+
+Operations of the whole lake (``upload``, ``query_overhead``) need three node
+services and a client rather than the in-party suite: they run in a last "cluster"
+phase over one LocalCluster (:mod:`.bench_lake`), with the same record shape and no
+plaintext or MPyC twin.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .bench_lake import CLUSTER_OPS, run_cluster_ops
 from .bench_mpyc import MPYC_OPS, mpyc_installed, run_mpyc_sweep
 from .bench_suite import (
     REGISTRY,
@@ -35,9 +41,10 @@ from .bench_suite import (
 
 
 def default_ops() -> list[str]:
-    """Every registered operation, in registration order (core first, then extensions)."""
+    """Every registered operation, in registration order (core first, then extensions),
+    then the cluster operations."""
     load_extensions()
-    return list(REGISTRY)
+    return [*REGISTRY, *CLUSTER_OPS]
 
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
@@ -61,9 +68,10 @@ def parse_ops(text: str) -> list[str]:
     """``"mul,lt"`` -> ``["mul", "lt"]``; unknown names are an error."""
     load_extensions()
     ops = [op.strip() for op in text.split(",") if op.strip()]
-    unknown = [op for op in ops if op not in REGISTRY]
+    unknown = [op for op in ops if op not in REGISTRY and op not in CLUSTER_OPS]
     if unknown:
-        raise ValueError(f"unknown operation(s) {unknown}; known: {sorted(REGISTRY)}")
+        known = sorted([*REGISTRY, *CLUSTER_OPS])
+        raise ValueError(f"unknown operation(s) {unknown}; known: {known}")
     return ops
 
 
@@ -106,6 +114,8 @@ def run_bench(
     """The whole benchmark: secure suite, plaintext twins, MPyC; returns every record."""
     console = console or Console(stderr=True)
     sizes = sorted(sizes)
+    cluster_ops = [op for op in ops if op in CLUSTER_OPS]
+    ops = [op for op in ops if op not in CLUSTER_OPS]
     records: list[Record] = []
     missing = [op for op in ops if not available(op)]
     for op in missing:
@@ -167,6 +177,19 @@ def run_bench(
             progress.update(mpyc_task, description=f"mpyc -M3: {op}")
             records += run_mpyc_sweep([op], sizes, timeout=mpyc_timeout, on_record=on_mpyc)
         progress.update(mpyc_task, description="mpyc -M3")
+
+        if cluster_ops:
+            steps = len(sizes) * ("upload" in cluster_ops) + ("query_overhead" in cluster_ops)
+            lake_task = progress.add_task("lake (LocalCluster)", total=steps)
+
+            def on_step(text: str) -> None:
+                task = progress.tasks[lake_task]
+                if task.description != "lake (LocalCluster)":
+                    progress.advance(lake_task)
+                progress.update(lake_task, description=f"lake: {text}")
+
+            records += run_cluster_ops(cluster_ops, sizes, on_step=on_step)
+            progress.update(lake_task, completed=steps, description="lake (LocalCluster)")
     return records
 
 
