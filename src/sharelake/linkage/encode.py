@@ -113,6 +113,7 @@ MATCH_KEYS = (
     "key_phon_dob",
     "key_family_initial_dob",
     "key_names_year",
+    "key_names_year_month",
 )
 """Exact match keys, each column of :attr:`EncodedPeople.columns`.
 
@@ -120,7 +121,9 @@ MATCH_KEYS = (
 * ``key_phon_dob``: sorted NYSIIS codes of all tokens + full birth date.
 * ``key_family_initial_dob``: family tokens + first letter of the first given
   token + birth year + the unordered pair (month, day), so day/month swaps agree.
-* ``key_names_year``: all name tokens (sorted, at least two) + birth year.
+* ``key_names_year``: all name tokens (sorted, at least two) + birth year (loose:
+  namesakes born in the same year agree; not in the recommended set).
+* ``key_names_year_month``: all name tokens (sorted, at least two) + year and month.
 """
 
 
@@ -253,6 +256,11 @@ def _record_keys(
             else None
         ),
         "key_names_year": f"{names}|{dob.year}" if len(tokens) >= 2 and dob.year else None,
+        "key_names_year_month": (
+            f"{names}|{dob.year}-{dob.month}"
+            if len(tokens) >= 2 and dob.year and dob.month
+            else None
+        ),
     }
 
 

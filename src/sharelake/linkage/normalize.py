@@ -172,6 +172,7 @@ CYRILLIC: dict[str, str] = {
 
 _ALTERNATIONS: tuple[tuple[str, str], ...] = (
     ("dzh", "j"),
+    ("tsch", "ch"),
     ("dj", "j"),
     ("sch", "sh"),
     ("tch", "ch"),
@@ -192,7 +193,7 @@ _ALTERNATIONS: tuple[tuple[str, str], ...] = (
 def fold_spelling(token: str) -> str:
     """Fold common spelling alternations of one romanised token.
 
-    In this order: ``dzh``/``dj`` → ``j``, ``sch`` → ``sh``, ``tch`` → ``ch``,
+    In this order: ``dzh``/``dj`` → ``j``, ``tsch`` → ``ch``, ``sch`` → ``sh``, ``tch`` → ``ch``,
     ``ph`` → ``f``, ``ck`` → ``k``, ``kh`` → ``h``, ``gh`` → ``g``, ``th`` → ``t``,
     ``x`` → ``ks``, ``q`` → ``k``, ``w`` → ``v``, ``y`` → ``i``, then ``c`` →
     ``k`` except in ``ch``; then the endings ``-off``/``-eff``/``-ow`` become

@@ -12,12 +12,16 @@ a dropped second given name, honorifics, and partial, missing or day/month
 swapped birth dates.
 
 The name pools are a fixed sample of the person providers of Faker (MIT),
-embedded so the generator is reproducible without it.
+embedded so the generator is reproducible without it; Chinese given names are any
+one or two characters of the pool, and Romanian surnames also the patronymics
+(``-escu``) of the given names, so that namesakes are about as rare as the pools
+allow rather than an artefact of Faker's short lists.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -31,31 +35,63 @@ LOCALES = ("ro", "bg", "ng", "zh", "th")
 
 _POOLS: dict[tuple[str, str], str] = {
     ("bg", "given"): (
-        "Антонела Беримир Берия Бетина Благосвет Бог Богдалина Богомил Богослав Боила Боне "
-        "Варта Венда Весислав Вигалот Видю Винко Войнка Галиян Генко Гетко Гоца Джулия "
-        "Диамантина Динна Елеонета Емануел Ергана Ермиля Захаринка Звездолет Зенгин Йожи Карин "
-        "Карина Кети Кириен Койно Латьо Лозен Лулчо Максимилияна Матьо Машо Настимир Настрадин "
-        "Начо Негослав Нелида Орфей Панделис Пето Петрийка Радостка Розалин Ромил Роско Савета "
-        "Себастиан Севдан Сергелинка Сиен Силян Симо Славейко Смехотерапия Спасияна Стоимена "
-        "Стоянка Ташимира Урима Фимка Флориан Фъстък Хинко Чано Чардафона Шаро Щерион Юрита "
+        "Авигея Агнеш Аксидан Антонела Аркадия Беримир Берия Бетина Бисер Благосвет Блаже Бог "
+        "Богдалина Богой Богомил Богородка Богослав Божик Божинела Божур Боила Боне Бонислав "
+        "Бронислава Вангелия Варта Василина Венда Весислав Вечко Вигалот Видю Винко Вино Витош "
+        "Владлена Войнка Галиян Гануца Гвардиана Генко Георгица Гетко Гечо Гоца Графица "
+        "Гримяна Деляна Дениз Денис Денница Дешо Джулия Диамантина Дивизие Динна Доста "
+        "Елеонета Елизабет Емануел Ендо Ергана Ермиля Жива Жорка Заварин Захаринка Звездолет "
+        "Здухостина Зенгин Изидора Инеса Искър Исперих Ихтиандър Йоан Йовко Йово Йожи Карин "
+        "Карина Кети Кимбо Киприян Кириен Кито Койно Ланселот Ластър Латьо Лека Лесе Лилчо "
+        "Личо Лозен Лулчо Люляна Максимилияна Марек Мариотка Мартиниян Марчело Матка Матьо "
+        "Машо Медиха Мелания Мено Месак Миглена Нано Настимир Настрадин Нафисат Начо Негослав "
+        "Недко Нелида Николина Огнена Омана Орфей Павел Павелин Палвира Панделис Паруш "
+        "Пейолина Пелина Пепино Петкан Пето Петрийка Петринел Радостка Рачко Ревка Розалин "
+        "Ромил Росимир Роско Савета Себастиан Севастин Севда Севдан Сергелинка Сибила Сидония "
+        "Сиен Силян Симо Симона Славейко Славил Смехотерапия Спасияна Стависара Сташа Стоимена "
+        "Стоянка Ташимира Теодослав Тимон Тодомирка Тонимир Тонислав Тончо Тръпка Урима Фимка "
+        "Флориан Франц Фъстък Хебър Хинко Хранислава Христа Христозорницомил Хрусан Хубав Цоню "
+        "Чано Чардафон Чардафона Чауш Чонар Чудо Шабан Шаро Шенол Шкодри Щерион Щирян Юрита "
+        "Яблен Янадин Яначко Ятан севделина "
     ),
     ("bg", "family"): (
-        "Балканска Бодуров Бранков Бумов Вампирска Вражалски Възвъзов Въртунински Габровлиева "
-        "Гьоков Дачев Дришльов Занов Зенгинов Илиева Йорданов Канчин Каракашев Келешев Китов "
-        "Клатикрушев Кокошкова Колев Колипатков Куртажова Кучев Кучкуделова Лимонадов "
-        "Младенова Мустакова Николов Парашкевов Певецова Пеева Пикянски Площаков Плюцова "
-        "Поаков Пулев Пътечкова Римпопов Самоходов Скринска Сланинкова Сопаджиева Стойков "
-        "Тодоров Тодорова Топков Топчийски Тошев Тумангелов Тутурилов Хвърчилков Цветков "
-        "Чанлиева Чупетловска Шкембова Щърбов Яназов "
+        "Андонов Балахуров Балканска Бедринов Бележкова Белоконска-Вражалска Бобев Бодуров "
+        "Бранков Братухчев Бумов Бурханларски Бърборков Вакрилов Вампирска Васовa Вражалски "
+        "Възвъзов Въртунински Габровлиева Градинарова Гьоков Данданов Дачев Джогов Дзезов "
+        "Докова Дришльов ЕвроповКирилов Ждраков Занов Зенгинов Златков Иванов Илиева Иликьов "
+        "Йорданов Йоткова Канчин Каракашев Катъров Катърова Келешев Кесьов Китов Клатикрушев "
+        "Клатуров Кобиларов Кодуков Кокошкова Колев Колипатков Количков Колчев Костов "
+        "Кривошапкова Крушовска Куртажова Куртакова Кучев Кучкуделова Кърков Кьоров Лимонадов "
+        "Луланков Макаронски Манавски Мангъров Мангъфова Мераков Милачков Миленков Младенов "
+        "Младенова Многознаева Монтянов Мочев Муев Мустакова Недялков Николов Овнарски "
+        "Парашкевов Патков Пачаръзка Певецова Педалов Пеева Пенджакова Пикянски Пищовколева "
+        "Площаков Плюнкова Плюцова Поаков Пондьов Принов Пройкова Прошков Пръндачка Пулев "
+        "Пъков Първанова Пътечкова Рангелов Римпопов Рошльов Самоходов Самсонов Сапунджиева "
+        "Симеонов Скринска Сланинкова Смърдански Сопаджиева Станишев Стойков Таралингова "
+        "Татьозов Тодоров Тодорова Токов Топков Топчийски Точева-Клопова Тошев Тумангелов "
+        "Тутурилов Тухчиев Тъпчилещов Фенеров Хвърчилков Цветков Цицков Цоцов Чанлиева "
+        "Четрафилски Чуков Чукчуков Чупетловска Чутурков Шкембова Щърбов Юрганчев Яков Яназов "
+        "Яркова "
     ),
     ("ro", "given"): (
-        "Achim Adelaida Agata Alice Aneta Angela Antonela Ariadna Aristide Aureliana Aurora "
-        "Bogdana Brândușa Bucur Carina Casandra Cazimir Celia Codin Constanța Coralia Cornelia "
-        "Corvin Cristobal Daniela Delia Dina Ducu Dumitra Emilian Eremia Eric Fiodor Florian "
-        "George Georgel Georgian Ica Ilona Iuliana Ivona Ladislau Laurențiu Leonard Liana Lili "
-        "Lucia Luciana Ludovic Ludovica Luminița Marian Marin Melania Mircea Măriuca Nicoară "
-        "Nicușor Norica Oana Octavia Octavian Ofelia Petruța Roberta Rodica Sabin Sabina "
-        "Sebastian Silvana Silvia Steluța Teohari Teona Titus Tudor Valentin Victor Zeno Zoe "
+        "Adelaida Adi Adonis Adriana Albert Alberta Albertina Alin Anaida Anatolie Anca "
+        "Andrian Angel Anica Anton Antonela Antonia Antonie Ariadna Arsenie Aurica Aurică "
+        "Axinte Barbu Beatrice Beniamin Benone Bianca Bănel Caius Carina Carmina Catrina "
+        "Catrinel Cazimir Celia Ciprian Cipriana Clara Clementina Codin Codruța Constantina "
+        "Cornelia Corneliu Cosmin Costel Cristina Cristobal Damian Dan Decebal Demetra Dina "
+        "Domnica Dora Doriana Dorina Dorinel Draga Edgar Eftimie Eliana Eliza Elodia Elvira "
+        "Emil Eugen Eugenia Eusebiu Fabiana Felicia Filip Fiodor Fiona Floarea Flora Florea "
+        "Florentin Florența Floriana Florica Francesca Francisc Frederic Gabi Gabriel Gelu "
+        "Gențiana Georgel Gianina Grațian Heracleea Horea Ica Ileana Ilona Iolanda Ion Ionel "
+        "Ionelia Ionică Iosefina Iris Iulia Iulian Jean Julia Lavinia Lazăr Liviu Lucia "
+        "Ludovic Lăcrămioara Maia Manole Marcela Mariana Maricica Marin Marina Marinela "
+        "Marioara Martin Maxim Melina Mirabela Mircea Mirela Miron Miruna Mitică Mona Mădălin "
+        "Mădălina Nae Nicodim Niculiță Nora Octav Octaviu Olivia Ortansa Panait Paula Paulina "
+        "Pavel Petrică Petronela Petruț Petruța Pompilia Pompiliu Rafael Rafila Remus Renata "
+        "Robert Romina Roxana Rozalia Sanda Sandu Sava Sebastian Semenica Sever Silvia "
+        "Silviana Simi Sonia Sorin Speranța Stana Stela Steluța Tamara Tatiana Teohari Timea "
+        "Tincuța Tudosia Valentin Valentina Valeriu Varvara Venera Veronica Viorica Virginia "
+        "Viviana Vlădelina Zaharia Zamfir Zamfira Zoe Șerban Ștefan Ștefana Ștefania "
     ),
     ("ro", "family"): (
         "Aanei Ababei Albu Ardelean Barbu Cristea Diaconescu Diaconu Dima Dinu Dobre Dochioiu "
@@ -64,52 +100,97 @@ _POOLS: dict[tuple[str, str], str] = {
         "Stoica Stănescu Suciu Tabacu Toma Tomescu Tudor Voinea "
     ),
     ("ng", "given"): (
-        "Aanuoluwapo Abebi Abiodun Abosede Adeolu Adeoti Adepeju Adesoji Adetoun Adigun Adunni "
-        "Ahmad Ajala Ajani Ajoke Akanmu Akinwale Alamu Amoke Amope Anjolaoluwa Arike Asake "
-        "Atinuke Ayinde Bello Doyinsola Durodola Ekene Ekundayo Ewatomi Fikayomi Folu Gambo "
-        "Haruna Ibironke Ifeoma Ifunanya Ige Ikenna Ikeoluwa Inioluwa Kelechi Leke Morolake "
-        "Mosinmileoluwa Motunrayo Musa Ninioluwa Nnamdi Nonso ObaniJesu Obianuju Obinna Ogechi "
-        "Olanrewaju Oluchi Olufunke Olumorotimi Oluwafemi Oluwasanmi Oluwole Omotayo Omotoun "
-        "Onyinye Osunleke Oyindasola Ruqayya Sani Shamsuddeen Similoluwa Simisola Sowande "
-        "Tokunbo Uche Uchenna Ujunwa Wuraola Yejide Yusuf "
+        "Aanuoluwapo Abayomi Abdullahi Abebi Abeni Abiodun Abosede Adebiyi Adebowale Adebukola "
+        "Adedayo Adekitan Adekola Adekunle Adeleke Adenike Adeniyi Adeolu Adeoti Adepeju "
+        "Aderopo Adesewa Adeshina Adesoji Adetoke Adunni Afolarin Ahmad Aisha Ajala Ajani "
+        "Ajoke Akanmu Akinkunmi Akinlabi Akinwale Alade Alamu Aliyu Amarachi Aminatu Amoke "
+        "Amope Anjolaoluwa Arike Arinola Asma’u Awero Ayinde Ayinke Ayodeji Ayoka Babasola "
+        "Babatunji Babawale Bello Bilkisu Bolatito Bunmi Chiamaka Chibuzo Chidimma Chigozie "
+        "Chinedu Chinelo Chinyere Chukwudi Chukwuemeka Damife Danjuma Demilade Doyinsola "
+        "Durodola Emeka Eniola Esupofo Faderera Fatima Fehintola Fibikemi Fikayomi Folashade "
+        "Gambo Gbadebo Gbolahan Habiba Hafsat Halima Ibidapo Ibironke Ibrahim Ifeanyi "
+        "Ifechukwu Ifeoma Ifunanya Ige Ikenna Ikeoluwa Inioluwa Iretioluwa Iseoluwa Ishola "
+        "Iyabode Iyadunni Jamila Juwon Keji Kelechi Khadija Kikelomo Kolawole Korede Leke Lere "
+        "Mahmud Maryam Modupe Mofifoluwa Moradeke Morayo Morenike Morolake Mosinmileoluwa "
+        "Mosunmola Moyosore Musa Nasiru Ngozi Ninioluwa Niyilolawa Nkiruka Nnamdi Nneka Nonso "
+        "Oba ObaniJesu Obianuju Obinna Ogechi Ogooluwa Oke Oladimeji Olajumoke Olakunle "
+        "Olanrewaju Olansile Olasunmbo Oluchi Olufunke Olufunmilayo Olumorotimi Oluwafemi "
+        "Oluwakemi Oluwamumibori Oluwasegun Oluwole Omobobola Omobolanle Omodunni Omolara "
+        "Omosalewa Omotara Omotayo Omotola Omotoun Onyinye Osunleke Oyenike Oyindasola Ozioma "
+        "Rabi Ronke Ruqayya Safiya Sani Sa’adatu Segilola Seye Shamsuddeen Shehu Shekoni "
+        "Sijuade Similoluwa Simisola Sowande Subomi Sumayya Tanimu Toki Tokunbo Toluwanimi "
+        "Tomori Uche Uchenna Umar Wuraola Yejide Yetunde Yusuf Zainab "
     ),
     ("ng", "family"): (
-        "Abubakar Adegbite Adelakun Adelusi Adeyemo Adisa Afolayan Afonja Ajayi Ajewole Ali "
-        "Aloba Anyanwu Balogun Bamiloye Buhari Fadipe Faleti Ilupeju Iroha Iwu Jaiyeola Kabir "
-        "Kolade Lawal Madu Makinde Makinwa Mohammed Ninalowo Nwosu Odunsi Ogindan Ogunbiyi "
-        "Ogunbo Ogunyeye Ojukwu Okeke Okoro Olabode Oladipupo Oloyede Olukunga Olusanya "
-        "Omidina Omotoso Onoh Oparinde Osuntokun Owokoniran Owolabi Owoyemi Oyadiran Sa’idu "
-        "Shehu Sobowale Suleiman Udeh Yusuf Zubairu "
+        "Abubakar Adebisi Adegbite Adegoke Adekunle Adelakun Adeleke Adelusi Ademiluyi "
+        "Aderibigbe Aderogba Adesiyan Adeyemo Adisa Afolabi Afolayan Afonja Ajao Ajayi Ajewole "
+        "Akinrinola Alabi Ali Aloba Anyanwu Awodiran Awolowo Ayandokun Ayoola Babtunde Bakare "
+        "Balogun Bamidele Bamiloye Bappa Buhari Chukwu Danjuma Edun Eze Ezeugo Fadipe Fagunwa "
+        "Fajimi Falabi Faleti Faloye Fasasi Garba Ibikunle Idris Ihejirika Ilori Ilupeju Iroha "
+        "Isah Iwu Iyanda Jaiyeola Jibril Kabir Kolade Kosoko Koya Lawal Madu Makinde Makinwa "
+        "Mohammed Morawo Mustapha Ninalowo Njoku Nwachukwu Nwosu Obi Odetola Odunsi Ogbuehi "
+        "Ogindan Oginni Ogulana Ogunbamigbe Ogunbiyi Ogunbo Ogunde Ogunwobi Ogunyeye Ojo Ojua "
+        "Ojukwu Okafor Okeke Okoro Olabode Oladipupo Olaiya Olasupo Olowokeere Oloyede Olubode "
+        "Olugbayila Olujimi Olukotun Olukunga Olusanya Oluwagbemi Omidina Omojola Omotoso Onoh "
+        "Onwuka Oparinde Oshin Osuntokun Owokoniran Owolabi Owoyemi Oyadiran Oyaifo Oyeniyi "
+        "Oyetoro Oyeyemi Oyinlola Paimo Salako Salami Sa’idu Shehu Shekoni Sobowale Soyinka "
+        "Suleiman Tukur Udeh Yahaya Yusuf Zubairu "
     ),
     ("zh", "given"): (
-        "丹 丹丹 丽丽 云 伟 俊 倩 兵 军 冬梅 凤兰 凤英 凯 刚 华 博 娜 娟 婷 婷婷 宁 宇 小红 峰 "
-        "平 建 建军 建华 建平 彬 志强 敏 文 旭 明 春梅 晨 晶 杰 柳 桂兰 桂芝 桂花 桂芳 桂荣 楠 "
-        "洋 浩 海燕 淑华 淑珍 燕 玉 玉兰 玉华 玉梅 玉珍 琳 畅 磊 秀云 秀华 秀梅 秀珍 秀芳 秀荣 "
-        "红 红梅 莉 莹 萍 超 辉 鑫 阳 雪 雪梅 静 鹏 龙 "
+        "东 丹 丹丹 丽 丽丽 丽华 丽娟 云 亮 伟 佳 俊 倩 健 兰英 兵 军 冬梅 凤兰 凤英 凯 刚 利 "
+        "勇 华 博 坤 娜 娟 婷 婷婷 宁 宇 小红 岩 峰 帅 帆 平 建 建军 建华 建国 建平 强 彬 志强 "
+        "想 慧 成 敏 文 斌 旭 明 春梅 晨 晶 杨 杰 林 柳 桂兰 桂珍 桂芝 桂花 桂芳 桂英 桂荣 "
+        "桂香 梅 楠 欢 欣 波 洁 洋 浩 海燕 涛 淑兰 淑华 淑珍 淑英 燕 玉 玉兰 玉华 玉梅 玉珍 "
+        "玉英 玲 琳 琴 瑜 瑞 璐 畅 磊 秀云 秀兰 秀华 秀梅 秀珍 秀芳 秀英 秀荣 红 红梅 红霞 艳 "
+        "芳 英 荣 莉 莹 萍 超 辉 金凤 鑫 阳 雪 雪梅 雷 霞 静 颖 飞 鹏 龙 "
     ),
     ("zh", "family"): (
-        "乌 于 但 何 佟 修 党 兰 冯 况 冷 勾 区 华 卞 危 吕 唐 娄 孔 宫 宾 尧 展 嵇 平 幸 庄 "
-        "应 康 廉 廖 彭 敖 斯 晋 曹 毕 沈 浦 海 玉 程 索 翁 耿 胥 苗 葛 詹 谭 费 赖 郎 鄢 闭 "
-        "阚 高 鲁 龚 "
+        "万 丛 丰 亢 仲 伊 伍 但 何 佟 傅 储 元 公 冉 况 冶 刁 刘 利 劳 勾 包 卜 卞 卢 卿 厉 "
+        "吴 周 哈 唐 奚 孔 孟 季 安 宋 宗 官 宿 屠 岑 岳 巫 巴 师 常 干 幸 庄 应 康 廖 强 徐 "
+        "惠 战 戚 房 扈 支 文 时 明 昝 晁 晋 智 曹 杨 柏 查 栗 栾 桂 梁 楚 檀 欧阳 毕 毛 池 汤 "
+        "沈 洪 涂 游 湛 漆 燕 牛 甄 田 由 盖 盘 瞿 祖 秦 穆 窦 简 粟 羊 翁 臧 艾 芦 花 苑 茹 "
+        "莫 萧 蒋 蔡 衣 袁 解 谈 谌 谭 豆 费 贾 赖 赵 车 辛 邬 邵 邹 郁 郎 金 闵 阎 阴 阿 陆 "
+        "陶 雍 鞠 颜 马 高 魏 鲁 黄 龚 "
     ),
     ("th", "given"): (
-        "กรพนธ์ กษิดิฐ กะดิรัตน์ กุลภาวลัย คมกริบ คำ คำปลิว จักรชัย จิตตานันท์ ฉลองชัย ซูฮัยดา "
-        "ฐิติกุล ณัฐธภรณ์ ณัฐวรินทร ดวงสมร ตรีนุช ทรรศนชัย ทัตธน ธนนนท์ ธัชญา ธีรวุฒิ ธีราทัต "
-        "ธเนษฐ นพ นภัสรินทร์ นรีรัตน์ นวรรษนันท์ นาตยา นาวีตา นิติ นุจรี ปฐวีกานต์ ประสิทธิ์ "
-        "ประเสริฐ ปาริตา ปุณณรัตน์ พรชนก พรเบญญา พิชาภพ พิพิธธน พิไลพร ฟิรยา ภานุพล มณียา มนัส "
-        "มะลีวัลย์ มะสูเกียน มารุด รมิตา รวิวาน รอซีด๊ะ วสิตา วิรศักดิ์ วีระโชติ ศรายุธ ศศินา "
-        "ศศิยา ศิริญา ศุภกรชนา ศุภชัย สมหมาย สมใจ สันติราษฎร์ สุกฤษตา สุทกร สุธินันท์ อมัด "
-        "อัญชัญ อาซือมะ อาภัศรา อารีย์ อาแอเสาะ เกษมชัย เขียว เจตธนากร เฉลิมพล เอกชัย โสภา "
-        "ไชยภพ ไพสิฐ "
+        "กรพนธ์ กฤตพร กวาง กษิดิฐ กะดิรัตน์ กิติกานต์ กุลดิลก กุลเชษฐ ขอดิเยาะ คณภรณ์ คมสัน คำ "
+        "จด จริยฉัตร จักรีรัตน์ จันทนา จิตรลดา จินต์จุฑา จิม จีราภรณ์ ฉลองชัย ฉัตรปรียา ชลิดา "
+        "ชัชเวศย์ ชิดชนก ซุกรี ซูรัยดา ซูฮัยดา ฐิติณัฐฐา ฐิติวุฒิ ณภัทร ณัฐติญา ณัฐธภรณ์ "
+        "ณัฐพิชา ณัฐวรินทร ณิชาภัทร ดวงสมร ดิลก ตรีนุช ทวีวัฒน์ ทองรัตน์ ทองสิริ ทัตธน ทินพร "
+        "ธนภณ ธมน ธารา ธีริสรา ธีร์ธวันาย นพ นภนต์ นวรรษนันท์ นาทภูวพัฒน์ นิรันดร์ นิวิลดาน "
+        "นุจรี บุญญกัลป์ บุญทิวา บุญเทียน ปฐม ประวี ประไพพักตร์ ปรายกานต์ ปัญญาพร ปัณณธร "
+        "ปาริตา ปิยนาฎ ปิยนุช ปิยบุตร ปิยวดี ผกาทิพย์ ผดุงพล พงษ์นเรศ พชรภรณ์ พรชีวิน พรปราณี "
+        "พรพิไล พรเบญญา พลภูมิ พลานุช พัชรีนิษฐ์ พันธุ์เทพ พันเทพ พัสวี พาดีล๊ะ พิชาภพ "
+        "พิมพกานต์ พิมพ์พิชญา พิมพ์สุตา พิไลพร พีรพัฒน์ พุทธิพงษ์ ฟารินี ฟิรยา ภัคชัญญา ภานิณี "
+        "ภาสินี ภูวฤณ ภูวัน มณียา มลิวรรณ มะลีวัลย์ มารีนี มาโนชญ์ มูฮัมหมัดอิมรอน ยุภา รวิวาน "
+        "รอกีเย๊าะ รอซีด๊ะ ราชัน ราณี รูไกยะฮ์ ลัดดา วนาลี วรปรัชญ์ วรินทธิ์ธร วสิตา วันชนก "
+        "วาร์มูฮำหมัด วิชชากร วิถี วิทูลย์ วิพุธ วิรชัย วิสาร วิเชียร วีระโชติ วีร์สุดา วุฒิ "
+        "ศจีกาญจน์ ศดิศ ศรินยา ศรีสวัสดิ์ ศศิธร ศิรณัฐ ศิริญา ศิรินันท์ ศุภนุนาย สนั่น สมปอง "
+        "สมพิศ สมหมาย สมใจ สราญจิตต์ สิทธัญ สีหราช สุชิน สุทธิณัฐ สุทธิพจน์ สุธาวี สุพนธ์ "
+        "สุภาพร สุรวัช หรรษธร หรรษา หลักทรัพย์ อดิสรณ์ อธิตยา อนิวัฒน์ อนุบาล อภิลักษณ์ อรจิรา "
+        "อริสรา อลิษา อัญชัญ อัษฏา อาภัศรา อารีย์ อาฮามัด อำพร อุดมลักษณ์ อุลัยพร อเนชา ฮาฟิต "
+        "เกริกพล เกศรา เขมจิรา เจตพินิษฐ์ เจษฏาภรณ์ เฉลิมรัฐ เฉลิมรัตน์ เทพนารี เนติลักษณ์ "
+        "เบญญาทิพย์ เพียงกมล เพ็ญพรรษา เมทนี เมษา เยาวรัตน์ เลิศเดช เสรี เอกชัย เอกอธิพงษ์ "
+        "เอนกพงศ์ โกมล โกวิทย์ โชคภาดล โอภาส ไชยภพ ไมล์ "
     ),
     ("th", "family"): (
-        "กุมารบุญ ขอหมั่นกลาง คณานุรักษ์ จันทา จ้อยนุแสง ฉัตรอภิเที่ยงค่ำ ดาตู ดาบเงิน "
-        "ดาบเพ็ชร์ ตรีครุธพันธุ์ ตรีเภรินทร์ ตวงทอง ตวันเยี่ยม ตั้งกุลงาม ถนอมกุลบุตร ถนัดกลึง "
-        "ถนัดภาษา ถนัดหัตถกรรม ถนัดอักษร ถมปัด ถาวระวรณ์ ถาวรายุศม์ ทรงโกมล ทรัพย์ธำรงค์ "
-        "ทวนทอง ทศโยธิน ทหารแท้ ทองปากน้ำ ทองเนื้อดี ทีฆะ ธนประทีป ธนรักษ์ ธรรมทินนา ธาราธร "
-        "นวลฉวี นับเนื่องนอ นาคพันธุ์ นาควงษ์ นาคะนคร นานายน นิลเสนา นิษประปัญจ์ นุตตาร "
-        "บุญญาไลย์ บุญศล บุญส่ง บุตราช บุนยาภิสนท์ ประจันตะเสน ยาปะโลหิต ราชมณี ร่มธิติรัตน์ "
-        "ศรีธนะเวทย์ ศรีอุ่น ศิวะวรเวท สังข์กรด หิรัญสาลี อัตตนาถ เพียยา แนวพนิช "
+        "กุมารบุญ ขอหมั่นกลาง คณานุรักษ์ คำลือ จันทา จันอ้น จ้อยนุแสง ฉัตรอภิเที่ยงค่ำ "
+        "ฉัพพรรณธนกูร ฉายแสง ชุมวระ ซาซุม ดวงทับทิม ดัตพันธุ์ ดาตู ดำริห์ชอบ ดิสกะประกาย "
+        "ดีตพันธุ์ ดุษฎีวนิช ตระกูลบุญ ตระกูลไม้เรียง ตรีครุธพันธุ์ ตรีเภรินทร์ ตวงทอง ตะละภัฏ "
+        "ตัณฑนุช ตัณสถิตย์ ตันตราจิณ ตันเผ่า ตั้งกุลงาม ติณรัตน์ ติระคมน์ ถนอมพล ถนอมพลกรัง "
+        "ถนัดการยนต์ ถนัดพิมพการ ถนัดรบ ถนัดอาวุธ ถนัดเดินข่าว ถนิมมาศ ถมปัด ถมังรักษสัตว์ "
+        "ถาวรรัตน ถาวระวรณ์ ถาวรายุศม์ ถิรสวัสดิ์ ถุงเงิน ถ้วนศรี ทวนทอง ทวนไชย์ ทวีเดช "
+        "ทศโยธิน ทหารแท้ ทองประดิฐ ทองสุกเลิศ ทองอยู่ ทองแท้ ทันยุค ทับทิมไทย ทัศนสุทธิ "
+        "ทำประดู่ ธนรักษ์ ธรรมทินนา ธรรมนิยม ธรรมเมธา ธีวร ธูปหอม ธูปะวิโรจน์ นครเทพ นพคเชนทร์ "
+        "นวลเพ็ง นะวะมันดร นักสำหรวจ นาคพันธุ์ นาควงษ์ นาคสุทิน นาคะนคร นาฏคายี นาถะพินธุ "
+        "นานายน นามเสวตร นำธวัช นิยมสำหรวจ นิยมเซียม นิระหานี นิลสลัว นิลสุวรรณ์ นิละทัต "
+        "นิลเสนา นุชแนวนุ่ม บัวเผื่อน บินดี บุญญาภิรมย์ บุญส่ง บุณยะภาชน์ บุตดา บุตราช "
+        "บุนยะตีรณะ บุนยาภิสนท์ ประจันตะเสน ปรีชากุลเศรษฐ์ ปานสุวรรณ ผลบุญ พงศ์ฉบับนภา พรมอ่อน "
+        "พรรษาสกุล พรสีมา พานเกล้า พีระเพ็ญกุล มิ่งขวัญ ยาปะโลหิต ราชมณี วะคีมัน วาทา วิลาสินี "
+        "ศรีตะวัน ศรีธนะเวทย์ ศรีวงค์ ศรีสัตย์ สงประเสริฐ สังข์กรด สันตะวงศ์ สุวรรณหงษ์ หอมสิน "
+        "หิรัญสาลี เขียวอ่อน เณรานุสนธิ์ เดชคุ้ม เตชะกำพุ เตมิยะเดช เนื่องนนท์ เนื้อนุ่ม "
+        "เพียยา เมืองสุข เลขะพันธุ์ เลิศกิ่ง เวียงจันทึก แก้วอยู่ แจ้งสว่าง แต้กุล แถมธน "
+        "แท่นทอง แนวพญา แน่นดุจป้อม แหยมศิริ ไตรบรรพ ไทนิยม ไทยแท้ ไม้แดง ไสยกิจ "
     ),
 }
 
@@ -129,7 +210,7 @@ _BG_SCHEMES: dict[str, dict[str, str]] = {
     },
 }  # fmt: skip
 _BG_BASE = CYRILLIC  # the official Bulgarian system, as in the pipeline
-_THAI_INFORMAL = (("ph", "p"), ("th", "t"), ("kh", "k"), ("ch", "j"), ("u", "oo"), ("o", "oh"))
+_THAI_INFORMAL = (("ph", "p"), ("th", "t"), ("kh", "k"), ("ch", "j"), ("u", "oo"), ("i", "ee"))
 _HONORIFICS = {
     "ro": ("Dl. ", "Dna. "),
     "bg": ("Г-н ", "Г-жа "),
@@ -148,8 +229,18 @@ class SyntheticLists:
     links: frozenset[tuple[str, str]]
 
 
-def _pool(locale: str, kind: str) -> list[str]:
-    return _POOLS[(locale, kind)].split()
+@lru_cache(maxsize=16)
+def _pool(locale: str, kind: str) -> tuple[str, ...]:
+    words = _POOLS[(locale, kind)].split()
+    if locale == "zh" and kind == "given":
+        # Chinese given names combine one or two characters freely
+        chars = sorted({c for w in words for c in w})
+        return tuple(sorted({*words, *(a + b for a in chars for b in chars)}))
+    if locale == "ro" and kind == "family":
+        # patronymic surnames, as Petrescu from Petre, Ionescu from Ion
+        stems = {g.rstrip("aeiouă") for g in _pool("ro", "given") if len(g) > 3}
+        return tuple(sorted({*words, *(st + "escu" for st in stems if st)}))
+    return tuple(words)
 
 
 def _cyrillic_latin(text: str, scheme: str) -> str:
@@ -178,6 +269,8 @@ def _thai_latin(text: str, rng: np.random.Generator) -> str:
         for old, new in _THAI_INFORMAL:
             if rng.random() < 0.4:
                 out = out.replace(old, new)
+        if out.endswith("phon") and rng.random() < 0.5:
+            out = out[:-4] + "porn"
     return out.capitalize()
 
 
