@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..plan.canonical import PlanError
-from ..plan.nodes import JOIN_SUFFIXES, output_columns, validate_plan
+from ..plan.nodes import JOIN_SUFFIXES, link_columns, output_columns, validate_plan
 from .outputs import protected_plan
 from .policy import ColumnClass, Policy
 
@@ -68,6 +68,7 @@ Use = Literal[
     "distinct_key",
     "overlap_key",
     "compute",
+    "link_key",
 ]
 Src = tuple[str, str]
 
@@ -80,6 +81,7 @@ ALLOWED_USES: dict[str, frozenset[str]] = {
     "distinct_key": frozenset({"reveal", "group", "match"}),
     "overlap_key": frozenset({"reveal", "match"}),
     "compute": frozenset({"reveal", "group", "aggregate", "match"}),
+    "link_key": frozenset({"reveal", "match"}),
 }
 _RELEASE_ALLOWED: dict[str, frozenset[str]] = {
     "raw": frozenset({"reveal"}),
@@ -99,6 +101,7 @@ _USE_WORDS = {
     "distinct_key": "as a de-duplication key",
     "overlap_key": "as an overlap (match) key",
     "compute": "in a computed column",
+    "link_key": "as a record-linkage encoding",
 }
 _CLASS_WORDS = {
     "reveal": "may be released as rows",
@@ -306,8 +309,48 @@ def _combine(forms: Sequence[Form], aggregated: bool) -> Form:
     return "agg" if "agg" in forms else "key"
 
 
+def _walk_link(ck: _Checker, node: Mapping[str, Any]) -> _Rel:
+    """``link``: the encodings are used as match keys and decide the matches (a size is
+    released in every mode); ``pairs`` releases both tables' ``record_id`` (each must be
+    ``reveal``, or the caller's own table), ``own`` only the left table's, to its owner."""
+    from ..linkage.people_table import ENCODING_COLUMNS, RECORD_ID
+
+    sides = [str(node[s]["table"]) for s in ("left", "right")]
+    enc: set[Src] = set()
+    for t in sides:
+        missing = [c for c in ENCODING_COLUMNS if c not in ck.tables[t].schema]
+        if missing:
+            raise PlanError(
+                f"plan.root: table {t!r} is not a person table (no column {missing[0]!r}); "
+                "upload it with upload_people"
+            )
+        enc |= {(t, c) for c in ENCODING_COLUMNS}
+    ck.use(enc, "link_key")
+    ck.sized(enc, "record linkage")
+    reveal = node["reveal"]
+    if reveal == "pairs":
+        for t in sides:
+            src = (t, RECORD_ID)
+            if ck.tables[t].owner != ck.analyst and ck.klass(src) != "reveal":
+                ck.breach(src, "released", "in the released pairs (as row values)")
+    elif reveal == "own" and ck.tables[sides[0]].owner != ck.analyst:
+        ck.add(
+            Reason(
+                sides[0],
+                "",
+                "link_own",
+                f"reveal 'own' releases the matching records of the left table {sides[0]!r}, "
+                f"and only its owner may ask for them (not {ck.analyst!r})",
+                "deny",
+            )
+        )
+    return _Rel({c: _Col(frozenset(), "raw") for c in link_columns(reveal)})
+
+
 def _walk(ck: _Checker, node: Mapping[str, Any]) -> _Rel:
     op = node["op"]
+    if op == "link":
+        return _walk_link(ck, node)
     if op == "scan":
         t = node["table"]
         names = node["columns"] if node["columns"] is not None else ck.tables[t].schema
@@ -515,7 +558,7 @@ def _tables_in(node: Mapping[str, Any]) -> list[str]:
             if n["table"] not in out:
                 out.append(n["table"])
             continue
-        if n["op"] == "join":
+        if n["op"] in ("join", "link"):
             stack += [n["right"], n["left"]]
         elif n["op"] in ("overlap", "concat"):
             stack += list(reversed(n["inputs"]))

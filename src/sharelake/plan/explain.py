@@ -54,6 +54,26 @@ def _agg_text(out: str, src: str, fn: str) -> str:
     return f"{out} = {words[fn]} {src}"
 
 
+_LINK_MODES = {
+    "exact": "any exact match key agrees",
+    "fuzzy": "the fuzzy name and birth-date score passes the threshold, one-to-one",
+    "hybrid": "a match key agrees or the fuzzy score passes the threshold, one-to-one",
+}
+_LINK_REVEALS = {
+    "pairs": "both record ids of every matched pair",
+    "own": "the matching record ids of step {a}, each with its number of matches",
+    "count": "the number of matched pairs only",
+}
+
+
+def _link_text(node: Mapping[str, Any], a: int, b: int) -> str:
+    reveal = _LINK_REVEALS[node["reveal"]].format(a=a)
+    return (
+        f"link the people of step {a} with step {b} where {_LINK_MODES[node['mode']]} "
+        f"(encodings only, inside MPC); keep {reveal}"
+    )
+
+
 def describe_text(
     plan: Mapping[str, Any], schemas: Mapping[str, Sequence[str]] | None = None
 ) -> str:
@@ -77,6 +97,10 @@ def describe_text(
                     f"count how many distinct {'+'.join(node['on'])} occur in each combination "
                     f"of the lists of {refs} (overlap table)"
                 )
+            return len(lines)
+        if op == "link":
+            a, b = step(node["left"]), step(node["right"])
+            lines.append(_link_text(node, a, b))
             return len(lines)
         if op == "join":
             a, b = step(node["left"]), step(node["right"])

@@ -20,6 +20,11 @@ and ``NODE`` is one of::
     {"op": "head", "input": NODE, "n": int}
     {"op": "overlap", "inputs": [NODE], "on": [str]}
     {"op": "concat", "inputs": [NODE]}
+    {"op": "link", "left": SCAN, "right": SCAN, "mode": "exact" | "fuzzy" | "hybrid",
+     "reveal": "pairs" | "own" | "count", "params": {name: int}}
+
+``link`` (private record linkage of two person tables, see
+:mod:`sharelake.node.linkage_exec`) is only a plan's root, over two scans.
 
 ``EXPR`` is the plan form of :mod:`sharelake.relational.expr` (``{"col": name}``,
 ``{"lit": int}`` or ``{"fn": name, "args": [EXPR, ...]}``). This module checks that
@@ -46,6 +51,8 @@ __all__ = [
     "AGG_FNS",
     "HOWS",
     "JOIN_SUFFIXES",
+    "LINK_MODES",
+    "LINK_REVEALS",
     "OPS",
     "RELEASE_KINDS",
     "VALIDATES",
@@ -59,6 +66,8 @@ __all__ = [
     "groupby",
     "head",
     "join",
+    "link",
+    "link_columns",
     "make_plan",
     "mean_names",
     "output_columns",
@@ -84,6 +93,8 @@ MAX_DEPTH = 64
 MAX_NODES = 512
 MAX_OVERLAP_LISTS = 12
 JOIN_SUFFIXES = ("_x", "_y")
+LINK_MODES: tuple[str, ...] = ("exact", "fuzzy", "hybrid")
+LINK_REVEALS: tuple[str, ...] = ("pairs", "own", "count")
 
 _UNARY_FNS = ("not", "is_null")
 _BINARY_FNS = ("+", "-", "*", "<", "<=", ">", ">=", "==", "!=", "&", "|")
@@ -104,6 +115,7 @@ OPS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "head": (frozenset({"input", "n"}), frozenset()),
     "overlap": (frozenset({"inputs", "on"}), frozenset()),
     "concat": (frozenset({"inputs"}), frozenset()),
+    "link": (frozenset({"left", "right", "mode", "reveal", "params"}), frozenset()),
 }
 
 
@@ -253,6 +265,46 @@ def concat(inputs: Sequence[Node]) -> Node:
     2
     """
     return {"op": "concat", "inputs": list(inputs)}
+
+
+def link(
+    left: Node,
+    right: Node,
+    *,
+    mode: Literal["exact", "fuzzy", "hybrid"] = "hybrid",
+    reveal: Literal["pairs", "own", "count"] = "own",
+    params: Mapping[str, int] | None = None,
+) -> Node:
+    """Private record linkage of two person tables (scans); only a plan's root.
+
+    Examples
+    --------
+    >>> link(scan("a"), scan("b"), mode="exact", reveal="count")["reveal"]
+    'count'
+    """
+    return {
+        "op": "link",
+        "left": left,
+        "right": right,
+        "mode": mode,
+        "reveal": reveal,
+        "params": dict(params or {}),
+    }
+
+
+def link_columns(reveal: str) -> list[str]:
+    """The released columns of a ``link`` in each reveal mode.
+
+    Examples
+    --------
+    >>> link_columns("pairs")
+    ['left_record_id', 'right_record_id']
+    """
+    return {
+        "pairs": ["left_record_id", "right_record_id"],
+        "own": ["record_id", "lists", "matches"],
+        "count": ["matches"],
+    }[reveal]
 
 
 def make_plan(root: Node, *, release: Literal["rows"] = "rows") -> Plan:
@@ -418,6 +470,28 @@ def _validate_node(node: Any, path: str, depth: int, count: list[int]) -> None:
     elif op == "head":
         _int(node["n"], f"{path}.n", minimum=0)
         child("input")
+    elif op == "link":
+        if path != "plan.root":
+            raise _fail(path, "link must be the plan's root")
+        if node["mode"] not in LINK_MODES:
+            raise _fail(f"{path}.mode", f"unknown link mode {node['mode']!r}")
+        if node["reveal"] not in LINK_REVEALS:
+            raise _fail(f"{path}.reveal", f"unknown reveal mode {node['reveal']!r}")
+        params = node["params"]
+        if not isinstance(params, dict):
+            raise _fail(f"{path}.params", "expected an object of name: integer")
+        for k, v in params.items():
+            _name(k, f"{path}.params")
+            _int(v, f"{path}.params.{k}", minimum=-(2**12))
+        for side in ("left", "right"):
+            sub = node[side]
+            if (
+                not isinstance(sub, dict)
+                or sub.get("op") != "scan"
+                or sub.get("columns") is not None
+            ):
+                raise _fail(f"{path}.{side}", "link reads whole person tables: expected a scan")
+            child(side)
     else:  # overlap, concat
         inputs = node["inputs"]
         low, high = (2, MAX_OVERLAP_LISTS) if op == "overlap" else (1, MAX_NODES)
@@ -466,7 +540,7 @@ def validate_plan(plan: Any) -> None:
 
 def _children(node: Node) -> list[Node]:
     op = node["op"]
-    if op == "join":
+    if op in ("join", "link"):
         return [node["left"], node["right"]]
     if op in ("overlap", "concat"):
         return list(node["inputs"])
@@ -560,6 +634,11 @@ def output_columns(
         if len(set(names)) != len(names):
             names = [str(i) for i in range(len(names))]
         return [f"in_{nm}" for nm in names] + ["count"]
+    if op == "link":
+        for side in ("left", "right"):
+            cols = output_columns(node[side], schemas, f"{path}.{side}")
+            _need(cols, ["record_id"], f"{path}.{side}")
+        return link_columns(node["reveal"])
     if op == "join":
         left = output_columns(node["left"], schemas, f"{path}.left")
         right = output_columns(node["right"], schemas, f"{path}.right")
