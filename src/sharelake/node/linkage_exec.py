@@ -1,0 +1,244 @@
+"""The ``link`` plan operator at a node: private record linkage of two person tables.
+
+``{"op": "link", "left": SCAN, "right": SCAN, "mode", "reveal", "params"}`` (see
+``docs/node-api.md``). Both inputs are person tables
+(:mod:`sharelake.linkage.people_table`); before any protocol message the node checks,
+from the public schemas, that both were encoded by the same pipeline version and
+q-gram dimension (a :class:`~sharelake.plan.canonical.PlanError` otherwise, the same
+at all three nodes).
+
+Modes:
+
+``exact``
+    :func:`sharelake.linkage.secure.exact_links` on the four match keys: a pair matches
+    when any key agrees (several right records per left record are possible).
+``fuzzy`` / ``hybrid``
+    :func:`sharelake.linkage.fuzzy.fuzzy_match` with the plan's integer ``params``
+    (:data:`~sharelake.linkage.people_table.DEFAULT_PARAMS` for those not given):
+    threshold and mutual best, so at most one partner per record; ``hybrid`` adds the
+    key agreement bonus.
+
+The result is a secret table that :func:`sharelake.node.executor.release_rows`
+compacts and returns as shares to the analyst only:
+
+``pairs``
+    ``left_record_id``, ``right_record_id``, one valid row per matched pair. Fuzzy: the
+    right id of left row i is sum_j M[i, j] * id[j] (one local matrix product of the
+    0/1 match matrix with the id parts, one resharing). Exact: the candidate pairs
+    (K per left row) are joined with the right table's row numbers
+    (:func:`sharelake.relational.join.join`, m:1) to fetch the right ids obliviously.
+``own``
+    ``record_id`` (left), ``lists`` (2: the caller's list and the other list) and
+    ``matches`` (how many records of the right table it was linked to), one valid row
+    per matched left record.
+``count``
+    one row, ``matches`` = the number of matched pairs.
+
+LEAKAGE (to the nodes): the number of valid rows opened by the compaction -- the number
+of pairs (``pairs``), of matched left records (``own``), nothing (``count``: one row).
+Scores, bits, encodings and ids stay secret; sizes n, m are public.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ..linkage.fuzzy import BLOCK_PAIRS, fuzzy_match
+from ..linkage.people_table import (
+    KEY_COLUMNS,
+    RECORD_ID,
+    fuzzy_params,
+    person_format,
+    shared_people,
+)
+from ..linkage.secure import exact_links, exact_pair_table
+from ..mpc.arith import local_matmul
+from ..mpc.bits import BitShare
+from ..mpc.convert import b2a_bits
+from ..mpc.party import Party
+from ..mpc.ring import Arr
+from ..mpc.shares import AShare
+from ..plan.canonical import PlanError
+from ..relational.join import join
+from ..relational.table import ColumnSpec, SecretColumn, SecretTable
+
+__all__ = ["run_link"]
+
+Runner = Callable[[Mapping[str, Any]], SecretTable]
+_INT = ColumnSpec("matches", "int", nullable=False)
+
+
+def run_link(p: Party, node: Mapping[str, Any], run: Runner) -> SecretTable:
+    """Execute a ``link`` node; ``run`` evaluates its two scans (local loads)."""
+    mode, reveal = node.get("mode"), node.get("reveal")
+    params = node.get("params") or {}
+    if mode not in ("exact", "fuzzy", "hybrid") or reveal not in ("pairs", "own", "count"):
+        raise PlanError("link: unknown mode or reveal")
+    if not isinstance(params, dict):
+        raise PlanError("link: params must be an object")
+    left, right = run(node["left"]), run(node["right"])
+    try:
+        fmt = [person_format([c.spec for c in t.columns.values()]) for t in (left, right)]
+        prm = fuzzy_params(params) if mode != "exact" else None
+    except ValueError as exc:
+        raise PlanError(f"link: {exc}") from None
+    if fmt[0] != fmt[1]:
+        raise PlanError(
+            f"link: the tables were encoded differently ({fmt[0][0]}, q={fmt[0][1]} vs "
+            f"{fmt[1][0]}, q={fmt[1][1]}); re-upload one with the same pipeline"
+        )
+    if mode == "exact" and params:
+        raise PlanError("link: exact mode takes no params")
+    if left.n == 0 or right.n == 0:
+        return _empty(p, reveal, left, right)
+    if prm is None:
+        return _exact(p, left, right, reveal)
+    bits = fuzzy_match(p, shared_people(left), shared_people(right), prm, hybrid=mode == "hybrid")
+    return _from_bits(p, bits, left, right, reveal)
+
+
+# ---- result tables -------------------------------------------------------------------------
+
+
+def _renamed(col: SecretColumn, name: str) -> SecretColumn:
+    return replace(col, spec=replace(col.spec, name=name))
+
+
+def _int_col(name: str, x: AShare) -> SecretColumn:
+    return SecretColumn(replace(_INT, name=name), x)
+
+
+def _own(p: Party, left: SecretTable, matches: AShare, valid: AShare) -> SecretTable:
+    lists = p.public_a(np.full(left.n, 2, dtype=np.uint64))
+    cols = {
+        "record_id": _renamed(left[RECORD_ID], "record_id"),
+        "lists": _int_col("lists", lists),
+        "matches": _int_col("matches", matches),
+    }
+    return SecretTable(cols, valid, "link")
+
+
+def _count(p: Party, total: AShare) -> SecretTable:
+    return SecretTable(
+        {"matches": _int_col("matches", total.reshape(1))},
+        p.public_a(np.ones(1, dtype=np.uint64)),
+        "link",
+    )
+
+
+def _sum(x: AShare, axis: int | None = None) -> AShare:
+    return AShare(x.a.sum(axis=axis, dtype=np.uint64), x.b.sum(axis=axis, dtype=np.uint64))
+
+
+def _empty(p: Party, reveal: str, left: SecretTable, right: SecretTable) -> SecretTable:
+    zero = p.public_a(np.zeros(left.n, dtype=np.uint64))
+    if reveal == "count":
+        return _count(p, p.public_a(np.zeros(1, dtype=np.uint64)))
+    if reveal == "own":
+        return _own(p, left, zero, zero)
+    none = np.zeros(0, np.intp)
+    cols = {
+        "left_record_id": _renamed(left[RECORD_ID].take(none), "left_record_id"),
+        "right_record_id": _renamed(right[RECORD_ID].take(none), "right_record_id"),
+    }
+    return SecretTable(cols, p.public_a(np.zeros(0, dtype=np.uint64)), "link")
+
+
+# ---- exact ---------------------------------------------------------------------------------
+
+
+def _exact(p: Party, left: SecretTable, right: SecretTable, reveal: str) -> SecretTable:
+    links = exact_links(p, left, right, list(KEY_COLUMNS))
+    if reveal == "count":
+        return _count(p, _sum(links.found))
+    if reveal == "own":
+        return _own(p, left, _sum(links.found, axis=0), links.left)
+    nk, n = links.found.a.shape
+    pt = exact_pair_table(p, links)
+    rows = np.tile(np.arange(n, dtype=np.intp), nk)
+    spec_row = ColumnSpec("right_row", "int", nullable=False)
+    cand = SecretTable(
+        {
+            "left_record_id": _renamed(left[RECORD_ID].take(rows), "left_record_id"),
+            "right_row": pt["right_row"],
+        },
+        pt.valid,
+        "pairs",
+    )
+    ids = SecretTable(
+        {
+            "right_row": SecretColumn(spec_row, p.public_a(np.arange(right.n, dtype=np.uint64))),
+            "right_record_id": _renamed(right[RECORD_ID], "right_record_id"),
+        },
+        right.valid,
+        "ids",
+    )
+    joined = join(p, cand, ids, on=["right_row"], how="inner", validate="m:1")
+    return joined.select(["left_record_id", "right_record_id"])
+
+
+# ---- fuzzy / hybrid --------------------------------------------------------------------------
+
+
+def _reshare(p: Party, z: Arr) -> AShare:
+    """3-out-of-3 local terms -> replicated sharing (one round)."""
+    z = z + p.zero_share(z.shape)
+    return AShare(z, p.pass_prev(z))
+
+
+def _parts(col: SecretColumn) -> list[AShare]:
+    out = [col.values.reshape(-1, 1) if col.values.a.ndim == 1 else col.values]
+    if col.null is not None:
+        out.append(col.null.reshape(-1, 1))
+    if col.text is not None:
+        out.append(col.text)
+    return out
+
+
+def _from_bits(
+    p: Party, bits: BitShare, left: SecretTable, right: SecretTable, reveal: str
+) -> SecretTable:
+    """Release tables from the n x m mutual-best match bits (at most one 1 per row)."""
+    n, m = left.n, right.n
+    step = max(1, BLOCK_PAIRS // m)
+    rid = right[RECORD_ID]
+    parts = _parts(rid)
+    widths = [x.a.shape[1] for x in parts]
+    pa = np.concatenate([x.a for x in parts], axis=1)
+    pb = np.concatenate([x.b for x in parts], axis=1)
+    row_sums: list[AShare] = []
+    picked: list[AShare] = []
+    for r0 in range(0, n, step):
+        r1 = min(n, r0 + step)
+        x = b2a_bits(p, bits[r0 * m : r1 * m])
+        xa, xb = x.a.reshape(r1 - r0, m), x.b.reshape(r1 - r0, m)
+        row_sums.append(AShare(xa.sum(axis=1, dtype=np.uint64), xb.sum(axis=1, dtype=np.uint64)))
+        if reveal == "pairs":
+            z = local_matmul(xa, pa + pb) + local_matmul(xb, pa)
+            picked.append(_reshare(p, z))
+    rows = AShare(np.concatenate([r.a for r in row_sums]), np.concatenate([r.b for r in row_sums]))
+    if reveal == "count":
+        return _count(p, _sum(rows))
+    if reveal == "own":
+        return _own(p, left, rows, rows)
+    sel = AShare(np.concatenate([x.a for x in picked]), np.concatenate([x.b for x in picked]))
+    got, off = [], 0
+    for w in widths:
+        got.append(AShare(sel.a[:, off : off + w], sel.b[:, off : off + w]))
+        off += w
+    values = got[0].reshape(n) if rid.values.a.ndim == 1 else got[0]
+    k = 1
+    null = None
+    if rid.null is not None:
+        null, k = got[k].reshape(n), k + 1
+    text = got[k] if rid.text is not None else None
+    right_col = SecretColumn(replace(rid.spec, name="right_record_id"), values, null, text)
+    cols = {
+        "left_record_id": _renamed(left[RECORD_ID], "left_record_id"),
+        "right_record_id": right_col,
+    }
+    return SecretTable(cols, rows, "link")

@@ -1,0 +1,135 @@
+"""The ``link`` plan operator (node/linkage_exec.py) equals the plaintext twins exactly.
+
+In memory (three threads): person tables encoded and shared as the client uploads them,
+the plan run by the node's executor, released and rebuilt as the client does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sharelake.client.linkage import link_plan
+from sharelake.client.results import rebuild
+from sharelake.linkage.encode import encode_people
+from sharelake.linkage.people_table import (
+    DEFAULT_PARAMS,
+    LINK_KEYS,
+    encoded_columns,
+    fuzzy_params,
+    shared_people,
+)
+from sharelake.linkage.plain_match import exact_links_plain, fuzzy_match_plain, release_plain
+from sharelake.linkage.synth import make_lists
+from sharelake.mpc.party import Party
+from sharelake.net.runner import run_parties
+from sharelake.node.executor import execute, release_rows
+from sharelake.plan import nodes as pn
+from sharelake.plan.canonical import PlanError
+from sharelake.relational.encode import encode_frame, share_table
+from sharelake.relational.table import ColumnSpec
+from sharelake.storage.bundle import encode_bundle
+
+N = 40
+
+
+def person_tables(df: pd.DataFrame, name: str) -> tuple[Any, list[Any]]:
+    enc = encode_people(df, seed=5)
+    spec = ColumnSpec("record_id", "string", False, max_len=16)
+    cols = encode_frame(df[["record_id"]], [spec]) + encoded_columns(enc)
+    return enc, share_table(cols, name=name)
+
+
+@pytest.fixture(scope="module")
+def lists() -> dict[str, Any]:
+    s = make_lists(N, seed=3)
+    enc_l, sh_l = person_tables(s.left, "a")
+    enc_r, sh_r = person_tables(s.right, "b")
+    return {"s": s, "enc": (enc_l, enc_r), "shares": (sh_l, sh_r)}
+
+
+def run_link(lists: dict[str, Any], plan: dict[str, Any]) -> pd.DataFrame:
+    sh_l, sh_r = lists["shares"]
+
+    def party(p: Party, a: Any, b: Any) -> bytes:
+        tables = {"a": a, "b": b}
+        res = release_rows(p, execute(p, plan, tables.__getitem__))
+        return encode_bundle(res.meta, res.arrays)
+
+    inputs = [{"a": sh_l[i], "b": sh_r[i]} for i in range(3)]
+    bundles = run_parties(party, inputs, deadline=120)
+    cols = pn.link_columns(plan["root"]["reveal"])
+    return rebuild(bundles, plan, columns=cols)
+
+
+def expected(lists: dict[str, Any], mode: str) -> np.ndarray[Any, Any]:
+    enc_l, enc_r = lists["enc"]
+    n, m = len(enc_l), len(enc_r)
+    if mode == "exact":
+        lk = np.stack([enc_l.columns[k] for k in LINK_KEYS])
+        rk = np.stack([enc_r.columns[k] for k in LINK_KEYS])
+        out = np.zeros((n, m), dtype=np.int64)
+        for i, j in exact_links_plain(lk, rk).pairs:
+            out[i, j] = 1
+        return out
+    prm = fuzzy_params(DEFAULT_PARAMS)
+    return fuzzy_match_plain(
+        enc_l.columns, enc_l.matrices, enc_r.columns, enc_r.matrices, prm, hybrid=mode == "hybrid"
+    )
+
+
+@pytest.mark.parametrize("mode", ["exact", "fuzzy", "hybrid"])
+def test_each_reveal_mode_releases_what_the_plaintext_twin_releases(
+    lists: dict[str, Any], mode: str
+) -> None:
+    s = lists["s"]
+    lid, rid = s.left["record_id"].tolist(), s.right["record_id"].tolist()
+    match = expected(lists, mode)
+    assert match.sum() > 0
+    pairs = run_link(lists, link_plan("a", "b", mode=mode, reveal="pairs"))  # type: ignore[arg-type]
+    want = sorted((lid[i], rid[j]) for i, j in release_plain(match, "pairs")["pairs"])
+    got = sorted(zip(pairs["left_record_id"], pairs["right_record_id"], strict=True))
+    assert got == want
+    own = run_link(lists, link_plan("a", "b", mode=mode, reveal="own"))  # type: ignore[arg-type]
+    rel = release_plain(match, "own")
+    want_own = {lid[i]: int(c) for i, c in enumerate(rel["counts"]) if c}
+    assert dict(zip(own["record_id"], own["matches"].astype(int), strict=True)) == want_own
+    assert set(own["lists"]) == {2}
+    count = run_link(lists, link_plan("a", "b", mode=mode, reveal="count"))  # type: ignore[arg-type]
+    assert count["matches"].tolist() == [int(match.sum())]
+
+
+def test_tables_of_different_pipelines_are_refused_before_any_protocol_message(
+    lists: dict[str, Any],
+) -> None:
+    s = lists["s"]
+    enc = encode_people(s.left, seed=5, qgram_dim=64)
+    spec = ColumnSpec("record_id", "string", False, max_len=16)
+    other = share_table(encode_frame(s.left[["record_id"]], [spec]) + encoded_columns(enc))
+    plan = link_plan("a", "b", mode="exact", reveal="count")
+    with pytest.raises(PlanError, match="encoded differently"):
+        execute(Party.__new__(Party), plan, {"a": lists["shares"][0][0], "b": other[0]}.__getitem__)
+
+
+def test_shared_people_reads_the_stored_encodings_back(lists: dict[str, Any]) -> None:
+    sp = shared_people(lists["shares"][0][0])
+    assert set(sp.matrices) == {"given", "family", "all", "dob"}
+    assert sp.n == N and "key_names_dob" in sp.columns and "given_count" in sp.columns
+
+
+def test_the_default_link_parameters_are_the_recommended_configuration() -> None:
+    from sharelake.linkage.quality import RECOMMENDED
+
+    assert fuzzy_params({}) == RECOMMENDED
+    assert fuzzy_params(DEFAULT_PARAMS) == RECOMMENDED
+
+
+@pytest.mark.parametrize(
+    "params", [{"t_den": 0}, {"w_name": 10**6}, {"w_bogus": 1}, {"w_name": True}]
+)
+def test_bad_link_parameters_are_refused(params: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        fuzzy_params(params)
