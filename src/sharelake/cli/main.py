@@ -13,6 +13,7 @@ import typer
 
 from .cluster import cluster_app
 from .governance_cmd import approvals_app, audit_app
+from .link_cmd import link as link_command
 from .node_cmd import node_app
 from .upload_cmd import upload as upload_command
 
@@ -28,6 +29,7 @@ app.add_typer(node_app, name="node")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(audit_app, name="audit")
 app.command("upload")(upload_command)
+app.command("link")(link_command)
 
 
 @app.command()

@@ -35,6 +35,13 @@ def upload(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds each node may take.", min=1.0)
     ] = 120.0,
+    people: Annotated[
+        bool,
+        typer.Option(
+            "--people",
+            help="A person table for linkage: encode the names here, upload the encodings.",
+        ),
+    ] = False,
 ) -> None:
     """Validate, secret-share and upload a table to the three nodes.
 
@@ -64,6 +71,9 @@ def upload(
         Id of a failed upload to retry.
     timeout
         Seconds per node request.
+    people
+        Upload a person table with its linkage encodings
+        (:func:`sharelake.client.linkage.upload_people`).
     """
     from rich.console import Console
 
@@ -73,7 +83,8 @@ def upload(
     console = Console(stderr=True)
     try:
         with connect(consortium, member, key=key, timeout=timeout) as session:
-            res = session.upload(
+            send = session.upload_people if people else session.upload
+            res = send(
                 data, table, schema=schema, policy=policy, upload_id=upload_id, progress=True
             )
     except InputValidationError as exc:

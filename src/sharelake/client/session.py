@@ -480,6 +480,62 @@ class Session:
             timeout=timeout,
         )
 
+    def upload_people(
+        self,
+        data: pd.DataFrame | str | Path,
+        name: str,
+        *,
+        policy: Mapping[str, Any] | str | Path | None = None,
+        keep_names: bool = False,
+        **kwargs: Any,
+    ) -> UploadResult:
+        """Upload a person table with its linkage encodings, computed here before sharing.
+
+        See :func:`sharelake.client.linkage.upload_people` (names are not uploaded unless
+        ``keep_names``; encoding columns the policy does not classify are ``match``).
+
+        Examples
+        --------
+        >>> pol = {"columns": {"record_id": "reveal"}, "release_sizes": True}
+        >>> session.upload_people("people.csv", "people_a", policy=pol)  # doctest: +SKIP
+        """
+        from .linkage import upload_people
+
+        return upload_people(self, data, name, policy=policy, keep_names=keep_names, **kwargs)
+
+    def link(
+        self,
+        left: str,
+        right: str,
+        *,
+        mode: str = "hybrid",
+        reveal: str = "own",
+        params: Mapping[str, int] | None = None,
+        progress: bool = True,
+        timeout: float | None = None,
+    ) -> pd.DataFrame:
+        """Link two person tables inside MPC; see :func:`sharelake.client.linkage.link`.
+
+        ``mode``: ``exact``, ``fuzzy`` or ``hybrid``; ``reveal``: ``pairs``, ``own`` or
+        ``count``. A reveal mode the policies forbid is refused before anything runs.
+
+        Examples
+        --------
+        >>> session.link("people_a", "people_b", reveal="pairs")  # doctest: +SKIP
+        """
+        from .linkage import link
+
+        return link(
+            self,
+            left,
+            right,
+            mode=mode,  # type: ignore[arg-type]
+            reveal=reveal,  # type: ignore[arg-type]
+            params=params,
+            progress=progress,
+            timeout=timeout,
+        )
+
     def plan_verdict(self, plan: Mapping[str, Any]) -> dict[str, Any]:
         """The nodes' policy verdict on ``plan`` (``POST /v1/explain``); nothing runs.
 

@@ -1,0 +1,311 @@
+"""Record linkage from the client: upload person tables with their encodings, link them.
+
+:func:`upload_people` reads a person table (``record_id``, ``given_name``,
+``family_name``, ``date_of_birth``: ISO 8601 ``YYYY-MM-DD``, ``YYYY-MM``, ``YYYY`` or
+empty), runs the versioned pipeline here, before anything is shared
+(:func:`sharelake.linkage.encode.encode_people`), and uploads ``record_id``, any other
+columns, and the encodings as secret columns (:mod:`sharelake.linkage.people_table`).
+The names and the birth date themselves are not uploaded unless ``keep_names=True``.
+
+:func:`link` builds a ``link`` plan (``docs/node-api.md``), checks locally that both
+tables are person tables of the same pipeline, runs it with a progress indicator, and
+returns the released rows as a DataFrame: ``pairs`` -> ``left_record_id``,
+``right_record_id``; ``own`` -> ``record_id``, ``lists``, ``matches``; ``count`` ->
+``matches``. The nodes refuse (403, audited) a reveal mode the policies do not allow
+before anything runs.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+
+from ..errors import InputValidationError, SharelakeError
+from ..linkage.encode import PERSON_COLUMNS, EncodingError, encode_people
+from ..linkage.people_table import (
+    DEFAULT_PARAMS,
+    NAME_COLUMNS,
+    RECORD_ID,
+    encoded_columns,
+    fuzzy_params,
+    link_policy,
+    person_format,
+)
+from ..plan import nodes as pn
+from ..relational.encode import encode_frame
+from ..relational.table import ColumnSpec, spec_to_json
+from .upload import (
+    UploadResult,
+    _Progress,
+    _share_into_bundles,
+    _two_phase,
+    _validate_names,
+    data_digest,
+    infer_schema,
+    load_policy,
+    load_schema,
+    read_data,
+)
+
+if TYPE_CHECKING:
+    from .session import Session
+
+__all__ = ["LinkageError", "link", "link_plan", "upload_people"]
+
+Mode = Literal["exact", "fuzzy", "hybrid"]
+Reveal = Literal["pairs", "own", "count"]
+
+
+class LinkageError(SharelakeError):
+    """A link cannot be asked for: not person tables, different pipelines, bad params."""
+
+
+# ---- upload ----------------------------------------------------------------------------
+
+
+def _check_ids(df: pd.DataFrame, source: str | None) -> None:
+    ids = df[RECORD_ID]
+    missing = ids.isna().to_numpy().nonzero()[0]
+    if len(missing):
+        raise InputValidationError(
+            "record_id is missing", source=source, row=int(missing[0]) + 1, column=RECORD_ID
+        )
+    dup = ids.duplicated().to_numpy().nonzero()[0]
+    if len(dup):
+        raise InputValidationError(
+            "record_id repeats an earlier row's",
+            source=source,
+            row=int(dup[0]) + 1,
+            column=RECORD_ID,
+        )
+
+
+def upload_people(
+    session: Session,
+    data: pd.DataFrame | str | Path,
+    name: str,
+    *,
+    policy: Mapping[str, Any] | str | Path | None = None,
+    schema: Sequence[ColumnSpec] | Mapping[str, Any] | str | Path | None = None,
+    keep_names: bool = False,
+    upload_id: str | None = None,
+    progress: bool = True,
+    timeout: float | None = None,
+) -> UploadResult:
+    """Encode a person table at the client and upload it with its linkage encodings.
+
+    Parameters
+    ----------
+    session
+        The provider's session.
+    data
+        A DataFrame or a CSV/Parquet file with ``record_id``, ``given_name``,
+        ``family_name``, ``date_of_birth`` (and any other columns).
+    name
+        The table's name in the lake.
+    policy
+        The table's policy; every encoding column it does not classify is ``match``
+        (:func:`sharelake.linkage.people_table.link_policy`). For ``pairs`` releases to
+        other members, set ``record_id = "reveal"``; every link reveals a match count,
+        so ``release_sizes = true`` is needed too.
+    schema
+        Specs of ``record_id`` and the other columns (inferred when None).
+    keep_names
+        Also upload ``given_name``, ``family_name`` and ``date_of_birth`` (default: only
+        their encodings leave this machine, so a compromise of all three nodes exposes
+        no written name).
+    upload_id, progress, timeout
+        As for :func:`sharelake.client.upload.upload`.
+
+    Raises
+    ------
+    InputValidationError
+        A missing or repeated ``record_id``, a missing column, a name that is not text or
+        a malformed birth date (row and column named, never the value); nothing is sent.
+    UploadError
+        A node failed; the upload was aborted on all three nodes.
+
+    Examples
+    --------
+    >>> session.upload_people("people.csv", "ngo_a_people",
+    ...                       policy={"columns": {"record_id": "reveal"},
+    ...                               "release_sizes": True})  # doctest: +SKIP
+    """
+    start = time.perf_counter()
+    uid = upload_id or uuid.uuid4().hex
+    _validate_names(name, uid)
+    text = [ColumnSpec(c, "string", True, max_len=8) for c in NAME_COLUMNS]
+    df, source = read_data(data, text)
+    missing = [c for c in PERSON_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputValidationError(
+            "a person table needs this column", source=source, column=missing[0]
+        )
+    _check_ids(df, source)
+    try:
+        enc = encode_people(df[list(PERSON_COLUMNS)])
+    except EncodingError as exc:
+        raise InputValidationError(str(exc), source=source) from None
+    keep = [str(c) for c in df.columns if keep_names or str(c) not in NAME_COLUMNS]
+    rest = df[keep]
+    specs = load_schema(schema) if schema is not None else infer_schema(rest)
+    specs = [replace(s, nullable=False) if s.name == RECORD_ID else s for s in specs]
+    extra = [c for c in keep if c not in {s.name for s in specs}]
+    if extra:
+        raise InputValidationError("column is not in the schema", source=source, column=extra[0])
+    cols = encode_frame(rest, specs, source=source) + encoded_columns(enc)
+    all_specs = [c.spec for c in cols]
+    pol = link_policy(load_policy(policy), [s.name for s in all_specs])
+    meta = {
+        "table": name,
+        "owner": session.member,
+        "rows": len(df),
+        "schema": [spec_to_json(s) for s in all_specs],
+        "policy": pol,
+    }
+    with _Progress(progress, name) as bar:
+        size = sum(x.nbytes for c in cols for x in (c.values, c.text) if x is not None)
+        t_share = bar.task(f"sharing {name} (encoded)", size)
+        key = session.derive_key(b"upload\x00" + uid.encode("ascii") + data_digest(name, cols))
+        bundles = _share_into_bundles(cols, meta, key=key, on_column=partial(bar.advance, t_share))
+        del cols
+        tasks = [bar.task(f"to {session.node_name(i)}", len(b.data)) for i, b in enumerate(bundles)]
+        version = _two_phase(session, uid, bundles, tasks, bar, timeout)
+    return UploadResult(
+        table=name,
+        version=version,
+        rows=len(df),
+        schema=tuple(all_specs),
+        upload_id=uid,
+        seconds=time.perf_counter() - start,
+    )
+
+
+# ---- link ------------------------------------------------------------------------------
+
+
+def link_plan(
+    left: str,
+    right: str,
+    *,
+    mode: Mode = "hybrid",
+    reveal: Reveal = "own",
+    params: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    """The ``link`` plan; fuzzy and hybrid plans carry every scoring parameter.
+
+    Raises
+    ------
+    LinkageError
+        An unknown mode or reveal, params in exact mode, or bad params.
+
+    Examples
+    --------
+    >>> link_plan("a", "b", mode="exact", reveal="count")["root"]["params"]
+    {}
+    """
+    if mode not in pn.LINK_MODES:
+        raise LinkageError(f"unknown mode {mode!r} (one of {', '.join(pn.LINK_MODES)})")
+    if reveal not in pn.LINK_REVEALS:
+        raise LinkageError(f"unknown reveal {reveal!r} (one of {', '.join(pn.LINK_REVEALS)})")
+    if mode == "exact":
+        if params:
+            raise LinkageError("exact linkage takes no scoring parameters")
+        full: dict[str, int] = {}
+    else:
+        full = {**DEFAULT_PARAMS, **dict(params or {})}
+        try:
+            fuzzy_params(full)
+        except ValueError as exc:
+            raise LinkageError(str(exc)) from None
+    return pn.make_plan(
+        pn.link(pn.scan(left), pn.scan(right), mode=mode, reveal=reveal, params=full)
+    )
+
+
+def _check_tables(session: Session, left: str, right: str) -> None:
+    infos = {t.name: t for t in session.tables()}
+    fmts = []
+    for name in (left, right):
+        if name not in infos:
+            session.table_info(name)  # raises UnknownTableError with the details
+        try:
+            fmts.append(person_format(infos[name].schema))
+        except ValueError as exc:
+            raise LinkageError(f"table {name!r}: {exc}") from None
+    if fmts[0] != fmts[1]:
+        raise LinkageError(
+            f"tables {left!r} and {right!r} were encoded by different pipelines "
+            f"({fmts[0][0]} q={fmts[0][1]}, {fmts[1][0]} q={fmts[1][1]})"
+        )
+
+
+def link(
+    session: Session,
+    left: str,
+    right: str,
+    *,
+    mode: Mode = "hybrid",
+    reveal: Reveal = "own",
+    params: Mapping[str, int] | None = None,
+    progress: bool = True,
+    timeout: float | None = None,
+) -> pd.DataFrame:
+    """Link two person tables inside MPC and return what ``reveal`` releases.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pairs``: ``left_record_id``, ``right_record_id`` (sorted); ``own``:
+        ``record_id``, ``lists``, ``matches`` (sorted by ``record_id``); ``count``: one
+        row, ``matches``. ``attrs`` holds ``mode``, ``reveal`` and ``seconds``.
+
+    Raises
+    ------
+    LinkageError
+        Not person tables, different pipelines, or bad parameters (nothing sent).
+    NodePolicyError
+        The nodes refused the reveal mode under the tables' policies (nothing ran).
+    """
+    plan = link_plan(left, right, mode=mode, reveal=reveal, params=params)
+    _check_tables(session, left, right)
+    start = time.perf_counter()
+    with _Spinner(progress, f"linking {left} x {right} ({mode}, reveal {reveal})"):
+        df = session.query(plan, timeout=timeout, columns=pn.link_columns(reveal))
+    if reveal == "pairs":
+        df = df.sort_values(["left_record_id", "right_record_id"], kind="stable")
+    elif reveal == "own":
+        df = df.sort_values(["record_id"], kind="stable")
+    df = df.reset_index(drop=True)
+    df.attrs.update(mode=mode, reveal=reveal, seconds=time.perf_counter() - start)
+    return df
+
+
+class _Spinner:
+    """An indeterminate progress indicator with the elapsed time (rich), or nothing."""
+
+    def __init__(self, enabled: bool, text: str) -> None:
+        self.bar: Any = None
+        if enabled:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()
+            )
+            self.bar.add_task(text, total=None)
+
+    def __enter__(self) -> _Spinner:
+        if self.bar is not None:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
