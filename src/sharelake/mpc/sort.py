@@ -124,9 +124,9 @@ def sort(
     the same kinds as the inputs.
 
     Cost (measured, see BENCHMARKS.md): one shuffle of all columns plus the index, one
-    A2B per arithmetic key (of its low ``bits`` bits only), and about 1.05 n log2 n
+    A2B per arithmetic key (of its low ``bits`` bits only), and about n log2 n
     comparisons of the composite key (2 (b - 1) AND gates each, b its width padded as in
-    :func:`sharelake.mpc.quicksort.pack_chunks`) in about 2 log2 n levels of
+    :func:`sharelake.mpc.quicksort.pack_chunks`) in about 3 log2 n levels of
     log2(b) + 2 rounds (see :func:`sharelake.mpc.quicksort.quicksort_ranks`).
     """
     cols, perm = sort_order(
