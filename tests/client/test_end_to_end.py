@@ -106,6 +106,17 @@ def test_a_filtered_group_by_matches_pandas(analyst: Session) -> None:
     assert got.attrs["suppressed_groups"] == 0
 
 
+def test_a_query_reports_its_rounds_and_bytes_from_every_node(analyst: Session) -> None:
+    cost = adult_regions(analyst).attrs["cost"]
+    nodes = cost["nodes"]
+    assert [n["node"] for n in nodes] == ["P0", "P1", "P2"]
+    assert all(n["rounds"] > 0 and n["bytes"] > 0 and n["seconds"] > 0 for n in nodes)
+    assert {n["rounds"] for n in nodes} == {cost["rounds"]}  # the protocols run in lock step
+    assert cost["bytes"] == sum(n["bytes"] for n in nodes)
+    sent = [n["bytes"] for n in nodes]
+    assert max(sent) <= 2 * min(sent)  # the parties' roles are symmetric up to small terms
+
+
 def test_explain_on_a_session_adds_the_nodes_policy_verdict(analyst: Session) -> None:
     p = analyst.table("people")
     text = p[p.age >= 18].groupby("region").agg(n=("*", "count")).explain()

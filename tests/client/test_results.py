@@ -38,7 +38,7 @@ FRAME = pd.DataFrame(
 )
 
 
-def bundles(frame: pd.DataFrame = FRAME) -> list[bytes]:
+def bundles(frame: pd.DataFrame = FRAME, costs: list[dict[str, Any]] | None = None) -> list[bytes]:
     arrays: list[dict[str, Any]] = [{}, {}, {}]
     for c in encode_frame(frame, SPECS):
         parts = [("values", c.values), ("null", c.null)] + (
@@ -49,7 +49,9 @@ def bundles(frame: pd.DataFrame = FRAME) -> list[bytes]:
                 arrays[i][f"{c.spec.name}.{part}.a"] = sh.a
                 arrays[i][f"{c.spec.name}.{part}.b"] = sh.b
     meta = {"columns": [spec_to_json(s) for s in SPECS], "rows": len(frame)}
-    return [encode_bundle(meta, a) for a in arrays]
+    if costs is None:
+        return [encode_bundle(meta, a) for a in arrays]
+    return [encode_bundle({**meta, "cost": c}, a) for a, c in zip(arrays, costs, strict=True)]
 
 
 PLAN = pn.make_plan(pn.groupby(pn.scan("t"), ["k"], {"m": ("x", "mean")}))
@@ -90,3 +92,20 @@ def test_a_corrupted_bundle_is_an_integrity_error_naming_the_node() -> None:
     broken = good[0][:-1] + bytes([good[0][-1] ^ 1])
     with pytest.raises(IntegrityError, match="result from P0"):
         rebuild([broken, good[1], good[2]], PLAN)
+
+
+def test_each_nodes_own_cost_is_not_compared_and_is_summed_into_the_query_cost() -> None:
+    costs = [
+        {"rounds": 40, "messages": 80, "bytes": 9000 + 100 * i, "seconds": 0.1 * (i + 1)}
+        for i in range(3)
+    ]
+    df = rebuild(bundles(costs=costs), PLAN)
+    cost = df.attrs["cost"]
+    assert cost["rounds"] == 40
+    assert cost["bytes"] == 9000 + 9100 + 9200
+    assert cost["seconds"] == pytest.approx(0.3)
+    assert [n["node"] for n in cost["nodes"]] == ["P0", "P1", "P2"]
+
+
+def test_a_result_without_reported_costs_has_no_cost() -> None:
+    assert "cost" not in rebuild(bundles(), PLAN).attrs

@@ -1,7 +1,8 @@
 """Rebuilding a released result from the three nodes' share bundles.
 
 Each node returns a bundle (:mod:`sharelake.storage.bundle`) with meta
-``{"columns": [spec json...], "rows": n}`` and its pair of every column part:
+``{"columns": [spec json...], "rows": n, "suppressed": g, "cost": {...}}`` (the cost is
+the node's own and is not compared between nodes) and its pair of every column part:
 ``"<col>.values.a"``/``".b"``, and when present ``"<col>.null.a"``/``".b"`` and
 ``"<col>.text.a"``/``".b"`` (strings). Component j of every secret arrives twice, from
 node j and from node j-1; :func:`rebuild` checks both copies agree
@@ -34,7 +35,7 @@ from ..relational.encode import decode_column
 from ..relational.table import ColumnSpec, spec_from_json
 from ..storage.bundle import BundleError, decode_bundle
 
-__all__ = ["decode_text", "rebuild", "rebuild_columns"]
+__all__ = ["decode_text", "query_cost", "rebuild", "rebuild_columns"]
 
 NODE_NAMES = ("P0", "P1", "P2")
 
@@ -53,8 +54,15 @@ def decode_text(words: Arr) -> list[str]:
     return [bytes(r).rstrip(b"\0").decode("utf-8", "replace") for r in raw]
 
 
+PER_NODE_META = ("cost",)
+"""Meta keys that differ by node by design (not compared between the three bundles)."""
+
+
 def _majority_meta(metas: Sequence[Mapping[str, Any]], names: Sequence[str]) -> dict[str, Any]:
-    keys = [repr(sorted((str(k), repr(v)) for k, v in m.items())) for m in metas]
+    keys = [
+        repr(sorted((str(k), repr(v)) for k, v in m.items() if k not in PER_NODE_META))
+        for m in metas
+    ]
     counts = Counter(keys)
     if len(counts) > 1:
         common, n = counts.most_common(1)[0]
@@ -63,7 +71,52 @@ def _majority_meta(metas: Sequence[Mapping[str, Any]], names: Sequence[str]) -> 
             f"the nodes disagree on the result's shape or schema ({', '.join(odd)} "
             "differ): a node deviated from the protocol"
         )
-    return dict(metas[0])
+    return {k: v for k, v in metas[0].items() if k not in PER_NODE_META}
+
+
+def query_cost(
+    metas: Sequence[Mapping[str, Any]], names: Sequence[str] = NODE_NAMES
+) -> dict[str, Any] | None:
+    """The cost of a query from the three nodes' bundle metas (``None`` if a node
+    reported none).
+
+    ``rounds``: the most rounds any node spent (the protocols run in lock step, so the
+    three normally agree); ``bytes``: the SUM of the payload bytes the three nodes sent
+    (the query's total traffic between the nodes); ``seconds``: the slowest node's
+    compute time (from its consistency check to its released shares); ``nodes``: each
+    node's own figures. Not verified: a node could misreport its own cost.
+
+    Examples
+    --------
+    >>> c = {"rounds": 4, "messages": 8, "bytes": 100, "seconds": 0.5}
+    >>> query_cost([{"cost": c}, {"cost": c}, {"cost": {**c, "bytes": 120}}])["bytes"]
+    320
+    """
+    per: list[dict[str, Any]] = []
+    for name, m in zip(names, metas, strict=False):
+        c = m.get("cost")
+        if not isinstance(c, Mapping):
+            return None
+        try:
+            per.append(
+                {
+                    "node": name,
+                    "rounds": int(c["rounds"]),
+                    "messages": int(c.get("messages", 0)),
+                    "bytes": int(c["bytes"]),
+                    "seconds": float(c["seconds"]),
+                }
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+    if not per:
+        return None
+    return {
+        "rounds": max(n["rounds"] for n in per),
+        "bytes": sum(n["bytes"] for n in per),
+        "seconds": max(n["seconds"] for n in per),
+        "nodes": per,
+    }
 
 
 def _pair(arrays: Mapping[str, npt.NDArray[Any]], key: str, node: str) -> AShare:
@@ -160,6 +213,9 @@ def rebuild_columns(bundles: Sequence[bytes], *, names: Sequence[str] = NODE_NAM
         data[spec.name] = _typed(spec, values, null, text).reset_index(drop=True)
     df = pd.DataFrame(data, index=pd.RangeIndex(rows))
     df.attrs["suppressed_groups"] = int(meta.get("suppressed", 0) or 0)
+    cost = query_cost(metas, names)
+    if cost is not None:
+        df.attrs["cost"] = cost
     return df
 
 
@@ -196,7 +252,8 @@ def rebuild(
     Besides :func:`rebuild_columns`: means are finished (``m = m_sum / m_count``) and a
     result whose last step is a group-by is sorted by its keys, as pandas does (the
     nodes release groups in random order). ``df.attrs["suppressed_groups"]`` is the
-    number of groups the nodes suppressed as smaller than the policy allows.
+    number of groups the nodes suppressed as smaller than the policy allows;
+    ``df.attrs["cost"]`` the query's cost as the nodes reported it (:func:`query_cost`).
     ``columns``, when given, is the column order the analyst built (plans carry
     name-keyed objects, whose order is not kept).
 
@@ -206,10 +263,13 @@ def rebuild(
     """
     df = _finish_means(rebuild_columns(bundles, names=names), mean_names(plan))
     suppressed = int(df.attrs.get("suppressed_groups", 0))
+    cost = df.attrs.get("cost")
     keys = _top_groupby(plan)
     if keys and len(df) and all(k in df.columns for k in keys):
         df = df.sort_values(keys, na_position="last", kind="stable").reset_index(drop=True)
     if columns is not None and sorted(columns) == sorted(df.columns):
         df = df[list(columns)]
     df.attrs["suppressed_groups"] = suppressed
+    if cost is not None:
+        df.attrs["cost"] = cost
     return df

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -35,6 +36,7 @@ from ..errors import (
 from ..governance.cluster import NodeConfig
 from ..governance.consortium import Consortium, Member
 from ..governance.signing import RequestVerifier
+from ..mpc.channel import ChannelStats
 from ..mpc.party import Party
 from ..plan.canonical import PlanError, plan_hash, session_id
 from ..plan.nodes import validate_plan
@@ -54,7 +56,7 @@ from .executor import execute, plan_tables, release_rows, result_is_ordered
 from .peers import PeerRouter, SessionBusyError
 from .tables import secret_table
 
-__all__ = ["create_app", "status_of"]
+__all__ = ["create_app", "query_cost", "status_of"]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,28 @@ def status_of(exc: BaseException) -> int:
         if isinstance(exc, cls):
             return status
     return 500
+
+
+def query_cost(stats: ChannelStats, seconds: float) -> dict[str, Any]:
+    """This node's cost of one query, for the bundle meta's ``"cost"``.
+
+    ``rounds``, ``messages`` and ``bytes`` (payload bytes this node sent to its two
+    peers) are the counters of the query's peer session, from the table consistency
+    check to the released shares; ``seconds`` is this node's wall time over the same
+    span. They depend only on public sizes and the plan (and the machine, for the
+    seconds), never on a secret value.
+
+    Examples
+    --------
+    >>> query_cost(ChannelStats(rounds=3, messages=6, bytes_sent=96), 0.25)
+    {'rounds': 3, 'messages': 6, 'bytes': 96, 'seconds': 0.25}
+    """
+    return {
+        "rounds": int(stats.rounds),
+        "messages": int(stats.messages),
+        "bytes": int(stats.bytes_sent),
+        "seconds": round(float(seconds), 6),
+    }
 
 
 def _error(status: int, exc: BaseException | str, cls: str | None = None) -> JSONResponse:
@@ -174,6 +198,7 @@ class _Node:
                 raise
             raise err from None
         dog.attach(chan)
+        t0 = time.perf_counter()
         try:
             check_tables(chan, loaded)  # the same table versions everywhere, before any protocol
             p = Party.setup(chan)
@@ -194,6 +219,7 @@ class _Node:
             loaded.clear()
         log.info("P%d: query %s released %d rows", self.party, session, released.meta["rows"])
         released.meta["suppressed"] = suppressed
+        released.meta["cost"] = query_cost(chan.stats, time.perf_counter() - t0)
         self.gov.released(adm, released.meta["rows"], suppressed)
         return encode_bundle(released.meta, released.arrays)
 
