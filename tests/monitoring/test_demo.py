@@ -26,6 +26,14 @@ def test_the_demo_writes_both_reports(demo) -> None:  # type: ignore[no-untyped-
     assert all("mpc" in c["mode"] for c in demo["doc"]["figures"]["costs"].values())
 
 
+def test_every_analysis_that_queries_the_nodes_reports_rounds_and_bytes(demo) -> None:  # type: ignore[no-untyped-def]
+    costs = demo["doc"]["figures"]["costs"]
+    assert costs["population_estimate"]["queries"] == 0  # a local computation
+    for name, c in costs.items():
+        if c["queries"]:
+            assert c["rounds"] > c["queries"] and c["bytes"] > 0 and c["node_seconds"] > 0, name
+
+
 def test_the_released_overlap_table_equals_the_plaintext(demo) -> None:  # type: ignore[no-untyped-def]
     f = demo["doc"]["figures"]["overlap"]
     assert f["distinct_victims"]["released"] == f["distinct_victims"]["plaintext"]

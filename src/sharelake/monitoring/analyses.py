@@ -166,21 +166,36 @@ def policy_for(
 
 @dataclass
 class Cost:
-    """What an analysis cost: wall seconds, queries, and (when the nodes report them)
-    communication rounds and bytes."""
+    """What an analysis cost, summed over its queries.
+
+    ``seconds``: the client's wall time (request to rebuilt result); ``queries``: how
+    many queries ran; from the nodes' reports (``df.attrs["cost"]``, see
+    ``docs/node-api.md``), ``None`` when no query reported them: ``rounds``
+    (communication rounds, the most any node spent, summed over the queries), ``bytes``
+    (payload bytes sent between the nodes, all three nodes together) and
+    ``node_seconds`` (the slowest node's compute time, summed over the queries).
+    """
 
     seconds: float = 0.0
     queries: int = 0
     rounds: int | None = None
     bytes: int | None = None
+    node_seconds: float | None = None
 
     def add(self, seconds: float, attrs: Mapping[Any, Any]) -> None:
+        """Count one query of ``seconds`` whose result carries ``attrs``."""
         self.seconds += seconds
         self.queries += 1
+        cost = attrs.get("cost")
+        if not isinstance(cost, Mapping):
+            return
         for name in ("rounds", "bytes"):
-            v = attrs.get(name)
+            v = cost.get(name)
             if isinstance(v, int | float):
                 setattr(self, name, int((getattr(self, name) or 0) + v))
+        v = cost.get("seconds")
+        if isinstance(v, int | float):
+            self.node_seconds = (self.node_seconds or 0.0) + float(v)
 
 
 @dataclass

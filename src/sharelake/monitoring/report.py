@@ -50,6 +50,7 @@ def _cost(r: Any) -> dict[str, Any]:
         "queries": c.queries,
         "rounds": c.rounds,
         "bytes": c.bytes,
+        "node_seconds": None if c.node_seconds is None else round(c.node_seconds, 3),
     }
 
 
@@ -250,6 +251,16 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], left: int = 1) ->
         for r in rows
     )
     return f"<table><tr>{h}</tr>{body}</table>"
+
+
+def _bytes(n: int | None) -> str | None:
+    """``1234567`` -> ``'1.2 MB'`` (decimal units); None stays None."""
+    if n is None:
+        return None
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
 
 
 def _fmt(v: Any) -> str:
@@ -484,10 +495,25 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
         )
     parts.append("<h2>Cost of each analysis</h2>")
     parts.append(
+        "<p class='small'>Seconds: the analyst's wall time over the analysis's queries; "
+        "node seconds: the slowest node's compute time; rounds: communication rounds "
+        "(the most any node spent); bytes: what the three nodes sent each other in all; "
+        "all summed over the queries, as the nodes reported them (a local computation "
+        "has no rounds or bytes).</p>"
+    )
+    parts.append(
         _table(
-            ["analysis", "how", "seconds", "queries", "rounds", "bytes"],
+            ["analysis", "how", "seconds", "node seconds", "queries", "rounds", "bytes"],
             [
-                (n, c["mode"], c["seconds"], c["queries"], c["rounds"], c["bytes"])
+                (
+                    n,
+                    c["mode"],
+                    c["seconds"],
+                    c.get("node_seconds"),
+                    c["queries"],
+                    c["rounds"],
+                    _bytes(c["bytes"]),
+                )
                 for n, c in f["costs"].items()
             ],
             left=2,
