@@ -215,7 +215,9 @@ def body_ranks(p: Party, fields: list[BShare], widths: list[int], n: int) -> Any
     return qs.quicksort_ranks(p, chunks, n)
 
 
-@pytest.mark.parametrize("n", [2, 3, 91, 92, 255, 256, 1000, 5000])
+@pytest.mark.parametrize(
+    "n", [2, 3, 91, 92, 255, 256, 257, 1000, 1023, 1025, 4095, 4097, 5000, 8191, 8193, 16385]
+)
 def test_quicksort_ranks_with_sample_pivots_and_pairwise_finish_match_argsort(n: int) -> None:
     # Small n: one pairwise level; n >= 256: samplesort levels, buckets, pairwise tail.
     rng = np.random.default_rng(n)
@@ -257,3 +259,17 @@ def test_narrow_lane_packing_puts_element_32f_th_u_in_word_fh_u_lane_t(width: in
         lane = (got[:, f * h + u] >> np.uint64(width * t)) & np.uint64((1 << width) - 1)
         np.testing.assert_array_equal(lane, arr[:, e])
     assert got.shape == (2, 320 // k)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 255, 256, 257, 4097])
+def test_sample_bits_leave_buckets_and_a_sample_smaller_than_n(n: int) -> None:
+    q = qs._sample_bits(n)
+    assert q == 0 or (1 << q) - 1 <= n // 8
+
+
+@pytest.mark.parametrize("n", [257, 4097])
+def test_sort_of_all_equal_and_extreme_keys_across_the_sample_path_is_stable(n: int) -> None:
+    ext = np.array([I64.max, I64.min, 0, -1, 1, I64.min + 1, I64.max - 1])
+    keys = np.resize(ext, n)
+    _check_sort([("a", keys)], [("a", np.arange(n))])
+    _check_sort([("a", np.full(n, I64.min))], [("a", np.arange(n))])

@@ -346,9 +346,10 @@ def open_below(p: Party, chunks: Sequence[tuple[BShare, int]], xi: Idx, yi: Idx)
 # ---- quicksort by levels -------------------------------------------------------------------
 
 
-def _gather(src: Arr, idx: Idx, mp: int) -> Arr:
-    """Columns ``idx`` of ``src`` (rows, *), zero-padded to ``mp`` columns."""
-    out = np.empty((src.shape[0], mp), dtype=np.uint64)
+def _gather(src: Arr, idx: Idx, mp: int, out: Arr | None = None) -> Arr:
+    """Columns ``idx`` of ``src`` (rows, *), zero-padded to ``mp`` columns (into ``out``)."""
+    if out is None:
+        out = np.empty((src.shape[0], mp), dtype=np.uint64)
     m = int(idx.shape[0])
     for r in range(src.shape[0]):
         np.take(src[r], idx, out=out[r, :m], mode="clip")
@@ -357,21 +358,20 @@ def _gather(src: Arr, idx: Idx, mp: int) -> Arr:
 
 
 def _split(
-    p: Party, xs: Arr, counts: Idx, piv: Arr, widths: Sequence[int], m: int
+    p: Party, xs: Arr, counts: Idx, piv: Arr, widths: Sequence[int], m: int, ys: Arr
 ) -> tuple[Idx, Idx]:
     """One level: compare the m grouped rows of ``xs`` with their segment's pivot.
 
     ``counts`` (zeros allowed) says how many consecutive rows each segment has, ``piv``
-    holds one pivot key column per segment. Returns (``order``, ``n_lo``): the gather
+    holds one pivot key column per segment; ``ys`` (shaped like ``xs``) is scratch space
+    for the pivot keys. Returns (``order``, ``n_lo``): the gather
     that stably partitions every segment (rows below the pivot first, each part in its
     old order) and the number of rows below the pivot per segment.
     """
-    ys = np.empty_like(xs)
     for r in range(ys.shape[0]):
         ys[r, :m] = np.repeat(piv[r], counts)
     ys[:, m:] = 0
     below = open_below_rows(p, xs, ys, widths, m)
-    del ys
     first = np.cumsum(counts) - counts
     cum = np.zeros(m + 1, dtype=np.intp)
     np.cumsum(below.view(np.uint8), dtype=np.intp, out=cum[1:])
@@ -396,6 +396,29 @@ def _pad32(m: int) -> int:
     return -(-m // 32) * 32
 
 
+class _Buffers:
+    """Three reused key matrices of up to ``size`` columns: two for the grouped rows
+    (each level gathers from one into the other) and one for the pivot keys.
+
+    Large fresh arrays are mapped anew and page-faulted on first write; at 2e6 rows of
+    87-bit keys that cost more than the gathers themselves.
+    """
+
+    def __init__(self, rows: int, size: int) -> None:
+        self.rows = rows
+        self.flat = [np.empty(rows * size, dtype=np.uint64) for _ in range(3)]
+        self.cur = 0
+
+    def get(self, k: int, mp: int) -> Arr:
+        """Buffer ``k`` as a C-contiguous (rows, mp) matrix."""
+        return self.flat[k][: self.rows * mp].reshape(self.rows, mp)
+
+    def spare(self, mp: int) -> Arr:
+        """The grouped-rows buffer not in use; it becomes the one in use."""
+        self.cur ^= 1
+        return self.get(self.cur, mp)
+
+
 class _Level:
     """The unsorted segments of a quicksort level: non-pivot rows grouped by segment."""
 
@@ -404,7 +427,9 @@ class _Level:
         self.piv, self.pid, self.base = piv, pid, base  # pivot key, row, rank of segment
 
     @classmethod
-    def regroup(cls, xs: Arr, ids: Idx, order: Idx, lens: Idx, base: Idx, rank: Idx) -> _Level:
+    def regroup(
+        cls, xs: Arr, ids: Idx, order: Idx, lens: Idx, base: Idx, rank: Idx, buf: _Buffers
+    ) -> _Level:
         """Segments of ``lens`` rows in the layout ``xs[:, order]`` (smallest rank ``base``).
 
         Rows alone in their segment get their rank; the first row of every longer
@@ -419,8 +444,9 @@ class _Level:
         member[starts] = False
         pidx = order[starts]
         gidx = order[member]
+        mg = _pad32(int(gidx.shape[0]))
         return cls(
-            _gather(xs, gidx, _pad32(int(gidx.shape[0]))),
+            _gather(xs, gidx, mg, buf.spare(mg)),
             ids[gidx],
             lens[keep] - 1,
             _gather(xs, pidx, int(pidx.shape[0])),
@@ -501,6 +527,7 @@ def _ranks(p: Party, cols: Arr, widths: Sequence[int], n: int, budget: int) -> I
     if n < 2:
         return rank
     q = _sample_bits(n)
+    buf = _Buffers(cols.shape[0], _pad32(n))
     if n * (n - 1) // 2 <= budget:
         _finish(
             p,
@@ -511,6 +538,7 @@ def _ranks(p: Party, cols: Arr, widths: Sequence[int], n: int, budget: int) -> I
                 np.array([n], dtype=np.intp),
                 np.zeros(1, dtype=np.intp),
                 rank,
+                buf,
             ),
             widths,
             rank,
@@ -524,6 +552,7 @@ def _ranks(p: Party, cols: Arr, widths: Sequence[int], n: int, budget: int) -> I
             np.array([n], dtype=np.intp),
             np.zeros(1, dtype=np.intp),
             rank,
+            buf,
         )
     else:
         # Samplesort splitting (Frazer & McKellar, JACM 1970): sort the first s rows,
@@ -533,31 +562,33 @@ def _ranks(p: Party, cols: Arr, widths: Sequence[int], n: int, budget: int) -> I
         sorted_keys = cols[:, :s][:, np.argsort(srank)]
         m = n - s
         ids = np.arange(s, n, dtype=np.intp)
-        xs = _gather(cols, ids, _pad32(m))
+        mp = _pad32(m)
+        xs = _gather(cols, ids, mp, buf.spare(mp))
         counts = np.array([m], dtype=np.intp)
         for lvl in range(q):
             step = 1 << (q - lvl)  # sample ranks per tree node at this level, plus one
             piv = np.ascontiguousarray(sorted_keys[:, step // 2 - 1 :: step])
-            order, n_lo = _split(p, xs, counts, piv, widths, m)
-            xs = _gather(xs, order, _pad32(m))
+            order, n_lo = _split(p, xs, counts, piv, widths, m, buf.get(2, mp))
+            xs = _gather(xs, order, mp, buf.spare(mp))
             ids = ids[order]
             counts = np.stack([n_lo, counts - n_lo], axis=1).reshape(-1)
         # Bucket i lies between sample ranks i - 1 and i.
         before = np.cumsum(counts) - counts
         base = before + np.arange(s + 1, dtype=np.intp)
         rank[np.argsort(srank)] = base[1:] - 1
-        lv = _Level.regroup(xs, ids, np.arange(m, dtype=np.intp), counts, base, rank)
+        lv = _Level.regroup(xs, ids, np.arange(m, dtype=np.intp), counts, base, rank, buf)
     while lv.ids.shape[0]:
         m = int(lv.ids.shape[0])
         c = lv.counts
         if int(c @ (c - 1)) // 2 <= max(2 * m, budget):
             _finish(p, lv, widths, rank)
             break
-        order, n_lo = _split(p, lv.xs, lv.counts, lv.piv, widths, m)
+        ys = buf.get(2, int(lv.xs.shape[1]))
+        order, n_lo = _split(p, lv.xs, lv.counts, lv.piv, widths, m, ys)
         rank[lv.pid] = lv.base + n_lo
         lens = np.stack([n_lo, lv.counts - n_lo], axis=1).reshape(-1)
         base = np.stack([lv.base, lv.base + n_lo + 1], axis=1).reshape(-1)
-        lv = _Level.regroup(lv.xs, lv.ids, order, lens, base, rank)
+        lv = _Level.regroup(lv.xs, lv.ids, order, lens, base, rank, buf)
     return rank
 
 
