@@ -103,3 +103,16 @@ def test_known_to_others_counts_the_other_lists(lake) -> None:  # type: ignore[n
     assert len(k) == len(lake.frames["hotline"])
     assert k.max() <= 3 and (k > 0).any()
     assert np.isfinite(lake.truth.to_dict()["population"])
+
+
+def test_namesakes_born_in_the_same_year_are_rare_even_at_scale() -> None:
+    from sharelake.monitoring.analyses import upload_frames
+
+    big = generate(seed=4, scale=3)
+    keys = upload_frames(big.frames)
+    owner: dict[str, set[int]] = {}
+    for org, df in keys.items():
+        for key, pid in zip(df["person_key"], big.truth.record_person[org], strict=True):
+            owner.setdefault(key, set()).add(int(pid))
+    shared = sum(len(p) > 1 for p in owner.values())
+    assert shared <= 0.002 * len(owner)

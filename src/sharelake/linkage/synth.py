@@ -28,7 +28,7 @@ import pandas as pd
 
 from sharelake.linkage.normalize import CYRILLIC
 
-__all__ = ["LOCALES", "SyntheticLists", "make_lists"]
+__all__ = ["LOCALES", "SyntheticLists", "make_lists", "name_pool"]
 
 LOCALES = ("ro", "bg", "ng", "zh", "th")
 """Locales drawn, in equal proportions."""
@@ -241,6 +241,18 @@ def _pool(locale: str, kind: str) -> tuple[str, ...]:
         stems = {g.rstrip("aeiouă") for g in _pool("ro", "given") if len(g) > 3}
         return tuple(sorted({*words, *(st + "escu" for st in stems if st)}))
     return tuple(words)
+
+
+def name_pool(locale: str, kind: str) -> tuple[str, ...]:
+    """The names drawn for ``locale`` (one of :data:`LOCALES`), ``kind`` ``given`` or
+    ``family`` (also used by the monitoring generator).
+
+    Examples
+    --------
+    >>> len(name_pool("zh", "given")) > 10_000
+    True
+    """
+    return _pool(locale, kind)
 
 
 def _cyrillic_latin(text: str, scheme: str) -> str:

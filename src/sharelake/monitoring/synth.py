@@ -22,9 +22,12 @@ original script or romanised, upper case, swapped given and family names, titles
 diacritics dropped, a rare typo; birth dates full, ``YYYY-MM``, ``YYYY`` or empty (and
 rarely a wrong year); case fields (nationality, recruitment, route, sector, city) filled
 with different completeness. Modus operandi distributions depend on nationality and
-stratum, so they differ by source. The name pools are small hand-written lists per
-nationality, in Latin, Cyrillic, Han and Thai script; romanised variants use the
-linkage pipeline's own romanisation so that they normalise alike.
+stratum, so they differ by source. The name pools (:func:`name_pools`) hold about 60
+to 200 given and family names per nationality, in Latin, Cyrillic, Han and Thai script
+(the linkage generator's pools for five of them, Chinese given names any one or two
+characters), some persons have two given names, Vietnamese ones a middle name, so that
+at 100,000 persons namesakes born in the same year stay rare; romanised variants use
+the linkage pipeline's own romanisation so that they normalise alike.
 
 Examples
 --------
@@ -38,6 +41,7 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from dataclasses import dataclass
 from typing import Any
@@ -70,61 +74,125 @@ _MAIN = {
 _INTERACTIONS = {(0, 3): 0.7, (1, 2): 0.5, (2, 3): 0.4}
 _SEXUAL_SHARE = 0.55
 
-# name pools: (given names, family names, script of the originals)
-_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "RO": (
-        ("Ana", "Maria", "Elena", "Ioana", "Andreea", "Mihaela", "Alexandra", "Cristina",
-         "Gabriela", "Ionuț", "Andrei", "Mihai", "Florin", "Ștefan", "Larisa", "Denisa"),
-        ("Popescu", "Ionescu", "Popa", "Dumitru", "Stan", "Stoica", "Gheorghe", "Rusu",
-         "Munteanu", "Matei", "Constantin", "Șerban", "Lungu", "Mocanu", "Bălan", "Ciobanu"),
-    ),
-    "BG": (
-        ("Мария", "Иван", "Георги", "Елена", "Десислава", "Петя", "Николай", "Димитър",
-         "Христина", "Гергана", "Радослава", "Йорданка"),
-        ("Иванова", "Петрова", "Георгиева", "Димитрова", "Николов", "Стоянов", "Тодорова",
-         "Илиев", "Ангелова", "Колев", "Маринова", "Христов"),
-    ),
+# Name pools. Romanian, Bulgarian, Nigerian, Chinese and Thai names come from the
+# linkage generator's pools (sharelake.linkage.synth: a fixed sample of Faker's person
+# providers, Chinese given names any one or two characters of the pool, Romanian
+# patronymic surnames); the others are the hand-written lists below. Some persons have
+# a second given name. At scale 25 (about 100,000 persons) namesakes born in the same
+# year are rare, as in real lists of this size (see the report's linkage section).
+_LINKAGE_LOCALE = {"RO": "ro", "BG": "bg", "NG": "ng", "CN": "zh", "TH": "th"}
+_OWN_NAMES: dict[str, tuple[str, str]] = {
     "UA": (
-        ("Олена", "Оксана", "Наталія", "Ірина", "Тетяна", "Андрій", "Сергій", "Олександр",
-         "Юлія", "Марія", "Богдан", "Вікторія"),
-        ("Коваленко", "Бондаренко", "Шевченко", "Ткаченко", "Кравченко", "Мельник", "Бойко",
-         "Олійник", "Лисенко", "Руденко", "Савченко", "Петренко"),
-    ),
-    "NG": (
-        ("Blessing", "Joy", "Faith", "Precious", "Mercy", "Gift", "Esther", "Favour",
-         "Chioma", "Ngozi", "Emeka", "Chinedu", "Osas", "Efe"),
-        ("Okafor", "Eze", "Okonkwo", "Adeyemi", "Obi", "Nwosu", "Igbinedion", "Osagie",
-         "Omoregie", "Uwaifo", "Okoro", "Ehigiator", "Aigbe", "Idahosa"),
-    ),
-    "VN": (
-        ("Văn An", "Thị Lan", "Thị Hoa", "Văn Minh", "Đức Anh", "Thị Mai", "Văn Hùng",
-         "Thị Hương", "Quang Huy", "Thị Thu", "Minh Tuấn", "Thị Ngọc"),
-        ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô"),
-    ),
-    "CN": (
-        ("秀英", "桂英", "丽", "伟", "芳", "敏", "静", "强", "磊", "军", "洋", "艳"),
-        ("王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴"),
-    ),
-    "TH": (
-        ("สมชาย", "สมศรี", "มาลี", "สุดา", "วันเพ็ญ", "ประเสริฐ", "นภา", "กมล"),
-        ("สุขสวัสดิ์", "ศรีสุข", "แก้วมณี", "บุญมา", "ทองดี", "วงศ์ใหญ่", "จันทร์เพ็ญ"),
+        "Олена Оксана Наталія Ірина Тетяна Андрій Сергій Олександр Юлія Марія Богдан "
+        "Вікторія Анастасія Дарина Катерина Людмила Світлана Галина Надія Любов Софія "
+        "Соломія Христина Ольга Валентина Лариса Зоряна Мирослава Ярослава Леся Віра "
+        "Роксолана Ганна Алла Інна Жанна Поліна Уляна Дмитро Микола Іван Петро Василь "
+        "Михайло Олег Тарас Юрій Ярослав Віктор Володимир Григорій Степан Остап Роман "
+        "Павло Максим Артем Денис Євген Ігор Костянтин Леонід Назар Орест Святослав Федір "
+        "Антон Вадим Віталій Руслан Станіслав Тимофій Захар Кирило Матвій Еліна Мілана",
+        "Коваленко Бондаренко Шевченко Ткаченко Кравченко Мельник Бойко Олійник Лисенко "
+        "Руденко Савченко Петренко Коваль Шевчук Поліщук Бондар Марченко Мороз Кравчук "
+        "Клименко Павленко Савчук Іваненко Литвиненко Гончаренко Левченко Карпенко "
+        "Мартинюк Ковальчук Романенко Остапенко Василенко Кузьменко Сидоренко Вакуленко "
+        "Гаврилюк Тимошенко Дмитренко Федоренко Яковенко Мельничук Пономаренко Захарченко "
+        "Лук'яненко Мазур Білик Приходько Нестеренко Гуменюк Стасюк Пилипенко Кириленко "
+        "Олексієнко Зінченко Гнатюк Давиденко Бабенко Грищенко Власенко Онищенко Осадчук "
+        "Панченко Рибак Семенюк Тарасенко Юрченко Ярошенко Головко Демченко Жук Заїка "
+        "Карпюк Лозинський Максименко Назаренко Остапчук Прокопенко Сорока Чорновол",
     ),
     "PL": (
-        ("Anna", "Katarzyna", "Małgorzata", "Agnieszka", "Piotr", "Krzysztof", "Tomasz",
-         "Paweł", "Michał", "Joanna", "Łukasz", "Magdalena"),
-        ("Nowak", "Kowalski", "Wiśniewska", "Wójcik", "Kowalczyk", "Kamińska", "Lewandowski",
-         "Zieliński", "Szymańska", "Woźniak", "Dąbrowski", "Kozłowska"),
+        "Anna Katarzyna Małgorzata Agnieszka Piotr Krzysztof Tomasz Paweł Michał Joanna "
+        "Łukasz Magdalena Barbara Ewa Elżbieta Zofia Krystyna Maria Teresa Danuta Beata "
+        "Monika Dorota Aleksandra Natalia Karolina Justyna Marta Paulina Weronika Julia "
+        "Wiktoria Alicja Dominika Patrycja Sylwia Iwona Grażyna Halina Jadwiga Bożena "
+        "Jan Andrzej Stanisław Marek Grzegorz Józef Jerzy Tadeusz Adam Zbigniew Ryszard "
+        "Dariusz Henryk Mariusz Kazimierz Wojciech Robert Mateusz Marian Rafał Jacek "
+        "Janusz Mirosław Maciej Sławomir Jarosław Kamil Wiesław Roman Władysław Jakub "
+        "Artur Zdzisław Edward Mieczysław Damian Dawid Przemysław Sebastian Czesław "
+        "Leszek Daniel Waldemar Szymon Bartosz Kacper Filip Hubert Oskar Igor Wiktor",
+        "Nowak Kowalski Wiśniewska Wójcik Kowalczyk Kamińska Lewandowski Zieliński "
+        "Szymańska Woźniak Dąbrowski Kozłowska Jankowski Mazur Kwiatkowski Krawczyk "
+        "Piotrowski Grabowska Nowakowski Pawłowski Michalski Nowicka Adamczyk Dudek "
+        "Zając Wieczorek Jabłoński Król Majewska Olszewski Jaworski Wróbel Malinowska "
+        "Pawlak Witkowski Walczak Stępień Górski Rutkowska Michalak Sikora Ostrowski "
+        "Baran Duda Szewczyk Tomaszewski Pietrzak Marciniak Wróblewska Zalewski "
+        "Jakubowski Jasiński Zawadzka Sadowski Bąk Chmielewski Włodarczyk Borkowski "
+        "Czarnecka Sawicki Sokołowski Urbańska Kubiak Maciejewski Szczepański Kucharski "
+        "Wilk Kalinowska Lis Mazurek Wysocki Adamski Kaźmierczak Wasilewska Sobczak "
+        "Czerwiński Andrzejewski Cieślak Głowacka Zakrzewski Kołodziej Sikorski Krajewska",
     ),
     "NL": (
-        ("Sanne", "Lisa", "Emma", "Fleur", "Kim", "Daan", "Jesse", "Bram", "Naomi", "Romy"),
-        ("de Jong", "Jansen", "de Vries", "van den Berg", "van Dijk", "Bakker", "Visser",
-         "Smit", "Meijer", "de Boer", "Mulder", "Bos"),
+        "Sanne Lisa Emma Fleur Kim Daan Jesse Bram Naomi Romy Anouk Lotte Eva Iris Julia "
+        "Sophie Tess Noa Mila Sara Lieke Femke Esther Marieke Ingrid Annemarie Willemijn "
+        "Maaike Merel Roos Floor Isa Nina Demi Chantal Kelly Priscilla Shanice Jamila "
+        "Sem Lucas Levi Finn Milan Thijs Ruben Lars Stijn Koen Niels Joris Pieter Jeroen "
+        "Bas Sander Wouter Maarten Rick Kevin Dennis Mohamed Youssef Mehmet Ricardo "
+        "Gerrit Hendrik Cornelis Johannes Willem Jan Dirk Arjen Sjoerd Tim Luuk Mats",
+        "de Jong Jansen de Vries van den Berg van Dijk Bakker Visser Smit Meijer de Boer "
+        "Mulder Bos de Groot Vos Peters Hendriks van Leeuwen Dekker Brouwer de Wit Dijkstra "
+        "Smits de Graaf van der Meer van der Linden Kok Jacobs de Haan Vermeulen van den "
+        "Heuvel van der Veen van den Broek de Bruijn de Bruin van der Heijden Schouten "
+        "van Beek Willems van Vliet van de Ven Hoekstra Maas Verhoeven Koster van Dam "
+        "van der Wal Prins Blom Huisman Peeters de Kok Kuipers van Wijk Post Kuiper "
+        "Veenstra Kramer van den Brink Scholten van Wijngaarden Martens van der Vlist "
+        "Boer Postma Wijnands Timmermans Groen Gerritsen Bosman Koopman Hermans Sanders "
+        "Bosch Evers Molenaar Claassen Brink Hofman Wouters Verbeek Tromp Jonker Boon",
+    ),
+    "VN": (
+        "An Lan Hoa Minh Anh Mai Hùng Hương Huy Thu Tuấn Ngọc Bình Cường Dũng Giang Hà "
+        "Hải Hạnh Hiền Hiếu Hoàng Hồng Khánh Khoa Kiên Linh Long Loan Nam Nga Nhung Oanh "
+        "Phong Phúc Phương Quân Quang Quyên Sơn Tâm Tân Thắng Thảo Thành Thủy Tiến Trang "
+        "Trung Tú Tùng Uyên Vân Việt Vinh Xuân Yến Duy Đạt Điệp Đông Hậu Hưng Lâm Lộc "
+        "Luân Mạnh Nghĩa Nhân Nhi Phát Quế Sang Tài Thanh Thịnh Thơ Toàn Trâm Trí Vy",
+        "Nguyễn Trần Lê Phạm Hoàng Vũ Đặng Bùi Đỗ Ngô Huỳnh Phan Võ Dương Lý Hồ Trương "
+        "Đinh Đào Đoàn Lâm Mai Trịnh Lưu Tạ Cao Hà Tô Thái Lương Quách Châu Kiều Chu "
+        "Hứa Mạc Tăng Triệu Vương Khúc Lục Âu Giang Bạch Văn Tống Thân Diệp La Doãn Từ",
     ),
     "ER": (
-        ("Semhar", "Helen", "Yonas", "Tesfay", "Kidane", "Senait", "Filmon", "Luwam"),
-        ("Tesfamariam", "Ghebremedhin", "Haile", "Berhane", "Tekle", "Weldu", "Gebru"),
+        "Semhar Helen Yonas Tesfay Kidane Senait Filmon Luwam Abraham Aman Awet Berhane "
+        "Biniam Dawit Daniel Efrem Eyob Feven Freweyni Ghirmay Habtom Hagos Hiwet Isaias "
+        "Kibrom Mebrahtu Medhanie Merhawi Meron Michael Mihret Million Mussie Natnael "
+        "Nebiat Rahel Ruta Saba Samuel Selam Sara Simon Solomon Tedros Teklay Teklit "
+        "Tesfalem Tsega Tsegay Winta Yemane Yordanos Yohannes Zecarias Zemichael Zewdi "
+        "Almaz Asmeret Elsa Eden Fiori Hermon Lidia Milena Nardos Rigbe Salam Tirhas",
+        "Tesfamariam Ghebremedhin Haile Berhane Tekle Weldu Gebru Abraha Andemariam "
+        "Asfaha Bahta Berhe Debesay Estifanos Fessehaye Gebremichael Gebreyesus "
+        "Ghebrehiwet Ghebreslassie Habte Hailemariam Kahsay Kidane Kiflom Mehari "
+        "Mengesteab Mesfin Mohammed Negash Ogbazghi Russom Sebhatu Semere Solomon "
+        "Tekeste Teklehaimanot Tesfay Tewelde Tsegai Weldemichael Woldegiorgis Yemane "
+        "Yohannes Zerai Zeray Ghirmay Araia Asmerom Beraki Efrem Gherezgiher Goitom "
+        "Hagos Isaak Kibreab Measho Okbay Sium Teame Tecle Welday Yosief Zemichael",
     ),
-}  # fmt: skip
+}
+_TWO_GIVEN = {"RO": 0.2, "BG": 0.0, "UA": 0.0, "NG": 0.3, "VN": 0.0, "CN": 0.0, "TH": 0.0,
+              "PL": 0.15, "NL": 0.25, "ER": 0.0}  # fmt: skip
+_VN_MIDDLE = ("Văn", "Thị", "Đức", "Minh", "Quang", "Ngọc", "Thanh", "Hữu", "Xuân", "Hoài")
+
+
+def _split_pool(text: str) -> tuple[str, ...]:
+    # Dutch surnames keep their particles: "van den Berg" is one name
+    words, out, particle = text.split(), [], ""
+    for w in words:
+        if w in ("de", "van", "den", "der"):
+            particle += w + " "
+            continue
+        out.append(particle + w)
+        particle = ""
+    return tuple(dict.fromkeys(out))
+
+
+@functools.lru_cache(maxsize=1)
+def name_pools() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Given and family names per nationality (originals, in their own script)."""
+    from ..linkage.synth import name_pool
+
+    pools: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    for c, loc in _LINKAGE_LOCALE.items():
+        pools[c] = (name_pool(loc, "given"), name_pool(loc, "family"))
+    for c, (given, family) in _OWN_NAMES.items():
+        pools[c] = (_split_pool(given), _split_pool(family))
+    return pools
+
 
 # nationality mix and modus operandi by stratum
 _NATIONALITY = {
@@ -273,10 +341,20 @@ def _persons(rng: np.random.Generator, n_victims: int, n_others: int) -> pd.Data
     given = np.empty(n, dtype=object)
     family = np.empty(n, dtype=object)
     rec = np.empty(n, dtype=object)
-    for c, (gs, fs) in _NAMES.items():
+    for c, (gs, fs) in name_pools().items():
         m = nat == c
         k = int(m.sum())
-        given[m] = np.array(gs, dtype=object)[rng.integers(0, len(gs), k)]
+        pool = np.array(gs, dtype=object)
+        first = pool[rng.integers(0, len(gs), k)]
+        second = pool[rng.integers(0, len(gs), k)]
+        two = rng.random(k) < _TWO_GIVEN[c]
+        names = [
+            f"{a} {b}" if t and a != b else a for a, b, t in zip(first, second, two, strict=True)
+        ]
+        if c == "VN":  # a middle name, then the given name
+            middle = np.array(_VN_MIDDLE, dtype=object)[rng.integers(0, len(_VN_MIDDLE), k)]
+            names = [f"{mid} {g}" for mid, g in zip(middle, first, strict=True)]
+        given[m] = np.array(names, dtype=object)
         family[m] = np.array(fs, dtype=object)[rng.integers(0, len(fs), k)]
         rec[m] = _choice(rng, _RECRUITMENT[c], k)
     sector = np.full(n, None, dtype=object)
