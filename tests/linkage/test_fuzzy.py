@@ -272,3 +272,40 @@ def test_messy_multiscript_names_match_exactly_as_the_score_twin(hybrid: bool) -
     want = fuzzy_match_encoded(ea, eb, RECOMMENDED, hybrid=hybrid).pairs()
     assert [tuple(x) for x in got] == want
     assert len(want) >= 6
+
+
+def test_hybrid_keys_one_bit_apart_do_not_agree_and_equal_keys_do() -> None:
+    """The hybrid key test (Hamming distance of per-record key bits) is exact on 64 bits."""
+    rng = np.random.default_rng(11)
+    left = _people(rng, 12, density=0.0)  # no name points: only keys and DOB decide
+    right = (dict(left[0]), dict(left[1]))
+    for k in ("key_a", "key_b"):
+        base = rng.integers(0, 2**64, 12, dtype=np.uint64)
+        flip = np.uint64(1) << rng.integers(0, 64, 12).astype(np.uint64)
+        flip[:4] = 0  # equal keys
+        flip[4] = np.uint64(1) << np.uint64(63)  # only the top bit differs
+        flip[5] = np.uint64(2**64 - 1)  # every bit differs
+        left[0][k], right[0][k] = base, base ^ flip
+    right[0]["key_b"] = right[0]["key_b"][::-1].copy()  # key_b agrees on other pairs
+    want = _check(left, right, hybrid=True)
+    assert want.sum() > 0
+
+
+def test_narrow_equality_from_local_terms_equals_the_plain_test() -> None:
+    from sharelake.linkage.fuzzy import _eq0_terms
+    from sharelake.mpc.bits import open_bits
+
+    rng = np.random.default_rng(12)
+    d = rng.integers(0, 200, 301).astype(np.uint64)
+    d[rng.random(301) < 0.3] = 0
+    d[:3] = [256, 128, 384]  # zero modulo 2^7 but not modulo 2^8 (at 7 bits: equal)
+    t0 = rng.integers(0, 2**64, 301, dtype=np.uint64)
+    t1 = rng.integers(0, 2**64, 301, dtype=np.uint64)
+    terms = [t0, t1, d - t0 - t1]
+
+    def body(p: Party, z: Any, bits: int) -> list[bool]:
+        return [bool(v) for v in open_bits(p, _eq0_terms(p, np.asarray(z), bits))]
+
+    for bits in (7, 8):
+        got = run_parties(body, [{"z": terms[i], "bits": bits} for i in range(3)])[0]
+        assert got == [int(v) % (1 << bits) == 0 for v in d]

@@ -23,7 +23,10 @@ changing any Dice value):
    an oblivious select of (N, D) (bit injection + one round); ties keep the normal order.
 4. Score E = w_name N/D + x (+ ``bonus`` when some match key agrees, hybrid mode), kept as
    (N'' = w_name N + X D, D) with X = x + bonus * key: one multiplication round. The key
-   agreement is an OR over keys of 64-bit equalities (:func:`sharelake.mpc.compare.eq`).
+   agreement is an OR over keys of exact 64-bit equalities, computed as "Hamming distance
+   0": each record's keys are bit-decomposed once (O(n), :func:`_key_bits`), the distances
+   of all pairs are local matrix products modulo 2^8 and tested for zero on 7 bits
+   straight from the local terms (:func:`_eq0_terms`), with no per-pair 64-bit circuit.
 5. Candidate: E >= t_num / t_den, i.e. t_den N'' - t_num D >= 0 (narrow comparison).
 6. Mutual best: for every left row the first column of maximal E (an arg-max tree over
    the row: log2 m levels, each one cross-multiplication round, one narrow comparison
@@ -57,14 +60,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..mpc.arith import local_matmul
-from ..mpc.bits import BitShare, and_bits, and_bits_many, concat, pack, unpack
+from ..mpc.bits import ONES, BitShare, and_bits, and_bits_many, concat, pack, unpack
+from ..mpc.boolean import and_many
 from ..mpc.compare import eq_public, msb_many
-from ..mpc.convert import b2a_bits
+from ..mpc.convert import b2a_bits, bits_of
 from ..mpc.party import Party
 from ..mpc.ring import Arr
-from ..mpc.shares import AShare
+from ..mpc.shares import AShare, BShare
 from ..mpc.sharing import share_arith
 from .encode import COUNT_CAP
 from .secure import reveal_count, reveal_own, reveal_pairs
@@ -277,19 +282,97 @@ def _counts(p: Party, t: SharedPeople, prm: FuzzyParams, w: _Widths) -> dict[str
     return dict(zip(fields, parts, strict=True))
 
 
-def _key_any(p: Party, a: SharedPeople, b: SharedPeople, rows: slice, prm: FuzzyParams) -> AShare:
-    """0/1 per pair of the block: some match key agrees (64-bit equalities, OR tree)."""
-    n = rows.stop - rows.start
-    m = b.n
-    diffs = []
-    for k in prm.keys:
-        ka, kb = a.columns[k][rows], b.columns[k]
-        da = np.subtract.outer(ka.a, kb.a).reshape(-1)
-        db = np.subtract.outer(ka.b, kb.b).reshape(-1)
-        diffs.append(AShare(da, db))
-    nm = n * m
-    e = eq_public(p, _cat(diffs), 0, bits=64)
-    parts = [e[j * nm : (j + 1) * nm] for j in range(len(prm.keys))]
+#: Bits of a match key (64-bit digests).
+KEY_BITS = 64
+#: Width of the Hamming distances of two keys (at most 64 < 2^7).
+HD_BITS = 7
+
+
+def _key_bits(p: Party, t: SharedPeople, keys: Sequence[str]) -> list[AShare]:
+    """Per key, the n x 64 arithmetic 0/1 sharing of its bits (per record, not per pair).
+
+    One batched bit decomposition (:func:`sharelake.mpc.convert.bits_of`) of all keys,
+    then one bit injection (:func:`sharelake.mpc.convert.b2a_bits`): O(n) work and
+    traffic, shared by every pair the record takes part in.
+    """
+    n, nk = t.n, len(keys)
+    planes = bits_of(p, _cat([t.columns[k] for k in keys]), bits=KEY_BITS)
+    bits = b2a_bits(p, concat(planes))
+    a = bits.a.reshape(KEY_BITS, nk, n)
+    b = bits.b.reshape(KEY_BITS, nk, n)
+    return [AShare(a[:, j, :].T.copy(), b[:, j, :].T.copy()) for j in range(nk)]
+
+
+def _eq0_terms(p: Party, z: Arr, bits: int) -> BitShare:
+    """[d == 0 mod 2^bits] from this party's 3-out-of-3 term z of d (bits <= 8).
+
+    The terms are masked by a zero-sharing and cut to bytes. Party 0 keeps u = z_0;
+    parties 1 and 2 swap their (masked) bytes, so both know v = z_1 + z_2, and d = 0
+    iff u = -v mod 2^bits. In the same round party 0 reshares the ``bits`` bit-planes of
+    u (as in :func:`sharelake.mpc.compare.eq`); the planes of NOT(u ^ -v) are then ANDed
+    by a tree (ceil(log2 bits) rounds). Bytes per element: one by parties 1 and 2,
+    bits/8 by party 0, then (bits - 1)/8 by every party. Each message has a fixed
+    size; what a party receives is a term masked by a key it does not hold.
+    """
+    if not 1 <= bits <= 8:
+        raise ValueError("_eq0_terms works on at most 8 bits")
+    n = int(z.shape[0])
+    z8 = z.astype(np.uint8)
+    mask = p.prg_own.fill(np.empty(n, np.uint8))
+    z8 += mask
+    z8 -= p.prg_next.fill(mask)
+    nw = (n + 63) // 64
+    shape = (bits, nw)
+    zero = np.zeros(shape, dtype=np.uint64)
+
+    def planes(v: npt.NDArray[np.uint8]) -> Arr:
+        return np.stack([pack((v >> np.uint8(j)) & np.uint8(1)) for j in range(bits)])
+
+    if p.id == 0:
+        r = p.prg_next.words(shape)
+        a = planes(z8) ^ r
+        p.exchange({2: a.reshape(-1)}, {})
+        us, ws = BShare(a, r), BShare(zero, zero.copy())
+    elif p.id == 1:
+        r = p.prg_own.words(shape)
+        got = p.exchange({2: z8.tobytes()}, {2: n})
+        w = planes(np.uint8(0) - (z8 + np.frombuffer(got[2], dtype=np.uint8)))
+        us, ws = BShare(r, zero), BShare(zero.copy(), w)
+    else:
+        got = p.exchange({1: z8.tobytes()}, {0: bits * nw * 8, 1: n})
+        a = np.frombuffer(got[0], dtype=np.uint64).reshape(shape).copy()
+        w = planes(np.uint8(0) - (z8 + np.frombuffer(got[1], dtype=np.uint8)))
+        us, ws = BShare(zero, a), BShare(w, zero.copy())
+    e = BShare(us.a ^ ws.a, us.b ^ ws.b).xor_public(ONES, p.id)
+    while e.a.shape[0] > 1:
+        h = e.a.shape[0] // 2
+        (y,) = and_many(p, [(e[:h], e[h : 2 * h])])
+        e = BShare(np.concatenate([y.a, e.a[2 * h :]]), np.concatenate([y.b, e.b[2 * h :]]))
+    return BitShare.of(e[0], n)
+
+
+def _key_any(p: Party, ka: list[AShare], kb: list[AShare], rows: slice) -> AShare:
+    """0/1 per pair of the block: some match key agrees (row-major, arithmetic).
+
+    Keys agree iff their Hamming distance |a| + |b| - 2<a, b> is 0. The distances of all
+    pairs are local matrix products of the per-record bit matrices (:func:`_key_bits`),
+    computed modulo 2^8 only (they are at most 64), and tested for zero on 7 bits
+    (:func:`_eq0_terms`) without a full-width resharing; an OR tree over the keys and a
+    bit injection follow.
+    """
+    terms = []
+    for la, rb in zip(ka, kb, strict=True):
+        lft = AShare(la.a[rows], la.b[rows])
+        ip = local_matmul(
+            np.concatenate([lft.a, lft.b], axis=1),
+            np.concatenate([rb.a + rb.b, rb.a], axis=1).T,
+            bits=8,
+        )
+        hd = np.add.outer(lft.a.sum(axis=1), rb.a.sum(axis=1)) - (ip << np.uint64(1))
+        terms.append(hd.reshape(-1))
+    nm = len(terms[0])
+    e = _eq0_terms(p, np.concatenate(terms), HD_BITS)
+    parts = [e[j * nm : (j + 1) * nm] for j in range(len(terms))]
     nots = [q.invert(p.id) for q in parts]
     while len(nots) > 1:
         h = len(nots) // 2
@@ -306,7 +389,7 @@ def _block_scores(
     rows: slice,
     prm: FuzzyParams,
     w: _Widths,
-    hybrid: bool,
+    keys: tuple[list[AShare], list[AShare]] | None,
 ) -> tuple[AShare, AShare]:
     """(N'', D) of the block's pairs, flattened row-major (n_b * m)."""
     nb, m = rows.stop - rows.start, b.n
@@ -353,7 +436,7 @@ def _block_scores(
         ],
     )
     n_n, n_s = n_n.scale(2), n_s.scale(2)
-    key = _key_any(p, a, b, rows, prm) if hybrid else None
+    key = None if keys is None else _key_any(p, keys[0], keys[1], rows)
     (diff,) = _dots(p, [[(n_s, d_n), (-n_n, d_s)]])
     (swap,) = _gt0(p, [diff], w.order)
     num, den = _select(p, swap, [n_n, d_n], [n_s, d_s])
@@ -540,6 +623,7 @@ def fuzzy_match(
         z = np.zeros((n * m + 63) // 64, np.uint64)
         return BitShare(z, z.copy(), n * m)
     ca, cb = _counts(p, left, prm, w), _counts(p, right, prm, w)
+    keys = (_key_bits(p, left, prm.keys), _key_bits(p, right, prm.keys)) if hybrid else None
     step = max(1, block_pairs // m)
     stored: list[BitShare] = []
     sizes: list[int] = []
@@ -548,7 +632,7 @@ def fuzzy_match(
     for r0 in range(0, n, step):
         rows = slice(r0, min(n, r0 + step))
         nb = rows.stop - rows.start
-        num, den = _block_scores(p, left, right, ca, cb, rows, prm, w, hybrid)
+        num, den = _block_scores(p, left, right, ca, cb, rows, prm, w, keys)
         below = msb_many(p, [num.scale(prm.t_den) - den.scale(prm.t_num)], bits=w.score)[0]
         cand = below.invert(p.id)  # E >= t_num / t_den
         row_t = _Tree(num.reshape(nb, m), den.reshape(nb, m))
