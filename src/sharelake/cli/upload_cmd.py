@@ -88,10 +88,17 @@ def upload(
                 data, table, schema=schema, policy=policy, upload_id=upload_id, progress=True
             )
     except InputValidationError as exc:
-        console.print(f"[red]refused, nothing was sent:[/red] {exc}", markup=True, highlight=False)
+        console.print(
+            f"[red]refused, nothing was sent:[/red] {exc}",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(2) from None
     except SharelakeError as exc:
-        console.print(f"[red]upload failed:[/red] {exc}", markup=True, highlight=False)
+        console.print(
+            f"[red]upload failed:[/red] {exc}", markup=True, highlight=False, soft_wrap=True
+        )
         raise typer.Exit(1) from None
     kinds = ", ".join(f"{s.name}:{s.kind}" for s in res.schema)
     typer.echo(
