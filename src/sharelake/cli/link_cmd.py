@@ -73,13 +73,22 @@ def link(
         with connect(consortium, member, key=key, timeout=timeout) as session:
             df = session.link(left, right, mode=mode, reveal=reveal, progress=True)
     except LinkageError as exc:
-        console.print(f"[red]refused, nothing was sent:[/red] {exc}", markup=True, highlight=False)
+        console.print(
+            f"[red]refused, nothing was sent:[/red] {exc}",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(2) from None
     except NodePolicyError as exc:
-        console.print(f"[red]refused by policy:[/red] {exc}", markup=True, highlight=False)
+        console.print(
+            f"[red]refused by policy:[/red] {exc}", markup=True, highlight=False, soft_wrap=True
+        )
         raise typer.Exit(3) from None
     except SharelakeError as exc:
-        console.print(f"[red]link failed:[/red] {exc}", markup=True, highlight=False)
+        console.print(
+            f"[red]link failed:[/red] {exc}", markup=True, highlight=False, soft_wrap=True
+        )
         raise typer.Exit(1) from None
     df.to_csv(out, index=False)
     if reveal == "pairs":
