@@ -309,3 +309,14 @@ def test_narrow_equality_from_local_terms_equals_the_plain_test() -> None:
     for bits in (7, 8):
         got = run_parties(body, [{"z": terms[i], "bits": bits} for i in range(3)])[0]
         assert got == [int(v) % (1 << bits) == 0 for v in d]
+
+
+def test_local_matmul_caps_the_blas_threads_of_the_process() -> None:
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from sharelake.mpc import arith
+
+    local_matmul(np.ones((2, 3), np.uint64), np.ones((3, 2), np.uint64))
+    if arith.BLAS_THREADS > 0:
+        for lib in threadpoolctl.threadpool_info():
+            if lib["user_api"] == "blas":
+                assert lib["num_threads"] <= arith.BLAS_THREADS
