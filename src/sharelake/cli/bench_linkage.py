@@ -13,6 +13,10 @@ cost does not depend on the values.
   512-dimensional bigram vectors for given, family and all names, the 179-column
   birth-date one-hot with presence flags, 4 match keys). ``n`` = pairs, so
   ``ops_per_s`` is pairs per second.
+- ``link_fuzzy_default``: the same with the default :class:`FuzzyParams` and no hybrid
+  keys.
+
+Each fuzzy record's ``note`` states the parameters it ran with.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import math
 
 import numpy as np
 
+from ..linkage.fuzzy import FuzzyParams
+from ..linkage.quality import RECOMMENDED, RECOMMENDED_HYBRID
 from ..mpc.party import Party
 from ..relational.table import ColumnSpec, SecretColumn, SecretTable, all_valid
 from .bench_suite import Thunk, bench_op
@@ -76,13 +82,22 @@ def _link_exact(p: Party, n: int) -> Thunk:
     return lambda: exact_links(p, left, right, keys)
 
 
-@bench_op("link_fuzzy", requires="sharelake.linkage.fuzzy", plain=_plain_fuzzy, unit="pairs")
-def _link_fuzzy(p: Party, n: int) -> Thunk:
+def describe(prm: FuzzyParams, hybrid: bool, name: str) -> str:
+    """The parameters of a fuzzy benchmark, for its records' ``note``."""
+    keys = f", keys {len(prm.keys)}" if hybrid else ""
+    return (
+        f"params {name}: w_name {prm.w_name}, w_all {prm.w_all}, "
+        f"dob {prm.w_year}/{prm.w_month}/{prm.w_day}, "
+        f"pen {prm.pen_year}/{prm.pen_month}/{prm.pen_day}, swap {prm.w_swap}, "
+        f"t {prm.t_num}/{prm.t_den}, hybrid {hybrid}{keys}, bonus {prm.bonus}; "
+        f"d {QGRAM_DIM}, s x s pairs"
+    )
+
+
+def _fuzzy(p: Party, n: int, prm: FuzzyParams, hybrid: bool) -> Thunk:
     from ..linkage.fuzzy import SharedPeople, fuzzy_match
-    from ..linkage.quality import RECOMMENDED, RECOMMENDED_HYBRID
 
     s = side(n)
-    prm = RECOMMENDED
 
     def people() -> SharedPeople:
         names = ["given_count", "family_count", "all_count", *prm.keys]
@@ -93,4 +108,26 @@ def _link_fuzzy(p: Party, n: int) -> Thunk:
         return SharedPeople(cols, mats)
 
     left, right = people(), people()
-    return lambda: fuzzy_match(p, left, right, prm, hybrid=RECOMMENDED_HYBRID)
+    return lambda: fuzzy_match(p, left, right, prm, hybrid=hybrid)
+
+
+@bench_op(
+    "link_fuzzy",
+    requires="sharelake.linkage.fuzzy",
+    plain=_plain_fuzzy,
+    unit="pairs",
+    note=describe(RECOMMENDED, RECOMMENDED_HYBRID, "RECOMMENDED"),
+)
+def _link_fuzzy(p: Party, n: int) -> Thunk:
+    return _fuzzy(p, n, RECOMMENDED, RECOMMENDED_HYBRID)
+
+
+@bench_op(
+    "link_fuzzy_default",
+    requires="sharelake.linkage.fuzzy",
+    plain=_plain_fuzzy,
+    unit="pairs",
+    note=describe(FuzzyParams(), False, "FuzzyParams()"),
+)
+def _link_fuzzy_default(p: Party, n: int) -> Thunk:
+    return _fuzzy(p, n, FuzzyParams(), False)

@@ -102,18 +102,22 @@ class BenchOp:
     plain: PlainSetup
     requires: str
     unit: str
+    note: str | None = None
 
 
 REGISTRY: dict[str, BenchOp] = {}
 
 
 def bench_op(
-    name: str, *, requires: str, plain: PlainSetup, unit: str = "ops"
+    name: str, *, requires: str, plain: PlainSetup, unit: str = "ops", note: str | None = None
 ) -> Callable[[SecureSetup], SecureSetup]:
-    """Register ``fn(p, n) -> thunk`` as the benchmark of operation ``name``."""
+    """Register ``fn(p, n) -> thunk`` as the benchmark of operation ``name``.
+
+    ``note`` goes into every sharelake record of the operation (e.g. its parameters).
+    """
 
     def register(fn: SecureSetup) -> SecureSetup:
-        REGISTRY[name] = BenchOp(name, fn, plain, requires, unit)
+        REGISTRY[name] = BenchOp(name, fn, plain, requires, unit, note)
         return fn
 
     return register
@@ -316,7 +320,9 @@ def suite_body(p: Party, plan: list[dict[str, Any]]) -> list[Record]:
         else:
             seconds, rounds, sent = _time_op(p, thunk, repetitions(n))
             del thunk
-            rec = make_record("sharelake", name, n, seconds, rounds=rounds, nbytes=sent)
+            rec = make_record(
+                "sharelake", name, n, seconds, rounds=rounds, nbytes=sent, note=REGISTRY[name].note
+            )
         records.append(rec)
         if p.id == 0:
             emit({"event": "done", "record": dict(rec)})
