@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..mpc.arith import local_matmul
+from ..mpc.arith import PreparedRight, local_matmul
 from ..mpc.bits import ONES, BitShare, and_bits, and_bits_many, concat, pack, unpack
 from ..mpc.boolean import and_many
 from ..mpc.compare import eq_public, msb_many
@@ -351,7 +351,7 @@ def _eq0_terms(p: Party, z: Arr, bits: int) -> BitShare:
     return BitShare.of(e[0], n)
 
 
-def _key_any(p: Party, ka: list[AShare], kb: list[AShare], rows: slice) -> AShare:
+def _key_any(p: Party, ka: list[AShare], kb: list[PreparedRight], rows: slice) -> AShare:
     """0/1 per pair of the block: some match key agrees (row-major, arithmetic).
 
     Keys agree iff their Hamming distance |a| + |b| - 2<a, b> is 0. The distances of all
@@ -363,12 +363,10 @@ def _key_any(p: Party, ka: list[AShare], kb: list[AShare], rows: slice) -> AShar
     terms = []
     for la, rb in zip(ka, kb, strict=True):
         lft = AShare(la.a[rows], la.b[rows])
-        ip = local_matmul(
-            np.concatenate([lft.a, lft.b], axis=1),
-            np.concatenate([rb.a + rb.b, rb.a], axis=1).T,
-            bits=8,
-        )
-        hd = np.add.outer(lft.a.sum(axis=1), rb.a.sum(axis=1)) - (ip << np.uint64(1))
+        ip = rb.matmul(np.concatenate([lft.a, lft.b], axis=1))
+        # the bottom half of the prepared right side is the first components x_i
+        ones = rb.b[KEY_BITS:].sum(axis=0)
+        hd = np.add.outer(lft.a.sum(axis=1), ones) - (ip << np.uint64(1))
         terms.append(hd.reshape(-1))
     nm = len(terms[0])
     e = _eq0_terms(p, np.concatenate(terms), HD_BITS)
@@ -380,6 +378,34 @@ def _key_any(p: Party, ka: list[AShare], kb: list[AShare], rows: slice) -> AShar
     return b2a_bits(p, nots[0].invert(p.id))
 
 
+def _pair_right(x: AShare, bits: int) -> PreparedRight:
+    """x (m x d, secret) prepared as the right side of a 3-out-of-3 product term.
+
+    Party i's term of <l, x> is [l_i | l_{i+1}] @ [x_i + x_{i+1} ; x_i] (one float product
+    with inner dimension 2d); the right side is split into limbs once per operator.
+    """
+    return PreparedRight(np.concatenate([x.a + x.b, x.a], axis=1).T.copy(), bits=bits)
+
+
+@dataclass(frozen=True)
+class _Right:
+    """The right table's operands of the local products, prepared once (all blocks)."""
+
+    names: PreparedRight
+    dob: PreparedRight
+    all: PreparedRight | None
+
+    @classmethod
+    def of(cls, p: Party, b: SharedPeople, prm: FuzzyParams, w: _Widths) -> _Right:
+        gb, fb = (b.matrices[f] for f in FIELDS)
+        names = AShare(np.concatenate([gb.a, fb.a]), np.concatenate([gb.b, fb.b]))
+        db = _dob_ext(b, slice(0, b.n))
+        wt = prm.dob_matrix(db.a.shape[1] - 3).view(np.uint64)
+        rb = AShare(local_matmul(db.a, wt.T, bits=w.ring), local_matmul(db.b, wt.T, bits=w.ring))
+        alls = _pair_right(b.matrices["all"], w.ring) if prm.w_all else None
+        return cls(_pair_right(names, w.ring), _pair_right(rb, w.ring), alls)
+
+
 def _block_scores(
     p: Party,
     a: SharedPeople,
@@ -389,27 +415,22 @@ def _block_scores(
     rows: slice,
     prm: FuzzyParams,
     w: _Widths,
-    keys: tuple[list[AShare], list[AShare]] | None,
+    keys: tuple[list[AShare], list[PreparedRight]] | None,
+    rp: _Right,
 ) -> tuple[AShare, AShare]:
     """(N'', D) of the block's pairs, flattened row-major (n_b * m)."""
     nb, m = rows.stop - rows.start, b.n
     ga, fa = (a.matrices[f][rows] for f in FIELDS)
-    gb, fb = (b.matrices[f] for f in FIELDS)
-    left = AShare(np.concatenate([ga.a, fa.a]), np.concatenate([ga.b, fa.b]))
-    right = AShare(np.concatenate([gb.a, fb.a]).T, np.concatenate([gb.b, fb.b]).T)
-    z = local_matmul(left.a, right.a + right.b, bits=w.ring)
-    z += local_matmul(left.b, right.a, bits=w.ring)
-    da, db = _dob_ext(a, rows), _dob_ext(b, slice(0, m))
-    wt = prm.dob_matrix(da.a.shape[1] - 3).view(np.uint64)
-    rb = AShare(local_matmul(db.a, wt.T, bits=w.ring).T, local_matmul(db.b, wt.T, bits=w.ring).T)
-    zd = local_matmul(da.a, rb.a + rb.b, bits=w.ring)
-    zd += local_matmul(da.b, rb.a, bits=w.ring)
+    left = np.concatenate(
+        [np.concatenate([ga.a, ga.b], axis=1), np.concatenate([fa.a, fa.b], axis=1)]
+    )
+    z = rp.names.matmul(left)
+    da = _dob_ext(a, rows)
+    zd = rp.dob.matmul(np.concatenate([da.a, da.b], axis=1))
     outs = [z.reshape(-1), zd.reshape(-1)]
-    if prm.w_all:
-        aa, ab = a.matrices["all"][rows], b.matrices["all"]
-        za = local_matmul(aa.a, (ab.a + ab.b).T, bits=w.ring)
-        za += local_matmul(aa.b, ab.a.T, bits=w.ring)
-        outs.append(za.reshape(-1))
+    if rp.all is not None:
+        aa = a.matrices["all"][rows]
+        outs.append(rp.all.matmul(np.concatenate([aa.a, aa.b], axis=1)).reshape(-1))
     prods = _reshare_sum(p, np.concatenate(outs))
     ip = prods[: 4 * nb * m].reshape(2 * nb, 2 * m)
     x = prods[4 * nb * m : 5 * nb * m]
@@ -623,7 +644,11 @@ def fuzzy_match(
         z = np.zeros((n * m + 63) // 64, np.uint64)
         return BitShare(z, z.copy(), n * m)
     ca, cb = _counts(p, left, prm, w), _counts(p, right, prm, w)
-    keys = (_key_bits(p, left, prm.keys), _key_bits(p, right, prm.keys)) if hybrid else None
+    keys = None
+    if hybrid:
+        kr = [_pair_right(x, 8) for x in _key_bits(p, right, prm.keys)]
+        keys = (_key_bits(p, left, prm.keys), kr)
+    rp = _Right.of(p, right, prm, w)
     step = max(1, block_pairs // m)
     stored: list[BitShare] = []
     sizes: list[int] = []
@@ -632,7 +657,7 @@ def fuzzy_match(
     for r0 in range(0, n, step):
         rows = slice(r0, min(n, r0 + step))
         nb = rows.stop - rows.start
-        num, den = _block_scores(p, left, right, ca, cb, rows, prm, w, keys)
+        num, den = _block_scores(p, left, right, ca, cb, rows, prm, w, keys, rp)
         below = msb_many(p, [num.scale(prm.t_den) - den.scale(prm.t_num)], bits=w.score)[0]
         cand = below.invert(p.id)  # E >= t_num / t_den
         row_t = _Tree(num.reshape(nb, m), den.reshape(nb, m))

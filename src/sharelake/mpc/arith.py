@@ -17,6 +17,7 @@ import os
 import threading
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import IntegrityError
 from .party import Party
@@ -165,6 +166,50 @@ def limit_blas_threads(n: int | None = None) -> None:
         threadpool_limits(limits=n, user_api="blas")
 
 
+class PreparedRight:
+    """The right operand of :func:`local_matmul` split into float64 limbs once.
+
+    For a product that is repeated with many left blocks against the same right
+    matrix (``prepared.matmul(a)`` == ``local_matmul(a, b, bits=bits)``); falls back to
+    :func:`local_matmul` when the inner dimension needs splitting.
+    """
+
+    def __init__(self, b: Arr, *, bits: int = 64) -> None:
+        if not 1 <= bits <= 64:
+            raise ValueError("bit width must be between 1 and 64")
+        limit_blas_threads()
+        self.b, self.bits = b, bits
+        d, m = b.shape
+        self.nl, self.lw = _limbs(bits, d)
+        self.brev: npt.NDArray[np.float64] | None = None
+        if self.nl:
+            mask = np.uint64((1 << self.lw) - 1)
+            self.brev = np.empty((self.nl * d, m), dtype=np.float64)
+            for i in range(self.nl):
+                r = self.nl - 1 - i
+                self.brev[r * d : (r + 1) * d] = (b >> np.uint64(self.lw * i)) & mask
+
+    def matmul(self, a: Arr) -> Arr:
+        """``a @ b`` modulo 2^bits (higher bits arbitrary)."""
+        if self.brev is None:
+            return local_matmul(a, self.b, bits=self.bits)
+        return _limb_product(a, self.brev, self.nl, self.lw)
+
+
+def _limb_product(a: Arr, brev: npt.NDArray[np.float64], nl: int, lw: int) -> Arr:
+    n, d = a.shape
+    m = brev.shape[1]
+    mask = np.uint64((1 << lw) - 1)
+    acat = np.empty((n, nl * d), dtype=np.float64)
+    for i in range(nl):
+        acat[:, i * d : (i + 1) * d] = (a >> np.uint64(lw * i)) & mask
+    out = np.zeros((n, m), dtype=np.uint64)
+    for k in range(nl):
+        part = acat[:, : (k + 1) * d] @ brev[(nl - 1 - k) * d :]
+        out += part.astype(np.uint64) << np.uint64(lw * k)
+    return out
+
+
 def local_matmul(a: Arr, b: Arr, *, bits: int = 64) -> Arr:
     """Exact product of uint64 matrices modulo 2^bits (higher bits arbitrary), via BLAS.
 
@@ -178,28 +223,13 @@ def local_matmul(a: Arr, b: Arr, *, bits: int = 64) -> Arr:
     """
     if not 1 <= bits <= 64:
         raise ValueError("bit width must be between 1 and 64")
-    limit_blas_threads()
-    n, d = a.shape
-    m = b.shape[1]
-    nl, lw = _limbs(bits, d)
-    if nl == 0:
+    d = a.shape[1]
+    if _limbs(bits, d)[0] == 0:
         h = d // 2
         out = local_matmul(a[:, :h], b[:h], bits=bits)
         out += local_matmul(a[:, h:], b[h:], bits=bits)
         return out
-    mask = np.uint64((1 << lw) - 1)
-    acat = np.empty((n, nl * d), dtype=np.float64)
-    brev = np.empty((nl * d, m), dtype=np.float64)
-    for i in range(nl):
-        sh = np.uint64(lw * i)
-        acat[:, i * d : (i + 1) * d] = (a >> sh) & mask
-        r = nl - 1 - i
-        brev[r * d : (r + 1) * d] = (b >> sh) & mask
-    out = np.zeros((n, m), dtype=np.uint64)
-    for k in range(nl):
-        part = acat[:, : (k + 1) * d] @ brev[(nl - 1 - k) * d :]
-        out += part.astype(np.uint64) << np.uint64(lw * k)
-    return out
+    return PreparedRight(b, bits=bits).matmul(a)
 
 
 def trunc_prob(p: Party, x: AShare, d: int) -> AShare:
