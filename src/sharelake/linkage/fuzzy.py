@@ -41,10 +41,10 @@ runs the same rounds. The row trees are complete inside a block; the column maxi
 block are merged with the best of the earlier blocks by one more tree level, and a
 block's column winner must also win (or survive) every later merge.
 
-Cost at 1000 x 1000 (one party): default parameters 225 bytes a pair, 150 rounds,
-1.8 CPU-seconds; the recommended hybrid configuration (all-names Dice, 57-bit ring,
-four 64-bit key equalities a pair) 300 bytes a pair, 162 rounds, 4.8 CPU-seconds.
-About half of the CPU is the local matrix product (three 19-bit limbs at 57 bits).
+Cost at 1000 x 1000 (one party, three nodes on two cores, one BLAS thread each):
+default parameters 225 bytes a pair, 150 rounds, about 1.0 CPU-second; the recommended
+hybrid configuration (41-bit ring, four keys) 246-256 bytes a pair, 178 rounds, about
+1.3 CPU-seconds. Most of the CPU is the local matrix product (two 20-21-bit limbs).
 
 LEAKAGE: nothing until a release. Scores, inner products, orders, candidates and arg-max
 indices stay secret; the sizes n, m, the block layout and the public parameters are
