@@ -45,11 +45,18 @@ EventSink = Callable[[dict[str, Any]], None]
 WARMUP_N = 256
 #: Timed repetitions by size (best of); a fixed rule, so the parties stay in lockstep.
 SMALL_N = 10_000
+#: Operations that take well under a few seconds at 1e6: always timed three times, since
+#: one run on a shared two-core machine can be off by 2-3x.
+FAST_OPS = frozenset({"mul", "lt", "eq", "shuffle"})
 
 
-def repetitions(n: int) -> int:
-    """How many times an operation on ``n`` elements is timed (the best one counts)."""
-    return 3 if n <= SMALL_N else 1
+def repetitions(n: int, op: str = "") -> int:
+    """How many times ``op`` on ``n`` elements is timed (the best one counts).
+
+    Three times up to 1e4 elements and for the fast primitives at any size; once for the
+    larger runs of the heavy operations (sorts, joins), which last seconds to minutes.
+    """
+    return 3 if n <= SMALL_N or op in FAST_OPS else 1
 
 
 class Record(TypedDict):
@@ -318,7 +325,7 @@ def suite_body(p: Party, plan: list[dict[str, Any]]) -> list[Record]:
         except ImportError as exc:  # the same at every party: they skip together
             rec = make_record("sharelake", name, n, None, note=f"not available yet: {exc}")
         else:
-            seconds, rounds, sent = _time_op(p, thunk, repetitions(n))
+            seconds, rounds, sent = _time_op(p, thunk, repetitions(n, name))
             del thunk
             rec = make_record(
                 "sharelake", name, n, seconds, rounds=rounds, nbytes=sent, note=REGISTRY[name].note
