@@ -21,7 +21,6 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -43,15 +42,12 @@ from ..relational.encode import encode_frame
 from ..relational.table import ColumnSpec, spec_to_json
 from .upload import (
     UploadResult,
-    _Progress,
-    _share_into_bundles,
-    _two_phase,
     _validate_names,
-    data_digest,
     infer_schema,
     load_policy,
     load_schema,
     read_data,
+    share_and_commit,
 )
 
 if TYPE_CHECKING:
@@ -170,21 +166,17 @@ def upload_people(
         "schema": [spec_to_json(s) for s in all_specs],
         "policy": pol,
     }
-    with _Progress(progress, name) as bar:
-        size = sum(x.nbytes for c in cols for x in (c.values, c.text) if x is not None)
-        t_share = bar.task(f"sharing {name} (encoded)", size)
-        key = session.derive_key(b"upload\x00" + uid.encode("ascii") + data_digest(name, cols))
-        bundles = _share_into_bundles(cols, meta, key=key, on_column=partial(bar.advance, t_share))
-        del cols
-        tasks = [bar.task(f"to {session.node_name(i)}", len(b.data)) for i, b in enumerate(bundles)]
-        version = _two_phase(session, uid, bundles, tasks, bar, timeout)
-    return UploadResult(
-        table=name,
-        version=version,
+    return share_and_commit(
+        session,
+        cols,
+        meta,
+        uid=uid,
         rows=len(df),
-        schema=tuple(all_specs),
-        upload_id=uid,
-        seconds=time.perf_counter() - start,
+        specs=all_specs,
+        start=start,
+        label=f"sharing {name} (encoded)",
+        progress=progress,
+        timeout=timeout,
     )
 
 

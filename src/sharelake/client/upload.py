@@ -483,9 +483,39 @@ def upload(
         "schema": [spec_to_json(s) for s in specs],
         "policy": pol,
     }
+    return share_and_commit(
+        session,
+        cols,
+        meta,
+        uid=uid,
+        rows=len(df),
+        specs=specs,
+        start=start,
+        label=f"sharing {name}",
+        progress=progress,
+        timeout=timeout,
+    )
+
+
+def share_and_commit(
+    session: Session,
+    cols: list[EncodedColumn],
+    meta: dict[str, Any],
+    *,
+    uid: str,
+    rows: int,
+    specs: Sequence[ColumnSpec],
+    start: float,
+    label: str,
+    progress: bool,
+    timeout: float | None,
+) -> UploadResult:
+    """Secret-share encoded columns into the three nodes' bundles and upload them in two
+    phases (prepare on all, then commit on all), with progress bars."""
+    name = str(meta["table"])
     with _Progress(progress, name) as bar:
         size = sum(x.nbytes for c in cols for _, x in _parts(c))
-        t_share = bar.task(f"sharing {name}", size)
+        t_share = bar.task(label, size)
         key = session.derive_key(b"upload\x00" + uid.encode("ascii") + data_digest(name, cols))
         bundles = _share_into_bundles(cols, meta, key=key, on_column=partial(bar.advance, t_share))
         del cols
@@ -494,7 +524,7 @@ def upload(
     return UploadResult(
         table=name,
         version=version,
-        rows=len(df),
+        rows=rows,
         schema=tuple(specs),
         upload_id=uid,
         seconds=time.perf_counter() - start,
