@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from ..mpc import arith
 from ..mpc.bits import BitShare, and_bits_many, nwords, pack
@@ -42,6 +43,7 @@ from ..mpc.convert import b2a_bits
 from ..mpc.party import Party
 from ..mpc.ring import Arr
 from ..mpc.shares import AShare
+from ..mpc.shuffle import ShufflePlan
 
 __all__ = [
     "and_flags",
@@ -151,27 +153,23 @@ def _copy_by_partition(p: Party, start_flags: AShare, cols: list[AShare]) -> lis
     """Segmented copy in constant rounds: the start rows' values as prefix sums of their
     differences.
 
-    1. :func:`stable_partition` moves the start rows to the front in order (with their
-       row positions); 2. there, the difference of every row's values and the previous
-       row's, times the moved start flag (one multiplication), is the jump of the copied
-       value at that start (0 at non-start rows); 3. the differences return to their rows
-       (shuffle together with the positions, open the positions, invert publicly, as
-       :func:`sharelake.relational.join.restore_order`); 4. local prefix sums.
-    Rounds: 1 + 3 + 1 (partition), 1, 3 + 1 (return). Words per row: two shuffles of
-    k + 3 and k + 1 columns, k + 1 products, two openings -- instead of (k + 1) log2 n.
+    1. :func:`stable_partition` moves the start rows to the front in order; 2. there,
+       the difference of every row's values and the previous row's, times the moved
+       start flag (one multiplication), is the jump of the copied value at that start (0
+       at non-start rows); 3. the differences return to their rows: the opened
+       destinations are undone publicly and the partition's secret shuffle is undone by
+       :func:`~sharelake.mpc.shuffle.unshuffle` under the same plan; 4. local prefix sums.
+    Rounds: 1 + 3 + 1 (partition), 1, 3 (return). Words per row: a shuffle of k + 2
+    columns, an unshuffle of k, k + 1 products, one opening -- instead of (k + 1) log2 n.
 
     LEAKAGE: none. The partition opens a uniformly random permutation whatever the
-    flags; the returned positions are composed with a fresh secret shuffle, hence
-    uniformly random too.
+    flags; the return opens nothing.
     """
-    from ..mpc.shuffle import invert_perm, shuffle
+    from ..mpc.shuffle import unshuffle
 
-    n = len(start_flags)
     fa, fb = _row0_start(p, start_flags)
-    pos = p.public_a(np.arange(n, dtype=np.uint64))
     with p.measure("scan.copy"):
-        f, moved = stable_partition(p, AShare(fa, fb), [*cols, pos])
-        vals, mpos = moved[:-1], moved[-1]
+        f, vals, where, plan = _partition(p, AShare(fa, fb), cols)
         diffs = []
         for c in vals:
             da, db = c.a.copy(), c.b.copy()
@@ -179,16 +177,15 @@ def _copy_by_partition(p: Party, start_flags: AShare, cols: list[AShare]) -> lis
             db[1:] -= c.b[:-1]
             diffs.append(AShare(da, db))
         jumps = mul_many(p, [(f, d) for d in diffs])
-        mixed = shuffle(p, [mpos, *jumps])
-        back = [c for c in mixed if isinstance(c, AShare)]
-        q = arith.open_arith(p, back[0]).astype(np.intp)
-        inv = invert_perm(q)
-    out = []
-    for c in back[1:]:
+        # back to the shuffled order (public), then undo the secret shuffle
+        back = unshuffle(p, [AShare(j.a[where], j.b[where]) for j in jumps], plan)
+    out: list[AShare] = []
+    for x in back:
+        assert isinstance(x, AShare)
         out.append(
             AShare(
-                np.cumsum(c.a[inv], dtype=np.uint64),
-                np.cumsum(c.b[inv], dtype=np.uint64),
+                np.cumsum(x.a, dtype=np.uint64),
+                np.cumsum(x.b, dtype=np.uint64),
             )
         )
     return out
@@ -516,11 +513,21 @@ def stable_partition(p: Party, flag: AShare, cols: list[AShare]) -> tuple[AShare
     random permutation of 0..n-1 whatever the flags (not even G is revealed).
     Returns (the moved flag, the moved columns).
     """
-    from ..mpc.shuffle import shuffle
+    f, moved, _, _ = _partition(p, flag, cols)
+    return f, moved
+
+
+def _partition(
+    p: Party, flag: AShare, cols: list[AShare]
+) -> tuple[AShare, list[AShare], npt.NDArray[np.intp], ShufflePlan]:
+    """:func:`stable_partition`, also returning the opened destinations ``where`` (row i
+    of the shuffled rows went to ``where[i]``) and the shuffle plan."""
+    from ..mpc.shuffle import make_plan, shuffle
 
     n = len(flag)
+    plan = make_plan(p, n)
     if n == 0:
-        return flag, list(cols)
+        return flag, list(cols), np.zeros(0, np.intp), plan
     c1a = np.cumsum(flag.a, dtype=np.uint64)
     c1b = np.cumsum(flag.b, dtype=np.uint64)
     c1 = AShare(c1a, c1b)
@@ -531,7 +538,7 @@ def stable_partition(p: Party, flag: AShare, cols: list[AShare]) -> tuple[AShare
     with p.measure("scan.partition"):
         (delta,) = mul_many(p, [(flag, one_side - zero_side)])
         dest = zero_side + delta
-        moved = shuffle(p, [flag, *cols, dest])
+        moved = shuffle(p, [flag, *cols, dest], plan=plan)
         shuffled = [c for c in moved if isinstance(c, AShare)]
         if len(shuffled) != len(moved):
             raise TypeError("stable_partition moves arithmetic sharings only")
@@ -545,4 +552,4 @@ def stable_partition(p: Party, flag: AShare, cols: list[AShare]) -> tuple[AShare
         a[where] = c.a
         b[where] = c.b
         out.append(AShare(a, b))
-    return out[0], out[1:]
+    return out[0], out[1:], where, plan
