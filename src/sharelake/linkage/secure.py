@@ -5,17 +5,22 @@ The match keys are the 64-bit digests the client computes before sharing
 and a null key or an invalid row never matches). All K keys of both tables go through
 ONE oblivious sort-merge, the PSI on secret-shared data of Mohassel, Rindal and Rosulek
 (CCS 2020) with the stable shuffle-then-quicksort of Hamada et al. (ICISC 2012), on the
-replicated sharing of Araki et al. (CCS 2016) -- the kernel of
+replicated sharing of Araki et al. (CCS 2016) -- a leaner variant of the kernel of
 :func:`sharelake.relational.join.merge`:
 
 1. K (m + n) rows: every right row once per key (the "unique" side U, first), then every
    left row once per key (the M side). The sort key is the pair (digest, key number):
    the key number (a public ceil(log2 K)-bit tag) keeps different keys apart even if two
-   digests of different keys coincided.
-2. One stable sort by that pair, neighbour equality for group starts, one segmented copy
-   forward (carrying the right row number) and one backward (the "a usable left row has
-   my key" flag), the return to input order by a fresh shuffle and opened random
-   positions (all inside ``merge``).
+   digests of different keys coincided. Only the right row number travels as a payload
+   column; the two usable bits (usable U row, usable M row) ride in the high bits of the
+   sort's row-index word (:func:`sharelake.mpc.sort.sort_undoable`), no column of their
+   own (the low bit of an arithmetic 0/1 sharing is a local boolean one).
+2. One stable sort by that pair; neighbour equality for group starts and ends as packed
+   bits; ONE boolean segmented OR scan over the sorted rows and the reversed rows
+   together gives "a usable U row is at or before me in my group" and "a usable M row is
+   at or after me"; a segmented copy by partition carries the right row number of the
+   last usable U row; the copied number and a word with both flags go back to input
+   order by undoing the sort's own shuffle (:func:`sharelake.mpc.sort.unsort`).
 3. Per record, the K per-key flags are OR-ed (a product tree of 1 - f).
 4. Candidate pairs: for left row i and key k, the right row carried by the copy, i.e. the
    LAST usable right row (in right-table order) with that key value. Pairs found through
@@ -26,10 +31,14 @@ replicated sharing of Araki et al. (CCS 2016) -- the kernel of
 The plaintext twin is :func:`sharelake.linkage.plain_match.exact_links_plain`.
 
 LEAKAGE: nothing. Flags, candidate right rows and validity bits stay secret; the sizes
-(n, m, K) are public. Only a release step (the ``reveal_*`` functions at the end of this module,
-or compaction by the node) opens what the ``--reveal`` mode allows.
-Cost: one sort of K (n + m) rows with a (64 + tag)-bit key, ceil(log2 K(n+m)) scan rounds
-(twice), one shuffle, then ~10 rounds of small work for the OR and the de-duplication.
+(n, m, K) are public. The only openings are the sort's comparison outcomes and the
+copy's partition destinations, both uniformly random whatever the data; the return to
+input order opens nothing. Only a release step (the ``reveal_*`` functions at the end of
+this module, or compaction by the node) opens what the ``--reveal`` mode allows.
+Cost: one sort of K (n + m) rows with a (64 + tag)-bit key and one payload column,
+2 ceil(log2 2K(n+m)) rounds of a one-bit OR scan, a partition copy of one column, one
+unshuffle of two columns, then ~10 rounds of small work for the OR and the
+de-duplication.
 """
 
 from __future__ import annotations
@@ -40,14 +49,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..mpc.arith import mul, open_arith
-from ..mpc.bits import BitShare, open_bits
+from ..mpc.bits import BitShare, and_bits, open_bits, pack, unpack
+from ..mpc.bits import concat as concat_bits
 from ..mpc.compare import eq, eq_public
 from ..mpc.convert import b2a_bits
 from ..mpc.party import Party
 from ..mpc.ring import Arr
-from ..mpc.shares import AShare, concat_a
-from ..relational.join import const, merge, one_minus
-from ..relational.scan import and_flags, mul_many
+from ..mpc.shares import AShare, BShare, concat_a
+from ..mpc.sort import sort_undoable, unsort
+from ..relational.join import const, one_minus
+from ..relational.scan import (
+    and_flags,
+    ends_bits,
+    mul_many,
+    neighbour_same_bits,
+    segmented_copy,
+    segmented_or_bits,
+    starts_bits,
+)
 from ..relational.table import ColumnSpec, SecretColumn, SecretTable
 
 __all__ = [
@@ -119,37 +138,95 @@ def exact_links(p: Party, left: SecretTable, right: SecretTable, keys: Sequence[
         z = const(p, 0, nk * n)
         return ExactLinks(const(p, 0, n), const(p, 0, m), z.reshape(nk, n), z.reshape(nk, n))
     tb = _tag_bits(nk)
+    nu, nt = nk * m, nk * (n + m)
     ok_r = _usable(p, right, keys)
     ok_l = _usable(p, left, keys)
+    ok = concat_a(ok_r + ok_l)
     digests = concat_a([right[k].values for k in keys] + [left[k].values for k in keys])
     tags = np.concatenate(
         [np.full(m, j, np.uint64) for j in range(nk)]
         + [np.full(n, j, np.uint64) for j in range(nk)]
     )
-    ok = concat_a(ok_r + ok_l)
-    rpos = np.tile(np.arange(m, dtype=np.uint64), nk)
-    carry = p.public_a(np.concatenate([rpos, np.zeros(nk * n, np.uint64)]))
-    has_r, (got,), has_l = merge(
+    # usable flags as bits: the low bit of an arithmetic sharing is the XOR of the low
+    # bits of its components (local); they ride above the row index through the sort
+    okb = BShare(ok.a & _ONE, ok.b & _ONE)
+    side = np.zeros(nt, np.uint64)
+    side[nu:] = 1
+    shift = (side + _U_BIT).astype(np.uint64)  # bit 62: usable U row, bit 63: usable M row
+    extra = BShare(okb.a << shift, okb.b << shift)
+    rpos = np.concatenate([np.tile(np.arange(m, dtype=np.uint64), nk), np.zeros(nk * n, np.uint64)])
+    srt = sort_undoable(
         p,
         [digests, p.public_a(tags)],
-        nk * m,
-        ok,
-        [carry],
-        backward=True,
-        widths=[64, tb],
+        [p.public_a(rpos)],
+        signed=[True, False],
+        bits=[64, tb],
+        extra=extra,
     )
-    assert has_l is not None
-    nu = nk * m
-    # a candidate is real when the row is usable and the copy found a usable row
-    f_l, f_r = mul_many(p, [(ok[nu:], has_r[nu:]), (ok[:nu], has_l[:nu])])
-    fl = f_l.reshape(nk, n)
-    fr = f_r.reshape(nk, m)
+    sdig, stag = srt.keys
+    (scarry,) = srt.payload
+    assert isinstance(sdig, AShare) and isinstance(stag, AShare) and isinstance(scarry, AShare)
+    sok_u = _word_bit(srt.word, _U_BIT, nt)
+    sok_m = _word_bit(srt.word, _U_BIT + 1, nt)
+    # group starts and ends (packed bits): digest and tag both equal to the row above
+    same_d, same_t = neighbour_same_bits(p, [sdig, stag], [64, tb])
+    with p.measure("scan.starts"):
+        same = and_bits(p, same_d, same_t)
+    g = starts_bits(p, same)
+    e = ends_bits(p, g)
+    # "a usable U row is at or before me in my group" (forward) and "a usable M row is
+    # at or after me" (backward, on the reversed rows): one OR scan over both
+    with p.measure("scan.or"):
+        s_u_and = and_bits(p, g, sok_u)
+    has = segmented_or_bits(
+        p, concat_bits([g, _reverse(e)]), [concat_bits([sok_u, _reverse(sok_m)])]
+    )[0]
+    has_u, has_m = has[:nt], _reverse(has[nt:])
+    # the right row number of the last usable U row at or before each row: a copy that
+    # starts at every group start and every usable U row
+    s_u = b2a_bits(p, g ^ sok_u ^ s_u_and)
+    (got,) = segmented_copy(p, s_u, [scarry], method="auto")
+    flagword = _bits_word(has_u, 0) ^ _bits_word(has_m, 1)
+    back_got, back_flags = unsort(p, [got, flagword], srt)
+    assert isinstance(back_got, AShare) and isinstance(back_flags, BShare)
+    # a candidate is real when the row is usable and the copy found a usable row; the
+    # right rows take the backward flag, the left rows the forward one
+    hasb = concat_bits([_word_bit(back_flags[:nu], 1, nu), _word_bit(back_flags[nu:], 0, nk * n)])
+    okbits = _word_bit(okb, 0, nt)
+    f = b2a_bits(p, and_bits(p, okbits, hasb))
+    fl = f[nu:].reshape(nk, n)
+    fr = f[:nu].reshape(nk, m)
     # OR over keys: 1 - prod(1 - f), left and right together
     none = and_flags(p, [one_minus(p, concat_a([fl[j], fr[j]])) for j in range(nk)])
     any_ = one_minus(p, none)
-    partner = got[nu:].reshape(nk, n)
+    partner = back_got[nu:].reshape(nk, n)
     found = _dedup(p, fl, partner, m)
     return ExactLinks(any_[:n], any_[n:], partner, found)
+
+
+_ONE = np.uint64(1)
+_U_BIT = 62
+
+
+def _word_bit(w: BShare, bit: int, n: int) -> BitShare:
+    """Bit ``bit`` of every boolean word, packed (local: bits of XOR shares are linear)."""
+    sh = np.uint64(bit)
+    return BitShare(
+        pack(((w.a >> sh) & _ONE).astype(np.bool_)), pack(((w.b >> sh) & _ONE).astype(np.bool_)), n
+    )
+
+
+def _bits_word(x: BitShare, bit: int) -> BShare:
+    """Packed bits as one boolean word per row, the bit at position ``bit`` (local)."""
+    sh = np.uint64(bit)
+    return BShare(
+        unpack(x.a, x.n).astype(np.uint64) << sh, unpack(x.b, x.n).astype(np.uint64) << sh
+    )
+
+
+def _reverse(x: BitShare) -> BitShare:
+    """The bits in reverse row order (local)."""
+    return BitShare(pack(unpack(x.a, x.n)[::-1]), pack(unpack(x.b, x.n)[::-1]), x.n)
 
 
 def _dedup(p: Party, f: AShare, partner: AShare, m: int) -> AShare:

@@ -23,6 +23,7 @@ the low ``bits`` bits (nothing leaks either way).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -32,7 +33,15 @@ from .convert import a2b
 from .party import Party
 from .quicksort import pack_chunks, quicksort_ranks
 from .shares import AShare, BShare
-from .shuffle import Perm, apply_public_perm, invert_perm, shuffle
+from .shuffle import (
+    Perm,
+    ShufflePlan,
+    apply_public_perm,
+    invert_perm,
+    make_plan,
+    shuffle,
+    unshuffle,
+)
 
 Share = AShare | BShare
 Method = Literal["quicksort"]
@@ -104,6 +113,91 @@ def sort_order(
         fields.append((last, index_bits(n)))
         ranks = quicksort_ranks(p, pack_chunks(fields), n)
     return mixed[:-1], invert_perm(ranks)
+
+
+@dataclass(frozen=True)
+class Sorted:
+    """A stable sort that can be undone: the result of :func:`sort_undoable`.
+
+    ``keys`` / ``payload``: the sorted columns; ``word``: the sorted tiebreak word (the
+    original row index in the low :func:`index_bits` bits, the caller's ``extra`` bits
+    above); ``plan`` and ``ranks`` (public) let :func:`unsort` return columns computed in
+    sorted order to the input order.
+    """
+
+    keys: list[Share]
+    payload: list[Share]
+    word: BShare
+    plan: ShufflePlan
+    ranks: Perm
+
+
+def sort_undoable(
+    p: Party,
+    keys: Sequence[AShare | BShare],
+    payload: Sequence[Share] = (),
+    *,
+    signed: bool | Sequence[bool] = True,
+    bits: int | Sequence[int] = 64,
+    extra: BShare | None = None,
+) -> Sorted:
+    """:func:`sort` (ascending), also returning what :func:`unsort` needs.
+
+    ``extra``: a boolean word per row whose bits from :func:`index_bits` (n) upwards ride
+    along with the row index (its low bits must be 0; they are not part of the key), so
+    a few secret bits travel through the sort without a column of their own.
+    LEAKAGE: as :func:`sort` (the opened comparison outcomes depend on the shuffle only).
+    """
+    n = len(keys[0]) if keys else 0
+    k = len(keys)
+    sgn = _per_key(signed, k, "signed")
+    wid = _per_key(bits, k, "bits")
+    if any(not 1 <= w <= 64 for w in wid):
+        raise ValueError("sort: key widths must be between 1 and 64 bits")
+    for c in [*keys, *payload]:
+        if c.a.ndim != 1 or len(c) != n:
+            raise ValueError("sort columns must be 1-D and of equal length")
+    idx = p.public_b(np.arange(n, dtype=np.uint64))
+    if extra is not None:
+        idx = idx ^ extra
+    plan = make_plan(p, n)
+    if n < 2:
+        return Sorted(
+            [c.copy() for c in keys],
+            [c.copy() for c in payload],
+            idx,
+            plan,
+            np.arange(n, dtype=np.intp),
+        )
+    with p.measure("sort"):
+        mixed = shuffle(p, [*keys, *payload, idx], plan=plan)
+        fields: list[tuple[BShare, int]] = []
+        for j in range(k):
+            key = mixed[j]
+            w = wid[j]
+            kb = a2b(p, key, bits=w) if isinstance(key, AShare) else key
+            mask = np.uint64((1 << w) - 1) if w < 64 else np.uint64(0xFFFFFFFFFFFFFFFF)
+            flip = np.uint64(1 << (w - 1)) if sgn[j] else np.uint64(0)
+            fields.append((kb.and_public(mask).xor_public(flip, p.id), w))
+        last = mixed[-1]
+        assert isinstance(last, BShare)
+        fields.append((last, index_bits(n)))
+        ranks = quicksort_ranks(p, pack_chunks(fields), n)
+    out = apply_public_perm(mixed, invert_perm(ranks))
+    word = out[-1]
+    assert isinstance(word, BShare)
+    return Sorted(out[:k], out[k:-1], word, plan, ranks)
+
+
+def unsort(p: Party, cols: Sequence[Share], s: Sorted) -> list[Share]:
+    """Columns in the sorted order of ``s`` back in the input order.
+
+    The public ranks undo the local reordering, then :func:`~sharelake.mpc.shuffle.unshuffle`
+    undoes the secret shuffle (3 rounds, the cost of a shuffle). LEAKAGE: nothing; nothing
+    is opened.
+    """
+    shuffled = apply_public_perm(cols, s.ranks)
+    return unshuffle(p, shuffled, s.plan)
 
 
 def sort(
