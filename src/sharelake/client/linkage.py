@@ -39,7 +39,7 @@ from ..linkage.people_table import (
 )
 from ..plan import nodes as pn
 from ..relational.encode import encode_frame
-from ..relational.table import ColumnSpec, spec_to_json
+from ..relational.table import ColumnSpec
 from .upload import (
     UploadResult,
     _validate_names,
@@ -159,17 +159,11 @@ def upload_people(
     cols = encode_frame(rest, specs, source=source) + encoded_columns(enc)
     all_specs = [c.spec for c in cols]
     pol = link_policy(load_policy(policy), [s.name for s in all_specs])
-    meta = {
-        "table": name,
-        "owner": session.member,
-        "rows": len(df),
-        "schema": [spec_to_json(s) for s in all_specs],
-        "policy": pol,
-    }
     return share_and_commit(
         session,
         cols,
-        meta,
+        name=name,
+        policy=pol,
         uid=uid,
         rows=len(df),
         specs=all_specs,

@@ -476,17 +476,11 @@ def upload(
         raise InputValidationError("column is not in the schema", source=source, column=extra[0])
     pol = load_policy(policy)
     cols = encode_frame(df, specs, source=source)  # every value checked before sharing
-    meta = {
-        "table": name,
-        "owner": session.member,
-        "rows": len(df),
-        "schema": [spec_to_json(s) for s in specs],
-        "policy": pol,
-    }
     return share_and_commit(
         session,
         cols,
-        meta,
+        name=name,
+        policy=pol,
         uid=uid,
         rows=len(df),
         specs=specs,
@@ -500,8 +494,9 @@ def upload(
 def share_and_commit(
     session: Session,
     cols: list[EncodedColumn],
-    meta: dict[str, Any],
     *,
+    name: str,
+    policy: Mapping[str, Any],
     uid: str,
     rows: int,
     specs: Sequence[ColumnSpec],
@@ -512,7 +507,13 @@ def share_and_commit(
 ) -> UploadResult:
     """Secret-share encoded columns into the three nodes' bundles and upload them in two
     phases (prepare on all, then commit on all), with progress bars."""
-    name = str(meta["table"])
+    meta = {
+        "table": name,
+        "owner": session.member,
+        "rows": rows,
+        "schema": [spec_to_json(s) for s in specs],
+        "policy": dict(policy),
+    }
     with _Progress(progress, name) as bar:
         size = sum(x.nbytes for c in cols for _, x in _parts(c))
         t_share = bar.task(label, size)
