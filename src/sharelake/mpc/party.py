@@ -42,6 +42,7 @@ class Party:
     prg_next: Prg  # key k_{i+1}, shared with the next party
     prg_all: Prg  # key known to all three parties
     costs: dict[str, OpCost] = field(default_factory=dict)
+    shuffle_plans: int = 0  # plans drawn so far (same at every party: they draw together)
 
     @property
     def next(self) -> int:

@@ -49,9 +49,6 @@ from .shares import AShare, BShare
 Perm = npt.NDArray[np.intp]
 Share = AShare | BShare
 
-#: The pairs (P_j, P_{j+1}) of the three passes, in forward order.
-_FORWARD = (0, 1, 2)
-
 
 @dataclass(frozen=True)
 class ShufflePlan:
@@ -65,6 +62,13 @@ class ShufflePlan:
 
     n: int
     perms: tuple[Perm | None, Perm | None, Perm | None]
+    start: int = 0
+
+    @property
+    def passes(self) -> tuple[int, int, int]:
+        """The pairs j of the three passes, in forward order (starting at pair ``start``)."""
+        s = self.start % 3
+        return (s, (s + 1) % 3, (s + 2) % 3)
 
 
 def random_perm(prg: Prg, n: int) -> Perm:
@@ -81,11 +85,16 @@ def make_plan(p: Party, n: int) -> ShufflePlan:
 
     Pass j uses key k_{j+1}: party j holds it as ``prg_next``, party j+1 as ``prg_own``.
     All three parties must call this together, in the same order as other PRG draws.
+    The first pass rotates from plan to plan (a counter every party keeps in lockstep):
+    the party that leads the first pair sends twice as much as the others, so rotating
+    spreads the load evenly over many shuffles.
     """
     perms: list[Perm | None] = [None, None, None]
     perms[p.id] = random_perm(p.prg_next, n)
     perms[(p.id + 2) % 3] = random_perm(p.prg_own, n)
-    return ShufflePlan(n, (perms[0], perms[1], perms[2]))
+    start = p.shuffle_plans % 3
+    p.shuffle_plans += 1
+    return ShufflePlan(n, (perms[0], perms[1], perms[2]), start)
 
 
 def invert_perm(perm: Perm) -> Perm:
@@ -118,7 +127,7 @@ def shuffle(p: Party, cols: Sequence[Share], *, plan: ShufflePlan | None = None)
         plan = make_plan(p, n)
     elif plan.n != n:
         raise ValueError(f"shuffle plan is for {plan.n} rows, columns have {n}")
-    seq = [(j, plan.perms[j]) for j in _FORWARD]
+    seq = [(j, plan.perms[j]) for j in plan.passes]
     with p.measure("shuffle"):
         return _run(p, cols, n, seq)
 
@@ -133,7 +142,7 @@ def unshuffle(p: Party, cols: Sequence[Share], plan: ShufflePlan) -> list[Share]
     if plan.n != n:
         raise ValueError(f"shuffle plan is for {plan.n} rows, columns have {n}")
     seq = []
-    for j in reversed(_FORWARD):
+    for j in reversed(plan.passes):
         perm = plan.perms[j]
         seq.append((j, None if perm is None else invert_perm(perm)))
     with p.measure("unshuffle"):
