@@ -368,8 +368,11 @@ def _split(
     that stably partitions every segment (rows below the pivot first, each part in its
     old order) and the number of rows below the pivot per segment.
     """
+    # One segment number per row, then gathers from the small per-segment arrays (no
+    # fresh m-row temporary per key row: large new arrays cost page faults).
+    seg = np.repeat(np.arange(counts.shape[0], dtype=np.intp), counts)
     for r in range(ys.shape[0]):
-        ys[r, :m] = np.repeat(piv[r], counts)
+        np.take(piv[r], seg, out=ys[r, :m], mode="clip")
     ys[:, m:] = 0
     below = open_below_rows(p, xs, ys, widths, m)
     first = np.cumsum(counts) - counts
@@ -383,8 +386,9 @@ def _split(
     # the pivot in its own and earlier segments.
     dest = np.arange(m, dtype=np.intp)
     dest -= lo_before
-    dest += np.repeat(lo_start + n_lo, counts)
-    alt = lo_before + np.repeat(first - lo_start, counts)
+    dest += np.take(lo_start + n_lo, seg, mode="clip")
+    alt = np.take(first - lo_start, seg, mode="clip")
+    alt += lo_before
     np.copyto(dest, alt, where=below)
     del alt, cum
     order = np.empty(m, dtype=np.intp)
