@@ -618,7 +618,11 @@ def quicksort_ranks(p: Party, chunks: Sequence[tuple[BShare, int]], n: int) -> I
     rows and every opened outcome still compares two distinct keys, so the outcomes
     remain a function of the random rank permutation alone.
     """
-    mat, widths = chunk_matrix(chunks)
-    cols = np.ascontiguousarray(mat.T)  # (2 * #chunks, n): one row per share component
-    del mat
+    # (2 * #chunks, n): one row per share component, written directly (no row-layout
+    # matrix and transpose)
+    cols = np.empty((2 * len(chunks), n), dtype=np.uint64)
+    for c, (ch, _) in enumerate(chunks):
+        cols[2 * c] = ch.a
+        cols[2 * c + 1] = ch.b
+    widths = [w for _, w in chunks]
     return _ranks(p, cols, widths, n, max(_FINISH_PAIRS, n // 32))
