@@ -108,10 +108,11 @@ def apply_public_perm(cols: Sequence[Share], perm: Perm) -> list[Share]:
     """Reorder shared columns by a permutation every party knows (local): row j <- perm[j]."""
     out: list[Share] = []
     for c in cols:
+        # np.take: about twice as fast as fancy indexing on long 1-D columns
         if isinstance(c, AShare):
-            out.append(AShare(c.a[perm], c.b[perm]))
+            out.append(AShare(np.take(c.a, perm, axis=0), np.take(c.b, perm, axis=0)))
         else:
-            out.append(BShare(c.a[perm], c.b[perm]))
+            out.append(BShare(np.take(c.a, perm, axis=0), np.take(c.b, perm, axis=0)))
     return out
 
 
