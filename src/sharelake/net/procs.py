@@ -284,6 +284,7 @@ def _supervise(
 
 def _collect(work: Path, procs: list[subprocess.Popen[bytes]]) -> list[Any]:
     failures: list[BaseException] = []
+    dead: list[BaseException] = []  # children that exited without a result of their own
     results: list[Any] = [None, None, None]
     for i, p in enumerate(procs):
         err_file = work / f"error{i}.json"
@@ -296,12 +297,16 @@ def _collect(work: Path, procs: list[subprocess.Popen[bytes]]) -> list[Any]:
             )
             if tail:
                 died.add_note(f"P{i} stderr:\n{tail}")
-            failures.append(died)
+            dead.append(died)
         else:
             results[i] = load_value(work / f"out{i}")
     for exc in failures:
         if not isinstance(exc, errors.PeerDisconnectedError):
             raise exc
+    # A party that died names the real culprit; the survivors may have seen each other
+    # close first (P1 aborts when P2 dies, and P0 then sees P1 go).
+    if dead:
+        raise dead[0]
     if failures:
         raise failures[0]
     return results
