@@ -105,12 +105,19 @@ def audit(cluster: LocalCluster, i: int) -> list[dict[str, Any]]:
 
 
 def audited_on_every_node(cluster: LocalCluster, kind: str, **match: Any) -> None:
+    # The client stops at the first refusal; the other nodes answer (and audit) in
+    # parallel, so each node gets a moment to write its own entry.
     for i in range(3):
-        hits = [
-            e
-            for e in audit(cluster, i)
-            if e["kind"] == kind and all(e.get(k) == v for k, v in match.items())
-        ]
+        hits: list[dict[str, Any]] = []
+        for _ in range(100):
+            hits = [
+                e
+                for e in audit(cluster, i)
+                if e["kind"] == kind and all(e.get(k) == v for k, v in match.items())
+            ]
+            if hits:
+                break
+            time.sleep(0.1)
         assert hits, f"no {kind} entry {match} in the audit log of P{i}"
 
 
