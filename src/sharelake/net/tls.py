@@ -278,7 +278,8 @@ def _addr(a: Sequence[object]) -> Addr:
     return (str(a[0]), int(str(a[1])))
 
 
-def _read_frame(sock: socket.socket, n: int) -> bytes:
+def read_setup_bytes(sock: socket.socket, n: int) -> bytes:
+    """Exactly ``n`` bytes from ``sock`` during connection setup (hello/ack frames)."""
     buf = bytearray(n)
     view, got = memoryview(buf), 0
     while got < n:
@@ -344,7 +345,7 @@ class _Acceptor:
 
     def _hello(self, tls: ssl.SSLSocket) -> None:
         peer = node_id_from_cert(tls.getpeercert(binary_form=True) or b"")
-        hello = _read_frame(tls, HEADER_SIZE + 2)
+        hello = read_setup_bytes(tls, HEADER_SIZE + 2)
         try:
             decode_header(hello[:HEADER_SIZE], session=self.sid, seq=0, length=2, kind=Kind.HELLO)
         except ProtocolError:
@@ -420,7 +421,7 @@ def _dial(
             )
         try:
             tls.sendall(encode_frame(sid, 0, bytes([party, peer]), Kind.HELLO))
-            ack = _read_frame(tls, HEADER_SIZE + 1)
+            ack = read_setup_bytes(tls, HEADER_SIZE + 1)
         except ssl.SSLError as exc:
             _hard_close(tls)
             raise AuthenticationError(

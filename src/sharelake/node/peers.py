@@ -37,7 +37,14 @@ from ..net.framing import (
     parse_header,
     session_bytes,
 )
-from ..net.tls import Addr, TLSChannel, bind_listener, make_context, tune_socket
+from ..net.tls import (
+    Addr,
+    TLSChannel,
+    bind_listener,
+    make_context,
+    read_setup_bytes,
+    tune_socket,
+)
 
 __all__ = ["PeerRouter", "SessionBusyError"]
 
@@ -86,17 +93,6 @@ def _ack(sock: ssl.SSLSocket, sid: bytes, code: int) -> bool:
         return True
     except OSError:
         return False
-
-
-def _read_exact(sock: socket.socket, n: int) -> bytes:
-    buf = bytearray(n)
-    view, got = memoryview(buf), 0
-    while got < n:
-        k = sock.recv_into(view[got:], n - got)
-        if k == 0:
-            raise ConnectionResetError("closed during setup")
-        got += k
-    return bytes(buf)
 
 
 class PeerRouter:
@@ -207,7 +203,7 @@ class PeerRouter:
             return
         try:
             peer = node_id_from_cert(tls.getpeercert(binary_form=True) or b"")
-            hello = _read_exact(tls, HELLO_SIZE)
+            hello = read_setup_bytes(tls, HELLO_SIZE)
             hdr = parse_header(hello[:HEADER_SIZE])
             decode_header(
                 hello[:HEADER_SIZE], session=hdr.session, seq=0, length=2, kind=Kind.HELLO
@@ -376,7 +372,7 @@ class PeerRouter:
                 )
             try:
                 tls.sendall(encode_frame(sid, 0, bytes([self.party, peer]), Kind.HELLO))
-                ack = _read_exact(tls, HEADER_SIZE + 1)
+                ack = read_setup_bytes(tls, HEADER_SIZE + 1)
                 decode_header(ack[:HEADER_SIZE], session=sid, seq=0, length=1, kind=Kind.ACK)
             except TimeoutError:
                 _close(tls)
