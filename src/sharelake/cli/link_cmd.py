@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from .errors import fail
+
 
 def link(
     left: Annotated[str, typer.Argument(help="Left person table (yours, for --reveal own).")],
@@ -73,23 +75,11 @@ def link(
         with connect(consortium, member, key=key, timeout=timeout) as session:
             df = session.link(left, right, mode=mode, reveal=reveal, progress=True)
     except LinkageError as exc:
-        console.print(
-            f"[red]refused, nothing was sent:[/red] {exc}",
-            markup=True,
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(2) from None
+        fail(console, "refused, nothing was sent", exc, 2)
     except NodePolicyError as exc:
-        console.print(
-            f"[red]refused by policy:[/red] {exc}", markup=True, highlight=False, soft_wrap=True
-        )
-        raise typer.Exit(3) from None
+        fail(console, "refused by policy", exc, 3)
     except SharelakeError as exc:
-        console.print(
-            f"[red]link failed:[/red] {exc}", markup=True, highlight=False, soft_wrap=True
-        )
-        raise typer.Exit(1) from None
+        fail(console, "link failed", exc, 1)
     df.to_csv(out, index=False)
     if reveal == "pairs":
         what = f"{len(df)} matched pairs"

@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from .errors import fail
+
 
 def upload(
     data: Annotated[Path, typer.Argument(help="CSV (or Parquet) file to upload.")],
@@ -88,18 +90,9 @@ def upload(
                 data, table, schema=schema, policy=policy, upload_id=upload_id, progress=True
             )
     except InputValidationError as exc:
-        console.print(
-            f"[red]refused, nothing was sent:[/red] {exc}",
-            markup=True,
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(2) from None
+        fail(console, "refused, nothing was sent", exc, 2)
     except SharelakeError as exc:
-        console.print(
-            f"[red]upload failed:[/red] {exc}", markup=True, highlight=False, soft_wrap=True
-        )
-        raise typer.Exit(1) from None
+        fail(console, "upload failed", exc, 1)
     kinds = ", ".join(f"{s.name}:{s.kind}" for s in res.schema)
     typer.echo(
         f"uploaded {res.rows} rows to table {res.table!r} (version {res.version}) "
