@@ -241,10 +241,16 @@ class Session:
         self.close()
 
     def close(self) -> None:
-        """Close the connections to the nodes."""
+        """Close the connections to the nodes.
+
+        Calls still in flight (after a first failure was raised without ``wait_all``)
+        are waited for first: closing a socket under a thread that is still using it lets
+        the OS hand its descriptor to the next connection, which the old thread would
+        then read and write.
+        """
+        self._pool.shutdown(wait=True, cancel_futures=True)
         for c in self._clients:
             c.close()
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def __repr__(self) -> str:
         return f"<sharelake.Session {self.member!r} @ {self.consortium.name!r}>"
