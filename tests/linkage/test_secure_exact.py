@@ -121,6 +121,19 @@ def test_equal_digests_under_different_keys_do_not_match() -> None:
     _run(lk, rk)
 
 
+def test_equal_digests_at_the_border_of_two_keys_blocks_do_not_match() -> None:
+    # each key is sorted in its own block: key 0's largest digest (a right row) ends its
+    # block and key 1's smallest (a left row with the same digest) starts the next one
+    lk = np.array([[3, 2], [10, 11], [40, 41]], dtype=np.uint64)
+    rk = np.array([[10, 1], [20, 21], [50, 51]], dtype=np.uint64)
+    _run(lk, rk)
+    # the same with negative digests (the sort is signed)
+    neg = [np.uint64(2**64 - x) for x in (9, 5)]
+    lk = np.array([[neg[0]], [neg[1]], [8]], dtype=np.uint64)
+    rk = np.array([[neg[1]], [100], [9]], dtype=np.uint64)
+    _run(lk, rk)
+
+
 @pytest.mark.parametrize(("n", "m"), [(0, 5), (4, 0), (1, 1)])
 def test_empty_and_single_record_lists(n: int, m: int) -> None:
     rng = np.random.default_rng(5)

@@ -2,25 +2,26 @@
 
 The match keys are the 64-bit digests the client computes before sharing
 (:data:`sharelake.linkage.encode.MATCH_KEYS`; a missing ingredient gives a random filler,
-and a null key or an invalid row never matches). All K keys of both tables go through
-ONE oblivious sort-merge, the PSI on secret-shared data of Mohassel, Rindal and Rosulek
+and a null key or an invalid row never matches). Both tables go through one
+oblivious sort-merge per key, the PSI on secret-shared data of Mohassel, Rindal and Rosulek
 (CCS 2020) with the stable shuffle-then-quicksort of Hamada et al. (ICISC 2012), on the
 replicated sharing of Araki et al. (CCS 2016) -- a leaner variant of the kernel of
 :func:`sharelake.relational.join.merge`:
 
-1. K (m + n) rows: every right row once per key (the "unique" side U, first), then every
-   left row once per key (the M side). The sort key is the pair (digest, key number):
-   the key number (a public ceil(log2 K)-bit tag) keeps different keys apart even if two
-   digests of different keys coincided. Only the right row number travels as a payload
-   column; the two usable bits (usable U row, usable M row) ride in the high bits of the
-   sort's row-index word (:func:`sharelake.mpc.sort.sort_undoable`), no column of their
-   own (the low bit of an arithmetic 0/1 sharing is a local boolean one).
-2. One stable sort by that pair; neighbour equality for group starts and ends as packed
-   bits; ONE boolean segmented OR scan over the sorted rows and the reversed rows
-   together gives "a usable U row is at or before me in my group" and "a usable M row is
-   at or after me"; a segmented copy by partition carries the right row number of the
-   last usable U row; the copied number and a word with both flags go back to input
-   order by undoing the sort's own shuffle (:func:`sharelake.mpc.sort.unsort`).
+1. Per key, one block of m + n rows: the right rows (the "unique" side U, first), then
+   the left rows (the M side). Only the right row number travels as a payload column;
+   the two usable bits (usable U row, usable M row) ride in the high bits of the sort's
+   row-index word (:func:`sharelake.mpc.sort.sort_undoable`), no column of their own
+   (the low bit of an arithmetic 0/1 sharing is a local boolean one). Each block is
+   sorted on its own by the 64-bit digest: K sorts of m + n rows compare fewer and
+   narrower composite keys than one sort of K (m + n) rows with a key-number tag.
+2. The sorted blocks are laid end to end; neighbour equality of the digests gives group
+   starts and ends as packed bits, with a public cut at every block boundary; ONE
+   boolean segmented OR scan over the sorted rows and the reversed rows together gives
+   "a usable U row is at or before me in my group" and "a usable M row is at or after
+   me"; a segmented copy by partition carries the right row number of the last usable U
+   row; the copied number and a word with both flags go back to input order by undoing
+   each block's sort (:func:`sharelake.mpc.sort.unsort`).
 3. Per record, the K per-key flags are OR-ed (a product tree of 1 - f).
 4. Candidate pairs: for left row i and key k, the right row carried by the copy, i.e. the
    LAST usable right row (in right-table order) with that key value. Pairs found through
@@ -35,9 +36,9 @@ LEAKAGE: nothing. Flags, candidate right rows and validity bits stay secret; the
 copy's partition destinations, both uniformly random whatever the data; the return to
 input order opens nothing. Only a release step (the ``reveal_*`` functions at the end of
 this module, or compaction by the node) opens what the ``--reveal`` mode allows.
-Cost: one sort of K (n + m) rows with a (64 + tag)-bit key and one payload column,
-2 ceil(log2 2K(n+m)) rounds of a one-bit OR scan, a partition copy of one column, one
-unshuffle of two columns, then ~10 rounds of small work for the OR and the
+Cost: K sorts of n + m rows on a (64 + log2(n + m))-bit composite key with one payload
+column, 2 ceil(log2 2K(n+m)) rounds of a one-bit OR scan, a partition copy of one
+column, K unshuffles of two columns, then ~10 rounds of small work for the OR and the
 de-duplication.
 """
 
@@ -55,7 +56,7 @@ from ..mpc.compare import eq, eq_public
 from ..mpc.convert import b2a_bits
 from ..mpc.party import Party
 from ..mpc.ring import Arr
-from ..mpc.shares import AShare, BShare, concat_a
+from ..mpc.shares import AShare, BShare, concat_a, concat_b
 from ..mpc.sort import sort_undoable, unsort
 from ..relational.join import const, one_minus
 from ..relational.scan import (
@@ -101,10 +102,6 @@ def row_bits(m: int) -> int:
     return max(1, (max(m, 1) - 1).bit_length())
 
 
-def _tag_bits(k: int) -> int:
-    return max(1, (k - 1).bit_length())
-
-
 def _usable(p: Party, t: SecretTable, keys: Sequence[str]) -> list[AShare]:
     """Per key: valid AND key not null (one multiplication round for all keys)."""
     out: list[AShare | None] = []
@@ -137,41 +134,42 @@ def exact_links(p: Party, left: SecretTable, right: SecretTable, keys: Sequence[
     if n == 0 or m == 0:
         z = const(p, 0, nk * n)
         return ExactLinks(const(p, 0, n), const(p, 0, m), z.reshape(nk, n), z.reshape(nk, n))
-    tb = _tag_bits(nk)
-    nu, nt = nk * m, nk * (n + m)
+    nu, nb = nk * m, m + n
     ok_r = _usable(p, right, keys)
     ok_l = _usable(p, left, keys)
-    ok = concat_a(ok_r + ok_l)
-    digests = concat_a([right[k].values for k in keys] + [left[k].values for k in keys])
-    tags = np.concatenate(
-        [np.full(m, j, np.uint64) for j in range(nk)]
-        + [np.full(n, j, np.uint64) for j in range(nk)]
-    )
     # usable flags as bits: the low bit of an arithmetic sharing is the XOR of the low
     # bits of its components (local); they ride above the row index through the sort
-    okb = BShare(ok.a & _ONE, ok.b & _ONE)
-    side = np.zeros(nt, np.uint64)
-    side[nu:] = 1
+    okb = [
+        BShare(ok.a & _ONE, ok.b & _ONE) for ok in (concat_a([ok_r[j], ok_l[j]]) for j in range(nk))
+    ]
+    side = np.zeros(nb, np.uint64)
+    side[m:] = 1
     shift = (side + _U_BIT).astype(np.uint64)  # bit 62: usable U row, bit 63: usable M row
-    extra = BShare(okb.a << shift, okb.b << shift)
-    rpos = np.concatenate([np.tile(np.arange(m, dtype=np.uint64), nk), np.zeros(nk * n, np.uint64)])
-    srt = sort_undoable(
-        p,
-        [digests, p.public_a(tags)],
-        [p.public_a(rpos)],
-        signed=[True, False],
-        bits=[64, tb],
-        extra=extra,
-    )
-    sdig, stag = srt.keys
-    (scarry,) = srt.payload
-    assert isinstance(sdig, AShare) and isinstance(stag, AShare) and isinstance(scarry, AShare)
-    sok_u = _word_bit(srt.word, _U_BIT, nt)
-    sok_m = _word_bit(srt.word, _U_BIT + 1, nt)
-    # group starts and ends (packed bits): digest and tag both equal to the row above
-    same_d, same_t = neighbour_same_bits(p, [sdig, stag], [64, tb])
-    with p.measure("scan.starts"):
-        same = and_bits(p, same_d, same_t)
+    rpos = p.public_a(np.concatenate([np.arange(m, dtype=np.uint64), np.zeros(n, np.uint64)]))
+    # one sort per key: block j = (right rows, left rows) by key j
+    blocks = [
+        sort_undoable(
+            p,
+            [concat_a([right[k].values, left[k].values])],
+            [rpos],
+            signed=True,
+            bits=64,
+            extra=BShare(okb[j].a << shift, okb[j].b << shift),
+        )
+        for j, k in enumerate(keys)
+    ]
+    nt = nk * nb
+    sdig = concat_a([_arith(s.keys[0]) for s in blocks])
+    scarry = concat_a([_arith(s.payload[0]) for s in blocks])
+    word = concat_b([s.word for s in blocks])
+    sok_u = _word_bit(word, _U_BIT, nt)
+    sok_m = _word_bit(word, _U_BIT + 1, nt)
+    # group starts and ends (packed bits): digest equal to the row above, and never
+    # across the boundary of two keys' blocks (public positions)
+    (same,) = neighbour_same_bits(p, [sdig], [64])
+    inside = np.ones(nt - 1, dtype=np.bool_)
+    inside[np.arange(1, nk) * nb - 1] = False
+    same = same.and_public(pack(inside))
     g = starts_bits(p, same)
     e = ends_bits(p, g)
     # "a usable U row is at or before me in my group" (forward) and "a usable M row is
@@ -187,21 +185,36 @@ def exact_links(p: Party, left: SecretTable, right: SecretTable, keys: Sequence[
     s_u = b2a_bits(p, g ^ sok_u ^ s_u_and)
     (got,) = segmented_copy(p, s_u, [scarry], method="auto")
     flagword = _bits_word(has_u, 0) ^ _bits_word(has_m, 1)
-    back_got, back_flags = unsort(p, [got, flagword], srt)
-    assert isinstance(back_got, AShare) and isinstance(back_flags, BShare)
+    back = [
+        unsort(p, [got[j * nb : (j + 1) * nb], flagword[j * nb : (j + 1) * nb]], s)
+        for j, s in enumerate(blocks)
+    ]
+    back_got = [_arith(b[0]) for b in back]
+    back_flags = [b[1] for b in back]
+    assert all(isinstance(f, BShare) for f in back_flags)
     # a candidate is real when the row is usable and the copy found a usable row; the
-    # right rows take the backward flag, the left rows the forward one
-    hasb = concat_bits([_word_bit(back_flags[:nu], 1, nu), _word_bit(back_flags[nu:], 0, nk * n)])
-    okbits = _word_bit(okb, 0, nt)
+    # right rows take the backward flag, the left rows the forward one. Layout from here
+    # on: every key's right rows, then every key's left rows.
+    hasb = concat_bits(
+        [_word_bit(f[:m], 1, m) for f in back_flags]  # type: ignore[arg-type]
+        + [_word_bit(f[m:], 0, n) for f in back_flags]  # type: ignore[arg-type]
+    )
+    ok = concat_a(ok_r + ok_l)
+    okbits = _word_bit(BShare(ok.a & _ONE, ok.b & _ONE), 0, nt)
     f = b2a_bits(p, and_bits(p, okbits, hasb))
     fl = f[nu:].reshape(nk, n)
     fr = f[:nu].reshape(nk, m)
     # OR over keys: 1 - prod(1 - f), left and right together
     none = and_flags(p, [one_minus(p, concat_a([fl[j], fr[j]])) for j in range(nk)])
     any_ = one_minus(p, none)
-    partner = back_got[nu:].reshape(nk, n)
+    partner = _stack([g_[m:] for g_ in back_got])
     found = _dedup(p, fl, partner, m)
     return ExactLinks(any_[:n], any_[n:], partner, found)
+
+
+def _arith(x: AShare | BShare) -> AShare:
+    assert isinstance(x, AShare)
+    return x
 
 
 _ONE = np.uint64(1)
