@@ -3,9 +3,10 @@
 :func:`connect` reads ``consortium.toml`` and the member's Ed25519 key, and opens one
 HTTPS client per node. Every connection must present a certificate issued by the
 consortium CA *and* whose SHA-256 fingerprint is the one listed for that node in
-``consortium.toml``; the check runs right after the TLS handshake, before a single byte
-of a request is sent. (The host name is not checked: the pinned fingerprint is
-stronger.) Every request is signed as ``docs/node-api.md`` defines.
+``consortium.toml`` (:mod:`sharelake.client.pinned_tls`); the check runs right after the
+TLS handshake, before a single byte of a request is sent. (The host name is not checked:
+the pinned fingerprint is stronger.) Every request is signed as ``docs/node-api.md``
+defines.
 
 Requests to the three nodes run in parallel threads under one deadline. Failures are
 typed and name the node: :class:`NodeUnavailableError` (not reachable, timed out, or a
@@ -19,7 +20,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import hashlib
 import json
-import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,10 +31,11 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ..errors import AuthenticationError, PeerError, PeerTimeoutError, SharelakeError
-from ..governance.consortium import Consortium, NodeInfo
+from ..governance.consortium import Consortium
 from ..governance.keys import load_private_key
 from ..governance.signing import sign_request
 from ..relational.table import ColumnSpec, spec_from_json
+from .pinned_tls import _tls_context
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -115,45 +116,6 @@ _STATUS_ERRORS: dict[int, type[NodeError]] = {
     409: NodeConflictError,
     422: NodeInputError,
 }
-
-
-# ---- pinned TLS -------------------------------------------------------------------------
-
-
-class _PinnedContext(ssl.SSLContext):
-    """Client TLS context that also requires one exact server certificate (SHA-256)."""
-
-    pinned = ""
-    node_name = ""
-
-    def wrap_socket(self, sock: socket.socket, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
-        wrapped = super().wrap_socket(sock, *args, **kwargs)
-        _check_pin(wrapped.getpeercert(binary_form=True), self.pinned, self.node_name, wrapped)
-        return wrapped
-
-    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
-        raise ssl.SSLError("sharelake: TLS over memory BIOs is not used (no proxies)")
-
-
-def _check_pin(der: bytes | None, pinned: str, node: str, sock: ssl.SSLSocket) -> None:
-    got = hashlib.sha256(der or b"").hexdigest()
-    if der is None or got != pinned:
-        sock.close()
-        raise ssl.SSLCertVerificationError(
-            f"{node} presented certificate {got[:16]}..., but consortium.toml pins "
-            f"{pinned[:16]}...: refusing to talk to it"
-        )
-
-
-def _tls_context(ca: Path, node: NodeInfo) -> _PinnedContext:
-    ctx = _PinnedContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.check_hostname = False  # the fingerprint pin below is stricter
-    ctx.verify_mode = ssl.CERT_REQUIRED
-    ctx.load_verify_locations(cafile=str(ca))
-    ctx.pinned = node.cert_fingerprint.lower()
-    ctx.node_name = node.name or f"P{node.id}"
-    return ctx
 
 
 # ---- session ----------------------------------------------------------------------------
