@@ -12,7 +12,8 @@ Requests to the three nodes run in parallel threads under one deadline. Failures
 typed and name the node: :class:`NodeUnavailableError` (not reachable, timed out, or a
 peer failure, 503), and :class:`NodeError` subclasses for a node's refusal
 (:class:`NodeAuthError` 401, :class:`NodePolicyError` 403, :class:`NodeNotFoundError`
-404, :class:`NodeConflictError` 409, :class:`NodeInputError` 422).
+404, :class:`NodeConflictError` 409, :class:`NodeInputError` 422), defined in
+:mod:`sharelake.client.errors` and re-exported here.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import hashlib
 import json
-import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,11 +30,23 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from ..errors import AuthenticationError, PeerError, PeerTimeoutError, SharelakeError
+from ..errors import AuthenticationError, PeerTimeoutError, SharelakeError
 from ..governance.consortium import Consortium
 from ..governance.keys import load_private_key
 from ..governance.signing import sign_request
 from ..relational.table import ColumnSpec, spec_from_json
+from .errors import (
+    NodeAuthError,
+    NodeConflictError,
+    NodeError,
+    NodeInputError,
+    NodeNotFoundError,
+    NodePolicyError,
+    NodeUnavailableError,
+    UnknownTableError,
+    _error,
+    _reason,
+)
 from .pinned_tls import _tls_context
 
 if TYPE_CHECKING:
@@ -60,62 +72,6 @@ __all__ = [
 
 DEFAULT_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 10.0
-
-
-# ---- errors -----------------------------------------------------------------------------
-
-
-class NodeError(SharelakeError):
-    """A node refused a request; ``node`` is its id, ``status`` the HTTP status.
-
-    ``kind`` is the error class name the node reported.
-    """
-
-    def __init__(self, message: str, *, node: int, status: int, kind: str = "") -> None:
-        super().__init__(message)
-        self.node = node
-        self.status = status
-        self.kind = kind
-
-
-class NodeAuthError(NodeError, AuthenticationError):
-    """The node did not accept the request's signature or member (401)."""
-
-
-class NodePolicyError(NodeError):
-    """The node's policy check refused the request (403)."""
-
-
-class NodeNotFoundError(NodeError):
-    """The node has no such table or upload (404)."""
-
-
-class NodeConflictError(NodeError):
-    """The request conflicts with the node's state (409), e.g. a table name in use."""
-
-
-class NodeInputError(NodeError):
-    """The node rejected the request's content (422), e.g. a plan that does not fit."""
-
-
-class NodeUnavailableError(PeerError):
-    """A node could not be reached in time, its certificate was wrong, or it lost a peer."""
-
-
-class UnknownTableError(SharelakeError, KeyError):
-    """No committed table of that name is visible on all three nodes."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
-
-
-_STATUS_ERRORS: dict[int, type[NodeError]] = {
-    401: NodeAuthError,
-    403: NodePolicyError,
-    404: NodeNotFoundError,
-    409: NodeConflictError,
-    422: NodeInputError,
-}
 
 
 # ---- session ----------------------------------------------------------------------------
@@ -556,34 +512,6 @@ def _nonce() -> str:
     import secrets
 
     return secrets.token_hex(16)
-
-
-def _reason(exc: BaseException) -> str:
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        if isinstance(cur, ssl.SSLCertVerificationError):
-            return f"certificate rejected: {cur.verify_message or cur}"
-        cur = cur.__cause__ or cur.__context__
-    text = str(exc) or type(exc).__name__
-    return text
-
-
-def _error(reply: Reply, name: str, method: str, path: str) -> SharelakeError:
-    kind, message = "", reply.body[:300].decode("utf-8", "replace")
-    try:
-        d = reply.json()
-        if isinstance(d, dict):
-            kind = str(d.get("error", ""))
-            message = str(d.get("message", d.get("detail", message)))
-    except ValueError:
-        pass
-    text = f"{name} refused {method} {path} ({reply.status}{' ' + kind if kind else ''}): {message}"
-    if reply.status >= 500:
-        return NodeUnavailableError(text, node=reply.node)
-    cls = _STATUS_ERRORS.get(reply.status, NodeError)
-    return cls(text, node=reply.node, status=reply.status, kind=kind)
 
 
 def connect(
