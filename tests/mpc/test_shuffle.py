@@ -152,3 +152,37 @@ def test_shuffle_rejects_columns_of_different_lengths() -> None:
     extra = _shares([("a", np.arange(4))])
     with pytest.raises(ValueError, match="equal length"):
         run_in_memory(body_bad, [{"cols": per[i] + extra[i]} for i in range(3)])
+
+
+def body_block_shuffle(p: Party, cols: list[AShare | BShare], blocks: list[int]) -> list[Any]:
+    plan = sh.make_plan(p, len(cols[0]), blocks=blocks)
+    out = sh.shuffle(p, cols, plan=plan)
+    return [out[0], sh.unshuffle(p, out, plan)[0]]
+
+
+@pytest.mark.parametrize("blocks", [[40, 40, 40], [0, 7, 1, 50], [120]])
+def test_a_block_diagonal_shuffle_keeps_every_row_in_its_block(blocks: list[int]) -> None:
+    n = sum(blocks)
+    tags = np.arange(n) * 3 + 1
+    res = run_in_memory(
+        body_block_shuffle,
+        [{"cols": c, "blocks": blocks} for c in _shares([("a", tags)])],
+    )
+    out = reconstruct_arith([r[0] for r in res])
+    back = reconstruct_arith([r[1] for r in res])
+    np.testing.assert_array_equal(back, to_ring(tags))
+    off = 0
+    moved = 0
+    for size in blocks:
+        part = out[off : off + size]
+        assert sorted(part.tolist()) == to_ring(tags[off : off + size]).tolist()
+        moved += int(np.sum(part != to_ring(tags[off : off + size])))
+        off += size
+    assert moved > 0 or n <= 1
+
+
+def test_shuffle_blocks_must_add_up_to_the_rows() -> None:
+    from sharelake.mpc.prg import Prg
+
+    with pytest.raises(ValueError, match="do not add up"):
+        sh.random_perm(Prg(b"k" * 16), 10, blocks=[4, 5])

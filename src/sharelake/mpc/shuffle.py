@@ -71,17 +71,40 @@ class ShufflePlan:
         return (s, (s + 1) % 3, (s + 2) % 3)
 
 
-def random_perm(prg: Prg, n: int) -> Perm:
+def random_perm(prg: Prg, n: int, *, blocks: Sequence[int] | None = None) -> Perm:
     """A uniformly random permutation of ``range(n)`` from ``prg`` (argsort of 64-bit words).
 
     Both holders of a PRG key obtain the same permutation. Ties among the 64-bit words
-    (probability below n^2 / 2^65) only bias it negligibly.
+    (probability below n^2 / 2^65) only bias it negligibly. With ``blocks`` (sizes
+    summing to n) the permutation is block-diagonal: every block of consecutive rows is
+    permuted uniformly within itself.
     """
-    return np.argsort(prg.words(n), kind="quicksort").astype(np.intp, copy=False)
+    words = prg.words(n)
+    if blocks is None:
+        return np.argsort(words, kind="quicksort").astype(np.intp, copy=False)
+    sizes = _blocks(blocks, n)
+    out = np.empty(n, dtype=np.intp)
+    off = 0
+    for size in sizes:
+        out[off : off + size] = np.argsort(words[off : off + size], kind="quicksort") + off
+        off += size
+    return out
 
 
-def make_plan(p: Party, n: int) -> ShufflePlan:
+def _blocks(blocks: Sequence[int], n: int) -> list[int]:
+    sizes = [int(b) for b in blocks]
+    if any(b < 0 for b in sizes) or sum(sizes) != n:
+        raise ValueError(f"shuffle blocks {sizes} do not add up to {n} rows")
+    return sizes
+
+
+def make_plan(p: Party, n: int, *, blocks: Sequence[int] | None = None) -> ShufflePlan:
     """Draw this party's two pass permutations for ``n`` rows (no communication).
+
+    With ``blocks`` (public sizes summing to n) every block of consecutive rows is
+    shuffled within itself: the secret permutation is block-diagonal, which lets
+    independent tables share the rounds of one shuffle (and of one sort) while each
+    stays in its own rows.
 
     Pass j uses key k_{j+1}: party j holds it as ``prg_next``, party j+1 as ``prg_own``.
     All three parties must call this together, in the same order as other PRG draws.
@@ -90,8 +113,8 @@ def make_plan(p: Party, n: int) -> ShufflePlan:
     spreads the load evenly over many shuffles.
     """
     perms: list[Perm | None] = [None, None, None]
-    perms[p.id] = random_perm(p.prg_next, n)
-    perms[(p.id + 2) % 3] = random_perm(p.prg_own, n)
+    perms[p.id] = random_perm(p.prg_next, n, blocks=blocks)
+    perms[(p.id + 2) % 3] = random_perm(p.prg_own, n, blocks=blocks)
     start = p.shuffle_plans % 3
     p.shuffle_plans += 1
     return ShufflePlan(n, (perms[0], perms[1], perms[2]), start)
