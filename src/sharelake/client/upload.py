@@ -7,8 +7,8 @@ Steps of :func:`upload`:
 2. validate every value against the schema (:func:`sharelake.relational.encode.encode_frame`):
    a bad value stops the upload with an error naming the file, row and column, before
    anything is shared or sent;
-3. split every column into three replicated sharings; node i receives only its pair,
-   so no node ever sees a plaintext value;
+3. split every column into three replicated sharings (:mod:`sharelake.client.bundles`);
+   node i receives only its pair, so no node ever sees a plaintext value;
 4. ``prepare`` on the three nodes in parallel (staged, invisible), then ``commit`` on
    the three (they compare share digests and publish). On any failure the upload is
    aborted on all three nodes and the error is raised; calling again with the same
@@ -39,27 +39,24 @@ Schema inference rule (:func:`infer_schema`), per column:
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import re
 import time
 import tomllib
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from ..errors import InputValidationError, SharelakeError
-from ..mpc.prg import Prg, fresh_key
 from ..relational.encode import EncodedColumn, encode_frame
 from ..relational.table import KINDS, ColumnSpec, spec_from_json, spec_to_json
-from ..storage.bundle import _PREFIX as _BUNDLE_PREFIX
+from .bundles import _Bundle, _parts, _share_into_bundles, share_bundles
+from .bundles import data_digest as data_digest
 
 if TYPE_CHECKING:
     from .session import Reply, Session
@@ -254,111 +251,6 @@ def load_policy(policy: Mapping[str, Any] | str | Path | None) -> dict[str, Any]
         return dict(tomllib.loads(p.read_text(encoding="utf-8")))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise InputValidationError(f"cannot read the policy: {exc}", source=str(p)) from None
-
-
-# ---- sharing ----------------------------------------------------------------------------
-
-
-def _parts(c: EncodedColumn) -> list[tuple[str, npt.NDArray[np.uint64]]]:
-    out = [("values", c.values)]
-    if c.spec.nullable:
-        out.append(("null", c.null))
-    if c.text is not None:
-        out.append(("text", c.text))
-    return out
-
-
-def data_digest(name: str, cols: Sequence[EncodedColumn]) -> bytes:
-    """BLAKE2b digest of a table's name, schema and encoded values (binds the shares)."""
-    h = hashlib.blake2b(b"sharelake-upload-data-v1\x00" + name.encode("utf-8"), digest_size=32)
-    for c in cols:
-        h.update(json.dumps(spec_to_json(c.spec), sort_keys=True).encode("utf-8"))
-        for part, x in _parts(c):
-            h.update(part.encode("ascii") + str(x.shape).encode("ascii"))
-            h.update(np.ascontiguousarray(x, dtype="<u8").data)
-    return h.digest()
-
-
-def share_bundles(
-    cols: Sequence[EncodedColumn],
-    meta: Mapping[str, Any],
-    *,
-    key: bytes | None = None,
-    on_column: Callable[[int], object] | None = None,
-) -> list[bytes]:
-    """Split encoded columns into the three nodes' upload bundles (node i gets its pair).
-
-    ``key`` (16 bytes, secret) makes the sharing deterministic; fresh randomness otherwise.
-    ``on_column(nbytes)`` is called after each column with its encoded size.
-    """
-    return [bytes(b.data) for b in _share_into_bundles(cols, meta, key=key, on_column=on_column)]
-
-
-@dataclass(frozen=True)
-class _Bundle:
-    """One node's upload bundle, built in place, and the SHA-256 of the whole of it."""
-
-    data: bytearray
-    sha256: str
-
-
-def _share_into_bundles(
-    cols: Sequence[EncodedColumn],
-    meta: Mapping[str, Any],
-    *,
-    key: bytes | None = None,
-    on_column: Callable[[int], object] | None = None,
-) -> list[_Bundle]:
-    """:func:`share_bundles` without copies: the PRG writes each component straight into
-    the bundle of the first node that holds it, and one copy goes to the second; each
-    bundle is hashed once (its checksum, and from the same state the SHA-256 of the
-    whole body that the request signature needs). Vectorised, no per-row Python.
-
-    The same key gives the same shares as :func:`sharelake.mpc.sharing.share_arith`
-    (component 0, then 1, drawn from the PRG; component 2 = x - x0 - x1).
-    """
-    prg = Prg(key if key is not None else fresh_key())
-    names = [(f"{c.spec.name}.{part}", x) for c in cols for part, x in _parts(c)]
-    specs = []
-    for name, x in names:
-        for side in ("a", "b"):
-            specs.append({"name": f"{name}.{side}", "dtype": "u64", "shape": list(x.shape)})
-    head = json.dumps({"meta": dict(meta), "arrays": specs}, sort_keys=True).encode("utf-8")
-    head = _BUNDLE_PREFIX.pack(b"SLSB", 1, len(head)) + head
-    size = len(head) + sum(2 * x.size * 8 for _, x in names) + 32
-    bufs = [bytearray(size) for _ in range(3)]
-    for b in bufs:
-        b[: len(head)] = head
-    pos = len(head)
-
-    def slot(i: int, off: int, x: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
-        arr = np.frombuffer(bufs[i], dtype="<u8", count=x.size, offset=off)
-        return arr.reshape(x.shape)
-
-    for c in cols:
-        for _part, x in _parts(c):
-            x = np.ascontiguousarray(x, dtype=np.uint64)
-            n = x.size * 8
-            a_off, b_off = pos, pos + n
-            comp = [slot(i, a_off, x) for i in range(3)]  # component i, first at node i
-            prg.fill(comp[0])
-            prg.fill(comp[1])
-            np.subtract(x, comp[0], out=comp[2])
-            comp[2] -= comp[1]
-            for i in range(3):  # component i+1 is second at node i
-                slot(i, b_off, x)[...] = comp[(i + 1) % 3]
-            pos += 2 * n
-        if on_column is not None:
-            step = sum(x.nbytes for _, x in _parts(c))
-            on_column(step)
-    out = []
-    for b in bufs:
-        h = hashlib.sha256(memoryview(b)[: size - 32])
-        digest = h.digest()
-        b[size - 32 :] = digest
-        h.update(digest)
-        out.append(_Bundle(b, h.hexdigest()))
-    return out
 
 
 # ---- the upload -------------------------------------------------------------------------
