@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sharelake.mpc import comparator as cmp
 from sharelake.mpc import quicksort as qs
 from sharelake.mpc import sort as so
 from sharelake.mpc.party import Party
@@ -251,7 +252,7 @@ def test_pairs_in_segments_lists_every_pair_of_each_segment_once() -> None:
 def test_narrow_lane_packing_puts_element_32f_th_u_in_word_fh_u_lane_t(width: int) -> None:
     rng = np.random.default_rng(width)
     arr = rng.integers(0, 1 << width, (2, 320), dtype=np.uint64)
-    got = qs._pack_narrow(arr, width)
+    got = cmp._pack_narrow(arr, width)
     k, h = 64 // width, width // 2
     for e in range(320):
         f, rest = divmod(e, 32)
