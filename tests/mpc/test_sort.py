@@ -251,15 +251,18 @@ def test_pairs_in_segments_lists_every_pair_of_each_segment_once() -> None:
 @pytest.mark.parametrize("width", [2, 4, 8, 16, 32])
 def test_narrow_lane_packing_puts_element_32f_th_u_in_word_fh_u_lane_t(width: int) -> None:
     rng = np.random.default_rng(width)
-    arr = rng.integers(0, 1 << width, (2, 320), dtype=np.uint64)
-    got = cmp._pack_narrow(arr, width)
+    words = rng.integers(0, 2**63, (2, 320), dtype=np.uint64) << np.uint64(1)
     k, h = 64 // width, width // 2
-    for e in range(320):
-        f, rest = divmod(e, 32)
-        t, u = divmod(rest, h)
-        lane = (got[:, f * h + u] >> np.uint64(width * t)) & np.uint64((1 << width) - 1)
-        np.testing.assert_array_equal(lane, arr[:, e])
-    assert got.shape == (2, 320 // k)
+    for shift in range(0, 64, width):
+        # the chunk in bits [shift, shift + width) of packed words, other bits random
+        arr = (words >> np.uint64(shift)) & np.uint64((1 << width) - 1)
+        got = cmp._pack_narrow(words, width, shift)
+        assert got.shape == (2, 320 // k)
+        for e in range(320):
+            f, rest = divmod(e, 32)
+            t, u = divmod(rest, h)
+            lane = (got[:, f * h + u] >> np.uint64(width * t)) & np.uint64((1 << width) - 1)
+            np.testing.assert_array_equal(lane, arr[:, e])
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 255, 256, 257, 4097])

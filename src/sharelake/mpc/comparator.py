@@ -12,6 +12,11 @@ stage merges two words into one as the groups halve. A 64-bit key costs 63 x 2 g
 about 2 words sent per comparison and 6 rounds, with no bit transpose. Narrower key
 parts are packed several per word so that no bit of any message is padding.
 
+Between comparisons a key is held as words (:func:`key_words`): every 64-bit chunk in a
+word of its own and all narrower chunks together in one more word, so gathering keys
+moves no more words than their bits need; the comparator cuts each narrow chunk out of
+that word as it lays the chunk out for the gates (:func:`_pack_narrow`).
+
 The quicksort of :mod:`sharelake.mpc.quicksort` opens the outcomes of this comparator.
 """
 
@@ -94,13 +99,58 @@ def pack_chunks(fields: Sequence[tuple[BShare, int]]) -> list[tuple[BShare, int]
 
 
 def chunk_matrix(chunks: Sequence[tuple[BShare, int]]) -> tuple[Arr, list[int]]:
-    """Row layout for gathers: row e = (chunk 0 a, chunk 0 b, chunk 1 a, ...) of element e."""
+    """Row layout: row e = (chunk 0 a, chunk 0 b, chunk 1 a, ...) of element e.
+
+    One word per chunk and component; the comparator itself takes the packed column
+    layout of :func:`key_words`.
+    """
     n = len(chunks[0][0]) if chunks else 0
     mat = np.empty((n, 2 * len(chunks)), dtype=np.uint64)
     for c, (ch, _) in enumerate(chunks):
         mat[:, 2 * c] = ch.a
         mat[:, 2 * c + 1] = ch.b
     return mat, [w for _, w in chunks]
+
+
+def word_layout(widths: Sequence[int]) -> list[tuple[int, int, int]]:
+    """Where each chunk lives in the word matrix of :func:`key_words`: (word, shift, width).
+
+    A 64-bit chunk has a word of its own; narrower chunks share words, each in a field
+    of its comparator width (:func:`pow2_width`), aligned to that width, the fields
+    filled from the top in chunk order. The narrow chunks of :func:`pack_chunks`
+    (descending powers of two, under 64 bits in all) therefore fill ONE word: a key of
+    f full 64-bit chunks and some narrower bits takes f + 1 words per share component.
+    """
+    out: list[tuple[int, int, int]] = []
+    word, free = -1, 0  # free: the low bits of the current word not yet used
+    for w in widths:
+        wd = 64 if w >= 64 else pow2_width(w)
+        if free < wd:
+            word, free = word + 1, 64
+        shift = (free // wd - 1) * wd
+        out.append((word, shift, wd))
+        free = shift
+    return out
+
+
+def key_words(chunks: Sequence[tuple[BShare, int]]) -> Arr:
+    """Column layout for gathers: the chunks packed into words (see :func:`word_layout`).
+
+    Shape (2 * #words, n): row 2k / 2k + 1 = component a / b of word k, column = element.
+    Local: the chunks occupy disjoint bit fields, so each component is packed alone.
+    """
+    lay = word_layout([w for _, w in chunks])
+    n = len(chunks[0][0]) if chunks else 0
+    mat = np.empty((2 * (lay[-1][0] + 1) if lay else 0, n), dtype=np.uint64)
+    filled: set[int] = set()
+    for (ch, _), (k, sh, _) in zip(chunks, lay, strict=True):
+        for r, comp in ((2 * k, ch.a), (2 * k + 1, ch.b)):
+            if k in filled:
+                mat[r] |= comp << U64(sh)
+            else:
+                np.left_shift(comp, U64(sh), out=mat[r])
+        filled.add(k)
+    return mat
 
 
 # ---- the word-packed comparator ----------------------------------------------------------
@@ -133,27 +183,33 @@ def _stage(w: Arr, s: int) -> tuple[Arr, Arr]:
 _LANE = {8: np.uint8, 16: np.uint16, 32: np.uint32}
 
 
-def _pack_narrow(arr: Arr, width: int) -> Arr:
+def _pack_narrow(words: Arr, width: int, shift: int = 0) -> Arr:
     """Pack ``64 / width`` elements per word so the reduced slots come out canonical.
 
-    ``arr`` has shape (rows, mp), mp a multiple of 32, values below 2^width. Element e
-    ends in slot e % 32 of word e // 32 after the log2(width) stages; that needs packed
-    word f * h + u, lane t, to hold element 32 f + t h + u (h = width / 2,
-    t < 64 / width). The lanes are bytes or wider little-endian integers of a narrow
-    copy, so the packing is one narrowing cast, one small transpose and a view.
+    ``words`` has shape (rows, mp), mp a multiple of 32, its last axis contiguous; the
+    chunk is in bits [shift, shift + width) of every word (``shift`` a multiple of
+    ``width``; the other bits are ignored). Element e ends in slot e % 32 of word
+    e // 32 after the log2(width) stages; that needs packed word f * h + u, lane t, to
+    hold element 32 f + t h + u (h = width / 2, t < 64 / width). The lanes are bytes or
+    wider little-endian integers read straight out of ``words``, so the packing is one
+    strided copy (a small transpose) and a view; 2- and 4-bit chunks then shift, mask
+    and merge their bytes.
     """
-    rows = arr.shape[0]
+    rows = words.shape[0]
     if width == 64:
-        return arr
+        return words
     k, h = 64 // width, width // 2
     if width >= 8:
-        lanes = arr.astype(_LANE[width]).reshape(rows, -1, k, h)
+        lanes = words.view(_LANE[width])[:, shift // width :: k].reshape(rows, -1, k, h)
         packed = np.ascontiguousarray(lanes.transpose(0, 1, 3, 2))
         return packed.view(np.uint64).reshape(rows, -1)
     # width 2 or 4: 8 / width lanes per byte.
     per = 8 // width
-    lanes = arr.astype(np.uint8).reshape(rows, -1, k, h)
+    lanes = words.view(np.uint8)[:, shift // 8 :: 8].reshape(rows, -1, k, h)
     t = np.ascontiguousarray(lanes.transpose(0, 1, 3, 2)).reshape(rows, -1, 8, per)
+    if shift % 8:
+        t >>= np.uint8(shift % 8)
+    t &= np.uint8((1 << width) - 1)
     byte = np.ascontiguousarray(t[..., 0])
     for j in range(1, per):
         byte |= t[..., j] << np.uint8(width * j)
@@ -245,10 +301,11 @@ def _combine_round(p: Party, jobs: Sequence[_Job]) -> list[tuple[Arr, Arr]]:
 
 
 def compare_rows(p: Party, xs: Arr, ys: Arr, widths: Sequence[int]) -> BShare:
-    """Secret (D, V) of row-layout keys ``xs`` vs ``ys`` (see :func:`chunk_matrix`).
+    """Secret (D, V) of column-layout keys ``xs`` vs ``ys`` (see :func:`key_words`).
 
-    ``xs`` and ``ys`` have shape (2 * #chunks, mp) (row 2c / 2c + 1 = component a / b
-    of chunk c, column = element) with mp a multiple of 32. Returns
+    ``xs`` and ``ys`` have shape (2 * #words, mp) (row 2k / 2k + 1 = component a / b
+    of word k, column = element; ``widths`` are the chunk widths and
+    :func:`word_layout` says where each chunk lies) with mp a multiple of 32. Returns
     mp / 32 words: word e // 32, bits 2(e % 32) and 2(e % 32) + 1 hold D ("keys differ")
     and V (= [x < y] when they differ) of pair e. Chunks run their stages in the same
     rounds, and finished neighbours merge while wider chunks still run: about
@@ -259,10 +316,9 @@ def compare_rows(p: Party, xs: Arr, ys: Arr, widths: Sequence[int]) -> BShare:
     nxt: list[_Job | None] = []
     state: list[tuple[Arr, Arr] | None] = []
     stage_no: list[int] = []
-    for c, width in enumerate(widths):
-        wd = 64 if width >= 64 else pow2_width(width)
-        xp = _pack_narrow(xs[2 * c : 2 * c + 2], wd)
-        yp = _pack_narrow(ys[2 * c : 2 * c + 2], wd)
+    for k, sh, wd in word_layout(widths):
+        xp = _pack_narrow(xs[2 * k : 2 * k + 2], wd, sh)
+        yp = _pack_narrow(ys[2 * k : 2 * k + 2], wd, sh)
         todo.append(wd.bit_length() - 1)
         nxt.append(("s1", xp[0], xp[1], yp[0], yp[1], 1))
         state.append(None)
@@ -315,11 +371,11 @@ def open_below_rows(p: Party, xs: Arr, ys: Arr, widths: Sequence[int], m: int) -
 
 def open_below(p: Party, chunks: Sequence[tuple[BShare, int]], xi: Idx, yi: Idx) -> Bools:
     """Open [key[xi] < key[yi]] for every pair of row indices (keys must differ)."""
-    mat, widths = chunk_matrix(chunks)
+    cols = key_words(chunks)
     m = int(xi.shape[0])
     mp = max(32, -(-m // 32) * 32)
-    xs = np.zeros((mat.shape[1], mp), dtype=np.uint64)
+    xs = np.zeros((cols.shape[0], mp), dtype=np.uint64)
     ys = np.zeros_like(xs)
-    xs[:, :m] = mat[xi].T
-    ys[:, :m] = mat[yi].T
-    return open_below_rows(p, xs, ys, widths, m)
+    xs[:, :m] = cols[:, xi]
+    ys[:, :m] = cols[:, yi]
+    return open_below_rows(p, xs, ys, [w for _, w in chunks], m)

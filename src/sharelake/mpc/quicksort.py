@@ -34,10 +34,12 @@ from .comparator import (
     Idx,
     chunk_matrix,
     compare_rows,
+    key_words,
     open_below,
     open_below_rows,
     pack_chunks,
     pow2_width,
+    word_layout,
 )
 from .party import Party
 from .ring import Arr
@@ -48,11 +50,13 @@ __all__ = [
     "Idx",
     "chunk_matrix",
     "compare_rows",
+    "key_words",
     "open_below",
     "open_below_rows",
     "pack_chunks",
     "pow2_width",
     "quicksort_ranks",
+    "word_layout",
 ]
 
 
@@ -331,11 +335,8 @@ def quicksort_ranks(p: Party, chunks: Sequence[tuple[BShare, int]], n: int) -> I
     rows and every opened outcome still compares two distinct keys, so the outcomes
     remain a function of the random rank permutation alone.
     """
-    # (2 * #chunks, n): one row per share component, written directly (no row-layout
-    # matrix and transpose)
-    cols = np.empty((2 * len(chunks), n), dtype=np.uint64)
-    for c, (ch, _) in enumerate(chunks):
-        cols[2 * c] = ch.a
-        cols[2 * c + 1] = ch.b
+    # (2 * #words, n): one row per word and share component; the narrow chunks share
+    # one word, so every gather below moves f + 1 words per component for f full chunks
+    cols = key_words(chunks)
     widths = [w for _, w in chunks]
     return _ranks(p, cols, widths, n, max(_FINISH_PAIRS, n // 32))
