@@ -10,6 +10,7 @@ import pytest
 from sharelake.mpc import comparator as cmp
 from sharelake.mpc import quicksort as qs
 from sharelake.mpc import sort as so
+from sharelake.mpc.arith import open_bool
 from sharelake.mpc.party import Party
 from sharelake.mpc.ring import to_ring
 from sharelake.mpc.shares import BShare
@@ -151,3 +152,41 @@ def test_open_below_compares_keys_packed_with_several_narrow_chunks(widths: list
     differ = np.array([keys[a] != keys[b] for a, b in zip(xi, yi, strict=True)])
     want = np.array([keys[a] < keys[b] for a, b in zip(xi, yi, strict=True)])
     np.testing.assert_array_equal(got[differ], want[differ])
+
+
+def body_twice(p: Party, fields: list[BShare], widths: list[int], sizes: list[int]) -> Any:
+    """compare_rows on prefixes of the keys of several sizes, with one Scratch."""
+    cols = cmp.key_words(cmp.pack_chunks(list(zip(fields, widths, strict=True))))
+    ws = cmp.Scratch()
+    out = []
+    for m in sizes:
+        mp = -(-m // 32) * 32
+        xs = np.zeros((cols.shape[0], mp), dtype=np.uint64)
+        ys = np.zeros_like(xs)
+        xs[:, :m] = cols[:, :m]
+        ys[:, :m] = cols[:, m : 2 * m]
+        out.append(cmp.compare_rows(p, xs, ys, widths, ws))
+    # opened only now: each result must survive the later calls that reused the work arrays
+    return [open_bool(p, r) for r in out]
+
+
+def test_compare_rows_results_survive_later_calls_on_the_same_scratch() -> None:
+    widths = [64, 16, 4, 2]
+    rng = np.random.default_rng(3)
+    n = 2000
+    fields = [_random_below(rng, w, n) for w in widths]
+    fields[0][1000:] = fields[0][:1000]  # equal top chunks, so the narrow ones decide
+    per = [share_bool(to_ring(v)) for v in fields]
+    sizes = [700, 1000, 64, 333]
+    res = run_parties(
+        body_twice,
+        [{"fields": [v[i] for v in per], "widths": widths, "sizes": sizes} for i in range(3)],
+        transport="memory",
+    )[0]
+    keys = [tuple(int(v[e]) for v in fields) for e in range(n)]
+    for words, m in zip(res, sizes, strict=True):
+        bits = np.unpackbits(words.view(np.uint8), bitorder="little")
+        d, v = bits[0::2][:m].astype(bool), bits[1::2][:m].astype(bool)
+        np.testing.assert_array_equal(d, [keys[e] != keys[m + e] for e in range(m)])
+        want = np.array([keys[e] < keys[m + e] for e in range(m)])
+        np.testing.assert_array_equal(v[d], want[d])

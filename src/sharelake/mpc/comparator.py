@@ -183,7 +183,7 @@ def _stage(w: Arr, s: int) -> tuple[Arr, Arr]:
 _LANE = {8: np.uint8, 16: np.uint16, 32: np.uint32}
 
 
-def _pack_narrow(words: Arr, width: int, shift: int = 0) -> Arr:
+def _pack_narrow(words: Arr, width: int, shift: int = 0, scratch: Scratch | None = None) -> Arr:
     """Pack ``64 / width`` elements per word so the reduced slots come out canonical.
 
     ``words`` has shape (rows, mp), mp a multiple of 32, its last axis contiguous; the
@@ -192,17 +192,20 @@ def _pack_narrow(words: Arr, width: int, shift: int = 0) -> Arr:
     e // 32 after the log2(width) stages; that needs packed word f * h + u, lane t, to
     hold element 32 f + t h + u (h = width / 2, t < 64 / width). The lanes are bytes or
     wider little-endian integers read straight out of ``words``, so the packing is one
-    strided copy (a small transpose) and a view; 2- and 4-bit chunks then shift, mask
-    and merge their bytes.
+    strided copy (a small transpose) into the result; 2- and 4-bit chunks then shift,
+    mask and merge their bytes. The result is a work array of ``scratch`` if given.
     """
-    rows = words.shape[0]
+    rows, mp = words.shape
     if width == 64:
         return words
     k, h = 64 // width, width // 2
+    nw = rows * mp * width // 64
+    out = np.empty(nw, dtype=np.uint64) if scratch is None else scratch.take(nw)
     if width >= 8:
         lanes = words.view(_LANE[width])[:, shift // width :: k].reshape(rows, -1, k, h)
-        packed = np.ascontiguousarray(lanes.transpose(0, 1, 3, 2))
-        return packed.view(np.uint64).reshape(rows, -1)
+        dst = out.view(_LANE[width]).reshape(rows, -1, h, k)
+        np.copyto(dst, lanes.transpose(0, 1, 3, 2))
+        return out.reshape(rows, -1)
     # width 2 or 4: 8 / width lanes per byte.
     per = 8 // width
     lanes = words.view(np.uint8)[:, shift // 8 :: 8].reshape(rows, -1, k, h)
@@ -210,14 +213,45 @@ def _pack_narrow(words: Arr, width: int, shift: int = 0) -> Arr:
     if shift % 8:
         t >>= np.uint8(shift % 8)
     t &= np.uint8((1 << width) - 1)
-    byte = np.ascontiguousarray(t[..., 0])
+    byte = out.view(np.uint8).reshape(rows, -1, 8)
+    np.copyto(byte, t[..., 0])
     for j in range(1, per):
         byte |= t[..., j] << np.uint8(width * j)
-    return byte.view(np.uint64).reshape(rows, -1)
+    return out.reshape(rows, -1)
 
 
 #: Words per block of the local gate work: every temporary of a block stays in cache.
 _BLOCK = 1 << 13
+
+
+class Scratch:
+    """Work arrays that :func:`compare_rows` reuses from one call to the next.
+
+    A quicksort compares again and again with the same chunk widths and fewer rows each
+    time, so the same sequence of arrays serves every level: no fresh large array per
+    round, which would be page-faulted anew (zeroed by the kernel) on first write. Only
+    arrays that are never sent and never returned come from here: a send may still be
+    reading its buffer when the next call starts.
+    """
+
+    def __init__(self) -> None:
+        self._bufs: list[Arr] = []
+        self._next = 0
+
+    def reset(self) -> None:
+        """Start a new call: hand out the same arrays again, in the same order."""
+        self._next = 0
+
+    def take(self, size: int) -> Arr:
+        """The next work array of ``size`` words (contents undefined)."""
+        i = self._next
+        self._next += 1
+        if i == len(self._bufs):
+            self._bufs.append(np.empty(size, dtype=np.uint64))
+        elif self._bufs[i].shape[0] < size:
+            self._bufs[i] = np.empty(size, dtype=np.uint64)
+        return self._bufs[i][:size]
+
 
 # A job of one comparator round yields the (X, Y) words of its groups:
 # ("s1", xa, xb, ya, yb): stage 1 of a chunk from the packed key words of x and y;
@@ -246,24 +280,26 @@ def _job_block(job: _Job, lo: int, hi: int) -> tuple[Arr, Arr, Arr, Arr]:
     return a[lo:hi], b[lo:hi], c[lo:hi], d[lo:hi]
 
 
-def _combine_round(p: Party, jobs: Sequence[_Job]) -> list[tuple[Arr, Arr]]:
+def _combine_round(
+    p: Party, jobs: Sequence[_Job], scratch: Scratch | None = None
+) -> list[tuple[Arr, Arr]]:
     """One round of the comparator: (D, V) of every job's (high o low) group pairs.
 
     Per slot, left = (D_h, D_h) and right = X ^ (Y & V-bits) = (D_l, V_h ^ V_l); the AND
     of the two (Araki et al. CCS 2016) gives (D_h D_l, D_h (V_h ^ V_l)) and the new
-    state is X ^ (Y & D-bits) ^ AND. All jobs share ONE exchange; the local work runs in
-    cache-sized blocks.
+    state is X ^ (Y & D-bits) ^ AND. All jobs share ONE exchange; the local work runs
+    in cache-sized blocks. The new state is in work arrays of ``scratch`` if given;
+    the words sent are always a fresh array.
     """
     sizes = [_job_size(j) for j in jobs]
     total = sum(sizes)
-    z = p.prg_own.words(total)
-    z ^= p.prg_next.words(total)
-    keep_a = np.empty(total, dtype=np.uint64)
-    keep_b = np.empty(total, dtype=np.uint64)
+    ws = Scratch() if scratch is None else scratch
+    z = p.prg_own.words(total)  # 3-out-of-3 sharing of zero; sent, so a fresh array
+    z ^= p.prg_next.fill(ws.take(total))
+    keep_a = ws.take(total)
+    keep_b = ws.take(total)
     bl = min(_BLOCK, max(total, 1))
-    t1 = np.empty(bl, dtype=np.uint64)
-    t2 = np.empty(bl, dtype=np.uint64)
-    t3 = np.empty(bl, dtype=np.uint64)
+    t1, t2, t3 = ws.take(bl), ws.take(bl), ws.take(bl)
     off = 0
     for job, size in zip(jobs, sizes, strict=True):
         for lo in range(0, size, bl):
@@ -300,7 +336,9 @@ def _combine_round(p: Party, jobs: Sequence[_Job]) -> list[tuple[Arr, Arr]]:
     return out
 
 
-def compare_rows(p: Party, xs: Arr, ys: Arr, widths: Sequence[int]) -> BShare:
+def compare_rows(
+    p: Party, xs: Arr, ys: Arr, widths: Sequence[int], scratch: Scratch | None = None
+) -> BShare:
     """Secret (D, V) of column-layout keys ``xs`` vs ``ys`` (see :func:`key_words`).
 
     ``xs`` and ``ys`` have shape (2 * #words, mp) (row 2k / 2k + 1 = component a / b
@@ -309,16 +347,19 @@ def compare_rows(p: Party, xs: Arr, ys: Arr, widths: Sequence[int]) -> BShare:
     mp / 32 words: word e // 32, bits 2(e % 32) and 2(e % 32) + 1 hold D ("keys differ")
     and V (= [x < y] when they differ) of pair e. Chunks run their stages in the same
     rounds, and finished neighbours merge while wider chunks still run: about
-    log2(max width) + 1 rounds in all.
+    log2(max width) + 1 rounds in all. With a ``scratch``, the work arrays of the
+    previous call with it are reused (the result is always a fresh array).
     """
+    ws = Scratch() if scratch is None else scratch
+    ws.reset()
     # Entries in significance order: stages left, next job, (D, V) state once finished.
     todo: list[int] = []
     nxt: list[_Job | None] = []
     state: list[tuple[Arr, Arr] | None] = []
     stage_no: list[int] = []
     for k, sh, wd in word_layout(widths):
-        xp = _pack_narrow(xs[2 * k : 2 * k + 2], wd, sh)
-        yp = _pack_narrow(ys[2 * k : 2 * k + 2], wd, sh)
+        xp = _pack_narrow(xs[2 * k : 2 * k + 2], wd, sh, ws)
+        yp = _pack_narrow(ys[2 * k : 2 * k + 2], wd, sh, ws)
         todo.append(wd.bit_length() - 1)
         nxt.append(("s1", xp[0], xp[1], yp[0], yp[1], 1))
         state.append(None)
@@ -348,7 +389,7 @@ def compare_rows(p: Party, xs: Arr, ys: Arr, widths: Sequence[int]) -> BShare:
                 i += 2
             else:
                 i += 1
-        res = _combine_round(p, jobs)
+        res = _combine_round(p, jobs, ws)
         for i, r in zip(owner, res, strict=True):
             state[i] = r
             if todo[i] > 0:
@@ -358,12 +399,14 @@ def compare_rows(p: Party, xs: Arr, ys: Arr, widths: Sequence[int]) -> BShare:
             del state[i + 1], todo[i + 1], nxt[i + 1], stage_no[i + 1]
     final = state[0]
     assert final is not None
-    return BShare(final[0], final[1])
+    return BShare(final[0].copy(), final[1].copy())
 
 
-def open_below_rows(p: Party, xs: Arr, ys: Arr, widths: Sequence[int], m: int) -> Bools:
+def open_below_rows(
+    p: Party, xs: Arr, ys: Arr, widths: Sequence[int], m: int, scratch: Scratch | None = None
+) -> Bools:
     """Open [x < y] for the first ``m`` row pairs (keys must differ: equal ones give junk)."""
-    words = open_bool(p, compare_rows(p, xs, ys, widths))
+    words = open_bool(p, compare_rows(p, xs, ys, widths, scratch))
     bits = np.unpackbits(words.view(np.uint8), bitorder="little")[1::2]
     out: Bools = bits[:m].view(np.bool_)
     return out

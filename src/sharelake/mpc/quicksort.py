@@ -32,6 +32,7 @@ import numpy as np
 from .comparator import (
     Bools,
     Idx,
+    Scratch,
     chunk_matrix,
     compare_rows,
     key_words,
@@ -75,13 +76,20 @@ def _gather(src: Arr, idx: Idx, mp: int, out: Arr | None = None) -> Arr:
 
 
 def _split(
-    p: Party, xs: Arr, counts: Idx, piv: Arr, widths: Sequence[int], m: int, ys: Arr
+    p: Party,
+    xs: Arr,
+    counts: Idx,
+    piv: Arr,
+    widths: Sequence[int],
+    m: int,
+    ys: Arr,
+    work: Scratch,
 ) -> tuple[Idx, Idx]:
     """One level: compare the m grouped rows of ``xs`` with their segment's pivot.
 
     ``counts`` (zeros allowed) says how many consecutive rows each segment has, ``piv``
     holds one pivot key column per segment; ``ys`` (shaped like ``xs``) is scratch space
-    for the pivot keys. Returns (``order``, ``n_lo``): the gather
+    for the pivot keys, ``work`` for the comparator. Returns (``order``, ``n_lo``): the gather
     that stably partitions every segment (rows below the pivot first, each part in its
     old order) and the number of rows below the pivot per segment.
     """
@@ -91,7 +99,7 @@ def _split(
     for r in range(ys.shape[0]):
         np.take(piv[r], seg, out=ys[r, :m], mode="clip")
     ys[:, m:] = 0
-    below = open_below_rows(p, xs, ys, widths, m)
+    below = open_below_rows(p, xs, ys, widths, m, work)
     first = np.cumsum(counts) - counts
     cum = np.zeros(m + 1, dtype=np.intp)
     np.cumsum(below.view(np.uint8), dtype=np.intp, out=cum[1:])
@@ -119,7 +127,8 @@ def _pad32(m: int) -> int:
 
 class _Buffers:
     """Three reused key matrices of up to ``size`` columns: two for the grouped rows
-    (each level gathers from one into the other) and one for the pivot keys.
+    (each level gathers from one into the other) and one for the pivot keys; and the
+    comparator's work arrays (``work``), reused by every level.
 
     Large fresh arrays are mapped anew and page-faulted on first write; at 2e6 rows of
     87-bit keys that cost more than the gathers themselves.
@@ -129,6 +138,7 @@ class _Buffers:
         self.rows = rows
         self.flat = [np.empty(rows * size, dtype=np.uint64) for _ in range(3)]
         self.cur = 0
+        self.work = Scratch()
 
     def get(self, k: int, mp: int) -> Arr:
         """Buffer ``k`` as a C-contiguous (rows, mp) matrix."""
@@ -187,7 +197,7 @@ def _pairs_in_segments(counts: Idx, m: int) -> tuple[Idx, Idx]:
     return i, j
 
 
-def _finish(p: Party, lv: _Level, widths: Sequence[int], rank: Idx) -> None:
+def _finish(p: Party, lv: _Level, widths: Sequence[int], rank: Idx, work: Scratch) -> None:
     """Rank every remaining row in ONE level: each row against its pivot and every other
     row of its segment (sum of c (c + 1) / 2 comparisons for segments of c + 1 rows).
 
@@ -207,7 +217,7 @@ def _finish(p: Party, lv: _Level, widths: Sequence[int], rank: Idx) -> None:
         np.take(lv.xs[r], j, out=ys[r, m:tot], mode="clip")
     xs[:, tot:] = 0
     ys[:, tot:] = 0
-    below = open_below_rows(p, xs, ys, widths, tot)
+    below = open_below_rows(p, xs, ys, widths, tot, work)
     lo, pair = below[:m], below[m:]
     first = np.cumsum(lv.counts) - lv.counts
     cum = np.zeros(m + 1, dtype=np.intp)
@@ -263,6 +273,7 @@ def _ranks(p: Party, cols: Arr, widths: Sequence[int], n: int, budget: int) -> I
             ),
             widths,
             rank,
+            buf.work,
         )
         return rank
     if q == 0:
@@ -289,7 +300,7 @@ def _ranks(p: Party, cols: Arr, widths: Sequence[int], n: int, budget: int) -> I
         for lvl in range(q):
             step = 1 << (q - lvl)  # sample ranks per tree node at this level, plus one
             piv = np.ascontiguousarray(sorted_keys[:, step // 2 - 1 :: step])
-            order, n_lo = _split(p, xs, counts, piv, widths, m, buf.get(2, mp))
+            order, n_lo = _split(p, xs, counts, piv, widths, m, buf.get(2, mp), buf.work)
             xs = _gather(xs, order, mp, buf.spare(mp))
             ids = ids[order]
             counts = np.stack([n_lo, counts - n_lo], axis=1).reshape(-1)
@@ -302,10 +313,10 @@ def _ranks(p: Party, cols: Arr, widths: Sequence[int], n: int, budget: int) -> I
         m = int(lv.ids.shape[0])
         c = lv.counts
         if int(c @ (c - 1)) // 2 <= max(2 * m, budget):
-            _finish(p, lv, widths, rank)
+            _finish(p, lv, widths, rank, buf.work)
             break
         ys = buf.get(2, int(lv.xs.shape[1]))
-        order, n_lo = _split(p, lv.xs, lv.counts, lv.piv, widths, m, ys)
+        order, n_lo = _split(p, lv.xs, lv.counts, lv.piv, widths, m, ys, buf.work)
         rank[lv.pid] = lv.base + n_lo
         lens = np.stack([n_lo, lv.counts - n_lo], axis=1).reshape(-1)
         base = np.stack([lv.base, lv.base + n_lo + 1], axis=1).reshape(-1)
