@@ -100,24 +100,20 @@ def _split(
         np.take(piv[r], seg, out=ys[r, :m], mode="clip")
     ys[:, m:] = 0
     below = open_below_rows(p, xs, ys, widths, m, work)
-    first = np.cumsum(counts) - counts
-    cum = np.zeros(m + 1, dtype=np.intp)
-    np.cumsum(below.view(np.uint8), dtype=np.intp, out=cum[1:])
-    lo_start = cum[first]
-    n_lo = cum[first + counts] - lo_start
-    lo_before = cum[:-1]  # rows below their pivot before this one, over all segments
-    # Destination in the partitioned layout: a row below its pivot moves up by the rows
-    # above the pivot in earlier segments, a row above moves down past the rows below
-    # the pivot in its own and earlier segments.
-    dest = np.arange(m, dtype=np.intp)
-    dest -= lo_before
-    dest += np.take(lo_start + n_lo, seg, mode="clip")
-    alt = np.take(first - lo_start, seg, mode="clip")
-    alt += lo_before
-    np.copyto(dest, alt, where=below)
-    del alt, cum
+    # rows below the pivot per segment: sums over the non-empty segments' rows
+    n_lo = np.zeros(counts.shape[0], dtype=np.intp)
+    full = counts > 0
+    if m:
+        first = np.cumsum(counts) - counts
+        n_lo[full] = np.add.reduceat(below.view(np.uint8), first[full], dtype=np.intp)
+    # The partitioned layout, segment by segment: the slots of the rows below the pivot,
+    # then those of the others. The k-th row below its pivot (in row order) takes the
+    # k-th slot of the first kind, the k-th other row the k-th slot of the second.
+    lens = np.stack([n_lo, counts - n_lo], axis=1).reshape(-1)
+    lo_slot = np.repeat(np.tile(np.array([True, False]), counts.shape[0]), lens)
     order = np.empty(m, dtype=np.intp)
-    order[dest] = np.arange(m, dtype=np.intp)
+    order[lo_slot] = np.flatnonzero(below)
+    order[~lo_slot] = np.flatnonzero(~below)
     return order, n_lo
 
 
