@@ -180,6 +180,36 @@ def _stage(w: Arr, s: int) -> tuple[Arr, Arr]:
     return t, y
 
 
+class Scratch:
+    """Work arrays that :func:`compare_rows` reuses from one call to the next.
+
+    A quicksort compares again and again with the same chunk widths and fewer rows each
+    time, so the same sequence of arrays serves every level: no fresh large array per
+    round, which would be page-faulted anew (zeroed by the kernel) on first write. No
+    array from here is sent or handed to the caller of :func:`compare_rows`: a send may
+    still be reading its buffer when the next call starts, and a caller may keep the
+    result.
+    """
+
+    def __init__(self) -> None:
+        self._bufs: list[Arr] = []
+        self._next = 0
+
+    def reset(self) -> None:
+        """Start a new call: hand out the same arrays again, in the same order."""
+        self._next = 0
+
+    def take(self, size: int) -> Arr:
+        """The next work array of ``size`` words (contents undefined)."""
+        i = self._next
+        self._next += 1
+        if i == len(self._bufs):
+            self._bufs.append(np.empty(size, dtype=np.uint64))
+        elif self._bufs[i].shape[0] < size:
+            self._bufs[i] = np.empty(size, dtype=np.uint64)
+        return self._bufs[i][:size]
+
+
 _LANE = {8: np.uint8, 16: np.uint16, 32: np.uint32}
 
 
@@ -222,35 +252,6 @@ def _pack_narrow(words: Arr, width: int, shift: int = 0, scratch: Scratch | None
 
 #: Words per block of the local gate work: every temporary of a block stays in cache.
 _BLOCK = 1 << 13
-
-
-class Scratch:
-    """Work arrays that :func:`compare_rows` reuses from one call to the next.
-
-    A quicksort compares again and again with the same chunk widths and fewer rows each
-    time, so the same sequence of arrays serves every level: no fresh large array per
-    round, which would be page-faulted anew (zeroed by the kernel) on first write. Only
-    arrays that are never sent and never returned come from here: a send may still be
-    reading its buffer when the next call starts.
-    """
-
-    def __init__(self) -> None:
-        self._bufs: list[Arr] = []
-        self._next = 0
-
-    def reset(self) -> None:
-        """Start a new call: hand out the same arrays again, in the same order."""
-        self._next = 0
-
-    def take(self, size: int) -> Arr:
-        """The next work array of ``size`` words (contents undefined)."""
-        i = self._next
-        self._next += 1
-        if i == len(self._bufs):
-            self._bufs.append(np.empty(size, dtype=np.uint64))
-        elif self._bufs[i].shape[0] < size:
-            self._bufs[i] = np.empty(size, dtype=np.uint64)
-        return self._bufs[i][:size]
 
 
 # A job of one comparator round yields the (X, Y) words of its groups:

@@ -89,9 +89,9 @@ def _split(
 
     ``counts`` (zeros allowed) says how many consecutive rows each segment has, ``piv``
     holds one pivot key column per segment; ``ys`` (shaped like ``xs``) is scratch space
-    for the pivot keys, ``work`` for the comparator. Returns (``order``, ``n_lo``): the gather
-    that stably partitions every segment (rows below the pivot first, each part in its
-    old order) and the number of rows below the pivot per segment.
+    for the pivot keys, ``work`` the comparator's. Returns (``order``, ``n_lo``): the
+    gather that stably partitions every segment (rows below the pivot first, each part
+    in its old order) and the number of rows below the pivot per segment.
     """
     # One segment number per row, then gathers from the small per-segment arrays (no
     # fresh m-row temporary per key row: large new arrays cost page faults).
