@@ -245,65 +245,55 @@ def _sample_bits(n: int) -> int:
     return min((lg + 1) // 2 + 6, lg - 3)
 
 
-def _ranks(p: Party, cols: Arr, widths: Sequence[int], n: int, budget: int) -> Idx:
-    """Ranks of the n rows of the column-layout key matrix ``cols`` (see quicksort_ranks).
+def _ranks(p: Party, cols: Arr, widths: Sequence[int], sizes: Sequence[int], budget: int) -> Idx:
+    """Ranks of the rows of the column-layout key matrix ``cols`` (see quicksort_ranks).
 
-    ``budget``: how many pairwise comparisons a level that finishes the sort may add.
+    ``sizes``: the public blocks of consecutive rows, each sorted on its own (block b's
+    rows get the ranks off_b ... off_b + size_b - 1). ``budget``: how many pairwise
+    comparisons a level that finishes the sort may add.
     """
-    rank = np.zeros(n, dtype=np.intp)
-    if n < 2:
+    sz = np.array(sizes, dtype=np.intp)
+    n = int(sz.sum())
+    off = np.cumsum(sz) - sz
+    rank = np.arange(n, dtype=np.intp)
+    if n < 2 or int(sz.max()) < 2:
         return rank
-    q = _sample_bits(n)
+    q = _sample_bits(int(sz.min()))
     buf = _Buffers(cols.shape[0], _pad32(n))
-    if n * (n - 1) // 2 <= budget:
-        _finish(
-            p,
-            _Level.regroup(
-                cols,
-                np.arange(n, dtype=np.intp),
-                np.arange(n, dtype=np.intp),
-                np.array([n], dtype=np.intp),
-                np.zeros(1, dtype=np.intp),
-                rank,
-                buf,
-            ),
-            widths,
-            rank,
-            buf.work,
-        )
-        return rank
-    if q == 0:
-        lv = _Level.regroup(
-            cols,
-            np.arange(n, dtype=np.intp),
-            np.arange(n, dtype=np.intp),
-            np.array([n], dtype=np.intp),
-            np.zeros(1, dtype=np.intp),
-            rank,
-            buf,
-        )
+    if int(sz @ (sz - 1)) // 2 <= budget or q == 0:
+        lv = _Level.regroup(cols, rank.copy(), rank.copy(), sz, off, rank, buf)
+        if int(sz @ (sz - 1)) // 2 <= budget:
+            _finish(p, lv, widths, rank, buf.work)
+            return rank
     else:
-        # Samplesort splitting (Frazer & McKellar, JACM 1970): sort the first s rows,
-        # then send the other rows down the perfectly balanced search tree of the sample.
-        s = (1 << q) - 1
-        srank = _ranks(p, np.ascontiguousarray(cols[:, :s]), widths, s, budget)
-        sorted_keys = cols[:, :s][:, np.argsort(srank)]
-        m = n - s
-        ids = np.arange(s, n, dtype=np.intp)
+        # Samplesort splitting (Frazer & McKellar, JACM 1970): sort the first s rows of
+        # every block, then send the other rows down the perfectly balanced search tree
+        # of their block's sample; all blocks in the same rounds.
+        s, nb = (1 << q) - 1, len(sz)
+        sample = (off[:, None] + np.arange(s, dtype=np.intp)).reshape(-1)
+        srank = _ranks(p, np.ascontiguousarray(cols[:, sample]), widths, [s] * nb, budget)
+        by_rank = sample[np.argsort(srank)]  # block b's sample holds the ranks b s ...
+        sorted_keys = cols[:, by_rank].reshape(cols.shape[0], nb, s)
+        ids = np.concatenate(
+            [np.arange(o + s, o + z, dtype=np.intp) for o, z in zip(off, sz, strict=True)]
+        )
+        m = int(ids.shape[0])
         mp = _pad32(m)
         xs = _gather(cols, ids, mp, buf.spare(mp))
-        counts = np.array([m], dtype=np.intp)
+        counts = sz - s
         for lvl in range(q):
             step = 1 << (q - lvl)  # sample ranks per tree node at this level, plus one
-            piv = np.ascontiguousarray(sorted_keys[:, step // 2 - 1 :: step])
+            piv = sorted_keys[:, :, step // 2 - 1 :: step].reshape(cols.shape[0], -1)
             order, n_lo = _split(p, xs, counts, piv, widths, m, buf.get(2, mp), buf.work)
             xs = _gather(xs, order, mp, buf.spare(mp))
             ids = ids[order]
             counts = np.stack([n_lo, counts - n_lo], axis=1).reshape(-1)
-        # Bucket i lies between sample ranks i - 1 and i.
-        before = np.cumsum(counts) - counts
-        base = before + np.arange(s + 1, dtype=np.intp)
-        rank[np.argsort(srank)] = base[1:] - 1
+        # Bucket i of block b lies between that block's sample ranks i - 1 and i; before
+        # it come the non-sample rows of all earlier buckets and b s + i sample rows.
+        t = np.arange(nb * (s + 1), dtype=np.intp)
+        base = np.cumsum(counts) - counts + t - t // (s + 1)
+        u = np.arange(nb * s, dtype=np.intp)
+        rank[by_rank] = base[u + u // s + 1] - 1
         lv = _Level.regroup(xs, ids, np.arange(m, dtype=np.intp), counts, base, rank, buf)
     while lv.ids.shape[0]:
         m = int(lv.ids.shape[0])
@@ -320,8 +310,14 @@ def _ranks(p: Party, cols: Arr, widths: Sequence[int], n: int, budget: int) -> I
     return rank
 
 
-def quicksort_ranks(p: Party, chunks: Sequence[tuple[BShare, int]], n: int) -> Idx:
+def quicksort_ranks(
+    p: Party, chunks: Sequence[tuple[BShare, int]], n: int, *, blocks: Sequence[int] | None = None
+) -> Idx:
     """The rank of every row under the (distinct) composite keys in ``chunks``.
+
+    With ``blocks`` (public sizes of consecutive row blocks, summing to n) every block is
+    sorted on its own, all blocks in the same rounds: block b's rows get the ranks
+    off_b ... off_b + size_b - 1 (keys need only be distinct within a block).
 
     Breadth-first quicksort; each level is one :func:`open_below_rows` call over every
     row of every unsorted segment against that segment's pivot. Only public bookkeeping
@@ -346,4 +342,7 @@ def quicksort_ranks(p: Party, chunks: Sequence[tuple[BShare, int]], n: int) -> I
     # one word, so every gather below moves f + 1 words per component for f full chunks
     cols = key_words(chunks)
     widths = [w for _, w in chunks]
-    return _ranks(p, cols, widths, n, max(_FINISH_PAIRS, n // 32))
+    sizes = [n] if blocks is None else [int(b) for b in blocks]
+    if any(b < 0 for b in sizes) or sum(sizes) != n:
+        raise ValueError(f"quicksort: blocks {sizes} do not add up to {n} rows")
+    return _ranks(p, cols, widths, sizes, max(_FINISH_PAIRS, n // 32))
