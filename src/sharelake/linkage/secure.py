@@ -12,16 +12,17 @@ replicated sharing of Araki et al. (CCS 2016) -- a leaner variant of the kernel 
    the left rows (the M side). Only the right row number travels as a payload column;
    the two usable bits (usable U row, usable M row) ride in the high bits of the sort's
    row-index word (:func:`sharelake.mpc.sort.sort_undoable`), no column of their own
-   (the low bit of an arithmetic 0/1 sharing is a local boolean one). Each block is
-   sorted on its own by the 64-bit digest: K sorts of m + n rows compare fewer and
-   narrower composite keys than one sort of K (m + n) rows with a key-number tag.
+   (the low bit of an arithmetic 0/1 sharing is a local boolean one). ONE sort with
+   public blocks (``sort_undoable(blocks=...)``) orders every block on its own by the
+   64-bit digest, all blocks in the same rounds: K blocks of m + n rows compare fewer
+   and narrower composite keys than one sort of K (m + n) rows with a key-number tag.
 2. The sorted blocks are laid end to end; neighbour equality of the digests gives group
    starts and ends as packed bits, with a public cut at every block boundary; ONE
    boolean segmented OR scan over the sorted rows and the reversed rows together gives
    "a usable U row is at or before me in my group" and "a usable M row is at or after
    me"; a segmented copy by partition carries the right row number of the last usable U
    row; the copied number and a word with both flags go back to input order by undoing
-   each block's sort (:func:`sharelake.mpc.sort.unsort`).
+   the sort (:func:`sharelake.mpc.sort.unsort`).
 3. Per record, the K per-key flags are OR-ed (a product tree of 1 - f).
 4. Candidate pairs: for left row i and key k, the right row carried by the copy, i.e. the
    LAST usable right row (in right-table order) with that key value. Pairs found through
@@ -36,9 +37,9 @@ LEAKAGE: nothing. Flags, candidate right rows and validity bits stay secret; the
 copy's partition destinations, both uniformly random whatever the data; the return to
 input order opens nothing. Only a release step (the ``reveal_*`` functions at the end of
 this module, or compaction by the node) opens what the ``--reveal`` mode allows.
-Cost: K sorts of n + m rows on a (64 + log2(n + m))-bit composite key with one payload
-column, 2 ceil(log2 2K(n+m)) rounds of a one-bit OR scan, a partition copy of one
-column, K unshuffles of two columns, then ~10 rounds of small work for the OR and the
+Cost: one sort of K blocks of n + m rows on a (64 + log2(n + m))-bit composite key with
+one payload column, 2 ceil(log2 2K(n+m)) rounds of a one-bit OR scan, a partition copy
+of one column, one unshuffle of two columns, then ~10 rounds of small work for the OR and the
 de-duplication.
 """
 
@@ -146,22 +147,20 @@ def exact_links(p: Party, left: SecretTable, right: SecretTable, keys: Sequence[
     side[m:] = 1
     shift = (side + _U_BIT).astype(np.uint64)  # bit 62: usable U row, bit 63: usable M row
     rpos = p.public_a(np.concatenate([np.arange(m, dtype=np.uint64), np.zeros(n, np.uint64)]))
-    # one sort per key: block j = (right rows, left rows) by key j
-    blocks = [
-        sort_undoable(
-            p,
-            [concat_a([right[k].values, left[k].values])],
-            [rpos],
-            signed=True,
-            bits=64,
-            extra=BShare(okb[j].a << shift, okb[j].b << shift),
-        )
-        for j, k in enumerate(keys)
-    ]
+    # block j = (right rows, left rows) by key j; each block sorted on its own, all in
+    # the same rounds
     nt = nk * nb
-    sdig = concat_a([_arith(s.keys[0]) for s in blocks])
-    scarry = concat_a([_arith(s.payload[0]) for s in blocks])
-    word = concat_b([s.word for s in blocks])
+    okw = concat_b([BShare(o.a << shift, o.b << shift) for o in okb])
+    srt = sort_undoable(
+        p,
+        [concat_a([c for k in keys for c in (right[k].values, left[k].values)])],
+        [concat_a([rpos] * nk)],
+        signed=True,
+        bits=64,
+        extra=okw,
+        blocks=[nb] * nk,
+    )
+    sdig, scarry, word = _arith(srt.keys[0]), _arith(srt.payload[0]), srt.word
     sok_u = _word_bit(word, _U_BIT, nt)
     sok_m = _word_bit(word, _U_BIT + 1, nt)
     # group starts and ends (packed bits): digest equal to the row above, and never
@@ -185,19 +184,15 @@ def exact_links(p: Party, left: SecretTable, right: SecretTable, keys: Sequence[
     s_u = b2a_bits(p, g ^ sok_u ^ s_u_and)
     (got,) = segmented_copy(p, s_u, [scarry], method="auto")
     flagword = _bits_word(has_u, 0) ^ _bits_word(has_m, 1)
-    back = [
-        unsort(p, [got[j * nb : (j + 1) * nb], flagword[j * nb : (j + 1) * nb]], s)
-        for j, s in enumerate(blocks)
-    ]
-    back_got = [_arith(b[0]) for b in back]
-    back_flags = [b[1] for b in back]
-    assert all(isinstance(f, BShare) for f in back_flags)
+    back_all, flags_all = unsort(p, [got, flagword], srt)
+    back_got = [_arith(back_all[j * nb : (j + 1) * nb]) for j in range(nk)]
+    assert isinstance(flags_all, BShare)
+    back_flags = [flags_all[j * nb : (j + 1) * nb] for j in range(nk)]
     # a candidate is real when the row is usable and the copy found a usable row; the
     # right rows take the backward flag, the left rows the forward one. Layout from here
     # on: every key's right rows, then every key's left rows.
     hasb = concat_bits(
-        [_word_bit(f[:m], 1, m) for f in back_flags]  # type: ignore[arg-type]
-        + [_word_bit(f[m:], 0, n) for f in back_flags]  # type: ignore[arg-type]
+        [_word_bit(f[:m], 1, m) for f in back_flags] + [_word_bit(f[m:], 0, n) for f in back_flags]
     )
     ok = concat_a(ok_r + ok_l)
     okbits = _word_bit(BShare(ok.a & _ONE, ok.b & _ONE), 0, nt)
