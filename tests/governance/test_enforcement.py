@@ -253,6 +253,37 @@ def test_a_policy_change_without_the_owners_signature_is_refused(
     refused(cluster, "analyst", MATCH_ROWS)  # the policy did not change
 
 
+def test_every_node_lists_the_policy_in_force_after_a_signed_change(
+    cluster: LocalCluster,
+) -> None:
+    with session(cluster, "ngo_b") as s:
+        s.upload(visits(), "clinics", policy=VISITS_POLICY, progress=False)
+        before = [{d["name"]: d for d in r.json()} for r in s.on_each("GET", "/v1/tables")]
+    assert all(b["clinics"]["policy_version"] == 1 for b in before)
+    assert all(b["clinics"]["policy"]["columns"]["clinic"] == "group" for b in before)
+    tighter = Policy.from_dict(
+        {**VISITS_POLICY, "min_group_size": 8, "columns": {"pid": "match", "clinic": "aggregate"}}
+    )
+    change = PolicyChange.create(
+        load_private_key(cluster.member_key_path("ngo_b")), "ngo_b", "clinics", 2, tighter
+    )
+    with session(cluster, "ngo_b") as s:
+        body = canonical_json(change.to_dict()).encode()
+        done = s.on_each("POST", "/v1/tables/clinics/policy", body, wait_all=True)
+        assert [r.json()["policy_version"] for r in done] == [2, 2, 2]
+    with session(cluster, "analyst") as s:
+        after = [{d["name"]: d for d in r.json()} for r in s.on_each("GET", "/v1/tables")]
+        info = s.table_info("clinics")
+    for i, listed in enumerate(after):
+        assert listed["clinics"]["policy_version"] == 2, f"P{i}"
+        assert listed["clinics"]["policy"] == tighter.to_dict(), f"P{i}"
+        assert listed["visits"]["policy_version"] == 1, f"P{i}"  # other tables unchanged
+    assert info.policy == tighter.to_dict()
+    # and it is the policy enforced: grouping by the now aggregate-only column is refused
+    by_clinic = pn.groupby(pn.scan("clinics"), ["clinic"], {"n": ("*", "count")})
+    assert "clinics.clinic (aggregate:group_key)" in refused(cluster, "analyst", by_clinic)
+
+
 def test_an_edited_audit_entry_on_one_node_fails_verify_which_names_it(
     cluster: LocalCluster, tmp_path: Path
 ) -> None:

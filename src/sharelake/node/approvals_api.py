@@ -138,6 +138,17 @@ class Governance:
             out[name] = TableRef(str(info["owner"]), schema, policy)
         return out
 
+    def in_force(self, info: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+        """The version and dict form of the policy in force over a catalog entry.
+
+        The latest accepted owner-signed change (version 2, 3, ...), else the policy
+        stored with the upload (version 1), as :meth:`refs` enforces it.
+        """
+        changed = self._policies.get(str(info["name"]))
+        if changed is not None:
+            return changed[0], changed[1].to_dict()
+        return 1, dict(info.get("policy") or {})
+
     def change_policy(self, member: Member, change: PolicyChange, info: Mapping[str, Any]) -> int:
         """Apply an owner-signed policy change; returns the new policy version."""
         current = self._policies.get(change.table, (1, None))[0]

@@ -120,8 +120,11 @@ def _error(status: int, exc: BaseException | str, cls: str | None = None) -> JSO
     return JSONResponse({"error": name, "message": str(exc)}, status_code=status)
 
 
-def _public(info: dict[str, Any]) -> dict[str, Any]:
-    return {k: info[k] for k in ("name", "owner", "rows", "version", "schema", "policy")}
+def _public(info: dict[str, Any], gov: Governance) -> dict[str, Any]:
+    """A catalog entry as listed: the policy is the one in force, with its version."""
+    out = {k: info[k] for k in ("name", "owner", "rows", "version", "schema")}
+    out["policy_version"], out["policy"] = gov.in_force(info)
+    return out
 
 
 class _Node:
@@ -306,7 +309,7 @@ def create_app(
     @app.get("/v1/tables")
     async def list_tables(request: Request) -> list[dict[str, Any]]:
         await node.authenticate(request)
-        return [_public(t) for t in await blocking(store.list_tables)]
+        return [_public(t, node.gov) for t in await blocking(store.list_tables)]
 
     @app.delete("/v1/tables/{name}")
     async def drop_table(request: Request, name: str) -> dict[str, Any]:
