@@ -92,8 +92,21 @@ def test_options_are_checked_before_anything_runs(people: Table, visits: Table) 
         people.groupby("region").agg(m=("age", "median"))
     with pytest.raises(Exception, match="max_multiplicity"):
         visits.merge(people, on="pid", validate="m:m")
-    with pytest.raises(TypeError, match="floats are not allowed"):
-        people.assign(half=0.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="finite number"):
+        people.assign(half=float("nan"))
+
+
+def test_a_float_literal_goes_into_the_plan_as_its_exact_binary_value(people: Table) -> None:
+    t = people[people.age > 0.5].assign(x=people.age * 1.25, y=0.1)
+    pn.validate_plan(t.plan)
+    assert t.plan["root"]["input"]["predicate"]["args"][1] == {"lit": 1, "shift": 1}
+    assert t.plan["root"]["columns"]["x"]["args"][1] == {"lit": 5, "shift": 2}
+    assert t.plan["root"]["columns"]["y"] == {"lit": 3602879701896397, "shift": 55}
+    assert "age > 0.5" in t.explain()
+
+
+def test_a_whole_float_and_the_integer_give_the_same_plan_hash(people: Table) -> None:
+    assert people[people.age >= 18.0].plan_hash == people[people.age >= 18].plan_hash
 
 
 def test_collect_without_a_session_says_how_to_get_one(people: Table) -> None:

@@ -31,3 +31,26 @@ def test_session_id_binds_plan_analyst_and_nonce() -> None:
         session_id(h, "analyst", "n2"),
     }
     assert len(ids) == 3
+
+
+def test_a_real_constant_has_one_plan_form_an_odd_numerator_over_a_power_of_two() -> None:
+    from sharelake.plan import nodes as pn
+    from sharelake.plan.canonical import PlanError
+    from sharelake.relational.expr import Lit, from_json, literal_json
+
+    def plan(e: dict[str, object]) -> dict[str, object]:
+        return pn.make_plan(pn.filter_rows(pn.scan("t"), {"fn": ">", "args": [{"col": "x"}, e]}))
+
+    pn.validate_plan(plan({"lit": 1, "shift": 1}))
+    for bad, field in (
+        ({"lit": 2, "shift": 2}, "lit"),
+        ({"lit": 1, "shift": 0}, "shift"),
+        ({"lit": 1, "shift": 1075}, "shift"),
+        ({"lit": 2**53 + 1, "shift": 3}, "lit"),
+        ({"lit": 1, "shift": True}, "shift"),
+    ):
+        with pytest.raises(PlanError, match=rf"args\[1\]\.{field}"):
+            pn.validate_plan(plan(bad))
+    for v in (0.5, -0.1, 1e-300, 5e-324, 123456.789):
+        back = from_json(literal_json(v))
+        assert isinstance(back, Lit) and back.value == v

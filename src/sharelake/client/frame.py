@@ -22,6 +22,7 @@ Reveals to the analyst: the rows of step 3, every value and how many (columns: .
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -63,9 +64,10 @@ def _as_expr(value: Any) -> Expr:
         return value
     if isinstance(value, bool | int):
         return Lit(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return Lit(value)
     raise TypeError(
-        f"expected a column expression or an integer, got {type(value).__name__} "
-        "(floats are not allowed in plans: scale them to integers)"
+        f"expected a column expression or a finite number, got {value!r} ({type(value).__name__})"
     )
 
 
@@ -183,7 +185,7 @@ class Table:
 
     # -- operators ------------------------------------------------------------------------
 
-    def assign(self, **columns: Expr | int | bool) -> Table:
+    def assign(self, **columns: Expr | float | int | bool) -> Table:
         """Add or replace columns computed from expressions (secretly, on every row).
 
         Examples

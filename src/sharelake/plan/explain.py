@@ -7,6 +7,7 @@ are the public entry points (re-exported there); this module holds their bodies.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from typing import Any
 
 from .nodes import mean_names, output_columns
@@ -26,6 +27,8 @@ def _expr_text(e: Mapping[str, Any], outer: int) -> str:
         return str(e["col"])
     if "lit" in e:
         v = e["lit"]
+        if "shift" in e:  # the real m / 2^shift, shown as the float it is
+            return repr(float(Fraction(v, 1 << e["shift"])))
         return ("true" if v else "false") if isinstance(v, bool) else str(v)
     fn, args = e["fn"], e["args"]
     if fn == "not":

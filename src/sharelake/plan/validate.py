@@ -19,6 +19,7 @@ __all__ = [
     "LINK_MODES",
     "LINK_REVEALS",
     "MAX_DEPTH",
+    "MAX_LIT_SHIFT",
     "MAX_NODES",
     "MAX_OVERLAP_LISTS",
     "OPS",
@@ -35,6 +36,8 @@ RELEASE_KINDS: tuple[str, ...] = ("rows",)
 MAX_DEPTH = 64
 MAX_NODES = 512
 MAX_OVERLAP_LISTS = 12
+#: Largest ``shift`` of a real constant ``{"lit": m, "shift": k}`` (2^-1074: the least float).
+MAX_LIT_SHIFT = 1074
 LINK_MODES: tuple[str, ...] = ("exact", "fuzzy", "hybrid")
 LINK_REVEALS: tuple[str, ...] = ("pairs", "own", "count")
 
@@ -105,6 +108,13 @@ def validate_expr(e: Any, path: str, depth: int = 0) -> None:
         v = e["lit"]
         if not isinstance(v, int) or not -(2**63) <= v < 2**63:
             raise _fail(f"{path}.lit", "a constant must be a 64-bit integer or a boolean")
+        return
+    if keys == {"lit", "shift"}:  # the real m / 2^shift (a float; m odd, only one form)
+        m, k = e["lit"], e["shift"]
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_LIT_SHIFT:
+            raise _fail(f"{path}.shift", f"expected an integer from 1 to {MAX_LIT_SHIFT}")
+        if isinstance(m, bool) or not isinstance(m, int) or m % 2 == 0 or abs(m) >= 2**53:
+            raise _fail(f"{path}.lit", "expected an odd integer of at most 53 bits")
         return
     if keys != {"fn", "args"}:
         raise _fail(path, f"malformed expression with fields {sorted(keys)}")
