@@ -56,6 +56,7 @@ from ..plan.canonical import PlanError, plan_hash
 from ..plan.nodes import validate_plan
 from ..relational.table import SecretTable
 from .authz import AuthorizationError
+from .consistency import ReleaseHistoryError, check_release_history
 
 __all__ = ["Admission", "Governance", "check_upload_policy", "mount"]
 
@@ -252,12 +253,31 @@ class Governance:
         """Inside the session: the differencing check, then k-suppression of an aggregate.
 
         Returns the table to release and the number of suppressed groups (opened).
+
+        Raises
+        ------
+        ReleaseHistoryError
+            The nodes' records of earlier releases over the table differ (audited).
+        AuthorizationError
+            The differencing check refuses the release (audited).
         """
         k = adm.verdict.releases.min_group_size
         if adm.count_col is None or k is None:
             return result, 0
         if adm.rows is not None and adm.verdict.decision == "allow":
-            earlier = self.guard.earlier(adm.rows)
+            # In the same order at every node, and the same list (else a clean refusal).
+            earlier = sorted(self.guard.earlier(adm.rows), key=lambda r: r.predicates)
+            try:
+                check_release_history(p, adm.rows.table, [r.predicates for r in earlier])
+            except ReleaseHistoryError as exc:
+                self.audit.append(
+                    "refusal",
+                    session=adm.session,
+                    plan_hash=adm.plan_hash,
+                    member=adm.analyst,
+                    detail=str(exc),
+                )
+                raise
             if earlier:
                 flags = row_set_differences(p, tables[adm.rows.table], adm.rows, earlier, k)
                 try:

@@ -21,6 +21,16 @@ Any difference raises :class:`DataInconsistencyError` (HTTP 409) at every node, 
 the table and the nodes that disagree, with their versions and row counts (never a
 value). Nothing was computed; the caller retries after the lagging node caught up (a
 retried upload commit completes it).
+
+The differencing check (``governance/outputs.py``) compares a new aggregate, inside MPC,
+with every earlier released aggregate over the same table that the node recorded in its
+``released.jsonl``. The three nodes must compare with the same list, or the protocol
+breaks mid-query (message sizes differ) or computes on mismatched predicates. So
+:func:`check_release_history` first exchanges, in one round with both neighbours,
+``SHA-256(table, sorted row sets) (32) | count (8)`` and raises
+:class:`ReleaseHistoryError` (409, a :class:`DataInconsistencyError`) at every node when
+they differ, naming the node whose record differs. The digest covers the analysts' filter
+predicates only, never a data value.
 """
 
 from __future__ import annotations
@@ -40,14 +50,17 @@ from ..storage.store import LoadedTable
 
 __all__ = [
     "DataInconsistencyError",
+    "ReleaseHistoryError",
     "TableDigest",
     "check_components",
+    "check_release_history",
     "check_tables",
     "table_digest",
 ]
 
 _REC = struct.Struct("<32sQQ32s32s")
 RECORD_SIZE = _REC.size
+_HIST = struct.Struct("<32sQ")
 
 
 class DataInconsistencyError(SharelakeError):
@@ -62,6 +75,10 @@ class DataInconsistencyError(SharelakeError):
         self.table = table
         self.nodes = tuple(nodes)
         self.session = session
+
+
+class ReleaseHistoryError(DataInconsistencyError):
+    """The nodes' records of earlier released aggregates over a table differ (409)."""
 
 
 class TableDigest:
@@ -218,3 +235,61 @@ def check_components(
                 f"P{p.id}: {what} part {key} share component {p.next} disagrees with "
                 f"P{p.next} (session {p.chan.session})"
             )
+
+
+def check_release_history(p: Party, table: str, records: Sequence[Sequence[str]]) -> None:
+    """Check, in one round with both neighbours, that the nodes hold the same release record.
+
+    Parameters
+    ----------
+    p
+        This party's protocol context (all three nodes call this at the same point of
+        the query, before the differencing check's MPC).
+    table
+        The table the aggregate reads.
+    records
+        This node's earlier released row sets over ``table`` (each the sorted canonical
+        predicates), in any order.
+
+    Raises
+    ------
+    ReleaseHistoryError
+        The three records are not the same; the message names the node(s) whose record
+        differs and each node's number of earlier releases, never a predicate or value.
+    """
+    doc = sorted([list(r) for r in records])
+    text = json.dumps([table, doc], sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(b"sharelake-releases-v1\x00" + text.encode("utf-8")).digest()
+    mine = _HIST.pack(digest, len(doc))
+    got = p.exchange({p.prev: mine, p.next: mine}, {p.prev: _HIST.size, p.next: _HIST.size})
+    said = {p.id: (digest, len(doc))}
+    for j, raw in got.items():
+        d, n = _HIST.unpack(bytes(raw))
+        said[j] = (d, int(n))
+    if len(set(said.values())) == 1:
+        return
+    groups: dict[tuple[bytes, int], list[int]] = {}
+    for node, key in sorted(said.items()):
+        groups.setdefault(key, []).append(node)
+    session = p.chan.session
+    if len(groups) == 3:
+        differ = sorted(said)
+        who = "P0, P1 and P2 each have a different record of earlier releases"
+    else:
+        differ = next(nodes for nodes in groups.values() if len(nodes) == 1)
+        who = f"{_nodes(differ)} has a different record of earlier releases than the other two"
+    counts = "; ".join(
+        f"{_nodes(nodes)}: {n} earlier release(s)"
+        for (_, n), nodes in sorted(groups.items(), key=lambda kv: kv[1])
+    )
+    raise ReleaseHistoryError(
+        f"this aggregate over table {table!r} cannot be checked against earlier releases: "
+        f"{who} ({counts}; session {session}). The check that stops two releases from "
+        "revealing a few rows by their difference needs the same record on every node, so "
+        "the query is refused. Nothing was released. Please tell the node operators: "
+        f"the record (released.jsonl) of {_nodes(differ)} must be repaired before "
+        "aggregates over this table can run again.",
+        table=table,
+        nodes=differ,
+        session=session,
+    )
