@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from sharelake.mpc.party import Party
 from sharelake.net.runner import run_parties
@@ -26,12 +25,6 @@ def _body(p: Party, t: dict[str, Any]) -> dict[str, Any]:
     return {"kept": released(p, kept), "out": released(p, out)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="relational/ops.py must call expr.bind_literals before infer_spec and type "
-    "FixedLit/Scaled (a 20-line change outside this change's files)",
-)
 def test_a_filter_and_an_assign_with_number_literals_on_a_fixed_column_match_pandas() -> None:
     df = pd.DataFrame(
         {

@@ -22,7 +22,20 @@ from ..mpc import arith
 from ..mpc.party import Party
 from ..mpc.shares import AShare
 from ..mpc.sort import sort
-from .expr import COMPARISONS, BinOp, Col, Expr, IsNull, Lit, Not, When, eval_secret
+from .expr import (
+    COMPARISONS,
+    BinOp,
+    Col,
+    Expr,
+    FixedLit,
+    IsNull,
+    Lit,
+    Not,
+    Scaled,
+    When,
+    bind_literals,
+    eval_secret,
+)
 from .expr import predicate_secret as _predicate_secret
 from .scan import mul_many
 from .table import ColumnKind, ColumnSpec, SecretColumn, SecretTable
@@ -230,6 +243,7 @@ def filter_rows(p: Party, t: SecretTable, predicate: Expr) -> SecretTable:
 
     LEAKAGE: nothing (no value, no count; rows stay in place).
     """
+    predicate = bind_literals(predicate, t)
     spec = infer_spec(t, predicate, "predicate")
     if spec.kind != "bool":
         raise TypeError(f"a filter predicate must be boolean, not {spec.kind}")
@@ -253,6 +267,7 @@ def assign(p: Party, t: SecretTable, **exprs: Expr) -> SecretTable:
 
     LEAKAGE: nothing.
     """
+    exprs = {nm: bind_literals(e, t) for nm, e in exprs.items()}
     specs = {nm: infer_spec(t, e, nm) for nm, e in exprs.items()}
     new: dict[str, SecretColumn] = {}
     with p.measure("assign"):
@@ -272,6 +287,10 @@ def infer_spec(t: SecretTable, e: Expr, name: str) -> ColumnSpec:
     need a truncation, or arithmetic on strings and categories)."""
     if isinstance(e, Col):
         return replace(t[e.name].spec, name=name)
+    if isinstance(e, FixedLit):
+        return ColumnSpec(name, "fixed", nullable=False, frac_bits=e.frac_bits)
+    if isinstance(e, Scaled):
+        return infer_spec(t, e.operand, name)
     if isinstance(e, Lit):
         return ColumnSpec(name, "bool" if isinstance(e.value, bool) else "int", nullable=False)
     if isinstance(e, Not | IsNull):
