@@ -209,3 +209,17 @@ def test_design_mode_runs_the_query_on_dummy_data_of_the_same_shape(analyst: Ses
     assert dummy["n"].sum() <= 40
     # the dummy rows come from the schema, not the data: another seed gives other figures
     assert not q.design(rows=40, seed=2).equals(dummy)
+
+
+def test_number_literals_on_a_fixed_column_filter_and_compute_like_pandas(
+    analyst: Session,
+) -> None:
+    p = analyst.table("people")
+    q = p[(p.score > 0.3) & (p.score <= 12.5)].assign(half=p.score * 0.5 + 1)
+    got = q[["pid", "score", "half"]].collect().sort_values("pid").reset_index(drop=True)
+    df = people_frame()
+    want = df[(df.score > 0.3) & (df.score <= 12.5)].assign(half=df.score * 0.5 + 1)
+    want = want[["pid", "score", "half"]].sort_values("pid").reset_index(drop=True)
+    assert got["pid"].tolist() == want["pid"].tolist()
+    assert np.allclose(got["score"].astype(float), want["score"])
+    assert np.allclose(got["half"].astype(float), want["half"])
