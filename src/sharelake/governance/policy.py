@@ -225,8 +225,14 @@ class PolicyChange:
     """A new policy for a table, signed by its owner.
 
     The signature covers ``"sharelake-policy-v1\\n"`` + the canonical JSON of
-    ``{"table", "version", "owner", "policy"}``; ``version`` is the policy version the
-    change creates (the current one plus one), so an old change cannot be replayed.
+    ``{"table", "version", "owner", "policy", "table_version"}``; ``version`` is the
+    policy version the change creates (the current one plus one), so an old change
+    cannot be replayed over the same upload. ``table_version`` is the catalog version
+    of the table upload the change is made for (``version`` in ``GET /v1/tables``; it
+    grows with every upload of a name, across drops), so a change made for one upload
+    cannot be applied to another upload under the same name, whose policy versions
+    start again at 1. A change without it (``None``: signed as before, the key left out
+    of the signed JSON) still parses and verifies, but nodes refuse it.
 
     Examples
     --------
@@ -242,11 +248,21 @@ class PolicyChange:
     owner: str
     policy: Policy
     signature: bytes
+    table_version: int | None = None
 
     @staticmethod
-    def message(table: str, version: int, owner: str, policy: Policy) -> bytes:
-        """The signed bytes of a change."""
-        doc = {"table": table, "version": version, "owner": owner, "policy": policy.to_dict()}
+    def message(
+        table: str, version: int, owner: str, policy: Policy, table_version: int | None = None
+    ) -> bytes:
+        """The signed bytes of a change (``table_version`` signed only when given)."""
+        doc: dict[str, Any] = {
+            "table": table,
+            "version": version,
+            "owner": owner,
+            "policy": policy.to_dict(),
+        }
+        if table_version is not None:
+            doc["table_version"] = table_version
         return _CHANGE_PREFIX + canonical_json(doc).encode("ascii")
 
     @classmethod
@@ -257,19 +273,35 @@ class PolicyChange:
         table: str,
         version: int,
         policy: Policy,
+        *,
+        table_version: int | None = None,
     ) -> PolicyChange:
-        """Sign a change of ``table``'s policy as ``owner``."""
-        sig = sign(key, cls.message(table, version, owner, policy))
-        return cls(table, version, owner, policy, sig)
+        """Sign a change of ``table``'s policy as ``owner``.
 
-    def verify(self, consortium: Consortium, *, table_owner: str, current_version: int) -> None:
-        """Check the change against the table's owner and current policy version.
+        ``table_version`` is the catalog version of the upload the change is for (nodes
+        refuse a change without it).
+        """
+        sig = sign(key, cls.message(table, version, owner, policy, table_version))
+        return cls(table, version, owner, policy, sig, table_version)
+
+    def verify(
+        self,
+        consortium: Consortium,
+        *,
+        table_owner: str,
+        current_version: int,
+        table_version: int | None = None,
+    ) -> None:
+        """Check the change against the table's owner, upload and current policy version.
+
+        ``table_version`` is the catalog version of the table now (the upload the change
+        must have been made for); when given, the change must name exactly it.
 
         Raises
         ------
         PolicyError
-            The change is by someone other than the owner, or its version is not the
-            next one.
+            The change is by someone other than the owner, is for another upload of the
+            table (or names none), or its version is not the next one.
         SignatureError
             The signature does not verify under the owner's key.
         """
@@ -277,6 +309,16 @@ class PolicyChange:
             raise PolicyError(
                 f"table {self.table!r}: only its owner {table_owner!r} may change its policy, "
                 f"not {self.owner!r}"
+            )
+        if table_version is not None and self.table_version != table_version:
+            made_for = (
+                "names no table version"
+                if self.table_version is None
+                else f"was made for table version {self.table_version}"
+            )
+            raise PolicyError(
+                f"table {self.table!r}: the change {made_for}; the table is at version "
+                f"{table_version} (sign the change with table_version {table_version})"
             )
         if self.version != current_version + 1:
             raise PolicyError(
@@ -287,19 +329,22 @@ class PolicyChange:
         verify(
             member.public_key,
             self.signature,
-            self.message(self.table, self.version, self.owner, self.policy),
+            self.message(self.table, self.version, self.owner, self.policy, self.table_version),
             who=f"policy change of table {self.table!r} by {self.owner!r}",
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form: table, version, owner, policy, signature (base64)."""
-        return {
+        """JSON form: table, version, owner, policy, signature (base64), table_version."""
+        doc: dict[str, Any] = {
             "table": self.table,
             "version": self.version,
             "owner": self.owner,
             "policy": self.policy.to_dict(),
             "signature": base64.b64encode(self.signature).decode("ascii"),
         }
+        if self.table_version is not None:
+            doc["table_version"] = self.table_version
+        return doc
 
     @classmethod
     def from_dict(cls, doc: Any) -> PolicyChange:
@@ -313,5 +358,8 @@ class PolicyChange:
             sig = base64.b64decode(str(doc["signature"]), validate=True)
         except (binascii.Error, ValueError):
             raise SignatureError("policy change: signature is not base64") from None
+        tv = doc.get("table_version")
+        if tv is not None and (not isinstance(tv, int) or isinstance(tv, bool) or tv < 1):
+            raise PolicyError("policy change: field 'table_version' must be a positive integer")
         policy = Policy.from_dict(doc.get("policy"))
-        return cls(str(doc["table"]), int(doc["version"]), str(doc["owner"]), policy, sig)
+        return cls(str(doc["table"]), int(doc["version"]), str(doc["owner"]), policy, sig, tv)
