@@ -265,7 +265,12 @@ def test_every_node_lists_the_policy_in_force_after_a_signed_change(
         {**VISITS_POLICY, "min_group_size": 8, "columns": {"pid": "match", "clinic": "aggregate"}}
     )
     change = PolicyChange.create(
-        load_private_key(cluster.member_key_path("ngo_b")), "ngo_b", "clinics", 2, tighter
+        load_private_key(cluster.member_key_path("ngo_b")),
+        "ngo_b",
+        "clinics",
+        2,
+        tighter,
+        table_version=before[0]["clinics"]["version"],
     )
     with session(cluster, "ngo_b") as s:
         body = canonical_json(change.to_dict()).encode()
@@ -282,6 +287,80 @@ def test_every_node_lists_the_policy_in_force_after_a_signed_change(
     # and it is the policy enforced: grouping by the now aggregate-only column is refused
     by_clinic = pn.groupby(pn.scan("clinics"), ["clinic"], {"n": ("*", "count")})
     assert "clinics.clinic (aggregate:group_key)" in refused(cluster, "analyst", by_clinic)
+
+
+def listings(cluster: LocalCluster, name: str) -> list[dict[str, Any]]:
+    """Table ``name`` as each node lists it."""
+    with session(cluster, "analyst") as s:
+        return [
+            next(d for d in r.json() if d["name"] == name) for r in s.on_each("GET", "/v1/tables")
+        ]
+
+
+def test_a_table_dropped_and_uploaded_again_by_another_owner_starts_from_its_own_policy(
+    cluster: LocalCluster,
+) -> None:
+    by_clinic = pn.groupby(pn.scan("wards"), ["clinic"], {"n": ("*", "count")})
+    with session(cluster, "ngo_a") as s:
+        s.upload(visits(), "wards", policy=VISITS_POLICY, progress=False)
+    first = listings(cluster, "wards")[0]["version"]
+    tighter = Policy.from_dict(
+        {**VISITS_POLICY, "columns": {"pid": "match", "clinic": "aggregate"}}
+    )
+    key_a = load_private_key(cluster.member_key_path("ngo_a"))
+    change = PolicyChange.create(key_a, "ngo_a", "wards", 2, tighter, table_version=first)
+    with session(cluster, "ngo_a") as s:
+        s.on_each("POST", "/v1/tables/wards/policy", canonical_json(change.to_dict()).encode())
+    assert [d["policy_version"] for d in listings(cluster, "wards")] == [2, 2, 2]
+    assert "wards.clinic (aggregate:group_key)" in refused(cluster, "analyst", by_clinic)
+    with session(cluster, "ngo_a") as s:
+        s.drop("wards")
+    with session(cluster, "ngo_b") as s:
+        s.upload(visits(), "wards", policy=VISITS_POLICY, progress=False)
+    for i, listed in enumerate(listings(cluster, "wards")):
+        assert listed["owner"] == "ngo_b", f"P{i}"
+        assert listed["version"] > first, f"P{i}"
+        assert listed["policy_version"] == 1, f"P{i}"
+        assert listed["policy"]["columns"]["clinic"] == "group", f"P{i}"
+    with session(cluster, "analyst") as s:
+        info = s.table_info("wards")
+    assert (info.owner, info.policy_version) == ("ngo_b", 1)
+    # enforcement follows the new upload's policy: grouping by clinic runs again
+    metas = run(cluster, "analyst", by_clinic)
+    assert [m["rows"] for m in metas] == [3, 3, 3]
+
+
+def test_a_policy_change_made_for_one_upload_is_refused_for_another_under_the_same_name(
+    cluster: LocalCluster,
+) -> None:
+    key_b = load_private_key(cluster.member_key_path("ngo_b"))
+    with session(cluster, "ngo_b") as s:
+        s.upload(visits(), "rounds", policy=VISITS_POLICY, progress=False)
+    first = listings(cluster, "rounds")[0]["version"]
+    with session(cluster, "ngo_b") as s:
+        s.upload(visits(), "rounds", policy=VISITS_POLICY, progress=False)  # replaces it
+    second = listings(cluster, "rounds")[0]["version"]
+    assert second > first
+    tighter = Policy.from_dict(
+        {**VISITS_POLICY, "columns": {"pid": "match", "clinic": "aggregate"}}
+    )
+    stale = PolicyChange.create(key_b, "ngo_b", "rounds", 2, tighter, table_version=first)
+    unbound = PolicyChange.create(key_b, "ngo_b", "rounds", 2, tighter)
+    for change, text in (
+        (stale, f"was made for table version {first}"),
+        (unbound, "names no table version"),
+    ):
+        with session(cluster, "ngo_b") as s, pytest.raises(SharelakeError) as err:
+            body = canonical_json(change.to_dict()).encode()
+            s.on_each("POST", "/v1/tables/rounds/policy", body, wait_all=True)
+        assert getattr(err.value, "status", None) == 403
+        assert text in str(err.value) and f"at version {second}" in str(err.value)
+    assert [d["policy_version"] for d in listings(cluster, "rounds")] == [1, 1, 1]
+    # the same change signed for the current upload is accepted
+    bound = PolicyChange.create(key_b, "ngo_b", "rounds", 2, tighter, table_version=second)
+    with session(cluster, "ngo_b") as s:
+        s.on_each("POST", "/v1/tables/rounds/policy", canonical_json(bound.to_dict()).encode())
+    assert [d["policy_version"] for d in listings(cluster, "rounds")] == [2, 2, 2]
 
 
 def test_an_edited_audit_entry_on_one_node_fails_verify_which_names_it(

@@ -4,7 +4,8 @@
 
     audit.jsonl       the hash-chained audit log (governance/audit.py)
     approvals.jsonl   plan requests and owners' signed approvals (governance/approvals.py)
-    policies.jsonl    owner-signed policy changes (governance/policy.py)
+    policies.jsonl    owner-signed policy changes (governance/policy.py), each bound to
+                      the table upload it was made for, and drop markers
     budget.json       released queries per analyst and table (governance/outputs.py)
     released.jsonl    row sets of released aggregates, for the differencing check
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -104,7 +106,14 @@ def _reasons_text(v: Verdict) -> str:
 class Governance:
     """A node's governance state (see the module docstring)."""
 
-    def __init__(self, config: NodeConfig, consortium: Consortium) -> None:
+    def __init__(
+        self,
+        config: NodeConfig,
+        consortium: Consortium,
+        tables: Mapping[str, int] | None = None,
+    ) -> None:
+        """``tables``: the catalog version of every committed table (to bind changes
+        stored by an older node, which named no upload; see :meth:`_bind_unbound`)."""
         d = Path(config.data_dir)
         d.mkdir(parents=True, exist_ok=True)
         self.consortium = consortium
@@ -113,24 +122,82 @@ class Governance:
         self.budget = QueryBudget(d / "budget.json")
         self.guard = DifferencingGuard(d / "released.jsonl")
         self._policies_path = d / "policies.jsonl"
-        self._policies: dict[str, tuple[int, Policy]] = {}
+        self._lock = threading.Lock()
+        # table name -> catalog version of an upload -> (policy version, policy in force)
+        self._policies: dict[str, dict[int, tuple[int, Policy]]] = {}
+        unbound: dict[str, tuple[int, Policy]] = {}
         if self._policies_path.exists():
             for line in self._policies_path.read_text(encoding="utf-8").splitlines():
                 try:
-                    ch = PolicyChange.from_dict(json.loads(line))
-                except (ValueError, SharelakeError):
+                    doc = json.loads(line)
+                    if isinstance(doc, dict) and "signature" not in doc:
+                        self._replay_marker(doc, unbound)
+                        continue
+                    ch = PolicyChange.from_dict(doc)
+                except (ValueError, TypeError, KeyError, SharelakeError):
                     continue
-                self._policies[ch.table] = (ch.version, ch.policy)
+                if ch.table_version is None:
+                    unbound[ch.table] = (ch.version, ch.policy)
+                else:
+                    self._policies.setdefault(ch.table, {})[ch.table_version] = (
+                        ch.version,
+                        ch.policy,
+                    )
+        if unbound:
+            self._bind_unbound(unbound, tables or {})
+
+    def _replay_marker(self, doc: dict[str, Any], unbound: dict[str, tuple[int, Policy]]) -> None:
+        """Apply a node-written line of ``policies.jsonl`` while loading it."""
+        table, tv = str(doc["table"]), int(doc["table_version"])
+        if doc.get("event") == "dropped":
+            unbound.pop(table, None)
+            kept = {v: p for v, p in self._policies.get(table, {}).items() if v > tv}
+            self._policies[table] = kept
+        elif doc.get("event") == "bound" and table in unbound:
+            self._policies.setdefault(table, {})[tv] = unbound.pop(table)
+
+    def _mark(self, event: str, table: str, table_version: int) -> None:
+        line = {"event": event, "table": table, "table_version": table_version}
+        with self._policies_path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(line, sort_keys=True) + "\n")
+
+    def _bind_unbound(
+        self, unbound: Mapping[str, tuple[int, Policy]], tables: Mapping[str, int]
+    ) -> None:
+        """Bind changes stored before they named an upload (no ``table_version``).
+
+        Such a change was enforced over whatever upload had the table's name; it is
+        bound, once and for good, to the upload current now (the one it was being
+        enforced over), so loosening nothing. One whose table is gone is dropped.
+        """
+        for table, entry in unbound.items():
+            if table in tables:
+                self._policies.setdefault(table, {})[int(tables[table])] = entry
+                self._mark("bound", table, int(tables[table]))
+                log.info("an older policy change of table %r: bound to its upload", table)
+            else:
+                self._mark("dropped", table, 0)
+                log.info("an older policy change of table %r: the table is gone", table)
 
     # ---- policies -----------------------------------------------------------------------
 
+    def _changed(self, info: Mapping[str, Any]) -> tuple[int, Policy] | None:
+        """The latest accepted change for this upload of the table (by catalog version)."""
+        with self._lock:
+            return self._policies.get(str(info["name"]), {}).get(int(info["version"]))
+
     def refs(self, catalog: Mapping[str, Mapping[str, Any]]) -> dict[str, TableRef]:
-        """TableRefs of catalog entries, with owner-signed policy changes applied."""
+        """TableRefs of catalog entries, with owner-signed policy changes applied.
+
+        A change applies only to the upload it was made for (the entry's ``version``):
+        a table dropped and uploaded again, or replaced, starts from its upload's policy.
+        """
         out = {}
         for name, info in catalog.items():
             schema = tuple(str(c["name"]) for c in info["schema"])
-            if name in self._policies:
-                policy = self._policies[name][1]
+            changed = self._changed(info)
+            if changed is not None:
+                policy = changed[1]
             else:
                 try:
                     policy = Policy.from_dict(info.get("policy") or {})
@@ -142,41 +209,69 @@ class Governance:
     def in_force(self, info: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
         """The version and dict form of the policy in force over a catalog entry.
 
-        The latest accepted owner-signed change (version 2, 3, ...), else the policy
-        stored with the upload (version 1), as :meth:`refs` enforces it.
+        The latest accepted owner-signed change made for this upload of the table
+        (version 2, 3, ...), else the policy stored with the upload (version 1), as
+        :meth:`refs` enforces it.
         """
-        changed = self._policies.get(str(info["name"]))
+        changed = self._changed(info)
         if changed is not None:
             return changed[0], changed[1].to_dict()
         return 1, dict(info.get("policy") or {})
 
     def change_policy(self, member: Member, change: PolicyChange, info: Mapping[str, Any]) -> int:
-        """Apply an owner-signed policy change; returns the new policy version."""
-        current = self._policies.get(change.table, (1, None))[0]
-        try:
-            if member.name != change.owner:
-                raise PolicyError(
-                    f"table {change.table!r}: the change is signed for {change.owner!r} but "
-                    f"sent by {member.name!r}"
+        """Apply an owner-signed policy change; returns the new policy version.
+
+        The change must name the table version (upload) ``info`` describes.
+        """
+        name, table_version = str(info["name"]), int(info["version"])
+        with self._lock:
+            current = self._policies.get(name, {}).get(table_version, (1, None))[0]
+            try:
+                if member.name != change.owner:
+                    raise PolicyError(
+                        f"table {change.table!r}: the change is signed for {change.owner!r} "
+                        f"but sent by {member.name!r}"
+                    )
+                change.verify(
+                    self.consortium,
+                    table_owner=str(info["owner"]),
+                    current_version=current,
+                    table_version=table_version,
                 )
-            change.verify(self.consortium, table_owner=str(info["owner"]), current_version=current)
-            Policy.from_dict(change.policy.to_dict(), schema=[c["name"] for c in info["schema"]])
-        except PolicyError as exc:
-            self.audit.append("policy", member=member.name, decision="refused", detail=str(exc))
-            raise AuthorizationError(str(exc)) from None
-        except SharelakeError as exc:
-            self.audit.append("policy", member=member.name, decision="refused", detail=str(exc))
-            raise
-        with self._policies_path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(change.to_dict(), sort_keys=True) + "\n")
-        self._policies[change.table] = (change.version, change.policy)
+                Policy.from_dict(
+                    change.policy.to_dict(), schema=[c["name"] for c in info["schema"]]
+                )
+            except PolicyError as exc:
+                self.audit.append("policy", member=member.name, decision="refused", detail=str(exc))
+                raise AuthorizationError(str(exc)) from None
+            except SharelakeError as exc:
+                self.audit.append("policy", member=member.name, decision="refused", detail=str(exc))
+                raise
+            with self._policies_path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(change.to_dict(), sort_keys=True) + "\n")
+            self._policies.setdefault(name, {})[table_version] = (change.version, change.policy)
         self.audit.append(
             "policy",
             member=member.name,
             decision="changed",
-            detail=f"table {change.table!r} policy version {change.version}",
+            detail=f"table {name!r} (table version {table_version}) policy version "
+            f"{change.version}",
         )
         return change.version
+
+    def dropped(self, name: str, table_version: int) -> None:
+        """Forget the policy changes of a dropped table (its uploads up to ``table_version``).
+
+        They could not apply again (a new upload gets a higher table version); the
+        marker keeps ``policies.jsonl`` from carrying them over a lost catalog.
+        """
+        with self._lock:
+            kept = {v: p for v, p in self._policies.get(name, {}).items() if v > table_version}
+            if kept:
+                self._policies[name] = kept
+            else:
+                self._policies.pop(name, None)
+            self._mark("dropped", name, table_version)
 
     # ---- queries ------------------------------------------------------------------------
 

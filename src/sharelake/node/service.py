@@ -141,7 +141,9 @@ class _Node:
         self.config, self.consortium, self.store = config, consortium, store
         self.router, self.verifier = router, verifier
         self.party = config.id
-        self.gov = Governance(config, consortium)  # verdicts, approvals, audit (issue 5)
+        # verdicts, approvals, audit (issue 5); policy changes bound to table versions
+        versions = {str(t["name"]): int(t["version"]) for t in store.list_tables()}
+        self.gov = Governance(config, consortium, versions)
 
     async def authenticate(self, request: Request) -> tuple[Member, bytes]:
         body = await request.body()
@@ -314,7 +316,13 @@ def create_app(
     @app.delete("/v1/tables/{name}")
     async def drop_table(request: Request, name: str) -> dict[str, Any]:
         member, _ = await node.authenticate(request)
-        await blocking(lambda: store.drop_table(name, owner=member.name))
+
+        def drop() -> None:
+            version = int(store.table_info(name)["version"])
+            store.drop_table(name, owner=member.name)
+            node.gov.dropped(name, version)  # its policy changes go with it
+
+        await blocking(drop)
         return {"table": name, "dropped": True}
 
     def _upload_id(upload_id: str) -> str:
