@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import threading
@@ -16,11 +15,12 @@ import pytest
 
 import sharelake
 from sharelake.client.frame import Table
-from sharelake.client.session import NodeConflictError, Session, UnknownTableError
+from sharelake.client.session import NodeConflictError, UnknownTableError
 from sharelake.errors import SharelakeError
 from sharelake.governance.cluster import Deadlines, NodeConfig, init_cluster, node_config_path
 from sharelake.node.local import LocalCluster
-from sharelake.plan.canonical import plan_hash, session_id
+
+from .queries import query_on_each_node
 
 pytestmark = pytest.mark.tls
 
@@ -83,27 +83,6 @@ def test_a_node_restored_to_an_older_table_version_refuses_the_query_naming_it(
     assert got["age"].tolist() == want["age"].tolist()
 
 
-def _query_on_each_node(a: Session, plan: dict[str, object]) -> tuple[str, list[object]]:
-    """Send one query to the three nodes; every node's reply or error, and the session id."""
-    nonce = os.urandom(16).hex()
-    digest = plan_hash(plan)
-    body = json.dumps({"plan": plan, "plan_hash": digest, "nonce": nonce}).encode()
-    out: list[object] = [None, None, None]
-
-    def ask(i: int) -> None:
-        try:
-            out[i] = a.request(i, "POST", "/v1/queries", body, timeout=120)
-        except SharelakeError as exc:
-            out[i] = exc
-
-    threads = [threading.Thread(target=ask, args=(i,)) for i in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return session_id(digest, "analyst", nonce), out
-
-
 def test_a_query_longer_than_the_query_deadline_is_stopped_naming_the_node_and_query(
     tmp_path: Path,
 ) -> None:
@@ -114,7 +93,7 @@ def test_a_query_longer_than_the_query_deadline_is_stopped_naming_the_node_and_q
             s.upload(frame(20_000), "people", policy=OPEN, progress=False)
         with sharelake.connect(cluster.consortium_path, "analyst", timeout=120) as a:
             plan = a.table("people").sort_values("age").plan
-            sid, answers = _query_on_each_node(a, plan)
+            sid, answers = query_on_each_node(a, plan)
     assert all(isinstance(x, SharelakeError) for x in answers)
     texts = [str(x) for x in answers]
     stopped = [t for t in texts if "QueryDeadlineError" in t]

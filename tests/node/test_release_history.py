@@ -8,10 +8,7 @@ refuses the query (409, audited) naming the node whose record differs.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +17,13 @@ import pandas as pd
 import pytest
 
 import sharelake
-from sharelake.client.session import NodeConflictError, Session
-from sharelake.errors import SharelakeError
+from sharelake.client.session import NodeConflictError
 from sharelake.governance.audit import read_entries
 from sharelake.governance.cluster import NodeConfig, init_cluster, node_config_path
 from sharelake.node.local import LocalCluster
 from sharelake.plan import nodes as pn
-from sharelake.plan.canonical import plan_hash, session_id
+
+from .queries import query_on_each_node
 
 pytestmark = [pytest.mark.tls, pytest.mark.timeout(300)]
 
@@ -53,27 +50,6 @@ def data_dir(lake: Path, i: int) -> Path:
     return NodeConfig.load(node_config_path(lake, i)).data_dir
 
 
-def on_each_node(a: Session, plan: dict[str, Any]) -> tuple[str, list[object]]:
-    """Send one query to the three nodes; every node's reply or error, and the session id."""
-    nonce = os.urandom(16).hex()
-    digest = plan_hash(plan)
-    body = json.dumps({"plan": plan, "plan_hash": digest, "nonce": nonce}).encode()
-    out: list[object] = [None, None, None]
-
-    def ask(i: int) -> None:
-        try:
-            out[i] = a.request(i, "POST", "/v1/queries", body, timeout=120)
-        except SharelakeError as exc:
-            out[i] = exc
-
-    threads = [threading.Thread(target=ask, args=(i,)) for i in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return session_id(digest, "analyst", nonce), out
-
-
 def test_a_node_that_missed_recording_a_release_makes_every_node_refuse_naming_it(
     tmp_path: Path,
 ) -> None:
@@ -94,7 +70,7 @@ def test_a_node_that_missed_recording_a_release_makes_every_node_refuse_naming_i
         released.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
         cluster.restart(2)
         with sharelake.connect(cluster.consortium_path, "analyst") as a:
-            sid, replies = on_each_node(a, probe)
+            sid, replies = query_on_each_node(a, probe)
             for i, r in enumerate(replies):
                 assert isinstance(r, NodeConflictError), f"P{i}: {r!r}"
                 assert r.status == 409 and r.kind == "ReleaseHistoryError", f"P{i}: {r}"

@@ -365,26 +365,14 @@ class Governance:
             try:
                 check_release_history(p, adm.rows.table, [r.predicates for r in earlier])
             except ReleaseHistoryError as exc:
-                self.audit.append(
-                    "refusal",
-                    session=adm.session,
-                    plan_hash=adm.plan_hash,
-                    member=adm.analyst,
-                    detail=str(exc),
-                )
+                self._audit_refusal(adm, exc)
                 raise
             if earlier:
                 flags = row_set_differences(p, tables[adm.rows.table], adm.rows, earlier, k)
                 try:
                     DifferencingGuard.refuse(adm.rows, flags, k)
                 except DifferencingError as exc:
-                    self.audit.append(
-                        "refusal",
-                        session=adm.session,
-                        plan_hash=adm.plan_hash,
-                        member=adm.analyst,
-                        detail=str(exc),
-                    )
+                    self._audit_refusal(adm, exc)
                     raise AuthorizationError(str(exc)) from None
         # No count exceeds the total number of input rows (a public bound).
         bound = sum(t.n for t in tables.values())
@@ -393,6 +381,15 @@ class Governance:
         if adm.hidden:
             kept = kept.select([c for c in kept.names if c != HIDDEN_COUNT])
         return kept, suppressed
+
+    def _audit_refusal(self, adm: Admission, exc: Exception) -> None:
+        self.audit.append(
+            "refusal",
+            session=adm.session,
+            plan_hash=adm.plan_hash,
+            member=adm.analyst,
+            detail=str(exc),
+        )
 
     def released(self, adm: Admission, rows: int, suppressed: int) -> None:
         """Record a release: audit (what, to whom, row counts), budget, row set."""
