@@ -164,3 +164,38 @@ def test_large_counts_in_a_table_of_few_rows_are_kept() -> None:
     out = run_parties(body_suppress_counts, [{"t": x["t"], "k": 5} for x in inputs])[0]
     got = released_frame(out["result"]).sort_values("pattern")
     assert got["n"].tolist() == [119, 100_000] and out["suppressed"] == 1
+
+
+def test_budget_use_is_per_upload_and_old_counts_bind_to_the_current_upload(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "budget.json"
+    path.write_text('{"ana": {"people": 2, "gone": 1}}', encoding="utf-8")
+    b = QueryBudget(path, limit=2)
+    assert b.used("ana", "people", 3) == 0  # unbound: counts for no upload yet
+    b.bind({"people": 3})
+    with pytest.raises(BudgetExceededError):
+        b.check("ana", {"people": 3})
+    b.check("ana", {"people": 4})  # another upload of the name starts afresh
+    again = QueryBudget(path, limit=2)
+    assert again.used("ana", "people", 3) == 2 and again.used("ana", "gone", 0) == 0
+    again.forget("people", 3)
+    assert QueryBudget(path, limit=2).used("ana", "people", 3) == 0
+
+
+def test_release_records_are_per_upload_and_old_ones_bind_to_the_current_upload(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "released.jsonl"
+    a, b = RowSet("t", ()), RowSet("t", ('{"col":"x"}',))
+    path.write_text('{"table": "t", "predicates": []}\n{"table": "u", "predicates": []}\n')
+    g = DifferencingGuard(path)
+    assert g.earlier(b, 5) == []
+    g.bind({"t": 5})
+    assert g.earlier(b, 5) == [a] and g.earlier(b, 6) == []
+    again = DifferencingGuard(path)
+    assert again.earlier(b, 5) == [a] and again.earlier(RowSet("u", ('{"col":"x"}',)), 0) == []
+    again.record(b, 6)
+    again.forget("t", 5)
+    last = DifferencingGuard(path)
+    assert last.earlier(a, 5) == [] and last.earlier(a, 6) == [b]

@@ -9,8 +9,10 @@ Small groups
     released aggregate carries a row count to decide on.
 
 Budgets
-    :class:`QueryBudget`: a persisted count of released queries per analyst and table;
-    a release is refused once an analyst's budget for any table it reads is spent.
+    :class:`QueryBudget`: a persisted count of released queries per analyst and table
+    upload (catalog version); a release is refused once an analyst's budget for any
+    table it reads is spent. A new upload of a table (a replacement, or a drop and a
+    new upload) starts with a fresh budget.
 
 Differencing
     The attack: release ``agg(R)`` and ``agg(R')`` where R and R' differ by a few rows,
@@ -31,7 +33,9 @@ Differencing
     - differences spread over three or more queries (R1 - R2 - R3 ...) where each pair
       differs by at least k rows;
     - the same query re-run after the table changed (a new upload version with one row
-      added or removed): the comparison uses the current rows for both predicates;
+      added or removed): releases are recorded per upload (catalog version), and a
+      table replaced, or dropped and uploaded again, starts with an empty record, so
+      releases over an earlier upload are not compared (they read other rows);
     - differences between tables (the same people in two uploaded tables);
     - differences that pass through groups: two releases over the same rows with
       different group keys (e.g. grouping by a finer key), which k-suppression per
@@ -200,14 +204,25 @@ def protected_plan(plan: Mapping[str, Any]) -> tuple[dict[str, Any], str | None,
 
 
 class QueryBudget:
-    """Released queries per analyst and table, persisted as JSON (thread-safe).
+    """Released queries per analyst and table upload, persisted as JSON (thread-safe).
+
+    Counts are kept per table *version* (the catalog version of an upload, which grows
+    with every upload of a name, across drops): a table dropped and uploaded again is
+    different data and starts with a fresh budget. ``tables`` arguments map a table
+    name to its version; a plain list of names means version 0.
+
+    ``budget.json`` is ``{analyst: {table: {version: count}}}``. A count written by an
+    older node (``{analyst: {table: count}}``, no version) is *unbound* until
+    :meth:`bind` ties it to the upload current at node start (or drops it when the
+    table is gone); until then it counts for no upload.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> b = QueryBudget(pathlib.Path(tempfile.mkdtemp()) / "budget.json", limit=1)
-    >>> b.charge("ana", ["people"])
-    >>> b.check("ana", ["people"])
+    >>> b.charge("ana", {"people": 3})
+    >>> b.check("ana", {"people": 4})
+    >>> b.check("ana", {"people": 3})
     Traceback (most recent call last):
     ...
     sharelake.governance.outputs.BudgetExceededError: analyst 'ana' has used its budget \
@@ -222,36 +237,99 @@ of 1 released queries over table 'people'
             raw = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             raw = {}
-        self._used: dict[str, dict[str, int]] = {
-            str(a): {str(t): int(n) for t, n in d.items()}
-            for a, d in (raw.items() if isinstance(raw, dict) else [])
-            if isinstance(d, dict)
-        }
+        # analyst -> table -> table version -> released queries
+        self._used: dict[str, dict[str, dict[int, int]]] = {}
+        # analyst -> table -> released queries (stored by an older node, no version)
+        self._unbound: dict[str, dict[str, int]] = {}
+        for a, d in raw.items() if isinstance(raw, dict) else []:
+            if not isinstance(d, dict):
+                continue
+            for t, n in d.items():
+                try:
+                    if isinstance(n, dict):
+                        per = {int(v): int(c) for v, c in n.items()}
+                        self._used.setdefault(str(a), {})[str(t)] = per
+                    else:
+                        self._unbound.setdefault(str(a), {})[str(t)] = int(n)
+                except (ValueError, TypeError):
+                    continue
 
-    def used(self, analyst: str, table: str) -> int:
-        """How many released queries ``analyst`` ran over ``table``."""
+    @staticmethod
+    def _versions(tables: Mapping[str, int] | Iterable[str]) -> dict[str, int]:
+        if isinstance(tables, Mapping):
+            return {str(t): int(v) for t, v in tables.items()}
+        return {str(t): 0 for t in tables}
+
+    def used(self, analyst: str, table: str, table_version: int = 0) -> int:
+        """How many released queries ``analyst`` ran over this upload of ``table``."""
         with self._lock:
-            return self._used.get(analyst, {}).get(table, 0)
+            return self._used.get(analyst, {}).get(table, {}).get(table_version, 0)
 
-    def check(self, analyst: str, tables: Iterable[str]) -> None:
+    def check(self, analyst: str, tables: Mapping[str, int] | Iterable[str]) -> None:
         """Raise :class:`BudgetExceededError` when any table's budget is spent."""
-        for t in tables:
-            if self.used(analyst, t) >= self.limit:
+        for t, v in sorted(self._versions(tables).items()):
+            if self.used(analyst, t, v) >= self.limit:
                 raise BudgetExceededError(
                     f"analyst {analyst!r} has used its budget of {self.limit} released "
                     f"queries over table {t!r}"
                 )
 
-    def charge(self, analyst: str, tables: Iterable[str]) -> None:
+    def charge(self, analyst: str, tables: Mapping[str, int] | Iterable[str]) -> None:
         """Count one released query over each of ``tables`` (written atomically)."""
         with self._lock:
             mine = self._used.setdefault(analyst, {})
-            for t in set(tables):
-                mine[t] = mine.get(t, 0) + 1
-            tmp = self.path.with_suffix(".tmp")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(self._used, sort_keys=True), encoding="utf-8")
-            os.replace(tmp, self.path)
+            for t, v in self._versions(tables).items():
+                per = mine.setdefault(t, {})
+                per[v] = per.get(v, 0) + 1
+            self._save()
+
+    def bind(self, tables: Mapping[str, int]) -> None:
+        """Bind counts stored without a version to the upload current now (``tables``:
+        name -> catalog version); those of a table that is gone are dropped."""
+        with self._lock:
+            if not self._unbound:
+                return
+            for a, d in self._unbound.items():
+                for t, n in d.items():
+                    if t in tables:
+                        per = self._used.setdefault(a, {}).setdefault(t, {})
+                        v = int(tables[t])
+                        per[v] = max(per.get(v, 0), n)
+            self._unbound = {}
+            self._save()
+
+    def forget(self, table: str, table_version: int) -> None:
+        """Forget the counts over a dropped table's uploads (up to ``table_version``)."""
+        with self._lock:
+            changed = False
+            for d in self._used.values():
+                per = d.get(table)
+                if per is None:
+                    continue
+                kept = {v: n for v, n in per.items() if v > table_version}
+                changed = changed or len(kept) != len(per)
+                if kept:
+                    d[table] = kept
+                else:
+                    del d[table]
+            for old in self._unbound.values():
+                changed = old.pop(table, None) is not None or changed
+            if changed:
+                self._save()
+
+    def _save(self) -> None:
+        doc: dict[str, dict[str, Any]] = {}
+        for a, d in self._used.items():
+            for t, per in d.items():
+                if per:
+                    doc.setdefault(a, {})[t] = {str(v): n for v, n in per.items()}
+        for a, d2 in self._unbound.items():
+            for t, n in d2.items():
+                doc.setdefault(a, {}).setdefault(t, n)
+        tmp = self.path.with_suffix(".tmp")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(doc, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path)
 
 
 # ---- differencing --------------------------------------------------------------------------
@@ -345,43 +423,105 @@ def row_set_differences(
 
 
 class DifferencingGuard:
-    """A node's record of released aggregates' row sets, per table (JSON lines)."""
+    """A node's record of released aggregates' row sets, per table upload (JSON lines).
+
+    Row sets are kept per table *version* (the catalog version of an upload): an
+    earlier release over another upload of the name read other rows, so it is not
+    compared (each upload starts a fresh record; see the limits above). A line written
+    by an older node has no ``table_version``; it is *unbound* (compared with nothing)
+    until :meth:`bind` ties it to the upload current at node start or drops it when the
+    table is gone. :meth:`bind` and :meth:`forget` rewrite the file atomically.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._sets: dict[str, list[RowSet]] = {}
+        self._sets: dict[tuple[str, int], list[RowSet]] = {}
+        self._unbound: list[RowSet] = []
         if self.path.exists():
             for line in self.path.read_text(encoding="utf-8").splitlines():
                 try:
                     doc = json.loads(line)
                     rs = RowSet(str(doc["table"]), tuple(str(s) for s in doc["predicates"]))
-                except (ValueError, KeyError, TypeError):
+                    tv = doc.get("table_version")
+                    version = None if tv is None else int(tv)
+                except (ValueError, KeyError, TypeError, AttributeError):
                     continue
-                self._remember(rs)
+                if version is None:
+                    if rs not in self._unbound:
+                        self._unbound.append(rs)
+                else:
+                    self._remember(rs, version)
 
-    def _remember(self, rs: RowSet) -> bool:
-        have = self._sets.setdefault(rs.table, [])
+    def _remember(self, rs: RowSet, table_version: int) -> bool:
+        have = self._sets.setdefault((rs.table, table_version), [])
         if rs in have:
             return False
         have.append(rs)
         return True
 
-    def earlier(self, rs: RowSet) -> list[RowSet]:
-        """The earlier released row sets over ``rs.table`` with other predicates."""
+    def earlier(self, rs: RowSet, table_version: int = 0) -> list[RowSet]:
+        """The earlier released row sets over this upload of ``rs.table`` with other
+        predicates."""
         with self._lock:
-            return [r for r in self._sets.get(rs.table, []) if r != rs]
+            return [r for r in self._sets.get((rs.table, table_version), []) if r != rs]
 
-    def record(self, rs: RowSet) -> None:
-        """Remember a released row set (idempotent)."""
+    def record(self, rs: RowSet, table_version: int = 0) -> None:
+        """Remember a released row set over an upload of its table (idempotent)."""
         with self._lock:
-            if self._remember(rs):
+            if self._remember(rs, table_version):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 with self.path.open("a", encoding="utf-8") as f:
-                    f.write(json.dumps({"table": rs.table, "predicates": list(rs.predicates)}))
+                    f.write(json.dumps(self._line(rs, table_version), sort_keys=True))
                     f.write("\n")
                     f.flush()
                     os.fsync(f.fileno())
+
+    def bind(self, tables: Mapping[str, int]) -> None:
+        """Bind row sets stored without a version to the upload current now (``tables``:
+        name -> catalog version); those of a table that is gone are dropped."""
+        with self._lock:
+            if not self._unbound:
+                return
+            for rs in self._unbound:
+                if rs.table in tables:
+                    self._remember(rs, int(tables[rs.table]))
+            self._unbound = []
+            self._rewrite()
+
+    def forget(self, table: str, table_version: int) -> None:
+        """Forget the row sets over a dropped table's uploads (up to ``table_version``)."""
+        with self._lock:
+            gone = [k for k in self._sets if k[0] == table and k[1] <= table_version]
+            before = len(self._unbound)
+            self._unbound = [r for r in self._unbound if r.table != table]
+            if not gone and before == len(self._unbound):
+                return
+            for k in gone:
+                del self._sets[k]
+            self._rewrite()
+
+    @staticmethod
+    def _line(rs: RowSet, table_version: int | None) -> dict[str, Any]:
+        out: dict[str, Any] = {"table": rs.table, "predicates": list(rs.predicates)}
+        if table_version is not None:
+            out["table_version"] = table_version
+        return out
+
+    def _rewrite(self) -> None:
+        lines = [
+            json.dumps(self._line(rs, v), sort_keys=True)
+            for (_, v), sets in sorted(self._sets.items())
+            for rs in sets
+        ]
+        lines += [json.dumps(self._line(rs, None), sort_keys=True) for rs in self._unbound]
+        tmp = self.path.with_suffix(".tmp")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with tmp.open("w", encoding="utf-8") as f:
+            f.write("".join(line + "\n" for line in lines))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
 
     @staticmethod
     def refuse(rs: RowSet, flags: Sequence[bool], k: int) -> None:

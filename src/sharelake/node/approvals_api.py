@@ -6,8 +6,9 @@
     approvals.jsonl   plan requests and owners' signed approvals (governance/approvals.py)
     policies.jsonl    owner-signed policy changes (governance/policy.py), each bound to
                       the table upload it was made for, and drop markers
-    budget.json       released queries per analyst and table (governance/outputs.py)
-    released.jsonl    row sets of released aggregates, for the differencing check
+    budget.json       released queries per analyst and table upload (governance/outputs.py)
+    released.jsonl    row sets of released aggregates per table upload, for the
+                      differencing check
 
 The query path of :mod:`sharelake.node.service` calls :meth:`Governance.admit` before
 anything runs (verdict, approvals, budget; refusals are audited and raise
@@ -24,7 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,7 @@ class Admission:
     count_col: str | None
     hidden: bool
     rows: RowSet | None
+    versions: Mapping[str, int] = field(default_factory=dict)  # table -> catalog version
 
 
 def check_upload_policy(meta: Mapping[str, Any]) -> None:
@@ -112,8 +114,9 @@ class Governance:
         consortium: Consortium,
         tables: Mapping[str, int] | None = None,
     ) -> None:
-        """``tables``: the catalog version of every committed table (to bind changes
-        stored by an older node, which named no upload; see :meth:`_bind_unbound`)."""
+        """``tables``: the catalog version of every committed table (to bind changes,
+        budget use and release records stored by an older node, which named no upload;
+        see :meth:`_bind_unbound`, ``QueryBudget.bind`` and ``DifferencingGuard.bind``)."""
         d = Path(config.data_dir)
         d.mkdir(parents=True, exist_ok=True)
         self.consortium = consortium
@@ -145,6 +148,10 @@ class Governance:
                     )
         if unbound:
             self._bind_unbound(unbound, tables or {})
+        if tables is not None:
+            # budget use and release records stored by an older node named no upload
+            self.budget.bind(tables)
+            self.guard.bind(tables)
 
     def _replay_marker(self, doc: dict[str, Any], unbound: dict[str, tuple[int, Policy]]) -> None:
         """Apply a node-written line of ``policies.jsonl`` while loading it."""
@@ -260,7 +267,8 @@ class Governance:
         return change.version
 
     def dropped(self, name: str, table_version: int) -> None:
-        """Forget the policy changes of a dropped table (its uploads up to ``table_version``).
+        """Forget the policy changes, budget use and release records of a dropped table
+        (its uploads up to ``table_version``).
 
         They could not apply again (a new upload gets a higher table version); the
         marker keeps ``policies.jsonl`` from carrying them over a lost catalog.
@@ -272,6 +280,8 @@ class Governance:
             else:
                 self._policies.pop(name, None)
             self._mark("dropped", name, table_version)
+        self.budget.forget(name, table_version)  # a new upload starts afresh
+        self.guard.forget(name, table_version)
 
     # ---- queries ------------------------------------------------------------------------
 
@@ -328,8 +338,9 @@ class Governance:
                     + "; ".join(problems.values())
                     + f". Rules: {_reasons_text(v)}"
                 )
+        versions = {t: int(catalog[t]["version"]) for t in v.tables}
         try:
-            self.budget.check(member.name, v.tables)
+            self.budget.check(member.name, versions)
         except BudgetExceededError as exc:
             raise refuse(str(exc)) from None
         if v.releases.min_group_size is None:  # rows, or an aggregate of reveal columns
@@ -340,7 +351,9 @@ class Governance:
         self.audit.append(
             "run", session=session, plan_hash=digest, member=member.name, decision=v.decision
         )
-        return Admission(session, digest, member.name, v, run_plan, count_col, hidden, rows)
+        return Admission(
+            session, digest, member.name, v, run_plan, count_col, hidden, rows, versions
+        )
 
     def protect(
         self, p: Party, adm: Admission, result: SecretTable, tables: Mapping[str, SecretTable]
@@ -361,7 +374,8 @@ class Governance:
             return result, 0
         if adm.rows is not None and adm.verdict.decision == "allow":
             # In the same order at every node, and the same list (else a clean refusal).
-            earlier = sorted(self.guard.earlier(adm.rows), key=lambda r: r.predicates)
+            tv = adm.versions.get(adm.rows.table, 0)
+            earlier = sorted(self.guard.earlier(adm.rows, tv), key=lambda r: r.predicates)
             try:
                 check_release_history(p, adm.rows.table, [r.predicates for r in earlier])
             except ReleaseHistoryError as exc:
@@ -404,9 +418,9 @@ class Governance:
             if rel.kind == "aggregate"
             else rel.text(),
         )
-        self.budget.charge(adm.analyst, adm.verdict.tables)
+        self.budget.charge(adm.analyst, adm.versions)
         if adm.rows is not None:
-            self.guard.record(adm.rows)
+            self.guard.record(adm.rows, adm.versions.get(adm.rows.table, 0))
 
     def failed(self, session: str, digest: str, member: str, exc: BaseException) -> None:
         """Audit a query that failed after admission (class name only, no message)."""
