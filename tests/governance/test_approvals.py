@@ -163,3 +163,29 @@ def test_an_edited_approval_on_disk_does_not_count(
     book.path.write_text(text)
     again = ApprovalBook(book.path, cluster[0])
     assert again.valid_for(H, "analyst2", {"ngo"}, NOW) == {"ngo"}
+
+
+def test_an_approval_counts_only_for_the_uploads_it_was_bound_to_across_a_restart(
+    cluster: tuple[Consortium, Path], book: ApprovalBook
+) -> None:
+    book.add(approve(cluster, "ngo"), now=NOW, table_versions={"people": 3})
+    assert book.problems(H, "analyst", {"ngo"}, NOW, {"people": 3}) == {}
+    again = ApprovalBook(book.path, cluster[0])
+    assert "another upload" in again.problems(H, "analyst", {"ngo"}, NOW, {"people": 4})["ngo"]
+    # the approver sends it again: it is bound to the uploads current now
+    again.add(approve(cluster, "ngo"), now=NOW, table_versions={"people": 4})
+    last = ApprovalBook(book.path, cluster[0])
+    assert last.problems(H, "analyst", {"ngo"}, NOW, {"people": 4}) == {}
+
+
+def test_an_approval_recorded_without_table_versions_binds_when_first_checked(
+    cluster: tuple[Consortium, Path], book: ApprovalBook
+) -> None:
+    book.add(approve(cluster, "ngo"), now=NOW)  # the plan is not known here yet
+    book.submit(PLAN, "analyst", ["ngo"], {"decision": "needs_approval"}, submitted="t")
+    assert list(book.unbound_plans()) == [H]
+    book.bind(H, {"people": 7})
+    again = ApprovalBook(book.path, cluster[0])
+    assert again.unbound_plans() == {}
+    assert again.problems(H, "analyst", {"ngo"}, NOW, {"people": 7}) == {}
+    assert again.problems(H, "analyst", {"ngo"}, NOW, {"people": 8}) != {}

@@ -105,3 +105,25 @@ def test_a_change_stored_without_a_table_version_for_a_gone_table_never_applies(
     Governance(config, config.load_consortium(), {})
     later = Governance(config, config.load_consortium(), {"t": 1})
     assert later.in_force(info(1))[0] == 1
+
+
+def test_an_approval_stored_by_an_older_node_is_bound_to_the_upload_current_at_start(
+    lake: Path, config: NodeConfig
+) -> None:
+    from sharelake.governance.approvals import Approval, ApprovalBook
+    from sharelake.plan import nodes as pn
+    from sharelake.plan.canonical import plan_hash
+
+    plan = pn.make_plan(pn.scan("t", ["clinic"]))
+    digest = plan_hash(plan)
+    key = load_private_key(member_key_path(lake, "ngo_a"))
+    config.data_dir.mkdir(parents=True)
+    book = ApprovalBook(config.data_dir / "approvals.jsonl", config.load_consortium())
+    book.submit(plan, "analyst", ["ngo_a"], {}, submitted="t")
+    book.add(Approval.create(key, digest, "analyst", 2_000_000_000, "ngo_a"), now=0)
+    Governance(config, config.load_consortium(), {"t": 3})
+    later = Governance(config, config.load_consortium(), {"t": 4})
+    assert later.book.problems(digest, "analyst", ["ngo_a"], 0, {"t": 3}) == {}
+    assert (
+        "another upload" in later.book.problems(digest, "analyst", ["ngo_a"], 0, {"t": 4})["ngo_a"]
+    )

@@ -11,6 +11,7 @@ an older node (no version) are bound at start to the upload current then.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import pytest
 
 import sharelake
 from sharelake.errors import SharelakeError
+from sharelake.governance.approvals import Approval
 from sharelake.governance.cluster import (
     DEFAULT_MEMBERS,
     MemberSpec,
@@ -28,9 +30,11 @@ from sharelake.governance.cluster import (
     init_cluster,
     node_config_path,
 )
+from sharelake.governance.keys import load_private_key
 from sharelake.governance.outputs import DEFAULT_BUDGET
 from sharelake.node.local import LocalCluster
 from sharelake.plan import nodes as pn
+from sharelake.plan.canonical import canonical_json, plan_hash
 
 pytestmark = [pytest.mark.tls, pytest.mark.timeout(300)]
 
@@ -170,3 +174,27 @@ def test_budget_use_and_release_records_of_an_older_node_bind_to_the_upload_curr
                 cluster, "analyst2", by_region({"fn": ">=", "args": [{"col": "age"}, {"lit": 40}]})
             )["n"].tolist()
         ) == [10, 10]
+
+
+def approve(cluster: LocalCluster, plan: dict[str, Any], expires: int) -> None:
+    key = load_private_key(cluster.member_key_path("ngo_a"))
+    a = Approval.create(key, plan_hash(plan), "analyst", expires, "ngo_a")
+    with sharelake.connect(cluster.consortium_path, "ngo_a") as s:
+        s.on_each("POST", "/v1/approvals", canonical_json(a.to_dict()).encode(), wait_all=True)
+
+
+def test_an_approval_given_for_one_upload_does_not_count_for_the_table_uploaded_again(
+    lake: Path,
+) -> None:
+    pids = pn.make_plan(pn.scan("people", ["pid"]))  # releases a match column: needs approval
+    with LocalCluster(lake) as cluster:
+        with sharelake.connect(cluster.consortium_path, "ngo_a") as s:
+            s.upload(people(), "people", policy=POLICY, progress=False)
+        assert "needs the approval of every owner" in refused(cluster, "analyst", pids)
+        approve(cluster, pids, int(time.time()) + 3600)
+        assert len(query(cluster, "analyst", pids)) == 40
+        upload_again(cluster)
+        text = refused(cluster, "analyst", pids)
+        assert "was given for another upload of the plan's tables" in text, text
+        approve(cluster, pids, int(time.time()) + 3601)  # the owner approves the new data
+        assert len(query(cluster, "analyst", pids)) == 40

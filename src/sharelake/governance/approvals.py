@@ -232,6 +232,13 @@ class ApprovalBook:
         The JSON-lines file (``approvals.jsonl`` in the node's data directory).
     consortium
         Whose keys verify the approvals.
+
+    An approval is signed over the plan hash, which names tables but not their
+    uploads; the node binds each approval to the catalog versions of the plan's tables
+    (``table_versions``, node-written next to it) when it records it for a known
+    request, or else when it is first checked (:meth:`bind`). An approval bound to
+    other versions (the owner approved a query over data since replaced, or dropped
+    and uploaded again) does not count; a rejection always does.
     """
 
     def __init__(self, path: str | Path, consortium: Consortium) -> None:
@@ -240,6 +247,7 @@ class ApprovalBook:
         self._lock = threading.Lock()
         self._requests: dict[str, PlanRequest] = {}
         self._approvals: list[Approval] = []
+        self._bound: dict[Approval, dict[str, int]] = {}  # approval -> table versions
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists():
             for line in self.path.read_text(encoding="utf-8").splitlines():
@@ -251,8 +259,13 @@ class ApprovalBook:
             if doc.get("type") == "request":
                 req = PlanRequest.from_dict(doc["request"])
                 self._requests[req.id] = req
-            elif doc.get("type") == "approval":
-                self._approvals.append(Approval.from_dict(doc["approval"]))
+            elif doc.get("type") in ("approval", "bound"):
+                a = Approval.from_dict(doc["approval"])
+                if doc.get("type") == "approval" and a not in self._approvals:
+                    self._approvals.append(a)
+                tv = doc.get("table_versions")
+                if isinstance(tv, dict):
+                    self._bound[a] = {str(t): int(v) for t, v in tv.items()}
         except (ValueError, KeyError, TypeError, AttributeError, SharelakeError):
             return  # a torn or foreign line counts for nothing
 
@@ -310,8 +323,17 @@ class ApprovalBook:
 
     # ---- approvals --------------------------------------------------------------------
 
-    def add(self, approval: Approval, *, now: float) -> None:
+    def add(
+        self,
+        approval: Approval,
+        *,
+        now: float,
+        table_versions: Mapping[str, int] | None = None,
+    ) -> None:
         """Verify and record an approval or rejection.
+
+        ``table_versions``: the catalog versions of the plan's tables now (the uploads
+        the owner approved a query over); None when this node does not know the plan.
 
         Raises
         ------
@@ -332,22 +354,56 @@ class ApprovalBook:
                 f"{approval.approver!r} owns none of the tables of plan request {req.id} "
                 f"(owners: {', '.join(req.owners)})"
             )
+        tv = None if table_versions is None else {str(t): int(v) for t, v in table_versions.items()}
         with self._lock:
             if approval not in self._approvals:
-                self._write({"type": "approval", "approval": approval.to_dict()})
+                doc: dict[str, Any] = {"type": "approval", "approval": approval.to_dict()}
+                if tv is not None:
+                    doc["table_versions"] = tv
+                self._write(doc)
                 self._approvals.append(approval)
+            elif tv is not None and self._bound.get(approval) != tv:
+                # sent again by its approver: for the uploads current now
+                self._write({"type": "bound", "approval": approval.to_dict(), "table_versions": tv})
+            if tv is not None:
+                self._bound[approval] = tv
+
+    def bind(self, plan_digest: str, table_versions: Mapping[str, int]) -> None:
+        """Bind the approvals of a plan recorded without table versions to these."""
+        tv = {str(t): int(v) for t, v in table_versions.items()}
+        with self._lock:
+            for a in self._approvals:
+                if a.plan_hash == plan_digest and a not in self._bound:
+                    self._write({"type": "bound", "approval": a.to_dict(), "table_versions": tv})
+                    self._bound[a] = tv
+
+    def unbound_plans(self) -> dict[str, dict[str, Any]]:
+        """Plan hash -> plan of the known requests with approvals not yet bound to table
+        versions (recorded by an older node, or before the request was known here)."""
+        with self._lock:
+            by_hash = {r.plan_hash: r.plan for r in self._requests.values()}
+            waiting = {a.plan_hash for a in self._approvals if a not in self._bound}
+        return {d: by_hash[d] for d in sorted(waiting) if d in by_hash}
 
     def problems(
-        self, plan_digest: str, analyst: str, owners: Iterable[str], now: float
+        self,
+        plan_digest: str,
+        analyst: str,
+        owners: Iterable[str],
+        now: float,
+        table_versions: Mapping[str, int] | None = None,
     ) -> dict[str, str]:
         """Owner -> why its approval is not valid (empty: every owner approved).
 
         An approval counts for an owner only when it is for exactly this plan hash and
         analyst, by the owner (see :func:`speaks_for`), not expired, its signature
-        verifies, and the owner has not also rejected the plan.
+        verifies, the owner has not also rejected the plan, and (with ``table_versions``)
+        it is bound to no other uploads of the plan's tables.
         """
+        tv = None if table_versions is None else {str(t): int(v) for t, v in table_versions.items()}
         with self._lock:
             mine = [a for a in self._approvals if a.plan_hash == plan_digest]
+            bound = {a: self._bound.get(a) for a in mine}
         out: dict[str, str] = {}
         for owner in sorted(set(owners)):
             why = f"no approval by owner {owner!r}"
@@ -365,6 +421,11 @@ class ApprovalBook:
                     continue
                 if a.decision == "reject":
                     rejected = True
+                elif tv is not None and bound[a] is not None and bound[a] != tv:
+                    why = (
+                        f"the approval by {a.approver!r} was given for another upload of "
+                        "the plan's tables (a table was replaced or uploaded again since)"
+                    )
                 elif a.expires <= now:
                     why = f"the approval by {a.approver!r} expired"
                 else:

@@ -3,7 +3,8 @@
 :class:`Governance` is the node's governance state, kept in its data directory::
 
     audit.jsonl       the hash-chained audit log (governance/audit.py)
-    approvals.jsonl   plan requests and owners' signed approvals (governance/approvals.py)
+    approvals.jsonl   plan requests and owners' signed approvals (governance/approvals.py),
+                      each bound to the uploads (table versions) of the plan's tables
     policies.jsonl    owner-signed policy changes (governance/policy.py), each bound to
                       the table upload it was made for, and drop markers
     budget.json       released queries per analyst and table upload (governance/outputs.py)
@@ -58,6 +59,7 @@ from ..mpc.party import Party
 from ..plan.canonical import PlanError, plan_hash
 from ..plan.nodes import validate_plan
 from ..relational.table import SecretTable
+from ..storage.catalog import TableNotFoundError
 from .authz import AuthorizationError
 from .consistency import ReleaseHistoryError, check_release_history
 
@@ -152,6 +154,11 @@ class Governance:
             # budget use and release records stored by an older node named no upload
             self.budget.bind(tables)
             self.guard.bind(tables)
+            # approvals stored by an older node: bound to the uploads current now
+            from .executor import plan_tables
+
+            for digest, plan in self.book.unbound_plans().items():
+                self.book.bind(digest, {t: int(tables.get(t, -1)) for t in plan_tables(plan)})
 
     def _replay_marker(self, doc: dict[str, Any], unbound: dict[str, tuple[int, Policy]]) -> None:
         """Apply a node-written line of ``policies.jsonl`` while loading it."""
@@ -309,6 +316,7 @@ class Governance:
         """
         digest = plan_hash(plan)
         v = self.verdict(plan, member, catalog)
+        versions = {t: int(catalog[t]["version"]) for t in v.tables}
         self.audit.append(
             "verdict",
             session=session,
@@ -327,7 +335,13 @@ class Governance:
         if v.decision == "deny":
             raise refuse(f"plan {digest[:12]} is denied: " + _reasons_text(v))
         if v.decision == "needs_approval":
-            problems = self.book.problems(digest, member.name, v.owners, time.time())
+            from .executor import plan_tables
+
+            # approvals count for the uploads they were given for (the catalog versions
+            # of the plan's tables); one recorded before this node knew the plan binds now
+            scanned = {t: int(catalog[t]["version"]) for t in plan_tables(plan)}
+            self.book.bind(digest, scanned)
+            problems = self.book.problems(digest, member.name, v.owners, time.time(), scanned)
             if problems:
                 req = self.book.submit(
                     plan, member.name, v.owners, v.to_dict(), submitted=_now_text()
@@ -338,7 +352,6 @@ class Governance:
                     + "; ".join(problems.values())
                     + f". Rules: {_reasons_text(v)}"
                 )
-        versions = {t: int(catalog[t]["version"]) for t in v.tables}
         try:
             self.budget.check(member.name, versions)
         except BudgetExceededError as exc:
@@ -472,6 +485,18 @@ def mount(app: FastAPI) -> None:
     def catalog_of(names: list[str]) -> dict[str, dict[str, Any]]:
         return {n: node.store.table_info(n) for n in names}
 
+    def versions_of(plan: Mapping[str, Any]) -> dict[str, int]:
+        """The catalog versions of the plan's tables now (-1: no such table)."""
+        from .executor import plan_tables
+
+        out = {}
+        for t in plan_tables(plan):
+            try:
+                out[t] = int(node.store.table_info(t)["version"])
+            except TableNotFoundError:
+                out[t] = -1
+        return out
+
     def parse_plan(doc: Any) -> dict[str, Any]:
         plan = doc.get("plan") if isinstance(doc, dict) else None
         validate_plan(plan)
@@ -511,7 +536,9 @@ def mount(app: FastAPI) -> None:
 
     def summary(req_id: str) -> dict[str, Any]:
         req = gov.book.request(req_id)
-        missing = gov.book.problems(req.plan_hash, req.analyst, req.owners, time.time())
+        missing = gov.book.problems(
+            req.plan_hash, req.analyst, req.owners, time.time(), versions_of(req.plan)
+        )
         return {
             **req.to_dict(),
             "decisions": [
@@ -550,7 +577,12 @@ def mount(app: FastAPI) -> None:
                 f"not {member.name!r}"
             )
         try:
-            gov.book.add(approval, now=time.time())
+            req = gov.book.request(_request_id(approval))
+        except ApprovalError:
+            req = None  # bound when the plan is first checked here (Governance.admit)
+        versions = None if req is None else await run_in_threadpool(versions_of, req.plan)
+        try:
+            gov.book.add(approval, now=time.time(), table_versions=versions)
         except ApprovalError as exc:
             raise AuthorizationError(str(exc)) from None
         rid = _request_id(approval)
