@@ -1,14 +1,21 @@
-"""Test helper: one query sent to the three nodes at once, every node's answer kept."""
+"""Test helpers of the node tests: a small people table, a group-by plan over it, a node's
+data folder, and one query sent to the three nodes at once with every node's answer kept."""
 
 from __future__ import annotations
 
 import json
 import os
 import threading
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from sharelake.client.session import Session
 from sharelake.errors import SharelakeError
+from sharelake.governance.cluster import NodeConfig, node_config_path
+from sharelake.plan import nodes as pn
 from sharelake.plan.canonical import plan_hash, session_id
 
 
@@ -31,3 +38,26 @@ def query_on_each_node(a: Session, plan: dict[str, Any]) -> tuple[str, list[obje
     for t in threads:
         t.join()
     return session_id(digest, "analyst", nonce), out
+
+
+def people() -> pd.DataFrame:
+    """40 people aged 20..59 in two regions: row sets that differ by an age cut differ by
+    at least as many rows as the cut moves."""
+    return pd.DataFrame(
+        {
+            "pid": np.arange(40),
+            "region": pd.Categorical(["east", "west"] * 20, categories=["east", "west"]),
+            "age": np.arange(20, 60),
+        }
+    )
+
+
+def by_region(predicate: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The plan counting ``people`` per region (after ``predicate`` when given)."""
+    rows = pn.scan("people") if predicate is None else pn.filter_rows(pn.scan("people"), predicate)
+    return pn.make_plan(pn.groupby(rows, ["region"], {"n": ("*", "count")}))
+
+
+def data_dir(lake: Path, i: int) -> Path:
+    """Node i's data folder in the local cluster at ``lake``."""
+    return NodeConfig.load(node_config_path(lake, i)).data_dir

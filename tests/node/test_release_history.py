@@ -10,44 +10,20 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
 
 import sharelake
 from sharelake.client.session import NodeConflictError
 from sharelake.governance.audit import read_entries
-from sharelake.governance.cluster import NodeConfig, init_cluster, node_config_path
+from sharelake.governance.cluster import init_cluster
 from sharelake.node.local import LocalCluster
-from sharelake.plan import nodes as pn
 
-from .queries import query_on_each_node
+from .queries import by_region, data_dir, people, query_on_each_node
 
 pytestmark = [pytest.mark.tls, pytest.mark.timeout(300)]
 
 POLICY = {"columns": {"pid": "match", "region": "group", "age": "aggregate"}}
-
-
-def people() -> pd.DataFrame:
-    # ages 20..59: the row sets below differ from each other by at least 10 rows
-    return pd.DataFrame(
-        {
-            "pid": np.arange(40),
-            "region": pd.Categorical(["east", "west"] * 20, categories=["east", "west"]),
-            "age": np.arange(20, 60),
-        }
-    )
-
-
-def by_region(predicate: dict[str, Any] | None = None) -> dict[str, Any]:
-    rows = pn.scan("people") if predicate is None else pn.filter_rows(pn.scan("people"), predicate)
-    return pn.make_plan(pn.groupby(rows, ["region"], {"n": ("*", "count")}))
-
-
-def data_dir(lake: Path, i: int) -> Path:
-    return NodeConfig.load(node_config_path(lake, i)).data_dir
 
 
 def test_a_node_that_missed_recording_a_release_makes_every_node_refuse_naming_it(

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -26,15 +25,15 @@ from sharelake.governance.approvals import Approval
 from sharelake.governance.cluster import (
     DEFAULT_MEMBERS,
     MemberSpec,
-    NodeConfig,
     init_cluster,
-    node_config_path,
 )
 from sharelake.governance.keys import load_private_key
 from sharelake.governance.outputs import DEFAULT_BUDGET
 from sharelake.node.local import LocalCluster
 from sharelake.plan import nodes as pn
 from sharelake.plan.canonical import canonical_json, plan_hash
+
+from .queries import by_region, data_dir, people
 
 pytestmark = [pytest.mark.tls, pytest.mark.timeout(300)]
 
@@ -43,25 +42,6 @@ POLICY = {
     "columns": {"pid": "match", "region": "group", "age": "aggregate"},
 }
 ONE_LESS = {"fn": "!=", "args": [{"col": "age"}, {"lit": 20}]}  # all rows but one
-
-
-def people() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "pid": np.arange(40),
-            "region": pd.Categorical(["east", "west"] * 20, categories=["east", "west"]),
-            "age": np.arange(20, 60),
-        }
-    )
-
-
-def by_region(predicate: dict[str, Any] | None = None) -> dict[str, Any]:
-    rows = pn.scan("people") if predicate is None else pn.filter_rows(pn.scan("people"), predicate)
-    return pn.make_plan(pn.groupby(rows, ["region"], {"n": ("*", "count")}))
-
-
-def data_dir(lake: Path, i: int) -> Path:
-    return NodeConfig.load(node_config_path(lake, i)).data_dir
 
 
 def version(cluster: LocalCluster) -> int:
