@@ -15,6 +15,7 @@ from .cluster import cluster_app
 from .governance_cmd import approvals_app, audit_app
 from .link_cmd import link as link_command
 from .node_cmd import node_app
+from .policy_cmd import policy_app
 from .upload_cmd import upload as upload_command
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.add_typer(cluster_app, name="cluster")
 app.add_typer(node_app, name="node")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(audit_app, name="audit")
+app.add_typer(policy_app, name="policy")
 app.command("upload")(upload_command)
 app.command("link")(link_command)
 

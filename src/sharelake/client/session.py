@@ -408,6 +408,51 @@ class Session:
         info = self.table_info(name)
         return Table.of(name, info.columns, session=self)
 
+    def set_policy(
+        self, table: str, policy: Mapping[str, Any] | str | Path, *, progress: bool = False
+    ) -> TableInfo:
+        """Change the policy of your table ``table`` on the three nodes.
+
+        Signs, with your key, the next policy version of the table's current upload and
+        sends it to all three nodes (waiting for each).
+
+        Parameters
+        ----------
+        table
+            A table you own.
+        policy
+            The new policy: a TOML file (as ``sharelake upload --policy``) or its dict.
+            It replaces the policy in force as a whole.
+        progress
+            Show a status line on stderr while the nodes answer.
+
+        Returns
+        -------
+        TableInfo
+            The table as the nodes now list it (``policy_version`` one higher).
+
+        Raises
+        ------
+        UnknownTableError
+            No such table on the three nodes (or they list it differently).
+        sharelake.governance.policy.PolicyError
+            You do not own the table, or the policy is invalid (the message names the
+            file and the bad setting, column or class); nothing is signed.
+        NodeError
+            A node refused the change (e.g. :class:`NodePolicyError` when another change
+            was accepted meanwhile).
+
+        Examples
+        --------
+        >>> with sharelake.connect("lake/consortium.toml", "ngo_a") as s:  # doctest: +SKIP
+        ...     info = s.set_policy("people", {"columns": {"age": "aggregate"}})
+        >>> info.policy_version  # doctest: +SKIP
+        2
+        """
+        from .policy import set_policy
+
+        return set_policy(self, self._key, table, policy, progress=progress)
+
     def drop(self, name: str) -> None:
         """Delete table ``name`` on all three nodes (its owner only)."""
         self.on_each("DELETE", f"/v1/tables/{name}", wait_all=True)
