@@ -34,7 +34,8 @@ from ..errors import AuthenticationError, PeerTimeoutError, SharelakeError
 from ..governance.consortium import Consortium
 from ..governance.keys import load_private_key
 from ..governance.signing import sign_request
-from ..relational.table import ColumnSpec, spec_from_json
+from ..relational.table import ColumnSpec
+from .catalog import TableInfo, common_tables, find_table
 from .errors import (
     NodeAuthError,
     NodeConflictError,
@@ -75,40 +76,6 @@ CONNECT_TIMEOUT = 10.0
 
 
 # ---- session ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TableInfo:
-    """A committed table as listed by the nodes (public catalog data only)."""
-
-    name: str
-    owner: str
-    rows: int
-    version: int
-    schema: tuple[ColumnSpec, ...]
-    policy: Mapping[str, Any]
-    policy_version: int = 1
-
-    @property
-    def columns(self) -> list[str]:
-        """The column names, in schema order."""
-        return [s.name for s in self.schema]
-
-
-def _policy_digest(d: Mapping[str, Any]) -> str:
-    """A short digest of a listed table's policy (to compare, or to tell nodes apart)."""
-    text = json.dumps(d.get("policy") or {}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
-
-
-def _listing_key(d: Mapping[str, Any]) -> tuple[str, int, int, str]:
-    """What must be the same on the three nodes for a listed table to be usable."""
-    return (
-        str(d["name"]),
-        int(d["version"]),
-        int(d.get("policy_version", 1)),
-        _policy_digest(d),
-    )
 
 
 @dataclass(frozen=True)
@@ -326,24 +293,7 @@ class Session:
         >>> [t.name for t in session.tables()]  # doctest: +SKIP
         ['people']
         """
-        lists = [r.json() for r in self.on_each("GET", "/v1/tables")]
-        seen = [{_listing_key(d) for d in lst} for lst in lists]
-        common = seen[0] & seen[1] & seen[2]
-        out = []
-        for d in lists[0]:
-            if _listing_key(d) in common:
-                out.append(
-                    TableInfo(
-                        name=str(d["name"]),
-                        owner=str(d.get("owner", "")),
-                        rows=int(d.get("rows", 0)),
-                        version=int(d["version"]),
-                        schema=tuple(spec_from_json(s) for s in d.get("schema", [])),
-                        policy=dict(d.get("policy") or {}),
-                        policy_version=int(d.get("policy_version", 1)),
-                    )
-                )
-        return out
+        return common_tables([r.json() for r in self.on_each("GET", "/v1/tables")])
 
     def table_info(self, name: str) -> TableInfo:
         """The catalog entry of table ``name``; :class:`UnknownTableError` if none.
@@ -351,48 +301,8 @@ class Session:
         Also raised, saying what each node holds, when the nodes list the table with
         different versions or policies.
         """
-        infos = self.tables()
-        for t in infos:
-            if t.name == name:
-                return t
-        known = ", ".join(sorted(t.name for t in infos)) or "none"
-        held = self._versions_of(name)
-        if held:
-            where = ", ".join(f"{self.node_name(i)}: {v}" for i, v in held.items())
-            versions = {v.split(",")[0] for v in held.values()}
-            hint = (
-                "a node that missed an upload's commit completes it when the upload is "
-                "retried with the same upload id"
-                if len(versions) > 1
-                else "a node that missed an owner-signed policy change accepts it when the "
-                "same change is sent to it again"
-            )
-            raise UnknownTableError(
-                f"table {name!r} is not the same on the three nodes ({where}); {hint}"
-            )
-        raise UnknownTableError(f"no table {name!r} on the nodes (tables: {known})")
-
-    def _versions_of(self, name: str) -> dict[int, str]:
-        """What each node holds of table ``name`` ("none" where absent); {} if on none.
-
-        ``"version V, policy version P"``, plus a short digest of the policy when the
-        policies listed differ (never the policy itself).
-        """
         lists = [r.json() for r in self.on_each("GET", "/v1/tables")]
-        found = [next((d for d in lst if d.get("name") == name), None) for lst in lists]
-        if all(d is None for d in found):
-            return {}
-        policies = {_policy_digest(d) for d in found if d is not None}
-        held = {}
-        for i, d in enumerate(found):
-            if d is None:
-                held[i] = "none"
-                continue
-            text = f"version {d.get('version')}, policy version {d.get('policy_version', 1)}"
-            if len(policies) > 1:
-                text += f" (policy {_policy_digest(d)})"
-            held[i] = text
-        return held
+        return find_table(lists, name, [self.node_name(i) for i in range(3)])
 
     def table(self, name: str) -> Table:
         """A lazy table over the stored table ``name`` (nothing is computed yet).
