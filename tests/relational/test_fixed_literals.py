@@ -22,7 +22,6 @@ from sharelake.relational.expr import (
     BinOp,
     FixedLit,
     Scaled,
-    bind_literals,
     col,
     eval_plain,
     eval_secret,
@@ -31,6 +30,7 @@ from sharelake.relational.expr import (
     to_json,
     when,
 )
+from sharelake.relational.literals import bind_literals
 from sharelake.relational.table import ColumnSpec
 
 from .helpers import table_inputs, unpack_table

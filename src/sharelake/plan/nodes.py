@@ -29,7 +29,7 @@ and ``NODE`` is one of::
 ``EXPR`` is the plan form of :mod:`sharelake.relational.expr` (``{"col": name}``,
 ``{"lit": int}``, a real constant ``{"lit": m, "shift": k}`` meaning the float ``m / 2^k``
 (``m`` odd; a client float such as ``0.5``, encoded at a fixed-point column's scale by the
-node, see :func:`sharelake.relational.expr.bind_literals`), or
+node, see :func:`sharelake.relational.literals.bind_literals`), or
 ``{"fn": name, "args": [EXPR, ...]}``). The plan layer checks that
 grammar itself (:mod:`sharelake.plan.validate`, re-exported here), so it needs nothing from
 the layers above it.

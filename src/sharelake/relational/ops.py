@@ -33,10 +33,10 @@ from .expr import (
     Not,
     Scaled,
     When,
-    bind_literals,
     eval_secret,
 )
 from .expr import predicate_secret as _predicate_secret
+from .literals import bind_literals
 from .scan import mul_many
 from .table import ColumnKind, ColumnSpec, SecretColumn, SecretTable
 

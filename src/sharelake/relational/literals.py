@@ -1,0 +1,218 @@
+"""Number literals meeting fixed-point columns: binding a plan's constants to a scale.
+
+Number constants meet fixed-point columns at the column's scale: :func:`bind_literals`
+(run by the node before typing an expression) encodes a literal ``c`` compared with,
+added to or multiplied with a ``fixed`` column of ``f`` fractional bits as follows.
+
+- ``x < c``, ``x <= c``, ``x > c``, ``x >= c``: ``c * 2^f`` rounded in the direction
+  that keeps the comparison exact (``x > 0.1`` is ``X > floor(0.1 * 2^16)``), so the
+  result is pandas' on every value the column can hold.
+- ``x == c``, ``x != c``: ``c`` must be a multiple of ``2^-f`` (``0.1`` is not: an
+  error names the column, since such an equality could never hold).
+- ``x + c``, ``x - c``, ``when(..., c, x)``: ``c * 2^f`` rounded to the nearest
+  integer, ties to even (an error of at most ``2^-(f+1)``).
+- ``x * c``: exact for an integer ``c``; for ``c = m / 2^k`` with ``k <= f`` (``0.5``,
+  ``1.25``) the exact product rounded down to the scale; otherwise ``c`` is first rounded
+  to the scale (error at most ``|x| * 2^-(f+1) + 2^-f``). The product ``X * m`` must fit in
+  a signed 64-bit word, as any fixed-point product must.
+
+A literal whose magnitude is not below ``2^(62-f)`` (the range of the column, see
+:mod:`sharelake.relational.encode`), or that is not finite, is refused with an error
+naming the column; so is a non-integer literal meeting a column that is not ``fixed``.
+
+Leakage: none (a public rewrite of the expression before it is evaluated).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from fractions import Fraction
+
+from .expr import (
+    COMPARISONS,
+    BinOp,
+    BinOpName,
+    Col,
+    Expr,
+    FixedLit,
+    IsNull,
+    Lit,
+    Not,
+    Scaled,
+    When,
+    columns_of,
+)
+from .table import ColumnSpec, SecretTable
+
+__all__ = ["bind_literals"]
+
+
+_FLIP: dict[BinOpName, BinOpName] = {
+    "<": ">",
+    "<=": ">=",
+    ">": "<",
+    ">=": "<=",
+    "==": "==",
+    "!=": "!=",
+}
+
+
+def _fixed_bits(e: Expr, spec_of: Callable[[str], ColumnSpec]) -> int | None:
+    """The scale of a fixed-point expression (None when it is not fixed-point)."""
+    if isinstance(e, Col):
+        s = spec_of(e.name)
+        return s.frac_bits if s.kind == "fixed" else None
+    if isinstance(e, FixedLit):
+        return e.frac_bits
+    if isinstance(e, Scaled):
+        return _fixed_bits(e.operand, spec_of)
+    if isinstance(e, BinOp) and e.op in ("+", "-", "*"):
+        left = _fixed_bits(e.left, spec_of)
+        return left if left is not None else _fixed_bits(e.right, spec_of)
+    if isinstance(e, When):
+        then = _fixed_bits(e.then, spec_of)
+        return then if then is not None else _fixed_bits(e.other, spec_of)
+    return None
+
+
+def _column_name(e: Expr) -> str:
+    names = sorted(columns_of(e))
+    return names[0] if names else "?"
+
+
+def _is_number(e: Expr) -> bool:
+    return isinstance(e, Lit) and not isinstance(e, FixedLit) and not isinstance(e.value, bool)
+
+
+def _encode(value: float | int, f: int, op: str, other: Expr) -> int:
+    """``value`` at scale ``f`` for ``x op value``: rounded so that the result is exact."""
+    name = _column_name(other)
+    if not math.isfinite(value) or abs(value) >= 2.0 ** (62 - f):
+        raise ValueError(
+            f"the constant {value!r} cannot be represented at the scale of fixed-point "
+            f"column {name!r} ({f} fractional bits: |value| must be below 2^{62 - f})"
+        )
+    r = Fraction(value) * (1 << f)
+    if op in (">", "<="):
+        return math.floor(r)
+    if op in ("<", ">="):
+        return math.ceil(r)
+    if op in ("==", "!=") and r.denominator != 1:
+        raise ValueError(
+            f"the constant {value!r} is not a multiple of 2^-{f}, the scale of fixed-point "
+            f"column {name!r}: {op} would hold for no value; compare with a range "
+            "(x >= a) & (x < b) instead"
+        )
+    return round(r)  # nearest, ties to even
+
+
+def _bind_pair(op: BinOpName, x: Expr, c: Lit, f: int, swapped: bool) -> Expr:
+    """``x op c`` (or ``c op x`` when ``swapped``) with ``x`` fixed-point at scale ``f``."""
+    if op in COMPARISONS:
+        enc = FixedLit(_encode(c.value, f, _FLIP[op] if swapped else op, x), f)
+        return BinOp(op, enc, x) if swapped else BinOp(op, x, enc)
+    if op == "*":
+        _encode(c.value, f, "*", x)  # the range check
+        q = Fraction(c.value)
+        if q.denominator == 1:
+            return BinOp(op, Lit(int(q)), x) if swapped else BinOp(op, x, Lit(int(q)))
+        k = q.denominator.bit_length() - 1
+        if k <= f:
+            return Scaled(x, q.numerator, k)
+        return Scaled(x, round(q * (1 << f)), f)
+    if op in ("+", "-"):
+        enc = FixedLit(_encode(c.value, f, op, x), f)
+        return BinOp(op, enc, x) if swapped else BinOp(op, x, enc)
+    return BinOp(op, c, x) if swapped else BinOp(op, x, c)  # & |: the node's typing refuses
+
+
+def _check_integer(e: Expr, other: Expr, spec_of: Callable[[str], ColumnSpec]) -> Expr:
+    if not _is_number(e):
+        return e
+    assert isinstance(e, Lit)
+    v = e.value
+    if isinstance(v, float):
+        if not v.is_integer():
+            names = sorted(columns_of(other))
+            where = (
+                f" (column {names[0]!r} is {spec_of(names[0]).kind})"
+                if isinstance(other, Col)
+                else ""
+            )
+            raise TypeError(
+                f"the constant {v!r} is not an integer: only a fixed-point column "
+                f"meets non-integer constants{where}"
+            )
+        return Lit(int(v))
+    return e
+
+
+def bind_literals(e: Expr, spec_of: Callable[[str], ColumnSpec] | SecretTable) -> Expr:
+    """Encode the number literals of ``e`` that meet fixed-point columns at their scale.
+
+    ``spec_of`` gives a column's spec (or is the table). Literals that meet no fixed-point
+    column must be integers (a float equal to an integer counts as one); see the module
+    docstring for the rounding. Raises ValueError (a literal the column cannot hold,
+    naming the column) or TypeError (a non-integer literal meeting a non-fixed column).
+
+    Examples
+    --------
+    >>> from sharelake.relational.table import ColumnSpec
+    >>> specs = {"score": ColumnSpec("score", "fixed")}
+    >>> b = bind_literals(col("score") > 0.5, specs.__getitem__)
+    >>> b.right.value, b.right.frac_bits
+    (32768, 16)
+    """
+    look: Callable[[str], ColumnSpec] = (
+        (lambda name: spec_of[name].spec) if isinstance(spec_of, SecretTable) else spec_of
+    )
+    return _bind(e, look)
+
+
+def _bind(e: Expr, spec_of: Callable[[str], ColumnSpec]) -> Expr:
+    if isinstance(e, Col | Lit):
+        return _check_integer(e, e, spec_of) if _is_number(e) else e
+    if isinstance(e, Scaled):
+        return Scaled(_bind(e.operand, spec_of), e.num, e.shift)
+    if isinstance(e, Not):
+        return Not(_bind(e.operand, spec_of))
+    if isinstance(e, IsNull):
+        return IsNull(_bind(e.operand, spec_of))
+    if isinstance(e, When):
+        cond = _bind(e.cond, spec_of)
+        then, other = e.then, e.other
+        if not _is_number(then):
+            then = _bind(then, spec_of)
+        if not _is_number(other):
+            other = _bind(other, spec_of)
+        ft, fo = _fixed_bits(then, spec_of), _fixed_bits(other, spec_of)
+        if _is_number(then) and fo is not None:
+            assert isinstance(then, Lit)
+            then = FixedLit(_encode(then.value, fo, "+", other), fo)
+        if _is_number(other) and ft is not None:
+            assert isinstance(other, Lit)
+            other = FixedLit(_encode(other.value, ft, "+", then), ft)
+        return When(
+            cond, _check_integer(then, other, spec_of), _check_integer(other, then, spec_of)
+        )
+    if isinstance(e, BinOp):
+        left, right = e.left, e.right
+        if not _is_number(left):
+            left = _bind(left, spec_of)
+        if not _is_number(right):
+            right = _bind(right, spec_of)
+        if _is_number(right) and not _is_number(left):
+            f = _fixed_bits(left, spec_of)
+            if f is not None:
+                assert isinstance(right, Lit)
+                return _bind_pair(e.op, left, right, f, swapped=False)
+        if _is_number(left) and not _is_number(right):
+            f = _fixed_bits(right, spec_of)
+            if f is not None:
+                assert isinstance(left, Lit)
+                return _bind_pair(e.op, right, left, f, swapped=True)
+        return BinOp(
+            e.op, _check_integer(left, right, spec_of), _check_integer(right, left, spec_of)
+        )
+    raise TypeError(f"unsupported expression node {type(e).__name__}")
