@@ -47,12 +47,12 @@ from ..storage.shares import ShareIntegrityError
 from ..storage.store import Store
 from . import uploads
 from .approvals_api import Governance
-from .approvals_api import mount as mount_governance
 from .authz import AuthorizationError, authorize
 from .bodies import receive_body
 from .consistency import DataInconsistencyError, check_tables
 from .deadline import QueryDeadlineError, QueryWatchdog
 from .executor import execute, plan_tables, release_rows, result_is_ordered
+from .governance_routes import mount as mount_governance
 from .peers import PeerRouter, SessionBusyError
 from .tables import secret_table
 

@@ -1,0 +1,220 @@
+"""The governance endpoints of a node (``docs/node-api.md``, "Governance") and the
+middleware that audits every request.
+
+Plan requests, approvals and rejections, owner-signed policy changes and the audit log are
+served here; every decision is :class:`~sharelake.node.approvals_api.Governance`'s.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from ..errors import SharelakeError
+from ..governance.approvals import Approval, ApprovalError
+from ..governance.policy import PolicyChange, PolicyError
+from ..governance.signing import HEADER_MEMBER
+from ..plan.canonical import PlanError, plan_hash
+from ..plan.nodes import validate_plan
+from ..storage.catalog import TableNotFoundError
+from .approvals_api import Governance, _now_text
+from .authz import AuthorizationError
+
+__all__ = ["mount"]
+
+
+def _body(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise PlanError("the request body is not JSON") from None
+
+
+def mount(app: FastAPI) -> None:
+    """Add the governance endpoints and the audit middleware to a node's app.
+
+    Needs ``app.state.node`` (the service's node object, with ``authenticate``,
+    ``store`` and ``gov``).
+    """
+    node = app.state.node
+    gov: Governance = node.gov
+
+    @app.middleware("http")
+    async def _audit_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        status = response.status_code
+        if status >= 400 or request.url.path.startswith("/v1/queries"):
+            claimed = request.headers.get(HEADER_MEMBER, "")[:64]
+            gov.audit.append(
+                "request",
+                member=claimed,
+                decision=str(status),
+                detail=f"{request.method} {request.url.path}"[:300],
+            )
+        return response
+
+    def catalog_of(names: list[str]) -> dict[str, dict[str, Any]]:
+        return {n: node.store.table_info(n) for n in names}
+
+    def versions_of(plan: Mapping[str, Any]) -> dict[str, int]:
+        """The catalog versions of the plan's tables now (-1: no such table)."""
+        from .executor import plan_tables
+
+        out = {}
+        for t in plan_tables(plan):
+            try:
+                out[t] = int(node.store.table_info(t)["version"])
+            except TableNotFoundError:
+                out[t] = -1
+        return out
+
+    def parse_plan(doc: Any) -> dict[str, Any]:
+        plan = doc.get("plan") if isinstance(doc, dict) else None
+        validate_plan(plan)
+        assert isinstance(plan, dict)
+        return plan
+
+    @app.post("/v1/explain")
+    async def explain(request: Request) -> dict[str, Any]:
+        member, body = await node.authenticate(request)
+        plan = parse_plan(_body(body))
+        from .executor import plan_tables
+
+        catalog = await run_in_threadpool(catalog_of, plan_tables(plan))
+        v = gov.verdict(plan, member, catalog)
+        out = v.to_dict()
+        out["plan_hash"] = plan_hash(plan)
+        out["text"] = v.text()
+        return out
+
+    @app.post("/v1/requests")
+    async def submit(request: Request) -> dict[str, Any]:
+        member, body = await node.authenticate(request)
+        plan = parse_plan(_body(body))
+        from .executor import plan_tables
+
+        catalog = await run_in_threadpool(catalog_of, plan_tables(plan))
+        v = gov.verdict(plan, member, catalog)
+        req = gov.book.submit(plan, member.name, v.owners, v.to_dict(), submitted=_now_text())
+        gov.audit.append(
+            "submission",
+            session=req.id,
+            plan_hash=req.plan_hash,
+            member=member.name,
+            decision=v.decision,
+        )
+        return {"id": req.id, "plan_hash": req.plan_hash, "verdict": v.to_dict()}
+
+    def summary(req_id: str) -> dict[str, Any]:
+        req = gov.book.request(req_id)
+        missing = gov.book.problems(
+            req.plan_hash, req.analyst, req.owners, time.time(), versions_of(req.plan)
+        )
+        return {
+            **req.to_dict(),
+            "decisions": [
+                {k: v for k, v in a.to_dict().items() if k != "signature"}
+                for a in gov.book.decisions(req.plan_hash, req.analyst)
+            ],
+            "missing": missing,
+            "status": "approved" if not missing else "pending",
+        }
+
+    @app.get("/v1/approvals")
+    async def list_requests(request: Request) -> list[dict[str, Any]]:
+        await node.authenticate(request)
+        out = []
+        for req in gov.book.requests():
+            s = summary(req.id)
+            del s["plan"]
+            out.append(s)
+        return out
+
+    @app.get("/v1/approvals/{req_id}")
+    async def show_request(request: Request, req_id: str) -> dict[str, Any]:
+        await node.authenticate(request)
+        try:
+            return summary(req_id)
+        except ApprovalError as exc:
+            raise _NotFoundError(str(exc)) from None
+
+    @app.post("/v1/approvals")
+    async def add_approval(request: Request) -> dict[str, Any]:
+        member, body = await node.authenticate(request)
+        approval = Approval.from_dict(_body(body))
+        if approval.approver != member.name:
+            raise AuthorizationError(
+                f"an approval by {approval.approver!r} must be sent by that member, "
+                f"not {member.name!r}"
+            )
+        try:
+            req = gov.book.request(_request_id(approval))
+        except ApprovalError:
+            req = None  # bound when the plan is first checked here (Governance.admit)
+        versions = None if req is None else await run_in_threadpool(versions_of, req.plan)
+        try:
+            gov.book.add(approval, now=time.time(), table_versions=versions)
+        except ApprovalError as exc:
+            raise AuthorizationError(str(exc)) from None
+        rid = _request_id(approval)
+        gov.audit.append(
+            "approval" if approval.decision == "approve" else "rejection",
+            session=rid,
+            plan_hash=approval.plan_hash,
+            member=member.name,
+            decision=approval.decision,
+            detail=f"for analyst {approval.analyst!r}, expires {approval.expires}",
+        )
+        return {"id": rid, "recorded": True}
+
+    @app.post("/v1/tables/{name}/policy")
+    async def change_policy(request: Request, name: str) -> dict[str, Any]:
+        member, body = await node.authenticate(request)
+        change = PolicyChange.from_dict(_body(body))
+        if change.table != name:
+            raise AuthorizationError(f"the change is signed for table {change.table!r}")
+        info = await run_in_threadpool(node.store.table_info, name)
+        version = gov.change_policy(member, change, info)
+        return {"table": name, "policy_version": version}
+
+    @app.exception_handler(_NotFoundError)
+    async def _not_found(request: Request, exc: _NotFoundError) -> Response:
+        return Response(
+            json.dumps({"error": "ApprovalError", "message": str(exc)}),
+            status_code=404,
+            media_type="application/json",
+        )
+
+    @app.exception_handler(ApprovalError)
+    async def _approval_error(request: Request, exc: ApprovalError) -> Response:
+        return _json_error(422, exc)
+
+    @app.exception_handler(PolicyError)
+    async def _policy_error(request: Request, exc: PolicyError) -> Response:
+        return _json_error(422, exc)
+
+
+class _NotFoundError(SharelakeError):
+    """No such plan request at this node."""
+
+
+def _json_error(status: int, exc: BaseException) -> Response:
+    return Response(
+        json.dumps({"error": type(exc).__name__, "message": str(exc)}),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def _request_id(a: Approval) -> str:
+    from ..governance.approvals import request_id
+
+    return request_id(a.plan_hash, a.analyst)
