@@ -364,12 +364,16 @@ def member_key_path(directory: str | Path, name: str) -> Path:
     return Path(directory) / "members" / f"{check_member_name(name)}.key"
 
 
-def _free_ports(host: str, n: int) -> list[int]:
-    """``n`` distinct ports the OS reports free on ``host`` now (held open together)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+def _free_ports(hosts: list[str]) -> list[int]:
+    """One port per entry of ``hosts`` that the OS reports free there now.
+
+    All sockets are held open together until every port is chosen, so no two entries get
+    the same port (closing one before binding the next lets the OS hand it out again).
+    """
     with contextlib.ExitStack() as stack:
         ports = []
-        for _ in range(n):
+        for host in hosts:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
             s = stack.enter_context(socket.socket(family, socket.SOCK_STREAM))
             s.bind((host, 0))
             ports.append(int(s.getsockname()[1]))
@@ -461,10 +465,7 @@ def init_cluster(
             raise ValueError(f"base_port must be in 1-65530, got {base_port}")
         defaults = [base_port + i for i in range(6)]
     elif api_ports is None or peer_ports is None:
-        defaults = []
-        for i in range(3):
-            defaults += _free_ports(hosts[i], 2)
-        defaults = defaults[0::2] + defaults[1::2]
+        defaults = _free_ports(hosts + hosts)  # three API ports, then three peer ports
     else:
         defaults = [0] * 6
     api = _three("api_ports", api_ports, defaults[:3])
