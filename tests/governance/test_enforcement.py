@@ -391,7 +391,9 @@ def test_the_approvals_commands_show_and_sign_a_pending_request(cluster: LocalCl
     from sharelake.cli.main import app
 
     root = pn.scan("people", ["case_id", "region"])
-    refused(cluster, "analyst", root)  # records the request at every node
+    assert "request_approval(purpose=...)" in refused(cluster, "analyst", root)
+    with session(cluster, "analyst") as s:
+        s.request_approval(pn.make_plan(root), purpose="regions of the cases, for the report")
     rid = request_id(plan_hash(pn.make_plan(root)), "analyst")
     cons = str(cluster.consortium_path)
     runner = CliRunner()
@@ -400,6 +402,7 @@ def test_the_approvals_commands_show_and_sign_a_pending_request(cluster: LocalCl
     shown = runner.invoke(app, ["approvals", "show", rid, "--as", "ngo_a", "--consortium", cons])
     assert "read table 'people' (columns: case_id, region)" in shown.output
     assert "people.region (group:released)" in shown.output and "to 'analyst' only" in shown.output
+    assert "regions of the cases, for the report" in shown.output
     signed = runner.invoke(
         app, ["approvals", "approve", rid, "--as", "ngo_a", "--consortium", cons]
     )

@@ -31,13 +31,6 @@ def _fail(text: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _get(consortium: Path, member: str, key: Path | None, path: str, node: int = 0) -> Any:
-    from ..client.session import connect
-
-    with connect(consortium, member, key=key) as s:
-        return s.request(node, "GET", path).json()
-
-
 def parse_duration(text: str) -> int:
     """Seconds in ``30m``, ``12h``, ``7d`` or a plain number of seconds."""
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -62,6 +55,7 @@ def render_request(req: dict[str, Any]) -> str:
         f"plan hash: {req['plan_hash']}"
         + ("" if plan_hash(req["plan"]) == req["plan_hash"] else "  [DOES NOT MATCH THE PLAN]"),
         f"tables: {', '.join(v.get('tables', []))}   owners: {', '.join(req['owners'])}",
+        f"purpose given by the analyst: {req.get('purpose') or '(none given)'}",
         "",
         "what it computes:",
         *("  " + ln for ln in describe(req["plan"]).splitlines()),
@@ -82,12 +76,22 @@ def render_request(req: dict[str, Any]) -> str:
         lines.append("decisions so far:")
         for d in req["decisions"]:
             when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(d["expires"]))
-            lines.append(f"  - {d['approver']}: {d['decision']} (expires {when} UTC)")
+            why = f": {d['reason']}" if d.get("reason") else ""
+            lines.append(f"  - {d['approver']}: {d['decision']} (expires {when} UTC){why}")
     missing = req.get("missing") or {}
-    lines.append(
-        "status: approved" if not missing else "waiting for: " + "; ".join(missing.values())
-    )
+    if req.get("status") == "rejected":
+        lines.append("status: rejected")
+    else:
+        lines.append(
+            "status: approved" if not missing else "waiting for: " + "; ".join(missing.values())
+        )
     return "\n".join(lines)
+
+
+_LEGEND = (
+    "legend: * waits for your decision; status pending = not every owner approved yet, "
+    "approved = it may run, rejected = an owner said no (see `approvals show ID`)"
+)
 
 
 @approvals_app.command("list")
@@ -96,22 +100,47 @@ def list_requests(
     consortium: Annotated[Path, _CONS],
     key: Annotated[Path | None, _KEY] = None,
     node: Annotated[int, typer.Option("--node", help="Ask this node (0, 1 or 2).")] = 0,
+    status: Annotated[
+        str | None, typer.Option("--status", help="Only pending, approved or rejected.")
+    ] = None,
+    waiting: Annotated[
+        bool, typer.Option("--waiting", help="Only requests that wait for your decision.")
+    ] = False,
 ) -> None:
-    """List the plan requests a node holds, with their status."""
+    """List the plan requests you may see (yours, and those you may decide on)."""
+    from ..client.session import connect
     from ..errors import SharelakeError
 
+    if status not in (None, "pending", "approved", "rejected"):
+        raise typer.BadParameter("--status must be pending, approved or rejected")
     try:
-        reqs = _get(consortium, member, key, "/v1/approvals", node)
+        with connect(consortium, member, key=key) as s:
+            reqs = s.approvals(node=node)
+            cons = s.consortium
     except SharelakeError as exc:
         raise _fail(str(exc)) from None
-    if not reqs:
-        typer.echo("no plan requests")
+    shown = 0
     for r in reqs:
-        mark = "*" if member in r["owners"] and member in (r.get("missing") or {}) else " "
+        mine = r["status"] == "pending" and _waits_for(cons, member, r)
+        if (status and r["status"] != status) or (waiting and not mine):
+            continue
+        shown += 1
+        purpose = f"  purpose={r['purpose'][:60]!r}" if r.get("purpose") else ""
         typer.echo(
-            f"{mark} {r['id']}  {r['status']:<8}  analyst={r['analyst']}  "
-            f"owners={','.join(r['owners'])}  decision={r['verdict']['decision']}"
+            f"{'*' if mine else ' '} {r['id']}  {r['status']:<8}  analyst={r['analyst']}  "
+            f"owners={','.join(r['owners'])}  submitted={r['submitted']}{purpose}"
         )
+    typer.echo("no plan requests" if not shown else _LEGEND)
+
+
+def _waits_for(consortium: Any, member: str, req: dict[str, Any]) -> bool:
+    """Whether a pending request still misses a decision this member may give."""
+    from ..governance.approvals import speaks_for
+
+    decided = {d["approver"] for d in req.get("decisions", [])}
+    return member not in decided and any(
+        speaks_for(consortium, member, owner) for owner in req.get("missing") or {}
+    )
 
 
 @approvals_app.command("show")
@@ -123,21 +152,15 @@ def show(
     node: Annotated[int, typer.Option("--node", help="Ask this node (0, 1 or 2).")] = 0,
 ) -> None:
     """Print a plan request readably: tables, columns, operators, release, recipient."""
+    from ..client.session import connect
     from ..errors import SharelakeError
 
     try:
-        req = _get(consortium, member, key, f"/v1/approvals/{request_id}", node)
+        with connect(consortium, member, key=key) as s:
+            req = s.approval(request_id, node=node)
     except SharelakeError as exc:
         raise _fail(str(exc)) from None
     typer.echo(render_request(req))
-
-
-def _signing_key(consortium: Path, member: str, key: Path | None) -> Any:
-    from ..governance.cluster import member_key_path
-    from ..governance.keys import load_private_key
-
-    base = consortium if consortium.is_dir() else consortium.parent
-    return load_private_key(key or member_key_path(base, member))
 
 
 def _decide(
@@ -147,31 +170,23 @@ def _decide(
     key: Path | None,
     expires_in: str,
     decision: str,
+    reason: str,
 ) -> None:
     from ..client.session import connect
     from ..errors import SharelakeError
-    from ..governance.approvals import Approval
-    from ..plan.canonical import canonical_json, plan_hash
 
     try:
         with connect(consortium, member, key=key) as s:
-            req = s.request(0, "GET", f"/v1/approvals/{request_id}").json()
-            if plan_hash(req["plan"]) != req["plan_hash"]:
-                raise _fail("the node's plan does not match its hash; nothing signed")
-            expires = int(time.time()) + parse_duration(expires_in)
-            approval = Approval.create(
-                _signing_key(consortium, member, key),  # signed here, never at a node
-                req["plan_hash"],
-                req["analyst"],
-                expires,
-                member,
-                decision,  # type: ignore[arg-type]
-            )
-            body = canonical_json(approval.to_dict()).encode("ascii")
-            s.on_each("POST", "/v1/approvals", body, wait_all=True)
+            if decision == "approve":
+                req = s.approve(request_id, expires_in=parse_duration(expires_in), reason=reason)
+            else:
+                req = s.reject(request_id, reason=reason)
     except SharelakeError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"{decision}d request {request_id} for analyst {req['analyst']!r} on all nodes")
+
+
+_REASON = typer.Option("--reason", help="Why (the analyst sees it; signed with your decision).")
 
 
 @approvals_app.command("approve")
@@ -183,9 +198,10 @@ def approve(
     expires_in: Annotated[
         str, typer.Option("--expires-in", help="How long the approval holds (30m, 12h, 7d).")
     ] = "7d",
+    reason: Annotated[str, _REASON] = "",
 ) -> None:
     """Sign the plan's hash for its analyst, until the expiry, and send it to all nodes."""
-    _decide(request_id, member, consortium, key, expires_in, "approve")
+    _decide(request_id, member, consortium, key, expires_in, "approve", reason)
 
 
 @approvals_app.command("reject")
@@ -194,9 +210,10 @@ def reject(
     member: Annotated[str, _AS],
     consortium: Annotated[Path, _CONS],
     key: Annotated[Path | None, _KEY] = None,
+    reason: Annotated[str, _REASON] = "",
 ) -> None:
     """Sign a rejection of the plan (it then cannot run, even with other approvals)."""
-    _decide(request_id, member, consortium, key, "365d", "reject")
+    _decide(request_id, member, consortium, key, "365d", "reject", reason)
 
 
 def _logs(paths: list[Path]) -> list[Path]:

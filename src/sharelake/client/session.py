@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "AuditTrail",
     "NodeAuthError",
     "NodeConflictError",
     "NodeError",
@@ -476,10 +477,116 @@ class Session:
         assert last is not None
         raise last
 
-    def request_approval(self, plan: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Ask the owners to approve ``plan`` for you (``POST /v1/requests`` on every node)."""
-        body = json.dumps({"plan": dict(plan)}, sort_keys=True).encode("utf-8")
+    def request_approval(
+        self, plan: Mapping[str, Any], *, purpose: str = ""
+    ) -> list[dict[str, Any]]:
+        """Ask the owners to approve ``plan`` for you (``POST /v1/requests`` on every node).
+
+        ``purpose`` is your explanation, shown to the approvers beside the plan. Nothing
+        else files a request: a refused :meth:`query` only says how to ask.
+
+        Examples
+        --------
+        >>> session.request_approval(q.plan, purpose="2026 overlap")  # doctest: +SKIP
+        """
+        body = json.dumps({"plan": dict(plan), "purpose": purpose}, sort_keys=True).encode()
         return [r.json() for r in self.on_each("POST", "/v1/requests", body, wait_all=True)]
+
+    # -- approvals ------------------------------------------------------------------------
+
+    def approvals(self, *, node: int = 0) -> list[dict[str, Any]]:
+        """The plan requests you may see (yours, and those you may decide on), oldest first.
+
+        Each has ``id``, ``analyst``, ``owners``, ``purpose``, ``status`` (``pending``,
+        ``approved`` or ``rejected``), ``missing`` (owner -> what is missing),
+        ``decisions`` and the node's ``verdict``. Asked of one node (``node``).
+
+        Examples
+        --------
+        >>> [r["id"] for r in session.approvals() if r["status"] == "pending"]  # doctest: +SKIP
+        ['1ed7acc36bfbec1a']
+        """
+        out: list[dict[str, Any]] = self.request(node, "GET", "/v1/approvals").json()
+        return out
+
+    def approval(self, request_id: str, *, node: int = 0) -> dict[str, Any]:
+        """One plan request with its plan (as :meth:`approvals`, plus ``plan``)."""
+        out: dict[str, Any] = self.request(node, "GET", f"/v1/approvals/{request_id}").json()
+        return out
+
+    def approve(
+        self, request_id: str, *, expires_in: float = 7 * 86400, reason: str = ""
+    ) -> dict[str, Any]:
+        """Sign your approval of a request's plan for its analyst and send it to all nodes.
+
+        The plan's hash is recomputed here from the plan the node shows, so a node
+        cannot get another plan signed than the one reviewed.
+
+        Raises
+        ------
+        IntegrityError
+            The node's plan does not match its hash (nothing is signed).
+
+        Examples
+        --------
+        >>> session.approve("1ed7acc36bfbec1a", expires_in=86400)  # doctest: +SKIP
+        """
+        return self._decide(request_id, "approve", expires_in, reason)
+
+    def reject(self, request_id: str, *, reason: str = "") -> dict[str, Any]:
+        """Sign a rejection (with the reason the analyst sees) and send it to all nodes.
+
+        Examples
+        --------
+        >>> session.reject("1ed7acc36bfbec1a", reason="groups too small")  # doctest: +SKIP
+        """
+        return self._decide(request_id, "reject", 365 * 86400, reason)
+
+    def _decide(
+        self, request_id: str, decision: str, expires_in: float, reason: str
+    ) -> dict[str, Any]:
+        from ..errors import IntegrityError
+        from ..governance.approvals import Approval
+        from ..plan.canonical import canonical_json, plan_hash
+
+        req = self.approval(request_id)
+        if plan_hash(req["plan"]) != req["plan_hash"]:
+            raise IntegrityError(
+                f"{self.node_name(0)}: the plan of request {request_id} does not match its "
+                "hash; nothing signed"
+            )
+        approval = Approval.create(
+            self._key,
+            req["plan_hash"],
+            req["analyst"],
+            int(time.time() + expires_in),
+            self.member,
+            "approve" if decision == "approve" else "reject",
+            reason=reason,
+        )
+        body = canonical_json(approval.to_dict()).encode("utf-8")
+        self.on_each("POST", "/v1/approvals", body, wait_all=True)
+        return req
+
+    def audit(self) -> AuditTrail:
+        """The three nodes' audit logs, each chain checked and the nodes compared.
+
+        Audit entries hold member names, plan hashes and decisions, never values.
+
+        Examples
+        --------
+        >>> trail = session.audit()  # doctest: +SKIP
+        >>> trail.problems  # doctest: +SKIP
+        []
+        """
+        from ..governance.audit import compare_logs, parse_lines, verify_lines
+
+        lines = [r.json()["lines"] for r in self.on_each("GET", "/v1/audit", wait_all=True)]
+        names = [self.node_name(i) for i in range(3)]
+        problems = [p for i in range(3) for p in verify_lines(lines[i], names[i])]
+        entries = [parse_lines(ls) for ls in lines]
+        problems += compare_logs(entries, names)
+        return AuditTrail(tuple(tuple(e) for e in entries), tuple(problems))
 
     def query(
         self,
@@ -505,6 +612,20 @@ class Session:
         replies = self.on_each("POST", "/v1/queries", body, timeout=timeout)
         names = [self.node_name(i) for i in range(3)]
         return rebuild([r.body for r in replies], plan, names=names, columns=columns)
+
+
+@dataclass(frozen=True)
+class AuditTrail:
+    """The nodes' audit entries (``entries[i]``: node i's, in order) and what the chain
+    checks and the comparison of the nodes found (``problems``; empty: intact, agreed)."""
+
+    entries: tuple[tuple[dict[str, Any], ...], ...]
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every log is intact and the nodes agree."""
+        return not self.problems
 
 
 def _nonce() -> str:

@@ -45,6 +45,7 @@ __all__ = [
     "PlanRequest",
     "request_id",
     "speaks_for",
+    "visible_to",
 ]
 
 APPROVALS_FILE = "approvals.jsonl"
@@ -54,6 +55,9 @@ _HEX64 = frozenset("0123456789abcdef")
 
 class ApprovalError(SharelakeError):
     """An approval is malformed, expired, by a non-owner, or missing for a plan."""
+
+
+MAX_REASON = 2000  # characters of an approver's reason or an analyst's purpose
 
 
 def request_id(plan_digest: str, analyst: str) -> str:
@@ -86,19 +90,28 @@ class Approval:
     approver: str
     signature: bytes
     decision: Literal["approve", "reject"] = "approve"
+    reason: str = ""
 
     @staticmethod
     def message(
-        plan_digest: str, analyst: str, expires: int, approver: str, decision: str
+        plan_digest: str,
+        analyst: str,
+        expires: int,
+        approver: str,
+        decision: str,
+        reason: str = "",
     ) -> bytes:
-        """The signed bytes."""
-        doc = {
+        """The signed bytes (the reason is signed too; an empty one is left out, so
+        approvals signed before reasons existed still verify)."""
+        doc: dict[str, Any] = {
             "plan_hash": plan_digest,
             "analyst": analyst,
             "expires": expires,
             "approver": approver,
             "decision": decision,
         }
+        if reason:
+            doc["reason"] = reason
         return _PREFIX + canonical_json(doc).encode("ascii")
 
     @classmethod
@@ -110,10 +123,14 @@ class Approval:
         expires: int,
         approver: str,
         decision: Literal["approve", "reject"] = "approve",
+        *,
+        reason: str = "",
     ) -> Approval:
-        """Sign a decision as ``approver`` with ``key``."""
-        sig = sign(key, cls.message(plan_digest, analyst, expires, approver, decision))
-        return cls(plan_digest, analyst, expires, approver, sig, decision)
+        """Sign a decision, with an optional reason the analyst sees, as ``approver``."""
+        if len(reason) > MAX_REASON:
+            raise ApprovalError(f"the reason is longer than {MAX_REASON} characters")
+        msg = cls.message(plan_digest, analyst, expires, approver, decision, reason)
+        return cls(plan_digest, analyst, expires, approver, sign(key, msg), decision, reason)
 
     def verify(self, consortium: Consortium) -> None:
         """Check the signature under the approver's key in ``consortium``.
@@ -126,7 +143,9 @@ class Approval:
             The signature does not verify.
         """
         member = consortium.member(self.approver)
-        msg = self.message(self.plan_hash, self.analyst, self.expires, self.approver, self.decision)
+        msg = self.message(
+            self.plan_hash, self.analyst, self.expires, self.approver, self.decision, self.reason
+        )
         verify(member.public_key, self.signature, msg, who=f"approval by {self.approver!r}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -138,6 +157,7 @@ class Approval:
             "approver": self.approver,
             "decision": self.decision,
             "signature": base64.b64encode(self.signature).decode("ascii"),
+            **({"reason": self.reason} if self.reason else {}),
         }
 
     @classmethod
@@ -161,12 +181,21 @@ class Approval:
         decision = doc.get("decision", "approve")
         if decision not in ("approve", "reject"):
             raise ApprovalError("approval: decision must be 'approve' or 'reject'")
+        reason = doc.get("reason", "")
+        if not isinstance(reason, str) or len(reason) > MAX_REASON:
+            raise ApprovalError(f"approval: reason must be text of at most {MAX_REASON} characters")
         try:
             sig = base64.b64decode(str(doc["signature"]), validate=True)
         except (binascii.Error, ValueError):
             raise SignatureError("approval: signature is not base64") from None
         return cls(
-            digest, str(doc["analyst"]), int(doc["expires"]), str(doc["approver"]), sig, decision
+            digest,
+            str(doc["analyst"]),
+            int(doc["expires"]),
+            str(doc["approver"]),
+            sig,
+            decision,
+            reason,
         )
 
 
@@ -174,7 +203,8 @@ class Approval:
 class PlanRequest:
     """An analyst's request to run a plan that needs approval.
 
-    ``verdict`` is the node's verdict in JSON form (reasons, release, owners).
+    ``verdict`` is the node's verdict in JSON form (reasons, release, owners);
+    ``purpose`` the analyst's own words on why, shown to the approvers.
     """
 
     id: str
@@ -184,6 +214,7 @@ class PlanRequest:
     owners: tuple[str, ...]
     submitted: str
     verdict: dict[str, Any]
+    purpose: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -195,6 +226,7 @@ class PlanRequest:
             "owners": list(self.owners),
             "submitted": self.submitted,
             "verdict": self.verdict,
+            "purpose": self.purpose,
         }
 
     @classmethod
@@ -208,6 +240,7 @@ class PlanRequest:
             tuple(str(o) for o in doc["owners"]),
             str(doc["submitted"]),
             dict(doc["verdict"]),
+            str(doc.get("purpose", "")),
         )
 
 
@@ -221,6 +254,12 @@ def speaks_for(consortium: Consortium, approver: str, owner: str) -> bool:
     except UnknownMemberError:
         return False
     return "approver" in a.roles and a.organisation == o.organisation
+
+
+def visible_to(consortium: Consortium, member: str, req: PlanRequest) -> bool:
+    """Whether ``member`` may see request ``req``: its analyst, or a member who speaks
+    for one of its owners (an owner or an approver of an owner's organisation)."""
+    return member == req.analyst or any(speaks_for(consortium, member, o) for o in req.owners)
 
 
 class ApprovalBook:
@@ -288,15 +327,28 @@ class ApprovalBook:
         verdict: Mapping[str, Any],
         *,
         submitted: str,
+        purpose: str = "",
     ) -> PlanRequest:
-        """Record a request (idempotent for the same plan and analyst); returns it."""
+        """Record a request (idempotent for the same plan and analyst); returns it.
+
+        A request made again with a purpose where the first had none records the
+        purpose (the latest line of a request wins when the book is read back).
+        """
         digest = plan_hash(plan)
         rid = request_id(digest, analyst)
         with self._lock:
-            if rid in self._requests:
-                return self._requests[rid]
+            old = self._requests.get(rid)
+            if old is not None and (old.purpose or not purpose):
+                return old
             req = PlanRequest(
-                rid, dict(plan), digest, analyst, tuple(sorted(owners)), submitted, dict(verdict)
+                rid,
+                dict(plan),
+                digest,
+                analyst,
+                tuple(sorted(owners)),
+                old.submitted if old is not None else submitted,
+                dict(verdict),
+                purpose[:MAX_REASON],
             )
             self._write({"type": "request", "request": req.to_dict()})
             self._requests[rid] = req

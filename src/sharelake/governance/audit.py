@@ -40,11 +40,14 @@ __all__ = [
     "MAX_DETAIL",
     "SHARED_KINDS",
     "AuditLog",
+    "compare_logs",
     "compare_nodes",
     "entry_hash",
     "format_entry",
+    "parse_lines",
     "read_entries",
     "verify_chain",
+    "verify_lines",
 ]
 
 AUDIT_FILE = "audit.jsonl"
@@ -157,6 +160,13 @@ class AuditLog:
         """Every entry that parses (see :func:`read_entries`)."""
         return read_entries(self.path)
 
+    def lines(self) -> list[str]:
+        """The log's lines as stored (what :func:`verify_lines` checks)."""
+        with self._lock:
+            if not self.path.exists():
+                return []
+            return self.path.read_text(encoding="utf-8", errors="replace").splitlines()
+
 
 def _now() -> str:
     t = time.time()
@@ -184,8 +194,13 @@ def _count_lines(path: Path) -> int:
 
 def read_entries(path: str | Path) -> list[dict[str, Any]]:
     """The entries of a log that parse as JSON objects, in file order."""
+    return parse_lines(Path(path).read_text(encoding="utf-8", errors="replace").splitlines())
+
+
+def parse_lines(lines: Iterable[str]) -> list[dict[str, Any]]:
+    """The lines of a log that parse as JSON objects, in order."""
     out = []
-    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in lines:
         if not line.strip():
             continue
         try:
@@ -219,6 +234,12 @@ def verify_chain(path: str | Path) -> list[str]:
         lines = p.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError as exc:
         return [f"{p}: cannot read the audit log: {exc.strerror or exc}"]
+    return verify_lines(lines, str(p))
+
+
+def verify_lines(lines: Sequence[str], p: str) -> list[str]:
+    """:func:`verify_chain` on a log's lines (e.g. as a node served them); ``p`` names
+    the log in the problems."""
     problems: list[str] = []
     prev, expect = GENESIS, 0
     for ln, line in enumerate(lines, 1):
@@ -268,7 +289,15 @@ def compare_nodes(paths: Sequence[str | Path]) -> list[str]:
     Node-local entries (requests, refused authentication, local failures) are not
     compared.
     """
-    logs = [_shared(read_entries(p)) for p in paths]
+    return compare_logs([read_entries(p) for p in paths], [str(p) for p in paths])
+
+
+def compare_logs(
+    logs_entries: Sequence[Sequence[Mapping[str, Any]]], names: Sequence[str]
+) -> list[str]:
+    """:func:`compare_nodes` on the nodes' entries; ``names[i]`` names node i's log."""
+    paths = names
+    logs = [_shared(entries) for entries in logs_entries]
     problems: list[str] = []
     sessions = sorted(set().union(*(set(g) for g in logs)))
     for sid in sessions:

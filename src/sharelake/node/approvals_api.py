@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputValidationError, SharelakeError
-from ..governance.approvals import ApprovalBook
+from ..governance.approvals import ApprovalBook, request_id
 from ..governance.audit import AuditLog
 from ..governance.cluster import NodeConfig
 from ..governance.consortium import Consortium, Member
@@ -336,12 +336,17 @@ class Governance:
             self.book.bind(digest, scanned)
             problems = self.book.problems(digest, member.name, v.owners, time.time(), scanned)
             if problems:
-                req = self.book.submit(
-                    plan, member.name, v.owners, v.to_dict(), submitted=_now_text()
+                # nothing is filed here: asking for approval is the analyst's explicit act
+                rid = request_id(digest, member.name)
+                filed = rid in {r.id for r in self.book.requests()}
+                ask = (
+                    f"request {rid} is waiting for them"
+                    if filed
+                    else "ask for it with q.request_approval(purpose=...) or in the portal"
                 )
                 raise refuse(
                     f"plan {digest[:12]} needs the approval of every owner "
-                    f"({', '.join(sorted(v.owners))}; request {req.id}): "
+                    f"({', '.join(sorted(v.owners))}; {ask}): "
                     + "; ".join(problems.values())
                     + f". Rules: {_reasons_text(v)}"
                 )

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import SharelakeError
-from ..governance.approvals import Approval, ApprovalError
+from ..governance.approvals import MAX_REASON, Approval, ApprovalError, visible_to
 from ..governance.policy import PolicyChange, PolicyError
 from ..governance.signing import HEADER_MEMBER
 from ..plan.canonical import PlanError, plan_hash
@@ -98,12 +98,18 @@ def mount(app: FastAPI) -> None:
     @app.post("/v1/requests")
     async def submit(request: Request) -> dict[str, Any]:
         member, body = await node.authenticate(request)
-        plan = parse_plan(_body(body))
+        doc = _body(body)
+        plan = parse_plan(doc)
+        purpose = doc.get("purpose", "")
+        if not isinstance(purpose, str) or len(purpose) > MAX_REASON:
+            raise PlanError(f"purpose must be text of at most {MAX_REASON} characters")
         from .executor import plan_tables
 
         catalog = await run_in_threadpool(catalog_of, plan_tables(plan))
         v = gov.verdict(plan, member, catalog)
-        req = gov.book.submit(plan, member.name, v.owners, v.to_dict(), submitted=_now_text())
+        req = gov.book.submit(
+            plan, member.name, v.owners, v.to_dict(), submitted=_now_text(), purpose=purpose
+        )
         gov.audit.append(
             "submission",
             session=req.id,
@@ -118,21 +124,24 @@ def mount(app: FastAPI) -> None:
         missing = gov.book.problems(
             req.plan_hash, req.analyst, req.owners, time.time(), versions_of(req.plan)
         )
+        decisions = gov.book.decisions(req.plan_hash, req.analyst)
+        rejected = any(a.decision == "reject" for a in decisions)
         return {
             **req.to_dict(),
             "decisions": [
-                {k: v for k, v in a.to_dict().items() if k != "signature"}
-                for a in gov.book.decisions(req.plan_hash, req.analyst)
+                {k: v for k, v in a.to_dict().items() if k != "signature"} for a in decisions
             ],
             "missing": missing,
-            "status": "approved" if not missing else "pending",
+            "status": "rejected" if rejected else "approved" if not missing else "pending",
         }
 
     @app.get("/v1/approvals")
     async def list_requests(request: Request) -> list[dict[str, Any]]:
-        await node.authenticate(request)
+        member, _ = await node.authenticate(request)
         out = []
         for req in gov.book.requests():
+            if not visible_to(gov.consortium, member.name, req):
+                continue  # a member sees its own requests and those it may decide on
             s = summary(req.id)
             del s["plan"]
             out.append(s)
@@ -140,11 +149,20 @@ def mount(app: FastAPI) -> None:
 
     @app.get("/v1/approvals/{req_id}")
     async def show_request(request: Request, req_id: str) -> dict[str, Any]:
-        await node.authenticate(request)
+        member, _ = await node.authenticate(request)
         try:
-            return summary(req_id)
+            req = gov.book.request(req_id)
         except ApprovalError as exc:
             raise _NotFoundError(str(exc)) from None
+        if not visible_to(gov.consortium, member.name, req):
+            raise _NotFoundError(f"no plan request {req_id!r} at this node for {member.name!r}")
+        return summary(req_id)
+
+    @app.get("/v1/audit")
+    async def audit_lines(request: Request) -> dict[str, Any]:
+        """This node's audit log as stored (names, hashes and decisions, never values)."""
+        await node.authenticate(request)
+        return {"node": node.party, "lines": await run_in_threadpool(gov.audit.lines)}
 
     @app.post("/v1/approvals")
     async def add_approval(request: Request) -> dict[str, Any]:
