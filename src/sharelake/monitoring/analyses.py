@@ -318,9 +318,9 @@ class SecureLake:
     """The analyses' plans run on the three nodes through the governed client API.
 
     ``sessions`` maps member names to open sessions (the four organisations and the
-    analyst); ``keys`` maps each owner to its Ed25519 private key, used to sign the
-    approvals a plan needs (in a real consortium each owner reviews and signs with
-    ``sharelake approvals approve``; the demo signs for them and records it).
+    analyst); the owners' sessions sign the approvals a plan needs (in a real consortium
+    each owner reviews and signs in the portal or with ``sharelake approvals approve``;
+    the demo signs for them and records it).
     """
 
     mode = "mpc"
@@ -328,14 +328,12 @@ class SecureLake:
     def __init__(
         self,
         sessions: Mapping[str, Any],
-        keys: Mapping[str, Any],
         *,
         orgs: Sequence[str],
         analyst: str = "analyst",
         approval_seconds: int = 3600,
     ) -> None:
         self.sessions = dict(sessions)
-        self.keys = dict(keys)
         self.orgs = tuple(orgs)
         self.analyst = analyst
         self.approval_seconds = approval_seconds
@@ -349,18 +347,10 @@ class SecureLake:
         return t[t.victim]
 
     def approve(self, table: Any, member: str, owners: Sequence[str], purpose: str) -> None:
-        """Submit ``table``'s plan as ``member`` and record every owner's signed approval."""
-        import json
-
-        from ..governance.approvals import Approval
-
-        body = json.dumps({"plan": table.plan}, sort_keys=True).encode("utf-8")
-        self.sessions[member].on_each("POST", "/v1/requests", body)
-        expires = int(time.time()) + self.approval_seconds
+        """Ask for ``table``'s plan as ``member`` and sign every owner's approval of it."""
+        (req, *_) = self.sessions[member].request_approval(table.plan, purpose=purpose)
         for owner in sorted(set(owners)):
-            a = Approval.create(self.keys[owner], table.plan_hash, member, expires, owner)
-            doc = json.dumps(a.to_dict(), sort_keys=True).encode("utf-8")
-            self.sessions[owner].on_each("POST", "/v1/approvals", doc)
+            self.sessions[owner].approve(req["id"], expires_in=self.approval_seconds)
         self.approvals.append(
             {
                 "plan_hash": table.plan_hash,

@@ -144,7 +144,6 @@ def run_demo(
     audit: dict[str, Any] = {}
     if secure:
         from ..governance.cluster import MemberSpec
-        from ..governance.keys import load_private_key
 
         members = [
             MemberSpec(o, o, frozenset({"provider", "approver", "analyst"})) for o in ORGANISATIONS
@@ -154,7 +153,7 @@ def run_demo(
         with _cluster(members) as cluster:
             timings["start_nodes"] = time.perf_counter() - t0
             results, mse, uploads, approvals, audit = _secure_part(
-                cluster, frames, k, progress, say, load_private_key, timings
+                cluster, frames, k, progress, say, timings
             )
         say("nodes stopped")
     else:
@@ -194,7 +193,6 @@ def _secure_part(
     k: int,
     progress: bool,
     say: Callable[[str], None],
-    load_key: Callable[[Path], Any],
     timings: dict[str, float],
 ) -> tuple[list[AnalysisResult], Any, list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
     import sharelake
@@ -223,8 +221,7 @@ def _secure_part(
                 {"table": kt, "rows": res.rows, "seconds": res.seconds, "columns": len(KEY_COLUMNS)}
             )
         timings["uploads"] = time.perf_counter() - t0
-        keys = {o: load_key(cluster.member_key_path(o)) for o in frames}
-        lake = SecureLake(sessions, keys, orgs=tuple(frames), analyst=ANALYST)
+        lake = SecureLake(sessions, orgs=tuple(frames), analyst=ANALYST)
         t0 = time.perf_counter()
         say("running the four analyses under MPC ...")
         results, mse = run_analyses(lake, k=k)
