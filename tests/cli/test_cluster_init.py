@@ -8,8 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from sharelake.cli.main import app
-from sharelake.governance.cluster import NodeConfig, check_node_files, node_config_path
-from sharelake.governance.consortium import Consortium
+from sharelake.consortium.cluster import NodeConfig, check_node_files, node_config_path
+from sharelake.consortium.members import Consortium
 
 runner = CliRunner()
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import sharelake
 from sharelake.cli.main import app
-from sharelake.governance.cluster import init_cluster
+from sharelake.consortium.cluster import init_cluster
 from sharelake.node.local import LocalCluster
 
 pytestmark = [pytest.mark.tls, pytest.mark.timeout(300)]

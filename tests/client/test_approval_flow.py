@@ -17,11 +17,11 @@ import pytest
 
 import sharelake
 from sharelake.client.session import Session
+from sharelake.consortium.cluster import DEFAULT_MEMBERS, MemberSpec, init_cluster
+from sharelake.consortium.keys import SignatureError, generate_key, public_key_bytes
+from sharelake.consortium.members import Consortium
 from sharelake.errors import IntegrityError, SharelakeError
 from sharelake.governance.approvals import Approval, ApprovalError
-from sharelake.governance.cluster import DEFAULT_MEMBERS, MemberSpec, init_cluster
-from sharelake.governance.consortium import Consortium
-from sharelake.governance.keys import SignatureError, generate_key, public_key_bytes
 from sharelake.node.local import LocalCluster
 
 pytestmark = pytest.mark.timeout(300)

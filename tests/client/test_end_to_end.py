@@ -12,7 +12,7 @@ import pytest
 
 import sharelake
 from sharelake.client.session import NodePolicyError, Session
-from sharelake.governance.cluster import init_cluster
+from sharelake.consortium.cluster import init_cluster
 from sharelake.node.local import LocalCluster
 
 pytestmark = pytest.mark.tls

@@ -11,7 +11,7 @@ import pytest
 
 import sharelake
 from sharelake.client.session import Reply, Session, UnknownTableError
-from sharelake.governance.cluster import init_cluster
+from sharelake.consortium.cluster import init_cluster
 
 LOOSE = {"min_group_size": 5, "release_sizes": False, "columns": {"clinic": "group"}}
 TIGHT = {"min_group_size": 5, "release_sizes": False, "columns": {"clinic": "aggregate"}}

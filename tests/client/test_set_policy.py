@@ -11,7 +11,7 @@ import pytest
 
 import sharelake
 from sharelake.client.session import NodePolicyError, Session, UnknownTableError
-from sharelake.governance.cluster import init_cluster
+from sharelake.consortium.cluster import init_cluster
 from sharelake.governance.policy import PolicyError
 from sharelake.node.local import LocalCluster
 from sharelake.plan import nodes as pn

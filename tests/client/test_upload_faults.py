@@ -10,7 +10,7 @@ import pytest
 
 import sharelake
 from sharelake.client.upload import UploadError
-from sharelake.governance.cluster import init_cluster
+from sharelake.consortium.cluster import init_cluster
 from sharelake.node.local import LocalCluster
 
 pytestmark = pytest.mark.tls

@@ -12,8 +12,8 @@ import pytest
 import sharelake
 from sharelake.client.session import NodeUnavailableError, Session
 from sharelake.client.upload import infer_schema, load_schema
+from sharelake.consortium.cluster import init_cluster
 from sharelake.errors import AuthenticationError, InputValidationError
-from sharelake.governance.cluster import init_cluster
 from sharelake.relational.table import ColumnSpec
 
 

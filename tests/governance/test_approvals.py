@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from sharelake.consortium.cluster import MemberSpec, init_cluster, member_key_path
+from sharelake.consortium.keys import SignatureError, generate_key, load_private_key
+from sharelake.consortium.members import Consortium, UnknownMemberError
 from sharelake.governance.approvals import Approval, ApprovalBook, ApprovalError, request_id
-from sharelake.governance.cluster import MemberSpec, init_cluster, member_key_path
-from sharelake.governance.consortium import Consortium, UnknownMemberError
-from sharelake.governance.keys import SignatureError, generate_key, load_private_key
 from sharelake.plan import nodes as pn
 from sharelake.plan.canonical import plan_hash
 

@@ -22,11 +22,11 @@ from typer.testing import CliRunner
 
 import sharelake
 from sharelake.client.session import Session
+from sharelake.consortium.cluster import DEFAULT_MEMBERS, MemberSpec, init_cluster
+from sharelake.consortium.keys import generate_key, load_private_key
 from sharelake.errors import SharelakeError
 from sharelake.governance.approvals import Approval, request_id
 from sharelake.governance.audit import read_entries
-from sharelake.governance.cluster import DEFAULT_MEMBERS, MemberSpec, init_cluster
-from sharelake.governance.keys import generate_key, load_private_key
 from sharelake.governance.policy import Policy, PolicyChange
 from sharelake.node.local import LocalCluster
 from sharelake.plan import nodes as pn
@@ -218,7 +218,7 @@ def test_a_request_signed_with_an_unknown_key_is_refused_and_audited(
 
     import httpx
 
-    from sharelake.governance.signing import sign_request
+    from sharelake.consortium.signing import sign_request
 
     ctx = ssl.create_default_context(cafile=str(cluster.consortium.ca_cert_path))
     ctx.check_hostname = False

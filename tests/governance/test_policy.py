@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from sharelake.governance.cluster import init_cluster, member_key_path
-from sharelake.governance.consortium import Consortium
-from sharelake.governance.keys import SignatureError, generate_key, load_private_key
+from sharelake.consortium.cluster import init_cluster, member_key_path
+from sharelake.consortium.keys import SignatureError, generate_key, load_private_key
+from sharelake.consortium.members import Consortium
 from sharelake.governance.policy import Policy, PolicyChange, PolicyError, load_policy
 
 TOML = """

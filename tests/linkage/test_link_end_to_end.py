@@ -23,11 +23,11 @@ import sharelake
 from sharelake.cli.main import app
 from sharelake.client.linkage import LinkageError, link_plan
 from sharelake.client.session import NodePolicyError, Session
+from sharelake.consortium.cluster import MemberSpec, init_cluster
+from sharelake.consortium.keys import load_private_key
 from sharelake.errors import InputValidationError
 from sharelake.governance.approvals import Approval
 from sharelake.governance.audit import read_entries
-from sharelake.governance.cluster import MemberSpec, init_cluster
-from sharelake.governance.keys import load_private_key
 from sharelake.linkage.encode import encode_people
 from sharelake.linkage.people_table import (
     DEFAULT_PARAMS,

@@ -17,13 +17,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sharelake.consortium import certs
 from sharelake.errors import (
     AuthenticationError,
     PeerDisconnectedError,
     PeerTimeoutError,
     ProtocolError,
 )
-from sharelake.net import certs, framing, tls
+from sharelake.net import framing, identity, tls
 
 SESSION = "0123456789abcdef0123456789abcdef"
 SID = framing.session_bytes(SESSION)
@@ -44,9 +45,9 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def test_node_certificates_carry_the_node_id(pki: dict[str, Any]) -> None:
     for i, n in enumerate(pki["nodes"]):
-        assert certs.node_id_from_cert(n.cert) == i
-        assert certs.node_id_from_cert(n.cert_path.read_bytes()) == i
-        assert certs.common_name(n.cert) == f"sharelake-node-P{i}"
+        assert identity.node_id_from_cert(n.cert) == i
+        assert identity.node_id_from_cert(n.cert_path.read_bytes()) == i
+        assert identity.common_name(n.cert) == f"sharelake-node-P{i}"
 
 
 def test_private_keys_are_readable_by_the_owner_only(pki: dict[str, Any]) -> None:
@@ -57,19 +58,19 @@ def test_private_keys_are_readable_by_the_owner_only(pki: dict[str, Any]) -> Non
 def test_a_member_certificate_names_no_node(pki: dict[str, Any], tmp_path: Path) -> None:
     member = certs.issue_cert(pki["ca"], "analyst-alice", tmp_path, key_type="ed25519")
     with pytest.raises(AuthenticationError):
-        certs.node_id_from_cert(member.cert)
+        identity.node_id_from_cert(member.cert)
 
 
 def test_fingerprints_are_sha256_of_the_der_encoding(pki: dict[str, Any]) -> None:
-    fp = certs.fingerprint(pki["nodes"][0].cert_path)
+    fp = identity.fingerprint(pki["nodes"][0].cert_path)
     assert len(fp) == 64
-    assert fp == certs.fingerprint(pki["nodes"][0].cert)
-    assert fp != certs.fingerprint(pki["nodes"][1].cert)
+    assert fp == identity.fingerprint(pki["nodes"][0].cert)
+    assert fp != identity.fingerprint(pki["nodes"][1].cert)
 
 
 def test_a_saved_ca_loads_back(pki: dict[str, Any]) -> None:
     again = certs.load_ca(pki["ca"].cert_path.parent)
-    assert certs.fingerprint(again.cert) == certs.fingerprint(pki["ca"].cert)
+    assert identity.fingerprint(again.cert) == identity.fingerprint(pki["ca"].cert)
 
 
 # ---- frames -------------------------------------------------------------------------

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from sharelake.client.session import Session
+from sharelake.consortium.cluster import NodeConfig, node_config_path
 from sharelake.errors import SharelakeError
-from sharelake.governance.cluster import NodeConfig, node_config_path
 from sharelake.plan import nodes as pn
 from sharelake.plan.canonical import plan_hash, session_id
 

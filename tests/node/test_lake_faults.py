@@ -16,8 +16,8 @@ import pytest
 import sharelake
 from sharelake.client.frame import Table
 from sharelake.client.session import NodeConflictError, UnknownTableError
+from sharelake.consortium.cluster import Deadlines, NodeConfig, init_cluster, node_config_path
 from sharelake.errors import SharelakeError
-from sharelake.governance.cluster import Deadlines, NodeConfig, init_cluster, node_config_path
 from sharelake.node.local import LocalCluster
 
 from .queries import query_on_each_node

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sharelake.consortium.certs import issue_node_cert, make_ca
 from sharelake.errors import AuthenticationError, PeerTimeoutError
 from sharelake.mpc.arith import open_arith
 from sharelake.mpc.party import Party
 from sharelake.mpc.shares import AShare
-from sharelake.net.certs import issue_node_cert, make_ca
 from sharelake.net.tls import bind_listener
 from sharelake.node.peers import PeerRouter, SessionBusyError
 

@@ -9,13 +9,8 @@ from typing import Any
 
 import pytest
 
-from sharelake.governance.cluster import (
-    NodeConfig,
-    init_cluster,
-    member_key_path,
-    node_config_path,
-)
-from sharelake.governance.keys import load_private_key
+from sharelake.consortium.cluster import NodeConfig, init_cluster, member_key_path, node_config_path
+from sharelake.consortium.keys import load_private_key
 from sharelake.governance.policy import Policy, PolicyChange
 from sharelake.node.approvals_api import Governance
 from sharelake.node.authz import AuthorizationError

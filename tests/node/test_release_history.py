@@ -15,8 +15,8 @@ import pytest
 
 import sharelake
 from sharelake.client.session import NodeConflictError
+from sharelake.consortium.cluster import init_cluster
 from sharelake.governance.audit import read_entries
-from sharelake.governance.cluster import init_cluster
 from sharelake.node.local import LocalCluster
 
 from .queries import by_region, data_dir, people, query_on_each_node

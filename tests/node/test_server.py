@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sharelake.governance.cluster import NodeConfig, init_cluster, node_config_path
+from sharelake.consortium.cluster import NodeConfig, init_cluster, node_config_path
 
 pytestmark = pytest.mark.timeout(60)
 

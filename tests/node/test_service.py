@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sharelake.governance.cluster import Deadlines
-from sharelake.governance.keys import generate_key, load_private_key
-from sharelake.governance.signing import sign_request
+from sharelake.consortium.cluster import Deadlines
+from sharelake.consortium.keys import generate_key, load_private_key
+from sharelake.consortium.signing import sign_request
 from sharelake.node.local import LocalCluster
 from sharelake.plan.canonical import canonical_json, plan_hash
 from sharelake.relational import plain

@@ -20,14 +20,10 @@ import pandas as pd
 import pytest
 
 import sharelake
+from sharelake.consortium.cluster import DEFAULT_MEMBERS, MemberSpec, init_cluster
+from sharelake.consortium.keys import load_private_key
 from sharelake.errors import SharelakeError
 from sharelake.governance.approvals import Approval
-from sharelake.governance.cluster import (
-    DEFAULT_MEMBERS,
-    MemberSpec,
-    init_cluster,
-)
-from sharelake.governance.keys import load_private_key
 from sharelake.governance.outputs import DEFAULT_BUDGET
 from sharelake.node.local import LocalCluster
 from sharelake.plan import nodes as pn

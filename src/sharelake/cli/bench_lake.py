@@ -78,7 +78,8 @@ def run_cluster_ops(
         that did not run carry ``seconds: null`` and the error class in the note.
     """
     import sharelake
-    from sharelake.node.local import LocalCluster
+
+    from ..node.local import LocalCluster
 
     wanted = [op for op in CLUSTER_OPS if op in ops]
     plan = [("upload", n) for n in sizes if "upload" in wanted]

@@ -92,14 +92,14 @@ def init(
     from rich.console import Console
     from rich.table import Table
 
-    from ..governance.cluster import (
+    from ..consortium.cluster import (
         ClusterExistsError,
         init_cluster,
         member_key_path,
         node_config_path,
         parse_member_specs,
     )
-    from ..governance.consortium import ROLES, Consortium
+    from ..consortium.members import ROLES, Consortium
 
     hosts = [h.strip() for h in host.split(",")]
     if len(hosts) not in (1, 3) or not all(hosts):

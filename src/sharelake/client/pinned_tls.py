@@ -15,7 +15,7 @@ import ssl
 from pathlib import Path
 from typing import Any
 
-from ..governance.consortium import NodeInfo
+from ..consortium.members import NodeInfo
 
 
 class _PinnedContext(ssl.SSLContext):

@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from ..consortium.keys import load_private_key
+from ..consortium.members import Consortium
+from ..consortium.signing import sign_request
 from ..errors import AuthenticationError, PeerTimeoutError, SharelakeError
-from ..governance.consortium import Consortium
-from ..governance.keys import load_private_key
-from ..governance.signing import sign_request
 from ..relational.table import ColumnSpec
 from .catalog import TableInfo, common_tables, find_table
 from .errors import (
@@ -662,11 +662,11 @@ def connect(
 
     Raises
     ------
-    sharelake.governance.consortium.ConsortiumConfigError
+    sharelake.consortium.members.ConsortiumConfigError
         The consortium file is missing or malformed.
-    sharelake.governance.consortium.UnknownMemberError
+    sharelake.consortium.members.UnknownMemberError
         ``member`` is not listed.
-    sharelake.governance.keys.KeyFileError
+    sharelake.consortium.keys.KeyFileError
         The key cannot be read.
     AuthenticationError
         The key is not the one ``consortium.toml`` lists for ``member``.
@@ -678,7 +678,7 @@ def connect(
     >>> s.tables()  # doctest: +SKIP
     [TableInfo(name='people', ...)]
     """
-    from ..governance.keys import public_key_bytes
+    from ..consortium.keys import public_key_bytes
 
     path = Path(consortium)
     if path.is_dir():

@@ -32,10 +32,10 @@ from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from ..consortium.keys import SignatureError, sign, verify
+from ..consortium.members import Consortium, UnknownMemberError
 from ..errors import SharelakeError
 from ..plan.canonical import canonical_json, plan_hash
-from .consortium import Consortium, UnknownMemberError
-from .keys import SignatureError, sign, verify
 
 __all__ = [
     "APPROVALS_FILE",
@@ -78,7 +78,7 @@ class Approval:
 
     Examples
     --------
-    >>> from sharelake.governance.keys import generate_key
+    >>> from sharelake.consortium.keys import generate_key
     >>> a = Approval.create(generate_key(), "ab" * 32, "ana", 2_000_000_000, "ngo")
     >>> Approval.from_dict(a.to_dict()) == a
     True
@@ -496,8 +496,8 @@ class ApprovalBook:
         Examples
         --------
         >>> import tempfile, pathlib
-        >>> from sharelake.governance.cluster import init_cluster
-        >>> from sharelake.governance.consortium import Consortium
+        >>> from sharelake.consortium.cluster import init_cluster
+        >>> from sharelake.consortium.members import Consortium
         >>> d = pathlib.Path(tempfile.mkdtemp())
         >>> _ = init_cluster(d)
         >>> book = ApprovalBook(d / "approvals.jsonl", Consortium.load(d / "consortium.toml"))

@@ -47,10 +47,10 @@ from typing import Any, Literal, cast
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from ..consortium.keys import SignatureError, sign, verify
+from ..consortium.members import Consortium
 from ..errors import SharelakeError
 from ..plan.canonical import canonical_json
-from .consortium import Consortium
-from .keys import SignatureError, sign, verify
 
 __all__ = [
     "COLUMN_CLASSES",
@@ -236,7 +236,7 @@ class PolicyChange:
 
     Examples
     --------
-    >>> from sharelake.governance.keys import generate_key
+    >>> from sharelake.consortium.keys import generate_key
     >>> key = generate_key()
     >>> ch = PolicyChange.create(key, "ngo", "people", 2, Policy({"age": "aggregate"}))
     >>> PolicyChange.from_dict(ch.to_dict()) == ch

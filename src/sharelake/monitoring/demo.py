@@ -143,7 +143,7 @@ def run_demo(
     approvals: list[dict[str, Any]] = []
     audit: dict[str, Any] = {}
     if secure:
-        from ..governance.cluster import MemberSpec
+        from ..consortium.cluster import MemberSpec
 
         members = [
             MemberSpec(o, o, frozenset({"provider", "approver", "analyst"})) for o in ORGANISATIONS

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import errors
-from .certs import issue_node_cert, make_ca
+from ..consortium.certs import issue_node_cert, make_ca
 from .codec import load_value, save_value
 
 EventFn = Callable[[dict[str, Any]], None]

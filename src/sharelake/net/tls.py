@@ -35,7 +35,6 @@ from ..errors import (
     SharelakeError,
 )
 from ..mpc.channel import Buffer, Channel, ChannelStats
-from .certs import node_id_from_cert
 from .framing import (
     HEADER_SIZE,
     Kind,
@@ -44,6 +43,7 @@ from .framing import (
     encode_header,
     session_bytes,
 )
+from .identity import node_id_from_cert
 
 log = logging.getLogger(__name__)
 

@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..consortium.cluster import NodeConfig
+from ..consortium.members import Consortium, Member
 from ..errors import InputValidationError, SharelakeError
 from ..governance.approvals import ApprovalBook, request_id
 from ..governance.audit import AuditLog
-from ..governance.cluster import NodeConfig
-from ..governance.consortium import Consortium, Member
 from ..governance.outputs import (
     HIDDEN_COUNT,
     BudgetExceededError,

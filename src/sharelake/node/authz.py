@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..consortium.members import Member
 from ..errors import SharelakeError
-from ..governance.consortium import Member
 
 __all__ = ["AuthorizationError", "authorize", "require_role"]
 

@@ -16,10 +16,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from ..consortium.signing import HEADER_MEMBER
 from ..errors import SharelakeError
 from ..governance.approvals import MAX_REASON, Approval, ApprovalError, visible_to
 from ..governance.policy import PolicyChange, PolicyError
-from ..governance.signing import HEADER_MEMBER
 from ..plan.canonical import PlanError, plan_hash
 from ..plan.nodes import validate_plan
 from ..storage.catalog import TableNotFoundError

@@ -27,8 +27,7 @@ from typing import IO, Any
 
 import httpx
 
-from ..errors import SharelakeError
-from ..governance.cluster import (
+from ..consortium.cluster import (
     Deadlines,
     MemberSpec,
     consortium_path,
@@ -36,9 +35,10 @@ from ..governance.cluster import (
     member_key_path,
     node_config_path,
 )
-from ..governance.consortium import Consortium
-from ..governance.keys import load_private_key
-from ..governance.signing import sign_request
+from ..consortium.keys import load_private_key
+from ..consortium.members import Consortium
+from ..consortium.signing import sign_request
+from ..errors import SharelakeError
 
 __all__ = ["ClusterStartError", "LocalCluster"]
 

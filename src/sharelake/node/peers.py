@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import AuthenticationError, PeerTimeoutError, ProtocolError, SharelakeError
-from ..net.certs import node_id_from_cert
 from ..net.framing import (
     HEADER_SIZE,
     Kind,
@@ -37,6 +36,7 @@ from ..net.framing import (
     parse_header,
     session_bytes,
 )
+from ..net.identity import node_id_from_cert
 from ..net.tls import (
     Addr,
     TLSChannel,

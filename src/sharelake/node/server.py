@@ -18,9 +18,9 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 
+from ..consortium.cluster import NodeConfig, check_node_files
+from ..consortium.members import Consortium
 from ..errors import SharelakeError
-from ..governance.cluster import NodeConfig, check_node_files
-from ..governance.consortium import Consortium
 from ..net.tls import bind_listener, make_context
 from ..storage.store import Store
 from .peers import PeerRouter

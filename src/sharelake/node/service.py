@@ -1,6 +1,6 @@
 """The client API of a node (``docs/node-api.md``), as a FastAPI application.
 
-Every request is authenticated first: :class:`~sharelake.governance.signing.RequestVerifier`
+Every request is authenticated first: :class:`~sharelake.consortium.signing.RequestVerifier`
 checks the member's Ed25519 signature over the method, path, timestamp, nonce and the
 SHA-256 of the raw body bytes. Then the role is checked (uploads: ``provider``, and the
 owner is the caller; queries: ``analyst`` and :func:`~sharelake.node.authz.authorize`).
@@ -25,6 +25,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
+from ..consortium.cluster import NodeConfig
+from ..consortium.members import Consortium, Member
+from ..consortium.signing import RequestVerifier
 from ..errors import (
     AuthenticationError,
     InputValidationError,
@@ -33,9 +36,6 @@ from ..errors import (
     ProtocolError,
     SharelakeError,
 )
-from ..governance.cluster import NodeConfig
-from ..governance.consortium import Consortium, Member
-from ..governance.signing import RequestVerifier
 from ..mpc.channel import ChannelStats
 from ..mpc.party import Party
 from ..plan.canonical import PlanError, plan_hash, session_id

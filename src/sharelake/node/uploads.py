@@ -28,8 +28,8 @@ import json
 import logging
 from typing import Any
 
+from ..consortium.members import Member
 from ..errors import InputValidationError, IntegrityError
-from ..governance.consortium import Member
 from ..mpc.party import Party
 from ..storage.bundle import BundleError, decode_bundle
 from ..storage.catalog import TableNotFoundError

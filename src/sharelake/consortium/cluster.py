@@ -56,9 +56,11 @@ from typing import Any, cast
 from cryptography.exceptions import InvalidSignature
 
 from ..errors import AuthenticationError, SharelakeError
-from ..net.certs import DEFAULT_HOSTS, fingerprint, issue_node_cert, load_cert, make_ca
-from ..net.certs import node_id_from_cert as _node_id_from_cert
-from .consortium import (
+from ..net.identity import fingerprint, load_cert
+from ..net.identity import node_id_from_cert as _node_id_from_cert
+from .certs import DEFAULT_HOSTS, issue_node_cert, make_ca
+from .keys import generate_key, public_key_bytes, save_private_key
+from .members import (
     FORMAT_VERSION,
     ROLES,
     Consortium,
@@ -71,7 +73,6 @@ from .consortium import (
     read_toml,
     write_toml,
 )
-from .keys import generate_key, public_key_bytes, save_private_key
 
 __all__ = [
     "DEFAULT_MEMBERS",

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import tomli_w
 
-from sharelake.errors import AuthenticationError
-from sharelake.governance.cluster import (
+from sharelake.consortium.certs import issue_node_cert, load_ca, make_ca
+from sharelake.consortium.cluster import (
     ClusterExistsError,
     MemberSpec,
     NodeConfig,
@@ -24,15 +24,16 @@ from sharelake.governance.cluster import (
     parse_member_spec,
     parse_member_specs,
 )
-from sharelake.governance.consortium import Consortium, ConsortiumConfigError, UnknownMemberError
-from sharelake.governance.keys import (
+from sharelake.consortium.keys import (
     KeyFileError,
     generate_key,
     load_private_key,
     public_key_bytes,
     save_private_key,
 )
-from sharelake.net.certs import fingerprint, issue_node_cert, load_ca, make_ca
+from sharelake.consortium.members import Consortium, ConsortiumConfigError, UnknownMemberError
+from sharelake.errors import AuthenticationError
+from sharelake.net.identity import fingerprint
 
 
 @pytest.fixture(scope="module")

@@ -9,16 +9,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from sharelake.errors import AuthenticationError
-from sharelake.governance.consortium import (
-    Consortium,
-    Member,
-    NodeInfo,
-    Role,
-    UnknownMemberError,
-)
-from sharelake.governance.keys import SignatureError, generate_key, public_key_bytes
-from sharelake.governance.signing import (
+from sharelake.consortium.keys import SignatureError, generate_key, public_key_bytes
+from sharelake.consortium.members import Consortium, Member, NodeInfo, Role, UnknownMemberError
+from sharelake.consortium.signing import (
     HEADER_MEMBER,
     HEADER_NONCE,
     HEADER_SIGNATURE,
@@ -30,6 +23,7 @@ from sharelake.governance.signing import (
     sign_request,
     signing_string,
 )
+from sharelake.errors import AuthenticationError
 
 NOW = 1_700_000_000
 PATH = "/v1/queries"

@@ -40,8 +40,8 @@ from collections.abc import Callable, Mapping
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ..errors import AuthenticationError
-from .consortium import Consortium, Member
 from .keys import SignatureError, verify
+from .members import Consortium, Member
 
 __all__ = [
     "HEADER_MEMBER",
@@ -285,7 +285,7 @@ class RequestVerifier:
         ------
         MalformedRequestError
             A header is missing or malformed.
-        sharelake.governance.consortium.UnknownMemberError
+        sharelake.consortium.members.UnknownMemberError
             The member is not in the consortium.
         StaleRequestError
             The timestamp is more than ``max_skew`` seconds away from the clock.

@@ -2,14 +2,13 @@
 
 A node's identity is bound to its certificate, never taken from a message: the subject
 common name is ``sharelake-node-P{i}`` and a SAN URI ``urn:sharelake:node:{i}`` repeats
-it; :func:`node_id_from_cert` extracts and cross-checks the two. Keys are ECDSA P-256
-(default) or Ed25519, written as PEM with mode 0600.
+it (:func:`sharelake.net.identity.node_id_from_cert` reads and cross-checks the two when a
+peer connects). Keys are ECDSA P-256 (default) or Ed25519, written as PEM with mode 0600.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import ipaddress
 import os
 from dataclasses import dataclass
@@ -22,12 +21,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ..errors import AuthenticationError
+from ..net.identity import NODE_CN_PREFIX, NODE_URI_PREFIX
 
 KeyType = Literal["p256", "ed25519"]
 PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
-NODE_CN_PREFIX = "sharelake-node-P"
-NODE_URI_PREFIX = "urn:sharelake:node:"
 DEFAULT_HOSTS = ("127.0.0.1", "localhost")
 _VALID_DAYS = 3650
 
@@ -221,52 +219,3 @@ def issue_node_cert(
         uris=[f"{NODE_URI_PREFIX}{node_id}"],
         key_type=key_type,
     )
-
-
-def load_cert(data_or_path: bytes | str | Path) -> x509.Certificate:
-    """A certificate from PEM or DER bytes, or from a PEM file."""
-    data = Path(data_or_path).read_bytes() if isinstance(data_or_path, str | Path) else data_or_path
-    if data.lstrip().startswith(b"-----BEGIN"):
-        return x509.load_pem_x509_certificate(data)
-    return x509.load_der_x509_certificate(data)
-
-
-def fingerprint(cert: x509.Certificate | bytes | str | Path) -> str:
-    """SHA-256 fingerprint of a certificate's DER encoding, as lowercase hex."""
-    c = cert if isinstance(cert, x509.Certificate) else load_cert(cert)
-    return hashlib.sha256(c.public_bytes(serialization.Encoding.DER)).hexdigest()
-
-
-def common_name(cert: x509.Certificate) -> str:
-    """The subject common name of ``cert`` ('' if it has none)."""
-    attrs = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(attrs[0].value) if attrs else ""
-
-
-def _uris(cert: x509.Certificate) -> list[str]:
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return []
-    return [str(u) for u in san.get_values_for_type(x509.UniformResourceIdentifier)]
-
-
-def node_id_from_cert(cert: x509.Certificate | bytes) -> int:
-    """The node id (0, 1 or 2) a certificate was issued for.
-
-    Reads the CN ``sharelake-node-P{i}`` and the SAN URI ``urn:sharelake:node:{i}``;
-    they must agree when both are present. Raises
-    :class:`~sharelake.errors.AuthenticationError` if the certificate names no node.
-    """
-    c = cert if isinstance(cert, x509.Certificate) else load_cert(cert)
-    ids: set[str] = set()
-    cn = common_name(c)
-    if cn.startswith(NODE_CN_PREFIX):
-        ids.add(cn[len(NODE_CN_PREFIX) :])
-    ids.update(u[len(NODE_URI_PREFIX) :] for u in _uris(c) if u.startswith(NODE_URI_PREFIX))
-    if len(ids) != 1:
-        raise AuthenticationError(f"certificate {cn!r} does not name exactly one sharelake node")
-    (raw,) = ids
-    if raw not in ("0", "1", "2"):
-        raise AuthenticationError(f"certificate {cn!r} names an invalid node id")
-    return int(raw)
