@@ -21,9 +21,9 @@ from sharelake.governance.outputs import (
     row_set_differences,
     suppress_small_groups,
 )
+from sharelake.harness.runner import run_parties
 from sharelake.mpc.arith import open_arith
 from sharelake.mpc.party import Party
-from sharelake.net.runner import run_parties
 from sharelake.plan import nodes as pn
 from sharelake.relational.groupby import groupby
 from sharelake.relational.table import ColumnSpec

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sharelake.harness.runner import run_parties
 from sharelake.linkage.fuzzy import (
     FuzzyParams,
     SharedPeople,
@@ -20,7 +21,6 @@ from sharelake.linkage.fuzzy import (
 from sharelake.linkage.plain_match import fuzzy_match_plain, release_plain
 from sharelake.mpc.arith import local_matmul
 from sharelake.mpc.party import Party
-from sharelake.net.runner import run_parties
 
 D = 24  # a small bigram dimension keeps the tests fast
 PRM = FuzzyParams(count_cap=D, dob_slices=((0, 4), (4, 7), (7, 10)), keys=("key_a", "key_b"))

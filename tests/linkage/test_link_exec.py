@@ -14,6 +14,7 @@ import pytest
 
 from sharelake.client.linkage import link_plan
 from sharelake.client.results import rebuild
+from sharelake.harness.runner import run_parties
 from sharelake.linkage.encode import encode_people
 from sharelake.linkage.people_table import (
     DEFAULT_PARAMS,
@@ -25,7 +26,6 @@ from sharelake.linkage.people_table import (
 from sharelake.linkage.plain_match import exact_links_plain, fuzzy_match_plain, release_plain
 from sharelake.linkage.synth import make_lists
 from sharelake.mpc.party import Party
-from sharelake.net.runner import run_parties
 from sharelake.node.executor import execute, release_rows
 from sharelake.plan import nodes as pn
 from sharelake.plan.canonical import PlanError

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from sharelake.harness.runner import run_parties
 from sharelake.linkage.encode import EncodedPeople, encode_people
 from sharelake.linkage.fuzzy import SharedPeople, fuzzy_match, reveal_pairs, share_people
 from sharelake.linkage.quality import (
@@ -23,7 +24,6 @@ from sharelake.linkage.quality import (
 from sharelake.linkage.score import FuzzyParams, fuzzy_match_encoded, pair_scores
 from sharelake.linkage.synth import make_lists
 from sharelake.mpc.party import Party
-from sharelake.net.runner import run_parties
 
 PARAMS = {"recommended": RECOMMENDED, "febrl": FEBRL_PARAMS, "synth": SYNTH_PARAMS}
 

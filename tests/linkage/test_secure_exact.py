@@ -7,13 +7,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from sharelake.harness.runner import run_parties
 from sharelake.linkage.plain_match import exact_links_plain
 from sharelake.linkage.secure import exact_links, exact_pair_table
 from sharelake.mpc.arith import open_arith
 from sharelake.mpc.party import Party
 from sharelake.mpc.shares import concat_a
 from sharelake.mpc.sharing import share_arith
-from sharelake.net.runner import run_parties
 from sharelake.relational.compact import reveal
 from sharelake.relational.table import ColumnSpec, SecretColumn, SecretTable
 

@@ -10,13 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sharelake.errors import IntegrityError
+from sharelake.harness.runner import run_parties
 from sharelake.mpc import arith
 from sharelake.mpc.party import Party
 from sharelake.mpc.ring import to_ring, to_signed
 from sharelake.mpc.shares import AShare
 from sharelake.mpc.sharing import reconstruct_arith, share_arith
 from sharelake.net.memory import run_in_memory
-from sharelake.net.runner import run_parties
 
 I64 = np.iinfo(np.int64)
 EDGES = np.array([0, 1, -1, I64.min, I64.max, I64.min + 1, I64.max - 1, 2, -2], dtype=np.int64)

@@ -8,6 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sharelake.harness.runner import run_parties
 from sharelake.mpc import boolean
 from sharelake.mpc.arith import open_bool
 from sharelake.mpc.bits import (
@@ -24,7 +25,6 @@ from sharelake.mpc.party import Party
 from sharelake.mpc.shares import BShare
 from sharelake.mpc.sharing import reconstruct_bool, share_bool
 from sharelake.net.memory import run_in_memory
-from sharelake.net.runner import run_parties
 
 Array = np.ndarray[Any, Any]
 U64MAX = 0xFFFFFFFFFFFFFFFF

@@ -8,6 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sharelake.harness.runner import run_parties
 from sharelake.mpc import compare, plain
 from sharelake.mpc.arith import open_arith
 from sharelake.mpc.bits import BitShare, open_bits, pack
@@ -16,7 +17,6 @@ from sharelake.mpc.ring import to_ring
 from sharelake.mpc.shares import AShare
 from sharelake.mpc.sharing import share_arith, share_bool
 from sharelake.net.memory import run_in_memory
-from sharelake.net.runner import run_parties
 
 I64 = np.iinfo(np.int64)
 EDGES = np.array(

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sharelake.harness.runner import run_parties
 from sharelake.mpc import fixed, plain
 from sharelake.mpc.arith import open_arith
 from sharelake.mpc.party import Party
@@ -16,7 +17,6 @@ from sharelake.mpc.ring import FRAC_BITS, decode_fixed, encode_fixed, to_ring, t
 from sharelake.mpc.shares import AShare
 from sharelake.mpc.sharing import reconstruct_arith, share_arith
 from sharelake.net.memory import run_in_memory
-from sharelake.net.runner import run_parties
 
 I64 = np.iinfo(np.int64)
 EDGES = np.array(

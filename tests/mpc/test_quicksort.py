@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from sharelake.harness.runner import run_parties
 from sharelake.mpc import comparator as cmp
 from sharelake.mpc import quicksort as qs
 from sharelake.mpc import sort as so
@@ -15,7 +16,6 @@ from sharelake.mpc.party import Party
 from sharelake.mpc.ring import to_ring
 from sharelake.mpc.shares import BShare
 from sharelake.mpc.sharing import reconstruct_arith, share_arith, share_bool
-from sharelake.net.runner import run_parties
 
 U64 = np.uint64
 Arr = np.ndarray[Any, Any]

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sharelake.harness.runner import run_parties
 from sharelake.mpc import shuffle as sh
 from sharelake.mpc.party import Party
 from sharelake.mpc.ring import to_ring
 from sharelake.mpc.shares import AShare, BShare
 from sharelake.mpc.sharing import reconstruct_arith, reconstruct_bool, share_arith, share_bool
 from sharelake.net.memory import run_in_memory
-from sharelake.net.runner import run_parties
 
 I64 = np.iinfo(np.int64)
 

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sharelake.harness.runner import run_parties
 from sharelake.mpc import sort as so
 from sharelake.mpc.party import Party
 from sharelake.mpc.ring import to_ring
 from sharelake.mpc.shares import AShare
 from sharelake.mpc.sharing import reconstruct_arith, reconstruct_bool, share_arith
 from sharelake.net.memory import run_in_memory
-from sharelake.net.runner import run_parties
 
 
 def body_blocks(p: Party, key: AShare, pay: AShare, blocks: list[int]) -> dict[str, Any]:

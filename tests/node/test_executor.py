@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sharelake.harness.runner import run_parties
 from sharelake.mpc.party import Party
-from sharelake.net.runner import run_parties
 from sharelake.node.executor import (
     Released,
     execute,

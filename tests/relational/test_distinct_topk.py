@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sharelake.harness.runner import run_parties
 from sharelake.mpc.party import Party
-from sharelake.net.runner import run_parties
 from sharelake.relational import plain
 from sharelake.relational.distinct import distinct
 from sharelake.relational.expr import col

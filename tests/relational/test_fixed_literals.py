@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sharelake.harness.runner import run_parties
 from sharelake.mpc.arith import open_arith
 from sharelake.mpc.party import Party
 from sharelake.mpc.ring import to_signed
-from sharelake.net.runner import run_parties
 from sharelake.relational.expr import (
     BinOp,
     FixedLit,

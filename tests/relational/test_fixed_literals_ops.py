@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sharelake.harness.runner import run_parties
 from sharelake.mpc.party import Party
-from sharelake.net.runner import run_parties
 from sharelake.relational import ops
 from sharelake.relational.expr import col
 from sharelake.relational.table import ColumnSpec

@@ -9,8 +9,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sharelake.harness.runner import run_parties
 from sharelake.mpc.party import Party
-from sharelake.net.runner import run_parties
 from sharelake.relational import plain
 from sharelake.relational.expr import col
 from sharelake.relational.groupby import AggFn, groupby

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sharelake.harness.runner import run_parties
 from sharelake.mpc.party import Party
-from sharelake.net.runner import run_parties
 from sharelake.relational.compact import reveal
 from sharelake.relational.encode import string_digest
 from sharelake.relational.join import join

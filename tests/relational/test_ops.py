@@ -10,11 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sharelake.harness.runner import run_parties
+from sharelake.mpc import scan
 from sharelake.mpc.arith import open_arith
 from sharelake.mpc.party import Party
 from sharelake.mpc.sharing import share_arith
-from sharelake.net.runner import run_parties
-from sharelake.relational import ops, plain, scan
+from sharelake.relational import ops, plain
 from sharelake.relational.compact import compact
 from sharelake.relational.expr import col, when
 from sharelake.relational.table import ColumnSpec

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sharelake.harness.runner import run_parties
 from sharelake.mpc.arith import open_arith
 from sharelake.mpc.party import Party
-from sharelake.net.runner import run_parties
 from sharelake.relational.compact import reveal
 from sharelake.relational.overlap import overlap
 from sharelake.relational.plain_join import (

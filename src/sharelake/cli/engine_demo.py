@@ -130,7 +130,7 @@ def demo_body(p: Party, x: AShare, y: AShare, steps: list[str]) -> dict[str, Any
 
 
 def _run_nodes(transport: str, inputs: list[Mapping[str, Any]]) -> list[Any]:
-    from ..net.runner import run_parties
+    from ..harness.runner import run_parties
 
     return run_parties(demo_body, inputs, transport="tls" if transport == "tls" else "memory")
 

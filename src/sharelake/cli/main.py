@@ -86,7 +86,7 @@ def bench(
     """
     from rich.console import Console
 
-    from .bench import (
+    from ..bench.run import (
         DEFAULT_SIZES,
         QUICK_MAX,
         default_ops,

@@ -57,10 +57,7 @@ from ..mpc.compare import eq, eq_public
 from ..mpc.convert import b2a_bits
 from ..mpc.party import Party
 from ..mpc.ring import Arr
-from ..mpc.shares import AShare, BShare, concat_a, concat_b
-from ..mpc.sort import sort_undoable, unsort
-from ..relational.join import const, one_minus
-from ..relational.scan import (
+from ..mpc.scan import (
     and_flags,
     ends_bits,
     mul_many,
@@ -69,6 +66,9 @@ from ..relational.scan import (
     segmented_or_bits,
     starts_bits,
 )
+from ..mpc.shares import AShare, BShare, concat_a, concat_b
+from ..mpc.sort import sort_undoable, unsort
+from ..relational.join import const, one_minus
 from ..relational.table import ColumnSpec, SecretColumn, SecretTable
 
 __all__ = [

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..mpc.party import Party
 from ..mpc.ring import Arr
+from ..mpc.scan import stable_partition
 from ..plan.canonical import PlanError
 from ..relational import expr as rexpr
 from ..relational.compact import compact
@@ -39,7 +40,6 @@ from ..relational.ops import (
     table_from_columns,
 )
 from ..relational.overlap import overlap
-from ..relational.scan import stable_partition
 from ..relational.table import SecretTable, spec_to_json
 from .linkage_exec import run_link
 

@@ -3,7 +3,7 @@
 Method: an oblivious stable sort by (invalid rows last, key null flags, key values)
 carrying the whole table (shuffle + quicksort on distinct composite keys, Hamada,
 Kikuchi, Chida, Ikarashi & Takahashi, ICISC 2012), one batched neighbour equality
-(:func:`sharelake.relational.scan.neighbour_same`), then validity = valid AND "first
+(:func:`sharelake.mpc.scan.neighbour_same`), then validity = valid AND "first
 row of its key" (one multiplication). Because the sort is stable, the kept row is the
 first in input order among the valid rows with that key (pandas
 ``drop_duplicates(keep="first")``; nulls compare equal to nulls).
@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..mpc.party import Party
+from ..mpc.scan import and_flags, mul_many, neighbour_same, starts_from_same
 from .ops import group_sort_keys, sort_by_keys
-from .scan import and_flags, mul_many, neighbour_same, starts_from_same
 from .table import SecretTable
 
 __all__ = ["distinct"]

@@ -11,7 +11,7 @@ on replicated shares (Araki et al., CCS 2016):
    (shuffle + quicksort on distinct composite keys: Hamada et al., ICISC 2012);
 3. neighbour equality of the sorted keys (one batched ``eq``) gives the group starts;
 4. counts and sums are local prefix sums; min/max are segmented prefix minima by
-   comparisons (:mod:`sharelake.relational.scan`, log2 n rounds, only when asked for);
+   comparisons (:mod:`sharelake.mpc.scan`, log2 n rounds, only when asked for);
 5. a stable partition moves the last valid row of every group to the front without
    opening anything (shuffle, then open uniformly permuted destinations: the radix-sort
    step of Hamada, Ikarashi, Chida & Takahashi, ePrint 2014/121), so each group's total
@@ -46,15 +46,9 @@ import numpy as np
 from ..mpc.compare import eq_public
 from ..mpc.convert import b2a_bits
 from ..mpc.party import Party
+from ..mpc.scan import mul_many, neighbour_same, segmented_min, stable_partition, starts_from_same
 from ..mpc.shares import AShare
 from .ops import SortKey, key_width, sort_shares
-from .scan import (
-    mul_many,
-    neighbour_same,
-    segmented_min,
-    stable_partition,
-    starts_from_same,
-)
 from .table import ColumnKind, ColumnSpec, SecretColumn, SecretTable
 
 AggFn = Literal["count", "sum", "mean", "min", "max", "count_distinct"]

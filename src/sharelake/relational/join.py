@@ -10,7 +10,7 @@ of Araki et al. (CCS 2016):
 2. One stable oblivious sort by the key columns (:func:`sharelake.mpc.sort.sort`) puts
    every U row before the M rows with the same key.
 3. Neighbour equality of the sorted keys flags where a key group starts (g).
-4. A segmented copy-forward (:func:`sharelake.relational.scan.segmented_copy`:
+4. A segmented copy-forward (:func:`sharelake.mpc.scan.segmented_copy`:
    Hillis-Steele in log rounds for small inputs, a stable partition of the start rows
    and prefix sums of their differences in constant rounds for large ones) gives every
    row the payload of the
@@ -38,10 +38,10 @@ import numpy as np
 
 from ..mpc.arith import mul, open_arith
 from ..mpc.party import Party
+from ..mpc.scan import segment_starts, segmented_copy, segmented_sum
 from ..mpc.shares import AShare, concat_a
 from ..mpc.shuffle import invert_perm, shuffle
 from ..mpc.sort import sort
-from .scan import segment_starts, segmented_copy, segmented_sum
 from .table import ColumnSpec, SecretColumn, SecretTable
 
 How = Literal["inner", "left", "semi", "anti"]

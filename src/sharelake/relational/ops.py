@@ -20,6 +20,7 @@ import numpy as np
 
 from ..mpc import arith
 from ..mpc.party import Party
+from ..mpc.scan import mul_many
 from ..mpc.shares import AShare
 from ..mpc.sort import sort
 from .expr import (
@@ -37,7 +38,6 @@ from .expr import (
 )
 from .expr import predicate_secret as _predicate_secret
 from .literals import bind_literals
-from .scan import mul_many
 from .table import ColumnKind, ColumnSpec, SecretColumn, SecretTable
 
 __all__ = [

@@ -34,12 +34,12 @@ from ..mpc.bits import BitShare, and_bits_many, pack, unpack
 from ..mpc.bits import concat as concat_bits
 from ..mpc.convert import b2a_bits, bit_extract
 from ..mpc.party import Party
+from ..mpc.scan import ends_bits, neighbour_same_bits, segmented_or_bits, starts_bits
 from ..mpc.shares import AShare, BShare, concat_a
 from ..mpc.sort import sort
 from .join import check_keys, const, key_columns, rows, stack, usable
 from .ops import key_width
 from .plain_join import pattern_names
-from .scan import ends_bits, neighbour_same_bits, segmented_or_bits, starts_bits
 from .table import ColumnSpec, SecretColumn, SecretTable
 
 MAX_LISTS = 12
@@ -72,7 +72,7 @@ def presence_bits(
     Every row carries one boolean word through the sort whose bit j is "usable row of
     table j" (bit 0 of the 0/1 usable flag: one resharing of one bit-plane, no carries);
     after the sort, neighbour equality gives the group starts, and a segmented OR over
-    bits (:func:`sharelake.relational.scan.segmented_or_bits`) the membership bits.
+    bits (:func:`sharelake.mpc.scan.segmented_or_bits`) the membership bits.
     Cost: one sort of sum(n_j) rows with one payload column, one neighbour equality on
     the declared key widths, 2 ceil(log2 n) rounds of k + 1 bits per row.
     LEAKAGE: nothing (nothing is opened besides the sort's outcomes on shuffled distinct

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from .memory import run_in_memory
+from ..net.memory import run_in_memory
 
 Transport = Literal["memory", "tls"]
 

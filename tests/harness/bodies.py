@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from sharelake.harness import procs
 from sharelake.mpc import arith
 from sharelake.mpc.party import Party
 from sharelake.mpc.shares import AShare
-from sharelake.net import procs
 
 
 def echo_ring(party: Party, payload: np.ndarray[Any, Any]) -> dict[str, Any]:

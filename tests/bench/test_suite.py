@@ -11,10 +11,10 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from sharelake.cli import bench_suite
-from sharelake.cli.bench import default_ops, parse_ops, parse_sizes, render_table, run_bench
-from sharelake.cli.bench_mpyc import mpyc_installed, run_mpyc, run_mpyc_sweep
-from sharelake.cli.bench_suite import EXTENSIONS, NOT_LOADED, REGISTRY, bench_op, make_record
+from sharelake.bench import suite as bench_suite
+from sharelake.bench.baseline_mpyc import mpyc_installed, run_mpyc, run_mpyc_sweep
+from sharelake.bench.run import default_ops, parse_ops, parse_sizes, render_table, run_bench
+from sharelake.bench.suite import EXTENSIONS, NOT_LOADED, REGISTRY, bench_op, make_record
 from sharelake.cli.main import app
 
 runner = CliRunner()

@@ -1,6 +1,6 @@
 """Benchmarks of the join family for ``sharelake bench``: psi_cardinality, join, overlap.
 
-Registered into :data:`sharelake.cli.bench_suite.REGISTRY` on import. Inputs are made
+Registered into :data:`sharelake.bench.suite.REGISTRY` on import. Inputs are made
 locally from correlated randomness (``p.rand_a``): random 64-bit keys, every row valid.
 The secure operators are oblivious, so their cost does not depend on the key values.
 
@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..mpc.party import Party
 from ..relational.table import ColumnSpec, SecretColumn, SecretTable, all_valid
-from .bench_suite import Thunk, bench_op
+from .suite import Thunk, bench_op
 
 PAYLOAD = 3
 LISTS = 4

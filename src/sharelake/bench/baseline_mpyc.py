@@ -20,7 +20,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
-from .bench_suite import Record, make_record
+from .suite import Record, make_record
 
 #: Operations the MPyC baseline knows (see :mod:`.mpyc_program`).
 MPYC_OPS = ("mul", "lt", "eq", "sort")

@@ -1,6 +1,6 @@
 """Benchmarks of secure record linkage for ``sharelake bench``: link_exact, link_fuzzy.
 
-Registered into :data:`sharelake.cli.bench_suite.REGISTRY` on import. Inputs are made
+Registered into :data:`sharelake.bench.suite.REGISTRY` on import. Inputs are made
 locally from correlated randomness (``p.rand_a``); the operators are oblivious, so their
 cost does not depend on the values.
 
@@ -29,7 +29,7 @@ from ..linkage.fuzzy import FuzzyParams
 from ..linkage.quality import RECOMMENDED, RECOMMENDED_HYBRID
 from ..mpc.party import Party
 from ..relational.table import ColumnSpec, SecretColumn, SecretTable, all_valid
-from .bench_suite import Thunk, bench_op
+from .suite import Thunk, bench_op
 
 KEYS = 3
 QGRAM_DIM = 512

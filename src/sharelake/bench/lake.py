@@ -1,6 +1,6 @@
 """``sharelake bench``, cluster phase: operations of the whole lake over a LocalCluster.
 
-The in-party suite (:mod:`.bench_suite`) times protocols inside three parties. The
+The in-party suite (:mod:`.suite`) times protocols inside three parties. The
 operations here need the real system instead: three node processes
 (:class:`~sharelake.node.local.LocalCluster`, loopback HTTPS and mutual TLS), a client
 that validates, shares and uploads, and the nodes' storage, checks and governance.
@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .bench_suite import Record, make_record
+from .suite import Record, make_record
 
 __all__ = ["CLUSTER_OPS", "QUERY_RUNS", "run_cluster_ops"]
 

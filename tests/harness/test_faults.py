@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from sharelake.errors import IntegrityError, PeerError, PeerTimeoutError
+from sharelake.harness.procs import run_in_processes
+from sharelake.harness.runner import run_parties
 from sharelake.mpc.shares import AShare
 from sharelake.mpc.sharing import share_arith
-from sharelake.net.procs import run_in_processes
-from sharelake.net.runner import run_parties
 
 from . import bodies
 
@@ -113,7 +113,7 @@ def test_a_function_defined_in_a_script_runs_in_three_tls_processes(tmp_path: Pa
         "from sharelake.mpc import arith\n"
         "from sharelake.mpc.ring import to_ring, to_signed\n"
         "from sharelake.mpc.sharing import share_arith\n"
-        "from sharelake.net.runner import run_parties\n"
+        "from sharelake.harness.runner import run_parties\n"
         "def body(p, x):\n"
         "    return arith.open_arith(p, arith.mul(p, x, x))\n"
         "if __name__ == '__main__':\n"

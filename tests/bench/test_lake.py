@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sharelake.cli.bench import default_ops, parse_ops
-from sharelake.cli.bench_lake import CLUSTER_OPS, QUERY_RUNS, run_cluster_ops
+from sharelake.bench.lake import CLUSTER_OPS, QUERY_RUNS, run_cluster_ops
+from sharelake.bench.run import default_ops, parse_ops
 
 
 def test_the_cluster_operations_are_known_to_the_bench_command() -> None:

@@ -1,6 +1,6 @@
 """The benchmark body that each of the three parties runs, and the registry of operations.
 
-The parent (:mod:`sharelake.cli.bench`) starts three node processes once and every
+The parent (:mod:`sharelake.bench.run`) starts three node processes once and every
 party runs :func:`suite_body` over the same plan, in lockstep. For each operation and
 size a party
 
@@ -133,9 +133,9 @@ def bench_op(
 #: Modules that register more operations when imported (e.g. the relational operators).
 #: A module that cannot be imported yet is left out, with the reason in :data:`NOT_LOADED`.
 EXTENSIONS = (
-    "sharelake.cli.bench_join",
-    "sharelake.cli.bench_relational",
-    "sharelake.cli.bench_linkage",
+    "sharelake.bench.join",
+    "sharelake.bench.relational",
+    "sharelake.bench.linkage",
 )
 NOT_LOADED: dict[str, str] = {}
 
@@ -264,7 +264,7 @@ def emit(event: dict[str, Any]) -> None:
         _local_sink(event)
         return
     try:
-        from ..net.procs import emit as proc_emit
+        from ..harness.procs import emit as proc_emit
     except ImportError:
         return
     proc_emit(event)

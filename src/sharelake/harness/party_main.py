@@ -1,6 +1,6 @@
-"""Entry point of one party process started by :func:`~sharelake.net.procs.run_in_processes`.
+"""Entry point of one party process started by :func:`~sharelake.harness.procs.run_in_processes`.
 
-``python -m sharelake.net.party_main WORKDIR PARTY EVENTS_FD``: loads the body and the
+``python -m sharelake.harness.party_main WORKDIR PARTY EVENTS_FD``: loads the body and the
 inputs, binds a listener on a free loopback port and reports it, reads the peers'
 addresses from stdin, joins the TLS mesh, runs ``Party.setup`` and the body, and writes
 ``outP.json``/``.npz`` or ``errorP.json`` into WORKDIR.
@@ -18,10 +18,10 @@ from typing import Any
 from ..errors import PeerError
 from ..mpc.channel import Channel
 from ..mpc.party import Party
+from ..net.tls import TLSChannel, bind_listener, connect_mesh
 from . import procs
 from .codec import load_value, save_value
 from .tamper import TamperingChannel, tamper_from_spec
-from .tls import TLSChannel, bind_listener, connect_mesh
 
 
 def _error_info(party: int, exc: BaseException) -> dict[str, Any]:

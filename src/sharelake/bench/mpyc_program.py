@@ -1,4 +1,4 @@
-"""One MPyC party of the baseline benchmark; launched three times by :mod:`.bench_mpyc`.
+"""One MPyC party of the baseline benchmark; launched three times by :mod:`.baseline_mpyc`.
 
 Usage (one line per party, ``i`` = 0, 1, 2)::
 

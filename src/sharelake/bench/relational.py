@@ -1,6 +1,6 @@
 """Benchmarks of the single-table operators for ``sharelake bench``: groupby, distinct.
 
-Registered into :data:`sharelake.cli.bench_suite.REGISTRY` on import. Inputs are made
+Registered into :data:`sharelake.bench.suite.REGISTRY` on import. Inputs are made
 locally, without a client: the group keys are drawn from the PRG all three parties
 share (values in [0, 1000), so about 1,000 groups) and the summed values from correlated
 randomness (``p.rand_a``); every row is valid. The operators are oblivious, so their
@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..mpc.party import Party
 from ..relational.table import ColumnSpec, SecretColumn, SecretTable, all_valid
-from .bench_suite import Thunk, bench_op
+from .suite import Thunk, bench_op
 
 GROUPS = 1000
 

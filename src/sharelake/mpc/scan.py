@@ -35,15 +35,15 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from ..mpc import arith
-from ..mpc.bits import BitShare, and_bits_many, nwords, pack
-from ..mpc.bits import concat as concat_bits
-from ..mpc.compare import eq, lt, select_many
-from ..mpc.convert import b2a_bits
-from ..mpc.party import Party
-from ..mpc.ring import Arr
-from ..mpc.shares import AShare
-from ..mpc.shuffle import ShufflePlan
+from . import arith
+from .bits import BitShare, and_bits_many, nwords, pack
+from .bits import concat as concat_bits
+from .compare import eq, lt, select_many
+from .convert import b2a_bits
+from .party import Party
+from .ring import Arr
+from .shares import AShare
+from .shuffle import ShufflePlan
 
 __all__ = [
     "and_flags",
@@ -165,7 +165,7 @@ def _copy_by_partition(p: Party, start_flags: AShare, cols: list[AShare]) -> lis
     LEAKAGE: none. The partition opens a uniformly random permutation whatever the
     flags; the return opens nothing.
     """
-    from ..mpc.shuffle import unshuffle
+    from .shuffle import unshuffle
 
     fa, fb = _row0_start(p, start_flags)
     with p.measure("scan.copy"):
@@ -522,7 +522,7 @@ def _partition(
 ) -> tuple[AShare, list[AShare], npt.NDArray[np.intp], ShufflePlan]:
     """:func:`stable_partition`, also returning the opened destinations ``where`` (row i
     of the shuffled rows went to ``where[i]``) and the shuffle plan."""
-    from ..mpc.shuffle import make_plan, shuffle
+    from .shuffle import make_plan, shuffle
 
     n = len(flag)
     plan = make_plan(p, n)

@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from sharelake.harness.runner import run_parties
 from sharelake.mpc.arith import open_arith
 from sharelake.mpc.party import Party
+from sharelake.mpc.scan import CopyMethod, segmented_copy, segmented_sum
 from sharelake.mpc.sharing import share_arith
-from sharelake.net.runner import run_parties
-from sharelake.relational.scan import CopyMethod, segmented_copy, segmented_sum
 
 
 def copy_body(p: Party, f: Any, x: Any, y: Any) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Run one protocol body as three OS processes joined by mutual TLS on loopback.
 
 :func:`run_in_processes` writes each party's inputs to files (JSON + ``.npz``, no
-pickle), starts ``python -m sharelake.net.party_main`` three times, tells every child
+pickle), starts ``python -m sharelake.harness.party_main`` three times, tells every child
 its peers' ports once all three listen (each binds port 0 itself, so parallel test runs
 cannot collide), and collects the results or the errors the children wrote. A child
 may report progress with :func:`emit`; the parent hands each event to ``on_event``.
@@ -222,7 +222,14 @@ def run_in_processes(
                 with open(work / f"stderr{i}.txt", "wb") as err:
                     procs.append(
                         subprocess.Popen(
-                            [sys.executable, "-m", "sharelake.net.party_main", tmp, str(i), str(w)],
+                            [
+                                sys.executable,
+                                "-m",
+                                "sharelake.harness.party_main",
+                                tmp,
+                                str(i),
+                                str(w),
+                            ],
                             stdin=subprocess.PIPE,
                             stderr=err,
                             pass_fds=(w,),

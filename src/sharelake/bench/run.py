@@ -1,9 +1,9 @@
 """``sharelake bench``, parent side: plan, three node processes, baselines, table and JSON.
 
 The secure suite starts three node processes over loopback TLS once and runs the
-whole plan in them (:func:`sharelake.cli.bench_suite.suite_body`); party 0 reports
+whole plan in them (:func:`sharelake.bench.suite.suite_body`); party 0 reports
 progress. Then, in the same invocation, the plaintext numpy twin of every operation
-and the MPyC baseline (:mod:`.bench_mpyc`) run in this process and in MPyC's own
+and the MPyC baseline (:mod:`.baseline_mpyc`) run in this process and in MPyC's own
 processes, one after the other so that they do not compete for the CPU.
 
 Figures: ``seconds`` is the operation only, the slowest of the three parties, best of
@@ -12,7 +12,7 @@ sent (maximum over the three parties, not the sum).
 
 Operations of the whole lake (``upload``, ``query_overhead``) need three node
 services and a client rather than the in-party suite: they run in a last "cluster"
-phase over one LocalCluster (:mod:`.bench_lake`), with the same record shape and no
+phase over one LocalCluster (:mod:`.lake`), with the same record shape and no
 plaintext or MPyC twin.
 """
 
@@ -27,17 +27,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .bench_lake import CLUSTER_OPS, run_cluster_ops
-from .bench_mpyc import MPYC_OPS, mpyc_installed, run_mpyc_sweep
-from .bench_suite import (
-    REGISTRY,
-    Record,
-    available,
-    load_extensions,
-    make_record,
-    run_plain,
-    suite_body,
-)
+from .baseline_mpyc import MPYC_OPS, mpyc_installed, run_mpyc_sweep
+from .lake import CLUSTER_OPS, run_cluster_ops
+from .suite import REGISTRY, Record, available, load_extensions, make_record, run_plain, suite_body
 
 
 def default_ops() -> list[str]:
@@ -87,12 +79,12 @@ def run_secure(
     inputs: list[Mapping[str, Any]] = [{"plan": plan} for _ in range(3)]
     if transport == "memory":
         from ..net.memory import run_in_memory
-        from .bench_suite import local_events
+        from .suite import local_events
 
         with local_events(on_event):
             results = run_in_memory(suite_body, inputs, deadline=deadline)
     else:
-        from ..net.procs import run_in_processes
+        from ..harness.procs import run_in_processes
 
         results = run_in_processes(
             suite_body, inputs, deadline=deadline, on_event=on_event, timeout=timeout
