@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from sharelake.engine.tables import public_ones
 from sharelake.mpc.party import Party
 from sharelake.mpc.sharing import share_arith
 from sharelake.net.memory import run_in_memory
 from sharelake.node.consistency import DataInconsistencyError, check_tables, table_digest
-from sharelake.node.tables import public_ones
 from sharelake.storage.store import LoadedTable, Store
 
 SCHEMA = [{"name": "x", "kind": "int", "nullable": False}]

@@ -2,7 +2,7 @@
 
 An analyst develops a query without touching anyone's records: the client asks the nodes
 for the public schemas of the tables the plan reads, generates dummy tables from them
-(:func:`sharelake.governance.design.design_tables`), secret-shares those locally and runs
+(:func:`sharelake.engine.design.design_tables`), secret-shares those locally and runs
 the very same executor the nodes run, on three in-memory parties. The result has the
 shape the real release would have; its values mean nothing. When the query does what it
 should, :meth:`sharelake.client.frame.Table.request_approval` submits it.
@@ -18,10 +18,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..governance.design import design_tables
+from ..engine.design import design_tables
+from ..engine.executor import execute, plan_tables, release_rows, result_is_ordered
 from ..mpc.party import Party
 from ..net.memory import run_in_memory
-from ..node.executor import execute, plan_tables, release_rows, result_is_ordered
 from ..relational.encode import encode_frame, share_table
 from ..relational.table import ColumnSpec, SecretTable
 from ..storage.bundle import encode_bundle

@@ -148,7 +148,7 @@ class Governance:
             self.budget.bind(tables)
             self.guard.bind(tables)
             # approvals stored by an older node: bound to the uploads current now
-            from .executor import plan_tables
+            from ..engine.executor import plan_tables
 
             for digest, plan in self.book.unbound_plans().items():
                 self.book.bind(digest, {t: int(tables.get(t, -1)) for t in plan_tables(plan)})
@@ -328,7 +328,7 @@ class Governance:
         if v.decision == "deny":
             raise refuse(f"plan {digest[:12]} is denied: " + _reasons_text(v))
         if v.decision == "needs_approval":
-            from .executor import plan_tables
+            from ..engine.executor import plan_tables
 
             # approvals count for the uploads they were given for (the catalog versions
             # of the plan's tables); one recorded before this node knew the plan binds now

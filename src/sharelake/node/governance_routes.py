@@ -66,7 +66,7 @@ def mount(app: FastAPI) -> None:
 
     def versions_of(plan: Mapping[str, Any]) -> dict[str, int]:
         """The catalog versions of the plan's tables now (-1: no such table)."""
-        from .executor import plan_tables
+        from ..engine.executor import plan_tables
 
         out = {}
         for t in plan_tables(plan):
@@ -86,7 +86,7 @@ def mount(app: FastAPI) -> None:
     async def explain(request: Request) -> dict[str, Any]:
         member, body = await node.authenticate(request)
         plan = parse_plan(_body(body))
-        from .executor import plan_tables
+        from ..engine.executor import plan_tables
 
         catalog = await run_in_threadpool(catalog_of, plan_tables(plan))
         v = gov.verdict(plan, member, catalog)
@@ -103,7 +103,7 @@ def mount(app: FastAPI) -> None:
         purpose = doc.get("purpose", "")
         if not isinstance(purpose, str) or len(purpose) > MAX_REASON:
             raise PlanError(f"purpose must be text of at most {MAX_REASON} characters")
-        from .executor import plan_tables
+        from ..engine.executor import plan_tables
 
         catalog = await run_in_threadpool(catalog_of, plan_tables(plan))
         v = gov.verdict(plan, member, catalog)

@@ -28,6 +28,8 @@ from .. import __version__
 from ..consortium.cluster import NodeConfig
 from ..consortium.members import Consortium, Member
 from ..consortium.signing import RequestVerifier
+from ..engine.executor import execute, plan_tables, release_rows, result_is_ordered
+from ..engine.tables import secret_table
 from ..errors import (
     AuthenticationError,
     InputValidationError,
@@ -51,10 +53,8 @@ from .authz import AuthorizationError, authorize
 from .bodies import receive_body
 from .consistency import DataInconsistencyError, check_tables
 from .deadline import QueryDeadlineError, QueryWatchdog
-from .executor import execute, plan_tables, release_rows, result_is_ordered
 from .governance_routes import mount as mount_governance
 from .peers import PeerRouter, SessionBusyError
-from .tables import secret_table
 
 __all__ = ["create_app", "query_cost", "status_of"]
 

@@ -29,6 +29,7 @@ import logging
 from typing import Any
 
 from ..consortium.members import Member
+from ..engine.tables import upload_parts
 from ..errors import InputValidationError, IntegrityError
 from ..mpc.party import Party
 from ..storage.bundle import BundleError, decode_bundle
@@ -38,7 +39,6 @@ from .approvals_api import check_upload_policy
 from .authz import AuthorizationError, require_role
 from .consistency import check_components
 from .peers import PeerRouter
-from .tables import upload_parts
 
 __all__ = ["abort", "commit", "prepare", "upload_session"]
 

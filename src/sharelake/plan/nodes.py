@@ -24,7 +24,7 @@ and ``NODE`` is one of::
      "reveal": "pairs" | "own" | "count", "params": {name: int}}
 
 ``link`` (private record linkage of two person tables, see
-:mod:`sharelake.node.linkage_exec`) is only a plan's root, over two scans.
+:mod:`sharelake.engine.linkage`) is only a plan's root, over two scans.
 
 ``EXPR`` is the plan form of :mod:`sharelake.relational.expr` (``{"col": name}``,
 ``{"lit": int}``, a real constant ``{"lit": m, "shift": k}`` meaning the float ``m / 2^k``

@@ -41,7 +41,7 @@ from ..relational.ops import (
 )
 from ..relational.overlap import overlap
 from ..relational.table import SecretTable, spec_to_json
-from .linkage_exec import run_link
+from .linkage import run_link
 
 __all__ = ["Released", "execute", "plan_tables", "release_rows", "result_is_ordered"]
 
@@ -105,7 +105,7 @@ def _run(p: Party, node: Any, load: Loader) -> SecretTable:
         t = load(_field(node, "table", str))
         cols = node.get("columns")
         return t if cols is None else project(p, t, _names(node, "columns"))
-    if op == "link":  # private record linkage of two person tables (node/linkage_exec.py)
+    if op == "link":  # private record linkage of two person tables (engine/linkage.py)
         return run_link(p, node, lambda sub: _run(p, sub, load))
     if op in ("overlap", "concat"):
         inputs = [_run(p, x, load) for x in _field(node, "inputs", list)]

@@ -8,15 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sharelake.harness.runner import run_parties
-from sharelake.mpc.party import Party
-from sharelake.node.executor import (
+from sharelake.engine.executor import (
     Released,
     execute,
     plan_tables,
     release_rows,
     result_is_ordered,
 )
+from sharelake.harness.runner import run_parties
+from sharelake.mpc.party import Party
 from sharelake.plan.canonical import PlanError
 from sharelake.relational import plain
 from sharelake.relational.encode import decode_column, encode_frame, share_table

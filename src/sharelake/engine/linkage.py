@@ -18,7 +18,7 @@ Modes:
     threshold and mutual best, so at most one partner per record; ``hybrid`` adds the
     key agreement bonus.
 
-The result is a secret table that :func:`sharelake.node.executor.release_rows`
+The result is a secret table that :func:`sharelake.engine.executor.release_rows`
 compacts and returns as shares to the analyst only:
 
 ``pairs``

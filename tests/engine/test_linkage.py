@@ -1,4 +1,4 @@
-"""The ``link`` plan operator (node/linkage_exec.py) equals the plaintext twins exactly.
+"""The ``link`` plan operator (engine/linkage.py) equals the plaintext twins exactly.
 
 In memory (three threads): person tables encoded and shared as the client uploads them,
 the plan run by the node's executor, released and rebuilt as the client does.
@@ -14,6 +14,7 @@ import pytest
 
 from sharelake.client.linkage import link_plan
 from sharelake.client.results import rebuild
+from sharelake.engine.executor import execute, release_rows
 from sharelake.harness.runner import run_parties
 from sharelake.linkage.encode import encode_people
 from sharelake.linkage.people_table import (
@@ -26,7 +27,6 @@ from sharelake.linkage.people_table import (
 from sharelake.linkage.plain_match import exact_links_plain, fuzzy_match_plain, release_plain
 from sharelake.linkage.synth import make_lists
 from sharelake.mpc.party import Party
-from sharelake.node.executor import execute, release_rows
 from sharelake.plan import nodes as pn
 from sharelake.plan.canonical import PlanError
 from sharelake.relational.encode import encode_frame, share_table

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sharelake.governance.design import design_tables, dummy_frame
+from sharelake.engine.design import design_tables, dummy_frame
 from sharelake.relational import plain
 from sharelake.relational.encode import encode_frame
 from sharelake.relational.table import ColumnSpec
