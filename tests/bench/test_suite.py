@@ -131,3 +131,33 @@ def test_extension_modules_register_their_operations_after_the_core_ones() -> No
     assert ops[:5] == ["mul", "lt", "eq", "shuffle", "sort"]
     for mod in EXTENSIONS:
         assert mod in NOT_LOADED or len(ops) > 5
+
+
+@pytest.mark.tls
+def test_bench_with_rtt_runs_the_suite_once_per_rtt_and_records_it(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    args = ["bench", "--sizes", "1e3", "--ops", "mul", "--no-mpyc", "--json", str(out)]
+    result = runner.invoke(app, [*args, "--rtt", "0ms,40ms", "--bandwidth", "1Gbit"])
+    assert result.exit_code == 0, result.output
+    records = json.loads(out.read_text())
+    secure = sorted((r for r in records if r["system"] == "sharelake"), key=lambda r: r["rtt"])
+    assert [r["rtt"] for r in secure] == [0.0, 0.04]
+    assert [r["rounds"] for r in secure] == [1, 1]  # the link changes time, not the protocol
+    assert [r["bytes"] for r in secure] == [8000, 8000]
+    assert secure[1]["seconds"] >= 0.02  # one round over a link of rtt / 2 each way
+    plain = [r for r in records if r["system"] == "plaintext"]
+    assert len(plain) == 1 and "rtt" not in plain[0]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--rtt", "fast"], "duration"),
+        (["--bandwidth", "1Gbit"], "needs --rtt"),
+        (["--rtt", "10ms", "--transport", "memory"], "tls"),
+    ],
+)
+def test_bench_refuses_a_bad_rtt_or_bandwidth(extra: list[str], message: str) -> None:
+    result = runner.invoke(app, ["bench", "--ops", "mul", "--sizes", "1e3", *extra])
+    assert result.exit_code == 2
+    assert message in result.output

@@ -72,3 +72,13 @@ def mul_throughput(party: Party, n: int, reps: int) -> dict[str, float]:
         arith.mul(party, x, y)
     dt = time.perf_counter() - t0
     return {"seconds": dt, "mul_per_s": reps * n / dt}
+
+
+def timed_exchanges(party: Party, rounds: int) -> dict[str, Any]:
+    """Time ``rounds`` sequential ring exchanges of 8 bytes; return the time and the data."""
+    buf = np.full(1, party.id, dtype=np.uint64)
+    got = []
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        got.append(int(party.pass_prev(buf)[0]))
+    return {"seconds": time.perf_counter() - t0, "got": got}

@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ..net.relay import LinkSpec
 from .baseline_mpyc import MPYC_OPS, mpyc_installed, run_mpyc_sweep
 from .lake import CLUSTER_OPS, run_cluster_ops
 from .suite import REGISTRY, Record, available, load_extensions, make_record, run_plain, suite_body
@@ -74,10 +75,17 @@ def run_secure(
     on_event: Callable[[dict[str, Any]], None],
     deadline: float = 600.0,
     timeout: float = 6 * 3600.0,
+    link: LinkSpec | None = None,
 ) -> list[Record]:
-    """Run ``plan`` at three parties (one start-up) and return party 0's records."""
+    """Run ``plan`` at three parties (one start-up) and return party 0's records.
+
+    ``link`` (TLS transport only) puts a latency relay in front of every party, so each
+    node-to-node message crosses a simulated wide-area link.
+    """
     inputs: list[Mapping[str, Any]] = [{"plan": plan} for _ in range(3)]
     if transport == "memory":
+        if link is not None:
+            raise ValueError("a simulated link (--rtt) needs the tls transport")
         from ..net.memory import run_in_memory
         from .suite import local_events
 
@@ -87,7 +95,7 @@ def run_secure(
         from ..harness.procs import run_in_processes
 
         results = run_in_processes(
-            suite_body, inputs, deadline=deadline, on_event=on_event, timeout=timeout
+            suite_body, inputs, deadline=deadline, on_event=on_event, timeout=timeout, link=link
         )
     records: list[Record] = results[0]
     return records
@@ -102,8 +110,15 @@ def run_bench(
     mpyc_ops: Sequence[str] = MPYC_DEFAULT_OPS,
     mpyc_timeout: float = 60.0,
     console: Console | None = None,
+    rtts: Sequence[float] = (),
+    bandwidth: float | None = None,
 ) -> list[Record]:
-    """The whole benchmark: secure suite, plaintext twins, MPyC; returns every record."""
+    """The whole benchmark: secure suite, plaintext twins, MPyC; returns every record.
+
+    With ``rtts``, the secure suite runs once per round-trip time (seconds) behind
+    latency relays (:mod:`sharelake.net.relay`, ``bandwidth`` bits/s per direction when
+    given) and its records carry ``rtt``; the plaintext and MPyC baselines run once.
+    """
     console = console or Console(stderr=True)
     sizes = sorted(sizes)
     cluster_ops = [op for op in ops if op in CLUSTER_OPS]
@@ -129,7 +144,8 @@ def run_bench(
     )
     with Progress(*columns, console=console, transient=False) as progress:
         label = f"sharelake ({transport})"
-        secure_task = progress.add_task(label, total=len(plan))
+        links: list[LinkSpec | None] = [LinkSpec.from_rtt(r, bandwidth) for r in rtts] or [None]
+        secure_task = progress.add_task(label, total=len(plan) * len(links))
         plain_task = progress.add_task("plaintext", total=len(ops) * len(sizes))
         mpyc_task = progress.add_task("mpyc -M3", total=len(mpyc_plan) * len(sizes))
         done: list[Record] = []
@@ -142,17 +158,23 @@ def run_bench(
                 done.append(event["record"])
                 progress.advance(secure_task)
 
-        if plan:
+        for link in links if plan else []:
+            done.clear()
+            got: list[Record] = []
             try:
-                records += run_secure(plan, transport=transport, on_event=on_event)
+                got = run_secure(plan, transport=transport, on_event=on_event, link=link)
             except Exception as exc:
                 console.print(f"[red]secure suite aborted: {type(exc).__name__}: {exc}")
-                records += done
+                got = list(done)
                 note = f"not run: the suite aborted ({type(exc).__name__})"
-                records += [
+                got += [
                     make_record("sharelake", s["op"], s["n"], None, note=note)
                     for s in plan[len(done) :]
                 ]
+            if link is not None:
+                for r in got:
+                    r["rtt"] = 2 * link.delay
+            records += got
         progress.update(secure_task, description=label)
 
         for op in ops:

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
@@ -63,7 +63,8 @@ class Record(TypedDict):
     """One row of ``sharelake bench --json``.
 
     ``seconds`` is the slowest party's time of the best repetition; ``rounds`` and
-    ``bytes`` are the maximum over the three parties of what one party sent.
+    ``bytes`` are the maximum over the three parties of what one party sent; ``rtt``
+    (seconds, only with ``--rtt``) is the round-trip time of the simulated link.
     """
 
     system: str
@@ -74,6 +75,7 @@ class Record(TypedDict):
     bytes: int | None
     ops_per_s: float | None
     note: str | None
+    rtt: NotRequired[float]
 
 
 def make_record(

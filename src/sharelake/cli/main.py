@@ -61,6 +61,18 @@ def bench(
     mpyc_timeout: Annotated[
         float, typer.Option("--mpyc-timeout", help="Seconds per MPyC run before giving up.")
     ] = 60.0,
+    rtt: Annotated[
+        str | None,
+        typer.Option(
+            "--rtt",
+            help="Round-trip times of a simulated WAN between the nodes, e.g. 10ms,50ms "
+            "(the secure suite runs once per value; records get an `rtt` field).",
+        ),
+    ] = None,
+    bandwidth: Annotated[
+        str | None,
+        typer.Option("--bandwidth", help="With --rtt: a cap per direction, e.g. 1Gbit."),
+    ] = None,
 ) -> None:
     """Run the benchmark suite: sharelake, plaintext numpy and MPyC, side by side.
 
@@ -83,6 +95,11 @@ def bench(
     mpyc_timeout
         Each MPyC run is stopped after this many seconds; larger sizes of that
         operation are then skipped and recorded with ``seconds: null``.
+    rtt
+        Round-trip times (``10ms,50ms``): latency relays between the node processes
+        (:mod:`sharelake.net.relay`); the plaintext and MPyC baselines run once.
+    bandwidth
+        Bits per second of each relayed direction (``1Gbit``, ``100Mbit``).
     """
     from rich.console import Console
 
@@ -104,6 +121,17 @@ def bench(
         size_list = parse_sizes(sizes) if sizes else list(DEFAULT_SIZES)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    from ..net.relay import parse_bandwidth, parse_duration
+
+    try:
+        rtts = [parse_duration(t) for t in rtt.split(",") if t.strip()] if rtt else []
+        cap = parse_bandwidth(bandwidth) if bandwidth else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--rtt/--bandwidth") from exc
+    if cap is not None and not rtts:
+        raise typer.BadParameter("--bandwidth needs --rtt", param_hint="--bandwidth")
+    if rtts and transport != "tls":
+        raise typer.BadParameter("--rtt needs --transport tls", param_hint="--rtt")
     if quick:
         size_list = [n for n in size_list if n <= QUICK_MAX] or [min(size_list)]
     console = Console(width=max(Console().width, 120))
@@ -114,6 +142,8 @@ def bench(
         with_mpyc=not no_mpyc,
         mpyc_timeout=mpyc_timeout,
         console=Console(stderr=True),
+        rtts=rtts,
+        bandwidth=cap,
     )
     console.print(render_table(records))
     if json_file is not None:

@@ -31,6 +31,7 @@ from typing import Any
 from .. import errors
 from ..consortium.certs import issue_node_cert, make_ca
 from .codec import load_value, save_value
+from .relay import LinkSpec, Relay
 
 EventFn = Callable[[dict[str, Any]], None]
 CTL = "$ctl"
@@ -184,8 +185,12 @@ def run_in_processes(
     on_event: EventFn | None = None,
     timeout: float | None = 600.0,
     session: str | None = None,
+    link: LinkSpec | None = None,
 ) -> list[Any]:
     """Run ``fn(party, **inputs[i])`` in three TLS-connected processes; return the results.
+
+    ``link`` puts a latency relay (:mod:`sharelake.net.relay`) in front of every party's
+    listener, so every node-to-node message crosses a simulated wide-area link.
 
     ``fn`` (and a callable ``tamper``) must be module-level functions; ``tamper`` may
     also be a spec string such as ``"flip:1->0"``. ``timeout`` bounds the whole run
@@ -215,6 +220,7 @@ def run_in_processes(
         (work / "config.json").write_text(json.dumps(config))
         q: queue.SimpleQueue[tuple[int, dict[str, Any] | None]] = queue.SimpleQueue()
         procs: list[subprocess.Popen[bytes]] = []
+        relays: list[Relay] = []
         env = _child_env()
         try:
             for i in range(3):
@@ -238,8 +244,10 @@ def run_in_processes(
                     )
                 os.close(w)
                 threading.Thread(target=_reader, args=(i, r, q), daemon=True).start()
-            _supervise(procs, q, on_event, end, timeout)
+            relays = _supervise(procs, q, on_event, end, timeout, link)
         finally:
+            for relay in relays:
+                relay.close()
             for p in procs:
                 if p.poll() is None:
                     p.kill()
@@ -254,15 +262,23 @@ def _supervise(
     on_event: EventFn | None,
     end: float,
     timeout: float | None,
-) -> None:
-    """Hand out addresses once all listen, relay events, wait for every child to exit."""
+    link: LinkSpec | None = None,
+) -> list[Relay]:
+    """Hand out addresses once all listen, relay events, wait for every child to exit.
+
+    Returns the latency relays it started (one per party when ``link`` is given), which
+    the caller closes.
+    """
     ports: dict[int, int] = {}
     told = False
+    relays: list[Relay] = []
     while any(p.poll() is None for p in procs):
         if time.monotonic() > end:
+            for r in relays:
+                r.close()
             raise TimeoutError(f"the three parties did not finish within {timeout} s")
         if not told and any(p.poll() is not None for p in procs):
-            return  # a child died before the mesh formed: the others cannot proceed
+            return relays  # a child died before the mesh formed: the others cannot proceed
         try:
             i, ev = q.get(timeout=0.05)
         except queue.Empty:
@@ -272,7 +288,14 @@ def _supervise(
         if ev.get(CTL) == "listening":
             ports[i] = int(ev["port"])
             if len(ports) == 3 and not told:
-                line = json.dumps({"addrs": [["127.0.0.1", ports[j]] for j in range(3)]})
+                addrs = [("127.0.0.1", ports[j]) for j in range(3)]
+                if link is not None:
+                    d, bw = link.delay, link.bandwidth
+                    relays = [Relay(a, delay_up=d, delay_down=d, bandwidth=bw) for a in addrs]
+                    for r in relays:
+                        r.start()
+                    addrs = [r.address for r in relays]
+                line = json.dumps({"addrs": [list(a) for a in addrs]})
                 for p in procs:
                     assert p.stdin is not None
                     p.stdin.write(line.encode() + b"\n")
@@ -287,6 +310,7 @@ def _supervise(
             break
         if ev is not None and CTL not in ev:
             on_event(ev)
+    return relays
 
 
 def _collect(work: Path, procs: list[subprocess.Popen[bytes]]) -> list[Any]:
