@@ -123,9 +123,9 @@ def test_bandwidths_parse_and_bad_ones_are_refused() -> None:
 
 
 def test_three_processes_behind_relays_pay_one_rtt_per_round_and_compute_the_same() -> None:
-    from sharelake.net.procs import run_in_processes
+    from sharelake.harness.procs import run_in_processes
 
-    from . import bodies
+    from ..harness import bodies
 
     rounds = 10
     out = run_in_processes(

@@ -30,8 +30,8 @@ from typing import Any
 
 from .. import errors
 from ..consortium.certs import issue_node_cert, make_ca
+from ..net.relay import LinkSpec, Relay
 from .codec import load_value, save_value
-from .relay import LinkSpec, Relay
 
 EventFn = Callable[[dict[str, Any]], None]
 CTL = "$ctl"
