@@ -16,7 +16,17 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
+from .errors import (
+    AuthenticationError,
+    InputValidationError,
+    IntegrityError,
+    PeerDisconnectedError,
+    PeerError,
+    PeerTimeoutError,
+    ProtocolError,
+    SharelakeError,
+)
 
 if TYPE_CHECKING:
     from .client import Session, Table, connect, overlap
@@ -35,8 +45,16 @@ _LAZY = {
 }
 
 __all__ = [
+    "AuthenticationError",
+    "InputValidationError",
+    "IntegrityError",
     "LocalCluster",
+    "PeerDisconnectedError",
+    "PeerError",
+    "PeerTimeoutError",
+    "ProtocolError",
     "Session",
+    "SharelakeError",
     "Table",
     "__version__",
     "col",

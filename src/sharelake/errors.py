@@ -1,19 +1,60 @@
-"""Every failure sharelake reports, one class per failure mode.
+"""Every failure sharelake reports, one class per failure mode, in one tree.
 
-The tree::
+Catch :class:`SharelakeError` for anything sharelake raises on purpose; the categories
+below it say what went wrong, the leaves (defined beside the code that raises them) say
+where. The tree (``tests/test_errors.py`` checks that it is complete and true)::
 
     SharelakeError
-    ├── ProtocolError            a peer broke the message protocol (wrong session,
-    │                            sequence or size); the query aborts
-    ├── IntegrityError           redundant copies of a share disagree: a party
-    │                            tampered with data; the query aborts
-    ├── PeerError                a named peer could not be reached in time
-    │   ├── PeerTimeoutError     no message within the deadline
-    │   └── PeerDisconnectedError  the connection closed or broke
-    ├── AuthenticationError      a certificate or identity check failed
-    └── InputValidationError     client input rejected before sharing
+    ├── ProtocolError              a peer broke the message protocol (session, sequence, size)
+    ├── IntegrityError             redundant copies of a share disagree: a party tampered
+    ├── PeerError                  a named peer could not be reached in time
+    │   ├── PeerTimeoutError       no message within the deadline
+    │   ├── PeerDisconnectedError  the connection closed or broke
+    │   └── NodeUnavailableError   a node did not answer the client (client.errors)
+    ├── AuthenticationError        a certificate, signature or identity did not verify
+    │   ├── SignatureError         a bad Ed25519 signature (consortium.keys)
+    │   ├── UnknownMemberError     a member the consortium file does not name (consortium.members)
+    │   ├── MalformedRequestError  a request without valid signing headers (consortium.signing)
+    │   ├── StaleRequestError      a request outside the clock window (consortium.signing)
+    │   ├── ReplayError            a request nonce seen before (consortium.signing)
+    │   └── NodeAuthError          a node refused the client's identity (client.errors)
+    ├── InputValidationError       client input rejected before anything was shared
+    │   ├── PlanError              a plan outside the grammar (plan.canonical)
+    │   ├── EncodingError          names that cannot be encoded for linkage (linkage.encode)
+    │   └── DataModelError         a monitoring list outside the data model (monitoring.model)
+    ├── BundleError                a malformed share bundle (storage.bundle)
+    ├── ShareIntegrityError        a stored share file that fails its checksum (storage.shares)
+    ├── CatalogError               the node's catalog refuses a change (storage.catalog)
+    │   ├── TableNotFoundError     no such table
+    │   ├── TableOwnerError        the table belongs to another member
+    │   └── UploadStateError       an upload in the wrong state for the step
+    ├── KeyFileError               a key file that cannot be read (consortium.keys)
+    ├── ConsortiumConfigError      an invalid consortium file (consortium.members)
+    ├── ClusterExistsError         ``cluster init`` into a non-empty folder (consortium.cluster)
+    ├── PolicyError                an invalid or unsigned column policy (governance.policy)
+    ├── ApprovalError              an invalid approval (governance.approvals)
+    ├── BudgetExceededError        a query budget is spent (governance.outputs)
+    ├── DifferencingError          a release would difference an earlier one (governance.outputs)
+    ├── AuthorizationError         a member's role does not allow the request (node.authz)
+    ├── DataInconsistencyError     the three nodes hold different data (node.consistency)
+    │   └── ReleaseHistoryError    the nodes' release records differ
+    ├── QueryDeadlineError         a query ran past its deadline (node.deadline)
+    ├── SessionBusyError           a peer session id already in use (node.peers)
+    ├── NodeStartupError           a node could not start (node.server)
+    ├── ClusterStartError          a LocalCluster could not start (node.local)
+    ├── NodeError                  a node refused a client request (client.errors)
+    │   ├── NodeAuthError          (also an AuthenticationError, above)
+    │   ├── NodePolicyError        refused by the table's policy or governance
+    │   ├── NodeNotFoundError      no such table, request or upload
+    │   ├── NodeConflictError      the request conflicts with the node's state
+    │   └── NodeInputError         the node rejected the request's content
+    ├── UnknownTableError          a table the three nodes do not list alike (client.errors)
+    ├── UploadError                an upload that did not commit on all three nodes (client.upload)
+    ├── LinkageError               a linkage request that cannot run (client.linkage)
+    └── MSEError                   a capture history that gives no estimate (monitoring.mse)
 
-Messages name the node (``P0``, ``P1``, ``P2``) and the session, never a data value.
+Messages name the node (``P0``, ``P1``, ``P2``), the session, the file, row and column,
+never a data value.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ app.command("link")(link_command)
 @app.command()
 def version() -> None:
     """Print the sharelake version."""
-    from .. import __version__
+    from .._version import __version__
 
     typer.echo(f"sharelake {__version__}")
 

@@ -68,6 +68,8 @@ from sharelake.linkage.normalize import (
     parse_birth_date,
 )
 
+from ..errors import InputValidationError
+
 __all__ = [
     "COUNT_CAP",
     "DOB_DAY_SLICE",
@@ -127,7 +129,7 @@ MATCH_KEYS = (
 """
 
 
-class EncodingError(ValueError):
+class EncodingError(InputValidationError, ValueError):
     """A record cannot be encoded; the message names the row and column only."""
 
 

@@ -43,6 +43,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..errors import SharelakeError
+
 Criterion = Literal["aic", "bic"]
 IntervalMethod = Literal["profile", "bootstrap"]
 Pair = tuple[str, str]
@@ -50,7 +52,7 @@ Pair = tuple[str, str]
 _MAX_LISTS = 12
 
 
-class MSEError(ValueError):
+class MSEError(SharelakeError, ValueError):
     """A capture-history table that cannot be used for estimation."""
 
 

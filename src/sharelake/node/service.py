@@ -24,7 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from .. import __version__
+from .._version import __version__
 from ..consortium.cluster import NodeConfig
 from ..consortium.members import Consortium, Member
 from ..consortium.signing import RequestVerifier

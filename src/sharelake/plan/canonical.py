@@ -13,12 +13,14 @@ import hashlib
 import json
 from typing import Any
 
+from ..errors import InputValidationError
+
 PLAN_VERSION = 1
 
 JSON = dict[str, Any] | list[Any] | str | int | bool | None
 
 
-class PlanError(ValueError):
+class PlanError(InputValidationError, ValueError):
     """A plan is malformed: a node type, field or value that the plan language lacks."""
 
 

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import SharelakeError
+
 MAGIC = b"SLSB"
 VERSION = 1
 _PREFIX = struct.Struct("<4sHI")
@@ -32,7 +34,7 @@ _NAMES = {np.dtype("<u8"): "u64", np.dtype("u1"): "u8"}
 MAX_HEADER = 16 << 20
 
 
-class BundleError(ValueError):
+class BundleError(SharelakeError, ValueError):
     """A bundle is truncated, corrupted or malformed."""
 
 
