@@ -12,6 +12,7 @@ import pytest
 import sharelake
 from sharelake.client.session import NodePolicyError, Session, UnknownTableError
 from sharelake.consortium.cluster import init_cluster
+from sharelake.consortium.sealing import new_reply_key
 from sharelake.governance.policy import PolicyError
 from sharelake.node.local import LocalCluster
 from sharelake.plan import nodes as pn
@@ -51,7 +52,12 @@ def session(cluster: LocalCluster, member: str) -> Session:
 
 def rows_of(table: str) -> bytes:
     plan = pn.make_plan(pn.scan(table, ["pid", "region"]))
-    doc = {"plan": plan, "plan_hash": plan_hash(plan), "nonce": secrets.token_hex(16)}
+    doc = {
+        "plan": plan,
+        "plan_hash": plan_hash(plan),
+        "nonce": secrets.token_hex(16),
+        "reply_key": new_reply_key()[1],
+    }
     return canonical_json(doc).encode()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -12,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from sharelake.consortium.keys import SignatureError, generate_key, public_key_bytes
 from sharelake.consortium.members import Consortium, Member, NodeInfo, Role, UnknownMemberError
 from sharelake.consortium.signing import (
+    HEADER_CONTENT_SHA256,
     HEADER_MEMBER,
     HEADER_NONCE,
     HEADER_SIGNATURE,
@@ -20,6 +22,7 @@ from sharelake.consortium.signing import (
     ReplayError,
     RequestVerifier,
     StaleRequestError,
+    consortium_id,
     sign_request,
     signing_string,
 )
@@ -28,6 +31,7 @@ from sharelake.errors import AuthenticationError
 NOW = 1_700_000_000
 PATH = "/v1/queries"
 BODY = b'{"plan": {}, "plan_hash": "00", "nonce": "11"}'
+CID = "c" * 32  # replaced by the consortium fixture's id where a verifier checks it
 
 
 class Clock:
@@ -45,6 +49,12 @@ def keys() -> dict[str, ed25519.Ed25519PrivateKey]:
 
 @pytest.fixture(scope="module")
 def consortium(keys: dict[str, ed25519.Ed25519PrivateKey]) -> Consortium:
+    cons = _consortium(keys)
+    TEST_CID[:] = [consortium_id(cons)]
+    return cons
+
+
+def _consortium(keys: dict[str, ed25519.Ed25519PrivateKey]) -> Consortium:
     n0, n1, n2 = (
         NodeInfo(i, f"P{i}", "127.0.0.1", 9000 + i, "127.0.0.1", 9100 + i, "0" * 64)
         for i in range(3)
@@ -64,7 +74,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def verifier(consortium: Consortium, clock: Clock) -> RequestVerifier:
-    return RequestVerifier(consortium, clock=clock)
+    return RequestVerifier(consortium, node=1, clock=clock)
 
 
 def signed(
@@ -76,31 +86,86 @@ def signed(
     body: bytes = BODY,
     timestamp: int = NOW,
     nonce: str | None = None,
+    node: int = 1,
+    consortium: str | None = None,
 ) -> dict[str, str]:
-    return sign_request(keys[member], member, method, path, body, timestamp=timestamp, nonce=nonce)
+    return sign_request(
+        keys[member],
+        member,
+        method,
+        path,
+        body,
+        timestamp=timestamp,
+        nonce=nonce,
+        consortium=consortium or TEST_CID[0],
+        node=node,
+    )
+
+
+TEST_CID: list[str] = []
+
+
+def aud() -> dict[str, Any]:
+    """The audience every test request is signed for: node 1 of the test consortium."""
+    return {"consortium": TEST_CID[0], "node": 1}
 
 
 def test_the_signing_string_is_exactly_the_one_of_the_api_contract() -> None:
     nonce = "ab" * 16
     expected = (
-        "sharelake-req-v1\nPOST\n/v1/queries\n1700000000\n"
+        f"sharelake-req-v2\n{CID}\n2\nPOST\n/v1/queries\n1700000000\n"
         + nonce
         + "\n"
         + hashlib.sha256(BODY).hexdigest()
     ).encode()
-    assert signing_string("POST", PATH, "1700000000", nonce, BODY) == expected
-    empty = signing_string("GET", "/v1/health", "1", nonce, None)
+    got = signing_string("POST", PATH, "1700000000", nonce, BODY, consortium=CID, node=2)
+    assert got == expected
+    empty = signing_string("GET", "/v1/health", "1", nonce, None, consortium=CID, node=0)
     assert empty.endswith(hashlib.sha256(b"").hexdigest().encode())
 
 
-def test_sign_request_gives_the_four_headers_with_a_base64_signature_over_the_string(
-    keys: dict[str, ed25519.Ed25519PrivateKey],
+def test_the_consortium_id_is_32_hex_and_differs_between_consortia_of_one_name(
+    consortium: Consortium,
+) -> None:
+    cid = consortium_id(consortium)
+    assert len(cid) == 32 and int(cid, 16) >= 0
+    other = NodeInfo(0, "P0", "127.0.0.1", 9000, "127.0.0.1", 9100, "1" * 64)
+    twin = Consortium("test", (other, *consortium.nodes[1:]), consortium.members, Path("ca.pem"))
+    assert consortium_id(twin) != cid
+
+
+def test_sign_request_gives_the_five_headers_with_a_base64_signature_over_the_string(
+    keys: dict[str, ed25519.Ed25519PrivateKey], consortium: Consortium
 ) -> None:
     h = signed(keys)
     assert h[HEADER_MEMBER] == "analyst" and h[HEADER_TIMESTAMP] == str(NOW)
     assert len(h[HEADER_NONCE]) == 32 and int(h[HEADER_NONCE], 16) >= 0
-    message = signing_string("POST", PATH, str(NOW), h[HEADER_NONCE], BODY)
+    assert h[HEADER_CONTENT_SHA256] == hashlib.sha256(BODY).hexdigest()
+    cid = consortium_id(consortium)
+    message = signing_string("POST", PATH, str(NOW), h[HEADER_NONCE], BODY, consortium=cid, node=1)
     keys["analyst"].public_key().verify(base64.b64decode(h[HEADER_SIGNATURE]), message)
+
+
+@pytest.mark.parametrize("node", [0, 2])
+def test_a_request_signed_for_another_node_is_refused_cross_node_replay(
+    keys: dict[str, ed25519.Ed25519PrivateKey], verifier: RequestVerifier, node: int
+) -> None:
+    with pytest.raises(SignatureError, match="for node P1"):
+        verifier.verify(signed(keys, node=node), "POST", PATH, BODY)
+
+
+def test_a_request_signed_for_another_consortium_is_refused(
+    keys: dict[str, ed25519.Ed25519PrivateKey], verifier: RequestVerifier
+) -> None:
+    with pytest.raises(SignatureError):
+        verifier.verify(signed(keys, consortium="d" * 32), "POST", PATH, BODY)
+
+
+def test_a_body_other_than_the_signed_one_is_refused(
+    keys: dict[str, ed25519.Ed25519PrivateKey], verifier: RequestVerifier
+) -> None:
+    with pytest.raises(SignatureError, match="not the one it signed"):
+        verifier.verify(signed(keys), "POST", PATH, BODY + b" ")
 
 
 def test_fresh_nonces_differ_between_requests(keys: dict[str, ed25519.Ed25519PrivateKey]) -> None:
@@ -145,14 +210,14 @@ def test_a_tampered_request_fails_its_signature(
     path: str,
     body: bytes,
 ) -> None:
-    with pytest.raises(SignatureError, match="does not verify"):
+    with pytest.raises(SignatureError, match=r"does not verify|not the one it signed"):
         verifier.verify(signed(keys), method, path, body)
 
 
 def test_a_request_signed_by_an_unknown_member_is_refused(
     keys: dict[str, ed25519.Ed25519PrivateKey], verifier: RequestVerifier
 ) -> None:
-    h = sign_request(generate_key(), "mallory", "POST", PATH, BODY, timestamp=NOW)
+    h = sign_request(generate_key(), "mallory", "POST", PATH, BODY, timestamp=NOW, **aud())
     with pytest.raises(UnknownMemberError, match="mallory"):
         verifier.verify(h, "POST", PATH, BODY)
 
@@ -160,10 +225,10 @@ def test_a_request_signed_by_an_unknown_member_is_refused(
 def test_a_request_signed_with_another_members_key_is_refused(
     keys: dict[str, ed25519.Ed25519PrivateKey], verifier: RequestVerifier
 ) -> None:
-    h = sign_request(keys["ngo_a"], "analyst", "POST", PATH, BODY, timestamp=NOW)
+    h = sign_request(keys["ngo_a"], "analyst", "POST", PATH, BODY, timestamp=NOW, **aud())
     with pytest.raises(SignatureError, match="analyst"):
         verifier.verify(h, "POST", PATH, BODY)
-    h = sign_request(generate_key(), "analyst", "POST", PATH, BODY, timestamp=NOW)
+    h = sign_request(generate_key(), "analyst", "POST", PATH, BODY, timestamp=NOW, **aud())
     with pytest.raises(SignatureError):
         verifier.verify(h, "POST", PATH, BODY)
 
@@ -208,7 +273,9 @@ def test_a_forged_request_does_not_use_up_its_nonce(
     keys: dict[str, ed25519.Ed25519PrivateKey], verifier: RequestVerifier
 ) -> None:
     nonce = "cd" * 16
-    forged = sign_request(keys["ngo_a"], "analyst", "POST", PATH, BODY, timestamp=NOW, nonce=nonce)
+    forged = sign_request(
+        keys["ngo_a"], "analyst", "POST", PATH, BODY, timestamp=NOW, nonce=nonce, **aud()
+    )
     with pytest.raises(SignatureError):
         verifier.verify(forged, "POST", PATH, BODY)
     assert verifier.verify(signed(keys, nonce=nonce), "POST", PATH, BODY)
@@ -217,7 +284,7 @@ def test_a_forged_request_does_not_use_up_its_nonce(
 def test_the_nonce_cache_stays_bounded_without_letting_an_evicted_replay_in(
     keys: dict[str, ed25519.Ed25519PrivateKey], consortium: Consortium, clock: Clock
 ) -> None:
-    verifier = RequestVerifier(consortium, clock=clock, max_nonces=2)
+    verifier = RequestVerifier(consortium, node=1, clock=clock, max_nonces=2)
     oldest = signed(keys, timestamp=NOW - 100)
     verifier.verify(oldest, "POST", PATH, BODY)
     for ts in (NOW - 50, NOW, NOW + 50):

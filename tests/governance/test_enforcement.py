@@ -8,7 +8,6 @@ request passes once the rule is met.
 from __future__ import annotations
 
 import json
-import secrets
 import shutil
 import time
 from collections.abc import Iterator
@@ -87,10 +86,9 @@ def session(cluster: LocalCluster, member: str) -> Session:
 def run(cluster: LocalCluster, member: str, root: dict[str, Any]) -> list[Any]:
     """Send a query to all three nodes (waiting for each); the bundles' metas."""
     plan = pn.make_plan(root)
-    doc = {"plan": plan, "plan_hash": plan_hash(plan), "nonce": secrets.token_hex(16)}
     with session(cluster, member) as s:
-        replies = s.on_each("POST", "/v1/queries", canonical_json(doc).encode(), wait_all=True)
-    return [decode_bundle(r.body)[0] for r in replies]
+        answers = s.query_answers(plan, plan_hash(plan), wait_all=True)
+    return [decode_bundle(b)[0] for b in answers]
 
 
 def refused(cluster: LocalCluster, member: str, root: dict[str, Any], status: int = 403) -> str:
@@ -218,14 +216,17 @@ def test_a_request_signed_with_an_unknown_key_is_refused_and_audited(
 
     import httpx
 
-    from sharelake.consortium.signing import sign_request
+    from sharelake.consortium.signing import consortium_id, sign_request
 
     ctx = ssl.create_default_context(cafile=str(cluster.consortium.ca_cert_path))
     ctx.check_hostname = False
     stranger = generate_key()
     with httpx.Client(verify=ctx, timeout=30.0) as http:
         for i in range(3):
-            headers = sign_request(stranger, "analyst", "GET", "/v1/tables", b"")
+            cid = consortium_id(cluster.consortium)
+            headers = sign_request(
+                stranger, "analyst", "GET", "/v1/tables", b"", consortium=cid, node=i
+            )
             r = http.get(f"{cluster.api_url(i)}/v1/tables", headers=headers)
             assert r.status_code == 401, r.text
     audited_on_every_node(cluster, "request", member="analyst", decision="401")

@@ -14,6 +14,7 @@ import pandas as pd
 
 from sharelake.client.session import Session
 from sharelake.consortium.cluster import NodeConfig, node_config_path
+from sharelake.consortium.sealing import new_reply_key
 from sharelake.errors import SharelakeError
 from sharelake.plan import nodes as pn
 from sharelake.plan.canonical import plan_hash, session_id
@@ -23,7 +24,9 @@ def query_on_each_node(a: Session, plan: dict[str, Any]) -> tuple[str, list[obje
     """Send one query to the three nodes; every node's reply or error, and the session id."""
     nonce = os.urandom(16).hex()
     digest = plan_hash(plan)
-    body = json.dumps({"plan": plan, "plan_hash": digest, "nonce": nonce}).encode()
+    _, reply_key = new_reply_key()
+    doc = {"plan": plan, "plan_hash": digest, "nonce": nonce, "reply_key": reply_key}
+    body = json.dumps(doc).encode()
     out: list[object] = [None, None, None]
 
     def ask(i: int) -> None:

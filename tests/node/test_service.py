@@ -6,6 +6,7 @@ tests pin the contract of ``docs/node-api.md`` independently of ``client/``.
 
 from __future__ import annotations
 
+import json
 import secrets
 import ssl
 import time
@@ -20,9 +21,10 @@ import pytest
 
 from sharelake.consortium.cluster import Deadlines
 from sharelake.consortium.keys import generate_key, load_private_key
-from sharelake.consortium.signing import sign_request
+from sharelake.consortium.sealing import new_reply_key, open_sealed, reply_context
+from sharelake.consortium.signing import consortium_id, sign_request
 from sharelake.node.local import LocalCluster
-from sharelake.plan.canonical import canonical_json, plan_hash
+from sharelake.plan.canonical import canonical_json, plan_hash, session_id
 from sharelake.relational import plain
 from sharelake.relational.encode import decode_column, encode_frame, share_table
 from sharelake.relational.expr import col, lit, to_json
@@ -38,6 +40,8 @@ SPECS = [
     ColumnSpec("region", "category", categories=CATS),
     ColumnSpec("name", "string", max_len=12),
 ]
+REPLY_KEY, REPLY_PUBLIC = new_reply_key()  # the analyst's one-query key (one for all here)
+CONSORTIUM_ID: list[str] = []  # of the module's cluster
 DEADLINES = Deadlines(peer_receive=3.0, peer_setup=3.0, query=60.0, upload_commit=10.0)
 
 
@@ -72,7 +76,8 @@ class Caller:
         self.http.close()
 
     def call(self, i: int, method: str, path: str, body: bytes = b"") -> httpx.Response:
-        headers = sign_request(self.key, self.member, method, path, body)
+        cid = consortium_id(self.cluster.consortium)
+        headers = sign_request(self.key, self.member, method, path, body, consortium=cid, node=i)
         return self.http.request(
             method, f"{self.cluster.api_url(i)}{path}", content=body, headers=headers
         )
@@ -121,15 +126,28 @@ def upload(provider: Caller, df: pd.DataFrame, table: str, upload_id: str | None
 
 def query_body(root: dict[str, Any]) -> bytes:
     plan = {"version": 1, "root": root, "release": {"kind": "rows"}}
-    doc = {"plan": plan, "plan_hash": plan_hash(plan), "nonce": secrets.token_hex(16)}
+    doc = {
+        "plan": plan,
+        "plan_hash": plan_hash(plan),
+        "nonce": secrets.token_hex(16),
+        "reply_key": REPLY_PUBLIC,
+    }
     return canonical_json(doc).encode()
+
+
+def opened_answer(r: httpx.Response, node: int) -> bytes:
+    """Node ``node``'s answer opened with the analyst's reply key (it is sealed to it)."""
+    doc = json.loads(r.request.content)
+    session = session_id(doc["plan_hash"], "analyst", doc["nonce"])
+    cid = CONSORTIUM_ID[0]
+    return open_sealed(r.content, REPLY_KEY, context=reply_context(cid, node, session))
 
 
 def reconstruct(responses: list[httpx.Response]) -> pd.DataFrame:
     """Rebuild the result from the three bundles, checking both copies of each component."""
     for r in responses:
         assert r.status_code == 200, r.text
-    got = [decode_bundle(r.content) for r in responses]
+    got = [decode_bundle(opened_answer(r, i)) for i, r in enumerate(responses)]
     # Each node reports its own query cost; everything else must agree.
     metas = [{k: v for k, v in g[0].items() if k != "cost"} for g in got]
     meta = metas[0]
@@ -184,6 +202,7 @@ def table_names(caller: Caller, i: int) -> set[str]:
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
     with LocalCluster(deadlines=DEADLINES) as c:
+        CONSORTIUM_ID[:] = [consortium_id(c.consortium)]
         yield c
 
 

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ..consortium.keys import load_private_key
 from ..consortium.members import Consortium
-from ..consortium.signing import sign_request
+from ..consortium.signing import consortium_id, sign_request
 from ..errors import AuthenticationError, PeerTimeoutError, SharelakeError
 from ..relational.table import ColumnSpec
 from .catalog import TableInfo, common_tables, find_table
@@ -124,6 +124,7 @@ class Session:
         self.member = consortium.member(member).name
         self.timeout = float(timeout)
         self._key = key
+        self.consortium_id = consortium_id(consortium)
         self._pool = cf.ThreadPoolExecutor(max_workers=6, thread_name_prefix="sharelake-client")
         self._clients = [
             httpx.Client(
@@ -190,7 +191,16 @@ class Session:
         """
         name = self.node_name(node)
         t = self.timeout if timeout is None else timeout
-        headers = sign_request(self._key, self.member, method, path, body, body_sha256=body_sha256)
+        headers = sign_request(
+            self._key,
+            self.member,
+            method,
+            path,
+            body,
+            body_sha256=body_sha256,
+            consortium=self.consortium_id,
+            node=node,
+        )
         headers["Content-Type"] = content_type
         content: bytes | Iterator[bytes] = body
         if chunks is not None and body:
@@ -606,12 +616,45 @@ class Session:
 
         validate_plan(plan)
         digest = plan_hash(plan)
-        body = json.dumps(
-            {"plan": plan, "plan_hash": digest, "nonce": _nonce()}, sort_keys=True
-        ).encode("utf-8")
-        replies = self.on_each("POST", "/v1/queries", body, timeout=timeout)
+        answers = self.query_answers(plan, digest, timeout=timeout)
         names = [self.node_name(i) for i in range(3)]
-        return rebuild([r.body for r in replies], plan, names=names, columns=columns)
+        return rebuild(answers, plan, names=names, columns=columns)
+
+    def query_answers(
+        self,
+        plan: Mapping[str, Any],
+        digest: str,
+        *,
+        timeout: float | None = None,
+        wait_all: bool = False,
+    ) -> list[bytes]:
+        """Send a query to the three nodes; their answers (share bundles), opened.
+
+        Each copy of the request is signed for its node; the request carries a fresh
+        X25519 key whose private half never leaves this call, and each node seals its
+        answer to it (:mod:`sharelake.consortium.sealing`), so a copied answer is useless.
+        """
+        from ..consortium.sealing import SealError, new_reply_key, open_sealed, reply_context
+        from ..plan.canonical import session_id
+
+        private, public = new_reply_key()
+        nonce = _nonce()
+        body = json.dumps(
+            {"plan": plan, "plan_hash": digest, "nonce": nonce, "reply_key": public},
+            sort_keys=True,
+        ).encode("utf-8")
+        replies = self.on_each("POST", "/v1/queries", body, timeout=timeout, wait_all=wait_all)
+        session = session_id(digest, self.member, nonce)
+        out = []
+        for r in replies:
+            try:
+                ctx = reply_context(self.consortium_id, r.node, session)
+                out.append(open_sealed(r.body, private, context=ctx))
+            except SealError as exc:
+                raise NodeUnavailableError(
+                    f"{self.node_name(r.node)}: {exc}", node=r.node
+                ) from None
+        return out
 
 
 @dataclass(frozen=True)

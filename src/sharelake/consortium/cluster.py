@@ -39,6 +39,14 @@ Layout written by :func:`init_cluster` in ``DIR``::
     query = 600.0                           # one whole query
     upload_commit = 60.0                    # the digest comparison of an upload commit
     request_skew = 300.0                    # accepted client clock skew
+
+    [limits]                                # optional; checked before a body is read
+    upload_body = 4294967296                # bytes of one upload (share bundle) body
+    json_body = 8388608                     # bytes of any other request body
+    json_depth = 64                         # nesting of a JSON body
+    plan_nodes = 20000                      # objects, arrays and values of a plan
+    requests_per_second = 50.0              # per member, sustained ...
+    request_burst = 200                     # ... with this burst
 """
 
 from __future__ import annotations
@@ -78,6 +86,7 @@ __all__ = [
     "DEFAULT_MEMBERS",
     "ClusterExistsError",
     "Deadlines",
+    "Limits",
     "MemberSpec",
     "NodeConfig",
     "check_node_files",
@@ -161,6 +170,26 @@ _DEADLINE_KEYS = tuple(Deadlines.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What a node accepts from one request or member (see the module docstring)."""
+
+    upload_body: int = 1 << 32
+    json_body: int = 8 << 20
+    json_depth: int = 64
+    plan_nodes: int = 20_000
+    requests_per_second: float = 50.0
+    request_burst: int = 200
+
+    def __post_init__(self) -> None:
+        for k in _LIMIT_KEYS:
+            if not getattr(self, k) > 0:
+                raise ValueError(f"limits.{k} must be positive")
+
+
+_LIMIT_KEYS = tuple(Limits.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     """The parsed ``node.toml`` of one node; every path is absolute after :meth:`load`.
 
@@ -178,6 +207,8 @@ class NodeConfig:
         The node certificate, its private key and the consortium CA certificate.
     deadlines
         Timeouts.
+    limits
+        Request size, nesting and rate limits.
     path
         The file this was loaded from, if any.
     """
@@ -194,6 +225,7 @@ class NodeConfig:
     key_path: Path
     ca_path: Path
     deadlines: Deadlines = Deadlines()
+    limits: Limits = Limits()
     path: Path | None = field(default=None, compare=False)
 
     @classmethod
@@ -208,7 +240,12 @@ class NodeConfig:
         p = Path(path)
         doc = read_toml(p)
         v = _Validator(p)
-        v.keys(doc, "", required={"version", "node", "api", "peer", "tls"}, optional={"deadlines"})
+        v.keys(
+            doc,
+            "",
+            required={"version", "node", "api", "peer", "tls"},
+            optional={"deadlines", "limits"},
+        )
         version = v.integer(doc, "version", "version")
         if version != FORMAT_VERSION:
             v.fail("version", f"unsupported format version {version} (this is {FORMAT_VERSION})")
@@ -237,6 +274,19 @@ class NodeConfig:
             d = v.table(doc, "deadlines", "deadlines")
             v.keys(d, "deadlines", required=(), optional=_DEADLINE_KEYS)
             deadlines = Deadlines(**{k: v.seconds(d, k, f"deadlines.{k}") for k in d})
+        limits = Limits()
+        if "limits" in doc:
+            lt = v.table(doc, "limits", "limits")
+            v.keys(lt, "limits", required=(), optional=_LIMIT_KEYS)
+            vals: dict[str, Any] = {}
+            for k in lt:
+                if k == "requests_per_second":
+                    vals[k] = v.seconds(lt, k, f"limits.{k}")
+                else:
+                    vals[k] = v.integer(lt, k, f"limits.{k}")
+                    if vals[k] <= 0:
+                        v.fail(f"limits.{k}", f"must be a positive integer, got {vals[k]}")
+            limits = Limits(**vals)
         return cls(
             id=nid,
             name=v.text(node, "name", "node.name") if "name" in node else f"P{nid}",
@@ -250,6 +300,7 @@ class NodeConfig:
             key_path=rel(tls, "key", "tls.key"),
             ca_path=rel(tls, "ca", "tls.ca"),
             deadlines=deadlines,
+            limits=limits,
             path=p,
         )
 
@@ -277,6 +328,7 @@ class NodeConfig:
                 "ca": rel(self.ca_path),
             },
             "deadlines": {k: float(getattr(self.deadlines, k)) for k in _DEADLINE_KEYS},
+            "limits": {k: getattr(self.limits, k) for k in _LIMIT_KEYS},
         }
         write_toml(p, doc)
         return p

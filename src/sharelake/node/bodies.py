@@ -1,12 +1,14 @@
-"""Receive a large request body once: into one buffer, hashed as it arrives.
+"""Receive a request body once, under a size cap, hashed as it arrives.
 
 An upload's body is a share bundle (``storage/bundle.py``) of up to a few hundred MB.
-:func:`receive_body` copies each network chunk once into a buffer of the announced
-``Content-Length`` and feeds a single SHA-256 as the chunks arrive, holding back the
-last 32 bytes. That one pass gives both the SHA-256 of the bundle without its trailer
-(its checksum, compared with the trailer by ``decode_bundle(checksum=...)``) and the
-SHA-256 of the whole body (for the request signature): nothing is hashed twice and the
-body is never joined from a list of chunks.
+:func:`receive_body` refuses a ``Content-Length`` over the endpoint's cap before reading
+a byte, then appends each network chunk to one growing buffer (never allocated from the
+announced length: a client that announces 16 GiB and sends nothing costs nothing) and
+feeds a single SHA-256 as the chunks arrive, holding back the last 32 bytes. That one
+pass gives both the SHA-256 of the bundle without its trailer (its checksum, compared
+with the trailer by ``decode_bundle(checksum=...)``) and the SHA-256 of the whole body,
+which must be the one the request signed (``X-Sharelake-Content-SHA256``, checked with
+the signature before the body is read).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import NamedTuple
 
 from fastapi import Request
 
-from ..errors import InputValidationError
+from ..consortium.signing import SignatureError
+from .limits import BodyTooLargeError, MalformedBodyError
 
 __all__ = ["Body", "receive_body"]
 
@@ -31,40 +34,63 @@ class Body(NamedTuple):
     checksum: bytes | None
 
 
-async def receive_body(request: Request, *, limit: int = 1 << 34) -> Body:
+def _too_large(limit: int) -> BodyTooLargeError:
+    return BodyTooLargeError(f"the request body is over this endpoint's limit of {limit} bytes")
+
+
+async def receive_body(request: Request, *, limit: int, sha256: str | None = None) -> Body:
     """Read the whole body of ``request`` (see the module docstring).
+
+    Parameters
+    ----------
+    request
+        The request, its signature already verified from the headers.
+    limit
+        Largest body accepted, in bytes.
+    sha256
+        The signed SHA-256 of the body (lowercase hex); compared once it is read.
 
     Raises
     ------
-    InputValidationError
-        The body is longer or shorter than its ``Content-Length``, or over ``limit``.
+    BodyTooLargeError
+        ``Content-Length`` or the bytes received are over ``limit``.
+    MalformedBodyError
+        ``Content-Length`` is not a number, or the body is longer or shorter than it.
+    SignatureError
+        The body is not the one the request signed.
     """
-    text = request.headers.get("content-length", "")
-    if not text.isdigit():
-        raw = bytearray(await request.body())
-        n = len(raw)
-        checksum = hashlib.sha256(raw[: n - TRAILER]).digest() if n >= TRAILER else None
-        return Body(raw, hashlib.sha256(raw).hexdigest(), checksum)
-    n = int(text)
-    if n > limit:
-        raise InputValidationError(f"the request body is over {limit} bytes")
-    buf = bytearray(n)
-    view = memoryview(buf)
+    text = request.headers.get("content-length")
+    n: int | None = None
+    if text is not None:
+        if not text.isdigit() or len(text) > 20:
+            raise MalformedBodyError("Content-Length is not a decimal number of bytes")
+        n = int(text)
+        if n > limit:
+            raise _too_large(limit)
+    buf = bytearray()
     h = hashlib.sha256()
-    pos = hashed = 0
-    cut = max(n - TRAILER, 0)
+    hashed = 0
     async for chunk in request.stream():
-        k = len(chunk)
-        if pos + k > n:
-            raise InputValidationError("the request body is longer than its Content-Length")
-        view[pos : pos + k] = chunk
-        pos += k
-        upto = min(pos, cut)
+        if len(buf) + len(chunk) > min(limit, n if n is not None else limit):
+            if n is not None and len(buf) + len(chunk) > n:
+                raise MalformedBodyError("the request body is longer than its Content-Length")
+            raise _too_large(limit)
+        buf += chunk
+        upto = len(buf) - TRAILER
         if upto > hashed:
-            h.update(view[hashed:upto])
+            with memoryview(buf) as view:
+                h.update(view[hashed:upto])
             hashed = upto
-    if pos != n:
-        raise InputValidationError("the request body is shorter than its Content-Length")
-    checksum = h.copy().digest() if n >= TRAILER else None
-    h.update(view[hashed:n])
-    return Body(buf, h.hexdigest(), checksum)
+    size = len(buf)
+    if n is not None and size != n:
+        raise MalformedBodyError("the request body is shorter than its Content-Length")
+    checksum = h.copy().digest() if size >= TRAILER else None
+    with memoryview(buf) as view:
+        h.update(view[hashed:size])
+    digest = h.hexdigest()
+    if sha256 is not None and digest != sha256:
+        raise SignatureError(
+            "the request body is not the one its signature covers "
+            "(X-Sharelake-Content-SHA256 differs)"
+        )
+    return Body(buf, digest, checksum)

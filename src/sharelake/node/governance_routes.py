@@ -29,13 +29,6 @@ from .authz import AuthorizationError
 __all__ = ["mount"]
 
 
-def _body(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise PlanError("the request body is not JSON") from None
-
-
 def mount(app: FastAPI) -> None:
     """Add the governance endpoints and the audit middleware to a node's app.
 
@@ -85,7 +78,7 @@ def mount(app: FastAPI) -> None:
     @app.post("/v1/explain")
     async def explain(request: Request) -> dict[str, Any]:
         member, body = await node.authenticate(request)
-        plan = parse_plan(_body(body))
+        plan = parse_plan(node.parse_json(body))
         from ..engine.executor import plan_tables
 
         catalog = await run_in_threadpool(catalog_of, plan_tables(plan))
@@ -98,7 +91,7 @@ def mount(app: FastAPI) -> None:
     @app.post("/v1/requests")
     async def submit(request: Request) -> dict[str, Any]:
         member, body = await node.authenticate(request)
-        doc = _body(body)
+        doc = node.parse_json(body)
         plan = parse_plan(doc)
         purpose = doc.get("purpose", "")
         if not isinstance(purpose, str) or len(purpose) > MAX_REASON:
@@ -167,7 +160,7 @@ def mount(app: FastAPI) -> None:
     @app.post("/v1/approvals")
     async def add_approval(request: Request) -> dict[str, Any]:
         member, body = await node.authenticate(request)
-        approval = Approval.from_dict(_body(body))
+        approval = Approval.from_dict(node.parse_json(body))
         if approval.approver != member.name:
             raise AuthorizationError(
                 f"an approval by {approval.approver!r} must be sent by that member, "
@@ -196,7 +189,7 @@ def mount(app: FastAPI) -> None:
     @app.post("/v1/tables/{name}/policy")
     async def change_policy(request: Request, name: str) -> dict[str, Any]:
         member, body = await node.authenticate(request)
-        change = PolicyChange.from_dict(_body(body))
+        change = PolicyChange.from_dict(node.parse_json(body))
         if change.table != name:
             raise AuthorizationError(f"the change is signed for table {change.table!r}")
         info = await run_in_threadpool(node.store.table_info, name)

@@ -37,7 +37,7 @@ from ..consortium.cluster import (
 )
 from ..consortium.keys import load_private_key
 from ..consortium.members import Consortium
-from ..consortium.signing import sign_request
+from ..consortium.signing import consortium_id, sign_request
 from ..errors import SharelakeError
 
 __all__ = ["ClusterStartError", "LocalCluster"]
@@ -153,7 +153,15 @@ class LocalCluster:
     def health(self, i: int, client: httpx.Client | None = None) -> dict[str, Any]:
         """Node ``i``'s signed ``GET /v1/health`` answer (raises on any failure)."""
         key = load_private_key(self.member_key_path(self._probe))
-        headers = sign_request(key, self._probe, "GET", "/v1/health", b"")
+        headers = sign_request(
+            key,
+            self._probe,
+            "GET",
+            "/v1/health",
+            b"",
+            consortium=consortium_id(self.consortium),
+            node=i,
+        )
         with contextlib.ExitStack() as stack:
             c = client or stack.enter_context(self._client())
             r = c.get(f"{self.api_url(i)}/v1/health", headers=headers)

@@ -1,8 +1,15 @@
 """The client API of a node (``docs/node-api.md``), as a FastAPI application.
 
-Every request is authenticated first: :class:`~sharelake.consortium.signing.RequestVerifier`
-checks the member's Ed25519 signature over the method, path, timestamp, nonce and the
-SHA-256 of the raw body bytes. Then the role is checked (uploads: ``provider``, and the
+Every request is authenticated first, from its headers alone:
+:class:`~sharelake.consortium.signing.RequestVerifier` checks the member's Ed25519
+signature over this node's id, the consortium id, the method, path, timestamp, nonce and
+the body's SHA-256 (a signed header), and records the nonce in the node's
+:class:`~sharelake.node.ledger.RequestLedger` (on disk: a restart forgets none). Then the
+member's rate limit, then the body is streamed under the endpoint's size cap and its
+hash compared (:mod:`sharelake.node.limits`, :mod:`sharelake.node.bodies`); a JSON body
+is parsed with bounded depth and size. A query's session id runs once per node, and its
+answer is sealed to the client's one-query key (:mod:`sharelake.consortium.sealing`).
+Then the role is checked (uploads: ``provider``, and the
 owner is the caller; queries: ``analyst`` and :func:`~sharelake.node.authz.authorize`).
 Blocking work (storage, peer sessions, MPC) runs in worker threads, so several queries
 and uploads proceed at once, kept apart by their session ids.
@@ -13,7 +20,6 @@ Errors are JSON ``{"error": <class name>, "message": <text>}`` with the status o
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -27,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from .._version import __version__
 from ..consortium.cluster import NodeConfig
 from ..consortium.members import Consortium, Member
+from ..consortium.sealing import parse_reply_key, reply_context, seal
 from ..consortium.signing import RequestVerifier
 from ..engine.executor import execute, plan_tables, release_rows, result_is_ordered
 from ..engine.tables import secret_table
@@ -50,10 +57,12 @@ from ..storage.store import Store
 from . import uploads
 from .approvals_api import Governance
 from .authz import AuthorizationError, authorize
-from .bodies import receive_body
+from .bodies import Body, receive_body
 from .consistency import DataInconsistencyError, check_tables
 from .deadline import QueryDeadlineError, QueryWatchdog
 from .governance_routes import mount as mount_governance
+from .ledger import LEDGER_FILE, RequestLedger, SessionReusedError
+from .limits import BodyTooLargeError, MalformedBodyError, RateLimiter, RateLimitError, parse_json
 from .peers import PeerRouter, SessionBusyError
 
 __all__ = ["create_app", "query_cost", "status_of"]
@@ -67,12 +76,16 @@ _ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,127}")
 BUNDLE_TYPE = "application/octet-stream"
 
 _STATUS: list[tuple[type[BaseException], int]] = [
+    (MalformedBodyError, 400),
+    (BodyTooLargeError, 413),
+    (RateLimitError, 429),
     (AuthenticationError, 401),
     (AuthorizationError, 403),
     (TableOwnerError, 403),
     (TableNotFoundError, 404),
     (UploadStateError, 409),
     (SessionBusyError, 409),
+    (SessionReusedError, 409),
     (DataInconsistencyError, 409),
     (InputValidationError, 422),
     (PlanError, 422),
@@ -137,18 +150,37 @@ class _Node:
         store: Store,
         router: PeerRouter,
         verifier: RequestVerifier,
+        ledger: RequestLedger,
     ) -> None:
         self.config, self.consortium, self.store = config, consortium, store
-        self.router, self.verifier = router, verifier
+        self.router, self.verifier, self.ledger = router, verifier, ledger
+        self.limits = config.limits
+        self.rates = RateLimiter(self.limits.requests_per_second, self.limits.request_burst)
         self.party = config.id
         # verdicts, approvals, audit (issue 5); policy changes bound to table versions
         versions = {str(t["name"]): int(t["version"]) for t in store.list_tables()}
         self.gov = Governance(config, consortium, versions)
 
-    async def authenticate(self, request: Request) -> tuple[Member, bytes]:
-        body = await request.body()
-        member = self.verifier.verify(request.headers, request.method, request.url.path, body)
-        return member, body
+    async def authenticate(
+        self, request: Request, *, limit: int | None = None
+    ) -> tuple[Member, bytes]:
+        """Verify the signature from the headers, check the rate, then read the body."""
+        member, body = await self.receive(request, limit=limit)
+        return member, bytes(body.data)
+
+    async def receive(self, request: Request, *, limit: int | None = None) -> tuple[Member, Body]:
+        """:meth:`authenticate` keeping the received body's buffer and checksum."""
+        member, digest = self.verifier.verify_headers(
+            request.headers, request.method, request.url.path
+        )
+        self.rates.take(member.name)
+        cap = self.limits.json_body if limit is None else limit
+        return member, await receive_body(request, limit=cap, sha256=digest)
+
+    def parse_json(self, raw: bytes | bytearray) -> Any:
+        """A JSON request body parsed within this node's depth and size limits."""
+        lim = self.limits
+        return parse_json(raw, max_depth=lim.json_depth, max_values=lim.plan_nodes)
 
     # ---- queries ------------------------------------------------------------------
 
@@ -168,15 +200,19 @@ class _Node:
             raise PlanError("plan.release.kind: this node releases only 'rows'")
         if plan_hash(plan) != given_hash:
             raise PlanError("plan_hash is not the SHA-256 of the plan's canonical form")
+        reply_key = parse_reply_key(request.get("reply_key"))
         names = plan_tables(plan)
         catalog = {name: self.store.table_info(name) for name in names}
         authorize(plan, member, catalog)
         session = session_id(given_hash, member.name, nonce)
         adm = self.gov.admit(plan, member, catalog, session)  # refuses (audited) or admits
+        self.ledger.claim_session(session, member.name)  # a query runs once at this node
         log.info("P%d: query %s by %s on %s", self.party, session, member.name, names)
         d = self.config.deadlines
         with QueryWatchdog(self.party, session, d.query) as dog:
-            return self._run_session(plan, given_hash, member, session, names, adm, dog)
+            answer = self._run_session(plan, given_hash, member, session, names, adm, dog)
+        context = reply_context(self.verifier.consortium_id, self.party, session)
+        return seal(answer, reply_key, context=context)
 
     def _run_session(
         self,
@@ -258,9 +294,10 @@ def create_app(
         The application; serve it over HTTPS with the node's certificate.
     """
     skew = max(1, int(config.deadlines.request_skew))
-    node = _Node(
-        config, consortium, store, router, verifier or RequestVerifier(consortium, max_skew=skew)
-    )
+    ledger = RequestLedger(config.data_dir / LEDGER_FILE)
+    if verifier is None:
+        verifier = RequestVerifier(consortium, node=config.id, max_skew=skew, nonces=ledger)
+    node = _Node(config, consortium, store, router, verifier, ledger)
     app = FastAPI(title=f"sharelake node P{config.id}", version=__version__, docs_url=None)
     app.state.node = node
     mount_governance(app)  # governance endpoints and the audit middleware
@@ -332,11 +369,9 @@ def create_app(
 
     @app.post("/v1/uploads/{upload_id}/prepare")
     async def prepare(request: Request, upload_id: str) -> dict[str, Any]:
-        body = await receive_body(request)  # streamed: one copy, one hash pass
-        member = node.verifier.verify(
-            request.headers, request.method, request.url.path, None, body_sha256=body.sha256
-        )
         uid = _upload_id(upload_id)
+        # signature from the headers first; then the body, streamed under the upload cap
+        member, body = await node.receive(request, limit=config.limits.upload_body)
         return await blocking(
             lambda: uploads.prepare(
                 store, node.party, uid, body.data, member, checksum=body.checksum
@@ -367,10 +402,7 @@ def create_app(
     @app.post("/v1/queries")
     async def query(request: Request) -> Response:
         member, body = await node.authenticate(request)
-        try:
-            doc = json.loads(body)
-        except ValueError:
-            raise PlanError("the request body is not JSON") from None
+        doc = node.parse_json(body)
         if not isinstance(doc, dict):
             raise PlanError("the request body must be an object")
         data = await blocking(node.run_query, member, doc)
