@@ -22,15 +22,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 import sharelake
-from sharelake.governance.cluster import Deadlines, init_cluster
-from sharelake.governance.keys import load_private_key
-from sharelake.governance.sealing import (
+from sharelake.consortium.cluster import Deadlines, init_cluster
+from sharelake.consortium.keys import load_private_key
+from sharelake.consortium.sealing import (
     SealError,
     new_reply_key,
     open_sealed,
     reply_context,
 )
-from sharelake.governance.signing import consortium_id, sign_request
+from sharelake.consortium.signing import consortium_id, sign_request
 from sharelake.node.local import LocalCluster
 from sharelake.plan import nodes as pn
 from sharelake.plan.canonical import plan_hash, session_id
