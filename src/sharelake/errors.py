@@ -17,9 +17,12 @@ where. The tree (``tests/test_errors.py`` checks that it is complete and true)::
     │   ├── MalformedRequestError  a request without valid signing headers (consortium.signing)
     │   ├── StaleRequestError      a request outside the clock window (consortium.signing)
     │   ├── ReplayError            a request nonce seen before (consortium.signing)
+    │   ├── SealError              an answer not sealed to this query's key (consortium.sealing)
     │   └── NodeAuthError          a node refused the client's identity (client.errors)
     ├── InputValidationError       client input rejected before anything was shared
     │   ├── PlanError              a plan outside the grammar (plan.canonical)
+    │   ├── BodyTooLargeError      a request body over the endpoint's cap (node.limits)
+    │   ├── MalformedBodyError     a body not JSON, or nested or sized past the limits
     │   ├── EncodingError          names that cannot be encoded for linkage (linkage.encode)
     │   └── DataModelError         a monitoring list outside the data model (monitoring.model)
     ├── BundleError                a malformed share bundle (storage.bundle)
@@ -40,6 +43,8 @@ where. The tree (``tests/test_errors.py`` checks that it is complete and true)::
     │   └── ReleaseHistoryError    the nodes' release records differ
     ├── QueryDeadlineError         a query ran past its deadline (node.deadline)
     ├── SessionBusyError           a peer session id already in use (node.peers)
+    ├── SessionReusedError         a query session that already ran at the node (node.ledger)
+    ├── RateLimitError             a member over the node's request rate (node.limits)
     ├── NodeStartupError           a node could not start (node.server)
     ├── ClusterStartError          a LocalCluster could not start (node.local)
     ├── NodeError                  a node refused a client request (client.errors)
