@@ -16,6 +16,7 @@ from .governance_cmd import approvals_app, audit_app
 from .link_cmd import link as link_command
 from .node_cmd import node_app
 from .policy_cmd import policy_app
+from .portal_cmd import portal as portal_command
 from .upload_cmd import upload as upload_command
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
 app.command("upload")(upload_command)
 app.command("link")(link_command)
+app.command("portal")(portal_command)
 
 
 @app.command()

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .frame import Table
-    from .upload import UploadResult
+    from .upload import ProgressCallback, UploadResult
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -386,7 +386,7 @@ class Session:
         schema: Sequence[ColumnSpec] | Mapping[str, Any] | str | Path | None = None,
         policy: Mapping[str, Any] | str | Path | None = None,
         upload_id: str | None = None,
-        progress: bool = True,
+        progress: bool | ProgressCallback = True,
         timeout: float | None = None,
     ) -> UploadResult:
         """Validate, secret-share and upload a table (all-or-nothing on the three nodes).

@@ -43,7 +43,7 @@ import re
 import time
 import tomllib
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -256,12 +256,18 @@ def load_policy(policy: Mapping[str, Any] | str | Path | None) -> dict[str, Any]
 # ---- the upload -------------------------------------------------------------------------
 
 
-class _Progress:
-    """A rich progress display, or nothing."""
+ProgressCallback = Callable[[str, float, float], None]
+"""Called as ``(step, done, total)`` while an upload shares and sends (e.g. the portal's bar)."""
 
-    def __init__(self, enabled: bool, name: str) -> None:
+
+class _Progress:
+    """A rich progress display, a callback, or nothing."""
+
+    def __init__(self, enabled: bool | ProgressCallback, name: str) -> None:
         self.bar: Any = None
-        if enabled:
+        self.callback = enabled if callable(enabled) else None
+        self.tasks: list[list[Any]] = []  # [description, done, total] for the callback
+        if enabled is True:
             from rich.progress import (
                 BarColumn,
                 DownloadColumn,
@@ -289,10 +295,18 @@ class _Progress:
             self.bar.__exit__(*exc)
 
     def task(self, description: str, total: float) -> int | None:
+        if self.callback is not None:
+            self.tasks.append([description, 0.0, float(total)])
+            self.callback(description, 0.0, float(total))
+            return len(self.tasks) - 1
         return None if self.bar is None else int(self.bar.add_task(description, total=total))
 
     def advance(self, task: int | None, n: float = 1) -> None:
-        if self.bar is not None and task is not None:
+        if self.callback is not None and task is not None:
+            t = self.tasks[task]
+            t[1] += n
+            self.callback(str(t[0]), float(t[1]), float(t[2]))
+        elif self.bar is not None and task is not None:
             self.bar.advance(task, n)
 
 
@@ -313,7 +327,7 @@ def upload(
     schema: Sequence[ColumnSpec] | Mapping[str, Any] | str | Path | None = None,
     policy: Mapping[str, Any] | str | Path | None = None,
     upload_id: str | None = None,
-    progress: bool = True,
+    progress: bool | ProgressCallback = True,
     timeout: float | None = None,
 ) -> UploadResult:
     """Validate, secret-share and upload ``data`` as table ``name`` (all-or-nothing).
@@ -334,7 +348,8 @@ def upload(
     upload_id
         Id of this upload; pass the id of a failed attempt to retry it safely.
     progress
-        Show a progress bar.
+        Show a progress bar (True), nothing (False), or call ``progress(step, done,
+        total)`` as each step advances (:data:`ProgressCallback`).
     timeout
         Seconds per node request (default: the session's).
 
@@ -394,7 +409,7 @@ def share_and_commit(
     specs: Sequence[ColumnSpec],
     start: float,
     label: str,
-    progress: bool,
+    progress: bool | ProgressCallback,
     timeout: float | None,
 ) -> UploadResult:
     """Secret-share encoded columns into the three nodes' bundles and upload them in two

@@ -1,0 +1,123 @@
+"""A real three-node lake, one real portal per member (uvicorn on loopback) and a real
+headless Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+import sharelake
+from sharelake.client.session import Session
+from sharelake.governance.cluster import init_cluster
+from sharelake.node.local import LocalCluster
+from sharelake.portal.access import Access
+from sharelake.portal.app import create_app
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = os.environ.get("SHARELAKE_SCREENSHOTS", "")
+"""Set to a folder (``make portal-screenshots`` sets docs/portal) to save each page."""
+
+if not Path(CHROMIUM).exists():  # `make test` installs Debian's chromium first
+    pytest.skip("chromium is not installed (make test installs it)", allow_module_level=True)
+
+
+@dataclass
+class Portal:
+    """One member's running portal."""
+
+    member: str
+    url: str
+    access: Access
+    session: Session
+    server: uvicorn.Server
+
+    def start_url(self) -> str:
+        token = self.access.start_token or self.access.new_start_token()
+        return f"{self.url}/start?token={token}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="package")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    d = tmp_path_factory.mktemp("portal-lake")
+    init_cluster(d)
+    with LocalCluster(d) as c:
+        yield c
+
+
+@pytest.fixture(scope="package")
+def portals(lake: LocalCluster) -> Iterator[dict[str, Portal]]:
+    out: dict[str, Portal] = {}
+    threads = []
+    for member in ("ngo_a", "police", "analyst", "hotline"):
+        port = _free_port()
+        session = sharelake.connect(lake.consortium_path, member)
+        access = Access({f"127.0.0.1:{port}", f"localhost:{port}"})
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(session, access),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+            )
+        )
+        t = threading.Thread(target=server.run, daemon=True)
+        t.start()
+        threads.append(t)
+        out[member] = Portal(member, f"http://127.0.0.1:{port}", access, session, server)
+    deadline = time.time() + 20
+    while not all(p.server.started for p in out.values()):
+        assert time.time() < deadline, "a portal did not start"
+        time.sleep(0.05)
+    yield out
+    for p in out.values():
+        p.server.should_exit = True
+    for t in threads:
+        t.join(timeout=10)
+    for p in out.values():
+        p.session.close()
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield b
+        b.close()
+
+
+def shot(page: object, name: str) -> None:
+    """Save a screenshot of the page when SHARELAKE_SCREENSHOTS names a folder."""
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
