@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test test-slow lint demo bench bench-quick clean
+.PHONY: browser-deps portal-screenshots test test-slow lint demo bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
-test: lint
+# The portal's browser tests drive Debian's chromium (installed here when missing).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing and cannot be installed: the browser tests will skip"; fi; }
+
+test: lint browser-deps
 	$(BIN)/python -m pytest -q
 
 test-slow: $(STAMP)
@@ -34,3 +41,7 @@ bench-quick: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+
+# Screenshots of every portal page for docs/portal/, taken by the browser tests.
+portal-screenshots: $(STAMP) browser-deps
+	SHARELAKE_SCREENSHOTS=docs/portal $(BIN)/python -m pytest -q tests/portal

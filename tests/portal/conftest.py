@@ -17,7 +17,7 @@ import uvicorn
 
 import sharelake
 from sharelake.client.session import Session
-from sharelake.governance.cluster import init_cluster
+from sharelake.consortium.cluster import init_cluster
 from sharelake.node.local import LocalCluster
 from sharelake.portal.access import Access
 from sharelake.portal.app import create_app
