@@ -45,7 +45,7 @@ class Portal:
         return f"{self.url}/start?token={token}"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -64,7 +64,7 @@ def portals(lake: LocalCluster) -> Iterator[dict[str, Portal]]:
     out: dict[str, Portal] = {}
     threads = []
     for member in ("ngo_a", "police", "analyst", "hotline"):
-        port = _free_port()
+        port = free_port()
         session = sharelake.connect(lake.consortium_path, member)
         access = Access({f"127.0.0.1:{port}", f"localhost:{port}"})
         server = uvicorn.Server(
