@@ -37,6 +37,9 @@ Columns (``uint64``, length ``n``):
     range, for the year).
 ``phon_given``, ``phon_family``
     64-bit digests of the sorted Metaphone codes of each token set.
+``blk_*``
+    Order-preserving sorting keys of the sorted-neighbourhood blocking passes
+    (:data:`sharelake.linkage.blocking.BLOCK_KEYS`).
 ``key_*``
     Exact match keys (:data:`MATCH_KEYS`), 64-bit BLAKE2b digests. A key whose
     ingredients are missing (e.g. no full birth date) gets a random 64-bit
@@ -59,6 +62,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from sharelake.linkage.blocking import BLOCK_KEYS, blocking_keys
 from sharelake.linkage.normalize import (
     MAX_TOKEN_CHARS,
     MAX_TOKENS,
@@ -322,6 +326,7 @@ def encode_people(
             "phon_given",
             "phon_family",
             *MATCH_KEYS,
+            *BLOCK_KEYS,
         )
     }
     rng = np.random.default_rng(seed if seed is not None else secrets.randbits(128))
@@ -357,6 +362,8 @@ def encode_people(
             cols["dob_day_present"][i] = 1
         cols["phon_given"][i] = digest64("phon_given", _phon(given, jellyfish.metaphone))
         cols["phon_family"][i] = digest64("phon_family", _phon(family, jellyfish.metaphone))
+        for name, word in blocking_keys(given, family, dob.year, dob.month, dob.day).items():
+            cols[name][i] = word
         for k, (name, payload) in enumerate(_record_keys(given, family, dob).items()):
             cols[name][i] = digest64(name, payload) if payload is not None else fillers[k, i]
     for f in NAME_FIELDS:

@@ -45,6 +45,7 @@ import numpy as np
 from ..mpc.shares import AShare
 from ..relational.encode import EncodedColumn
 from ..relational.table import ColumnSpec, SecretTable
+from .blocking import BLOCK_KEYS
 from .encode import MATCH_KEYS, NAME_FIELDS, EncodedPeople
 from .fuzzy import FuzzyParams, SharedPeople, _widths
 from .quality import RECOMMENDED
@@ -86,6 +87,7 @@ _SCALARS = (
     "phon_given",
     "phon_family",
     *MATCH_KEYS,
+    *BLOCK_KEYS,
 )
 SCALAR_COLUMNS: dict[str, str] = {c: PREFIX + c for c in _SCALARS}
 """Encoding column name -> stored ``int`` column."""
