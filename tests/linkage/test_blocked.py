@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from sharelake.harness.runner import run_parties
 from sharelake.linkage.blocked import blocked_match, blocked_match_plain
 from sharelake.linkage.blocking import BLOCK_KEYS, pack_letters, sn_candidates, sorted_order
 from sharelake.linkage.encode import EncodedPeople, encode_people
@@ -16,7 +17,6 @@ from sharelake.linkage.score import fuzzy_match_encoded, pair_scores
 from sharelake.linkage.synth import make_lists
 from sharelake.mpc.arith import open_arith
 from sharelake.mpc.party import Party
-from sharelake.net.runner import run_parties
 
 PARAMS = {"recommended": RECOMMENDED, "low": FuzzyParams(t_num=5, t_den=2)}
 
