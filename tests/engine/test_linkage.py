@@ -133,3 +133,65 @@ def test_the_default_link_parameters_are_the_recommended_configuration() -> None
 def test_bad_link_parameters_are_refused(params: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         fuzzy_params(params)
+
+
+def blocked_expected(lists: dict[str, Any], mode: str, window: int) -> list[tuple[int, int]]:
+    from sharelake.linkage.blocked import blocked_match_plain
+    from sharelake.linkage.blocking import BLOCK_KEYS
+    from sharelake.linkage.encode import EncodedPeople
+    from sharelake.linkage.score import pair_scores
+
+    enc_l, enc_r = lists["enc"]
+    u = EncodedPeople(
+        np.concatenate([enc_l.record_id, enc_r.record_id]),
+        {k: np.concatenate([enc_l.columns[k], enc_r.columns[k]]) for k in enc_l.columns},
+        {k: np.concatenate([enc_l.matrices[k], enc_r.matrices[k]]) for k in enc_l.matrices},
+    )
+    prm = fuzzy_params(DEFAULT_PARAMS)
+    num, den = pair_scores(u, u, prm, hybrid=mode == "hybrid")
+    keys = np.stack([u.columns[k] for k in BLOCK_KEYS])
+    return blocked_match_plain(keys, num, den, len(enc_l), prm, window=window)
+
+
+@pytest.mark.parametrize("mode", ["fuzzy", "hybrid"])
+def test_blocked_link_releases_what_the_plaintext_sorted_neighbourhood_twin_links(
+    lists: dict[str, Any], mode: str
+) -> None:
+    s = lists["s"]
+    lid, rid = s.left["record_id"].tolist(), s.right["record_id"].tolist()
+    want_rows = blocked_expected(lists, mode, window=3)
+    assert want_rows
+    plan = link_plan("a", "b", mode=mode, reveal="pairs", window=3)  # type: ignore[arg-type]
+    assert plan["root"]["blocking"] == {"method": "sorted_neighbourhood", "window": 3}
+    pairs = run_link(lists, plan)
+    got = sorted(zip(pairs["left_record_id"], pairs["right_record_id"], strict=True))
+    assert got == sorted((lid[i], rid[j]) for i, j in want_rows)
+    own = run_link(lists, link_plan("a", "b", mode=mode, reveal="own", window=3))  # type: ignore[arg-type]
+    assert dict(zip(own["record_id"], own["matches"].astype(int), strict=True)) == {
+        lid[i]: 1 for i, _ in want_rows
+    }
+    count = run_link(lists, link_plan("a", "b", mode=mode, reveal="count", window=3))  # type: ignore[arg-type]
+    assert count["matches"].tolist() == [len(want_rows)]
+
+
+@pytest.mark.parametrize(
+    ("blocking", "message"),
+    [
+        ({"method": "sorted_neighbourhood", "window": 0}, "at least 1"),
+        ({"method": "sorted_neighbourhood", "window": 65}, "at most 64"),
+        ({"method": "canopy", "window": 4}, "unknown blocking"),
+        ({"method": "sorted_neighbourhood"}, "method and window"),
+    ],
+)
+def test_bad_blocking_in_a_link_plan_is_refused(blocking: dict[str, Any], message: str) -> None:
+    plan = link_plan("a", "b", mode="hybrid", reveal="count")
+    plan["root"]["blocking"] = blocking
+    with pytest.raises(PlanError, match=message):
+        pn.validate_plan(plan)
+
+
+def test_a_blocking_window_for_exact_linkage_is_refused_at_the_client() -> None:
+    from sharelake.client.linkage import LinkageError
+
+    with pytest.raises(LinkageError, match="fuzzy and hybrid"):
+        link_plan("a", "b", mode="exact", reveal="count", window=4)

@@ -27,6 +27,17 @@ def link(
     mode: Annotated[
         str, typer.Option("--mode", help="exact, fuzzy or hybrid (default).")
     ] = "hybrid",
+    blocking: Annotated[
+        str,
+        typer.Option(
+            "--blocking",
+            help="auto (default: blocks above 2,000 x 2,000), none or sorted_neighbourhood.",
+        ),
+    ] = "auto",
+    window: Annotated[
+        int | None,
+        typer.Option("--window", help="Window of the sorted-neighbourhood blocking.", min=1),
+    ] = None,
     key: Annotated[
         Path | None,
         typer.Option("--key", help="Your private key (default: members/MEMBER.key)."),
@@ -55,6 +66,10 @@ def link(
     mode
         ``exact`` (any match key agrees), ``fuzzy`` (score and mutual best) or
         ``hybrid`` (either).
+    blocking, window
+        Which pairs are scored (LINKAGE.md): ``none`` every pair,
+        ``sorted_neighbourhood`` each record and its next ``window`` records per
+        blocking key, ``auto`` chooses by the tables' sizes.
     key
         The member's private key file.
     timeout
@@ -71,9 +86,21 @@ def link(
         raise typer.BadParameter("must be pairs, own or count", param_hint="--reveal")
     if mode not in ("exact", "fuzzy", "hybrid"):
         raise typer.BadParameter("must be exact, fuzzy or hybrid", param_hint="--mode")
+    if blocking not in ("auto", "none", "sorted_neighbourhood"):
+        raise typer.BadParameter(
+            "must be auto, none or sorted_neighbourhood", param_hint="--blocking"
+        )
     try:
         with connect(consortium, member, key=key, timeout=timeout) as session:
-            df = session.link(left, right, mode=mode, reveal=reveal, progress=True)
+            df = session.link(
+                left,
+                right,
+                mode=mode,
+                reveal=reveal,
+                blocking=blocking,
+                window=window,
+                progress=True,
+            )
     except LinkageError as exc:
         fail(console, "refused, nothing was sent", exc, 2)
     except NodePolicyError as exc:

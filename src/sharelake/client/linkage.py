@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from ..errors import InputValidationError, SharelakeError
+from ..linkage.blocking import DEFAULT_WINDOW
 from ..linkage.encode import PERSON_COLUMNS, EncodingError, encode_people
 from ..linkage.people_table import (
     DEFAULT_PARAMS,
@@ -57,6 +58,16 @@ __all__ = ["LinkageError", "link", "link_plan", "upload_people"]
 
 Mode = Literal["exact", "fuzzy", "hybrid"]
 Reveal = Literal["pairs", "own", "count"]
+Blocking = Literal["auto", "none", "sorted_neighbourhood"]
+
+AUTO_BLOCKING_PAIRS = 4_000_000
+"""``blocking="auto"`` scores every pair up to this many (n x m) pairs and blocks above it.
+
+All pairs cost about n m / 450k seconds on three nodes of two cores (LINKAGE.md); the
+sorted-neighbourhood blocking about (n + m) (passes x window) pair scores plus one sort
+of n + m records per pass. Up to 2,000 x 2,000 the all-pairs scorer is quick and finds
+every pair it can score; beyond that its cost grows with n m and blocking wins.
+"""
 
 
 class LinkageError(SharelakeError):
@@ -184,13 +195,17 @@ def link_plan(
     mode: Mode = "hybrid",
     reveal: Reveal = "own",
     params: Mapping[str, int] | None = None,
+    window: int | None = None,
 ) -> dict[str, Any]:
     """The ``link`` plan; fuzzy and hybrid plans carry every scoring parameter.
+
+    ``window``: the sorted-neighbourhood blocking's window (None: every pair).
 
     Raises
     ------
     LinkageError
-        An unknown mode or reveal, params in exact mode, or bad params.
+        An unknown mode or reveal, params in exact mode, bad params, or a window in
+        exact mode or outside 1..64.
 
     Examples
     --------
@@ -211,12 +226,17 @@ def link_plan(
             fuzzy_params(full)
         except ValueError as exc:
             raise LinkageError(str(exc)) from None
+    if window is not None and (mode == "exact" or not 1 <= window <= pn.MAX_LINK_WINDOW):
+        raise LinkageError(
+            f"a blocking window is for fuzzy and hybrid linkage, 1 to {pn.MAX_LINK_WINDOW}"
+        )
     return pn.make_plan(
-        pn.link(pn.scan(left), pn.scan(right), mode=mode, reveal=reveal, params=full)
+        pn.link(pn.scan(left), pn.scan(right), mode=mode, reveal=reveal, params=full, window=window)
     )
 
 
-def _check_tables(session: Session, left: str, right: str) -> None:
+def _check_tables(session: Session, left: str, right: str) -> int:
+    """Check both are person tables of one pipeline; returns n x m (the catalog's rows)."""
     infos = {t.name: t for t in session.tables()}
     fmts = []
     for name in (left, right):
@@ -231,6 +251,18 @@ def _check_tables(session: Session, left: str, right: str) -> None:
             f"tables {left!r} and {right!r} were encoded by different pipelines "
             f"({fmts[0][0]} q={fmts[0][1]}, {fmts[1][0]} q={fmts[1][1]})"
         )
+    return int(infos[left].rows) * int(infos[right].rows)
+
+
+def _window(blocking: str, window: int | None, mode: str, pairs: int) -> int | None:
+    """The plan's window: None (all pairs) or the sorted-neighbourhood window."""
+    if blocking not in ("auto", "none", "sorted_neighbourhood"):
+        raise LinkageError(f"unknown blocking {blocking!r} (auto, none, sorted_neighbourhood)")
+    if mode == "exact" or blocking == "none":
+        return None
+    if blocking == "auto" and pairs <= AUTO_BLOCKING_PAIRS:
+        return None
+    return DEFAULT_WINDOW if window is None else window
 
 
 def link(
@@ -241,10 +273,21 @@ def link(
     mode: Mode = "hybrid",
     reveal: Reveal = "own",
     params: Mapping[str, int] | None = None,
+    blocking: Blocking = "auto",
+    window: int | None = None,
     progress: bool = True,
     timeout: float | None = None,
 ) -> pd.DataFrame:
     """Link two person tables inside MPC and return what ``reveal`` releases.
+
+    Parameters
+    ----------
+    blocking
+        ``"none"`` scores every pair; ``"sorted_neighbourhood"`` scores each record
+        against the next ``window`` records (default
+        :data:`~sharelake.linkage.blocking.DEFAULT_WINDOW`) in the order of each blocking
+        key (LINKAGE.md); ``"auto"`` blocks when n x m exceeds
+        :data:`AUTO_BLOCKING_PAIRS`. Exact linkage ignores it.
 
     Returns
     -------
@@ -260,8 +303,9 @@ def link(
     NodePolicyError
         The nodes refused the reveal mode under the tables' policies (nothing ran).
     """
-    plan = link_plan(left, right, mode=mode, reveal=reveal, params=params)
-    _check_tables(session, left, right)
+    pairs = _check_tables(session, left, right)
+    win = _window(blocking, window, mode, pairs)
+    plan = link_plan(left, right, mode=mode, reveal=reveal, params=params, window=win)
     start = time.perf_counter()
     with _Spinner(progress, f"linking {left} x {right} ({mode}, reveal {reveal})"):
         df = session.query(plan, timeout=timeout, columns=pn.link_columns(reveal))
@@ -270,7 +314,13 @@ def link(
     elif reveal == "own":
         df = df.sort_values(["record_id"], kind="stable")
     df = df.reset_index(drop=True)
-    df.attrs.update(mode=mode, reveal=reveal, seconds=time.perf_counter() - start)
+    df.attrs.update(
+        mode=mode,
+        reveal=reveal,
+        blocking="none" if win is None else "sorted_neighbourhood",
+        window=win,
+        seconds=time.perf_counter() - start,
+    )
     return df
 
 

@@ -445,6 +445,8 @@ class Session:
         mode: str = "hybrid",
         reveal: str = "own",
         params: Mapping[str, int] | None = None,
+        blocking: str = "auto",
+        window: int | None = None,
         progress: bool = True,
         timeout: float | None = None,
     ) -> pd.DataFrame:
@@ -452,6 +454,9 @@ class Session:
 
         ``mode``: ``exact``, ``fuzzy`` or ``hybrid``; ``reveal``: ``pairs``, ``own`` or
         ``count``. A reveal mode the policies forbid is refused before anything runs.
+        ``blocking``: ``auto`` (sorted-neighbourhood blocking above 2,000 x 2,000
+        records), ``none`` (every pair) or ``sorted_neighbourhood``; ``window``: its
+        window (LINKAGE.md).
 
         Examples
         --------
@@ -466,6 +471,8 @@ class Session:
             mode=mode,  # type: ignore[arg-type]
             reveal=reveal,  # type: ignore[arg-type]
             params=params,
+            blocking=blocking,  # type: ignore[arg-type]
+            window=window,
             progress=progress,
             timeout=timeout,
         )

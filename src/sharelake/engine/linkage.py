@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from ..linkage.blocked import BlockedLinks, blocked_match
 from ..linkage.fuzzy import BLOCK_PAIRS, fuzzy_match
 from ..linkage.people_table import (
     KEY_COLUMNS,
@@ -97,6 +98,21 @@ def run_link(p: Party, node: Mapping[str, Any], run: Runner) -> SecretTable:
         return _empty(p, reveal, left, right)
     if prm is None:
         return _exact(p, left, right, reveal)
+    blocking = node.get("blocking")
+    if blocking is not None:
+        if mode == "exact" or not isinstance(blocking, dict):
+            raise PlanError("link: blocking is for fuzzy and hybrid linkage")
+        if prm.w_all:
+            raise PlanError("link: blocked linkage supports w_all = 0 only")
+        links = blocked_match(
+            p,
+            shared_people(left),
+            shared_people(right),
+            prm,
+            hybrid=mode == "hybrid",
+            window=int(blocking["window"]),
+        )
+        return _from_links(p, links, left, right, reveal)
     bits = fuzzy_match(p, shared_people(left), shared_people(right), prm, hybrid=mode == "hybrid")
     return _from_bits(p, bits, left, right, reveal)
 
@@ -160,13 +176,24 @@ def _exact(p: Party, left: SecretTable, right: SecretTable, reveal: str) -> Secr
     nk, n = links.found.a.shape
     pt = exact_pair_table(p, links)
     rows = np.tile(np.arange(n, dtype=np.intp), nk)
+    return _pairs(p, left, right, rows, pt["right_row"].values, pt.valid)
+
+
+def _pairs(
+    p: Party, left: SecretTable, right: SecretTable, rows: Any, right_row: AShare, valid: AShare
+) -> SecretTable:
+    """(left_record_id of ``rows``, right_record_id of the secret ``right_row``), ``valid``.
+
+    The right ids are fetched obliviously by a join with the right table's row numbers
+    (:func:`sharelake.relational.join.join`, m:1).
+    """
     spec_row = ColumnSpec("right_row", "int", nullable=False)
     cand = SecretTable(
         {
             "left_record_id": _renamed(left[RECORD_ID].take(rows), "left_record_id"),
-            "right_row": pt["right_row"],
+            "right_row": SecretColumn(spec_row, right_row),
         },
-        pt.valid,
+        valid,
         "pairs",
     )
     ids = SecretTable(
@@ -179,6 +206,21 @@ def _exact(p: Party, left: SecretTable, right: SecretTable, reveal: str) -> Secr
     )
     joined = join(p, cand, ids, on=["right_row"], how="inner", validate="m:1")
     return joined.select(["left_record_id", "right_record_id"])
+
+
+# ---- blocked fuzzy / hybrid ------------------------------------------------------------------
+
+
+def _from_links(
+    p: Party, links: BlockedLinks, left: SecretTable, right: SecretTable, reveal: str
+) -> SecretTable:
+    """Release tables from the one-to-one links of the sorted-neighbourhood blocking."""
+    if reveal == "count":
+        return _count(p, _sum(links.left_flag).reshape(1))
+    if reveal == "own":
+        return _own(p, left, links.left_flag, links.left_flag)
+    rows = np.arange(left.n, dtype=np.intp)
+    return _pairs(p, left, right, rows, links.left_partner, links.left_flag)
 
 
 # ---- fuzzy / hybrid --------------------------------------------------------------------------

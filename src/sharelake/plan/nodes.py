@@ -62,6 +62,7 @@ from .validate import (
     validate_plan,
 )
 from .validate import MAX_DEPTH as MAX_DEPTH
+from .validate import MAX_LINK_WINDOW as MAX_LINK_WINDOW
 from .validate import MAX_NODES as MAX_NODES
 from .validate import MAX_OVERLAP_LISTS as MAX_OVERLAP_LISTS
 from .validate import validate_expr as validate_expr
@@ -262,15 +263,22 @@ def link(
     mode: Literal["exact", "fuzzy", "hybrid"] = "hybrid",
     reveal: Literal["pairs", "own", "count"] = "own",
     params: Mapping[str, int] | None = None,
+    window: int | None = None,
 ) -> Node:
     """Private record linkage of two person tables (scans); only a plan's root.
+
+    ``window``: score only the pairs of the sorted-neighbourhood blocking with this
+    window (``{"blocking": {"method": "sorted_neighbourhood", "window": w}}``); None
+    scores every pair (and leaves the field out, so older plans hash as before).
 
     Examples
     --------
     >>> link(scan("a"), scan("b"), mode="exact", reveal="count")["reveal"]
     'count'
+    >>> link(scan("a"), scan("b"), window=8)["blocking"]["method"]
+    'sorted_neighbourhood'
     """
-    return {
+    node: Node = {
         "op": "link",
         "left": left,
         "right": right,
@@ -278,6 +286,9 @@ def link(
         "reveal": reveal,
         "params": dict(params or {}),
     }
+    if window is not None:
+        node["blocking"] = {"method": "sorted_neighbourhood", "window": int(window)}
+    return node
 
 
 def link_columns(reveal: str) -> list[str]:

@@ -62,6 +62,12 @@ OPS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "concat": (frozenset({"inputs"}), frozenset()),
     "link": (frozenset({"left", "right", "mode", "reveal", "params"}), frozenset()),
 }
+#: op -> fields it may carry or leave out (absent means the documented default)
+OPTIONAL: dict[str, frozenset[str]] = {"link": frozenset({"blocking"})}
+#: ``link.blocking.method`` values (absent ``blocking``: every pair is scored)
+LINK_BLOCKING: tuple[str, ...] = ("sorted_neighbourhood",)
+#: Largest window of the sorted-neighbourhood blocking a plan may ask for
+MAX_LINK_WINDOW = 64
 
 
 def _fail(path: str, message: str) -> PlanError:
@@ -145,7 +151,7 @@ def _validate_node(node: Any, path: str, depth: int, count: list[int]) -> None:
     missing = sorted(fields - set(node))
     if missing:
         raise _fail(path, f"{op} lacks field {missing[0]!r}")
-    extra = sorted(set(node) - fields - {"op"})
+    extra = sorted(set(node) - fields - OPTIONAL.get(str(op), frozenset()) - {"op"})
     if extra:
         raise _fail(f"{path}.{extra[0]}", f"unknown field of {op}")
     for f in sorted(fields - nullable):
@@ -233,6 +239,17 @@ def _validate_node(node: Any, path: str, depth: int, count: list[int]) -> None:
         for k, v in params.items():
             _name(k, f"{path}.params")
             _int(v, f"{path}.params.{k}", minimum=-(2**12))
+        if "blocking" in node:
+            blk = node["blocking"]
+            if not isinstance(blk, dict) or set(blk) != {"method", "window"}:
+                raise _fail(f"{path}.blocking", "expected an object with method and window")
+            if blk["method"] not in LINK_BLOCKING:
+                raise _fail(f"{path}.blocking.method", f"unknown blocking {blk['method']!r}")
+            if node["mode"] == "exact":
+                raise _fail(f"{path}.blocking", "exact linkage needs no blocking")
+            _int(blk["window"], f"{path}.blocking.window", minimum=1)
+            if blk["window"] > MAX_LINK_WINDOW:
+                raise _fail(f"{path}.blocking.window", f"at most {MAX_LINK_WINDOW}")
         for side in ("left", "right"):
             sub = node[side]
             if (
