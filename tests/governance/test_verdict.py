@@ -54,9 +54,32 @@ def test_counting_per_group_column_is_an_allowed_aggregate_with_k() -> None:
 
 
 def test_aggregating_an_aggregate_column_per_group_is_allowed() -> None:
-    root = pn.groupby(pn.scan("people"), ["region"], {"m": ("age", "mean"), "hi": ("age", "max")})
+    root = pn.groupby(pn.scan("people"), ["region"], {"m": ("age", "mean"), "s": ("age", "sum")})
     v = verdict(root)
-    assert v.decision == "allow" and v.releases.columns == ("region", "m_sum", "m_count", "hi")
+    assert v.decision == "allow" and v.releases.columns == ("region", "m_sum", "m_count", "s")
+
+
+@pytest.mark.parametrize("fn", ["min", "max"])
+def test_a_per_group_minimum_or_maximum_of_an_aggregate_column_needs_approval(fn: str) -> None:
+    root = pn.groupby(pn.scan("people"), ["region"], {"x": ("age", fn)})
+    v = verdict(root)
+    assert v.decision == "needs_approval"
+    assert {(r.column, r.rule) for r in v.reasons} == {("age", "aggregate:order_statistic")}
+
+
+def test_a_per_group_maximum_of_a_reveal_column_is_allowed() -> None:
+    pol = {**PEOPLE, "columns": {**PEOPLE["columns"], "age": "reveal"}}
+    root = pn.groupby(pn.scan("people"), ["region"], {"x": ("age", "max")})
+    v = check_plan(pn.make_plan(root), {"people": ("ngo", ["pid", "region", "age"], pol)}, "ana")
+    assert v.decision == "allow"
+
+
+def test_aggregating_the_top_k_rows_by_an_aggregate_column_needs_approval() -> None:
+    top = pn.head(pn.sort(pn.scan("people"), ["age"], descending=True), 1)
+    root = pn.groupby(top, ["region"], {"s": ("age", "sum")})
+    v = verdict(root)
+    assert v.decision == "needs_approval"
+    assert ("age", "aggregate:order_statistic") in {(r.column, r.rule) for r in v.reasons}
 
 
 def test_filtering_on_an_aggregate_column_before_aggregating_is_allowed() -> None:
@@ -183,7 +206,10 @@ def test_an_overlap_table_on_match_keys_is_an_aggregate_that_needs_release_sizes
 def test_sorting_rows_by_an_aggregate_column_needs_approval_when_rows_are_released() -> None:
     root = pn.head(pn.sort(pn.scan("people", ["case_id", "age"]), ["age"]), 3)
     root = pn.project(root, ["case_id"])
-    assert rules(verdict(root)) == {("people", "age", "aggregate:selects_rows")}
+    assert rules(verdict(root)) == {
+        ("people", "age", "aggregate:selects_rows"),
+        ("people", "age", "aggregate:order_statistic"),  # the 3 oldest: a top-k
+    }
 
 
 def test_a_semi_join_filters_rows_by_match_keys_which_a_rows_release_may_not_show() -> None:

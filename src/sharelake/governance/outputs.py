@@ -15,35 +15,17 @@ Budgets
     new upload) starts with a fresh budget.
 
 Differencing
-    The attack: release ``agg(R)`` and ``agg(R')`` where R and R' differ by a few rows,
-    and subtract. :class:`DifferencingGuard` checks it soundly for the plans whose
-    aggregated rows are *one stored table filtered by a predicate* (any chain of
-    filters and projections over one scan, under the group-by): for every earlier
-    released aggregate over the same table, :func:`row_set_differences` counts inside
-    MPC the rows on which the two predicates disagree (the symmetric difference) and
-    opens only, per earlier query, the bit ``0 < |R xor R'| < k``; a set bit refuses
-    the release.
-
-    What it CANNOT catch (documented limits):
-
-    - aggregates whose input is not "filters over one scan": joins, concatenations,
-      overlap tables, de-duplication, computed columns, nested group-bys. Their verdict
-      carries the note ``differencing: not checked`` and, with a policy that does not
-      release sizes, a join already needs the owners' approval;
-    - differences spread over three or more queries (R1 - R2 - R3 ...) where each pair
-      differs by at least k rows;
-    - the same query re-run after the table changed (a new upload version with one row
-      added or removed): releases are recorded per upload (catalog version), and a
-      table replaced, or dropped and uploaded again, starts with an empty record, so
-      releases over an earlier upload are not compared (they read other rows);
-    - differences between tables (the same people in two uploaded tables);
-    - differences that pass through groups: two releases over the same rows with
-      different group keys (e.g. grouping by a finer key), which k-suppression per
-      group limits but does not prevent;
-    - sums, means, minima and maxima dominated by a single row even when k rows differ.
-
-    It compares with every earlier release over the table, by any analyst (colluding
-    analysts are covered at the nodes). LEAKAGE: one bit per earlier release compared.
+    The attack: release aggregates over overlapping released cells and combine them (the grand
+    total minus the released groups, a filter and its complement, a chain of
+    complementary filters, two releases differing by a few rows in one group).
+    :class:`DifferencingGuard` records, per table upload, the *cells* every released
+    aggregate revealed (:class:`~sharelake.governance.lineage.Cells`, derived from the
+    plan's lineage); :func:`~sharelake.governance.atoms.small_atoms` then checks inside
+    MPC that, with the new release, every atom of all released cells (and of the whole
+    table, whose row count is public) has 0 or at least k rows, and opens that one bit.
+    Its limits are in SECURITY.md (joins, concatenations, de-duplication and heads below
+    the group-by are not covered; sums may be dominated by one row; a new upload starts
+    a fresh record).
 """
 
 from __future__ import annotations
@@ -51,22 +33,21 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import SharelakeError
-from ..mpc.arith import mul, open_arith
-from ..mpc.compare import eq_public, lt_public
+from ..mpc.arith import mul
+from ..mpc.compare import lt_public
 from ..mpc.convert import b2a_bits
 from ..mpc.party import Party
-from ..mpc.shares import AShare, concat_a
+from ..mpc.shares import AShare
 from ..plan.canonical import canonical_json
-from ..relational import expr as rexpr
 from ..relational.table import SecretTable
+from .lineage import Cells
 
 __all__ = [
     "HIDDEN_COUNT",
@@ -74,10 +55,7 @@ __all__ = [
     "DifferencingError",
     "DifferencingGuard",
     "QueryBudget",
-    "RowSet",
     "protected_plan",
-    "row_set",
-    "row_set_differences",
     "suppress_small_groups",
 ]
 
@@ -335,97 +313,10 @@ of 1 released queries over table 'people'
 # ---- differencing --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RowSet:
-    """The rows an aggregate reads: one table and the conjunction of filter predicates."""
-
-    table: str
-    predicates: tuple[str, ...]  # canonical JSON of each conjunct, sorted
-
-    def expr(self) -> dict[str, Any] | None:
-        """The conjunction as one expression in plan form (None: every row)."""
-        parts = [json.loads(s) for s in self.predicates]
-        if not parts:
-            return None
-        out = parts[0]
-        for e in parts[1:]:
-            out = {"fn": "&", "args": [out, e]}
-        return dict(out)
-
-
-def row_set(plan: Mapping[str, Any]) -> RowSet | None:
-    """The :class:`RowSet` of an aggregate plan, or None when it is not of the checkable
-    shape (a group-by over filters and projections of one scan).
-
-    Examples
-    --------
-    >>> from sharelake.plan import nodes as pn
-    >>> f = pn.filter_rows(pn.scan("t"), {"fn": ">", "args": [{"col": "a"}, {"lit": 1}]})
-    >>> row_set(pn.make_plan(pn.groupby(f, ["k"], {"n": ("*", "count")})))
-    RowSet(table='t', predicates=('{"args":[{"col":"a"},{"lit":1}],"fn":">"}',))
-    """
-    chain = _released_groupby(plan["root"])
-    if chain is None:
-        return None
-    node = chain[-1]["input"]
-    preds: set[str] = set()
-    while node["op"] in ("filter", "project"):
-        if node["op"] == "filter":
-            preds |= {canonical_json(c) for c in _conjuncts(node["predicate"])}
-        node = node["input"]
-    if node["op"] != "scan":
-        return None
-    return RowSet(str(node["table"]), tuple(sorted(preds)))
-
-
-def _conjuncts(e: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    if e.get("fn") == "&":
-        return [c for a in e["args"] for c in _conjuncts(a)]
-    return [e]
-
-
-def row_set_differences(
-    p: Party, table: SecretTable, new: RowSet, earlier: Sequence[RowSet], k: int
-) -> list[bool]:
-    """Per earlier row set: whether it differs from ``new`` by 1 to k-1 rows (in MPC).
-
-    ``table`` is the stored table both row sets read. Each predicate is evaluated on
-    shares (null counts as false, as in a filter); the symmetric difference is counted
-    as ``sum(valid * (a xor b))`` and only the bits ``0 < d < k`` are opened.
-
-    LEAKAGE: one bit per earlier row set.
-    """
-    if not earlier:
-        return []
-    n = table.n
-
-    def holds(rs: RowSet) -> AShare:
-        e = rs.expr()
-        if e is None:
-            return p.public_a(np.ones(n, dtype=np.uint64))
-        return rexpr.predicate_secret(p, table, rexpr.from_json(e))
-
-    a = holds(new)
-    bs = [holds(rs) for rs in earlier]
-    m = len(bs)
-    aa = concat_a([a] * m)
-    bb = concat_a(bs)
-    ab = mul(p, aa, bb)
-    x = aa + bb - ab.scale(2)  # a xor b
-    vx = mul(p, x, concat_a([table.valid] * m))
-    d = AShare(vx.a.reshape(m, n).sum(axis=1), vx.b.reshape(m, n).sum(axis=1))
-    bits = min(64, max(n, k).bit_length() + 2)  # d counts rows of this table: d <= n
-    small = lt_public(p, d, k, bits=bits)
-    none = eq_public(p, d, 0, bits=bits)
-    sa, na = b2a_bits(p, small), b2a_bits(p, none)
-    flag = sa - mul(p, sa, na)
-    return [bool(v) for v in open_arith(p, flag)]
-
-
 class DifferencingGuard:
-    """A node's record of released aggregates' row sets, per table upload (JSON lines).
+    """A node's record of the cells of released aggregates, per table upload (JSON lines).
 
-    Row sets are kept per table *version* (the catalog version of an upload): an
+    Cells are kept per table *version* (the catalog version of an upload): an
     earlier release over another upload of the name read other rows, so it is not
     compared (each upload starts a fresh record; see the limits above). A line written
     by an older node has no ``table_version``; it is *unbound* (compared with nothing)
@@ -436,13 +327,13 @@ class DifferencingGuard:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._sets: dict[tuple[str, int], list[RowSet]] = {}
-        self._unbound: list[RowSet] = []
+        self._sets: dict[tuple[str, int], list[Cells]] = {}
+        self._unbound: list[Cells] = []
         if self.path.exists():
             for line in self.path.read_text(encoding="utf-8").splitlines():
                 try:
                     doc = json.loads(line)
-                    rs = RowSet(str(doc["table"]), tuple(str(s) for s in doc["predicates"]))
+                    rs = Cells.from_dict(doc)
                     tv = doc.get("table_version")
                     version = None if tv is None else int(tv)
                 except (ValueError, KeyError, TypeError, AttributeError):
@@ -453,21 +344,21 @@ class DifferencingGuard:
                 else:
                     self._remember(rs, version)
 
-    def _remember(self, rs: RowSet, table_version: int) -> bool:
+    def _remember(self, rs: Cells, table_version: int) -> bool:
         have = self._sets.setdefault((rs.table, table_version), [])
         if rs in have:
             return False
         have.append(rs)
         return True
 
-    def earlier(self, rs: RowSet, table_version: int = 0) -> list[RowSet]:
-        """The earlier released row sets over this upload of ``rs.table`` with other
-        predicates."""
+    def earlier(self, rs: Cells, table_version: int = 0) -> list[Cells]:
+        """The cells of the earlier releases over this upload of ``rs.table``, other than
+        ``rs`` itself."""
         with self._lock:
             return [r for r in self._sets.get((rs.table, table_version), []) if r != rs]
 
-    def record(self, rs: RowSet, table_version: int = 0) -> None:
-        """Remember a released row set over an upload of its table (idempotent)."""
+    def record(self, rs: Cells, table_version: int = 0) -> None:
+        """Remember the cells of a release over an upload of its table (idempotent)."""
         with self._lock:
             if self._remember(rs, table_version):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -478,7 +369,7 @@ class DifferencingGuard:
                     os.fsync(f.fileno())
 
     def bind(self, tables: Mapping[str, int]) -> None:
-        """Bind row sets stored without a version to the upload current now (``tables``:
+        """Bind released cells stored without a version to the upload current now (``tables``:
         name -> catalog version); those of a table that is gone are dropped."""
         with self._lock:
             if not self._unbound:
@@ -490,7 +381,7 @@ class DifferencingGuard:
             self._rewrite()
 
     def forget(self, table: str, table_version: int) -> None:
-        """Forget the row sets over a dropped table's uploads (up to ``table_version``)."""
+        """Forget the released cells over a dropped table's uploads (up to ``table_version``)."""
         with self._lock:
             gone = [k for k in self._sets if k[0] == table and k[1] <= table_version]
             before = len(self._unbound)
@@ -502,8 +393,8 @@ class DifferencingGuard:
             self._rewrite()
 
     @staticmethod
-    def _line(rs: RowSet, table_version: int | None) -> dict[str, Any]:
-        out: dict[str, Any] = {"table": rs.table, "predicates": list(rs.predicates)}
+    def _line(rs: Cells, table_version: int | None) -> dict[str, Any]:
+        out: dict[str, Any] = rs.to_dict()
         if table_version is not None:
             out["table_version"] = table_version
         return out
@@ -524,11 +415,13 @@ class DifferencingGuard:
         os.replace(tmp, self.path)
 
     @staticmethod
-    def refuse(rs: RowSet, flags: Sequence[bool], k: int) -> None:
-        """Raise :class:`DifferencingError` when any flag is set (names the table only)."""
-        hits = sum(1 for f in flags if f)
-        if hits:
+    def refuse(rs: Cells, small: bool, earlier: int, k: int) -> None:
+        """Raise :class:`DifferencingError` when the atom check found a small atom (names
+        the table and how many earlier releases it was combined with, never a count)."""
+        if small:
             raise DifferencingError(
-                f"the aggregate over table {rs.table!r} reads a row set that differs from "
-                f"{hits} earlier released aggregate(s) by fewer than {k} rows"
+                f"the aggregate over table {rs.table!r}, combined with {earlier} earlier "
+                "released aggregate(s) over it and the table's public row count, would "
+                f"reveal a count or sum over fewer than {k} rows (differencing); group more "
+                "coarsely or filter less finely"
             )

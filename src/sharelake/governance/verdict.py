@@ -31,6 +31,15 @@ Release
     under k suppressed (k: the largest ``min_group_size`` of the tables it reads); one
     over ``reveal`` columns only is not (its rows could be released anyway).
 
+Order statistics
+    a per-group ``min`` or ``max`` and a ``head`` (top-k) over rows sorted by a column
+    reveal single rows' values whatever the group size, so they are governed like raw
+    values: over a column that is not ``reveal`` they need the owners' approval (rule
+    ``<class>:order_statistic``).
+
+What the released cells are (which stored rows and at which granularity) is derived from
+the same lineage by :mod:`sharelake.governance.lineage` for the differencing check.
+
 A ``private`` column used or released, or a table whose ``analysts`` do not include the
 analyst, makes the verdict ``deny``. Any other breach makes it ``needs_approval``: it
 runs only with an approval signed by every owner of a table the plan touches.
@@ -49,6 +58,7 @@ from .policy import ColumnClass, Policy
 
 __all__ = [
     "ALLOWED_USES",
+    "ORDER_STATISTICS",
     "Decision",
     "Reason",
     "Release",
@@ -71,6 +81,9 @@ Use = Literal[
     "link_key",
 ]
 Src = tuple[str, str]
+
+#: Aggregates that return one row's value (governed as raw values).
+ORDER_STATISTICS = frozenset({"min", "max"})
 
 ALLOWED_USES: dict[str, frozenset[str]] = {
     "filter": frozenset({"reveal", "group", "aggregate", "match"}),
@@ -106,7 +119,7 @@ _USE_WORDS = {
 _CLASS_WORDS = {
     "reveal": "may be released as rows",
     "group": "may leave only as a group key of a released aggregate",
-    "aggregate": "may leave only inside count/sum/mean/min/max of a released aggregate",
+    "aggregate": "may leave only inside count/sum/mean of a released aggregate",
     "match": "may be used only as a join/match key or in a filter, never released",
     "private": "may not be used at all",
     None: "is not classified by the policy, so any use needs the owner's approval",
@@ -242,6 +255,7 @@ class _Rel:
     cols: dict[str, _Col]
     rows: frozenset[Src] = frozenset()
     aggregated: bool = False
+    order: frozenset[Src] = frozenset()  # the stored columns of the latest sort
 
 
 @dataclass
@@ -271,6 +285,13 @@ class _Checker:
         for src in sorted(sources):
             if self.klass(src) not in ALLOWED_USES[use]:
                 self.breach(src, use, _USE_WORDS[use])
+
+    def order_statistic(self, sources: Iterable[Src], what: str) -> None:
+        """A minimum, maximum or top-k reveals single rows' values: it is governed as a
+        release of raw values (only ``reveal`` columns pass without an approval)."""
+        for src in sorted(sources):
+            if self.klass(src) != "reveal":
+                self.breach(src, "order_statistic", what)
 
     def sized(self, sources: Iterable[Src], what: str) -> None:
         for table in sorted({t for t, c in sources if self.klass((t, c)) != "reveal"}):
@@ -419,6 +440,8 @@ def _walk(ck: _Checker, node: Mapping[str, Any]) -> _Rel:
         for out, (src, fn) in node["aggs"].items():
             srcs = frozenset() if src == "*" else rel.cols[src].sources
             ck.use(srcs, "agg_input")
+            if fn in ORDER_STATISTICS:  # one row's value, whatever the group's size
+                ck.order_statistic(srcs, f"as a per-group {fn}imum")
             for name in [f"{out}_sum", f"{out}_count"] if fn == "mean" else [out]:
                 cols[name] = _Col(srcs, "agg")
         return _Rel(cols, rel.rows, True)
@@ -426,8 +449,13 @@ def _walk(ck: _Checker, node: Mapping[str, Any]) -> _Rel:
         keys_ = node["by"] if op == "sort" else (node["keys"] or list(rel.cols))
         srcs = frozenset().union(*(rel.cols[k].sources for k in keys_))
         ck.use(srcs, "sort_key" if op == "sort" else "distinct_key")
-        return _Rel(rel.cols, rel.rows | srcs, rel.aggregated)
-    return rel  # head: which rows follows the input's order (already accounted for)
+        order = srcs if op == "sort" else rel.order
+        return _Rel(rel.cols, rel.rows | srcs, rel.aggregated, order)
+    if not rel.aggregated:
+        # head over rows: which rows follows the input's order; an aggregate over them
+        # (or the rows themselves) is a top-k by the order's columns, an order statistic
+        ck.order_statistic(rel.order, "to pick the first rows (head / top-k)")
+    return rel
 
 
 def _needs_k(ck: _Checker, rel: _Rel) -> bool:

@@ -34,17 +34,16 @@ from ..consortium.cluster import NodeConfig
 from ..consortium.members import Consortium, Member
 from ..errors import InputValidationError, SharelakeError
 from ..governance.approvals import ApprovalBook, request_id
+from ..governance.atoms import small_atoms
 from ..governance.audit import AuditLog
+from ..governance.lineage import Cells, release_cells
 from ..governance.outputs import (
     HIDDEN_COUNT,
     BudgetExceededError,
     DifferencingError,
     DifferencingGuard,
     QueryBudget,
-    RowSet,
     protected_plan,
-    row_set,
-    row_set_differences,
     suppress_small_groups,
 )
 from ..governance.policy import Policy, PolicyChange, PolicyError
@@ -72,7 +71,7 @@ class Admission:
     plan: dict[str, Any]
     count_col: str | None
     hidden: bool
-    rows: RowSet | None
+    rows: Cells | None  # the cells the release reveals (None: not covered by the check)
     versions: Mapping[str, int] = field(default_factory=dict)  # table -> catalog version
 
 
@@ -358,7 +357,7 @@ class Governance:
             run_plan, count_col, hidden = json.loads(json.dumps(plan)), None, False
         else:
             run_plan, count_col, hidden = protected_plan(plan)
-        rows = row_set(plan) if count_col is not None else None
+        rows = release_cells(plan) if count_col is not None else None
         self.audit.append(
             "run", session=session, plan_hash=digest, member=member.name, decision=v.decision
         )
@@ -386,19 +385,20 @@ class Governance:
         if adm.rows is not None and adm.verdict.decision == "allow":
             # In the same order at every node, and the same list (else a clean refusal).
             tv = adm.versions.get(adm.rows.table, 0)
-            earlier = sorted(self.guard.earlier(adm.rows, tv), key=lambda r: r.predicates)
+            earlier = sorted(self.guard.earlier(adm.rows, tv), key=lambda r: r.text())
             try:
-                check_release_history(p, adm.rows.table, [r.predicates for r in earlier])
+                check_release_history(p, adm.rows.table, [(r.text(),) for r in earlier])
             except ReleaseHistoryError as exc:
                 self._audit_refusal(adm, exc)
                 raise
-            if earlier:
-                flags = row_set_differences(p, tables[adm.rows.table], adm.rows, earlier, k)
-                try:
-                    DifferencingGuard.refuse(adm.rows, flags, k)
-                except DifferencingError as exc:
-                    self._audit_refusal(adm, exc)
-                    raise AuthorizationError(str(exc)) from None
+            # every atom of the released cells (with the public row count) has 0 or >= k
+            # rows, checked inside MPC; one bit is opened
+            small = small_atoms(p, tables[adm.rows.table], adm.rows, earlier, k)
+            try:
+                DifferencingGuard.refuse(adm.rows, small, len(earlier), k)
+            except DifferencingError as exc:
+                self._audit_refusal(adm, exc)
+                raise AuthorizationError(str(exc)) from None
         # No count exceeds the total number of input rows (a public bound).
         bound = sum(t.n for t in tables.values())
         kept, gone = suppress_small_groups(p, result, adm.count_col, k, max_count=bound)
