@@ -22,9 +22,9 @@ import pytest
 
 import sharelake
 from sharelake.client.session import Session
+from sharelake.consortium.cluster import init_cluster
 from sharelake.errors import SharelakeError
 from sharelake.governance.audit import read_entries
-from sharelake.governance.cluster import init_cluster
 from sharelake.node.local import LocalCluster
 from sharelake.plan import nodes as pn
 from sharelake.plan.canonical import canonical_json, plan_hash

@@ -9,16 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sharelake.governance.lineage import Cells
 from sharelake.governance.outputs import (
     HIDDEN_COUNT,
     BudgetExceededError,
     DifferencingError,
     DifferencingGuard,
     QueryBudget,
-    RowSet,
     protected_plan,
-    row_set,
-    row_set_differences,
     suppress_small_groups,
 )
 from sharelake.harness.runner import run_parties
@@ -62,53 +60,18 @@ def test_with_k_one_nothing_is_suppressed() -> None:
     assert len(released_frame(out["result"])) == 3 and out["suppressed"] == 0
 
 
-def body_diff(
-    p: Party, t: dict[str, Any], new: list[str], old: list[list[str]], k: int
-) -> list[bool]:
-    earlier = [RowSet("t", tuple(o)) for o in old]
-    return row_set_differences(p, unpack_table(t), RowSet("t", tuple(new)), earlier, k)
-
-
-def test_row_sets_differing_by_fewer_than_k_rows_are_flagged_in_mpc() -> None:
-    from sharelake.plan.canonical import canonical_json
-
-    gt, ne = canonical_json(AGE_GT), canonical_json(AGE_NE)
-    inputs = table_inputs({"t": (FRAME, SPECS)})
-    # new: age > 30 (11 rows). earlier: all rows (13: differs by 2: age 30 and the null),
-    # age > 30 and age != 35 (differs by 1), age != 35 (differs by 2), the same (0).
-    old = [[], sorted([gt, ne]), [ne], [gt]]
-    args = [{"t": x["t"], "new": [gt], "old": old, "k": 3} for x in inputs]
-    assert run_parties(body_diff, args)[0] == [True, True, True, False]
-    args = [{"t": x["t"], "new": [gt], "old": old, "k": 2} for x in inputs]
-    assert run_parties(body_diff, args)[0] == [False, True, False, False]
-
-
-def test_the_row_set_of_an_aggregate_over_filters_of_one_scan_is_its_conjuncts() -> None:
-    f = pn.filter_rows(pn.scan("t"), {"fn": "&", "args": [AGE_GT, AGE_NE]})
-    rs = row_set(
-        pn.make_plan(pn.groupby(pn.project(f, ["region"]), ["region"], {"n": ("*", "count")}))
-    )
-    f2 = pn.filter_rows(pn.filter_rows(pn.scan("t"), AGE_NE), AGE_GT)
-    rs2 = row_set(pn.make_plan(pn.groupby(f2, ["region"], {"n": ("*", "count")})))
-    assert rs is not None and rs == rs2 and len(rs.predicates) == 2
-
-
-def test_aggregates_over_joins_are_not_checkable_for_differencing() -> None:
-    j = pn.join(pn.scan("a"), pn.scan("b"), on=["k"])
-    assert row_set(pn.make_plan(pn.groupby(j, ["k"], {"n": ("*", "count")}))) is None
-    assert row_set(pn.make_plan(pn.scan("a"))) is None
-
-
-def test_the_guard_remembers_row_sets_across_restarts_and_refuses_on_a_flag(tmp_path: Path) -> None:
+def test_the_guard_remembers_released_cells_across_restarts_and_refuses_on_a_flag(
+    tmp_path: Path,
+) -> None:
     g = DifferencingGuard(tmp_path / "diff.jsonl")
-    a, b = RowSet("t", ()), RowSet("t", ('{"col":"x"}',))
+    a, b = Cells("t", (), ()), Cells("t", ('{"col":"x"}',), ())
     g.record(a)
     g.record(a)
     again = DifferencingGuard(tmp_path / "diff.jsonl")
     assert again.earlier(b) == [a] and again.earlier(a) == []
     with pytest.raises(DifferencingError, match="fewer than 5 rows"):
-        DifferencingGuard.refuse(b, [True], 5)
-    DifferencingGuard.refuse(b, [False], 5)
+        DifferencingGuard.refuse(b, True, 1, 5)
+    DifferencingGuard.refuse(b, False, 1, 5)
 
 
 def test_a_hidden_count_is_added_when_the_aggregate_has_none() -> None:
@@ -187,14 +150,14 @@ def test_release_records_are_per_upload_and_old_ones_bind_to_the_current_upload(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "released.jsonl"
-    a, b = RowSet("t", ()), RowSet("t", ('{"col":"x"}',))
+    a, b = Cells("t", (), ()), Cells("t", ('{"col":"x"}',), ())
     path.write_text('{"table": "t", "predicates": []}\n{"table": "u", "predicates": []}\n')
     g = DifferencingGuard(path)
     assert g.earlier(b, 5) == []
     g.bind({"t": 5})
     assert g.earlier(b, 5) == [a] and g.earlier(b, 6) == []
     again = DifferencingGuard(path)
-    assert again.earlier(b, 5) == [a] and again.earlier(RowSet("u", ('{"col":"x"}',)), 0) == []
+    assert again.earlier(b, 5) == [a] and again.earlier(Cells("u", ('{"col":"x"}',), ()), 0) == []
     again.record(b, 6)
     again.forget("t", 5)
     last = DifferencingGuard(path)

@@ -37,7 +37,10 @@ POLICY = {
     "min_group_size": 5,
     "columns": {"pid": "match", "region": "group", "age": "aggregate"},
 }
-ONE_LESS = {"fn": "!=", "args": [{"col": "age"}, {"lit": 20}]}  # all rows but one
+# ages 20..25 left out: 3 people of each region (6 in all; every group moves by 3 < k)
+SIX_LESS = {"fn": ">=", "args": [{"col": "age"}, {"lit": 26}]}
+AGE_30 = {"fn": ">=", "args": [{"col": "age"}, {"lit": 30}]}
+AGE_33 = {"fn": ">=", "args": [{"col": "age"}, {"lit": 33}]}  # 3 people fewer than AGE_30
 
 
 def version(cluster: LocalCluster) -> int:
@@ -91,23 +94,23 @@ def test_a_table_uploaded_again_starts_with_a_fresh_budget_and_release_record(
             s.upload(people(), "people", policy=POLICY, progress=False)
         first = version(cluster)
         query(cluster, "analyst", by_region())
-        text = refused(cluster, "analyst", by_region(ONE_LESS))
-        assert "by fewer than 5 rows" in text, text
+        text = refused(cluster, "analyst", by_region(SIX_LESS))
+        assert "fewer than 5 rows (differencing)" in text, text
         second = upload_again(cluster)
         assert second > first
         for i in range(3):
             assert records(lake, i) == [], f"P{i}"  # the dropped upload's record is gone
             assert "people" not in budget(lake, i).get("analyst", {}), f"P{i}"
-        # the new upload's record is empty: the one-row-less aggregate is not compared
+        # the new upload's record is empty: the six-rows-less aggregate is not compared
         # with a release over other rows
-        got = query(cluster, "analyst", by_region(ONE_LESS))
-        assert sorted(got["n"].tolist()) == [19, 20]
+        got = query(cluster, "analyst", by_region(SIX_LESS))
+        assert sorted(got["n"].tolist()) == [17, 17]
         for i in range(3):
             assert [r["table_version"] for r in records(lake, i)] == [second], f"P{i}"
             assert budget(lake, i)["analyst"]["people"] == {str(second): 1}, f"P{i}"
         # and it is compared with releases over this upload
         text = refused(cluster, "analyst", by_region())
-        assert "by fewer than 5 rows" in text, text
+        assert "fewer than 5 rows (differencing)" in text, text
 
 
 def test_budget_use_and_release_records_of_an_older_node_bind_to_the_upload_current_at_start(
@@ -124,7 +127,7 @@ def test_budget_use_and_release_records_of_an_older_node_bind_to_the_upload_curr
             old_budget = {"analyst": {"people": DEFAULT_BUDGET, "gone": 3}}
             (data_dir(lake, i) / "budget.json").write_text(json.dumps(old_budget))
             lines = [
-                {"table": "people", "predicates": []},
+                {"table": "people", "predicates": [canonical_json(AGE_30)]},
                 {"table": "gone", "predicates": []},
             ]
             (data_dir(lake, i) / "released.jsonl").write_text(
@@ -135,13 +138,18 @@ def test_budget_use_and_release_records_of_an_older_node_bind_to_the_upload_curr
         for i in range(3):
             assert budget(lake, i) == {"analyst": {"people": {str(current): DEFAULT_BUDGET}}}
             assert records(lake, i) == [
-                {"table": "people", "predicates": [], "table_version": current}
+                {
+                    "table": "people",
+                    "where": [canonical_json(AGE_30)],
+                    "by": [],
+                    "table_version": current,
+                }
             ], f"P{i}"
         # bound to this upload: the spent budget and the earlier release still count
         text = refused(cluster, "analyst", by_region())
         assert f"has used its budget of {DEFAULT_BUDGET} released queries" in text, text
-        text = refused(cluster, "analyst2", by_region(ONE_LESS))
-        assert "by fewer than 5 rows" in text, text
+        text = refused(cluster, "analyst2", by_region(AGE_33))
+        assert "fewer than 5 rows (differencing)" in text, text
         # a new upload of the name starts afresh for both
         upload_again(cluster)
         assert sorted(query(cluster, "analyst", by_region())["n"].tolist()) == [20, 20]
