@@ -11,9 +11,9 @@ import pytest
 
 from sharelake.governance.atoms import group_sizes, small_atoms, small_atoms_plain
 from sharelake.governance.lineage import Cells, release_cells
+from sharelake.harness.runner import run_parties
 from sharelake.mpc.arith import open_arith
 from sharelake.mpc.party import Party
-from sharelake.net.runner import run_parties
 from sharelake.plan import nodes as pn
 from sharelake.plan.canonical import canonical_json
 from sharelake.relational.table import ColumnSpec

@@ -21,13 +21,12 @@ import pandas as pd
 import pytest
 
 import sharelake
-from sharelake.client.session import Session
 from sharelake.consortium.cluster import init_cluster
 from sharelake.errors import SharelakeError
 from sharelake.governance.audit import read_entries
 from sharelake.node.local import LocalCluster
 from sharelake.plan import nodes as pn
-from sharelake.plan.canonical import canonical_json, plan_hash
+from sharelake.plan.canonical import plan_hash
 from sharelake.storage.bundle import decode_bundle
 
 pytestmark = pytest.mark.timeout(600)
@@ -69,11 +68,9 @@ def upload(cluster: LocalCluster, frame: pd.DataFrame | None = None) -> str:
 
 def run(cluster: LocalCluster, root: dict[str, Any]) -> list[dict[str, Any]]:
     plan = pn.make_plan(root)
-    doc = {"plan": plan, "plan_hash": plan_hash(plan), "nonce": secrets.token_hex(16)}
-    s: Session
     with sharelake.connect(cluster.consortium_path, "analyst") as s:
-        replies = s.on_each("POST", "/v1/queries", canonical_json(doc).encode(), wait_all=True)
-    return [decode_bundle(r.body)[0] for r in replies]
+        answers = s.query_answers(plan, plan_hash(plan), wait_all=True)
+    return [decode_bundle(b)[0] for b in answers]
 
 
 def collect(cluster: LocalCluster, root: dict[str, Any]) -> pd.DataFrame:

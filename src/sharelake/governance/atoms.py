@@ -48,11 +48,11 @@ from ..mpc.arith import mul, open_arith
 from ..mpc.compare import eq_public, lt_public
 from ..mpc.convert import b2a_bits
 from ..mpc.party import Party
+from ..mpc.scan import mul_many, segment_starts, segmented_copy
 from ..mpc.shares import AShare, concat_a
 from ..mpc.sort import sort_undoable, unsort
 from ..relational import expr as rexpr
 from ..relational.literals import bind_literals
-from ..relational.scan import mul_many, segment_starts, segmented_copy
 from ..relational.table import SecretTable
 from .lineage import Cells
 
