@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: browser-deps portal-screenshots test test-slow lint demo bench bench-quick clean
+.PHONY: browser-deps portal-screenshots test test-slow test-faults lint demo bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ test: lint browser-deps
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+# The attack and fault suite over real node processes (SECURITY.md, "Attack suite"):
+# every `faults` test, the slow ones too (the fast ones also run in `make test`).
+test-faults: $(STAMP)
+	$(BIN)/python -m pytest -q -m faults
 
 demo: $(STAMP)
 	$(BIN)/sharelake demo

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .._version import __version__
 from ..consortium.cluster import NodeConfig
@@ -314,6 +315,13 @@ def create_app(
             type(exc).__name__,
         )
         return _error(status, exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # routing failures (no such endpoint, wrong method) answer in the API's error form
+        names = {404: "NoSuchEndpointError", 405: "MethodNotAllowedError"}
+        name = names.get(exc.status_code, f"HTTP{exc.status_code}Error")
+        return _error(exc.status_code, str(exc.detail), cls=name)
 
     @app.exception_handler(BundleError)
     async def _bundle_error(request: Request, exc: BundleError) -> JSONResponse:
