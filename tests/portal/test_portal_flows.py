@@ -267,3 +267,87 @@ def test_no_page_of_another_member_shows_a_value_of_the_ngos_list(
         text = "\n".join(seen)
         for value in SECRET_VALUES[:3]:
             assert value not in text, f"{member}'s portal shows {value!r}"
+
+
+def test_an_analyst_sets_up_a_name_list_comparison_that_the_policies_let_it_ask_for(
+    browser: Any, portals: dict[str, Portal], police_list: None
+) -> None:
+    analyst = new_page(browser, portals["analyst"])
+    analyst.goto(portals["analyst"].url + "/analyses")
+    analyst.check("#cmp_ngo_a_list_keys")
+    analyst.check("#cmp_police_list_keys")
+    analyst.click("text=Set up the comparison")
+    assert analyst.inner_text("#verdict") in ("allow", "needs_approval")
+    assert_labelled(analyst)
+
+
+def test_a_data_officer_changes_a_policy_and_drops_a_table_in_the_portal(
+    browser: Any, portals: dict[str, Portal]
+) -> None:
+    s = portals["ngo_a"].session
+    s.upload(
+        pd.DataFrame({"n": [1, 2, 3]}),
+        "scratch",
+        policy={"columns": {"n": "aggregate"}},
+        progress=False,
+    )
+    page = new_page(browser, portals["ngo_a"])
+    page.goto(portals["ngo_a"].url + "/tables/scratch")
+    assert_labelled(page)
+    shot(page, "provider-table")
+    page.select_option("#class_n", "private")
+    page.fill("#min_group_size", "7")
+    tab_to(page, "form[action$='/policy'] button")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"changed=1"))
+    info = s.table_info("scratch")
+    assert info.policy_version == 2 and info.policy["columns"]["n"] == "private"
+    assert info.policy["min_group_size"] == 7
+    page.fill("#confirm", "not-the-name")
+    page.click("text=Drop scratch")
+    assert "type the table's name" in page.inner_text("main")
+    page.goto(portals["ngo_a"].url + "/tables/scratch")
+    page.fill("#confirm", "scratch")
+    tab_to(page, "form[action$='/drop'] button")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/tables$"))
+    assert "scratch" not in {t.name for t in s.tables()}
+
+
+def test_the_report_command_writes_the_same_report_from_the_shell_once_approved(
+    portals: dict[str, Portal], police_list: None, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from sharelake.cli.main import app
+
+    cons = str(portals["analyst"].session.consortium.path)
+    base = ["report", "monitoring", "--as", "analyst", "--consortium", cons]
+    run = CliRunner().invoke
+    # the overlap was approved in the portal (same plan, same hash): it runs
+    done = run(app, [*base, "--lists", "ngo_a_list_keys,police_list_keys", "--out", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    html_text = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Overlap of ngo_a_list_keys, police_list_keys" in html_text
+    assert "Population estimate" in html_text and "<script" not in html_text
+    # a count nobody approved is not run; --request files it for the owners
+    waiting = run(app, [*base, "--cases", "police_list", "--by", "sex", "--out", str(tmp_path)])
+    assert waiting.exit_code == 1 and "needs the owners' approval (not requested)" in waiting.output
+    filed = run(
+        app,
+        [
+            *base,
+            "--cases",
+            "police_list",
+            "--by",
+            "sex",
+            "--request",
+            "--purpose",
+            "sex of the persons, for the annual report",
+        ],
+    )
+    assert filed.exit_code == 1 and "filed for the owners" in filed.output
+    police = portals["police"].session
+    assert any(
+        r["purpose"] == "sex of the persons, for the annual report" for r in police.approvals()
+    )

@@ -17,6 +17,7 @@ from .link_cmd import link as link_command
 from .node_cmd import node_app
 from .policy_cmd import policy_app
 from .portal_cmd import portal as portal_command
+from .report_cmd import report_app
 from .upload_cmd import upload as upload_command
 
 app = typer.Typer(
@@ -34,6 +35,7 @@ app.add_typer(policy_app, name="policy")
 app.command("upload")(upload_command)
 app.command("link")(link_command)
 app.command("portal")(portal_command)
+app.add_typer(report_app, name="report")
 
 
 @app.command()

@@ -19,14 +19,13 @@ organisation's table reaches a page.
 
 from __future__ import annotations
 
-import html
 import json
 import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 from fastapi import FastAPI, Request
@@ -34,10 +33,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from ..client.frame import Table, overlap
+from ..client.frame import Table
 from ..client.session import Session
 from ..errors import SharelakeError
 from ..monitoring.analyses import UPLOAD_COLUMNS, keys_table, upload_frames, upload_schema
+from ..monitoring.lake_report import (
+    AnalysisKind,
+    Section,
+    compare_query,
+    estimate_of,
+    modus_query,
+    overlap_query,
+    render_html,
+    table_html,
+)
 from ..monitoring.model import FIELDS
 from ..plan.canonical import plan_hash
 from ..plan.nodes import describe
@@ -63,8 +72,6 @@ POLICY_CLASSES: dict[str, str] = {
 """The policy classes, each with the one line the wizard shows beside it."""
 
 _KEY_POLICY = {"min_group_size": 1, "columns": {"person_key": "match", "victim": "match"}}
-
-AnalysisKind = Literal["compare", "overlap", "modus"]
 
 
 @dataclass
@@ -152,16 +159,6 @@ def _env() -> Environment:
     )
     env.filters["when"] = lambda t: time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(float(t)))
     return env
-
-
-def _frame_html(df: pd.DataFrame) -> str:
-    """A released result as an accessible HTML table (values escaped)."""
-    head = "".join(f'<th scope="col">{html.escape(str(c))}</th>' for c in df.columns)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-        for row in df.itertuples(index=False)
-    )
-    return f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
 
 def create_app(session: Session, access: Access) -> FastAPI:
@@ -355,7 +352,7 @@ def create_app(session: Session, access: Access) -> FastAPI:
             labels=labels,
             date_fields=DATE_FIELDS,
             codebooks=_codebooks(),
-            preview=_frame_html(w.raw.head(5)),
+            preview=_table(w.raw.head(5)),
         )
 
     @app.get("/upload/{wid}/map", response_class=HTMLResponse)
@@ -541,17 +538,16 @@ def create_app(session: Session, access: Access) -> FastAPI:
         if kind == "overlap":
             if len(chosen) < 2:
                 return page(request, "error.html", 400, error="pick at least two lists")
-            q = overlap([session.table(t) for t in chosen], on="person_key")
+            q = overlap_query(session, chosen)
             title = "Overlap of " + ", ".join(chosen) + " and the population estimate"
         elif kind == "compare":
             if len(chosen) != 2:
                 return page(request, "error.html", 400, error="pick exactly two lists")
-            a, b = (session.table(t) for t in chosen)
-            q = a.merge(b, on="person_key", how="semi").groupby("victim").size()
+            q = compare_query(session, chosen[0], chosen[1])
             title = f"Persons of {chosen[0]} also on {chosen[1]}"
         elif kind == "modus":
             t, col = str(form.get("table", "")), str(form.get("column", ""))
-            q = session.table(t).groupby(col).size()
+            q = modus_query(session, t, col)
             title, chosen = f"Cases of {t} by {col}", [t]
         else:
             return page(request, "error.html", 400, error="choose an analysis")
@@ -579,7 +575,7 @@ def create_app(session: Session, access: Access) -> FastAPI:
             a=a,
             verdict=verdict,
             req=req,
-            result=None if a.result is None else _frame_html(a.result),
+            result=None if a.result is None else _table(a.result),
         )
 
     @app.post("/analyses/{aid}/request")
@@ -599,7 +595,7 @@ def create_app(session: Session, access: Access) -> FastAPI:
             a.result = a.query.collect()
             a.error = ""
             if a.kind == "overlap":
-                a.estimate = _estimate(a.result)
+                a.estimate = estimate_of(a.result)
         except SharelakeError as exc:
             a.error = str(exc)
         return back(f"/analyses/{aid}")
@@ -609,9 +605,16 @@ def create_app(session: Session, access: Access) -> FastAPI:
         a = analysis(aid)
         if a.result is None:
             return page(request, "error.html", 400, error="run the analysis first")
-        text = env.get_template("report.html").render(
-            a=a, result=_frame_html(a.result), member=portal.member, when=time.time()
+        section = Section(
+            a.kind,
+            a.title,
+            tuple(a.tables),
+            a.plan_hash,
+            a.result,
+            a.estimate,
+            int(a.result.attrs.get("suppressed", 0) or 0),
         )
+        text = render_html([section], analyst=portal.member.name)
         return Response(
             text,
             media_type="text/html",
@@ -619,6 +622,10 @@ def create_app(session: Session, access: Access) -> FastAPI:
         )
 
     return app
+
+
+def _table(df: pd.DataFrame) -> str:
+    return table_html(df, css_class="data")
 
 
 def _order(text: str) -> DateOrder:
@@ -640,20 +647,6 @@ def _default_classes(cols: list[str]) -> dict[str, str]:
         if c in out:
             out[c] = "private"
     return out
-
-
-def _estimate(df: pd.DataFrame) -> dict[str, Any]:
-    """The population estimate of a released overlap table (the field's default method)."""
-    from ..monitoring import mse
-
-    table = df.rename(columns=lambda c: str(c).removeprefix("in_"))
-    r = mse.estimate(table.astype({c: int for c in table.columns}))
-    return {
-        "observed": int(r.observed),
-        "total": float(r.total),
-        "interval": (float(r.interval[0]), float(r.interval[1])),
-        "notes": list(r.notes),
-    }
 
 
 def _differences(req: Mapping[str, Any], earlier: Sequence[Mapping[str, Any]]) -> list[str]:
