@@ -16,6 +16,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # The portal's browser tests drive Debian's chromium (installed here when missing).
 browser-deps:
