@@ -20,6 +20,7 @@ organisation's table reaches a page.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import threading
 import time
@@ -500,7 +501,11 @@ def create_app(session: Session, access: Access) -> FastAPI:
             request,
             "request.html",
             req=req,
-            steps=describe(req["plan"]).splitlines(),
+            steps=[
+                re.sub(r"^\d+\.\s*", "", ln)
+                for ln in describe(req["plan"]).splitlines()
+                if ln.strip() and not ln.startswith("Reveals")
+            ],
             plan_json=json.dumps(req["plan"], indent=2, sort_keys=True),
             intact=intact,
             may_decide=rid in {r["id"] for r in portal.waiting()},
