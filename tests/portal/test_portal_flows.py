@@ -68,6 +68,16 @@ def rendered_table(page: Any, selector: str) -> pd.DataFrame:
     return pd.DataFrame(rows[1:], columns=rows[0]).astype({rows[0][-1]: int})
 
 
+def choose(page: Any, selector: str, value: str, limit: int = 40) -> None:
+    """Pick ``value`` in the focused select with the arrow keys."""
+    page.keyboard.press("Home")
+    for _ in range(limit):
+        if page.input_value(selector) == value:
+            return
+        page.keyboard.press("ArrowDown")
+    raise AssertionError(f"{value!r} cannot be chosen in {selector} with the keyboard")
+
+
 def assert_labelled(page: Any) -> None:
     """Every visible form field has a label (or is a hidden CSRF field)."""
     unlabelled = page.evaluate(
@@ -206,20 +216,32 @@ def test_an_analyst_asks_for_an_overlap_table_and_two_owners_approve_it_in_their
 def test_an_approver_rejects_another_request_and_the_analyst_sees_the_reason(
     browser: Any, portals: dict[str, Portal], police_list: None
 ) -> None:
+    # the whole flow with the keyboard only: Tab, arrows, typing, Space and Enter
     analyst = new_page(browser, portals["analyst"])
     analyst.goto(portals["analyst"].url + "/analyses")
-    analyst.select_option("#mo_table", "police_list")
-    analyst.select_option("#mo_col", "role")
-    analyst.click("text=Set up the count")
+    tab_to(analyst, "#mo_table")
+    choose(analyst, "#mo_table", "police_list")
+    tab_to(analyst, "#mo_col")
+    choose(analyst, "#mo_col", "role")
+    tab_to(analyst, "button[value=modus]")
+    analyst.keyboard.press("Enter")
+    analyst.wait_for_selector("#verdict")
     assert analyst.inner_text("#verdict") == "needs_approval"
-    analyst.fill("#purpose", "roles of the persons on the police list")
-    analyst.click("form[action$='/request'] button")
+    tab_to(analyst, "#purpose")
+    analyst.keyboard.type("roles of the persons on the police list")
+    tab_to(analyst, "form[action$='/request'] button")
+    analyst.keyboard.press("Enter")
+    analyst.wait_for_selector("#request-status")
     police = new_page(browser, portals["police"])
     police.goto(portals["police"].url + "/inbox")
-    police.click("#waiting-list a")
-    police.fill("#reason", "roles of 4 persons identify the suspects")
+    tab_to(police, "#waiting-list a")
+    police.keyboard.press("Enter")
+    police.wait_for_selector("#reason")
+    tab_to(police, "#reason")
+    police.keyboard.type("roles of 4 persons identify the suspects")
     tab_to(police, "button[value=reject]")
     police.keyboard.press("Enter")
+    police.wait_for_selector("#req-status")
     assert police.inner_text("#req-status") == "rejected"
     analyst.reload()
     assert analyst.inner_text("#request-status") == "rejected"
