@@ -134,7 +134,9 @@ def test_a_crash_in_the_middle_of_prepare_leaves_nothing_visible_and_the_retry_w
         (store.staging / "u9").mkdir()  # renamed, but the catalog row was never written
     with Store(tmp_path) as store:
         assert store.list_tables() == []
-        assert sorted(p.kind for p in store.fsck()) == ["orphan_staging", "temp_file"]
+        assert [p.kind for p in store.recovered] == ["temp_file"]  # removed at open
+        assert not half.exists()
+        assert sorted(p.kind for p in store.fsck()) == ["orphan_staging"]
         assert _upload(store, "u1") == 1
         store.fsck(repair=True)
         assert store.fsck() == []
@@ -385,3 +387,23 @@ def test_a_prepared_upload_keeps_the_digest_of_every_component_for_the_commit_ch
         store.commit_upload("u1")
         loaded = store.load_table("cases")
         assert len(loaded.meta["component_digests"]) == 2
+
+
+def test_stale_staging_of_an_interrupted_prepare_is_removed_when_the_store_opens(
+    tmp_path: Path,
+) -> None:
+    with Store(tmp_path) as store:
+        _upload(store, "u1")
+        stale = store.staging / ".u2.0123456789ab.tmp"
+        stale.mkdir()
+        (stale / "c0.slsb").write_bytes(b"half a file")
+        torn = store.tables / "cases" / "u1" / ".c0.slsb.0123456789ab.tmp"
+        torn.write_bytes(b"torn")
+    with Store(tmp_path) as store:
+        assert sorted((p.kind, p.repaired) for p in store.recovered) == [
+            ("temp_file", True),
+            ("temp_file", True),
+        ]
+        assert not stale.exists() and not torn.exists()
+        assert store.fsck() == []
+        assert store.table_info("cases")["version"] == 1

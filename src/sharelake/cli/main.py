@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from .cluster import cluster_app
+from .fsck_cmd import fsck as fsck_command
 from .governance_cmd import approvals_app, audit_app
 from .link_cmd import link as link_command
 from .node_cmd import node_app
@@ -34,6 +35,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
 app.command("upload")(upload_command)
 app.command("link")(link_command)
+app.command("fsck")(fsck_command)
 app.command("portal")(portal_command)
 app.add_typer(report_app, name="report")
 

@@ -72,9 +72,14 @@ class FsckMixin:
         def _verify_dir(self, directory: Path, table: str, upload_id: str, layout: Any) -> None: ...
 
     def _recover(self) -> list[Problem]:
-        """Finish commits that crashed between the rename and the catalog transaction."""
+        """Remove stale staging (``.tmp``) of interrupted writes; finish crashed commits.
+
+        Runs when a store opens, before anything can write to it (one node process per
+        data directory), so every temporary file or directory found is stale.
+        """
         found: list[Problem] = []
         with self._lock:
+            found += self._fsck_temp(True)
             for up in self.catalog.uploads("prepared"):
                 dst = self._version_dir(up.table, up.upload_id)
                 if (self.staging / up.upload_id).is_dir() or not dst.is_dir():

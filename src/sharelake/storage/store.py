@@ -27,7 +27,8 @@ Upload, in two phases (the node runs the cross-node digest check in between):
 Crash cases (a node process killed at any instant):
 
 * during prepare, before the staging rename: a ``.tmp`` directory is left; the upload is
-  unknown and a retry writes it again. ``fsck(repair=True)`` removes the leftover.
+  unknown and a retry writes it again. The next open of the store (node start) removes
+  every ``.tmp`` leftover (listed in ``Store.recovered``), as ``fsck(repair=True)`` does.
 * after the staging rename, before the catalog row: an orphan ``staging/<id>``; a retry
   replaces it. fsck reports it.
 * prepared, never committed: the row stays ``prepared`` and the staged files stay, across
