@@ -11,6 +11,7 @@ where. The tree (``tests/test_errors.py`` checks that it is complete and true)::
     │   ├── PeerTimeoutError       no message within the deadline
     │   ├── PeerDisconnectedError  the connection closed or broke
     │   └── NodeUnavailableError   a node did not answer the client (client.errors)
+    │       └── NodeCertificateError   its certificate was not the pinned one (or expired)
     ├── AuthenticationError        a certificate, signature or identity did not verify
     │   ├── SignatureError         a bad Ed25519 signature (consortium.keys)
     │   ├── UnknownMemberError     a member the consortium file does not name (consortium.members)

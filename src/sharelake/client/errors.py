@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NodeAuthError",
+    "NodeCertificateError",
     "NodeConflictError",
     "NodeError",
     "NodeInputError",
@@ -67,6 +68,11 @@ class NodeUnavailableError(PeerError):
     """A node could not be reached in time, its certificate was wrong, or it lost a peer."""
 
 
+class NodeCertificateError(NodeUnavailableError):
+    """A node presented a certificate the client refuses: not the one ``consortium.toml``
+    pins for it, not from the consortium CA, or expired; ``node`` names it."""
+
+
 class UnknownTableError(SharelakeError, KeyError):
     """No committed table of that name is visible on all three nodes."""
 
@@ -83,13 +89,26 @@ _STATUS_ERRORS: dict[int, type[NodeError]] = {
 }
 
 
+def _cert_error(exc: BaseException) -> bool:
+    """Whether a transport failure was a refused certificate (somewhere in its chain)."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, ssl.SSLCertVerificationError):
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
 def _reason(exc: BaseException) -> str:
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
         if isinstance(cur, ssl.SSLCertVerificationError):
-            return f"certificate rejected: {cur.verify_message or cur}"
+            # OpenSSL's failures carry verify_message; the pin check's own does not
+            return f"certificate rejected: {getattr(cur, 'verify_message', None) or cur}"
         cur = cur.__cause__ or cur.__context__
     text = str(exc) or type(exc).__name__
     return text

@@ -38,6 +38,7 @@ from ..relational.table import ColumnSpec
 from .catalog import TableInfo, common_tables, find_table
 from .errors import (
     NodeAuthError,
+    NodeCertificateError,
     NodeConflictError,
     NodeError,
     NodeInputError,
@@ -45,6 +46,7 @@ from .errors import (
     NodePolicyError,
     NodeUnavailableError,
     UnknownTableError,
+    _cert_error,
     _error,
     _reason,
 )
@@ -60,6 +62,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "AuditTrail",
     "NodeAuthError",
+    "NodeCertificateError",
     "NodeConflictError",
     "NodeError",
     "NodeInputError",
@@ -219,7 +222,8 @@ class Session:
                 f"{name} did not answer {method} {path} within {t:.0f} s", node=node
             ) from None
         except httpx.TransportError as exc:
-            raise NodeUnavailableError(
+            cls = NodeCertificateError if _cert_error(exc) else NodeUnavailableError
+            raise cls(
                 f"{name} ({self.consortium.nodes[node].api_url}) is not reachable: {_reason(exc)}",
                 node=node,
             ) from None

@@ -81,6 +81,23 @@ class _Waiter:
     cond: threading.Condition = field(default_factory=threading.Condition)
 
 
+def _peer_addr(sock: socket.socket) -> str:
+    try:
+        host, port = sock.getpeername()[:2]
+    except OSError:
+        return "an unknown address"
+    return f"{host}:{port}"
+
+
+def tls_reason(exc: ssl.SSLError) -> str:
+    """Why a TLS handshake failed, in words (e.g. "certificate has expired")."""
+    if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
+        return f"certificate rejected: {exc.verify_message}"
+    if exc.reason:
+        return f"TLS handshake failed: {exc.reason}"
+    return f"TLS handshake failed: {exc}"
+
+
 def _close(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
@@ -196,8 +213,17 @@ class PeerRouter:
         try:
             raw.settimeout(HANDSHAKE_SECONDS)
             tune_socket(raw)
+            where = _peer_addr(raw)
             tls = self._server_ctx.wrap_socket(raw, server_side=True)
-        except (OSError, ssl.SSLError) as exc:
+        except ssl.SSLError as exc:
+            # a certificate from another CA, an expired one, plaintext on the TLS port:
+            # an operator must see these (a misconfigured or hostile peer)
+            log.warning(
+                "P%d: refused a peer connection from %s: %s", self.party, where, tls_reason(exc)
+            )
+            _close(raw)
+            return
+        except OSError as exc:
             log.info("P%d: refused an inbound peer connection: %s", self.party, exc)
             _close(raw)
             return
