@@ -65,7 +65,17 @@ class NodeInputError(NodeError):
 
 
 class NodeUnavailableError(PeerError):
-    """A node could not be reached in time, its certificate was wrong, or it lost a peer."""
+    """A node could not be reached in time, its certificate was wrong, or it lost a peer.
+
+    ``node`` is the node that failed: the unreachable one, or, when a node answered that
+    it lost a peer (503 ``PeerTimeoutError``/``PeerDisconnectedError``), that peer;
+    ``reported_by`` is the node whose answer said so (``node`` itself when it failed to
+    answer).
+    """
+
+    def __init__(self, message: str, *, node: int, session: str = "") -> None:
+        super().__init__(message, node=node, session=session)
+        self.reported_by = node
 
 
 class NodeCertificateError(NodeUnavailableError):
@@ -116,6 +126,7 @@ def _reason(exc: BaseException) -> str:
 
 def _error(reply: Reply, name: str, method: str, path: str) -> SharelakeError:
     kind, message = "", reply.body[:300].decode("utf-8", "replace")
+    d: object = None
     try:
         d = reply.json()
         if isinstance(d, dict):
@@ -125,6 +136,12 @@ def _error(reply: Reply, name: str, method: str, path: str) -> SharelakeError:
         pass
     text = f"{name} refused {method} {path} ({reply.status}{' ' + kind if kind else ''}): {message}"
     if reply.status >= 500:
-        return NodeUnavailableError(text, node=reply.node)
+        # A peer failure names the peer that failed (a frozen or partitioned node), not
+        # the node that reported it; ``reported_by`` keeps the reporter.
+        culprit = d.get("node") if isinstance(d, dict) else None
+        node = culprit if culprit in (0, 1, 2) and culprit != reply.node else reply.node
+        err = NodeUnavailableError(text, node=node)
+        err.reported_by = reply.node
+        return err
     cls = _STATUS_ERRORS.get(reply.status, NodeError)
     return cls(text, node=reply.node, status=reply.status, kind=kind)

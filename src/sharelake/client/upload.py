@@ -32,13 +32,20 @@ Schema inference rule (:func:`infer_schema`), per column:
   values and each occurs at least :data:`CATEGORY_MIN_COUNT` times (the dictionary
   becomes public in the catalog, so rare values never go into it), else ``string``
   with ``max_len`` = the longest UTF-8 length rounded up to a power of two (at least 8),
-  so the exact longest value is not disclosed;
+  so the exact longest value is not disclosed; a value longer than
+  :data:`INFER_MAX_STRING` bytes is refused naming its row and column (a schema with an
+  explicit ``max_len`` uploads longer text on purpose);
 * a column is ``nullable`` when it has a missing value.
+
+A CSV file is refused, naming the file, when its header repeats a column name (pandas
+would rename the copies silently) or when it has a header but no rows (it would make an
+empty table); a DataFrame with repeated column names is refused the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
 import re
 import time
 import tomllib
@@ -125,6 +132,27 @@ class UploadResult:
 # ---- input ------------------------------------------------------------------------------
 
 
+INFER_MAX_STRING = 1024
+"""Longest text value (UTF-8 bytes) schema inference accepts in a ``string`` column."""
+
+
+def _check_names(names: Sequence[object], source: str | None) -> None:
+    counts: dict[str, int] = {}
+    for n in names:
+        counts[str(n)] = counts.get(str(n), 0) + 1
+    repeated = sorted(k for k, c in counts.items() if c > 1)
+    if repeated:
+        raise InputValidationError(
+            "the header repeats the column name(s) " + ", ".join(repr(r) for r in repeated),
+            source=source,
+        )
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
+        return next(csv.reader(f), [])
+
+
 def _text_kinds(schema: Sequence[ColumnSpec] | None) -> dict[str, Any]:
     if schema is None:
         return {}
@@ -139,24 +167,34 @@ def read_data(
     CSV text columns of the schema are read as text (so ``"007"`` stays ``"007"``).
     """
     if isinstance(data, pd.DataFrame):
+        _check_names(list(data.columns), None)
         return data.reset_index(drop=True), None
     path = Path(data)
     if not path.is_file():
         raise InputValidationError("file not found", source=str(path))
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path).reset_index(drop=True), str(path)
-        return pd.read_csv(path, dtype=_text_kinds(schema) or None), str(path)
+            df = pd.read_parquet(path).reset_index(drop=True)
+        else:
+            _check_names(_csv_header(path), str(path))
+            df = pd.read_csv(path, dtype=_text_kinds(schema) or None)
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputValidationError(f"cannot read the file: {first}", source=str(path)) from None
+    _check_names(list(df.columns), str(path))
+    if len(df) == 0:
+        raise InputValidationError(
+            "the file has a header but no rows: refusing to make an empty table",
+            source=str(path),
+        )
+    return df, str(path)
 
 
 def _pow2(n: int) -> int:
     return max(8, 1 << max(n - 1, 0).bit_length())
 
 
-def _infer_column(name: str, s: pd.Series[Any]) -> ColumnSpec:
+def _infer_column(name: str, s: pd.Series[Any], source: str | None = None) -> ColumnSpec:
     nullable = bool(s.isna().any())
     present = s.dropna()
     if pd.api.types.is_bool_dtype(s.dtype):
@@ -178,12 +216,24 @@ def _infer_column(name: str, s: pd.Series[Any]) -> ColumnSpec:
     counts = text.value_counts()
     if 0 < len(counts) <= CATEGORY_MAX_VALUES and int(counts.min()) >= CATEGORY_MIN_COUNT:
         return ColumnSpec(name, "category", nullable, categories=tuple(sorted(counts.index)))
-    longest = int(text.map(lambda v: len(v.encode("utf-8"))).max()) if len(text) else 1
+    sizes = text.map(lambda v: len(v.encode("utf-8")))
+    longest = int(sizes.max()) if len(text) else 1
+    if longest > INFER_MAX_STRING:
+        row = int(np.argmax(s.map(lambda v: -1 if pd.isna(v) else len(str(v).encode())))) + 1
+        raise InputValidationError(
+            f"a text value of {longest} bytes is longer than schema inference accepts "
+            f"({INFER_MAX_STRING}); give the column a schema with max_len to upload it",
+            source=source,
+            row=row,
+            column=name,
+        )
     return ColumnSpec(name, "string", nullable, max_len=_pow2(longest))
 
 
-def infer_schema(df: pd.DataFrame) -> list[ColumnSpec]:
+def infer_schema(df: pd.DataFrame, *, source: str | None = None) -> list[ColumnSpec]:
     """A schema for ``df`` by the rule in the module docstring.
+
+    ``source`` names the file in errors.
 
     Examples
     --------
@@ -192,7 +242,7 @@ def infer_schema(df: pd.DataFrame) -> list[ColumnSpec]:
     >>> [(s.name, s.kind) for s in infer_schema(df)]
     [('age', 'int'), ('score', 'fixed'), ('name', 'string')]
     """
-    return [_infer_column(str(c), df[c]) for c in df.columns]
+    return [_infer_column(str(c), df[c], source) for c in df.columns]
 
 
 def _spec_entry(name: str | None, raw: Any, where: str) -> ColumnSpec:
@@ -377,7 +427,7 @@ def upload(
     specs = load_schema(schema) if schema is not None else None
     df, source = read_data(data, specs)
     if specs is None:
-        specs = infer_schema(df)
+        specs = infer_schema(df, source=source)
     extra = [str(c) for c in df.columns if str(c) not in {s.name for s in specs}]
     if extra:
         raise InputValidationError("column is not in the schema", source=source, column=extra[0])

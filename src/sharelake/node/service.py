@@ -131,7 +131,10 @@ def query_cost(stats: ChannelStats, seconds: float) -> dict[str, Any]:
 
 def _error(status: int, exc: BaseException | str, cls: str | None = None) -> JSONResponse:
     name = cls or type(exc).__name__
-    return JSONResponse({"error": name, "message": str(exc)}, status_code=status)
+    body: dict[str, Any] = {"error": name, "message": str(exc)}
+    if isinstance(exc, PeerError) and exc.node in (0, 1, 2):
+        body["node"] = int(exc.node)  # the peer that failed (not this node, the reporter)
+    return JSONResponse(body, status_code=status)
 
 
 def _public(info: dict[str, Any], gov: Governance) -> dict[str, Any]:
