@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 import sharelake
-from sharelake.client.session import Reply, Session, UnknownTableError
+from sharelake.client.session import Session, UnknownTableError
+from sharelake.client.transport import Reply
 from sharelake.consortium.cluster import init_cluster
 
 LOOSE = {"min_group_size": 5, "release_sizes": False, "columns": {"clinic": "group"}}

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from sharelake.client.session import NodeUnavailableError, Reply
+from sharelake.client.session import NodeUnavailableError
+from sharelake.client.transport import Reply
 from sharelake.client.upload import UploadError, _Progress, _two_phase
 
 

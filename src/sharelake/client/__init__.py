@@ -11,7 +11,7 @@ Examples
 
 from __future__ import annotations
 
-from .frame import Explanation, GroupBy, Table, overlap
+from .frame import Explanation, GroupBy, Table, concat, overlap
 from .session import (
     NodeAuthError,
     NodeConflictError,
@@ -43,6 +43,7 @@ __all__ = [
     "UnknownTableError",
     "UploadError",
     "UploadResult",
+    "concat",
     "connect",
     "infer_schema",
     "load_schema",

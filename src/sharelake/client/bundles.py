@@ -22,12 +22,12 @@ import numpy.typing as npt
 from ..mpc.prg import Prg, fresh_key
 from ..relational.encode import EncodedColumn
 from ..relational.table import spec_to_json
-from ..storage.bundle import _PREFIX as _BUNDLE_PREFIX
+from ..storage.bundle import TRAILER, bundle_head
 
-__all__ = ["data_digest", "share_bundles"]
+__all__ = ["Bundle", "column_parts", "data_digest", "share_bundles", "share_into_bundles"]
 
 
-def _parts(c: EncodedColumn) -> list[tuple[str, npt.NDArray[np.uint64]]]:
+def column_parts(c: EncodedColumn) -> list[tuple[str, npt.NDArray[np.uint64]]]:
     out = [("values", c.values)]
     if c.spec.nullable:
         out.append(("null", c.null))
@@ -41,7 +41,7 @@ def data_digest(name: str, cols: Sequence[EncodedColumn]) -> bytes:
     h = hashlib.blake2b(b"sharelake-upload-data-v1\x00" + name.encode("utf-8"), digest_size=32)
     for c in cols:
         h.update(json.dumps(spec_to_json(c.spec), sort_keys=True).encode("utf-8"))
-        for part, x in _parts(c):
+        for part, x in column_parts(c):
             h.update(part.encode("ascii") + str(x.shape).encode("ascii"))
             h.update(np.ascontiguousarray(x, dtype="<u8").data)
     return h.digest()
@@ -59,24 +59,24 @@ def share_bundles(
     ``key`` (16 bytes, secret) makes the sharing deterministic; fresh randomness otherwise.
     ``on_column(nbytes)`` is called after each column with its encoded size.
     """
-    return [bytes(b.data) for b in _share_into_bundles(cols, meta, key=key, on_column=on_column)]
+    return [bytes(b.data) for b in share_into_bundles(cols, meta, key=key, on_column=on_column)]
 
 
 @dataclass(frozen=True)
-class _Bundle:
+class Bundle:
     """One node's upload bundle, built in place, and the SHA-256 of the whole of it."""
 
     data: bytearray
     sha256: str
 
 
-def _share_into_bundles(
+def share_into_bundles(
     cols: Sequence[EncodedColumn],
     meta: Mapping[str, Any],
     *,
     key: bytes | None = None,
     on_column: Callable[[int], object] | None = None,
-) -> list[_Bundle]:
+) -> list[Bundle]:
     """:func:`share_bundles` without copies: the PRG writes each component straight into
     the bundle of the first node that holds it, and one copy goes to the second; each
     bundle is hashed once (its checksum, and from the same state the SHA-256 of the
@@ -86,14 +86,13 @@ def _share_into_bundles(
     (component 0, then 1, drawn from the PRG; component 2 = x - x0 - x1).
     """
     prg = Prg(key if key is not None else fresh_key())
-    names = [(f"{c.spec.name}.{part}", x) for c in cols for part, x in _parts(c)]
+    names = [(f"{c.spec.name}.{part}", x) for c in cols for part, x in column_parts(c)]
     specs = []
     for name, x in names:
         for side in ("a", "b"):
             specs.append({"name": f"{name}.{side}", "dtype": "u64", "shape": list(x.shape)})
-    head = json.dumps({"meta": dict(meta), "arrays": specs}, sort_keys=True).encode("utf-8")
-    head = _BUNDLE_PREFIX.pack(b"SLSB", 1, len(head)) + head
-    size = len(head) + sum(2 * x.size * 8 for _, x in names) + 32
+    head = bundle_head(meta, specs)
+    size = len(head) + sum(2 * x.size * 8 for _, x in names) + TRAILER
     bufs = [bytearray(size) for _ in range(3)]
     for b in bufs:
         b[: len(head)] = head
@@ -104,7 +103,7 @@ def _share_into_bundles(
         return arr.reshape(x.shape)
 
     for c in cols:
-        for _part, x in _parts(c):
+        for _part, x in column_parts(c):
             x = np.ascontiguousarray(x, dtype=np.uint64)
             n = x.size * 8
             a_off, b_off = pos, pos + n
@@ -117,13 +116,13 @@ def _share_into_bundles(
                 slot(i, b_off, x)[...] = comp[(i + 1) % 3]
             pos += 2 * n
         if on_column is not None:
-            step = sum(x.nbytes for _, x in _parts(c))
+            step = sum(x.nbytes for _, x in column_parts(c))
             on_column(step)
     out = []
     for b in bufs:
-        h = hashlib.sha256(memoryview(b)[: size - 32])
+        h = hashlib.sha256(memoryview(b)[: size - TRAILER])
         digest = h.digest()
-        b[size - 32 :] = digest
+        b[size - TRAILER :] = digest
         h.update(digest)
-        out.append(_Bundle(b, h.hexdigest()))
+        out.append(Bundle(b, h.hexdigest()))
     return out

@@ -5,7 +5,7 @@ failure, 503), and :class:`NodeError` subclasses for a node's refusal
 (:class:`NodeAuthError` 401, :class:`NodePolicyError` 403, :class:`NodeNotFoundError`
 404, :class:`NodeConflictError` 409, :class:`NodeInputError` 422).
 :class:`UnknownTableError` is the client's own: no committed table of that name on all
-three nodes. :mod:`sharelake.client.session` raises them and re-exports them.
+three nodes. :mod:`sharelake.client.transport` raises them; the session re-exports them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..errors import AuthenticationError, PeerError, SharelakeError
 
 if TYPE_CHECKING:
-    from .session import Reply
+    from .transport import Reply
 
 __all__ = [
     "NodeAuthError",
@@ -99,7 +99,7 @@ _STATUS_ERRORS: dict[int, type[NodeError]] = {
 }
 
 
-def _cert_error(exc: BaseException) -> bool:
+def is_certificate_error(exc: BaseException) -> bool:
     """Whether a transport failure was a refused certificate (somewhere in its chain)."""
     seen: set[int] = set()
     cur: BaseException | None = exc
@@ -111,7 +111,8 @@ def _cert_error(exc: BaseException) -> bool:
     return False
 
 
-def _reason(exc: BaseException) -> str:
+def unreachable_reason(exc: BaseException) -> str:
+    """Why a node could not be reached: a rejected certificate is named as such."""
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
@@ -124,7 +125,8 @@ def _reason(exc: BaseException) -> str:
     return text
 
 
-def _error(reply: Reply, name: str, method: str, path: str) -> SharelakeError:
+def refusal_error(reply: Reply, name: str, method: str, path: str) -> SharelakeError:
+    """The typed error for a node's refusal (status >= 400) of ``method path``."""
     kind, message = "", reply.body[:300].decode("utf-8", "replace")
     d: object = None
     try:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from .session import Session
 
-__all__ = ["Explanation", "GroupBy", "Table", "overlap"]
+__all__ = ["Explanation", "GroupBy", "Table", "concat", "overlap"]
 
 How = Literal["inner", "left", "semi", "anti"]
 Validate = Literal["1:1", "1:m", "m:1", "m:m"]
@@ -470,6 +470,28 @@ def overlap(tables: Sequence[Table], *, on: str | Sequence[str]) -> Table:
     if len(ts) < 2:
         raise ValueError("overlap needs at least two tables")
     node = pn.overlap([t._node for t in ts], _names(on, "on"))
+    _check_node(node)
+    out = ts[0]
+    for t in ts[1:]:
+        out = out._new(out._node, t)
+    return out._new(node)
+
+
+def concat(tables: Sequence[Table]) -> Table:
+    """The rows of several tables with the same columns, one after the other (a union all).
+
+    Examples
+    --------
+    >>> a, b = Table.of("ngo_a", ["pid"]), Table.of("police", ["pid"])
+    >>> concat([a, b]).columns
+    ['pid']
+    """
+    ts = list(tables)
+    if not all(isinstance(t, Table) for t in ts):
+        raise TypeError("concat needs a list of sharelake Tables")
+    if not ts:
+        raise ValueError("concat needs at least one table")
+    node = pn.concat([t._node for t in ts])
     _check_node(node)
     out = ts[0]
     for t in ts[1:]:

@@ -1,24 +1,15 @@
-"""A member's session with the three nodes: pinned TLS, signed requests, parallel calls.
+"""A member's session with the three nodes of a consortium: the client's façade.
 
-:func:`connect` reads ``consortium.toml`` and the member's Ed25519 key, and opens one
-HTTPS client per node. Every connection must present a certificate issued by the
-consortium CA *and* whose SHA-256 fingerprint is the one listed for that node in
-``consortium.toml`` (:mod:`sharelake.client.pinned_tls`); the check runs right after the
-TLS handshake, before a single byte of a request is sent. (The host name is not checked:
-the pinned fingerprint is stronger.) Every request is signed as ``docs/node-api.md``
-defines.
-
-Requests to the three nodes run in parallel threads under one deadline. Failures are
-typed and name the node: :class:`NodeUnavailableError` (not reachable, timed out, or a
-peer failure, 503), and :class:`NodeError` subclasses for a node's refusal
-(:class:`NodeAuthError` 401, :class:`NodePolicyError` 403, :class:`NodeNotFoundError`
-404, :class:`NodeConflictError` 409, :class:`NodeInputError` 422), defined in
-:mod:`sharelake.client.errors` and re-exported here.
+:func:`connect` reads ``consortium.toml`` and the member's Ed25519 key and opens a
+:class:`~sharelake.client.transport.Transport` (signed requests over pinned HTTPS to the
+three nodes, in parallel under one deadline; failures typed and naming the node, see
+:mod:`sharelake.client.errors`, re-exported here). :class:`Session` composes it with the
+catalog, uploads, lazy tables, linkage, policies and the governance calls (approvals,
+audit), so that callers never write a node path themselves.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import hashlib
 import json
 import time
@@ -27,12 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ..consortium.keys import load_private_key
 from ..consortium.members import Consortium
-from ..consortium.signing import consortium_id, sign_request
 from ..errors import AuthenticationError, PeerTimeoutError, SharelakeError
 from ..relational.table import ColumnSpec
 from .catalog import TableInfo, common_tables, find_table
@@ -46,11 +35,8 @@ from .errors import (
     NodePolicyError,
     NodeUnavailableError,
     UnknownTableError,
-    _cert_error,
-    _error,
-    _reason,
 )
-from .pinned_tls import _tls_context
+from .transport import DEFAULT_TIMEOUT, Reply, Transport
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,28 +61,10 @@ __all__ = [
     "connect",
 ]
 
-DEFAULT_TIMEOUT = 60.0
-CONNECT_TIMEOUT = 10.0
+Body = bytes | Callable[[int], bytes]
 
 
 # ---- session ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A node's answer: its id, HTTP status, content type and body."""
-
-    node: int
-    status: int
-    content_type: str
-    body: bytes
-
-    def json(self) -> Any:
-        """The body parsed as JSON."""
-        return json.loads(self.body)
-
-
-Body = bytes | Callable[[int], bytes]
 
 
 class Session:
@@ -122,22 +90,15 @@ class Session:
         key: ed25519.Ed25519PrivateKey,
         *,
         timeout: float = DEFAULT_TIMEOUT,
+        transport: Transport | None = None,
     ) -> None:
         self.consortium = consortium
         self.member = consortium.member(member).name
         self.timeout = float(timeout)
         self._key = key
-        self.consortium_id = consortium_id(consortium)
-        self._pool = cf.ThreadPoolExecutor(max_workers=6, thread_name_prefix="sharelake-client")
-        self._clients = [
-            httpx.Client(
-                base_url=n.api_url,
-                verify=_tls_context(consortium.ca_cert_path, n),
-                timeout=httpx.Timeout(self.timeout, connect=min(CONNECT_TIMEOUT, self.timeout)),
-                trust_env=False,
-            )
-            for n in consortium.nodes
-        ]
+        #: the signed calls to the three nodes (pinned HTTPS, or in-process in unit tests)
+        self.transport = transport or Transport(consortium, member, key, timeout=timeout)
+        self.consortium_id = self.transport.consortium_id
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -148,16 +109,8 @@ class Session:
         self.close()
 
     def close(self) -> None:
-        """Close the connections to the nodes.
-
-        Calls still in flight (after a first failure was raised without ``wait_all``)
-        are waited for first: closing a socket under a thread that is still using it lets
-        the OS hand its descriptor to the next connection, which the old thread would
-        then read and write.
-        """
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        for c in self._clients:
-            c.close()
+        """Close the connections to the nodes (calls in flight are waited for first)."""
+        self.transport.close()
 
     def __repr__(self) -> str:
         return f"<sharelake.Session {self.member!r} @ {self.consortium.name!r}>"
@@ -173,7 +126,7 @@ class Session:
 
     def node_name(self, i: int) -> str:
         """Display name of node ``i`` (``P0``...)."""
-        return self.consortium.nodes[i].name or f"P{i}"
+        return self.transport.node_name(i)
 
     def request(
         self,
@@ -187,50 +140,17 @@ class Session:
         chunks: Callable[[bytes], Iterator[bytes]] | None = None,
         body_sha256: str | None = None,
     ) -> Reply:
-        """Send one signed request to node ``node``; raises a typed error naming it.
-
-        ``chunks`` may split the body for streaming (e.g. to drive a progress bar).
-        ``body_sha256`` is the body's hex SHA-256 when the caller already computed it.
-        """
-        name = self.node_name(node)
-        t = self.timeout if timeout is None else timeout
-        headers = sign_request(
-            self._key,
-            self.member,
+        """One signed request to node ``node`` (:meth:`Transport.request`)."""
+        return self.transport.request(
+            node,
             method,
             path,
             body,
+            content_type=content_type,
+            timeout=timeout,
+            chunks=chunks,
             body_sha256=body_sha256,
-            consortium=self.consortium_id,
-            node=node,
         )
-        headers["Content-Type"] = content_type
-        content: bytes | Iterator[bytes] = body
-        if chunks is not None and body:
-            headers["Content-Length"] = str(len(body))
-            content = chunks(body)
-        try:
-            r = self._clients[node].request(
-                method,
-                path,
-                content=content if body or method != "GET" else None,
-                headers=headers,
-                timeout=httpx.Timeout(t, connect=min(CONNECT_TIMEOUT, t)),
-            )
-        except httpx.TimeoutException:
-            raise PeerTimeoutError(
-                f"{name} did not answer {method} {path} within {t:.0f} s", node=node
-            ) from None
-        except httpx.TransportError as exc:
-            cls = NodeCertificateError if _cert_error(exc) else NodeUnavailableError
-            raise cls(
-                f"{name} ({self.consortium.nodes[node].api_url}) is not reachable: {_reason(exc)}",
-                node=node,
-            ) from None
-        reply = Reply(node, r.status_code, r.headers.get("content-type", ""), r.content)
-        if r.status_code >= 400:
-            raise _error(reply, name, method, path)
-        return reply
 
     def on_all(
         self,
@@ -239,31 +159,8 @@ class Session:
         timeout: float | None = None,
         wait_all: bool = False,
     ) -> list[Reply]:
-        """Run one call per node in parallel; the first failure is raised.
-
-        With ``wait_all`` the other calls are waited for before raising (so that, e.g.,
-        an abort can follow safely); otherwise the first error is raised at once.
-        """
-        t = self.timeout if timeout is None else timeout
-        futures = [self._pool.submit(c) for c in calls]
-        deadline = time.monotonic() + t + CONNECT_TIMEOUT
-        pending = set(futures)
-        first: BaseException | None = None
-        while pending:
-            left = deadline - time.monotonic()
-            done, pending = cf.wait(pending, timeout=max(left, 0), return_when=cf.FIRST_EXCEPTION)
-            if not done:
-                i = futures.index(next(iter(pending)))
-                raise PeerTimeoutError(f"{self.node_name(i)} missed the {t:.0f} s deadline", node=i)
-            for f in done:
-                exc = f.exception()
-                if exc is not None and first is None:
-                    first = exc
-            if first is not None and not wait_all:
-                break
-        if first is not None:
-            raise first
-        return [f.result() for f in futures]
+        """One call per node in parallel (:meth:`Transport.on_all`)."""
+        return self.transport.on_all(calls, timeout=timeout, wait_all=wait_all)
 
     def on_each(
         self,
@@ -276,14 +173,9 @@ class Session:
         wait_all: bool = False,
     ) -> list[Reply]:
         """The same request (or one body per node) to all three nodes in parallel."""
-        per = [bodies] * 3 if isinstance(bodies, bytes) else list(bodies)
-
-        def call(i: int) -> Callable[[], Reply]:
-            return lambda: self.request(
-                i, method, path, per[i], content_type=content_type, timeout=timeout
-            )
-
-        return self.on_all([call(i) for i in range(3)], timeout=timeout, wait_all=wait_all)
+        return self.transport.on_each(
+            method, path, bodies, content_type=content_type, timeout=timeout, wait_all=wait_all
+        )
 
     # -- catalog --------------------------------------------------------------------------
 

@@ -62,11 +62,12 @@ import pandas as pd
 from ..errors import InputValidationError, SharelakeError
 from ..relational.encode import EncodedColumn, encode_frame
 from ..relational.table import KINDS, ColumnSpec, spec_from_json, spec_to_json
-from .bundles import _Bundle, _parts, _share_into_bundles, share_bundles
+from .bundles import Bundle, column_parts, share_bundles, share_into_bundles
 from .bundles import data_digest as data_digest
 
 if TYPE_CHECKING:
-    from .session import Reply, Session
+    from .session import Session
+    from .transport import Reply
 
 __all__ = [
     "CATEGORY_MAX_VALUES",
@@ -472,10 +473,10 @@ def share_and_commit(
         "policy": dict(policy),
     }
     with _Progress(progress, name) as bar:
-        size = sum(x.nbytes for c in cols for _, x in _parts(c))
+        size = sum(x.nbytes for c in cols for _, x in column_parts(c))
         t_share = bar.task(label, size)
         key = session.derive_key(b"upload\x00" + uid.encode("ascii") + data_digest(name, cols))
-        bundles = _share_into_bundles(cols, meta, key=key, on_column=partial(bar.advance, t_share))
+        bundles = share_into_bundles(cols, meta, key=key, on_column=partial(bar.advance, t_share))
         del cols
         tasks = [bar.task(f"to {session.node_name(i)}", len(b.data)) for i, b in enumerate(bundles)]
         version = _two_phase(session, uid, bundles, tasks, bar, timeout)
@@ -492,7 +493,7 @@ def share_and_commit(
 def _two_phase(
     session: Session,
     uid: str,
-    bundles: Sequence[_Bundle | bytes],
+    bundles: Sequence[Bundle | bytes],
     tasks: Sequence[int | None],
     bar: _Progress,
     timeout: float | None,
@@ -501,7 +502,7 @@ def _two_phase(
 
     def send(i: int) -> Reply:
         bundle = bundles[i]
-        data = bundle.data if isinstance(bundle, _Bundle) else bundle
+        data = bundle.data if isinstance(bundle, Bundle) else bundle
 
         def chunks(body: bytes) -> Iterator[bytes]:
             view = memoryview(data)  # streamed in pieces: never copied whole
@@ -518,7 +519,7 @@ def _two_phase(
             content_type="application/octet-stream",
             timeout=timeout,
             chunks=chunks,
-            body_sha256=bundle.sha256 if isinstance(bundle, _Bundle) else None,
+            body_sha256=bundle.sha256 if isinstance(bundle, Bundle) else None,
         )
 
     def post(i: int, what: str) -> Reply:

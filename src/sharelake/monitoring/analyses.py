@@ -41,6 +41,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from ..client.frame import concat
 from ..linkage.normalize import normalize_name
 from ..relational.table import ColumnSpec
 from .model import lake_frame, lake_schema
@@ -405,15 +406,7 @@ class SecureLake:
         return person.groupby(flags).agg(count=("*", "count"))
 
     def _concat(self, parts: Sequence[Any]) -> Any:
-        from ..plan import nodes as pn
-
-        concat = getattr(__import__("sharelake"), "concat", None)
-        if concat is not None:  # the client's own union, once it exists
-            return concat(list(parts))
-        out = parts[0]
-        for t in parts[1:]:
-            out = out._new(out._node, t)
-        return out._new(pn.concat([t._node for t in parts]))
+        return concat(list(parts))
 
     def _union(self) -> Any:
         parts = [self._victims(self.analyst, o) for o in self.orgs]

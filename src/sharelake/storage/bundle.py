@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,8 @@ _PREFIX = struct.Struct("<4sHI")
 _DTYPES: dict[str, np.dtype[Any]] = {"u64": np.dtype("<u8"), "u8": np.dtype("u1")}
 _NAMES = {np.dtype("<u8"): "u64", np.dtype("u1"): "u8"}
 MAX_HEADER = 16 << 20
+#: Length of the SHA-256 trailer that ends every bundle.
+TRAILER = 32
 
 
 class BundleError(SharelakeError, ValueError):
@@ -56,8 +58,20 @@ def bundle_parts(
         parts.append(
             a.astype(a.dtype.newbyteorder("<"), copy=False).reshape(-1).view(np.uint8).data
         )
-    header = json.dumps({"meta": dict(meta), "arrays": specs}, sort_keys=True).encode("utf-8")
-    return _PREFIX.pack(MAGIC, VERSION, len(header)) + header, parts
+    return bundle_head(meta, specs), parts
+
+
+def bundle_head(meta: Mapping[str, Any], specs: Sequence[Mapping[str, Any]]) -> bytes:
+    """The head of a bundle: magic, version, header length and the JSON header.
+
+    ``specs`` lists every array as ``{"name", "dtype" ("u64" | "u8"), "shape"}``, in payload
+    order. A writer that fills the payload itself (the client's upload bundles are written
+    in place by the PRG) appends the arrays and then the SHA-256 of everything before it
+    (:data:`TRAILER` bytes).
+    """
+    header = json.dumps({"meta": dict(meta), "arrays": list(specs)}, sort_keys=True)
+    data = header.encode("utf-8")
+    return _PREFIX.pack(MAGIC, VERSION, len(data)) + data
 
 
 def encode_bundle(meta: Mapping[str, Any], arrays: Mapping[str, npt.NDArray[Any]]) -> bytes:
