@@ -1,4 +1,4 @@
-"""Benchmarks of secure record linkage for ``sharelake bench``: link_exact, link_fuzzy.
+"""Benchmarks of secure record linkage for ``sharelake bench``: link_exact, link_fuzzy, link_blocked.
 
 Registered into :data:`sharelake.bench.suite.REGISTRY` on import. Inputs are made
 locally from correlated randomness (``p.rand_a``); the operators are oblivious, so their
@@ -131,3 +131,41 @@ def _link_fuzzy(p: Party, n: int) -> Thunk:
 )
 def _link_fuzzy_default(p: Party, n: int) -> Thunk:
     return _fuzzy(p, n, FuzzyParams(), False)
+
+
+def _plain_blocked(rng: np.random.Generator, n: int) -> Thunk:
+    keys = rng.integers(0, 2**60, 2 * n, dtype=np.uint64)
+
+    def run() -> object:
+        from ..linkage.blocking import DEFAULT_WINDOW, sn_candidates
+
+        return sn_candidates(keys, DEFAULT_WINDOW)
+
+    return run
+
+
+@bench_op(
+    "link_blocked",
+    requires="sharelake.linkage.blocked",
+    plain=_plain_blocked,
+    unit="records",
+    note="n x n records, sorted-neighbourhood blocking (5 passes, window 8), "
+    "RECOMMENDED hybrid scoring of the window pairs, one-to-one links",
+)
+def _link_blocked(p: Party, n: int) -> Thunk:
+    from ..linkage.blocked import blocked_match
+    from ..linkage.blocking import BLOCK_KEYS, DEFAULT_WINDOW
+    from ..linkage.fuzzy import SharedPeople
+
+    def people() -> SharedPeople:
+        names = ["given_count", "family_count", "all_count", *RECOMMENDED.keys, *BLOCK_KEYS]
+        names += [f"dob_{c}_present" for c in ("year", "month", "day")]
+        cols = {c: p.rand_a(n) for c in names}
+        mats = {f: p.rand_a((n, QGRAM_DIM)) for f in ("given", "family")}
+        mats["dob"] = p.rand_a((n, DOB_DIM))
+        return SharedPeople(cols, mats)
+
+    left, right = people(), people()
+    return lambda: blocked_match(
+        p, left, right, RECOMMENDED, hybrid=RECOMMENDED_HYBRID, window=DEFAULT_WINDOW
+    )

@@ -66,7 +66,18 @@ from .blocking import BLOCK_KEYS, DEFAULT_WINDOW, sorted_order
 from .fuzzy import _counts, _dots, _gt0, _reduce, _reshare_sum, _select, _Tree, _winners
 from .fuzzy_inputs import FuzzyParams, SharedPeople, _widths
 
-__all__ = ["BlockedLinks", "blocked_match", "blocked_match_plain"]
+__all__ = [
+    "BlockedLinks",
+    "ListLinks",
+    "PassLinks",
+    "blocked_match",
+    "blocked_match_plain",
+    "cluster",
+    "cluster_plain",
+    "default_rounds",
+    "link_lists",
+    "link_lists_plain",
+]
 
 #: Rows per banded product block (a block of rows against its next rows + w).
 BAND_ROWS = 64
@@ -269,6 +280,214 @@ def _masked(
     return out[0], out[1]
 
 
+@dataclass(frozen=True)
+class PassLinks:
+    """One pass's links in its sorted order (this party's shares).
+
+    ``fwd[r-1]`` / ``bwd[r-1]``: (w N) 0/1, d-major: pair (i, i+d) is the link of record
+    i (``fwd``), or of record i+d (``bwd``), to the list r places after its own (mod k).
+    """
+
+    srt: Sorted
+    fwd: list[AShare]
+    bwd: list[AShare]
+
+
+@dataclass(frozen=True)
+class ListLinks:
+    """Secret one-to-one links between k lists, in union order (lists one after another).
+
+    ``flag[r-1]`` (N): 0/1, the record is linked to a record of the list r places after
+    its own (mod k); ``partner[r-1]`` (N): that record's union row + 1 (0 without a
+    link). ``passes``: the links in each pass's sorted order (for :func:`cluster`).
+    """
+
+    sizes: tuple[int, ...]
+    window: int
+    flag: list[AShare]
+    partner: list[AShare]
+    passes: list[PassLinks]
+
+
+def _onehot_lists(p: Party, sizes: Sequence[int]) -> list[AShare]:
+    k = len(sizes)
+    lab = np.repeat(np.arange(k), sizes)
+    return [p.public_a((lab == j).astype(np.uint64)) for j in range(k)]
+
+
+def link_lists(
+    p: Party,
+    tables: Sequence[SharedPeople],
+    prm: FuzzyParams | None = None,
+    *,
+    hybrid: bool = False,
+    keys: Sequence[str] = BLOCK_KEYS,
+    window: int = DEFAULT_WINDOW,
+) -> ListLinks:
+    """One-to-one links of every pair of the k ``tables`` by sorted-neighbourhood blocking.
+
+    Per record and other list (offset r = 1 .. k-1) the arg-max trees of the module run
+    on the slots whose partner is in that list; a pair is linked when both ends chose
+    it. For two lists this is :func:`blocked_match`. LEAKAGE: the list sizes, k,
+    ``len(keys)`` and ``window`` (public); nothing else.
+    """
+    prm = prm or FuzzyParams()
+    if window < 1 or not keys:
+        raise ValueError("blocked linkage needs at least one key and a window of at least 1")
+    if prm.w_all:
+        raise ValueError("blocked linkage supports w_all = 0 only")
+    sizes = tuple(t.n for t in tables)
+    k, nn = len(sizes), sum(sizes)
+    if k < 2:
+        raise ValueError("linkage needs at least two lists")
+    offs = list(range(1, k))
+    if nn < 2:
+        z = p.public_a(np.zeros(nn, np.uint64))
+        return ListLinks(sizes, 0, [z for _ in offs], [z for _ in offs], [])
+    wd = _widths(prm)
+    w = min(window, nn - 1)
+    counts = [_counts(p, t, prm, wd) for t in tables]
+    payload: dict[str, list[AShare]] = {
+        "given": _columns_of(_cat([t.matrices["given"] for t in tables])),
+        "family": _columns_of(_cat([t.matrices["family"] for t in tables])),
+        "dob_ext": _columns_of(_cat([_dob_ext(t) for t in tables])),
+        "given_count": [_cat([c["given"] for c in counts])],
+        "family_count": [_cat([c["family"] for c in counts])],
+        "row": [p.public_a(np.arange(1, nn + 1, dtype=np.uint64))],
+        "list": _onehot_lists(p, sizes),
+    }
+    if hybrid:
+        for key in prm.keys:
+            payload[key] = [_cat([t.columns[key] for t in tables])]
+    names = list(payload)
+    flat = [c for name in names for c in payload[name]]
+    slot_idx, slot_ok = _slots(nn, w)
+    in_range = np.concatenate([np.arange(nn) + d < nn for d in range(1, w + 1)])
+    fwd_idx, bwd_idx = slot_idx[:, :w].reshape(-1), slot_idx[:, w:].reshape(-1)
+    sorts: list[Sorted] = []
+    moved_rows: list[AShare] = []
+    slot_valid: list[list[BitShare]] = []  # per pass, per r: (N 2w) valid slots
+    trees: list[_Tree] = []  # pass-major, r-minor
+    for key in keys:
+        srt = sort_undoable(
+            p, [_cat([t.columns[key] for t in tables])], flat, signed=False, bits=64
+        )
+        moved: dict[str, AShare] = {}
+        off = 0
+        for name in names:
+            cols = srt.payload[off : off + len(payload[name])]
+            off += len(payload[name])
+            if name == "list":
+                moved.update({f"list{j}": c for j, c in enumerate(cols)})  # type: ignore[misc]
+            else:
+                moved[name] = _stack_cols(cols) if len(cols) > 1 else cols[0]  # type: ignore[assignment]
+        num, den = _pair_scores(p, moved, prm, w, hybrid)
+        below = msb_many(p, [num.scale(prm.t_den) - den.scale(prm.t_num)], bits=wd.score)[0]
+        cand = below.invert(p.id).and_public(pack(in_range))
+        # [list(i+d) - list(i) = r mod k] per pair and r: one round of k-term dot products
+        lists = [moved[f"list{j}"] for j in range(k)]
+        here = [AShare(np.tile(x.a, w), np.tile(x.b, w)) for x in lists]
+        there = [_cat([_shift(x, d) for d in range(1, w + 1)]) for x in lists]
+        ind = _dots(p, [[(here[j], there[(j + r) % k]) for j in range(k)] for r in offs])
+        ind_bits = [
+            BitShare(
+                pack((x.a & np.uint64(1)).astype(bool)),
+                pack((x.b & np.uint64(1)).astype(bool)),
+                len(x),
+            )
+            for x in ind
+        ]
+        pv = and_bits_many(p, [(cand, b) for b in ind_bits])  # per r: valid pair for i
+        valids = []
+        for r in offs:
+            f_ = _take_bits(pv[r - 1], fwd_idx)
+            b_ = _take_bits(pv[k - r - 1], bwd_idx)  # i+d sees offset -r = k - r
+            v = _interleave(f_, b_, nn, w).and_public(pack(slot_ok.reshape(-1)))
+            valids.append(v)
+            mn, md = _masked(p, prm, _gather(num, slot_idx), _gather(den, slot_idx), v)
+            trees.append(_Tree(mn.reshape(nn, 2 * w), md.reshape(nn, 2 * w)))
+        sorts.append(srt)
+        moved_rows.append(moved["row"])
+        slot_valid.append(valids)
+    _reduce(p, trees, wd.score)
+    wins = _winners(p, trees, [2 * w] * len(trees))
+    npass, nr = len(keys), k - 1
+    # per-record best of every pass and offset, back in input order (one unsort a pass)
+    best_num: list[list[AShare]] = [[] for _ in offs]
+    best_den: list[list[AShare]] = [[] for _ in offs]
+    for q, srt in enumerate(sorts):
+        cols = []
+        for r in offs:
+            t = trees[q * nr + r - 1]
+            cols += [t.num.reshape(nn), t.den.reshape(nn)]
+        back = unsort(p, cols, srt)
+        for r in offs:
+            bn, bd = back[2 * (r - 1)], back[2 * (r - 1) + 1]
+            assert isinstance(bn, AShare) and isinstance(bd, AShare)
+            best_num[r - 1].append(bn)
+            best_den[r - 1].append(bd)
+    merges = [_Tree(_stack_cols(best_num[r - 1]), _stack_cols(best_den[r - 1])) for r in offs]
+    _reduce(p, merges, wd.score)
+    pwins = _winners(p, merges, [npass] * nr)  # per r: N x P row-major
+    # the pass-winner bits of every offset, one word per record, into each pass's order
+    pw = [(unpack(x.a, x.n).reshape(nn, npass), unpack(x.b, x.n).reshape(nn, npass)) for x in pwins]
+    passes: list[PassLinks] = []
+    flags = [p.public_a(np.zeros(nn, np.uint64)) for _ in offs]
+    parts = [p.public_a(np.zeros(nn, np.uint64)) for _ in offs]
+    for q, srt in enumerate(sorts):
+        wa = np.zeros(nn, np.uint64)
+        wb = np.zeros(nn, np.uint64)
+        for r in offs:
+            wa |= pw[r - 1][0][:, q].astype(np.uint64) << np.uint64(r - 1)
+            wb |= pw[r - 1][1][:, q].astype(np.uint64) << np.uint64(r - 1)
+        (sh,) = shuffle(p, [BShare(wa, wb)], plan=srt.plan)
+        (word,) = apply_public_perm([sh], invert_perm(srt.ranks))
+        chosen = []
+        for r in offs:
+            sh_r = np.uint64(r - 1)
+            one = np.uint64(1)
+            pbit = BitShare(
+                pack(((word.a >> sh_r) & one).astype(bool)),
+                pack(((word.b >> sh_r) & one).astype(bool)),
+                nn,
+            )
+            chosen.append((wins[q * nr + r - 1], _rep_cols(pbit, 2 * w), slot_valid[q][r - 1]))
+        ab = and_bits_many(p, [(x, y) for x, y, _ in chosen])
+        ch = and_bits_many(p, [(x, z) for x, (_, _, z) in zip(ab, chosen, strict=True)])
+        # per r: i's forward choice and (i+d)'s backward choice of pair (i, i+d), d-major
+        fch = [_slot_part(c, nn, w, forward=True) for c in ch]
+        bch = [_slot_part(c, nn, w, forward=False) for c in ch]
+        f_any, b_any = fch[0], bch[0]
+        for x, y in zip(fch[1:], bch[1:], strict=True):
+            f_any, b_any = f_any ^ x, b_any ^ y  # at most one offset is valid per slot
+        lk = and_bits_many(p, [(f, b_any) for f in fch] + [(b, f_any) for b in bch])
+        lk = [x.and_public(pack(in_range)) for x in lk]
+        arith = [b2a_bits(p, x) for x in lk]
+        fwd, bwd = arith[:nr], arith[nr:]
+        row = moved_rows[q]
+        rep_row = AShare(np.tile(row.a, w), np.tile(row.b, w))
+        nxt_row = _cat([_shift(row, d) for d in range(1, w + 1)])
+        prods = _dots(p, [[(x, nxt_row)] for x in fwd] + [[(x, rep_row)] for x in bwd])
+        cols = []
+        for r in offs:
+            cols.append(
+                _sum_slots(fwd[r - 1], nn, w, forward=True)
+                + _sum_slots(bwd[r - 1], nn, w, forward=False)
+            )
+            cols.append(
+                _sum_slots(prods[r - 1], nn, w, forward=True)
+                + _sum_slots(prods[nr + r - 1], nn, w, forward=False)
+            )
+        back = unsort(p, cols, srt)
+        for r in offs:
+            fl_, pt_ = back[2 * (r - 1)], back[2 * (r - 1) + 1]
+            assert isinstance(fl_, AShare) and isinstance(pt_, AShare)
+            flags[r - 1] = flags[r - 1] + fl_
+            parts[r - 1] = parts[r - 1] + pt_
+        passes.append(PassLinks(srt, fwd, bwd))
+    return ListLinks(sizes, w, flags, parts, passes)
+
+
 def blocked_match(
     p: Party,
     left: SharedPeople,
@@ -283,145 +502,44 @@ def blocked_match(
 
     LEAKAGE: n, m, ``len(keys)`` and ``window`` (public); nothing else.
     """
-    prm = prm or FuzzyParams()
-    if window < 1 or not keys:
-        raise ValueError("blocked linkage needs at least one key and a window of at least 1")
-    if prm.w_all:
-        raise ValueError("blocked linkage supports w_all = 0 only")
-    wd = _widths(prm)
     n, m = left.n, right.n
-    nn = n + m
-    if n == 0 or m == 0 or nn < 2:
+    if n == 0 or m == 0:
         zl, zr = p.public_a(np.zeros(n, np.uint64)), p.public_a(np.zeros(m, np.uint64))
         return BlockedLinks(zl, zl, zr)
-    w = min(window, nn - 1)
-    ca, cb = _counts(p, left, prm, wd), _counts(p, right, prm, wd)
-    side = p.public_a(np.concatenate([np.zeros(n, np.uint64), np.ones(m, np.uint64)]))
-    rowno = p.public_a(np.arange(1, nn + 1, dtype=np.uint64))  # union row + 1
-    payload: dict[str, list[AShare]] = {
-        "given": _columns_of(_cat_rows(left.matrices["given"], right.matrices["given"])),
-        "family": _columns_of(_cat_rows(left.matrices["family"], right.matrices["family"])),
-        "dob_ext": _columns_of(_cat_rows(_dob_ext(left), _dob_ext(right))),
-        "given_count": [_cat_rows(ca["given"], cb["given"])],
-        "family_count": [_cat_rows(ca["family"], cb["family"])],
-        "side": [side],
-        "row": [rowno],
-    }
-    if hybrid:
-        for k in prm.keys:
-            payload[k] = [_cat_rows(left.columns[k], right.columns[k])]
-    names = list(payload)
-    flat = [c for k in names for c in payload[k]]
-    slot_idx, slot_ok = _slots(nn, w)
-    in_range = np.concatenate([np.arange(nn) + d < nn for d in range(1, w + 1)])
-    passes: list[tuple[Sorted, dict[str, AShare], BitShare, AShare, AShare]] = []
-    trees: list[_Tree] = []
-    for key in keys:
-        kcol = _cat_rows(left.columns[key], right.columns[key])
-        srt = sort_undoable(p, [kcol], flat, signed=False, bits=64)
-        moved: dict[str, AShare] = {}
-        off = 0
-        for k in names:
-            cols = srt.payload[off : off + len(payload[k])]
-            off += len(payload[k])
-            moved[k] = _stack_cols(cols) if len(cols) > 1 else cols[0]  # type: ignore[assignment]
-        num, den = _pair_scores(p, moved, prm, w, hybrid)
-        cand = msb_many(p, [num.scale(prm.t_den) - den.scale(prm.t_num)], bits=wd.score)[0]
-        cand = cand.invert(p.id)
-        sb = moved["side"]
-        one = np.uint64(1)
-        sbit = BitShare(pack((sb.a & one).astype(bool)), pack((sb.b & one).astype(bool)), nn)
-        nxt_side = _concat_bits(
-            [_take_bits(sbit, np.minimum(np.arange(nn) + d, nn - 1)) for d in range(1, w + 1)]
-        )
-        (valid,) = and_bits_many(p, [(cand, _rep_bits(sbit, w) ^ nxt_side)])
-        valid = valid.and_public(pack(in_range))
-        mnum, mden = _masked(p, prm, num, den, valid)
-        tn = AShare(mnum.a[slot_idx], mnum.b[slot_idx])
-        td = AShare(mden.a[slot_idx], mden.b[slot_idx])
-        passes.append((srt, moved, valid, mnum, mden))
-        trees.append(_Tree(tn, td))
-    _reduce(p, trees, wd.score)
-    wins = _winners(p, trees, [2 * w] * len(trees))
-    # per-record best of every pass, back in input order
-    best_num, best_den = [], []
-    for (srt, *_rest), t in zip(passes, trees, strict=True):
-        bn, bd = unsort(p, [t.num.reshape(nn), t.den.reshape(nn)], srt)
-        assert isinstance(bn, AShare) and isinstance(bd, AShare)
-        best_num.append(bn)
-        best_den.append(bd)
-    merge = _Tree(_stack_cols(best_num), _stack_cols(best_den))
-    _reduce(p, [merge], wd.score)
-    (pwin,) = _winners(p, [merge], [len(passes)])  # nn x P, row-major
-    pw = (
-        unpack(pwin.a, pwin.n).reshape(nn, len(passes)),
-        unpack(pwin.b, pwin.n).reshape(nn, len(passes)),
-    )
-    flags, parts = [], []
-    for j, ((srt, moved, valid, _mn, _md), win) in enumerate(zip(passes, wins, strict=True)):
-        col = BShare(pw[0][:, j].astype(np.uint64), pw[1][:, j].astype(np.uint64))
-        (sh,) = shuffle(p, [col], plan=srt.plan)
-        (srtd,) = apply_public_perm([sh], invert_perm(srt.ranks))
-        pbit = BitShare(
-            pack((srtd.a & np.uint64(1)).astype(bool)),
-            pack((srtd.b & np.uint64(1)).astype(bool)),
-            nn,
-        )
-        # chosen[i, slot] = tree winner AND pass winner AND slot valid
-        pb = _rep_cols(pbit, 2 * w)
-        vs = _take_bits(valid, slot_idx.reshape(-1)).and_public(pack(slot_ok.reshape(-1)))
-        (chosen,) = _and3(p, win, pb, vs)
-        ch = (
-            unpack(chosen.a, chosen.n).reshape(nn, 2 * w),
-            unpack(chosen.b, chosen.n).reshape(nn, 2 * w),
-        )
-        # pair (i, i+d) linked: chosen by i (forward slot d) and by i+d (backward slot d)
-        fa = ch[0][:, :w].T.reshape(-1), ch[1][:, :w].T.reshape(-1)  # d-major over i
-        bidx = np.concatenate([np.minimum(np.arange(nn) + d, nn - 1) for d in range(1, w + 1)])
-        ba = ch[0][:, w:].T, ch[1][:, w:].T
-        bb = (
-            np.concatenate([ba[0][d - 1][bidx[(d - 1) * nn : d * nn]] for d in range(1, w + 1)]),
-            np.concatenate([ba[1][d - 1][bidx[(d - 1) * nn : d * nn]] for d in range(1, w + 1)]),
-        )
-        (link,) = and_bits_many(
-            p,
-            [
-                (
-                    BitShare(pack(fa[0]), pack(fa[1]), w * nn),
-                    BitShare(pack(bb[0]), pack(bb[1]), w * nn),
-                )
-            ],
-        )
-        link = link.and_public(pack(in_range))
-        la = b2a_bits(p, link)  # (w nn) d-major
-        row = moved["row"]
-        rep_row = AShare(np.tile(row.a, w), np.tile(row.b, w))
-        nxt_row = _cat([_shift(row, d) for d in range(1, w + 1)])
-        # i's partner is row_{i+d}; (i+d)'s partner is row_i
-        to_i, to_j = _dots(p, [[(la, nxt_row)], [(la, rep_row)]])
-        part = _sum_slots(to_i, nn, w, forward=True) + _sum_slots(to_j, nn, w, forward=False)
-        flag = _sum_slots(la, nn, w, forward=True) + _sum_slots(la, nn, w, forward=False)
-        back = unsort(p, [flag, part], srt)
-        assert isinstance(back[0], AShare) and isinstance(back[1], AShare)
-        flags.append(back[0])
-        parts.append(back[1])
-    flag = flags[0]
-    part = parts[0]
-    for f_, q_ in zip(flags[1:], parts[1:], strict=True):
-        flag, part = flag + f_, part + q_
+    links = link_lists(p, [left, right], prm, hybrid=hybrid, keys=keys, window=window)
+    flag, part = links.flag[0], links.partner[0]
     lp = part[:n].add_public(np.uint64((-(n + 1)) % (1 << 64)), p.id)
     return BlockedLinks(flag[:n], lp, flag[n:])
 
 
-def _rep_bits(x: BitShare, w: int) -> BitShare:
-    ua, ub = unpack(x.a, x.n), unpack(x.b, x.n)
-    return BitShare(pack(np.tile(ua, w)), pack(np.tile(ub, w)), w * x.n)
+def _gather(x: AShare, idx: npt.NDArray[np.intp]) -> AShare:
+    return AShare(x.a[idx.reshape(-1)], x.b[idx.reshape(-1)])
 
 
-def _concat_bits(xs: Sequence[BitShare]) -> BitShare:
-    ua = np.concatenate([unpack(x.a, x.n) for x in xs])
-    ub = np.concatenate([unpack(x.b, x.n) for x in xs])
-    return BitShare(pack(ua), pack(ub), len(ua))
+def _interleave(f: BitShare, b: BitShare, n: int, w: int) -> BitShare:
+    """Rows of w forward bits then w backward bits (n x 2w, row-major; local)."""
+    out = []
+    for c in ("a", "b"):
+        uf = unpack(getattr(f, c), f.n).reshape(n, w)
+        ub = unpack(getattr(b, c), b.n).reshape(n, w)
+        out.append(pack(np.concatenate([uf, ub], axis=1).reshape(-1)))
+    return BitShare(out[0], out[1], 2 * n * w)
+
+
+def _slot_part(x: BitShare, n: int, w: int, *, forward: bool) -> BitShare:
+    """From n x 2w slot bits, per pair (i, i+d) (d-major): i's forward slot d, or
+    (i+d)'s backward slot d (zero beyond the end; local)."""
+    comps = []
+    for c in (x.a, x.b):
+        u = unpack(c, x.n).reshape(n, 2 * w)
+        if forward:
+            comps.append(pack(u[:, :w].T.reshape(-1)))
+            continue
+        out = np.zeros((w, n), dtype=np.bool_)
+        for d in range(1, w + 1):
+            out[d - 1, : n - d] = u[d:, w + d - 1]
+        comps.append(pack(out.reshape(-1)))
+    return BitShare(comps[0], comps[1], w * n)
 
 
 def _rep_cols(x: BitShare, k: int) -> BitShare:
@@ -430,9 +548,89 @@ def _rep_cols(x: BitShare, k: int) -> BitShare:
     return BitShare(pack(np.repeat(ua, k)), pack(np.repeat(ub, k)), k * x.n)
 
 
-def _and3(p: Party, x: BitShare, y: BitShare, z: BitShare) -> list[BitShare]:
-    (xy,) = and_bits_many(p, [(x, y)])
-    return and_bits_many(p, [(xy, z)])
+def _min_many(p: Party, xs: list[AShare], bits: int) -> AShare:
+    """Elementwise minimum of several sharings (a tree; one comparison round a level)."""
+    n = len(xs[0])
+    while len(xs) > 1:
+        h = len(xs) // 2
+        lo, hi, rest = xs[:h], xs[h : 2 * h], xs[2 * h :]
+        c = _gt0(p, [_cat([a - b for a, b in zip(lo, hi, strict=True)])], bits)[0]
+        sel = _select(p, c, [_cat(lo)], [_cat(hi)])[0]  # lo > hi ? hi : lo
+        xs = [AShare(sel.a[j * n : (j + 1) * n], sel.b[j * n : (j + 1) * n]) for j in range(h)]
+        xs += rest
+    return xs[0]
+
+
+def cluster(p: Party, links: ListLinks, *, rounds: int) -> AShare:
+    """A secret person label per record (union order): connected components of the links.
+
+    Min-label propagation (Jacobi): every record starts with its union row as label; a
+    round gives each record the minimum of its label and its linked records' labels.
+    The neighbours' labels are fetched in each pass's sorted order, where every link is
+    a pair (i, i+d) inside the window: the labels are sorted into that order (the
+    pass's own secret permutation), multiplied by the secret link bits of the window
+    pairs, summed per record and offset, and unsorted. After R rounds a record holds
+    the least row within R links of it, so every component of diameter <= R gets one
+    label (its least row), and no label ever crosses components.
+
+    Bound on R. Links are one-to-one per pair of lists, so a record has at most k - 1
+    links (one per other list). A component that holds at most one record of every
+    list -- one person, consistently linked -- has at most k records, hence diameter
+    <= k - 1: R = k - 1 rounds label it completely. One-to-one links do NOT bound a
+    component in general: a1-b1 (A-B), b1-c1 (B-C), c1-a2 (C-A), a2-b2 (A-B), ... is a
+    chain of one-to-one links through two records of list A and grows without limit.
+    Such a chain only arises from a false link or a person twice on one list; with R
+    rounds it is split into pieces of diameter <= R (never merged with another
+    component). :data:`DEFAULT_EXTRA_ROUNDS` rounds beyond k - 1 are the default
+    (:func:`default_rounds`), so a component with one such inconsistency stays whole.
+    R is public; the labels, the links and the components stay secret.
+    LEAKAGE: nothing beyond the public sizes, the number of passes, w and R.
+    """
+    nn = sum(links.sizes)
+    k = len(links.sizes)
+    offs = range(1, k)
+    nr = k - 1
+    label = p.public_a(np.arange(nn, dtype=np.uint64))
+    if nn < 2 or not links.passes:
+        return label
+    bits = max(2, nn.bit_length() + 1)
+    w = links.window
+    for _ in range(rounds):
+        deltas = [p.public_a(np.zeros(nn, np.uint64)) for _ in offs]
+        for pl in links.passes:
+            (sh,) = shuffle(p, [label], plan=pl.srt.plan)
+            (srt_lab,) = apply_public_perm([sh], invert_perm(pl.srt.ranks))
+            assert isinstance(srt_lab, AShare)
+            rep = AShare(np.tile(srt_lab.a, w), np.tile(srt_lab.b, w))
+            diff = _cat([_shift(srt_lab, d) for d in range(1, w + 1)]) - rep
+            prods = _dots(p, [[(x, diff)] for x in pl.fwd] + [[(x, -diff)] for x in pl.bwd])
+            cols = [
+                _sum_slots(prods[r - 1], nn, w, forward=True)
+                + _sum_slots(prods[nr + r - 1], nn, w, forward=False)
+                for r in offs
+            ]
+            back = unsort(p, cols, pl.srt)
+            for r in offs:
+                got = back[r - 1]
+                assert isinstance(got, AShare)
+                deltas[r - 1] = deltas[r - 1] + got
+        label = _min_many(p, [label] + [label + d for d in deltas], bits)
+    return label
+
+
+#: Rounds of :func:`cluster` beyond k - 1 by default (see its bound).
+DEFAULT_EXTRA_ROUNDS = 2
+
+
+def default_rounds(k: int) -> int:
+    """k - 1 + :data:`DEFAULT_EXTRA_ROUNDS` (see :func:`cluster`).
+
+    Examples
+    --------
+    >>> default_rounds(4)
+    5
+    """
+    return k - 1 + DEFAULT_EXTRA_ROUNDS
 
 
 def _sum_slots(x: AShare, n: int, w: int, *, forward: bool) -> AShare:
@@ -454,6 +652,71 @@ def _sum_slots(x: AShare, n: int, w: int, *, forward: bool) -> AShare:
 Frac = tuple[int, int]
 
 
+def link_lists_plain(
+    union_keys: npt.ArrayLike,
+    num: npt.ArrayLike,
+    den: npt.ArrayLike,
+    sizes: Sequence[int],
+    prm: FuzzyParams,
+    *,
+    window: int = DEFAULT_WINDOW,
+) -> list[tuple[int, int]]:
+    """Twin of :func:`link_lists`: the linked pairs (union row, union row), a < b, sorted.
+
+    ``union_keys``: (P, N) the blocking keys of the union (lists one after another);
+    ``num``, ``den``: N x N exact score fractions of every union pair (the scorer is
+    symmetric, e.g. :func:`sharelake.linkage.score.pair_scores` of the union with
+    itself). Same passes, slot order and tie rules as the secure operator: per pass,
+    record and other list, the first slot of maximal score (successors by distance,
+    then predecessors; invalid slots score floor(t) - 1); over the passes the first
+    pass of maximal score; a pair is linked when both ends took it.
+    """
+    keys = np.atleast_2d(np.asarray(union_keys, dtype=np.uint64))
+    sn, sd = np.asarray(num, dtype=np.int64), np.asarray(den, dtype=np.int64)
+    nn, k = keys.shape[1], len(sizes)
+    if nn < 2:
+        return []
+    w = min(window, nn - 1)
+    low: Frac = (prm.t_num // prm.t_den - 1, 1)
+    lst = np.repeat(np.arange(k), sizes)
+
+    def valid(ra: int, rb: int, r: int, me: int) -> bool:
+        other = rb if ra == me else ra
+        return bool(
+            (lst[other] - lst[me]) % k == r and prm.t_den * sn[ra, rb] >= prm.t_num * sd[ra, rb]
+        )
+
+    per_pass: list[dict[tuple[int, int], tuple[Frac, int | None]]] = []
+    for kk in keys:
+        order = [int(x) for x in sorted_order(kk)]
+        got: dict[tuple[int, int], tuple[Frac, int | None]] = {}
+        for i in range(nn):
+            slots = [(i, i + d) for d in range(1, w + 1)] + [(i - d, i) for d in range(1, w + 1)]
+            for r in range(1, k):
+                vals: list[Frac] = []
+                partners: list[int | None] = []
+                for a, b in slots:
+                    if a >= 0 and b < nn and valid(order[a], order[b], r, order[i]):
+                        vals.append((int(sn[order[a], order[b]]), int(sd[order[a], order[b]])))
+                        partners.append(order[b] if a == i else order[a])
+                    else:
+                        vals.append(low)
+                        partners.append(None)
+                j = _first_max(vals)
+                got[(order[i], r)] = (vals[j], partners[j])
+        per_pass.append(got)
+    choice: dict[tuple[int, int], int | None] = {}
+    for rec in range(nn):
+        for r in range(1, k):
+            q = _first_max([pp[(rec, r)][0] for pp in per_pass])
+            choice[(rec, r)] = per_pass[q][(rec, r)][1]
+    links = set()
+    for (rec, r), partner in choice.items():
+        if partner is not None and choice[(partner, (k - r) % k)] == rec:
+            links.add((min(rec, partner), max(rec, partner)))
+    return sorted(links)
+
+
 def blocked_match_plain(
     union_keys: npt.ArrayLike,
     num: npt.ArrayLike,
@@ -465,54 +728,31 @@ def blocked_match_plain(
 ) -> list[tuple[int, int]]:
     """Twin of :func:`blocked_match`: the linked (left row, right row) pairs, sorted.
 
-    ``union_keys``: (P, N) the blocking keys of the union (left rows first); ``num``,
-    ``den``: N x N exact score fractions of every union pair (the scorer is symmetric,
-    e.g. :func:`sharelake.linkage.score.pair_scores` of the union with itself);
-    ``n``: the left list's size. Same passes, slot order and tie rules as the secure
-    operator: per pass a record takes the first slot of maximal score (successors by
-    distance, then predecessors; invalid slots score floor(t) - 1), over the passes the
-    first pass of maximal score; a pair is linked when both ends took it.
+    As :func:`link_lists_plain` for the two lists of sizes n and N - n.
     """
-    keys = np.atleast_2d(np.asarray(union_keys, dtype=np.uint64))
-    sn, sd = np.asarray(num, dtype=np.int64), np.asarray(den, dtype=np.int64)
-    nn = keys.shape[1]
-    if n == 0 or n == nn or nn < 2:
+    nn = np.atleast_2d(np.asarray(union_keys)).shape[1]
+    if n == 0 or n == nn:
         return []
-    w = min(window, nn - 1)
-    low: Frac = (prm.t_num // prm.t_den - 1, 1)
-    side = np.arange(nn) >= n
+    pairs = link_lists_plain(union_keys, num, den, (n, nn - n), prm, window=window)
+    return [(a, b - n) for a, b in pairs]
 
-    def valid(ra: int, rb: int) -> bool:
-        return bool(side[ra] != side[rb] and prm.t_den * sn[ra, rb] >= prm.t_num * sd[ra, rb])
 
-    per_pass: list[dict[int, tuple[Frac, int | None]]] = []
-    for k in keys:
-        order = [int(x) for x in sorted_order(k)]
-        got: dict[int, tuple[Frac, int | None]] = {}
-        for i in range(nn):
-            slots = [(i, i + d) for d in range(1, w + 1)] + [(i - d, i) for d in range(1, w + 1)]
-            vals: list[Frac] = []
-            partners: list[int | None] = []
-            for a, b in slots:
-                if a >= 0 and b < nn and valid(order[a], order[b]):
-                    vals.append((int(sn[order[a], order[b]]), int(sd[order[a], order[b]])))
-                    partners.append(order[b] if a == i else order[a])
-                else:
-                    vals.append(low)
-                    partners.append(None)
-            j = _first_max(vals)
-            got[order[i]] = (vals[j], partners[j])
-        per_pass.append(got)
-    choice: dict[int, int | None] = {}
-    for r in range(nn):
-        q = _first_max([per_pass[x][r][0] for x in range(len(per_pass))])
-        choice[r] = per_pass[q][r][1]
-    links = []
-    for a in range(n):
-        partner = choice[a]
-        if partner is not None and choice[partner] == a:
-            links.append((a, partner - n))
-    return sorted(links)
+def cluster_plain(links: Sequence[tuple[int, int]], n: int, rounds: int) -> list[int]:
+    """Twin of :func:`cluster`: ``rounds`` Jacobi rounds of min-label propagation.
+
+    Examples
+    --------
+    >>> cluster_plain([(0, 1), (1, 2)], 4, 1)
+    [0, 0, 1, 3]
+    """
+    label = list(range(n))
+    nbrs: list[list[int]] = [[] for _ in range(n)]
+    for a, b in links:
+        nbrs[a].append(b)
+        nbrs[b].append(a)
+    for _ in range(rounds):
+        label = [min([label[i]] + [label[j] for j in nbrs[i]]) for i in range(n)]
+    return label
 
 
 def _first_max(vals: Sequence[Frac]) -> int:
