@@ -1,4 +1,4 @@
-"""Benchmarks of secure record linkage for ``sharelake bench``: link_exact, link_fuzzy, link_blocked.
+"""Benchmarks of secure record linkage for ``sharelake bench`` (link_exact, link_fuzzy, ...).
 
 Registered into :data:`sharelake.bench.suite.REGISTRY` on import. Inputs are made
 locally from correlated randomness (``p.rand_a``); the operators are oblivious, so their
@@ -15,6 +15,14 @@ cost does not depend on the values.
   ``ops_per_s`` is pairs per second.
 - ``link_fuzzy_default``: the same with the default :class:`FuzzyParams` and no hybrid
   keys.
+- ``link_blocked``: n x n records linked by the sorted-neighbourhood blocking
+  (:func:`sharelake.linkage.blocked.blocked_match`: every pass of
+  :data:`~sharelake.linkage.blocking.BLOCK_KEYS`, the default window, RECOMMENDED hybrid
+  scoring of the window pairs). ``n`` = records per list.
+- ``link_many``: four lists of n / 4 records each linked at once
+  (:func:`~sharelake.linkage.blocked.link_lists`, as ``link_blocked``) and clustered into
+  persons (:func:`~sharelake.linkage.blocked.cluster`, the default rounds). ``n`` = all
+  records.
 
 Each fuzzy record's ``note`` states the parameters it ran with.
 """
@@ -169,3 +177,33 @@ def _link_blocked(p: Party, n: int) -> Thunk:
     return lambda: blocked_match(
         p, left, right, RECOMMENDED, hybrid=RECOMMENDED_HYBRID, window=DEFAULT_WINDOW
     )
+
+
+@bench_op(
+    "link_many",
+    requires="sharelake.linkage.blocked",
+    plain=_plain_blocked,
+    unit="records",
+    note="4 lists of n/4 records, sorted-neighbourhood links of every list pair "
+    "(5 passes, window 8, RECOMMENDED hybrid) and min-label clustering (5 rounds)",
+)
+def _link_many(p: Party, n: int) -> Thunk:
+    from ..linkage.blocked import cluster, default_rounds, link_lists
+    from ..linkage.blocking import BLOCK_KEYS, DEFAULT_WINDOW
+    from ..linkage.fuzzy import SharedPeople
+
+    def people(m: int) -> SharedPeople:
+        names = ["given_count", "family_count", "all_count", *RECOMMENDED.keys, *BLOCK_KEYS]
+        names += [f"dob_{c}_present" for c in ("year", "month", "day")]
+        cols = {c: p.rand_a(m) for c in names}
+        mats = {f: p.rand_a((m, QGRAM_DIM)) for f in ("given", "family")}
+        mats["dob"] = p.rand_a((m, DOB_DIM))
+        return SharedPeople(cols, mats)
+
+    tables = [people(max(1, n // 4)) for _ in range(4)]
+
+    def run() -> object:
+        links = link_lists(p, tables, RECOMMENDED, hybrid=RECOMMENDED_HYBRID, window=DEFAULT_WINDOW)
+        return cluster(p, links, rounds=default_rounds(4))
+
+    return run
