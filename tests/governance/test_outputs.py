@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sharelake.engine.protect import suppress_small_groups
 from sharelake.governance.lineage import Cells
 from sharelake.governance.outputs import (
     HIDDEN_COUNT,
@@ -17,7 +18,6 @@ from sharelake.governance.outputs import (
     DifferencingGuard,
     QueryBudget,
     protected_plan,
-    suppress_small_groups,
 )
 from sharelake.harness.runner import run_parties
 from sharelake.mpc.arith import open_arith

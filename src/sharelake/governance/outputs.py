@@ -1,12 +1,9 @@
-"""Output protection: small groups suppressed inside MPC, query budgets, differencing.
+"""Output rules: the row count small groups are decided on, query budgets, differencing.
 
 Small groups
-    :func:`suppress_small_groups` decides ``count < k`` on shares (a narrow-width
-    comparison, :func:`~sharelake.mpc.compare.lt_public`), ANDs "not small" into the
-    secret validity and sums the suppressed groups, all without opening anything. The
-    later compaction opens only the surviving groups; the release reports how many
-    were suppressed (that one number is opened). :func:`protected_plan` makes sure the
-    released aggregate carries a row count to decide on.
+    :func:`protected_plan` makes sure the released aggregate carries a row count to decide
+    on; the engine then suppresses groups with fewer than k rows inside MPC
+    (:func:`sharelake.engine.protect.suppress_small_groups`).
 
 Budgets
     :class:`QueryBudget`: a persisted count of released queries per analyst and table
@@ -20,7 +17,7 @@ Differencing
     complementary filters, two releases differing by a few rows in one group).
     :class:`DifferencingGuard` records, per table upload, the *cells* every released
     aggregate revealed (:class:`~sharelake.governance.lineage.Cells`, derived from the
-    plan's lineage); :func:`~sharelake.governance.atoms.small_atoms` then checks inside
+    plan's lineage); :func:`~sharelake.engine.atoms.small_atoms` then checks inside
     MPC that, with the new release, every atom of all released cells (and of the whole
     table, whose row count is public) has 0 or at least k rows, and opens that one bit.
     Its limits are in SECURITY.md (joins, concatenations, de-duplication and heads below
@@ -37,16 +34,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..errors import SharelakeError
-from ..mpc.arith import mul
-from ..mpc.compare import lt_public
-from ..mpc.convert import b2a_bits
-from ..mpc.party import Party
-from ..mpc.shares import AShare
 from ..plan.canonical import canonical_json
-from ..relational.table import SecretTable
 from .lineage import Cells
 
 __all__ = [
@@ -56,7 +45,6 @@ __all__ = [
     "DifferencingGuard",
     "QueryBudget",
     "protected_plan",
-    "suppress_small_groups",
 ]
 
 HIDDEN_COUNT = "__rows"
@@ -69,55 +57,6 @@ class BudgetExceededError(SharelakeError):
 
 class DifferencingError(SharelakeError):
     """A release would differ from an earlier one over the same table by fewer than k rows."""
-
-
-# ---- small groups -------------------------------------------------------------------------
-
-
-def suppress_small_groups(
-    p: Party, table: SecretTable, count_col: str, k: int, *, max_count: int | None = None
-) -> tuple[SecretTable, AShare]:
-    """Mark the groups of ``table`` with fewer than ``k`` rows invalid, on shares.
-
-    Parameters
-    ----------
-    p
-        This party's protocol context.
-    table
-        A group-by result (one row per group, secret validity).
-    count_col
-        The column holding each group's row count.
-    k
-        The minimum group size (public).
-    max_count
-        A public upper bound on any count (e.g. the number of input rows); the
-        comparison then runs on ``max(max_count, k).bit_length() + 2`` bits. Without
-        it the full 64-bit comparison is used: the result's own row count is NOT a
-        bound (an overlap table has few rows but large counts).
-
-    Returns
-    -------
-    (SecretTable, AShare)
-        The table with validity ``valid AND count >= k``, and a one-element sharing of
-        the number of valid groups that were suppressed.
-
-    Notes
-    -----
-    Cost: one comparison (narrow when ``max_count`` is given), one bit
-    injection and one multiplication round. LEAKAGE: nothing (the count of suppressed
-    groups stays shared until the caller opens it).
-    """
-    if k < 1:
-        raise ValueError("k must be at least 1")
-    n = table.n
-    if n == 0:
-        zero = p.public_a(np.zeros(1, dtype=np.uint64))
-        return table, zero
-    bits = 64 if max_count is None else min(64, max(max_count, k).bit_length() + 2)
-    small = b2a_bits(p, lt_public(p, table[count_col].values, k, bits=bits))
-    gone = mul(p, table.valid, small)
-    total = AShare(gone.a.sum(keepdims=True), gone.b.sum(keepdims=True))
-    return table.with_valid(table.valid - gone), total
 
 
 def _released_groupby(root: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:

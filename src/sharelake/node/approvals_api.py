@@ -32,9 +32,10 @@ from typing import Any
 
 from ..consortium.cluster import NodeConfig
 from ..consortium.members import Consortium, Member
+from ..engine.atoms import small_atoms
+from ..engine.protect import suppress_small_groups
 from ..errors import InputValidationError, SharelakeError
 from ..governance.approvals import ApprovalBook, request_id
-from ..governance.atoms import small_atoms
 from ..governance.audit import AuditLog
 from ..governance.lineage import Cells, release_cells
 from ..governance.outputs import (
@@ -44,7 +45,6 @@ from ..governance.outputs import (
     DifferencingGuard,
     QueryBudget,
     protected_plan,
-    suppress_small_groups,
 )
 from ..governance.policy import Policy, PolicyChange, PolicyError
 from ..governance.verdict import TableRef, Verdict, check_plan

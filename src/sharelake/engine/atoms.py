@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..governance.lineage import Cells
 from ..mpc.arith import mul, open_arith
 from ..mpc.compare import eq_public, lt_public
 from ..mpc.convert import b2a_bits
@@ -54,7 +55,6 @@ from ..mpc.sort import sort_undoable, unsort
 from ..relational import expr as rexpr
 from ..relational.literals import bind_literals
 from ..relational.table import SecretTable
-from .lineage import Cells
 
 __all__ = ["cell_labels", "group_sizes", "small_atoms", "small_atoms_plain"]
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sharelake.governance.atoms import group_sizes, small_atoms, small_atoms_plain
+from sharelake.engine.atoms import group_sizes, small_atoms, small_atoms_plain
 from sharelake.governance.lineage import Cells, release_cells
 from sharelake.harness.runner import run_parties
 from sharelake.mpc.arith import open_arith
