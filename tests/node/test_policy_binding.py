@@ -12,8 +12,8 @@ import pytest
 from sharelake.consortium.cluster import NodeConfig, init_cluster, member_key_path, node_config_path
 from sharelake.consortium.keys import load_private_key
 from sharelake.governance.policy import Policy, PolicyChange
-from sharelake.node.approvals_api import Governance
 from sharelake.node.authz import AuthorizationError
+from sharelake.node.governance import Governance
 
 TIGHT = Policy.from_dict({"columns": {"clinic": "aggregate"}})
 

@@ -2,7 +2,7 @@
 middleware that audits every request.
 
 Plan requests, approvals and rejections, owner-signed policy changes and the audit log are
-served here; every decision is :class:`~sharelake.node.approvals_api.Governance`'s.
+served here; every decision is :class:`~sharelake.node.governance.Governance`'s.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from ..governance.policy import PolicyChange, PolicyError
 from ..plan.canonical import PlanError, plan_hash
 from ..plan.nodes import validate_plan
 from ..storage.catalog import TableNotFoundError
-from .approvals_api import Governance, _now_text
 from .authz import AuthorizationError
+from .governance import Governance, _now_text
 
 __all__ = ["mount"]
 

@@ -56,11 +56,11 @@ from ..storage.catalog import TableNotFoundError, TableOwnerError, UploadStateEr
 from ..storage.shares import ShareIntegrityError
 from ..storage.store import Store
 from . import uploads
-from .approvals_api import Governance
 from .authz import AuthorizationError, authorize
 from .bodies import Body, receive_body
 from .consistency import DataInconsistencyError, check_tables
 from .deadline import QueryDeadlineError, QueryWatchdog
+from .governance import Governance
 from .governance_routes import mount as mount_governance
 from .ledger import LEDGER_FILE, RequestLedger, SessionReusedError
 from .limits import BodyTooLargeError, MalformedBodyError, RateLimiter, RateLimitError, parse_json

@@ -35,9 +35,9 @@ from ..mpc.party import Party
 from ..storage.bundle import BundleError, decode_bundle
 from ..storage.catalog import TableNotFoundError
 from ..storage.store import Store
-from .approvals_api import check_upload_policy
 from .authz import AuthorizationError, require_role
 from .consistency import check_components
+from .governance import check_upload_policy
 from .peers import PeerRouter
 
 __all__ = ["abort", "commit", "prepare", "upload_session"]

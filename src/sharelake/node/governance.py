@@ -1,4 +1,4 @@
-"""Governance at a node: verdicts, approvals, output protection, policy changes, audit.
+"""Node governance in one class: admission, approvals, budgets, release history, audit calls.
 
 :class:`Governance` is the node's governance state, kept in its data directory::
 
