@@ -13,7 +13,7 @@ from sharelake.client.upload import UploadError
 from sharelake.consortium.cluster import init_cluster
 from sharelake.node.local import LocalCluster
 
-pytestmark = pytest.mark.tls
+pytestmark = [pytest.mark.tls, pytest.mark.faults]
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from sharelake.plan import nodes as pn
 from sharelake.plan.canonical import plan_hash
 from sharelake.storage.bundle import decode_bundle
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]
 
 POLICY = {
     "min_group_size": 5,

@@ -32,7 +32,7 @@ from sharelake.plan import nodes as pn
 from sharelake.plan.canonical import canonical_json, plan_hash
 from sharelake.storage.bundle import decode_bundle
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(300)]
 
 PEOPLE_POLICY = {
     "min_group_size": 5,

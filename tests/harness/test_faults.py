@@ -18,7 +18,7 @@ from sharelake.mpc.sharing import share_arith
 
 from . import bodies
 
-pytestmark = pytest.mark.tls
+pytestmark = [pytest.mark.tls, pytest.mark.faults]
 
 
 def _shared(x: np.ndarray[Any, Any]) -> list[AShare]:

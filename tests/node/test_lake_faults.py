@@ -22,7 +22,7 @@ from sharelake.node.local import LocalCluster
 
 from .queries import query_on_each_node
 
-pytestmark = pytest.mark.tls
+pytestmark = [pytest.mark.tls, pytest.mark.faults]
 
 
 def frame(n: int, seed: int = 1) -> pd.DataFrame:

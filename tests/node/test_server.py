@@ -12,7 +12,7 @@ import pytest
 
 from sharelake.consortium.cluster import NodeConfig, init_cluster, node_config_path
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(60)]
 
 
 def start_node(config: Path) -> subprocess.CompletedProcess[str]:

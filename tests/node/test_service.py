@@ -31,7 +31,7 @@ from sharelake.relational.expr import col, lit, to_json
 from sharelake.relational.table import ColumnSpec, SecretTable, spec_from_json, spec_to_json
 from sharelake.storage.bundle import decode_bundle, encode_bundle
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(180)]
 
 CATS = ("north", "south")
 SPECS = [
