@@ -451,11 +451,27 @@ def _check_node(node: Mapping[str, Any]) -> None:
     pn.validate_plan(pn.make_plan(dict(node)))
 
 
-def overlap(tables: Sequence[Table], *, on: str | Sequence[str]) -> Table:
+def overlap(
+    tables: Sequence[Table],
+    *,
+    on: str | Sequence[str],
+    linkage: Literal["fuzzy", "exact"] | None = None,
+    window: int | Literal["auto"] | None = "auto",
+    rounds: int | None = None,
+) -> Table:
     """The overlap (capture-history) table of 2 to 12 lists on the person key ``on``.
 
     One row per non-empty combination of lists: boolean columns ``in_<table>`` and
     ``count``, the number of distinct keys found in exactly those lists.
+
+    With ``linkage`` (``on="person"``), the tables are person tables (uploaded with
+    ``upload_people``, possibly filtered) and the persons are found inside MPC: all lists
+    are linked at once, one-to-one per pair of lists (``"fuzzy"``: the recommended
+    hybrid scoring; ``"exact"``: some match key agrees), and the records are clustered
+    into persons by ``rounds`` rounds of min-label propagation (default k + 1; see
+    LINKAGE.md for the bound). ``window``: the sorted-neighbourhood window, None for
+    every pair, ``"auto"`` every pair up to :data:`ALL_PAIRS_RECORDS` records in all and
+    the default window above.
 
     Examples
     --------
@@ -463,18 +479,51 @@ def overlap(tables: Sequence[Table], *, on: str | Sequence[str]) -> Table:
     >>> a, b = Table.of("ngo_a", ["pid"]), Table.of("police", ["pid"])
     >>> sharelake.overlap([a, b], on="pid").columns
     ['in_ngo_a', 'in_police', 'count']
+    >>> p, q = Table.of("ngo_a", ["lk_pipeline"]), Table.of("police", ["lk_pipeline"])
+    >>> sharelake.overlap([p, q], on="person", linkage="fuzzy").columns
+    ['in_ngo_a', 'in_police', 'count']
     """
     ts = list(tables)
     if not all(isinstance(t, Table) for t in ts):
         raise TypeError("overlap needs a list of sharelake Tables")
     if len(ts) < 2:
         raise ValueError("overlap needs at least two tables")
-    node = pn.overlap([t._node for t in ts], _names(on, "on"))
+    link = None
+    if linkage is not None:
+        from ..linkage.blocked import default_rounds
+        from ..linkage.blocking import DEFAULT_WINDOW
+
+        if window == "auto":
+            total = _rows_read(ts)
+            window = None if total is not None and total <= ALL_PAIRS_RECORDS else DEFAULT_WINDOW
+        link = {
+            "mode": linkage,
+            "window": window,
+            "rounds": default_rounds(len(ts)) if rounds is None else int(rounds),
+        }
+    node = pn.overlap([t._node for t in ts], _names(on, "on"), linkage=link)
     _check_node(node)
     out = ts[0]
     for t in ts[1:]:
         out = out._new(out._node, t)
     return out._new(node)
+
+
+ALL_PAIRS_RECORDS = 1000
+"""``overlap(linkage=..., window="auto")`` scores every pair of records up to this many
+records in all (about half a million pairs) and uses the sorted-neighbourhood blocking
+above it (LINKAGE.md)."""
+
+
+def _rows_read(tables: Sequence[Table]) -> int | None:
+    """Rows of the stored tables the plans read (from the catalog); None offline."""
+    total = 0
+    for t in tables:
+        if t._session is None:
+            return None
+        for name in t._schemas:
+            total += int(t._session.table_info(name).rows)
+    return total
 
 
 def concat(tables: Sequence[Table]) -> Table:

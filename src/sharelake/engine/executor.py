@@ -41,7 +41,7 @@ from ..relational.ops import (
 )
 from ..relational.overlap import overlap
 from ..relational.table import SecretTable, spec_to_json
-from .linkage import run_link
+from .linkage import run_link, with_persons
 
 __all__ = ["Released", "execute", "plan_tables", "release_rows", "result_is_ordered"]
 
@@ -111,6 +111,8 @@ def _run(p: Party, node: Any, load: Loader) -> SecretTable:
         inputs = [_run(p, x, load) for x in _field(node, "inputs", list)]
         if op == "concat":
             return concat(p, inputs)
+        if node.get("linkage") is not None:  # persons by record linkage (engine/linkage.py)
+            inputs = with_persons(p, inputs, node["linkage"])
         return overlap(p, inputs, on=_names(node, "on"))
     if op == "join":
         how = _field(node, "how", str)

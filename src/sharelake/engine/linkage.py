@@ -47,10 +47,12 @@ from typing import Any
 
 import numpy as np
 
-from ..linkage.blocked import BlockedLinks, blocked_match
-from ..linkage.fuzzy import BLOCK_PAIRS, fuzzy_match
+from ..linkage.blocked import BlockedLinks, blocked_match, cluster, link_lists
+from ..linkage.blocking import BLOCK_KEYS
+from ..linkage.fuzzy import BLOCK_PAIRS, FuzzyParams, fuzzy_match
 from ..linkage.people_table import (
     KEY_COLUMNS,
+    LINK_KEYS,
     RECORD_ID,
     fuzzy_params,
     person_format,
@@ -67,7 +69,13 @@ from ..plan.canonical import PlanError
 from ..relational.join import join
 from ..relational.table import ColumnSpec, SecretColumn, SecretTable
 
-__all__ = ["run_link"]
+__all__ = ["EXACT_PARAMS", "run_link", "with_persons"]
+
+EXACT_PARAMS = FuzzyParams(
+    w_name=0, w_year=0, w_month=0, w_day=0, t_num=1, t_den=1, bonus=1, keys=LINK_KEYS
+)
+"""Exact linkage of k lists: a pair scores 1 when some match key agrees, else 0; the
+threshold 1 keeps only key agreements, and the one-to-one rule applies as for fuzzy."""
 
 Runner = Callable[[Mapping[str, Any]], SecretTable]
 _INT = ColumnSpec("matches", "int", nullable=False)
@@ -115,6 +123,54 @@ def run_link(p: Party, node: Mapping[str, Any], run: Runner) -> SecretTable:
         return _from_links(p, links, left, right, reveal)
     bits = fuzzy_match(p, shared_people(left), shared_people(right), prm, hybrid=mode == "hybrid")
     return _from_bits(p, bits, left, right, reveal)
+
+
+def with_persons(
+    p: Party, tables: list[SecretTable], linkage: Mapping[str, Any]
+) -> list[SecretTable]:
+    """The person tables with a secret column ``person``: the linked person of each row.
+
+    ``linkage`` is the plan's ``{"mode", "window", "rounds"}``. All lists are linked at
+    once (:func:`sharelake.linkage.blocked.link_lists`: fuzzy mode with the recommended
+    hybrid parameters, exact mode with :data:`EXACT_PARAMS`; ``window`` None scores
+    every pair in one pass over the union) and clustered
+    (:func:`sharelake.linkage.blocked.cluster`, ``rounds`` rounds); rows filtered out
+    (validity 0) link to nothing. LEAKAGE: as those two (sizes, k, passes, window,
+    rounds); the labels stay secret.
+    """
+    try:
+        fmts = {person_format([c.spec for c in t.columns.values()]) for t in tables}
+    except ValueError as exc:
+        raise PlanError(f"overlap by linkage: {exc}") from None
+    if len(fmts) != 1:
+        raise PlanError("overlap by linkage: the tables were encoded by different pipelines")
+    mode, window, rounds = linkage.get("mode"), linkage.get("window"), linkage.get("rounds")
+    if mode not in ("fuzzy", "exact") or not isinstance(rounds, int):
+        raise PlanError("overlap by linkage: unknown mode or rounds")
+    prm = fuzzy_params({}) if mode == "fuzzy" else EXACT_PARAMS
+    nn = sum(t.n for t in tables)
+    keys: tuple[str, ...] = BLOCK_KEYS
+    if window is None:  # every pair: one pass whose window covers the union
+        keys, window = BLOCK_KEYS[:1], max(1, nn - 1)
+    links = link_lists(
+        p,
+        [shared_people(t) for t in tables],
+        prm,
+        hybrid=True,
+        keys=keys,
+        window=int(window),
+        valid=[t.valid for t in tables],
+    )
+    labels = cluster(p, links, rounds=rounds)
+    out, off = [], 0
+    spec = ColumnSpec("person", "int", nullable=False)
+    for t in tables:
+        lab = AShare(labels.a[off : off + t.n], labels.b[off : off + t.n])
+        off += t.n
+        cols = dict(t.columns)
+        cols["person"] = SecretColumn(spec, lab)
+        out.append(SecretTable(cols, t.valid, t.name))
+    return out
 
 
 # ---- result tables -------------------------------------------------------------------------

@@ -388,7 +388,15 @@ def _walk(ck: _Checker, node: Mapping[str, Any]) -> _Rel:
                 for name in subs[0].cols
             }
             return _Rel(cols, rows, all(s.aggregated for s in subs))
-        keys = frozenset().union(*(s.cols[k].sources for s in subs for k in node["on"]))
+        if node.get("linkage") is not None:  # persons linked on the lk_* encodings
+            from ..linkage.people_table import PREFIX
+
+            on = [[c for c in s.cols if c.startswith(PREFIX)] for s in subs]
+        else:
+            on = [list(node["on"]) for _ in subs]
+        keys = frozenset().union(
+            *(s.cols[k].sources for s, ks in zip(subs, on, strict=True) for k in ks)
+        )
         ck.use(keys, "overlap_key")
         ck.sized(keys, "list overlap")
         names = [s["table"] if s["op"] == "scan" else str(i) for i, s in enumerate(node["inputs"])]

@@ -323,13 +323,15 @@ def link_lists(
     hybrid: bool = False,
     keys: Sequence[str] = BLOCK_KEYS,
     window: int = DEFAULT_WINDOW,
+    valid: Sequence[AShare] | None = None,
 ) -> ListLinks:
     """One-to-one links of every pair of the k ``tables`` by sorted-neighbourhood blocking.
 
     Per record and other list (offset r = 1 .. k-1) the arg-max trees of the module run
     on the slots whose partner is in that list; a pair is linked when both ends chose
-    it. For two lists this is :func:`blocked_match`. LEAKAGE: the list sizes, k,
-    ``len(keys)`` and ``window`` (public); nothing else.
+    it. For two lists this is :func:`blocked_match`. ``valid``: per table the secret
+    0/1 validity of its rows (rows filtered out link to nothing). LEAKAGE: the list
+    sizes, k, ``len(keys)`` and ``window`` (public); nothing else.
     """
     prm = prm or FuzzyParams()
     if window < 1 or not keys:
@@ -356,6 +358,8 @@ def link_lists(
         "row": [p.public_a(np.arange(1, nn + 1, dtype=np.uint64))],
         "list": _onehot_lists(p, sizes),
     }
+    if valid is not None:
+        payload["ok"] = [_cat(list(valid))]
     if hybrid:
         for key in prm.keys:
             payload[key] = [_cat([t.columns[key] for t in tables])]
@@ -384,6 +388,11 @@ def link_lists(
         num, den = _pair_scores(p, moved, prm, w, hybrid)
         below = msb_many(p, [num.scale(prm.t_den) - den.scale(prm.t_num)], bits=wd.score)[0]
         cand = below.invert(p.id).and_public(pack(in_range))
+        if valid is not None:
+            okb = _low_bit(moved["ok"])
+            nxt_ok = _take_many(okb, nn, w)
+            (both,) = and_bits_many(p, [(_tile_bits(okb, w), nxt_ok)])
+            (cand,) = and_bits_many(p, [(cand, both)])
         # [list(i+d) - list(i) = r mod k] per pair and r: one round of k-term dot products
         lists = [moved[f"list{j}"] for j in range(k)]
         here = [AShare(np.tile(x.a, w), np.tile(x.b, w)) for x in lists]
@@ -510,6 +519,24 @@ def blocked_match(
     flag, part = links.flag[0], links.partner[0]
     lp = part[:n].add_public(np.uint64((-(n + 1)) % (1 << 64)), p.id)
     return BlockedLinks(flag[:n], lp, flag[n:])
+
+
+def _low_bit(x: AShare) -> BitShare:
+    """The low bit of an arithmetic sharing as a boolean one (local: the low bit of a sum
+    is the XOR of the low bits); for 0/1 values, the value itself."""
+    one = np.uint64(1)
+    return BitShare(pack((x.a & one).astype(bool)), pack((x.b & one).astype(bool)), len(x))
+
+
+def _tile_bits(x: BitShare, w: int) -> BitShare:
+    """Bit i of every d-block is x_i (w blocks, d-major; local)."""
+    return BitShare(pack(np.tile(unpack(x.a, x.n), w)), pack(np.tile(unpack(x.b, x.n), w)), w * x.n)
+
+
+def _take_many(x: BitShare, n: int, w: int) -> BitShare:
+    """Bit i of block d is x_{i+d} (the last bit beyond the end; d-major; local)."""
+    idx = np.concatenate([np.minimum(np.arange(n) + d, n - 1) for d in range(1, w + 1)])
+    return _take_bits(x, idx)
 
 
 def _gather(x: AShare, idx: npt.NDArray[np.intp]) -> AShare:

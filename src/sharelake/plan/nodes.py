@@ -234,15 +234,25 @@ def head(input: Node, n: int) -> Node:
     return {"op": "head", "input": input, "n": n}
 
 
-def overlap(inputs: Sequence[Node], on: Sequence[str]) -> Node:
+def overlap(
+    inputs: Sequence[Node], on: Sequence[str], *, linkage: Mapping[str, Any] | None = None
+) -> Node:
     """The capture-history (overlap) table of 2..12 lists on the person key ``on``.
+
+    ``linkage`` (``{"mode": "fuzzy" | "exact", "window": w | None, "rounds": R}``, with
+    ``on = ["person"]``): the inputs are person tables and the persons are found inside
+    MPC by record linkage of all lists at once and clustering
+    (:mod:`sharelake.linkage.blocked`); ``window`` None scores every pair.
 
     Examples
     --------
     >>> overlap([scan("a"), scan("b")], ["pid"])["op"]
     'overlap'
     """
-    return {"op": "overlap", "inputs": list(inputs), "on": list(on)}
+    node: Node = {"op": "overlap", "inputs": list(inputs), "on": list(on)}
+    if linkage is not None:
+        node["linkage"] = dict(linkage)
+    return node
 
 
 def concat(inputs: Sequence[Node]) -> Node:
@@ -410,8 +420,9 @@ def output_columns(
                 if s != subs[0]:
                     raise _fail(f"{path}.inputs[{i}]", "concat needs the same columns in order")
             return subs[0]
+        need = ["lk_pipeline"] if node.get("linkage") is not None else node["on"]
         for i, s in enumerate(subs):
-            _need(s, node["on"], f"{path}.inputs[{i}]")
+            _need(s, need, f"{path}.inputs[{i}]")
         names = [s["table"] if s["op"] == "scan" else str(i) for i, s in enumerate(node["inputs"])]
         if len(set(names)) != len(names):
             names = [str(i) for i in range(len(names))]

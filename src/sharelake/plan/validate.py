@@ -63,7 +63,14 @@ OPS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "link": (frozenset({"left", "right", "mode", "reveal", "params"}), frozenset()),
 }
 #: op -> fields it may carry or leave out (absent means the documented default)
-OPTIONAL: dict[str, frozenset[str]] = {"link": frozenset({"blocking"})}
+OPTIONAL: dict[str, frozenset[str]] = {
+    "link": frozenset({"blocking"}),
+    "overlap": frozenset({"linkage"}),
+}
+#: ``overlap.linkage.mode`` values: persons found by record linkage of person tables
+OVERLAP_LINKAGE: tuple[str, ...] = ("fuzzy", "exact")
+#: Most rounds of the clustering an overlap by linkage may ask for
+MAX_CLUSTER_ROUNDS = 32
 #: ``link.blocking.method`` values (absent ``blocking``: every pair is scored)
 LINK_BLOCKING: tuple[str, ...] = ("sorted_neighbourhood",)
 #: Largest window of the sorted-neighbourhood blocking a plan may ask for
@@ -266,8 +273,27 @@ def _validate_node(node: Any, path: str, depth: int, count: list[int]) -> None:
             raise _fail(f"{path}.inputs", f"expected a list of {low} to {high} inputs")
         if op == "overlap":
             _names(node["on"], f"{path}.on")
+            if "linkage" in node:
+                _linkage(node["linkage"], node["on"], f"{path}.linkage")
         for i, sub in enumerate(inputs):
             _validate_node(sub, f"{path}.inputs[{i}]", depth + 1, count)
+
+
+def _linkage(lk: Any, on: Any, path: str) -> None:
+    """``{"mode": "fuzzy" | "exact", "window": int | null, "rounds": int}`` (on = person)."""
+    if not isinstance(lk, dict) or set(lk) != {"mode", "window", "rounds"}:
+        raise _fail(path, "expected an object with mode, window and rounds")
+    if lk["mode"] not in OVERLAP_LINKAGE:
+        raise _fail(f"{path}.mode", f"unknown linkage {lk['mode']!r}")
+    if lk["window"] is not None:
+        _int(lk["window"], f"{path}.window", minimum=1)
+        if lk["window"] > MAX_LINK_WINDOW:
+            raise _fail(f"{path}.window", f"at most {MAX_LINK_WINDOW}")
+    _int(lk["rounds"], f"{path}.rounds", minimum=1)
+    if lk["rounds"] > MAX_CLUSTER_ROUNDS:
+        raise _fail(f"{path}.rounds", f"at most {MAX_CLUSTER_ROUNDS}")
+    if on != ["person"]:
+        raise _fail(path, "an overlap by linkage is on the linked person: on must be ['person']")
 
 
 def validate_plan(plan: Any) -> None:
