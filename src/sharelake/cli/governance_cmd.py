@@ -233,18 +233,33 @@ def verify(
         list[Path],
         typer.Argument(help="Audit logs, or a cluster directory (all nodes' logs)."),
     ],
+    consortium: Annotated[
+        Path | None,
+        typer.Option(
+            "--consortium",
+            help="The consortium file listing the nodes' audit keys (default: "
+            "consortium.toml of a cluster directory).",
+        ),
+    ] = None,
 ) -> None:
-    """Check each log's hash chain and, given several, that the nodes agree."""
-    from ..governance.audit import compare_nodes, verify_chain
+    """Check each log's chain and signatures, the chain heads the peers stored, and that
+    the nodes agree on every field of every shared event."""
+    from ..consortium.members import Consortium
+    from ..governance.audit import verify_logs
 
     logs = _logs(paths)
     if not logs:
         raise _fail("no audit log found")
-    problems: list[str] = []
-    for p in logs:
-        problems += verify_chain(p)
-    if len(logs) > 1:
-        problems += compare_nodes(logs)
+    if consortium is None:
+        found = [p / "consortium.toml" for p in paths if (p / "consortium.toml").is_file()]
+        consortium = found[0] if found else None
+    keys: dict[int, bytes | None] = {}
+    if consortium is not None:
+        keys = {n.id: n.audit_key for n in Consortium.load(consortium).nodes}
+    for i in sorted(set(range(3)) - {i for i, k in keys.items() if k is not None}):
+        if len(logs) > 1 or i == 0:
+            typer.echo(f"note: no audit key of P{i} given: its signatures are not checked")
+    problems = verify_logs(logs, keys)
     for line in problems:
         typer.echo(line)
     if problems:

@@ -7,6 +7,7 @@ Layout written by :func:`init_cluster` in ``DIR``::
     DIR/nodes/P{i}/node.toml       node i's configuration (see NodeConfig)
     DIR/nodes/P{i}/node{i}.pem     node i's certificate ...
     DIR/nodes/P{i}/node{i}-key.pem ... and private key (0600)
+    DIR/nodes/P{i}/audit-key.pem   node i's Ed25519 audit key (0600; signs its audit log)
     DIR/nodes/P{i}/data/           node i's data directory (created by the node)
     DIR/members/<name>.key         each member's Ed25519 private key (PEM, 0600)
 
@@ -83,12 +84,14 @@ from .members import (
 )
 
 __all__ = [
+    "AUDIT_KEY_FILE",
     "DEFAULT_MEMBERS",
     "ClusterExistsError",
     "Deadlines",
     "Limits",
     "MemberSpec",
     "NodeConfig",
+    "audit_key_path",
     "check_node_files",
     "consortium_path",
     "init_cluster",
@@ -97,6 +100,9 @@ __all__ = [
     "parse_member_spec",
     "parse_member_specs",
 ]
+
+
+AUDIT_KEY_FILE = "audit-key.pem"
 
 
 class ClusterExistsError(SharelakeError):
@@ -412,6 +418,19 @@ def node_config_path(directory: str | Path, node_id: int) -> Path:
     return Path(directory) / "nodes" / f"P{node_id}" / "node.toml"
 
 
+def audit_key_path(tls_key_path: str | Path) -> Path:
+    """Where a node keeps its Ed25519 audit key: ``audit-key.pem`` beside its TLS key.
+
+    Its public half is the node's ``audit_key`` in ``consortium.toml``.
+
+    Examples
+    --------
+    >>> audit_key_path("/lake/nodes/P0/node0-key.pem").as_posix()
+    '/lake/nodes/P0/audit-key.pem'
+    """
+    return Path(tls_key_path).parent / AUDIT_KEY_FILE
+
+
 def member_key_path(directory: str | Path, name: str) -> Path:
     """``DIR/members/<name>.key``."""
     return Path(directory) / "members" / f"{check_member_name(name)}.key"
@@ -536,6 +555,8 @@ def init_cluster(
     for i in range(3):
         node_dir = node_config_path(d, i).parent
         issued = issue_node_cert(ca, i, node_dir, hosts=_cert_hosts(hosts[i]))
+        audit = generate_key()  # signs the node's audit entries and chain heads
+        save_private_key(audit, audit_key_path(issued.key_path))
         nodes.append(
             NodeInfo(
                 id=i,
@@ -545,6 +566,7 @@ def init_cluster(
                 peer_host=hosts[i],
                 peer_port=peer[i],
                 cert_fingerprint=fingerprint(issued.cert),
+                audit_key=public_key_bytes(audit),
             )
         )
         NodeConfig(

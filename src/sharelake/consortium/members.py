@@ -19,6 +19,7 @@ roles, Ed25519 public key)::
     peer_host = "127.0.0.1"
     peer_port = 8403
     cert_fingerprint = "5f0c...e1"   # 64 lowercase hex chars, SHA-256 of the DER
+    audit_key = "base64 of the 32 raw Ed25519 bytes"  # optional: signs its audit log
 
     [[members]]
     name = "ngo_a"                   # letters, digits, "_", "-", "." (at most 64)
@@ -150,6 +151,10 @@ class NodeInfo:
         Where the other nodes reach its mutual-TLS peer channel.
     cert_fingerprint
         SHA-256 of the node certificate's DER encoding, lowercase hex.
+    audit_key
+        The 32 raw bytes of the node's Ed25519 audit public key (it signs every audit
+        entry and chain head of the node; ``audit_key`` in the file, base64), or None
+        when the file lists none (signatures are then not checked).
     """
 
     id: int
@@ -159,6 +164,7 @@ class NodeInfo:
     peer_host: str
     peer_port: int
     cert_fingerprint: str
+    audit_key: bytes | None = None
 
     @property
     def api_url(self) -> str:
@@ -284,6 +290,9 @@ class Consortium:
                     "peer_host": n.peer_host,
                     "peer_port": n.peer_port,
                     "cert_fingerprint": n.cert_fingerprint,
+                    **(
+                        {} if n.audit_key is None else {"audit_key": encode_public_key(n.audit_key)}
+                    ),
                 }
                 for n in self.nodes
             ],
@@ -428,6 +437,15 @@ def _kind(val: object) -> str:
     )
 
 
+def _audit_key(v: _Validator, item: Mapping[str, Any], where: str) -> bytes | None:
+    if "audit_key" not in item:
+        return None
+    try:
+        return decode_public_key(v.text(item, "audit_key", where))
+    except ValueError as exc:
+        v.fail(where, f"the node's audit public key {exc}")
+
+
 def _parse_nodes(v: _Validator, raw: list[Any]) -> tuple[NodeInfo, NodeInfo, NodeInfo]:
     if len(raw) != 3:
         v.fail("nodes", f"expected exactly 3 nodes (P0, P1, P2), got {len(raw)}")
@@ -448,7 +466,7 @@ def _parse_nodes(v: _Validator, raw: list[Any]) -> tuple[NodeInfo, NodeInfo, Nod
                 "peer_port",
                 "cert_fingerprint",
             },
-            optional={"name"},
+            optional={"name", "audit_key"},
         )
         nid = v.integer(item, "id", f"{where}.id")
         if nid not in NODE_IDS:
@@ -470,6 +488,7 @@ def _parse_nodes(v: _Validator, raw: list[Any]) -> tuple[NodeInfo, NodeInfo, Nod
             peer_host=v.text(item, "peer_host", f"{where}.peer_host"),
             peer_port=v.port(item, "peer_port", f"{where}.peer_port"),
             cert_fingerprint=fpr.replace(":", ""),
+            audit_key=_audit_key(v, item, f"{where}.audit_key"),
         )
         for kind in ("api", "peer"):
             addr = (getattr(node, f"{kind}_host"), getattr(node, f"{kind}_port"))

@@ -8,34 +8,58 @@ own log, one JSON object per line::
      "decision": "needs_approval", "rows": null, "detail": "people.pid (match:released)",
      "prev": "000...0", "hash": "5e..."}
 
-``prev`` is the ``hash`` of the entry before (64 zeros for the first) and ``hash`` the
-SHA-256 of the entry's canonical JSON without ``hash``. Entries hold names (members,
-tables, columns, rules), hashes, decisions and row counts, never a data value: the
-fields are fixed and ``detail`` is limited to :data:`MAX_DETAIL` characters of text
-that the node composes from names only.
+``prev`` is the ``hash`` of the entry before (64 zeros for the first), ``hash`` the
+SHA-256 of the entry's canonical JSON without ``hash`` and ``sig``, and ``sig`` the base64
+Ed25519 signature of that hash by the node's *audit key* (``audit-key.pem`` beside the
+node's TLS key; its public half is ``audit_key`` of the node in ``consortium.toml``).
+Entries hold names (members, tables, columns, rules), hashes, decisions and row counts,
+never a data value: the fields are fixed and ``detail`` is limited to :data:`MAX_DETAIL`
+characters of text that the node composes from names only.
 
-:func:`verify_chain` finds an edited, inserted, reordered or removed entry inside one
-log and names it. It cannot see entries cut off the *end* of a log, nor a log rewritten
-whole with fresh hashes: :func:`compare_nodes` catches those by checking that the three
-nodes logged the same sessions with the same kinds, plan hashes and decisions (a single
-corrupt node cannot rewrite the other two logs).
+Three checks, each catching what the others cannot:
+
+:func:`verify_chain`
+    one log: an edited, inserted, reordered or removed entry breaks the chain, and an
+    entry rewritten by anyone without the node's audit key fails its signature.
+:func:`check_heads`
+    at the end of every query the nodes exchange their signed chain heads ``(seq, hash)``
+    (:meth:`AuditLog.signed_head`, one round on the query's peer channel) and each stores
+    the other two's in ``audit_heads.jsonl`` (:class:`PeerHeads`). A log rewritten by its
+    own operator (who holds the node's key and can re-sign a whole recomputed chain), or
+    cut short, no longer holds the entry a peer saw at that ``seq``: named, with the peer
+    that holds the evidence. This also catches the last entries cut off all three logs,
+    as long as the peers' head files survive.
+:func:`compare_nodes`
+    entries of the same event (a query session, an approval request, an upload, a drop, a
+    policy change) are logged by all three nodes: every field but the node-local ones
+    (``seq``, ``time``, ``node``, ``prev``, ``hash``, ``sig``) must agree, so a member or
+    decision rewritten on one node, or an event deleted from one node after the last
+    exchange, is named.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import os
+import struct
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ..plan.canonical import canonical_json
 
 __all__ = [
     "AUDIT_FILE",
+    "HEADS_FILE",
     "KINDS",
     "MAX_DETAIL",
     "SHARED_KINDS",
@@ -51,6 +75,7 @@ __all__ = [
 ]
 
 AUDIT_FILE = "audit.jsonl"
+HEADS_FILE = "audit_heads.jsonl"
 GENESIS = "0" * 64
 MAX_DETAIL = 2000
 KINDS = (
@@ -64,16 +89,87 @@ KINDS = (
     "release",
     "refusal",
     "failure",
+    "upload",
+    "drop",
 )
-SHARED_KINDS = frozenset({"verdict", "submission", "approval", "rejection", "run", "release"})
+#: Kinds every node logs for the same event (compared across nodes, field by field).
+SHARED_KINDS = frozenset(
+    {
+        "verdict",
+        "submission",
+        "approval",
+        "rejection",
+        "run",
+        "release",
+        "refusal",
+        "policy",
+        "upload",
+        "drop",
+    }
+)
 FIELDS = ("seq", "time", "node", "kind", "session", "plan_hash", "member", "decision", "rows")
-_ALL_FIELDS = (*FIELDS, "detail", "prev", "hash")
+_ALL_FIELDS = (*FIELDS, "detail", "prev", "hash", "sig")
+#: The fields that differ between nodes by design (the rest must agree).
+LOCAL_FIELDS = frozenset({"seq", "time", "node", "prev", "hash", "sig"})
+_ENTRY_CONTEXT = b"sharelake-audit-entry-v1\x00"
+_HEAD_CONTEXT = b"sharelake-audit-head-v1\x00"
+_HEAD = struct.Struct(">BQ32s64s")  # node, seq, hash, signature: 105 bytes
 
 
 def entry_hash(entry: Mapping[str, Any]) -> str:
-    """SHA-256 (hex) of the canonical JSON of ``entry`` without its ``hash`` field."""
-    body = {k: v for k, v in entry.items() if k != "hash"}
+    """SHA-256 (hex) of the canonical JSON of ``entry`` without its ``hash`` and ``sig``."""
+    body = {k: v for k, v in entry.items() if k not in ("hash", "sig")}
     return hashlib.sha256(canonical_json(body).encode("ascii")).hexdigest()
+
+
+def _entry_message(node: int, digest: str) -> bytes:
+    return _ENTRY_CONTEXT + bytes([node]) + bytes.fromhex(digest)
+
+
+def _head_message(node: int, seq: int, digest: bytes) -> bytes:
+    return _HEAD_CONTEXT + struct.pack(">BQ", node, seq) + digest
+
+
+def _verify(public: bytes, sig: bytes, message: bytes) -> bool:
+    try:
+        ed25519.Ed25519PublicKey.from_public_bytes(public).verify(sig, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _b64(text: Any) -> bytes | None:
+    try:
+        return base64.b64decode(str(text).encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        return None
+
+
+@dataclass(frozen=True)
+class Head:
+    """A node's signed chain head: its log's last entry ``seq`` and ``hash`` (``seq`` -1
+    and 64 zeros for an empty log)."""
+
+    node: int
+    seq: int
+    hash: str
+    sig: bytes
+
+    def pack(self) -> bytes:
+        """Fixed-size wire form (105 bytes; an empty log sends seq 2^64 - 1)."""
+        seq = self.seq if self.seq >= 0 else (1 << 64) - 1
+        return _HEAD.pack(self.node, seq, bytes.fromhex(self.hash), self.sig)
+
+    @classmethod
+    def unpack(cls, raw: bytes) -> Head:
+        """Parse :meth:`pack`'s form."""
+        node, seq, digest, sig = _HEAD.unpack(raw)
+        return cls(int(node), -1 if seq == (1 << 64) - 1 else int(seq), digest.hex(), sig)
+
+    def valid(self, public: bytes) -> bool:
+        """Whether ``sig`` is the node's signature of (node, seq, hash)."""
+        seq = self.seq if self.seq >= 0 else (1 << 64) - 1
+        return _verify(public, self.sig, _head_message(self.node, seq, bytes.fromhex(self.hash)))
 
 
 class AuditLog:
@@ -98,9 +194,12 @@ class AuditLog:
     []
     """
 
-    def __init__(self, path: str | Path, *, node: int) -> None:
+    def __init__(
+        self, path: str | Path, *, node: int, key: ed25519.Ed25519PrivateKey | None = None
+    ) -> None:
         self.path = Path(path)
         self.node = node
+        self.key = key
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._seq, self._last = 0, GENESIS
@@ -145,6 +244,13 @@ class AuditLog:
                 "prev": self._last,
             }
             entry["hash"] = entry_hash(entry)
+            entry["sig"] = (
+                ""
+                if self.key is None
+                else base64.b64encode(
+                    self.key.sign(_entry_message(self.node, entry["hash"]))
+                ).decode("ascii")
+            )
             line = canonical_json(entry) + "\n"
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
@@ -159,6 +265,66 @@ class AuditLog:
     def entries(self) -> list[dict[str, Any]]:
         """Every entry that parses (see :func:`read_entries`)."""
         return read_entries(self.path)
+
+    def signed_head(self) -> Head:
+        """This log's head (last ``seq`` and ``hash``), signed with the node's audit key."""
+        with self._lock:
+            seq, digest = self._seq - 1, self._last
+        if self.key is None:
+            return Head(self.node, seq, digest, bytes(64))
+        raw = (1 << 64) - 1 if seq < 0 else seq
+        sig = self.key.sign(_head_message(self.node, raw, bytes.fromhex(digest)))
+        return Head(self.node, seq, digest, sig)
+
+
+class PeerHeads:
+    """The chain heads a node received from its peers (``audit_heads.jsonl``, appended).
+
+    Each line: ``{"node": i, "seq": n, "hash": h, "sig": base64, "time": ...}``. A head
+    whose signature does not verify under the sender's audit key is not stored.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    def store(self, head: Head) -> None:
+        """Append one received head (fsynced)."""
+        line = canonical_json(
+            {
+                "node": head.node,
+                "seq": head.seq,
+                "hash": head.hash,
+                "sig": base64.b64encode(head.sig).decode("ascii"),
+                "time": _now(),
+            }
+        )
+        with self._lock:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, (line + "\n").encode("ascii"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def read_heads(path: str | Path) -> list[Head]:
+    """The heads stored in a peer-heads file (lines that do not parse are skipped)."""
+    out = []
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    for line in text.splitlines():
+        try:
+            doc = json.loads(line)
+            sig = _b64(doc["sig"])
+            if sig is None or len(sig) != 64:
+                continue
+            out.append(Head(int(doc["node"]), int(doc["seq"]), str(doc["hash"]), sig))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return out
 
     def lines(self) -> list[str]:
         """The log's lines as stored (what :func:`verify_lines` checks)."""
@@ -212,12 +378,12 @@ def parse_lines(lines: Iterable[str]) -> list[dict[str, Any]]:
     return out
 
 
-def verify_chain(path: str | Path) -> list[str]:
+def verify_chain(path: str | Path, *, public_key: bytes | None = None) -> list[str]:
     """Check one node's log; returns the problems, each naming the entry (empty: intact).
 
     Checks, per line: it parses, has exactly the audit fields, its ``seq`` follows the
-    previous one, its ``hash`` matches its content, and its ``prev`` is the previous
-    entry's hash.
+    previous one, its ``hash`` matches its content, its ``prev`` is the previous entry's
+    hash and (given the node's audit ``public_key``) its ``sig`` is the node's signature.
 
     Examples
     --------
@@ -234,10 +400,10 @@ def verify_chain(path: str | Path) -> list[str]:
         lines = p.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError as exc:
         return [f"{p}: cannot read the audit log: {exc.strerror or exc}"]
-    return verify_lines(lines, str(p))
+    return verify_lines(lines, str(p), public_key=public_key)
 
 
-def verify_lines(lines: Sequence[str], p: str) -> list[str]:
+def verify_lines(lines: Sequence[str], p: str, *, public_key: bytes | None = None) -> list[str]:
     """:func:`verify_chain` on a log's lines (e.g. as a node served them); ``p`` names
     the log in the problems."""
     problems: list[str] = []
@@ -261,6 +427,11 @@ def verify_lines(lines: Sequence[str], p: str) -> list[str]:
             problems.append(f"{p}: {name}: expected seq {expect} (an entry is missing or moved)")
         if doc["hash"] != entry_hash(doc):
             problems.append(f"{p}: {name} was changed: its hash does not match its content")
+        elif public_key is not None and not _signed(doc, public_key):
+            problems.append(
+                f"{p}: {name} is not signed by node P{doc['node']}'s audit key "
+                "(rewritten without the node's key)"
+            )
         elif doc["prev"] != prev:
             problems.append(
                 f"{p}: {name} does not follow the entry before it (prev hash differs): "
@@ -271,11 +442,65 @@ def verify_lines(lines: Sequence[str], p: str) -> list[str]:
     return problems
 
 
-def _shared(entries: Iterable[Mapping[str, Any]]) -> dict[str, list[tuple[str, str, str]]]:
-    out: dict[str, list[tuple[str, str, str]]] = {}
+def _signed(doc: Mapping[str, Any], public_key: bytes) -> bool:
+    sig = _b64(doc.get("sig", ""))
+    if sig is None or len(sig) != 64 or not isinstance(doc.get("node"), int):
+        return False
+    try:
+        message = _entry_message(int(doc["node"]), str(doc["hash"]))
+    except ValueError:
+        return False
+    return _verify(public_key, sig, message)
+
+
+def check_heads(
+    logs: Mapping[int, str | Path],
+    heads: Mapping[int, str | Path],
+    public_keys: Mapping[int, bytes | None],
+) -> list[str]:
+    """Check every chain head the peers stored against the log of the node it names.
+
+    Parameters
+    ----------
+    logs
+        Node id -> its audit log.
+    heads
+        Node id -> the peer-heads file it keeps (:data:`HEADS_FILE`).
+    public_keys
+        Node id -> its audit public key (None: heads of that node are taken unsigned).
+
+    Returns
+    -------
+    list of str
+        One problem per node whose log no longer holds an entry a peer saw (the latest
+        such head per pair), naming both nodes and the ``seq``.
+    """
+    problems: list[str] = []
+    entries = {i: read_entries(p) for i, p in logs.items()}
+    by_seq = {i: {e.get("seq"): e.get("hash") for e in es} for i, es in entries.items()}
+    for holder, path in sorted(heads.items()):
+        latest: dict[int, Head] = {}
+        for h in read_heads(path):
+            key = public_keys.get(h.node)
+            if h.node not in logs or h.node == holder or (key is not None and not h.valid(key)):
+                continue
+            if h.node not in latest or h.seq > latest[h.node].seq:
+                latest[h.node] = h
+            if h.seq >= 0 and by_seq[h.node].get(h.seq) != h.hash:
+                problems.append(
+                    f"node P{h.node}'s log ({logs[h.node]}) does not hold the entry seq "
+                    f"{h.seq} that node P{holder} was shown (signed chain head): its log was "
+                    + ("cut short" if h.seq not in by_seq[h.node] else "rewritten")
+                )
+                break
+    return sorted(set(problems))
+
+
+def _shared(entries: Iterable[Mapping[str, Any]]) -> dict[str, list[tuple[Any, ...]]]:
+    out: dict[str, list[tuple[Any, ...]]] = {}
     for e in entries:
         if e.get("kind") in SHARED_KINDS and e.get("session"):
-            item = (str(e["kind"]), str(e.get("plan_hash", "")), str(e.get("decision", "")))
+            item = tuple((k, e.get(k)) for k in sorted(_ALL_FIELDS) if k not in LOCAL_FIELDS)
             out.setdefault(str(e["session"]), []).append(item)
     return out
 
@@ -283,9 +508,10 @@ def _shared(entries: Iterable[Mapping[str, Any]]) -> dict[str, list[tuple[str, s
 def compare_nodes(paths: Sequence[str | Path]) -> list[str]:
     """Check that the nodes' logs agree; returns the problems (empty: they agree).
 
-    For every session (query or approval id) the logs must hold the same sequence of
-    shared entries (:data:`SHARED_KINDS`: kind, plan hash and decision). Sessions are
-    compared one by one, so concurrent queries may interleave differently per node.
+    For every session (query, approval request, upload, drop or policy change) the logs
+    must hold the same sequence of shared entries (:data:`SHARED_KINDS`), equal in every
+    field but :data:`LOCAL_FIELDS` (so member, decision, rows and detail too). Sessions
+    are compared one by one, so concurrent queries may interleave differently per node.
     Node-local entries (requests, refused authentication, local failures) are not
     compared.
     """
@@ -314,8 +540,16 @@ def compare_logs(
     return problems
 
 
-def _seq_text(items: Sequence[tuple[str, str, str]]) -> str:
-    return "[" + ", ".join(f"{k}/{d or '-'}/{h[:12] or '-'}" for k, h, d in items) + "]"
+def _seq_text(items: Sequence[tuple[Any, ...]]) -> str:
+    parts = []
+    for item in items:
+        d = dict(item)
+        text = f"{d['kind']}/{d['decision'] or '-'}/{str(d['plan_hash'])[:12] or '-'}"
+        text += f"/member={d['member'] or '-'}"
+        if d["rows"] is not None:
+            text += f"/rows={d['rows']}"
+        parts.append(text)
+    return "[" + ", ".join(parts) + "]"
 
 
 def format_entry(e: Mapping[str, Any]) -> str:
@@ -333,3 +567,27 @@ def format_entry(e: Mapping[str, Any]) -> str:
         parts.append(f"rows={e['rows']}")
     text = " ".join(parts)
     return f"{text}: {e['detail']}" if e.get("detail") else text
+
+
+def verify_logs(
+    logs: Sequence[str | Path], public_keys: Mapping[int, bytes | None] | None = None
+) -> list[str]:
+    """All three checks over the nodes' logs: each chain (and signatures, given the
+    nodes' audit ``public_keys``), the peers' stored chain heads (``audit_heads.jsonl``
+    beside each log) and, given several logs, the agreement of every shared field.
+
+    Returns the problems (empty: intact and in agreement).
+    """
+    keys = dict(public_keys or {})
+    ids: dict[int, Path] = {}
+    problems: list[str] = []
+    for i, path in enumerate(logs):
+        first = read_entries(path)[:1]
+        node = int(first[0]["node"]) if first and isinstance(first[0].get("node"), int) else i
+        ids[node] = Path(path)
+        problems += verify_chain(path, public_key=keys.get(node))
+    heads = {i: p.parent / HEADS_FILE for i, p in ids.items() if (p.parent / HEADS_FILE).exists()}
+    problems += check_heads(ids, heads, keys)
+    if len(logs) > 1:
+        problems += compare_nodes(list(logs))
+    return problems

@@ -30,13 +30,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..consortium.cluster import NodeConfig
-from ..consortium.members import Consortium, Member
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ..consortium.cluster import NodeConfig, audit_key_path
+from ..consortium.keys import generate_key, load_private_key, public_key_bytes, save_private_key
+from ..consortium.members import Consortium, ConsortiumConfigError, Member
 from ..engine.atoms import small_atoms
 from ..engine.protect import suppress_small_groups
-from ..errors import InputValidationError, SharelakeError
+from ..errors import InputValidationError, ProtocolError, SharelakeError
 from ..governance.approvals import ApprovalBook, request_id
-from ..governance.audit import AuditLog
+from ..governance.audit import HEADS_FILE, AuditLog, Head, PeerHeads
 from ..governance.lineage import Cells, release_cells
 from ..governance.outputs import (
     HIDDEN_COUNT,
@@ -114,7 +117,8 @@ class Governance:
         d = Path(config.data_dir)
         d.mkdir(parents=True, exist_ok=True)
         self.consortium = consortium
-        self.audit = AuditLog(d / "audit.jsonl", node=config.id)
+        self.audit = AuditLog(d / "audit.jsonl", node=config.id, key=_audit_key(config, consortium))
+        self.heads = PeerHeads(d / HEADS_FILE)  # the peers' signed chain heads
         self.book = ApprovalBook(d / "approvals.jsonl", consortium)
         self.budget = QueryBudget(d / "budget.json")
         self.guard = DifferencingGuard(d / "released.jsonl")
@@ -230,6 +234,8 @@ class Governance:
         The change must name the table version (upload) ``info`` describes.
         """
         name, table_version = str(info["name"]), int(info["version"])
+        # the same event at every node: table, upload and the version the change asks for
+        sid = f"policy:{name}:{table_version}:{change.version}"
         with self._lock:
             current = self._policies.get(name, {}).get(table_version, (1, None))[0]
             try:
@@ -248,16 +254,21 @@ class Governance:
                     change.policy.to_dict(), schema=[c["name"] for c in info["schema"]]
                 )
             except PolicyError as exc:
-                self.audit.append("policy", member=member.name, decision="refused", detail=str(exc))
+                self.audit.append(
+                    "policy", session=sid, member=member.name, decision="refused", detail=str(exc)
+                )
                 raise AuthorizationError(str(exc)) from None
             except SharelakeError as exc:
-                self.audit.append("policy", member=member.name, decision="refused", detail=str(exc))
+                self.audit.append(
+                    "policy", session=sid, member=member.name, decision="refused", detail=str(exc)
+                )
                 raise
             with self._policies_path.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(change.to_dict(), sort_keys=True) + "\n")
             self._policies.setdefault(name, {})[table_version] = (change.version, change.policy)
         self.audit.append(
             "policy",
+            session=sid,
             member=member.name,
             decision="changed",
             detail=f"table {name!r} (table version {table_version}) policy version "
@@ -281,6 +292,45 @@ class Governance:
             self._mark("dropped", name, table_version)
         self.budget.forget(name, table_version)  # a new upload starts afresh
         self.guard.forget(name, table_version)
+
+    def audit_drop(self, member: str, name: str, table_version: int) -> None:
+        """Audit a DROP TABLE (the same event id at every node)."""
+        self.audit.append(
+            "drop",
+            session=f"drop:{name}:{table_version}",
+            member=member,
+            decision="dropped",
+            detail=f"table {name!r} (table version {table_version})",
+        )
+
+    def audit_upload(self, member: str, upload_id: str, result: Mapping[str, Any]) -> None:
+        """Audit a committed upload: its member, table, version and row count."""
+        self.audit.append(
+            "upload",
+            session=f"upload:{upload_id}",
+            member=member,
+            decision="committed",
+            rows=int(result["rows"]) if "rows" in result else None,
+            detail=f"table {result.get('table')!r} (table version {result.get('version')})",
+        )
+
+    def exchange_heads(self, p: Party) -> None:
+        """One round on the query's peer channel: send this node's signed chain head to
+        both peers and store theirs (checked against their audit keys in the consortium).
+
+        Raises
+        ------
+        ProtocolError
+            A peer's head does not carry its node's valid signature.
+        """
+        mine = self.audit.signed_head().pack()
+        got = p.exchange({p.prev: mine, p.next: mine}, {p.prev: len(mine), p.next: len(mine)})
+        for j, raw in sorted(got.items()):
+            head = Head.unpack(bytes(raw))
+            key = self.consortium.node(j).audit_key
+            if head.node != j or (key is not None and not head.valid(key)):
+                raise ProtocolError(f"P{j} sent a chain head not signed by its audit key")
+            self.heads.store(head)
 
     # ---- queries ------------------------------------------------------------------------
 
@@ -442,6 +492,28 @@ class Governance:
             member=member,
             detail=type(exc).__name__,
         )
+
+
+def _audit_key(config: NodeConfig, consortium: Consortium) -> Ed25519PrivateKey:
+    """The node's audit key (``audit-key.pem`` beside its TLS key).
+
+    A node set up before audit keys existed makes one on first start (its public half
+    is then not in the consortium, so ``audit verify`` cannot check its signatures until
+    the consortium lists it); a key that is not the one the consortium lists is refused.
+    """
+    path = audit_key_path(config.key_path)
+    if path.exists():
+        key = load_private_key(path)
+    else:
+        key = generate_key()
+        save_private_key(key, path)
+        log.warning("P%d: made a new audit key %s; list it in the consortium", config.id, path)
+    listed = consortium.node(config.id).audit_key
+    if listed is not None and listed != public_key_bytes(key):
+        raise ConsortiumConfigError(
+            f"{path} is not the audit key the consortium lists for node P{config.id}"
+        )
+    return key
 
 
 def _now_text() -> str:

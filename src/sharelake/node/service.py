@@ -250,6 +250,10 @@ class _Node:
             result = execute(p, adm.plan, tables.__getitem__)
             result, suppressed = self.gov.protect(p, adm, result, tables)
             released = release_rows(p, result, ordered=result_is_ordered(plan))
+            # audit the release, then show the peers this node's signed chain head (and
+            # keep theirs): a log cut short or rewritten later no longer matches them
+            self.gov.released(adm, released.meta["rows"], suppressed)
+            self.gov.exchange_heads(p)
             chan.flush()
             dog.check()
         except Exception as exc:
@@ -265,7 +269,6 @@ class _Node:
         log.info("P%d: query %s released %d rows", self.party, session, released.meta["rows"])
         released.meta["suppressed"] = suppressed
         released.meta["cost"] = query_cost(chan.stats, time.perf_counter() - t0)
-        self.gov.released(adm, released.meta["rows"], suppressed)
         return encode_bundle(released.meta, released.arrays)
 
 
@@ -367,8 +370,18 @@ def create_app(
 
         def drop() -> None:
             version = int(store.table_info(name)["version"])
-            store.drop_table(name, owner=member.name)
+            try:
+                store.drop_table(name, owner=member.name)
+            except TableOwnerError as exc:
+                node.gov.audit.append(
+                    "refusal",
+                    session=f"drop:{name}:{version}",
+                    member=member.name,
+                    detail=str(exc),
+                )
+                raise
             node.gov.dropped(name, version)  # its policy changes go with it
+            node.gov.audit_drop(member.name, name, version)
 
         await blocking(drop)
         return {"table": name, "dropped": True}
@@ -394,16 +407,30 @@ def create_app(
         member, _ = await node.authenticate(request)
         uid = _upload_id(upload_id)
         d = config.deadlines
-        return await blocking(
-            lambda: uploads.commit(
-                store,
-                router,
-                uid,
-                member,
-                receive_deadline=d.peer_receive,
-                setup_deadline=d.peer_setup,
-            )
-        )
+
+        def commit_and_audit() -> dict[str, Any]:
+            try:
+                out = uploads.commit(
+                    store,
+                    router,
+                    uid,
+                    member,
+                    receive_deadline=d.peer_receive,
+                    setup_deadline=d.peer_setup,
+                )
+            except Exception as exc:
+                node.gov.audit.append(
+                    "failure",
+                    session=f"upload:{uid}",
+                    member=member.name,
+                    detail=f"upload commit: {type(exc).__name__}",
+                )
+                raise
+            info = store.table_info(str(out["table"]))
+            node.gov.audit_upload(member.name, uid, {**out, "rows": info.get("rows")})
+            return out
+
+        return await blocking(commit_and_audit)
 
     @app.post("/v1/uploads/{upload_id}/abort")
     async def abort(request: Request, upload_id: str) -> dict[str, Any]:
