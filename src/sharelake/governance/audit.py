@@ -266,6 +266,13 @@ class AuditLog:
         """Every entry that parses (see :func:`read_entries`)."""
         return read_entries(self.path)
 
+    def lines(self) -> list[str]:
+        """The log's lines as stored (what :func:`verify_lines` checks)."""
+        with self._lock:
+            if not self.path.exists():
+                return []
+            return self.path.read_text(encoding="utf-8", errors="replace").splitlines()
+
     def signed_head(self) -> Head:
         """This log's head (last ``seq`` and ``hash``), signed with the node's audit key."""
         with self._lock:
@@ -325,13 +332,6 @@ def read_heads(path: str | Path) -> list[Head]:
         except (ValueError, KeyError, TypeError):
             continue
     return out
-
-    def lines(self) -> list[str]:
-        """The log's lines as stored (what :func:`verify_lines` checks)."""
-        with self._lock:
-            if not self.path.exists():
-                return []
-            return self.path.read_text(encoding="utf-8", errors="replace").splitlines()
 
 
 def _now() -> str:
@@ -479,20 +479,20 @@ def check_heads(
     entries = {i: read_entries(p) for i, p in logs.items()}
     by_seq = {i: {e.get("seq"): e.get("hash") for e in es} for i, es in entries.items()}
     for holder, path in sorted(heads.items()):
-        latest: dict[int, Head] = {}
+        named: set[int] = set()  # one problem per (holder, node): its earliest mismatch
         for h in read_heads(path):
             key = public_keys.get(h.node)
-            if h.node not in logs or h.node == holder or (key is not None and not h.valid(key)):
+            if h.node not in logs or h.node == holder or h.node in named:
                 continue
-            if h.node not in latest or h.seq > latest[h.node].seq:
-                latest[h.node] = h
+            if key is not None and not h.valid(key):
+                continue  # not the node's head (never stored by a node; a forged line)
             if h.seq >= 0 and by_seq[h.node].get(h.seq) != h.hash:
+                named.add(h.node)
                 problems.append(
                     f"node P{h.node}'s log ({logs[h.node]}) does not hold the entry seq "
                     f"{h.seq} that node P{holder} was shown (signed chain head): its log was "
                     + ("cut short" if h.seq not in by_seq[h.node] else "rewritten")
                 )
-                break
     return sorted(set(problems))
 
 
