@@ -40,6 +40,11 @@ Columns (``uint64``, length ``n``):
 ``blk_*``
     Order-preserving sorting keys of the sorted-neighbourhood blocking passes
     (:data:`sharelake.linkage.blocking.BLOCK_KEYS`).
+``tok_given``, ``tok_family``
+    64-bit digests of each field's normalised token set under ONE tag for both
+    fields (so a name counts alike in either field): the values whose frequency
+    over the union of the lists the term-frequency adjustment of the
+    Fellegi-Sunter scorer (:mod:`sharelake.linkage.fs`) counts inside MPC.
 ``key_*``
     Exact match keys (:data:`MATCH_KEYS`), 64-bit BLAKE2b digests. A key whose
     ingredients are missing (e.g. no full birth date) gets a random 64-bit
@@ -325,6 +330,8 @@ def encode_people(
             "dob_day_present",
             "phon_given",
             "phon_family",
+            "tok_given",
+            "tok_family",
             *MATCH_KEYS,
             *BLOCK_KEYS,
         )
@@ -364,6 +371,8 @@ def encode_people(
         cols["phon_family"][i] = digest64("phon_family", _phon(family, jellyfish.metaphone))
         for name, word in blocking_keys(given, family, dob.year, dob.month, dob.day).items():
             cols[name][i] = word
+        cols["tok_given"][i] = digest64("tokens", " ".join(given))
+        cols["tok_family"][i] = digest64("tokens", " ".join(family))
         for k, (name, payload) in enumerate(_record_keys(given, family, dob).items()):
             cols[name][i] = digest64(name, payload) if payload is not None else fillers[k, i]
     for f in NAME_FIELDS:

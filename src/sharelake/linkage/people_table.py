@@ -86,6 +86,8 @@ _SCALARS = (
     "dob_day_present",
     "phon_given",
     "phon_family",
+    "tok_given",
+    "tok_family",
     *MATCH_KEYS,
     *BLOCK_KEYS,
 )

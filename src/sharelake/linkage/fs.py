@@ -1,0 +1,630 @@
+"""The Fellegi-Sunter model of the linkage scorer: comparison levels, EM, term frequencies.
+
+Fellegi & Sunter ("A theory for record linkage", JASA 64, 1969) score a record pair by
+the sum over fields of the match weight log2(m / u) of the field's *comparison level*,
+where m = P(level | match) and u = P(level | non-match); Winkler (1988/2000) estimates
+m and u without labels by EM on the counts of the comparison patterns; Splink (Linacre
+et al., IJPDS 7(3), 2022) is the reference implementation this module follows: u from
+(effectively) random pairs, m by EM with u fixed, a term-frequency adjustment on exact
+agreement, a posterior match probability as the threshold.
+
+This module is public and plaintext only: the levels as integer formulas of the client
+encodings (:mod:`sharelake.linkage.encode`), the EM fit on opened pattern counts, the
+integer weights and threshold handed to the secure scorer
+(:mod:`sharelake.linkage.fs_secure`), and the plaintext twin of that scorer
+(:func:`levels_plain`, :func:`weights_plain`, :func:`fs_match_plain`).
+
+Comparison levels of a pair (left record a, right record b)
+-----------------------------------------------------------
+**Names (two slots).** The name order is the one with more shared bigrams: swapped when
+``i_gf + i_fg > i_gg + i_ff`` (``i_xy`` = inner product of a's field x with b's field y;
+both orders have the same total size, so this is the better total overlap). Slot *g*
+compares a's given name with b's given name (or b's family name when swapped), slot *f*
+a's family name with the other. Per slot, with ``s = max(c_a, 1) + max(c_b, 1)``:
+
+====== ===== ================================================================
+level  name  condition
+====== ===== ================================================================
+0      null  a's or b's name in the slot is empty (weight 0)
+1      low   Dice < ``t_mid / T``
+2      mid   ``2 i T >= t_mid s``
+3      high  ``2 i T >= t_high s``
+4      exact ``2 i >= s`` (Dice 1: the same bigram set)
+====== ===== ================================================================
+
+**Birth date.** From the one-hot parts (an inner product of two one-hot blocks is 1 iff
+both parts are present and equal): ``ye``, ``me``, ``de`` (year, month, day equal),
+``y1`` (years one apart), ``yk``, ``dk`` (year, day known on both sides) and ``ye_mk``
+(years equal and the month known on both sides); with ``P1 = ye me``, ``P3 = P1 de``,
+``P4 = P1 dk``:
+
+== ======= ====================== ==================================================
+#  name    indicator              meaning
+== ======= ====================== ==================================================
+0  full    P3                     year, month and day equal
+1  ym      P4 - P3                year and month equal, day differs
+2  ym_part P1 - P4                year and month equal, day unknown on a side
+3  y       ye_mk - P1             year equal, month differs (day/month swaps land here)
+4  y_part  ye - ye_mk             year equal, month unknown on a side (year-only)
+5  y1      y1                     years one apart
+6  differ  yk - ye - y1           years two or more apart: strong evidence against
+7  missing 1 - yk                 a year unknown on a side (weight 0)
+== ======= ====================== ==================================================
+
+Weights, term frequencies, threshold
+------------------------------------
+Weights are integers in units of 1/``scale`` bit: ``round(scale log2(m / u))``, clipped
+to +-``max_bits``; null and missing levels weigh 0. **Term-frequency adjustment** (as
+Splink's): on an exact slot, a's value v (the token-set digest ``tok_given`` or
+``tok_family``, one tag for both fields) is as rare as its count over the union of both
+lists, so u is replaced by tf(v) = cnt(v) / N: the slot gains
+``tf_const - Lq(cnt(v))`` with ``tf_const = round(scale log2(u_exact N))`` (public after
+EM) and ``Lq(c) = (scale / 2) #{k >= 1: c >= ceil(2^(k/2))}`` (scale log2 c to half a
+bit; computed inside MPC from the secret count). A pair is a candidate when its total
+weight W reaches ``threshold = ceil(scale (logit2(p) - logit2(lambda)))``, i.e. when its
+posterior match probability is at least ``p`` under the prior ``lambda`` EM estimated;
+then one-to-one assignment by the mutual-best rule on W (first arg-max of row and column).
+
+EM (:func:`em_fit`)
+-------------------
+Input: the counts of the 5 x 5 x 8 comparison patterns (slot g, slot f, birth date) over
+all pairs of the lists (or of a public random subset of left rows). u is the pattern
+margins (random pairs are almost all non-matches), m and lambda are fitted by EM under
+conditional independence of the three comparisons, starting from :data:`M_START`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from .encode import DOB_DAY_SLICE, DOB_MONTH_SLICE, DOB_YEAR_SLICE, EncodedPeople
+
+__all__ = [
+    "DOB_LEVELS",
+    "NAME_LEVELS",
+    "FSConfig",
+    "FSFit",
+    "FSWeights",
+    "em_fit",
+    "fs_match_plain",
+    "levels_plain",
+    "pattern_counts_plain",
+    "tf_counts_plain",
+    "tf_log_units",
+    "weights_plain",
+]
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+NAME_LEVELS = ("null", "low", "mid", "high", "exact")
+DOB_LEVELS = ("full", "ym", "ym_part", "y", "y_part", "y1", "differ", "missing")
+NG, ND = len(NAME_LEVELS), len(DOB_LEVELS)
+#: Starting m of EM per level (given slot, family slot, birth date).
+M_START: tuple[tuple[float, ...], ...] = (
+    (0.02, 0.05, 0.08, 0.15, 0.70),
+    (0.02, 0.05, 0.08, 0.15, 0.70),
+    (0.60, 0.05, 0.05, 0.05, 0.10, 0.03, 0.02, 0.10),
+)
+
+
+@dataclass(frozen=True)
+class FSConfig:
+    """Public, data-independent settings of the Fellegi-Sunter scorer.
+
+    ``t_mid``, ``t_high`` / ``t_scale`` are the Dice cut-offs of the name levels;
+    ``scale`` the weight unit (1/scale bit); ``p_match`` the posterior probability a
+    candidate must reach; ``max_bits`` the clip of every weight; ``tf`` switches the
+    term-frequency adjustment; ``em_pairs`` bounds the pairs EM counts (a public random
+    subset of left rows when the lists have more pairs); ``em_iters`` the EM steps.
+    Chosen on generated training sets (:mod:`sharelake.linkage.quality`).
+    """
+
+    t_mid: int = 14
+    t_high: int = 17
+    t_scale: int = 20
+    scale: int = 8
+    p_match: float = 0.5
+    max_bits: int = 24
+    tf: bool = True
+    em_pairs: int = 4_000_000
+    em_iters: int = 200
+    tf_steps: int = 48
+
+
+@dataclass(frozen=True)
+class FSFit:
+    """What EM estimated: m and u per level of each comparison, and the prior lambda."""
+
+    m: tuple[tuple[float, ...], ...]
+    u: tuple[tuple[float, ...], ...]
+    lam: float
+    pairs: int
+    u_both_exact: float = 0.0
+
+
+@dataclass(frozen=True)
+class FSWeights:
+    """Integer weights (units of 1/scale bit) and threshold given to the secure scorer."""
+
+    given: tuple[int, ...]
+    family: tuple[int, ...]
+    dob: tuple[int, ...]
+    threshold: int
+    tf_given: int = 0
+    tf_family: int = 0
+    tf: bool = True
+    scale: int = 8
+    tf_steps: int = 48
+    both_exact: int = 0
+    fit: FSFit | None = field(default=None, compare=False)
+
+    def bound(self) -> int:
+        """Largest |W| a pair can reach (fixes the comparison widths)."""
+        tfb = (abs(self.tf_given) + abs(self.tf_family) + self.scale * self.tf_steps) * self.tf
+        return (
+            max(abs(x) for x in self.given)
+            + max(abs(x) for x in self.family)
+            + max(abs(x) for x in self.dob)
+            + tfb
+            + abs(self.both_exact)
+            + abs(self.threshold)
+        )
+
+
+# ---- levels (plaintext twin) -------------------------------------------------------------
+
+
+def _ip(x: npt.NDArray[np.uint8], y: npt.NDArray[np.uint8]) -> I64:
+    out: I64 = np.rint(x.astype(np.float32) @ y.astype(np.float32).T).astype(np.int64)
+    return out
+
+
+def _col(t: EncodedPeople, name: str, rows: slice | None = None) -> I64:
+    c = t.columns[name].astype(np.int64)
+    out: I64 = c if rows is None else c[rows]
+    return out
+
+
+def name_levels_from(i: I64, ca: I64, cb: I64, cfg: FSConfig) -> tuple[I64, I64]:
+    """(level, exact bit) of one slot from the inner product and the raw counts."""
+    s = np.maximum(ca, 1) + np.maximum(cb, 1)
+    nz = (ca > 0) & (cb > 0)
+    ex = 2 * i - s >= 0
+    hi = 2 * i * cfg.t_scale - cfg.t_high * s >= 0
+    mid = 2 * i * cfg.t_scale - cfg.t_mid * s >= 0
+    lvl = np.where(nz, 1 + mid.astype(np.int64) + hi + ex, 0)
+    return lvl.astype(np.int64), ex.astype(np.int64)
+
+
+def _levels_from(
+    i: dict[str, I64], c: dict[str, I64], b: dict[str, I64], cfg: FSConfig
+) -> tuple[I64, I64, I64, I64, I64]:
+    swap = (i["gf"] + i["fg"]) > (i["gg"] + i["ff"])
+    g, ex_g = name_levels_from(
+        np.where(swap, i["gf"], i["gg"]), c["ga"], np.where(swap, c["fb"], c["gb"]), cfg
+    )
+    f, ex_f = name_levels_from(
+        np.where(swap, i["fg"], i["ff"]), c["fa"], np.where(swap, c["gb"], c["fb"]), cfg
+    )
+    ind = dob_indicators(b)
+    d = np.zeros(ind[0].shape, dtype=np.int64)
+    for k, x in enumerate(ind):
+        d += k * x
+    return g, f, d, ex_g, ex_f
+
+
+def levels_plain(
+    left: EncodedPeople, right: EncodedPeople, cfg: FSConfig, rows: slice | None = None
+) -> tuple[I64, I64, I64, I64, I64]:
+    """Levels of the pairs ``left[rows] x right``: (g, f, dob, exact_g, exact_f)."""
+    rows = rows if rows is not None else slice(0, len(left))
+    lm, rm = left.matrices, right.matrices
+    ga, fa = lm["given"][rows], lm["family"][rows]
+    i = {
+        "gg": _ip(ga, rm["given"]),
+        "ff": _ip(fa, rm["family"]),
+        "gf": _ip(ga, rm["family"]),
+        "fg": _ip(fa, rm["given"]),
+    }
+    c = {
+        "ga": _col(left, "given_count", rows)[:, None],
+        "fa": _col(left, "family_count", rows)[:, None],
+        "gb": _col(right, "given_count")[None, :],
+        "fb": _col(right, "family_count")[None, :],
+    }
+    b = dob_basis(lm["dob"][rows], rm["dob"], _presence(left, rows), _presence(right, None))
+    return _levels_from(i, c, b, cfg)
+
+
+def levels_aligned_plain(
+    left: EncodedPeople, right: EncodedPeople, cfg: FSConfig
+) -> tuple[I64, I64, I64, I64, I64]:
+    """Levels of K aligned pairs (left row k with right row k)."""
+    lm, rm = left.matrices, right.matrices
+
+    def dot(x: npt.NDArray[np.uint8], y: npt.NDArray[np.uint8]) -> I64:
+        out: I64 = (x.astype(np.int64) * y.astype(np.int64)).sum(axis=1)
+        return out
+
+    i = {
+        "gg": dot(lm["given"], rm["given"]),
+        "ff": dot(lm["family"], rm["family"]),
+        "gf": dot(lm["given"], rm["family"]),
+        "fg": dot(lm["family"], rm["given"]),
+    }
+    c = {
+        "ga": _col(left, "given_count"),
+        "fa": _col(left, "family_count"),
+        "gb": _col(right, "given_count"),
+        "fb": _col(right, "family_count"),
+    }
+    b = dob_basis(lm["dob"], rm["dob"], _presence(left, None), _presence(right, None), True)
+    return _levels_from(i, c, b, cfg)
+
+
+def dob_basis(
+    da: npt.NDArray[np.uint8],
+    db: npt.NDArray[np.uint8],
+    pa: I64,
+    pb: I64,
+    aligned: bool = False,
+) -> dict[str, I64]:
+    """The 0/1 birth-date quantities of all pairs (one-hot rows ``da``, ``db``; presence
+    flags ``pa``, ``pb`` as n x 3 year/month/day); ``aligned``: of row k with row k."""
+    ya, yb = da[:, DOB_YEAR_SLICE], db[:, DOB_YEAR_SLICE]
+    yb1 = np.zeros_like(yb)
+    yb1[:, 1:] |= yb[:, :-1]
+    yb1[:, :-1] |= yb[:, 1:]
+
+    def ip(x: npt.NDArray[np.uint8], y: npt.NDArray[np.uint8]) -> I64:
+        if aligned:
+            out: I64 = (x.astype(np.int64) * y.astype(np.int64)).sum(axis=1)
+            return out
+        return _ip(x, y)
+
+    def both(k: int) -> I64:
+        out: I64 = pa[:, k] * pb[:, k] if aligned else np.outer(pa[:, k], pb[:, k])
+        return out
+
+    ye = ip(ya, yb)
+    me = ip(da[:, DOB_MONTH_SLICE], db[:, DOB_MONTH_SLICE])
+    de = ip(da[:, DOB_DAY_SLICE], db[:, DOB_DAY_SLICE])
+    y1 = ip(ya, yb1)
+    return {
+        "ye": ye,
+        "y1": y1,
+        "yk": both(0),
+        "me": me,
+        "ye_mk": ye * both(1),
+        "dk": both(2),
+        "de": de,
+    }
+
+
+def dob_indicators(b: dict[str, I64]) -> list[I64]:
+    """The eight 0/1 level indicators from the basis (linear after P1, P3, P4)."""
+    p1 = b["ye"] * b["me"]
+    p3, p4 = p1 * b["de"], p1 * b["dk"]
+    one = np.ones_like(p1)
+    return [
+        p3,
+        p4 - p3,
+        p1 - p4,
+        b["ye_mk"] - p1,
+        b["ye"] - b["ye_mk"],
+        b["y1"],
+        b["yk"] - b["ye"] - b["y1"],
+        one - b["yk"],
+    ]
+
+
+def _presence(t: EncodedPeople, rows: slice | None) -> I64:
+    out: I64 = np.stack(
+        [_col(t, f"dob_{c}_present", rows) for c in ("year", "month", "day")], axis=1
+    )
+    return out
+
+
+# ---- term frequencies --------------------------------------------------------------------
+
+
+def tf_counts_plain(left: EncodedPeople, *others: EncodedPeople) -> tuple[I64, I64]:
+    """Per left record: the counts of its ``tok_given`` / ``tok_family`` values over
+    both fields of ``left`` and of the ``others`` (what the secure group-by count
+    computes)."""
+    allv = np.concatenate(
+        [t.columns[c] for t in (left, *others) for c in ("tok_given", "tok_family")]
+    )
+    vals, cnt = np.unique(allv, return_counts=True)
+
+    def look(x: npt.NDArray[np.uint64]) -> I64:
+        out: I64 = cnt[np.searchsorted(vals, x)].astype(np.int64)
+        return out
+
+    return look(left.columns["tok_given"]), look(left.columns["tok_family"])
+
+
+def tf_thresholds(steps: int) -> I64:
+    """theta_k = ceil(2^(k/2)), k = 1..steps (public)."""
+    out: I64 = np.array([math.ceil(2 ** (k / 2)) for k in range(1, steps + 1)], dtype=np.int64)
+    return out
+
+
+def tf_log_units(cnt: I64, scale: int, steps: int) -> I64:
+    """Lq(c) = (scale / 2) #{k: c >= theta_k}: scale log2 c to half a bit."""
+    th = tf_thresholds(steps)
+    out: I64 = (scale // 2) * (cnt[:, None] >= th[None, :]).sum(axis=1).astype(np.int64)
+    return out
+
+
+# ---- EM ----------------------------------------------------------------------------------
+
+
+def em_fit(counts: npt.ArrayLike, cfg: FSConfig | None = None) -> FSFit:
+    """m, u and lambda from the 5 x 5 x 8 pattern counts (see the module).
+
+    The match class is conditionally independent over the three comparisons
+    (m = m_g m_f m_d); the non-match class over names-jointly and birth date
+    (u = u_gf u_d): given and family names of two different people are NOT independent
+    (both follow the origin of the names), and namesakes are far more frequent than the
+    product of the margins says; their birth dates are independent. Both m and u are
+    re-estimated at every step (u from the non-match posteriors), starting from the
+    margins of all pairs, so the few matches do not inflate u.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> c = rng.integers(1000, 5000, (5, 5, 8)).astype(float)
+    >>> c[4, 4, 0] += 300  # 300 true pairs: names and birth date agree
+    >>> round(em_fit(c).lam * c.sum())
+    300
+    """
+    cfg = cfg or FSConfig()
+    n = np.asarray(counts, dtype=np.float64).reshape(NG, NG, ND)
+    total = float(n.sum())
+    if total <= 0:
+        raise ValueError("EM needs at least one pair")
+    e = 1e-12
+    ugf = n.sum(axis=2) / total + e
+    ud = n.sum(axis=(0, 1)) / total + e
+    mg, mf, md = (np.array(x, dtype=np.float64) for x in M_START)
+    lam = 1e-4
+    for _ in range(cfg.em_iters):
+        pm = lam * mg[:, None, None] * mf[None, :, None] * md[None, None, :]
+        pu = (1 - lam) * ugf[:, :, None] * ud[None, None, :]
+        g = n * pm / (pm + pu)
+        sg = float(g.sum())
+        if sg <= 0:
+            break
+        lam = min(max(sg / total, 1e-12), 0.5)
+        mg, mf, md = (g.sum(axis=ax) / sg + e for ax in ((1, 2), (0, 2), (0, 1)))
+        h = n - g
+        sh = float(h.sum())
+        ugf = h.sum(axis=2) / sh + e
+        ud = h.sum(axis=(0, 1)) / sh + e
+    return FSFit(
+        (tuple(mg.tolist()), tuple(mf.tolist()), tuple(md.tolist())),
+        (tuple(ugf.sum(axis=1).tolist()), tuple(ugf.sum(axis=0).tolist()), tuple(ud.tolist())),
+        float(lam),
+        round(total),
+        float(ugf[NG - 1, NG - 1]),
+    )
+
+
+def weights_of(fit: FSFit, cfg: FSConfig, n_union: int) -> FSWeights:
+    """Integer weights and threshold from an EM fit (``n_union``: records of both lists).
+
+    Names: the margins' weights per slot plus ``both_exact`` =
+    log2(u_g(exact) u_f(exact) / u_gf(exact, exact)) when both slots are exact (the
+    namesake correction of the joint non-match model).
+    """
+    cap = cfg.scale * cfg.max_bits
+
+    def clip(x: float) -> int:
+        return int(min(cap, max(-cap, round(cfg.scale * x))))
+
+    def w(m: tuple[float, ...], u: tuple[float, ...], null: int | None) -> tuple[int, ...]:
+        return tuple(
+            0 if k == null else clip(math.log2(max(a, 1e-300) / max(b, 1e-300)))
+            for k, (a, b) in enumerate(zip(m, u, strict=True))
+        )
+
+    def tfc(u_exact: float) -> int:
+        return clip(math.log2(max(u_exact * max(n_union, 1), 1e-300)))
+
+    lam = min(max(fit.lam, 1e-12), 1 - 1e-12)
+    thr = cfg.scale * (math.log2(cfg.p_match / (1 - cfg.p_match)) - math.log2(lam / (1 - lam)))
+    ex = NG - 1
+    both = math.log2(max(fit.u[0][ex] * fit.u[1][ex], 1e-300) / max(fit.u_both_exact, 1e-300))
+    return FSWeights(
+        w(fit.m[0], fit.u[0], 0),
+        w(fit.m[1], fit.u[1], 0),
+        w(fit.m[2], fit.u[2], None),
+        math.ceil(thr),
+        tfc(fit.u[0][ex]),
+        tfc(fit.u[1][ex]),
+        cfg.tf,
+        cfg.scale,
+        cfg.tf_steps,
+        clip(both),
+        fit,
+    )
+
+
+# ---- the plaintext twin --------------------------------------------------------------------
+
+BLOCK_ROWS = 512
+
+
+def em_rows(n: int, m: int, cfg: FSConfig, seed: bytes = b"") -> npt.NDArray[np.int64]:
+    """The public left rows whose pairs EM counts (all when n m <= ``cfg.em_pairs``).
+
+    The subset is drawn from a public seed (the plan hash at the nodes), never from data.
+    """
+    if n * m <= cfg.em_pairs:
+        return np.arange(n, dtype=np.int64)
+    k = max(1, cfg.em_pairs // max(m, 1))
+    rng = np.random.default_rng(int.from_bytes((seed or b"\0")[:16].ljust(16, b"\0"), "big"))
+    return np.sort(rng.choice(n, size=k, replace=False)).astype(np.int64)
+
+
+def pattern_counts_plain(
+    left: EncodedPeople,
+    right: EncodedPeople,
+    cfg: FSConfig,
+    rows: npt.ArrayLike | None = None,
+    *,
+    dedupe: bool = False,
+) -> I64:
+    """The 5 x 5 x 8 pattern counts over the pairs of the left ``rows`` (all by default);
+    ``dedupe``: without the pairs of a record with itself."""
+    idx = np.arange(len(left)) if rows is None else np.asarray(rows, dtype=np.int64)
+    sub = left.take(idx)
+    out = np.zeros(NG * NG * ND, dtype=np.int64)
+
+    def add(lv: tuple[I64, I64, I64, I64, I64], sign: int) -> None:
+        g, f, d = lv[0], lv[1], lv[2]
+        out[:] += sign * np.bincount(((g * NG + f) * ND + d).reshape(-1), minlength=NG * NG * ND)
+
+    for r0 in range(0, len(sub), BLOCK_ROWS):
+        add(levels_plain(sub, right, cfg, slice(r0, min(len(sub), r0 + BLOCK_ROWS))), 1)
+    if dedupe:
+        add(levels_aligned_plain(sub, right.take(idx), cfg), -1)
+    return out.reshape(NG, NG, ND)
+
+
+def _weights_from(
+    lv: tuple[I64, I64, I64, I64, I64], w: FSWeights, tg: I64 | None, tfam: I64 | None
+) -> I64:
+    g, f, d, ex_g, ex_f = lv
+    out: I64 = (
+        np.asarray(w.given, dtype=np.int64)[g]
+        + np.asarray(w.family, dtype=np.int64)[f]
+        + np.asarray(w.dob, dtype=np.int64)[d]
+        + w.both_exact * ex_g * ex_f
+    )
+    if w.tf and tg is not None and tfam is not None:
+        out = out + ex_g * (w.tf_given - tg) + ex_f * (w.tf_family - tfam)
+    return out
+
+
+def tf_units_plain(w: FSWeights, left: EncodedPeople, *others: EncodedPeople) -> tuple[I64, I64]:
+    """Per left record: Lq of its two token-set counts over ``left`` and ``others``."""
+    cg, cf = tf_counts_plain(left, *others)
+    return tf_log_units(cg, w.scale, w.tf_steps), tf_log_units(cf, w.scale, w.tf_steps)
+
+
+def weights_plain(
+    left: EncodedPeople,
+    right: EncodedPeople,
+    w: FSWeights,
+    cfg: FSConfig,
+    rows: slice | None = None,
+    tf_units: tuple[I64, I64] | None = None,
+) -> I64:
+    """Total weights W of the pairs ``left[rows] x right`` (exact integers; ``tf_units``
+    per left record, by default counted over both lists)."""
+    rows = rows if rows is not None else slice(0, len(left))
+    lv = levels_plain(left, right, cfg, rows)
+    if w.tf and tf_units is None:
+        tf_units = tf_units_plain(w, left, right)
+    if tf_units is None:
+        return _weights_from(lv, w, None, None)
+    return _weights_from(lv, w, tf_units[0][rows][:, None], tf_units[1][rows][:, None])
+
+
+def pair_weights_plain(
+    left: EncodedPeople,
+    right: EncodedPeople,
+    w: FSWeights,
+    cfg: FSConfig,
+    tf_units: tuple[I64, I64] | None = None,
+) -> I64:
+    """Twin of :func:`sharelake.linkage.fs_secure.fs_pair_weights`: W of K aligned pairs."""
+    lv = levels_aligned_plain(left, right, cfg)
+    if tf_units is None:
+        return _weights_from(lv, w, None, None)
+    return _weights_from(lv, w, tf_units[0], tf_units[1])
+
+
+@dataclass(frozen=True)
+class FSResult:
+    """Matched row positions and the model that produced them."""
+
+    left: I64
+    right: I64
+    weights: FSWeights
+
+    def pairs(self) -> list[tuple[int, int]]:
+        """The pairs as a list of ``(left row, right row)``."""
+        return [(int(a), int(b)) for a, b in zip(self.left, self.right, strict=True)]
+
+
+#: The weight added to a record paired with itself (dedupe): below every real pair.
+DIAGONAL = -(1 << 14)
+
+
+def fs_match_plain(
+    left: EncodedPeople,
+    right: EncodedPeople,
+    cfg: FSConfig | None = None,
+    *,
+    weights: FSWeights | None = None,
+    seed: bytes = b"",
+    dedupe: bool = False,
+) -> FSResult:
+    """The plaintext twin of the secure Fellegi-Sunter linkage (same integers, same rules).
+
+    EM on the pattern counts of :func:`em_rows` (unless ``weights`` are given), weights,
+    threshold, then the mutual-best rule on W. ``dedupe``: ``left`` and ``right`` are
+    the same list; a record is never paired with itself (each duplicate pair then
+    appears in both orders).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sharelake.linkage.encode import encode_people
+    >>> from sharelake.linkage.synth_hard import make_hard_lists
+    >>> s = make_hard_lists(300, overlap=0.3, seed=7)
+    >>> r = fs_match_plain(encode_people(s.left, seed=1), encode_people(s.right, seed=2))
+    >>> len(r.pairs()) > 60
+    True
+    """
+    cfg = cfg or FSConfig()
+    n, m = len(left), len(right)
+    if n == 0 or m == 0:
+        e = np.zeros(0, dtype=np.int64)
+        return FSResult(e, e.copy(), weights or FSWeights((0,) * NG, (0,) * NG, (0,) * ND, 0))
+    if weights is None:
+        rows = em_rows(n, m, cfg, seed)
+        counts = pattern_counts_plain(left, right, cfg, rows, dedupe=dedupe)
+        weights = weights_of(em_fit(counts, cfg), cfg, n + m)
+    tfu = None
+    if weights.tf:
+        tfu = tf_units_plain(weights, left) if dedupe else tf_units_plain(weights, left, right)
+    row_best = np.zeros(n, dtype=np.int64)
+    row_val = np.zeros(n, dtype=np.int64)
+    col_val = np.full(m, np.iinfo(np.int64).min, dtype=np.int64)
+    col_best = np.zeros(m, dtype=np.int64)
+    for r0 in range(0, n, BLOCK_ROWS):
+        rows_ = slice(r0, min(n, r0 + BLOCK_ROWS))
+        s = weights_plain(left, right, weights, cfg, rows_, tfu)
+        if dedupe:
+            k = np.arange(rows_.stop - rows_.start)
+            s[k, k + r0] += DIAGONAL
+        rb = np.argmax(s, axis=1)
+        row_best[rows_] = rb
+        row_val[rows_] = s[np.arange(len(rb)), rb]
+        cb = np.argmax(s, axis=0)
+        cv = s[cb, np.arange(m)]
+        better = cv > col_val
+        col_val = np.where(better, cv, col_val)
+        col_best = np.where(better, cb + r0, col_best)
+    i = np.arange(n)
+    ok = (row_val >= weights.threshold) & (col_best[row_best] == i)
+    return FSResult(i[ok], row_best[ok], weights)

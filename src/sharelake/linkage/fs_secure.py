@@ -1,0 +1,741 @@
+"""Secure Fellegi-Sunter linkage: comparison levels, term frequencies and EM inside MPC.
+
+The model, its levels and the EM are defined in :mod:`sharelake.linkage.fs` (Fellegi &
+Sunter, JASA 1969; EM after Winkler 1988; term-frequency adjustment as in Splink, Linacre
+et al., IJPDS 2022); this module evaluates it on the replicated sharing over Z_2^64 of
+Araki, Furukawa, Lindell, Nof and Ohara (CCS 2016). The plaintext twin is
+:func:`sharelake.linkage.fs.fs_match_plain`; every integer here equals the twin's.
+
+Scoring interface (used by the blocked linkage too)
+---------------------------------------------------
+* :func:`fs_grid_weights`: the total weights W of a block of left rows against all
+  right rows (local BLAS products for the bigram inner products).
+* :func:`fs_pair_weights`: the weights of K aligned candidate pairs (left row k against
+  right row k), given the secret encodings of both sides of every pair
+  (:class:`~sharelake.linkage.fuzzy_inputs.SharedPeople` rows, e.g. gathered by an
+  oblivious blocking step) and the left records' term-frequency units.
+* :func:`fs_tf_units`: the per-record term-frequency units Lq(cnt) of a list, counted
+  over the union of the lists by a secure group-by count.
+* :func:`fs_em_counts` / :func:`fs_fit`: the pattern counts EM needs (opened) and the
+  public weights from them.
+* :func:`fs_match`: the whole all-pairs linkage (EM, TF, weights, threshold,
+  mutual-best rule) returning secret match bits like :func:`sharelake.linkage.fuzzy.fuzzy_match`.
+
+Per pair (one block of pairs), with all inner products of 0/1 one-hot or bigram rows:
+
+1. Local products, ONE resharing: the four name inner products (both orders), the
+   birth-date agreements ``ye``, ``y1``, ``me``, ``de`` (one-hot blocks), and the outer
+   products of per-record flags ``yk``, ``mk``, ``dk`` and "both names non-empty" for
+   the four slot pairings. Name products are correct modulo 2^21 (one float limb), the
+   birth-date ones modulo 2^22; every later comparison reads at most 16 bits and the EM
+   count sums stay below 2^22 (:data:`MAX_EM_PAIRS`).
+2. The name order bit ``swap = i_gf + i_fg > i_gg + i_ff`` (one 10-bit comparison),
+   then one round selecting the slot values by it, together with ``P1 = ye me`` and
+   ``P2 = ye mk``.
+3. Six 16-bit comparisons (exact / high / mid per slot), ``P3 = P1 de``,
+   ``P4 = P1 dk``, one AND (both exact) and one bit injection of the seven bits.
+4. W = the public level weights (linear in these 0/1 values) plus the term-frequency
+   terms ``exact_slot * (tf_const - Lq(cnt))`` (one round).
+
+LEAKAGE: :func:`fs_em_counts` opens the 5 x 5 x 8 counts of comparison patterns over
+all pairs of the EM rows (a public random subset of the left rows when the lists have
+more than ``em_pairs`` pairs) -- aggregates over all pairs, stated in SECURITY.md and
+subject to the ``link`` policy. Nothing else is opened: levels, weights, counts of
+names, the order and the match bits stay secret; n, m, the public configuration and
+the weights derived from the opened counts are public.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..mpc.arith import PreparedRight, local_matmul, open_arith
+from ..mpc.bits import BitShare, and_bits, concat
+from ..mpc.compare import eq_public, msb_many
+from ..mpc.convert import b2a_bits
+from ..mpc.party import Party
+from ..mpc.shares import AShare
+from ..mpc.sort import sort_undoable, unsort
+from ..relational.scan import segment_starts, segmented_copy, segmented_sum
+from .encode import DOB_DAY_SLICE, DOB_MONTH_SLICE, DOB_YEAR_SLICE
+from .fs import ND, NG, FSConfig, FSWeights, em_fit, em_rows, tf_thresholds, weights_of
+from .fuzzy import (
+    _and_all,
+    _cat,
+    _dots,
+    _ones,
+    _pair_right,
+    _reshare_sum,
+    _rows_of,
+    _split,
+    _tile_rows,
+    _winners,
+)
+from .fuzzy_inputs import SharedPeople
+
+__all__ = [
+    "MAX_EM_PAIRS",
+    "fs_em_counts",
+    "fs_fit",
+    "fs_grid_weights",
+    "fs_match",
+    "fs_pair_weights",
+    "fs_tf_units",
+]
+
+#: Ring bits of the name products (one float64 limb for 2 x 512 columns).
+NAME_BITS = 21
+#: Ring bits of the birth-date products (the EM count sums must stay below 2^22).
+DOB_BITS = 22
+#: At most this many pairs are counted for EM (their count sums fit DOB_BITS).
+MAX_EM_PAIRS = (1 << DOB_BITS) - 1
+#: Width of the name-order comparison (|i_gg + i_ff - i_gf - i_fg| <= 4 * 126).
+ORDER_BITS = 11
+#: Pairs per block.
+BLOCK_PAIRS = 1 << 20
+
+
+# ---- per-record values -------------------------------------------------------------------
+
+
+def _one_minus(p: Party, x: AShare) -> AShare:
+    return (-x).add_public(np.uint64(1), p.id)
+
+
+@dataclass(frozen=True)
+class _Rec:
+    """Per-record shares: name counts c' = max(c, 1), non-empty flags, date presence."""
+
+    cg: AShare
+    cf: AShare
+    nzg: AShare
+    nzf: AShare
+    py: AShare
+    pm: AShare
+    pd: AShare
+
+    def take(self, rows: slice | np.ndarray) -> _Rec:
+        return _Rec(*(AShare(x.a[rows], x.b[rows]) for x in self.__dict__.values()))
+
+
+def _records(p: Party, t: SharedPeople) -> _Rec:
+    n = t.n
+    cs = _cat([t.columns["given_count"], t.columns["family_count"]])
+    z = b2a_bits(p, eq_public(p, cs, 0, bits=8))
+    zg, zf = _split(z, [n, n])
+    cg, cf = _split(cs + z, [n, n])
+    c = t.columns
+    return _Rec(
+        cg,
+        cf,
+        _one_minus(p, zg),
+        _one_minus(p, zf),
+        c["dob_year_present"],
+        c["dob_month_present"],
+        c["dob_day_present"],
+    )
+
+
+# ---- stage 1: raw per-pair values ----------------------------------------------------------
+
+
+def _outer_term(x: AShare, y: AShare) -> np.ndarray:
+    """3-out-of-3 term of the n x m products x_i y_j (flattened row-major)."""
+    t = np.multiply.outer(x.a, y.a + y.b)
+    t += np.multiply.outer(x.b, y.a)
+    out: np.ndarray = t.reshape(-1)
+    return out
+
+
+def _rowdot_term(x: AShare, y: AShare) -> np.ndarray:
+    """3-out-of-3 term of the row-wise inner products of aligned rows."""
+    t = x.a * (y.a + y.b)
+    t += x.b * y.a
+    out: np.ndarray = t.sum(axis=1, dtype=np.uint64) if t.ndim == 2 else t
+    return out
+
+
+def _year_shift(y: AShare) -> AShare:
+    """Per row: the year one-hot moved one year up plus one year down (local)."""
+
+    def sh(v: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(v)
+        out[:, 1:] += v[:, :-1]
+        out[:, :-1] += v[:, 1:]
+        return out
+
+    return AShare(sh(y.a), sh(y.b))
+
+
+def _dob_parts(t: SharedPeople, rows: slice | np.ndarray) -> dict[str, AShare]:
+    d = t.matrices["dob"]
+    return {
+        k: AShare(d.a[rows, sl], d.b[rows, sl])
+        for k, sl in (("y", DOB_YEAR_SLICE), ("m", DOB_MONTH_SLICE), ("d", DOB_DAY_SLICE))
+    }
+
+
+@dataclass(frozen=True)
+class _Right:
+    """The right list's operands of the block products, prepared once."""
+
+    names: PreparedRight
+    ye: PreparedRight
+    y1: PreparedRight
+    me: PreparedRight
+    de: PreparedRight
+
+    @classmethod
+    def of(cls, b: SharedPeople) -> _Right:
+        gb, fb = b.matrices["given"], b.matrices["family"]
+        names = AShare(np.concatenate([gb.a, fb.a]), np.concatenate([gb.b, fb.b]))
+        parts = _dob_parts(b, slice(0, b.n))
+        return cls(
+            _pair_right(names, NAME_BITS),
+            _pair_right(parts["y"], DOB_BITS),
+            _pair_right(_year_shift(parts["y"]), DOB_BITS),
+            _pair_right(parts["m"], DOB_BITS),
+            _pair_right(parts["d"], DOB_BITS),
+        )
+
+
+_RAW = ("i_gg", "i_gf", "i_fg", "i_ff", "ye", "y1", "me", "de", "yk", "mk", "dk")
+_NZ = ("nz_gg", "nz_gf", "nz_ff", "nz_fg")
+
+
+def _raw_grid(
+    p: Party, a: SharedPeople, ra: _Rec, rb: _Rec, rows: slice, rp: _Right
+) -> dict[str, AShare]:
+    """Stage 1 for the pairs ``a[rows] x b`` (flattened row-major), ONE resharing."""
+    nb = rows.stop - rows.start
+    m = len(rb.cg)
+    ga, fa = (a.matrices[f][rows] for f in ("given", "family"))
+    left = np.concatenate(
+        [np.concatenate([ga.a, ga.b], axis=1), np.concatenate([fa.a, fa.b], axis=1)]
+    )
+    ip = rp.names.matmul(left)  # (2 nb, 2 m)
+    terms = [
+        ip[:nb, :m].reshape(-1),
+        ip[:nb, m:].reshape(-1),
+        ip[nb:, :m].reshape(-1),
+        ip[nb:, m:].reshape(-1),
+    ]
+    parts = _dob_parts(a, rows)
+    for key, prep in (("y", rp.ye), ("y", rp.y1), ("m", rp.me), ("d", rp.de)):
+        x = parts[key]
+        terms.append(prep.matmul(np.concatenate([x.a, x.b], axis=1)).reshape(-1))
+    la = ra.take(rows)
+    for u, v in (
+        (la.py, rb.py),
+        (la.pm, rb.pm),
+        (la.pd, rb.pd),
+        (la.nzg, rb.nzg),
+        (la.nzg, rb.nzf),
+        (la.nzf, rb.nzf),
+        (la.nzf, rb.nzg),
+    ):
+        terms.append(_outer_term(u, v))
+    shared = _split(_reshare_sum(p, np.concatenate(terms)), [nb * m] * len(terms))
+    out = dict(zip(_RAW + _NZ, shared, strict=True))
+
+    def rep(x: AShare) -> AShare:  # per left record, repeated along the row
+        return AShare(np.repeat(x.a, m), np.repeat(x.b, m))
+
+    def til(x: AShare) -> AShare:  # per right record, tiled for every row
+        return AShare(np.tile(x.a, nb), np.tile(x.b, nb))
+
+    out.update(cga=rep(la.cg), cfa=rep(la.cf), cgb=til(rb.cg), cfb=til(rb.cf))
+    return out
+
+
+def _raw_aligned(
+    p: Party, a: SharedPeople, b: SharedPeople, ra: _Rec, rb: _Rec
+) -> dict[str, AShare]:
+    """Stage 1 for K aligned pairs (a[k], b[k]), ONE resharing."""
+    pa, pb = _dob_parts(a, slice(0, a.n)), _dob_parts(b, slice(0, b.n))
+    ga, fa, gb, fb = (
+        a.matrices["given"],
+        a.matrices["family"],
+        b.matrices["given"],
+        b.matrices["family"],
+    )
+    terms = [
+        _rowdot_term(ga, gb),
+        _rowdot_term(ga, fb),
+        _rowdot_term(fa, gb),
+        _rowdot_term(fa, fb),
+        _rowdot_term(pa["y"], pb["y"]),
+        _rowdot_term(pa["y"], _year_shift(pb["y"])),
+        _rowdot_term(pa["m"], pb["m"]),
+        _rowdot_term(pa["d"], pb["d"]),
+    ]
+    for u, v in (
+        (ra.py, rb.py),
+        (ra.pm, rb.pm),
+        (ra.pd, rb.pd),
+        (ra.nzg, rb.nzg),
+        (ra.nzg, rb.nzf),
+        (ra.nzf, rb.nzf),
+        (ra.nzf, rb.nzg),
+    ):
+        terms.append(_rowdot_term(u, v))
+    k = a.n
+    shared = _split(_reshare_sum(p, np.concatenate(terms)), [k] * len(terms))
+    out = dict(zip(_RAW + _NZ, shared, strict=True))
+    out.update(cga=ra.cg, cfa=ra.cf, cgb=rb.cg, cfb=rb.cf)
+    return out
+
+
+# ---- stages 2-3: levels ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Levels:
+    """Arithmetic 0/1 values of a batch of pairs that determine every level."""
+
+    nz: tuple[AShare, AShare]  # slot g, slot f
+    mid: tuple[AShare, AShare]
+    high: tuple[AShare, AShare]
+    exact: tuple[AShare, AShare]
+    both: AShare  # both slots exact
+    dob: dict[str, AShare]  # ye, y1, yk, p1, p2, p3, p4
+
+
+def _cmp_bits(cfg: FSConfig) -> int:
+    return max(2 * cfg.t_scale * 126 + cfg.t_scale * 252, 2 * 126 + 252).bit_length() + 2
+
+
+def _levels(p: Party, r: dict[str, AShare], cfg: FSConfig) -> _Levels:
+    (neg,) = msb_many(p, [r["i_gg"] + r["i_ff"] - r["i_gf"] - r["i_fg"]], bits=ORDER_BITS)
+    swap = b2a_bits(p, neg)  # 1: the swapped order has strictly more shared bigrams
+    d_ig, d_if, d_cb, d_ng, d_nf, p1, p2 = _dots(
+        p,
+        [
+            [(swap, r["i_gf"] - r["i_gg"])],
+            [(swap, r["i_fg"] - r["i_ff"])],
+            [(swap, r["cfb"] - r["cgb"])],
+            [(swap, r["nz_gf"] - r["nz_gg"])],
+            [(swap, r["nz_fg"] - r["nz_ff"])],
+            [(r["ye"], r["me"])],
+            [(r["ye"], r["mk"])],
+        ],
+    )
+    i_g, i_f = r["i_gg"] + d_ig, r["i_ff"] + d_if
+    cb_g = r["cgb"] + d_cb
+    s_g = r["cga"] + cb_g
+    s_f = r["cfa"] + r["cgb"] + r["cfb"] - cb_g
+    nz_g, nz_f = r["nz_gg"] + d_ng, r["nz_ff"] + d_nf
+    tests = []
+    for i, s in ((i_g, s_g), (i_f, s_f)):
+        tests += [
+            i.scale(2) - s,
+            i.scale(2 * cfg.t_scale) - s.scale(cfg.t_high),
+            i.scale(2 * cfg.t_scale) - s.scale(cfg.t_mid),
+        ]
+    negs = msb_many(p, tests, bits=_cmp_bits(cfg))
+    ok = [x.invert(p.id) for x in negs]  # ex_g, hi_g, mid_g, ex_f, hi_f, mid_f
+    p3, p4 = _dots(p, [[(p1, r["de"])], [(p1, r["dk"])]])
+    both = and_bits(p, ok[0], ok[3])
+    n = len(i_g)
+    bits = _split(b2a_bits(p, concat([*ok, both])), [n] * 7)
+    dob = {"ye": r["ye"], "y1": r["y1"], "yk": r["yk"], "p1": p1, "p2": p2, "p3": p3, "p4": p4}
+    return _Levels(
+        (nz_g, nz_f), (bits[2], bits[5]), (bits[1], bits[4]), (bits[0], bits[3]), bits[6], dob
+    )
+
+
+def _dob_indicators(p: Party, d: dict[str, AShare]) -> list[AShare]:
+    """The eight level indicators (see :func:`sharelake.linkage.fs.dob_indicators`)."""
+    return [
+        d["p3"],
+        d["p4"] - d["p3"],
+        d["p1"] - d["p4"],
+        d["p2"] - d["p1"],
+        d["ye"] - d["p2"],
+        d["y1"],
+        d["yk"] - d["ye"] - d["y1"],
+        _one_minus(p, d["yk"]),
+    ]
+
+
+def _slot_indicators(p: Party, lv: _Levels, k: int) -> list[AShare]:
+    """The five name-level indicators of slot k (null, low, mid, high, exact)."""
+    nz, mid, hi, ex = lv.nz[k], lv.mid[k], lv.high[k], lv.exact[k]
+    return [_one_minus(p, nz), nz - mid, mid - hi, hi - ex, ex]
+
+
+# ---- stage 4: weights ----------------------------------------------------------------------
+
+
+def _weights(
+    p: Party,
+    lv: _Levels,
+    w: FSWeights,
+    tf: tuple[AShare, AShare] | None,
+) -> AShare:
+    """W of each pair of the batch (``tf``: the left records' Lq per pair, or None)."""
+    total = lv.both.scale(w.both_exact)
+    for k, table in enumerate((w.given, w.family)):
+        for ind, wt in zip(_slot_indicators(p, lv, k), table, strict=True):
+            total = total + ind.scale(wt)
+    for ind, wt in zip(_dob_indicators(p, lv.dob), w.dob, strict=True):
+        total = total + ind.scale(wt)
+    if w.tf and tf is not None:
+        consts = (w.tf_given, w.tf_family)
+        terms = _dots(
+            p,
+            [[(lv.exact[k], (-tf[k]).add_public(np.int64(consts[k]), p.id))] for k in range(2)],
+        )
+        total = total + terms[0] + terms[1]
+    return total
+
+
+def _gf_basis(p: Party, lv: _Levels) -> list[AShare]:
+    """The 25 products B_g[i] B_f[j] of the slot bases (1, nz, mid, high, exact)."""
+    n = len(lv.both)
+    one = p.public_a(np.ones(n, dtype=np.uint64))
+    bg = [one, lv.nz[0], lv.mid[0], lv.high[0], lv.exact[0]]
+    bf = [one, lv.nz[1], lv.mid[1], lv.high[1], lv.exact[1]]
+    prods = _dots(p, [[(bg[i], bf[j])] for i in range(1, NG) for j in range(1, NG)])
+    out = []
+    it = iter(prods)
+    for i in range(NG):
+        for j in range(NG):
+            out.append(bg[i] if j == 0 else bf[j] if i == 0 else next(it))
+    return out
+
+
+#: Level one-hot of a slot from its basis (1, nz, mid, high, exact).
+_SLOT_MAP = np.array(
+    [[1, -1, 0, 0, 0], [0, 1, -1, 0, 0], [0, 0, 1, -1, 0], [0, 0, 0, 1, -1], [0, 0, 0, 0, 1]],
+    dtype=np.int64,
+)
+#: Birth-date level one-hot from the basis (1, ye, y1, yk, P1, P2, P3, P4).
+_DOB_MAP = np.array(
+    [
+        [0, 0, 0, 0, 0, 0, 1, 0],
+        [0, 0, 0, 0, 0, 0, -1, 1],
+        [0, 0, 0, 0, 1, 0, 0, -1],
+        [0, 0, 0, 0, -1, 1, 0, 0],
+        [0, 1, 0, 0, 0, -1, 0, 0],
+        [0, 0, 1, 0, 0, 0, 0, 0],
+        [0, -1, -1, 1, 0, 0, 0, 0],
+        [1, 0, 0, -1, 0, 0, 0, 0],
+    ],
+    dtype=np.int64,
+)
+
+
+def _count_terms(p: Party, lv: _Levels) -> np.ndarray:
+    """This party's 3-out-of-3 term of the 5 x 5 x 8 pattern counts of the batch."""
+    gf = _gf_basis(p, lv)
+    n = len(lv.both)
+    one = p.public_a(np.ones(n, dtype=np.uint64))
+    d = lv.dob
+    db = [one, d["ye"], d["y1"], d["yk"], d["p1"], d["p2"], d["p3"], d["p4"]]
+    xa = np.stack([x.a for x in gf], axis=1)
+    xb = np.stack([x.b for x in gf], axis=1)
+    ya = np.stack([x.a for x in db], axis=1)
+    yb = np.stack([x.b for x in db], axis=1)
+    s = local_matmul(xa.T.copy(), ya + yb, bits=DOB_BITS) + local_matmul(
+        xb.T.copy(), ya, bits=DOB_BITS
+    )  # 25 x 8 basis moments
+    t = np.kron(_SLOT_MAP, _SLOT_MAP).astype(np.uint64)  # 25 x 25: basis -> level pairs
+    out: np.ndarray = (t @ s @ _DOB_MAP.T.astype(np.uint64)).astype(np.uint64)
+    return out
+
+
+# ---- term frequencies ----------------------------------------------------------------------
+
+
+def _group_counts(p: Party, keys: AShare) -> AShare:
+    """Per element: how many elements carry the same key (a secure group-by count).
+
+    Oblivious sort (:func:`sharelake.mpc.sort.sort_undoable`), segment starts from
+    neighbour equality, running counts, the total carried back from each group's last
+    element, and the inverse permutation (:func:`sharelake.mpc.sort.unsort`).
+    """
+    n = len(keys)
+    s = sort_undoable(p, [keys], signed=False, bits=64)
+    (sk,) = s.keys
+    assert isinstance(sk, AShare)
+    starts = segment_starts(p, [sk], bits=64)
+    (run,) = segmented_sum(p, starts, [p.public_a(np.ones(n, dtype=np.uint64))])
+    one = p.public_a(np.ones(1, dtype=np.uint64))
+    ends = AShare(np.concatenate([starts.a[1:], one.a]), np.concatenate([starts.b[1:], one.b]))
+
+    def rev(x: AShare) -> AShare:
+        return AShare(x.a[::-1].copy(), x.b[::-1].copy())
+
+    (tot,) = segmented_copy(p, rev(ends), [rev(run)])
+    (out,) = unsort(p, [rev(tot)], s)
+    assert isinstance(out, AShare)
+    return out
+
+
+def fs_tf_units(
+    p: Party, left: SharedPeople, others: list[SharedPeople], cfg: FSConfig
+) -> tuple[AShare, AShare]:
+    """Lq of the counts of the left records' ``tok_given`` / ``tok_family`` values over
+    both fields of ``left`` and every list in ``others`` (secret, per left record).
+
+    LEAKAGE: none (the sort opens only comparison outcomes of a secret shuffle).
+    """
+    lists = [left, *others]
+    keys = _cat([t.columns[c] for t in lists for c in ("tok_given", "tok_family")])
+    cnt = _group_counts(p, keys)
+    n = left.n
+    cg, cf = AShare(cnt.a[:n], cnt.b[:n]), AShare(cnt.a[n : 2 * n], cnt.b[n : 2 * n])
+    th = tf_thresholds(cfg.tf_steps)
+    bits = max(len(keys).bit_length() + 2, int(th[-1]).bit_length() + 2)
+    out = []
+    for c in (cg, cf):
+        diffs = [c.add_public(np.int64(-int(t)), p.id) for t in th]
+        negs = msb_many(p, [_cat(diffs)], bits=bits)[0]
+        ge = b2a_bits(p, negs.invert(p.id))
+        ga = ge.a.reshape(len(th), n).sum(axis=0, dtype=np.uint64)
+        gb = ge.b.reshape(len(th), n).sum(axis=0, dtype=np.uint64)
+        out.append(AShare(ga, gb).scale(cfg.scale // 2))
+    return out[0], out[1]
+
+
+# ---- EM ----------------------------------------------------------------------------------
+
+
+def fs_em_counts(
+    p: Party, left: SharedPeople, right: SharedPeople, cfg: FSConfig, rows: np.ndarray
+) -> np.ndarray:
+    """OPENED: the 5 x 5 x 8 pattern counts over the pairs ``left[rows] x right``.
+
+    LEAKAGE: these 200 aggregate counts (SECURITY.md); nothing per pair.
+    """
+    if len(rows) * right.n > MAX_EM_PAIRS:
+        raise ValueError("too many pairs for the EM counts; lower em_pairs")
+    sub = SharedPeople(
+        {k: AShare(v.a[rows], v.b[rows]) for k, v in left.columns.items()},
+        {k: AShare(v.a[rows], v.b[rows]) for k, v in left.matrices.items()},
+    )
+    ra, rb, rp = _records(p, sub), _records(p, right), _Right.of(right)
+    acc = np.zeros((NG * NG, ND), dtype=np.uint64)
+    step = max(1, BLOCK_PAIRS // max(right.n, 1))
+    for r0 in range(0, sub.n, step):
+        blk = slice(r0, min(sub.n, r0 + step))
+        lv = _levels(p, _raw_grid(p, sub, ra, rb, blk, rp), cfg)
+        acc += _count_terms(p, lv)
+    shared = _reshare_sum(p, acc.reshape(-1))
+    opened = open_arith(p, shared) & np.uint64((1 << DOB_BITS) - 1)
+    return opened.astype(np.int64).reshape(NG, NG, ND)
+
+
+def fs_fit(
+    p: Party, left: SharedPeople, right: SharedPeople, cfg: FSConfig, seed: bytes = b""
+) -> FSWeights:
+    """EM on the opened pattern counts of :func:`sharelake.linkage.fs.em_rows`, then the
+    integer weights and threshold (identical at every node)."""
+    rows = em_rows(left.n, right.n, cfg, seed)
+    counts = fs_em_counts(p, left, right, cfg, rows)
+    return weights_of(em_fit(counts, cfg), cfg, left.n + right.n)
+
+
+# ---- the scoring interface -------------------------------------------------------------------
+
+
+def fs_grid_weights(
+    p: Party,
+    left: SharedPeople,
+    right: SharedPeople,
+    w: FSWeights,
+    cfg: FSConfig,
+    rows: slice,
+    tf: tuple[AShare, AShare] | None = None,
+) -> AShare:
+    """W of the pairs ``left[rows] x right``, flattened row-major (secret).
+
+    ``tf``: per left record (all rows of ``left``) its Lq units from
+    :func:`fs_tf_units`; required when ``w.tf``.
+    """
+    ra, rb = _records(p, left), _records(p, right)
+    return _grid(p, left, ra, rb, rows, _Right.of(right), w, cfg, tf)
+
+
+def _grid(
+    p: Party,
+    left: SharedPeople,
+    ra: _Rec,
+    rb: _Rec,
+    rows: slice,
+    rp: _Right,
+    w: FSWeights,
+    cfg: FSConfig,
+    tf: tuple[AShare, AShare] | None,
+) -> AShare:
+    m = len(rb.cg)
+    lv = _levels(p, _raw_grid(p, left, ra, rb, rows, rp), cfg)
+    tfp = None
+    if tf is not None:
+        tfp = tuple(AShare(np.repeat(x.a[rows], m), np.repeat(x.b[rows], m)) for x in tf)
+    return _weights(p, lv, w, tfp)  # type: ignore[arg-type]
+
+
+def fs_pair_weights(
+    p: Party,
+    left: SharedPeople,
+    right: SharedPeople,
+    w: FSWeights,
+    cfg: FSConfig,
+    tf: tuple[AShare, AShare] | None = None,
+) -> AShare:
+    """W of K aligned candidate pairs (left row k with right row k), secret.
+
+    ``left`` and ``right`` hold the K records of each side in pair order (e.g. gathered
+    obliviously by a blocking step); ``tf`` the left records' Lq units in the same
+    order. The plaintext twin is :func:`sharelake.linkage.fs.pair_weights_plain`.
+    """
+    if left.n != right.n:
+        raise ValueError("fs_pair_weights: both sides need one row per pair")
+    if left.n == 0:
+        return AShare(np.zeros(0, np.uint64), np.zeros(0, np.uint64))
+    ra, rb = _records(p, left), _records(p, right)
+    lv = _levels(p, _raw_aligned(p, left, right, ra, rb), cfg)
+    return _weights(p, lv, w, tf)
+
+
+# ---- the all-pairs linkage -------------------------------------------------------------------
+
+
+@dataclass
+class _ITree:
+    """Rows of integer scores reducing to their first arg-max (see fuzzy's _Tree)."""
+
+    num: AShare  # (g, width)
+    steps: list[tuple[int, BitShare]]
+
+    @property
+    def width(self) -> int:
+        return int(self.num.a.shape[1])
+
+    @property
+    def groups(self) -> int:
+        return int(self.num.a.shape[0])
+
+
+def _ilevel(p: Party, trees: list[_ITree], bits: int) -> None:
+    live = [t for t in trees if t.width > 1]
+    if not live:
+        return
+    los, his, sizes = [], [], []
+    for t in live:
+        h = t.width // 2
+        los.append(AShare(t.num.a[:, 0 : 2 * h : 2], t.num.b[:, 0 : 2 * h : 2]))
+        his.append(AShare(t.num.a[:, 1 : 2 * h : 2], t.num.b[:, 1 : 2 * h : 2]))
+        sizes.append(t.groups * h)
+    lo, hi = _cat(los), _cat(his)
+    (neg,) = msb_many(p, [lo - hi], bits=bits)  # right strictly better: lo - hi < 0
+    (d,) = _dots(p, [[(b2a_bits(p, neg), hi - lo)]])
+    new = _split(lo + d, sizes)
+    off = 0
+    for j, t in enumerate(live):
+        g, wd, h = t.groups, t.width, t.width // 2
+        t.steps.append((wd, neg[off : off + sizes[j]]))
+        off += sizes[j]
+        col = new[j].reshape(g, h)
+        if wd % 2:
+            col = AShare(
+                np.concatenate([col.a, t.num.a[:, -1:]], axis=1),
+                np.concatenate([col.b, t.num.b[:, -1:]], axis=1),
+            )
+        t.num = col
+
+
+def _ireduce(p: Party, trees: list[_ITree], bits: int) -> None:
+    while any(t.width > 1 for t in trees):
+        _ilevel(p, trees, bits)
+
+
+#: Weight given to a record paired with itself when de-duplicating one list.
+DIAGONAL = -(1 << 14)
+
+
+def fs_match(
+    p: Party,
+    left: SharedPeople,
+    right: SharedPeople,
+    cfg: FSConfig | None = None,
+    *,
+    weights: FSWeights | None = None,
+    seed: bytes = b"",
+    dedupe: bool = False,
+    block_pairs: int = BLOCK_PAIRS,
+) -> tuple[BitShare, FSWeights]:
+    """Secret n x m match bits (row-major) of the Fellegi-Sunter linkage and its weights.
+
+    EM on the opened pattern counts (unless ``weights`` are given), term-frequency units
+    by a secure group-by count over both lists, W per pair, candidate W >= threshold,
+    then the mutual-best rule (first arg-max of row and column) on W. ``dedupe``: the two
+    tables are the same list; a record is never paired with itself. ``seed``: public
+    (the plan hash at the nodes), it picks the EM rows of large lists.
+    LEAKAGE: the EM pattern counts (:func:`fs_em_counts`) when ``weights`` is None;
+    otherwise nothing.
+    """
+    cfg = cfg or FSConfig()
+    n, m = left.n, right.n
+    if n == 0 or m == 0:
+        z = np.zeros((n * m + 63) // 64, np.uint64)
+        empty = FSWeights((0,) * NG, (0,) * NG, (0,) * ND, 0)
+        return BitShare(z, z.copy(), n * m), weights or empty
+    if weights is None:
+        weights = fs_fit(p, left, right, cfg, seed)
+    bits = max(weights.bound() + abs(DIAGONAL), 4).bit_length() + 2
+    if bits > NAME_BITS:
+        raise ValueError("Fellegi-Sunter weights too large for the comparison width")
+    tf = fs_tf_units(p, left, [] if dedupe else [right], cfg) if weights.tf else None
+    ra, rb, rp = _records(p, left), _records(p, right), _Right.of(right)
+    step = max(1, block_pairs // m)
+    stored: list[BitShare] = []
+    sizes: list[int] = []
+    merges: list[BitShare] = []
+    best: _ITree | None = None
+    for r0 in range(0, n, step):
+        rows = slice(r0, min(n, r0 + step))
+        nb = rows.stop - rows.start
+        wgt = _grid(p, left, ra, rb, rows, rp, weights, cfg, tf)
+        if dedupe:
+            k = np.arange(nb)
+            diag = np.zeros((nb, m), dtype=np.int64)
+            diag[k, k + r0] = DIAGONAL
+            wgt = wgt.add_public(diag.reshape(-1), p.id)
+        (below,) = msb_many(p, [wgt.add_public(np.int64(-weights.threshold), p.id)], bits=bits)
+        cand = below.invert(p.id)
+        row_t = _ITree(wgt.reshape(nb, m), [])
+        col_t = _ITree(AShare(wgt.a.reshape(nb, m).T.copy(), wgt.b.reshape(nb, m).T.copy()), [])
+        _ireduce(p, [row_t, col_t], bits)
+        rw, cw = _winners(p, [row_t, col_t], [m, nb])  # type: ignore[list-item]
+        if best is not None:
+            merged = _ITree(
+                AShare(
+                    np.concatenate([best.num.a, col_t.num.a], axis=1),
+                    np.concatenate([best.num.b, col_t.num.b], axis=1),
+                ),
+                [],
+            )
+            _ireduce(p, [merged], bits)
+            merges.append(merged.steps[0][1])
+            col_t = merged
+        best = _ITree(col_t.num, [])
+        stored.append(_and_all(p, [rw, _rows_of(cw, nb, m), cand]))
+        sizes.append(nb)
+    keep = [_ones(p, m) for _ in stored]
+    later = _ones(p, m)
+    for blk in range(len(stored) - 1, 0, -1):
+        beat = merges[blk - 1]
+        keep[blk] = and_bits(p, later, beat)
+        later = and_bits(p, later, beat.invert(p.id))
+    keep[0] = later
+    from ..mpc.bits import and_bits_many
+
+    final = and_bits_many(
+        p, [(s, _tile_rows(k, nb, m)) for s, k, nb in zip(stored, keep, sizes, strict=True)]
+    )
+    return concat(final), weights
