@@ -58,7 +58,7 @@ from ..mpc.convert import b2a_bits
 from ..mpc.party import Party
 from ..mpc.shares import AShare
 from ..mpc.sort import sort_undoable, unsort
-from ..relational.scan import segment_starts, segmented_copy, segmented_sum
+from ..mpc.scan import segment_starts, segmented_copy, segmented_sum
 from .encode import DOB_DAY_SLICE, DOB_MONTH_SLICE, DOB_YEAR_SLICE
 from .fs import ND, NG, FSConfig, FSWeights, em_fit, em_rows, tf_thresholds, weights_of
 from .fuzzy import (
