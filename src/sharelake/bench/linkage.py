@@ -7,14 +7,19 @@ cost does not depend on the values.
 - ``link_exact``: exact multi-key linkage of n x n records with 3 match keys
   (:func:`sharelake.linkage.secure.exact_links`): per-record flags both ways and the
   de-duplicated candidate pairs. ``n`` = records per list.
-- ``link_fuzzy``: fuzzy scoring, threshold and mutual-best rule of s x s pairs with
-  s = round(sqrt(n)) (:func:`sharelake.linkage.fuzzy.fuzzy_match`) in the configuration
-  LINKAGE.md recommends (:data:`sharelake.linkage.quality.RECOMMENDED`, hybrid mode:
-  512-dimensional bigram vectors for given, family and all names, the 179-column
-  birth-date one-hot with presence flags, 4 match keys). ``n`` = pairs, so
-  ``ops_per_s`` is pairs per second.
-- ``link_fuzzy_default``: the same with the default :class:`FuzzyParams` and no hybrid
-  keys.
+- ``link_fuzzy``: the Fellegi-Sunter linkage of s x s pairs with s = round(sqrt(n))
+  (:func:`sharelake.linkage.fs_secure.fs_match` with the fixed
+  :data:`~sharelake.linkage.fs.TRAINED_WEIGHTS`): 512-dimensional bigram vectors of
+  given and family names, the 179-column birth-date one-hot, term-frequency units by
+  a secure group-by count over both lists, levels, weights, threshold and the
+  mutual-best rule. ``n`` = pairs, so ``ops_per_s`` is pairs per second.
+- ``link_fs_em``: the pattern counts EM opens (:func:`~sharelake.linkage.fs_secure.
+  fs_em_counts`) over the same s x s pairs.
+- ``link_weighted``: the weighted scorer of :func:`sharelake.linkage.fuzzy.fuzzy_match`
+  in its recommended hybrid configuration (:data:`sharelake.linkage.quality.RECOMMENDED`,
+  bigram vectors for given, family and all names, 4 match keys).
+- ``link_fuzzy_default``: the weighted scorer with the default :class:`FuzzyParams`
+  and no hybrid keys.
 - ``link_blocked``: n x n records linked by the sorted-neighbourhood blocking
   (:func:`sharelake.linkage.blocked.blocked_match`: every pass of
   :data:`~sharelake.linkage.blocking.BLOCK_KEYS`, the default window, RECOMMENDED hybrid
@@ -33,7 +38,7 @@ import math
 
 import numpy as np
 
-from ..linkage.fuzzy import FuzzyParams
+from ..linkage.fuzzy import FuzzyParams, SharedPeople
 from ..linkage.quality import RECOMMENDED, RECOMMENDED_HYBRID
 from ..mpc.party import Party
 from ..relational.table import ColumnSpec, SecretColumn, SecretTable, all_valid
@@ -120,14 +125,58 @@ def _fuzzy(p: Party, n: int, prm: FuzzyParams, hybrid: bool) -> Thunk:
 
 
 @bench_op(
-    "link_fuzzy",
+    "link_weighted",
     requires="sharelake.linkage.fuzzy",
     plain=_plain_fuzzy,
     unit="pairs",
     note=describe(RECOMMENDED, RECOMMENDED_HYBRID, "RECOMMENDED"),
 )
-def _link_fuzzy(p: Party, n: int) -> Thunk:
+def _link_weighted(p: Party, n: int) -> Thunk:
     return _fuzzy(p, n, RECOMMENDED, RECOMMENDED_HYBRID)
+
+
+def _fs_people(p: Party, s: int) -> SharedPeople:
+    from ..linkage.fuzzy import SharedPeople
+
+    names = ["given_count", "family_count", "tok_given", "tok_family"]
+    names += [f"dob_{c}_present" for c in ("year", "month", "day")]
+    cols = {c: p.rand_a(s) for c in names}
+    mats = {f: p.rand_a((s, QGRAM_DIM)) for f in ("given", "family")}
+    mats["dob"] = p.rand_a((s, DOB_DIM))
+    return SharedPeople(cols, mats)
+
+
+@bench_op(
+    "link_fuzzy",
+    requires="sharelake.linkage.fs_secure",
+    plain=_plain_fuzzy,
+    unit="pairs",
+    note="Fellegi-Sunter all-pairs scoring (levels, term frequencies by a secure group-by "
+    "count, weights, threshold, mutual best) with TRAINED_WEIGHTS; d 512, s x s pairs",
+)
+def _link_fuzzy(p: Party, n: int) -> Thunk:
+    from ..linkage.fs import TRAINED_WEIGHTS, FSConfig
+    from ..linkage.fs_secure import fs_match
+
+    s = side(n)
+    left, right = _fs_people(p, s), _fs_people(p, s)
+    return lambda: fs_match(p, left, right, FSConfig(), weights=TRAINED_WEIGHTS)
+
+
+@bench_op(
+    "link_fs_em",
+    requires="sharelake.linkage.fs_secure",
+    plain=_plain_fuzzy,
+    unit="pairs",
+    note="the opened 5 x 5 x 8 pattern counts EM needs, over s x s pairs",
+)
+def _link_fs_em(p: Party, n: int) -> Thunk:
+    from ..linkage.fs import FSConfig
+    from ..linkage.fs_secure import fs_em_counts
+
+    s = side(n)
+    left, right = _fs_people(p, s), _fs_people(p, s)
+    return lambda: fs_em_counts(p, left, right, FSConfig(), np.arange(s))
 
 
 @bench_op(

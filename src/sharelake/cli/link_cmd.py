@@ -25,8 +25,8 @@ def link(
     out: Annotated[Path, typer.Option("--out", help="CSV file to write the result to.")],
     reveal: Annotated[str, typer.Option("--reveal", help="pairs, own (default) or count.")] = "own",
     mode: Annotated[
-        str, typer.Option("--mode", help="exact, fuzzy or hybrid (default).")
-    ] = "hybrid",
+        str, typer.Option("--mode", help="probabilistic (default), exact, fuzzy or hybrid.")
+    ] = "probabilistic",
     blocking: Annotated[
         str,
         typer.Option(
@@ -84,8 +84,10 @@ def link(
     console = Console(stderr=True)
     if reveal not in ("pairs", "own", "count"):
         raise typer.BadParameter("must be pairs, own or count", param_hint="--reveal")
-    if mode not in ("exact", "fuzzy", "hybrid"):
-        raise typer.BadParameter("must be exact, fuzzy or hybrid", param_hint="--mode")
+    if mode not in ("exact", "fuzzy", "hybrid", "probabilistic"):
+        raise typer.BadParameter(
+            "must be probabilistic, exact, fuzzy or hybrid", param_hint="--mode"
+        )
     if blocking not in ("auto", "none", "sorted_neighbourhood"):
         raise typer.BadParameter(
             "must be auto, none or sorted_neighbourhood", param_hint="--blocking"

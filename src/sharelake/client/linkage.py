@@ -31,9 +31,11 @@ from ..linkage.blocking import DEFAULT_WINDOW
 from ..linkage.encode import PERSON_COLUMNS, EncodingError, encode_people
 from ..linkage.people_table import (
     DEFAULT_PARAMS,
+    FS_DEFAULT_PARAMS,
     NAME_COLUMNS,
     RECORD_ID,
     encoded_columns,
+    fs_config,
     fuzzy_params,
     link_policy,
     person_format,
@@ -56,7 +58,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LinkageError", "link", "link_plan", "upload_people"]
 
-Mode = Literal["exact", "fuzzy", "hybrid"]
+Mode = Literal["exact", "fuzzy", "hybrid", "probabilistic"]
 Reveal = Literal["pairs", "own", "count"]
 Blocking = Literal["auto", "none", "sorted_neighbourhood"]
 
@@ -192,12 +194,12 @@ def link_plan(
     left: str,
     right: str,
     *,
-    mode: Mode = "hybrid",
+    mode: Mode = "probabilistic",
     reveal: Reveal = "own",
     params: Mapping[str, int] | None = None,
     window: int | None = None,
 ) -> dict[str, Any]:
-    """The ``link`` plan; fuzzy and hybrid plans carry every scoring parameter.
+    """The ``link`` plan; fuzzy, hybrid and probabilistic plans carry every parameter.
 
     ``window``: the sorted-neighbourhood blocking's window (None: every pair).
 
@@ -220,6 +222,12 @@ def link_plan(
         if params:
             raise LinkageError("exact linkage takes no scoring parameters")
         full: dict[str, int] = {}
+    elif mode == "probabilistic":
+        full = {**FS_DEFAULT_PARAMS, **dict(params or {})}
+        try:
+            fs_config(full)
+        except ValueError as exc:
+            raise LinkageError(str(exc)) from None
     else:
         full = {**DEFAULT_PARAMS, **dict(params or {})}
         try:
@@ -262,6 +270,11 @@ def _window(blocking: str, window: int | None, mode: str, pairs: int) -> int | N
         return None
     if blocking == "auto" and pairs <= AUTO_BLOCKING_PAIRS:
         return None
+    if mode == "probabilistic":
+        raise LinkageError(
+            f"probabilistic linkage scores every pair, at most {AUTO_BLOCKING_PAIRS:,} "
+            "(n x m) pairs; for larger lists use mode='hybrid' (blocked)"
+        )
     return DEFAULT_WINDOW if window is None else window
 
 
@@ -270,7 +283,7 @@ def link(
     left: str,
     right: str,
     *,
-    mode: Mode = "hybrid",
+    mode: Mode = "probabilistic",
     reveal: Reveal = "own",
     params: Mapping[str, int] | None = None,
     blocking: Blocking = "auto",

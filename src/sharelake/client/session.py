@@ -338,7 +338,7 @@ class Session:
         left: str,
         right: str,
         *,
-        mode: str = "hybrid",
+        mode: str = "probabilistic",
         reveal: str = "own",
         params: Mapping[str, int] | None = None,
         blocking: str = "auto",
@@ -348,7 +348,8 @@ class Session:
     ) -> pd.DataFrame:
         """Link two person tables inside MPC; see :func:`sharelake.client.linkage.link`.
 
-        ``mode``: ``exact``, ``fuzzy`` or ``hybrid``; ``reveal``: ``pairs``, ``own`` or
+        ``mode``: ``probabilistic`` (Fellegi-Sunter, the default), ``exact``, ``fuzzy``
+        or ``hybrid``; ``reveal``: ``pairs``, ``own`` or
         ``count``. A reveal mode the policies forbid is refused before anything runs.
         ``blocking``: ``auto`` (sorted-neighbourhood blocking above 2,000 x 2,000
         records), ``none`` (every pair) or ``sorted_neighbourhood``; ``window``: its

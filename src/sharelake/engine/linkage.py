@@ -12,6 +12,15 @@ Modes:
 ``exact``
     :func:`sharelake.linkage.secure.exact_links` on the four match keys: a pair matches
     when any key agrees (several right records per left record are possible).
+``probabilistic`` (the default of the client)
+    :func:`sharelake.linkage.fs_secure.fs_match`: the Fellegi-Sunter model of
+    :mod:`sharelake.linkage.fs` -- name and birth-date comparison levels, term
+    frequencies counted inside MPC, m, u and the prior estimated by EM on the opened
+    pattern counts of the run (``em`` 1 and at least
+    :data:`~sharelake.linkage.people_table.MIN_EM_PAIRS` pairs; else the trained
+    weights), candidates with a posterior match probability of at least
+    ``p_match_pct`` per cent, the mutual-best rule. A table linked with itself is
+    de-duplicated: a record is never paired with itself.
 ``fuzzy`` / ``hybrid``
     :func:`sharelake.linkage.fuzzy.fuzzy_match` with the plan's integer ``params``
     (:data:`~sharelake.linkage.people_table.DEFAULT_PARAMS` for those not given):
@@ -35,7 +44,9 @@ compacts and returns as shares to the analyst only:
     one row, ``matches`` = the number of matched pairs.
 
 LEAKAGE (to the nodes): the number of valid rows opened by the compaction -- the number
-of pairs (``pairs``), of matched left records (``own``), nothing (``count``: one row).
+of pairs (``pairs``), of matched left records (``own``), nothing (``count``: one row);
+in ``probabilistic`` mode with ``em`` 1, the 200 EM pattern counts over all pairs
+(:func:`sharelake.linkage.fs_secure.fs_em_counts`).
 Scores, bits, encodings and ids stay secret; sizes n, m are public.
 """
 
@@ -50,10 +61,15 @@ import numpy as np
 from ..linkage.blocked import BlockedLinks, blocked_match, cluster, link_lists
 from ..linkage.blocking import BLOCK_KEYS
 from ..linkage.fuzzy import BLOCK_PAIRS, FuzzyParams, fuzzy_match
+from ..linkage.fs import TRAINED_WEIGHTS
+from ..linkage.fs_secure import fs_match
 from ..linkage.people_table import (
+    FS_DEFAULT_PARAMS,
     KEY_COLUMNS,
     LINK_KEYS,
+    MIN_EM_PAIRS,
     RECORD_ID,
+    fs_config,
     fuzzy_params,
     person_format,
     shared_people,
@@ -85,14 +101,19 @@ def run_link(p: Party, node: Mapping[str, Any], run: Runner) -> SecretTable:
     """Execute a ``link`` node; ``run`` evaluates its two scans (local loads)."""
     mode, reveal = node.get("mode"), node.get("reveal")
     params = node.get("params") or {}
-    if mode not in ("exact", "fuzzy", "hybrid") or reveal not in ("pairs", "own", "count"):
+    if mode not in ("exact", "fuzzy", "hybrid", "probabilistic") or reveal not in (
+        "pairs",
+        "own",
+        "count",
+    ):
         raise PlanError("link: unknown mode or reveal")
     if not isinstance(params, dict):
         raise PlanError("link: params must be an object")
     left, right = run(node["left"]), run(node["right"])
     try:
         fmt = [person_format([c.spec for c in t.columns.values()]) for t in (left, right)]
-        prm = fuzzy_params(params) if mode != "exact" else None
+        prm = fuzzy_params(params) if mode in ("fuzzy", "hybrid") else None
+        cfg = fs_config(params) if mode == "probabilistic" else None
     except ValueError as exc:
         raise PlanError(f"link: {exc}") from None
     if fmt[0] != fmt[1]:
@@ -104,6 +125,19 @@ def run_link(p: Party, node: Mapping[str, Any], run: Runner) -> SecretTable:
         raise PlanError("link: exact mode takes no params")
     if left.n == 0 or right.n == 0:
         return _empty(p, reveal, left, right)
+    if cfg is not None:
+        if node.get("blocking") is not None:
+            raise PlanError("link: probabilistic linkage scores every pair (no blocking yet)")
+        em = (params.get("em", FS_DEFAULT_PARAMS["em"]) == 1) and left.n * right.n >= MIN_EM_PAIRS
+        bits, _ = fs_match(
+            p,
+            shared_people(left),
+            shared_people(right),
+            cfg,
+            weights=None if em else replace(TRAINED_WEIGHTS, tf=cfg.tf),
+            dedupe=node["left"] == node["right"],
+        )
+        return _from_bits(p, bits, left, right, reveal)
     if prm is None:
         return _exact(p, left, right, reveal)
     blocking = node.get("blocking")

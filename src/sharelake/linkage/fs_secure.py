@@ -52,22 +52,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..mpc.arith import PreparedRight, local_matmul, open_arith
-from ..mpc.bits import BitShare, and_bits, concat
+from ..mpc.bits import BitShare, and_bits, and_bits_many, concat
 from ..mpc.compare import eq_public, msb_many
 from ..mpc.convert import b2a_bits
 from ..mpc.party import Party
+from ..mpc.scan import segment_starts, segmented_copy, segmented_sum
 from ..mpc.shares import AShare
 from ..mpc.sort import sort_undoable, unsort
-from ..mpc.scan import segment_starts, segmented_copy, segmented_sum
 from .encode import DOB_DAY_SLICE, DOB_MONTH_SLICE, DOB_YEAR_SLICE
 from .fs import ND, NG, FSConfig, FSWeights, em_fit, em_rows, tf_thresholds, weights_of
 from .fuzzy import (
     _and_all,
     _cat,
-    _dots,
+    _eq0_terms,
     _ones,
     _pair_right,
-    _reshare_sum,
     _rows_of,
     _split,
     _tile_rows,
@@ -97,6 +96,41 @@ ORDER_BITS = 11
 BLOCK_PAIRS = 1 << 20
 
 
+# ---- 32-bit resharing --------------------------------------------------------------------
+
+
+def _reshare_sum(p: Party, z: np.ndarray) -> AShare:
+    """3-out-of-3 terms -> replicated sharing correct modulo 2^32 (one round).
+
+    As :func:`sharelake.mpc.arith.mul` (Araki et al. 2016) with the masked term sent as
+    32 bits: every value this module reshares is read on at most 32 bits later.
+    """
+    z = z.astype(np.uint32)
+    z += p.prg_own.fill(np.empty(z.shape, dtype=np.uint32))
+    z -= p.prg_next.fill(np.empty(z.shape, dtype=np.uint32))
+    got = p.exchange({p.prev: z}, {p.next: z.nbytes})
+    other = np.frombuffer(got[p.next], dtype=np.uint32).astype(np.uint64)
+    return AShare(z.astype(np.uint64), other)
+
+
+def _dots(p: Party, groups: list[list[tuple[AShare, AShare]]]) -> list[AShare]:
+    """Sums of elementwise products, each reshared (32 bits), all in one round."""
+    terms = []
+    for group in groups:
+        z: np.ndarray | None = None
+        for x, y in group:
+            t = x.a * (y.a + y.b)
+            t += x.b * y.a
+            z = t if z is None else z + t
+        assert z is not None
+        terms.append(z.reshape(-1))
+    return _split(_reshare_sum(p, np.concatenate(terms)), [len(t) for t in terms])
+
+
+def _b2a(p: Party, c: BitShare) -> AShare:
+    return b2a_bits(p, c, wire=32)
+
+
 # ---- per-record values -------------------------------------------------------------------
 
 
@@ -106,15 +140,16 @@ def _one_minus(p: Party, x: AShare) -> AShare:
 
 @dataclass(frozen=True)
 class _Rec:
-    """Per-record shares: name counts c' = max(c, 1), non-empty flags, date presence."""
+    """Per-record shares: name counts c' = max(c, 1), non-empty flags, date presence and
+    the year one-hot masked by "month known" (whose inner products give ye * mk)."""
 
     cg: AShare
     cf: AShare
     nzg: AShare
     nzf: AShare
     py: AShare
-    pm: AShare
     pd: AShare
+    ym: AShare  # n x 136
 
     def take(self, rows: slice | np.ndarray) -> _Rec:
         return _Rec(*(AShare(x.a[rows], x.b[rows]) for x in self.__dict__.values()))
@@ -127,14 +162,19 @@ def _records(p: Party, t: SharedPeople) -> _Rec:
     zg, zf = _split(z, [n, n])
     cg, cf = _split(cs + z, [n, n])
     c = t.columns
+    year = _dob_parts(t, slice(0, n))["y"]
+    pm = c["dob_month_present"]
+    w = year.a.shape[1]
+    pmr = AShare(np.repeat(pm.a, w), np.repeat(pm.b, w))
+    (ym,) = _dots(p, [[(AShare(year.a.reshape(-1), year.b.reshape(-1)), pmr)]])
     return _Rec(
         cg,
         cf,
         _one_minus(p, zg),
         _one_minus(p, zf),
         c["dob_year_present"],
-        c["dob_month_present"],
         c["dob_day_present"],
+        ym.reshape(n, w),
     )
 
 
@@ -150,11 +190,18 @@ def _outer_term(x: AShare, y: AShare) -> np.ndarray:
 
 
 def _rowdot_term(x: AShare, y: AShare) -> np.ndarray:
-    """3-out-of-3 term of the row-wise inner products of aligned rows."""
+    """3-out-of-3 term of the row-wise inner products of aligned rows (or products)."""
     t = x.a * (y.a + y.b)
     t += x.b * y.a
     out: np.ndarray = t.sum(axis=1, dtype=np.uint64) if t.ndim == 2 else t
     return out
+
+
+def _prod_term(x: AShare, y: AShare) -> np.ndarray:
+    """3-out-of-3 term of the elementwise product of two replicated sharings."""
+    t: np.ndarray = x.a * (y.a + y.b)
+    t += x.b * y.a
+    return t
 
 
 def _year_shift(y: AShare) -> AShare:
@@ -186,9 +233,10 @@ class _Right:
     y1: PreparedRight
     me: PreparedRight
     de: PreparedRight
+    p2: PreparedRight
 
     @classmethod
-    def of(cls, b: SharedPeople) -> _Right:
+    def of(cls, b: SharedPeople, rb: _Rec) -> _Right:
         gb, fb = b.matrices["given"], b.matrices["family"]
         names = AShare(np.concatenate([gb.a, fb.a]), np.concatenate([gb.b, fb.b]))
         parts = _dob_parts(b, slice(0, b.n))
@@ -198,16 +246,40 @@ class _Right:
             _pair_right(_year_shift(parts["y"]), DOB_BITS),
             _pair_right(parts["m"], DOB_BITS),
             _pair_right(parts["d"], DOB_BITS),
+            _pair_right(rb.ym, DOB_BITS),
         )
 
 
-_RAW = ("i_gg", "i_gf", "i_fg", "i_ff", "ye", "y1", "me", "de", "yk", "mk", "dk")
-_NZ = ("nz_gg", "nz_gf", "nz_ff", "nz_fg")
+#: Stage-1 values reshared (used in products) and kept as local terms (used linearly).
+_SHARED = ("i_gg", "i_gf", "i_fg", "i_ff", "ye", "me", "de", "dk")
+_LINEAR = ("y1", "yk", "p2")
 
 
-def _raw_grid(
-    p: Party, a: SharedPeople, ra: _Rec, rb: _Rec, rows: slice, rp: _Right
-) -> dict[str, AShare]:
+@dataclass(frozen=True)
+class _Raw:
+    """Stage 1 of a batch of pairs: replicated values, local 3-out-of-3 terms of the
+    values used only linearly, and per-pair copies of per-record values."""
+
+    rep: dict[str, AShare]
+    lin: dict[str, np.ndarray]
+    per: dict[str, AShare]  # cga, cfa, cgb, cfb, nza_g, nza_f, nzg_b, nzf_b
+    exact: list[BitShare]  # Dice 1 for the pairings gg, gf, fg, ff
+
+
+def _exact4(p: Party, ip: list[np.ndarray], sizes: list[np.ndarray]) -> list[BitShare]:
+    """Dice = 1 for the four slot pairings, straight from the local terms.
+
+    2 i - s lies in [-252, 0] (i <= min(c_a, c_b), s = c'_a + c'_b <= 252), so it is 0
+    exactly when it is 0 modulo 2^8: an 8-bit equality test on this party's
+    3-out-of-3 terms (:func:`sharelake.linkage.fuzzy._eq0_terms`), no resharing.
+    """
+    n = len(ip[0])
+    z = np.concatenate([(i << np.uint64(1)) - s for i, s in zip(ip, sizes, strict=True)])
+    e = _eq0_terms(p, z, 8)
+    return [e[k * n : (k + 1) * n] for k in range(4)]
+
+
+def _raw_grid(p: Party, a: SharedPeople, ra: _Rec, rb: _Rec, rows: slice, rp: _Right) -> _Raw:
     """Stage 1 for the pairs ``a[rows] x b`` (flattened row-major), ONE resharing."""
     nb = rows.stop - rows.start
     m = len(rb.cg)
@@ -216,29 +288,29 @@ def _raw_grid(
         [np.concatenate([ga.a, ga.b], axis=1), np.concatenate([fa.a, fa.b], axis=1)]
     )
     ip = rp.names.matmul(left)  # (2 nb, 2 m)
+    la = ra.take(rows)
+    parts = _dob_parts(a, rows)
+
+    def mm(prep: PreparedRight, x: AShare) -> np.ndarray:
+        out: np.ndarray = prep.matmul(np.concatenate([x.a, x.b], axis=1)).reshape(-1)
+        return out
+
     terms = [
         ip[:nb, :m].reshape(-1),
         ip[:nb, m:].reshape(-1),
         ip[nb:, :m].reshape(-1),
         ip[nb:, m:].reshape(-1),
+        mm(rp.ye, parts["y"]),
+        mm(rp.me, parts["m"]),
+        mm(rp.de, parts["d"]),
+        _outer_term(la.pd, rb.pd),
     ]
-    parts = _dob_parts(a, rows)
-    for key, prep in (("y", rp.ye), ("y", rp.y1), ("m", rp.me), ("d", rp.de)):
-        x = parts[key]
-        terms.append(prep.matmul(np.concatenate([x.a, x.b], axis=1)).reshape(-1))
-    la = ra.take(rows)
-    for u, v in (
-        (la.py, rb.py),
-        (la.pm, rb.pm),
-        (la.pd, rb.pd),
-        (la.nzg, rb.nzg),
-        (la.nzg, rb.nzf),
-        (la.nzf, rb.nzf),
-        (la.nzf, rb.nzg),
-    ):
-        terms.append(_outer_term(u, v))
     shared = _split(_reshare_sum(p, np.concatenate(terms)), [nb * m] * len(terms))
-    out = dict(zip(_RAW + _NZ, shared, strict=True))
+    lin = {
+        "y1": mm(rp.y1, parts["y"]),
+        "yk": _outer_term(la.py, rb.py),
+        "p2": mm(rp.p2, la.ym),
+    }
 
     def rep(x: AShare) -> AShare:  # per left record, repeated along the row
         return AShare(np.repeat(x.a, m), np.repeat(x.b, m))
@@ -246,46 +318,65 @@ def _raw_grid(
     def til(x: AShare) -> AShare:  # per right record, tiled for every row
         return AShare(np.tile(x.a, nb), np.tile(x.b, nb))
 
-    out.update(cga=rep(la.cg), cfa=rep(la.cf), cgb=til(rb.cg), cfb=til(rb.cf))
-    return out
+    per = {
+        "cga": rep(la.cg),
+        "cfa": rep(la.cf),
+        "nza_g": rep(la.nzg),
+        "nza_f": rep(la.nzf),
+        "cgb": til(rb.cg),
+        "cfb": til(rb.cf),
+        "nzg_b": til(rb.nzg),
+        "nzf_b": til(rb.nzf),
+    }
+    pc = {k: per[k].a for k in ("cga", "cfa", "cgb", "cfb")}
+    ex = _exact4(
+        p,
+        terms[:4],
+        [
+            pc["cga"] + pc["cgb"],
+            pc["cga"] + pc["cfb"],
+            pc["cfa"] + pc["cgb"],
+            pc["cfa"] + pc["cfb"],
+        ],
+    )
+    return _Raw(dict(zip(_SHARED, shared, strict=True)), lin, per, ex)
 
 
-def _raw_aligned(
-    p: Party, a: SharedPeople, b: SharedPeople, ra: _Rec, rb: _Rec
-) -> dict[str, AShare]:
+def _raw_aligned(p: Party, a: SharedPeople, b: SharedPeople, ra: _Rec, rb: _Rec) -> _Raw:
     """Stage 1 for K aligned pairs (a[k], b[k]), ONE resharing."""
     pa, pb = _dob_parts(a, slice(0, a.n)), _dob_parts(b, slice(0, b.n))
-    ga, fa, gb, fb = (
-        a.matrices["given"],
-        a.matrices["family"],
-        b.matrices["given"],
-        b.matrices["family"],
-    )
+    ga, fa = a.matrices["given"], a.matrices["family"]
+    gb, fb = b.matrices["given"], b.matrices["family"]
     terms = [
         _rowdot_term(ga, gb),
         _rowdot_term(ga, fb),
         _rowdot_term(fa, gb),
         _rowdot_term(fa, fb),
         _rowdot_term(pa["y"], pb["y"]),
-        _rowdot_term(pa["y"], _year_shift(pb["y"])),
         _rowdot_term(pa["m"], pb["m"]),
         _rowdot_term(pa["d"], pb["d"]),
+        _rowdot_term(ra.pd, rb.pd),
     ]
-    for u, v in (
-        (ra.py, rb.py),
-        (ra.pm, rb.pm),
-        (ra.pd, rb.pd),
-        (ra.nzg, rb.nzg),
-        (ra.nzg, rb.nzf),
-        (ra.nzf, rb.nzf),
-        (ra.nzf, rb.nzg),
-    ):
-        terms.append(_rowdot_term(u, v))
     k = a.n
     shared = _split(_reshare_sum(p, np.concatenate(terms)), [k] * len(terms))
-    out = dict(zip(_RAW + _NZ, shared, strict=True))
-    out.update(cga=ra.cg, cfa=ra.cf, cgb=rb.cg, cfb=rb.cf)
-    return out
+    lin = {
+        "y1": _rowdot_term(pa["y"], _year_shift(pb["y"])),
+        "yk": _rowdot_term(ra.py, rb.py),
+        "p2": _rowdot_term(ra.ym, rb.ym),
+    }
+    per = {
+        "cga": ra.cg,
+        "cfa": ra.cf,
+        "nza_g": ra.nzg,
+        "nza_f": ra.nzf,
+        "cgb": rb.cg,
+        "cfb": rb.cf,
+        "nzg_b": rb.nzg,
+        "nzf_b": rb.nzf,
+    }
+    ga_, fa_, gb_, fb_ = ra.cg.a, ra.cf.a, rb.cg.a, rb.cf.a
+    ex = _exact4(p, terms[:4], [ga_ + gb_, ga_ + fb_, fa_ + gb_, fa_ + fb_])
+    return _Raw(dict(zip(_SHARED, shared, strict=True)), lin, per, ex)
 
 
 # ---- stages 2-3: levels ---------------------------------------------------------------------
@@ -293,125 +384,74 @@ def _raw_aligned(
 
 @dataclass(frozen=True)
 class _Levels:
-    """Arithmetic 0/1 values of a batch of pairs that determine every level."""
+    """Replicated 0/1 values of a batch of pairs, the local terms of stage 1, and the
+    right side's non-empty flag of each slot (chosen by the name order)."""
 
-    nz: tuple[AShare, AShare]  # slot g, slot f
-    mid: tuple[AShare, AShare]
+    ex: tuple[AShare, AShare]  # slot g, slot f
     high: tuple[AShare, AShare]
-    exact: tuple[AShare, AShare]
-    both: AShare  # both slots exact
-    dob: dict[str, AShare]  # ye, y1, yk, p1, p2, p3, p4
+    mid: tuple[AShare, AShare]
+    nza: tuple[AShare, AShare]
+    nzb: tuple[AShare, AShare]
+    rep: dict[str, AShare]  # ye, me, de, dk, p1
+    lin: dict[str, np.ndarray]  # y1, yk, p2
 
 
 def _cmp_bits(cfg: FSConfig) -> int:
     return max(2 * cfg.t_scale * 126 + cfg.t_scale * 252, 2 * 126 + 252).bit_length() + 2
 
 
-def _levels(p: Party, r: dict[str, AShare], cfg: FSConfig) -> _Levels:
+def _levels(p: Party, raw: _Raw, cfg: FSConfig) -> _Levels:
+    r, q = raw.rep, raw.per
     (neg,) = msb_many(p, [r["i_gg"] + r["i_ff"] - r["i_gf"] - r["i_fg"]], bits=ORDER_BITS)
-    swap = b2a_bits(p, neg)  # 1: the swapped order has strictly more shared bigrams
-    d_ig, d_if, d_cb, d_ng, d_nf, p1, p2 = _dots(
+    swap = _b2a(p, neg)  # 1: the swapped order has strictly more shared bigrams
+    d_ig, d_if, d_cb, d_nz, p1 = _dots(
         p,
         [
             [(swap, r["i_gf"] - r["i_gg"])],
             [(swap, r["i_fg"] - r["i_ff"])],
-            [(swap, r["cfb"] - r["cgb"])],
-            [(swap, r["nz_gf"] - r["nz_gg"])],
-            [(swap, r["nz_fg"] - r["nz_ff"])],
+            [(swap, q["cfb"] - q["cgb"])],
+            [(swap, q["nzf_b"] - q["nzg_b"])],
             [(r["ye"], r["me"])],
-            [(r["ye"], r["mk"])],
         ],
     )
     i_g, i_f = r["i_gg"] + d_ig, r["i_ff"] + d_if
-    cb_g = r["cgb"] + d_cb
-    s_g = r["cga"] + cb_g
-    s_f = r["cfa"] + r["cgb"] + r["cfb"] - cb_g
-    nz_g, nz_f = r["nz_gg"] + d_ng, r["nz_ff"] + d_nf
+    cb_g = q["cgb"] + d_cb
+    s_g = q["cga"] + cb_g
+    s_f = q["cfa"] + q["cgb"] + q["cfb"] - cb_g
+    nzb_g = q["nzg_b"] + d_nz
+    nzb_f = q["nzg_b"] + q["nzf_b"] - nzb_g
     tests = []
     for i, s in ((i_g, s_g), (i_f, s_f)):
         tests += [
-            i.scale(2) - s,
             i.scale(2 * cfg.t_scale) - s.scale(cfg.t_high),
             i.scale(2 * cfg.t_scale) - s.scale(cfg.t_mid),
         ]
     negs = msb_many(p, tests, bits=_cmp_bits(cfg))
-    ok = [x.invert(p.id) for x in negs]  # ex_g, hi_g, mid_g, ex_f, hi_f, mid_f
-    p3, p4 = _dots(p, [[(p1, r["de"])], [(p1, r["dk"])]])
-    both = and_bits(p, ok[0], ok[3])
+    gg, gf, fg, ff = raw.exact
+    # the chosen pairing's exact bit: x ^ (swap & (y ^ x)), one AND for both slots
+    sel = and_bits_many(p, [(neg, gf ^ gg), (neg, fg ^ ff)])
+    ex_g, ex_f = gg ^ sel[0], ff ^ sel[1]
     n = len(i_g)
-    bits = _split(b2a_bits(p, concat([*ok, both])), [n] * 7)
-    dob = {"ye": r["ye"], "y1": r["y1"], "yk": r["yk"], "p1": p1, "p2": p2, "p3": p3, "p4": p4}
+    ok = _split(_b2a(p, concat([ex_g, *negs[:2], ex_f, *negs[2:]])), [n] * 6)
+    ok = [
+        ok[0],
+        _one_minus(p, ok[1]),
+        _one_minus(p, ok[2]),
+        ok[3],
+        _one_minus(p, ok[4]),
+        _one_minus(p, ok[5]),
+    ]
     return _Levels(
-        (nz_g, nz_f), (bits[2], bits[5]), (bits[1], bits[4]), (bits[0], bits[3]), bits[6], dob
+        (ok[0], ok[3]),
+        (ok[1], ok[4]),
+        (ok[2], ok[5]),
+        (q["nza_g"], q["nza_f"]),
+        (nzb_g, nzb_f),
+        {**{k: r[k] for k in ("ye", "me", "de", "dk")}, "p1": p1},
+        raw.lin,
     )
 
 
-def _dob_indicators(p: Party, d: dict[str, AShare]) -> list[AShare]:
-    """The eight level indicators (see :func:`sharelake.linkage.fs.dob_indicators`)."""
-    return [
-        d["p3"],
-        d["p4"] - d["p3"],
-        d["p1"] - d["p4"],
-        d["p2"] - d["p1"],
-        d["ye"] - d["p2"],
-        d["y1"],
-        d["yk"] - d["ye"] - d["y1"],
-        _one_minus(p, d["yk"]),
-    ]
-
-
-def _slot_indicators(p: Party, lv: _Levels, k: int) -> list[AShare]:
-    """The five name-level indicators of slot k (null, low, mid, high, exact)."""
-    nz, mid, hi, ex = lv.nz[k], lv.mid[k], lv.high[k], lv.exact[k]
-    return [_one_minus(p, nz), nz - mid, mid - hi, hi - ex, ex]
-
-
-# ---- stage 4: weights ----------------------------------------------------------------------
-
-
-def _weights(
-    p: Party,
-    lv: _Levels,
-    w: FSWeights,
-    tf: tuple[AShare, AShare] | None,
-) -> AShare:
-    """W of each pair of the batch (``tf``: the left records' Lq per pair, or None)."""
-    total = lv.both.scale(w.both_exact)
-    for k, table in enumerate((w.given, w.family)):
-        for ind, wt in zip(_slot_indicators(p, lv, k), table, strict=True):
-            total = total + ind.scale(wt)
-    for ind, wt in zip(_dob_indicators(p, lv.dob), w.dob, strict=True):
-        total = total + ind.scale(wt)
-    if w.tf and tf is not None:
-        consts = (w.tf_given, w.tf_family)
-        terms = _dots(
-            p,
-            [[(lv.exact[k], (-tf[k]).add_public(np.int64(consts[k]), p.id))] for k in range(2)],
-        )
-        total = total + terms[0] + terms[1]
-    return total
-
-
-def _gf_basis(p: Party, lv: _Levels) -> list[AShare]:
-    """The 25 products B_g[i] B_f[j] of the slot bases (1, nz, mid, high, exact)."""
-    n = len(lv.both)
-    one = p.public_a(np.ones(n, dtype=np.uint64))
-    bg = [one, lv.nz[0], lv.mid[0], lv.high[0], lv.exact[0]]
-    bf = [one, lv.nz[1], lv.mid[1], lv.high[1], lv.exact[1]]
-    prods = _dots(p, [[(bg[i], bf[j])] for i in range(1, NG) for j in range(1, NG)])
-    out = []
-    it = iter(prods)
-    for i in range(NG):
-        for j in range(NG):
-            out.append(bg[i] if j == 0 else bf[j] if i == 0 else next(it))
-    return out
-
-
-#: Level one-hot of a slot from its basis (1, nz, mid, high, exact).
-_SLOT_MAP = np.array(
-    [[1, -1, 0, 0, 0], [0, 1, -1, 0, 0], [0, 0, 1, -1, 0], [0, 0, 0, 1, -1], [0, 0, 0, 0, 1]],
-    dtype=np.int64,
-)
 #: Birth-date level one-hot from the basis (1, ye, y1, yk, P1, P2, P3, P4).
 _DOB_MAP = np.array(
     [
@@ -426,15 +466,91 @@ _DOB_MAP = np.array(
     ],
     dtype=np.int64,
 )
+#: Level one-hot of a name slot from its basis (1, nz, mid, high, exact).
+_SLOT_MAP = np.array(
+    [[1, -1, 0, 0, 0], [0, 1, -1, 0, 0], [0, 0, 1, -1, 0], [0, 0, 0, 1, -1], [0, 0, 0, 0, 1]],
+    dtype=np.int64,
+)
+
+
+def _u64(c: int) -> np.uint64:
+    return np.uint64(c % (1 << 64))
+
+
+# ---- stage 4: weights ----------------------------------------------------------------------
+
+
+def _weights(p: Party, lv: _Levels, w: FSWeights, tf: tuple[AShare, AShare] | None) -> AShare:
+    """W of each pair of the batch, ONE resharing at the end.
+
+    Every product used only linearly (P3, P4, the slot non-empty flags, both-exact, the
+    term-frequency terms) and every stage-1 value used only linearly enters W as this
+    party's 3-out-of-3 term; a replicated value x enters as its first component x_i.
+    ``tf``: the left records' Lq per pair (or None).
+    """
+    n = len(lv.ex[0])
+    term = np.zeros(n, dtype=np.uint64)
+
+    def add(t: np.ndarray, c: int) -> None:
+        nonlocal term
+        if c:
+            term += t * _u64(c)
+
+    def rep(x: AShare, c: int) -> None:
+        add(x.a, c)
+
+    cd = (_DOB_MAP.T @ np.asarray(w.dob, dtype=np.int64)).tolist()  # basis coefficients
+    d = lv.rep
+    if p.id == 0:
+        term += _u64(int(cd[0]) + w.given[0] + w.family[0])
+    rep(d["ye"], int(cd[1]))
+    add(lv.lin["y1"], int(cd[2]))
+    add(lv.lin["yk"], int(cd[3]))
+    rep(d["p1"], int(cd[4]))
+    add(lv.lin["p2"], int(cd[5]))
+    add(_prod_term(d["p1"], d["de"]), int(cd[6]))
+    add(_prod_term(d["p1"], d["dk"]), int(cd[7]))
+    for k, tab in enumerate((w.given, w.family)):
+        add(_prod_term(lv.nza[k], lv.nzb[k]), tab[1] - tab[0])
+        rep(lv.mid[k], tab[2] - tab[1])
+        rep(lv.high[k], tab[3] - tab[2])
+        rep(lv.ex[k], tab[4] - tab[3])
+    add(_prod_term(lv.ex[0], lv.ex[1]), w.both_exact)
+    if w.tf and tf is not None:
+        for k, const in enumerate((w.tf_given, w.tf_family)):
+            add(_prod_term(lv.ex[k], (-tf[k]).add_public(np.int64(const), p.id)), 1)
+    return _reshare_sum(p, term)
 
 
 def _count_terms(p: Party, lv: _Levels) -> np.ndarray:
     """This party's 3-out-of-3 term of the 5 x 5 x 8 pattern counts of the batch."""
-    gf = _gf_basis(p, lv)
-    n = len(lv.both)
+    n = len(lv.ex[0])
+    d = lv.rep
+    y1, yk, p2, p3, p4, nz_g, nz_f = _split(
+        _reshare_sum(
+            p,
+            np.concatenate(
+                [
+                    lv.lin["y1"],
+                    lv.lin["yk"],
+                    lv.lin["p2"],
+                    _prod_term(d["p1"], d["de"]),
+                    _prod_term(d["p1"], d["dk"]),
+                    _prod_term(lv.nza[0], lv.nzb[0]),
+                    _prod_term(lv.nza[1], lv.nzb[1]),
+                ]
+            ),
+        ),
+        [n] * 7,
+    )
     one = p.public_a(np.ones(n, dtype=np.uint64))
-    d = lv.dob
-    db = [one, d["ye"], d["y1"], d["yk"], d["p1"], d["p2"], d["p3"], d["p4"]]
+    bg = [one, nz_g, lv.mid[0], lv.high[0], lv.ex[0]]
+    bf = [one, nz_f, lv.mid[1], lv.high[1], lv.ex[1]]
+    prods = iter(_dots(p, [[(bg[i], bf[j])] for i in range(1, NG) for j in range(1, NG)]))
+    gf = [
+        bg[i] if j == 0 else bf[j] if i == 0 else next(prods) for i in range(NG) for j in range(NG)
+    ]
+    db = [one, d["ye"], y1, yk, d["p1"], p2, p3, p4]
     xa = np.stack([x.a for x in gf], axis=1)
     xb = np.stack([x.b for x in gf], axis=1)
     ya = np.stack([x.a for x in db], axis=1)
@@ -442,8 +558,8 @@ def _count_terms(p: Party, lv: _Levels) -> np.ndarray:
     s = local_matmul(xa.T.copy(), ya + yb, bits=DOB_BITS) + local_matmul(
         xb.T.copy(), ya, bits=DOB_BITS
     )  # 25 x 8 basis moments
-    t = np.kron(_SLOT_MAP, _SLOT_MAP).astype(np.uint64)  # 25 x 25: basis -> level pairs
-    out: np.ndarray = (t @ s @ _DOB_MAP.T.astype(np.uint64)).astype(np.uint64)
+    t = np.kron(_SLOT_MAP, _SLOT_MAP).astype(np.uint64)  # basis -> level pairs
+    out: np.ndarray = t @ s @ _DOB_MAP.T.astype(np.uint64)
     return out
 
 
@@ -517,7 +633,8 @@ def fs_em_counts(
         {k: AShare(v.a[rows], v.b[rows]) for k, v in left.columns.items()},
         {k: AShare(v.a[rows], v.b[rows]) for k, v in left.matrices.items()},
     )
-    ra, rb, rp = _records(p, sub), _records(p, right), _Right.of(right)
+    ra, rb = _records(p, sub), _records(p, right)
+    rp = _Right.of(right, rb)
     acc = np.zeros((NG * NG, ND), dtype=np.uint64)
     step = max(1, BLOCK_PAIRS // max(right.n, 1))
     for r0 in range(0, sub.n, step):
@@ -557,7 +674,7 @@ def fs_grid_weights(
     :func:`fs_tf_units`; required when ``w.tf``.
     """
     ra, rb = _records(p, left), _records(p, right)
-    return _grid(p, left, ra, rb, rows, _Right.of(right), w, cfg, tf)
+    return _grid(p, left, ra, rb, rows, _Right.of(right, rb), w, cfg, tf)
 
 
 def _grid(
@@ -633,7 +750,7 @@ def _ilevel(p: Party, trees: list[_ITree], bits: int) -> None:
         sizes.append(t.groups * h)
     lo, hi = _cat(los), _cat(his)
     (neg,) = msb_many(p, [lo - hi], bits=bits)  # right strictly better: lo - hi < 0
-    (d,) = _dots(p, [[(b2a_bits(p, neg), hi - lo)]])
+    (d,) = _dots(p, [[(_b2a(p, neg), hi - lo)]])
     new = _split(lo + d, sizes)
     off = 0
     for j, t in enumerate(live):
@@ -691,7 +808,8 @@ def fs_match(
     if bits > NAME_BITS:
         raise ValueError("Fellegi-Sunter weights too large for the comparison width")
     tf = fs_tf_units(p, left, [] if dedupe else [right], cfg) if weights.tf else None
-    ra, rb, rp = _records(p, left), _records(p, right), _Right.of(right)
+    ra, rb = _records(p, left), _records(p, right)
+    rp = _Right.of(right, rb)
     step = max(1, block_pairs // m)
     stored: list[BitShare] = []
     sizes: list[int] = []
@@ -733,8 +851,6 @@ def fs_match(
         keep[blk] = and_bits(p, later, beat)
         later = and_bits(p, later, beat.invert(p.id))
     keep[0] = later
-    from ..mpc.bits import and_bits_many
-
     final = and_bits_many(
         p, [(s, _tile_rows(k, nb, m)) for s, k, nb in zip(stored, keep, sizes, strict=True)]
     )

@@ -47,22 +47,26 @@ from ..relational.encode import EncodedColumn
 from ..relational.table import ColumnSpec, SecretTable
 from .blocking import BLOCK_KEYS
 from .encode import MATCH_KEYS, NAME_FIELDS, EncodedPeople
+from .fs import FSConfig
 from .fuzzy import FuzzyParams, SharedPeople, _widths
 from .quality import RECOMMENDED
 
 __all__ = [
     "DEFAULT_PARAMS",
     "ENCODING_COLUMNS",
+    "FS_DEFAULT_PARAMS",
     "KEY_COLUMNS",
     "LINK_KEYS",
     "LINK_PARAM_NAMES",
     "MATRIX_COLUMNS",
+    "MIN_EM_PAIRS",
     "NAME_COLUMNS",
     "PIPELINE_COLUMN",
     "PREFIX",
     "RECORD_ID",
     "SCALAR_COLUMNS",
     "encoded_columns",
+    "fs_config",
     "fuzzy_params",
     "link_policy",
     "match_keys",
@@ -214,6 +218,46 @@ def match_keys(t: SecretTable) -> list[str]:
     for k in KEY_COLUMNS:
         t[k]  # raises KeyError naming the column
     return list(KEY_COLUMNS)
+
+
+FS_DEFAULT_PARAMS: dict[str, int] = {"p_match_pct": 50, "em": 1, "tf": 1}
+"""Parameters of the ``probabilistic`` (Fellegi-Sunter) mode: the posterior match
+probability a pair must reach, in per cent; ``em`` 1 to estimate m, u and the prior by
+EM on the pattern counts of the run (opened to the nodes, SECURITY.md), 0 to use the
+weights trained on generated data (:data:`sharelake.linkage.fs.TRAINED_WEIGHTS`);
+``tf`` 1 for the term-frequency adjustment."""
+MIN_EM_PAIRS = 10_000
+"""EM counts are opened only over at least this many pairs; smaller runs use the
+trained weights."""
+
+
+def fs_config(params: Mapping[str, Any]) -> FSConfig:
+    """:class:`~sharelake.linkage.fs.FSConfig` from a ``probabilistic`` plan's params.
+
+    Raises
+    ------
+    ValueError
+        An unknown name or a value out of range.
+
+    Examples
+    --------
+    >>> fs_config({"p_match_pct": 80}).p_match
+    0.8
+    """
+    merged: dict[str, Any] = dict(FS_DEFAULT_PARAMS)
+    for k, v in params.items():
+        if k not in FS_DEFAULT_PARAMS:
+            names = ", ".join(FS_DEFAULT_PARAMS)
+            raise ValueError(f"unknown probabilistic link parameter {k!r} (one of {names})")
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError(f"link parameter {k!r} must be an integer")
+        merged[k] = v
+    if not 1 <= merged["p_match_pct"] <= 99:
+        raise ValueError("link parameter 'p_match_pct' must be between 1 and 99")
+    for k in ("em", "tf"):
+        if merged[k] not in (0, 1):
+            raise ValueError(f"link parameter {k!r} must be 0 or 1")
+    return FSConfig(p_match=merged["p_match_pct"] / 100, tf=bool(merged["tf"]))
 
 
 def fuzzy_params(params: Mapping[str, Any]) -> FuzzyParams:

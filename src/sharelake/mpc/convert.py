@@ -34,7 +34,7 @@ def _unpack_u64(words: Arr, n: int) -> Arr:
     return unpack(words, n).astype(np.uint64)
 
 
-def b2a_bits(p: Party, c: BitShare) -> AShare:
+def b2a_bits(p: Party, c: BitShare, *, wire: int = 64) -> AShare:
     """Each secret bit of ``c`` as an arithmetic sharing of 0 or 1 (ABY3 bit injection).
 
     c = e ^ c_2 with e = c_0 ^ c_1 known to party 0 and c_2 known to parties 1 and 2, so
@@ -44,12 +44,28 @@ def b2a_bits(p: Party, c: BitShare) -> AShare:
     2-out-of-2 sharing. Round 2: it is re-shared into replicated form with components 0
     and 1 drawn from PRGs; parties 1 and 2 exchange one masked word each.
     Cost: 2 rounds; party 0 sends n words, parties 1 and 2 send n words each.
+    ``wire=32``: the words travel as 32 bits and the result is correct modulo 2^32 only
+    (for callers that read at most 32 bits of it), halving the traffic.
     """
+    if wire not in (32, 64):
+        raise ValueError("wire must be 32 or 64")
     n = c.n
+    dt = np.uint32 if wire == 32 else np.uint64
+    size = n * (wire // 8)
+
+    def w(x: Arr) -> Arr:
+        return x.astype(dt) if wire == 32 else x
+
+    def r(buf: memoryview) -> Arr:
+        return np.frombuffer(buf, dtype=dt).astype(np.uint64)
+
+    def cut(x: Arr) -> Arr:  # both holders of the component agree on all 64 bits
+        return x & np.uint64(0xFFFFFFFF) if wire == 32 else x
+
     if p.id == 0:
         e = _unpack_u64(c.a ^ c.b, n)
         r1 = p.prg_next.words(n)
-        p.exchange({2: e - r1}, {})
+        p.exchange({2: w(e - r1)}, {})
         d0 = p.prg_own.words(n)
         d1 = p.prg_next.words(n)
         p.exchange({}, {})
@@ -61,17 +77,17 @@ def b2a_bits(p: Party, c: BitShare) -> AShare:
         s1 = r1 * (np.uint64(1) - (c2 << np.uint64(1))) + c2
         d1 = p.prg_own.words(n)
         s1 -= d1
-        got = p.exchange({2: s1}, {2: 8 * n})
-        d2 = s1 + np.frombuffer(got[2], dtype=np.uint64)
+        got = p.exchange({2: w(s1)}, {2: size})
+        d2 = cut(s1 + r(got[2]))
         return AShare(d1, d2)
     c2 = _unpack_u64(c.a, n)
-    got = p.exchange({}, {0: 8 * n})
-    f0 = np.frombuffer(got[0], dtype=np.uint64)
+    got = p.exchange({}, {0: size})
+    f0 = r(got[0])
     s2 = f0 * (np.uint64(1) - (c2 << np.uint64(1)))
     d0 = p.prg_next.words(n)
     s2 -= d0
-    got = p.exchange({1: s2}, {1: 8 * n})
-    d2 = s2 + np.frombuffer(got[1], dtype=np.uint64)
+    got = p.exchange({1: w(s2)}, {1: size})
+    d2 = cut(s2 + r(got[1]))
     return AShare(d2, d0)
 
 

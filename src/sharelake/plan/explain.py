@@ -61,6 +61,10 @@ _LINK_MODES = {
     "exact": "any exact match key agrees",
     "fuzzy": "the fuzzy name and birth-date score passes the threshold, one-to-one",
     "hybrid": "a match key agrees or the fuzzy score passes the threshold, one-to-one",
+    "probabilistic": (
+        "the Fellegi-Sunter match probability (names, birth date, name frequencies) "
+        "passes the threshold, one-to-one"
+    ),
 }
 _LINK_REVEALS = {
     "pairs": "both record ids of every matched pair",

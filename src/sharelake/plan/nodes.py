@@ -20,7 +20,8 @@ and ``NODE`` is one of::
     {"op": "head", "input": NODE, "n": int}
     {"op": "overlap", "inputs": [NODE], "on": [str]}
     {"op": "concat", "inputs": [NODE]}
-    {"op": "link", "left": SCAN, "right": SCAN, "mode": "exact" | "fuzzy" | "hybrid",
+    {"op": "link", "left": SCAN, "right": SCAN,
+     "mode": "exact" | "fuzzy" | "hybrid" | "probabilistic",
      "reveal": "pairs" | "own" | "count", "params": {name: int}}
 
 ``link`` (private record linkage of two person tables, see
@@ -270,7 +271,7 @@ def link(
     left: Node,
     right: Node,
     *,
-    mode: Literal["exact", "fuzzy", "hybrid"] = "hybrid",
+    mode: Literal["exact", "fuzzy", "hybrid", "probabilistic"] = "probabilistic",
     reveal: Literal["pairs", "own", "count"] = "own",
     params: Mapping[str, int] | None = None,
     window: int | None = None,

@@ -38,7 +38,7 @@ MAX_NODES = 512
 MAX_OVERLAP_LISTS = 12
 #: Largest ``shift`` of a real constant ``{"lit": m, "shift": k}`` (2^-1074: the least float).
 MAX_LIT_SHIFT = 1074
-LINK_MODES: tuple[str, ...] = ("exact", "fuzzy", "hybrid")
+LINK_MODES: tuple[str, ...] = ("exact", "fuzzy", "hybrid", "probabilistic")
 LINK_REVEALS: tuple[str, ...] = ("pairs", "own", "count")
 
 _UNARY_FNS = ("not", "is_null")
