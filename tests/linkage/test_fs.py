@@ -179,9 +179,7 @@ def test_identical_names_with_birth_years_far_apart_are_not_matched(years: int) 
     assert all((k, k) in got2 for k in range(len(same)))
 
 
-def test_a_year_only_date_is_weaker_evidence_than_a_full_date_and_a_different_year_counts_against() -> (
-    None
-):
+def test_year_only_is_weaker_evidence_than_a_full_date_and_another_year_counts_against() -> None:
     pairs = [
         ("Minh", "Tran", "1980-03-04", "1980-03-04"),  # full = full
         ("Minh", "Tran", "1980-03-04", "1980"),  # full vs year only, same year
@@ -250,7 +248,7 @@ def test_agreement_on_a_common_family_name_weighs_less_than_on_a_rare_one() -> N
     tfu = tf_units_plain(w, a, b)
     s = weights_plain(a, b, w, CFG, slice(0, 2), tfu)
     assert s[0, 0] > s[1, 1]  # same levels, the rare family name counts more
-    cg, cf = tf_counts_plain(a, b)
+    _, cf = tf_counts_plain(a, b)
     assert cf[0] == 2 and cf[1] >= 60
     flat = replace(w, tf=False)
     s0 = weights_plain(a, b, flat, CFG, slice(0, 2))
