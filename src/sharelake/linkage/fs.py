@@ -125,11 +125,11 @@ class FSConfig:
     Chosen on generated training sets (:mod:`sharelake.linkage.quality`).
     """
 
-    t_mid: int = 14
-    t_high: int = 17
+    t_mid: int = 12
+    t_high: int = 16
     t_scale: int = 20
     scale: int = 8
-    p_match: float = 0.5
+    p_match: float = 0.6
     max_bits: int = 24
     tf: bool = True
     em_pairs: int = 4_000_000
@@ -181,10 +181,10 @@ class FSWeights:
 #: 10% shared): what ``link`` uses when the EM counts may not be opened (``em=False``)
 #: and what the benchmark scores with.
 TRAINED_WEIGHTS = FSWeights(
-    given=(0, -25, 49, 67, 67),
-    family=(0, -25, 37, 47, 51),
-    dob=(113, 40, 74, -19, 48, 15, -45, 5),
-    threshold=113,
+    given=(0, -52, 42, 63, 68),
+    family=(0, -30, 32, 35, 51),
+    dob=(113, 40, 74, -18, 48, 14, -41, 6),
+    threshold=118,
     tf_given=25,
     tf_family=43,
     both_exact=-12,
@@ -393,11 +393,13 @@ def em_fit(counts: npt.ArrayLike, cfg: FSConfig | None = None) -> FSFit:
 
     Examples
     --------
-    >>> rng = np.random.default_rng(0)
-    >>> c = rng.integers(1000, 5000, (5, 5, 8)).astype(float)
-    >>> c[4, 4, 0] += 300  # 300 true pairs: names and birth date agree
-    >>> round(em_fit(c).lam * c.sum())
-    300
+    >>> c = np.zeros((5, 5, 8))
+    >>> c[1, 1, 6], c[1, 1, 7], c[1, 4, 6], c[4, 1, 6] = 1e6, 1e5, 2e4, 2e4  # non-matches
+    >>> c[4, 4, 6], c[4, 4, 7], c[1, 1, 0] = 50, 40, 40  # namesakes, chance agreements
+    >>> c[4, 4, 0], c[4, 3, 0] = 300, 20  # about 320 matches
+    >>> fit = em_fit(c)
+    >>> bool(300 < fit.lam * c.sum() < 380), round(fit.m[2][0], 1)  # prior, m(full)
+    (True, 0.9)
     """
     cfg = cfg or FSConfig()
     n = np.asarray(counts, dtype=np.float64).reshape(NG, NG, ND)
