@@ -60,9 +60,9 @@ import numpy as np
 
 from ..linkage.blocked import BlockedLinks, blocked_match, cluster, link_lists
 from ..linkage.blocking import BLOCK_KEYS
-from ..linkage.fuzzy import BLOCK_PAIRS, FuzzyParams, fuzzy_match
 from ..linkage.fs import TRAINED_WEIGHTS
 from ..linkage.fs_secure import fs_match
+from ..linkage.fuzzy import BLOCK_PAIRS, FuzzyParams, fuzzy_match
 from ..linkage.people_table import (
     FS_DEFAULT_PARAMS,
     KEY_COLUMNS,
