@@ -9,6 +9,7 @@ Examples
 >>> s = sharelake.connect("lake/consortium.toml", "analyst")  # doctest: +SKIP
 >>> people = s.table("people")  # doctest: +SKIP
 >>> people[people.age >= sharelake.lit(18)].head(5).collect()  # doctest: +SKIP
+>>> sharelake.estimate_population(overlap_table).total  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .client import Session, Table, connect, overlap
+    from .monitoring.mse import estimate_population
     from .node.local import LocalCluster
     from .relational.expr import col, lit, when
 
@@ -39,6 +41,7 @@ _LAZY = {
     "Table": "sharelake.client",
     "col": "sharelake.relational.expr",
     "connect": "sharelake.client",
+    "estimate_population": "sharelake.monitoring.mse",
     "lit": "sharelake.relational.expr",
     "overlap": "sharelake.client",
     "when": "sharelake.relational.expr",
@@ -59,6 +62,7 @@ __all__ = [
     "__version__",
     "col",
     "connect",
+    "estimate_population",
     "lit",
     "overlap",
     "when",

@@ -25,7 +25,8 @@ where. The tree (``tests/test_errors.py`` checks that it is complete and true)::
     │   ├── BodyTooLargeError      a request body over the endpoint's cap (node.limits)
     │   ├── MalformedBodyError     a body not JSON, or nested or sized past the limits
     │   ├── EncodingError          names that cannot be encoded for linkage (linkage.encode)
-    │   └── DataModelError         a monitoring list outside the data model (monitoring.model)
+    │   ├── DataModelError         a monitoring list outside the data model (monitoring.model)
+    │   └── MSEError               a capture history that gives no estimate (monitoring.mse)
     ├── BundleError                a malformed share bundle (storage.bundle)
     ├── ShareIntegrityError        a stored share file that fails its checksum (storage.shares)
     ├── CatalogError               the node's catalog refuses a change (storage.catalog)
@@ -56,8 +57,7 @@ where. The tree (``tests/test_errors.py`` checks that it is complete and true)::
     │   └── NodeInputError         the node rejected the request's content
     ├── UnknownTableError          a table the three nodes do not list alike (client.errors)
     ├── UploadError                an upload that did not commit on all three nodes (client.upload)
-    ├── LinkageError               a linkage request that cannot run (client.linkage)
-    └── MSEError                   a capture history that gives no estimate (monitoring.mse)
+    └── LinkageError               a linkage request that cannot run (client.linkage)
 
 Messages name the node (``P0``, ``P1``, ``P2``), the session, the file, row and column,
 never a data value.

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from .cluster import cluster_app
+from .estimate_cmd import estimate as estimate_command
 from .fsck_cmd import fsck as fsck_command
 from .governance_cmd import approvals_app, audit_app
 from .link_cmd import link as link_command
@@ -38,6 +39,7 @@ app.command("link")(link_command)
 app.command("fsck")(fsck_command)
 app.command("portal")(portal_command)
 app.add_typer(report_app, name="report")
+app.command("estimate")(estimate_command)
 
 
 @app.command()

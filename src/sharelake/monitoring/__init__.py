@@ -22,7 +22,7 @@ Submodules are imported on use, so ``import sharelake.monitoring`` stays light.
 Examples
 --------
 >>> from sharelake.monitoring.mse import read_capture_table, estimate
->>> r = estimate(read_capture_table("tests/data/UKdat_5.csv"))  # doctest: +SKIP
+>>> r = estimate(read_capture_table("tests/data/mse/UKdat_5.csv"))  # doctest: +SKIP
 >>> round(r.total)  # doctest: +SKIP
 11313
 """

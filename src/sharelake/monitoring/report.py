@@ -176,7 +176,7 @@ def _perfect(overlap: pd.DataFrame) -> dict[str, Any]:
     from .mse import estimate
 
     r = estimate(overlap.astype({c: int for c in overlap.columns}))
-    return {"total": r.total, "interval": list(r.interval), "model": r.model.describe()}
+    return {"total": r.total, "interval": list(r.interval), "model": r.model_description}
 
 
 def write_report(
