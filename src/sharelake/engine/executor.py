@@ -1,10 +1,10 @@
 """The executor: interpret a plan over secret tables at one party, and release its rows.
 
-:func:`execute` walks the plan tree (``plan["root"]``, the JSON form documented in
-``docs/node-api.md`` and built by the client) and calls the relational operator of each
-node on this party's shares. It is pure over a :class:`~sharelake.mpc.party.Party`:
-the same call runs in memory (tests) and inside a node over TLS. Tables come from
-``load(name)``, so the executor never touches storage.
+:func:`execute` folds over the typed plan (:mod:`sharelake.plan.tree`; a plan in its JSON
+form, documented in ``docs/node-api.md``, is checked and typed first) and calls the
+relational operator of each node on this party's shares. It is pure over a
+:class:`~sharelake.mpc.party.Party`: the same call runs in memory (tests) and inside a node
+over TLS. Tables come from ``load(name)``, so the executor never touches storage.
 
 :func:`release_rows` compacts the result (a shuffle, then only the validity bits are
 opened: the number of result rows) and returns this party's pair of every column; the
@@ -16,7 +16,7 @@ here), plus the number of result rows opened by the compaction in :func:`release
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, cast
 
 import numpy as np
@@ -24,12 +24,13 @@ import numpy as np
 from ..mpc.party import Party
 from ..mpc.ring import Arr
 from ..mpc.scan import stable_partition
+from ..plan import tree
 from ..plan.canonical import PlanError
 from ..relational import expr as rexpr
 from ..relational.compact import compact
 from ..relational.distinct import distinct
-from ..relational.groupby import AGG_FNS, AggFn, groupby
-from ..relational.join import join
+from ..relational.groupby import AggFn, groupby
+from ..relational.join import How, Validate, join
 from ..relational.ops import (
     assign,
     concat,
@@ -46,8 +47,6 @@ from .linkage import run_link, with_persons
 __all__ = ["Released", "execute", "plan_tables", "release_rows", "result_is_ordered"]
 
 Loader = Callable[[str], SecretTable]
-_HOWS = ("inner", "left", "semi", "anti")
-_VALIDATES = ("1:1", "1:m", "m:1", "m:m")
 
 
 class Released(NamedTuple):
@@ -62,25 +61,9 @@ class Released(NamedTuple):
     arrays: dict[str, Arr]
 
 
-def _field(node: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
-    if key not in node:
-        raise PlanError(f"plan node {node.get('op')!r} lacks {key!r}")
-    value = node[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
-        raise PlanError(f"plan node {node.get('op')!r}: {key!r} has the wrong type")
-    return value
-
-
-def _names(node: Mapping[str, Any], key: str) -> list[str]:
-    value = _field(node, key, list)
-    if not all(isinstance(v, str) for v in value):
-        raise PlanError(f"plan node {node.get('op')!r}: {key!r} must be a list of names")
-    return cast(list[str], value)
-
-
-def _expr(d: Any) -> rexpr.Expr:
+def _expr(e: tree.Expr) -> rexpr.Expr:
     try:
-        return rexpr.from_json(d)
+        return rexpr.from_json(tree.expr_to_json(e))
     except ValueError as exc:
         raise PlanError(f"bad expression: {exc}") from None
 
@@ -97,75 +80,58 @@ def _head(p: Party, t: SecretTable, n: int) -> SecretTable:
     return t.take(np.arange(min(n, t.n), dtype=np.intp))
 
 
-def _run(p: Party, node: Any, load: Loader) -> SecretTable:
-    if not isinstance(node, dict) or not isinstance(node.get("op"), str):
-        raise PlanError("a plan node must be an object with an 'op'")
-    op = node["op"]
-    if op == "scan":
-        t = load(_field(node, "table", str))
-        cols = node.get("columns")
-        return t if cols is None else project(p, t, _names(node, "columns"))
-    if op == "link":  # private record linkage of two person tables (engine/linkage.py)
-        return run_link(p, node, lambda sub: _run(p, sub, load))
-    if op in ("overlap", "concat"):
-        inputs = [_run(p, x, load) for x in _field(node, "inputs", list)]
-        if op == "concat":
-            return concat(p, inputs)
-        if node.get("linkage") is not None:  # persons by record linkage (engine/linkage.py)
-            inputs = with_persons(p, inputs, node["linkage"])
-        return overlap(p, inputs, on=_names(node, "on"))
-    if op == "join":
-        how = _field(node, "how", str)
-        validate = node.get("validate", "m:1")
-        mult = node.get("max_multiplicity")
-        if how not in _HOWS or validate not in _VALIDATES:
-            raise PlanError(f"join: unknown how {how!r} or validate {validate!r}")
-        if mult is not None and (not isinstance(mult, int) or isinstance(mult, bool)):
-            raise PlanError("join: max_multiplicity must be an integer or null")
-        left = _run(p, _field(node, "left", dict), load)
-        right = _run(p, _field(node, "right", dict), load)
-        return join(
-            p, left, right, on=_names(node, "on"), how=how, validate=validate, max_multiplicity=mult
-        )
-    t = _run(p, _field(node, "input", dict), load)
-    if op == "filter":
-        return filter_rows(p, t, _expr(node.get("predicate")))
-    if op == "assign":
-        exprs = _field(node, "columns", dict)
-        return assign(p, t, **{str(k): _expr(v) for k, v in exprs.items()})
-    if op == "project":
-        return project(p, t, _names(node, "columns"))
-    if op == "sort":
-        by = _names(node, "by")
-        desc = node.get("descending", [False] * len(by))
-        if not isinstance(desc, list) or not all(isinstance(d, bool) for d in desc):
-            raise PlanError("sort: descending must be a list of booleans")
-        return sort_table(p, t, by, descending=desc)
-    if op == "distinct":
-        keys = node.get("keys")
-        return distinct(p, t, None if keys is None else _names(node, "keys"))
-    if op == "head":
-        return _head(p, t, _field(node, "n", int))
-    if op == "groupby":
-        return groupby(p, t, _names(node, "keys"), _aggs(_field(node, "aggs", dict)))
-    raise PlanError(f"unknown plan operator {op!r}")
+def _operator(
+    p: Party, load: Loader
+) -> Callable[[tree.Node, Sequence[SecretTable], str], SecretTable]:
+    """The visit function of :func:`sharelake.plan.tree.fold`: one operator per node."""
+
+    def visit(n: tree.Node, subs: Sequence[SecretTable], path: str) -> SecretTable:
+        if isinstance(n, tree.Scan):
+            t = load(n.table)
+            return t if n.columns is None else project(p, t, list(n.columns))
+        if isinstance(n, tree.Link):  # private record linkage (engine/linkage.py)
+            left, right = subs
+            js = tree.node_to_json(n)
+            by_json = [(js["left"], left), (js["right"], right)]
+            return run_link(p, js, lambda sub: next(t for j, t in by_json if j == sub))
+        if isinstance(n, tree.Concat):
+            return concat(p, list(subs))
+        if isinstance(n, tree.Overlap):
+            inputs = list(subs)
+            if n.linkage is not None:  # persons by record linkage (engine/linkage.py)
+                inputs = with_persons(p, inputs, dict(n.linkage))
+            return overlap(p, inputs, on=list(n.on))
+        if isinstance(n, tree.Join):
+            left, right = subs
+            return join(
+                p,
+                left,
+                right,
+                on=list(n.on),
+                how=cast(How, n.how),
+                validate=cast(Validate, n.validate),
+                max_multiplicity=n.max_multiplicity,
+            )
+        (t,) = subs
+        if isinstance(n, tree.Filter):
+            return filter_rows(p, t, _expr(n.predicate))
+        if isinstance(n, tree.Assign):
+            return assign(p, t, **{k: _expr(e) for k, e in n.columns})
+        if isinstance(n, tree.Project):
+            return project(p, t, list(n.columns))
+        if isinstance(n, tree.Sort):
+            return sort_table(p, t, list(n.by), descending=list(n.descending))
+        if isinstance(n, tree.Distinct):
+            return distinct(p, t, None if n.keys is None else list(n.keys))
+        if isinstance(n, tree.Head):
+            return _head(p, t, n.n)
+        aggs = {out: (col, cast(AggFn, fn)) for out, col, fn in n.aggs}
+        return groupby(p, t, list(n.keys), aggs)
+
+    return visit
 
 
-def _aggs(raw: dict[str, Any]) -> dict[str, tuple[str, AggFn]]:
-    out: dict[str, tuple[str, AggFn]] = {}
-    for name, spec in raw.items():
-        if (
-            not isinstance(spec, list)
-            or len(spec) != 2
-            or not isinstance(spec[0], str)
-            or spec[1] not in AGG_FNS
-        ):
-            raise PlanError(f"groupby: aggregate {name!r} must be [column, function]")
-        out[str(name)] = (spec[0], cast(AggFn, spec[1]))
-    return out
-
-
-def execute(p: Party, plan: Mapping[str, Any], load: Loader) -> SecretTable:
+def execute(p: Party, plan: tree.Plan | Mapping[str, Any], load: Loader) -> SecretTable:
     """Run ``plan`` at party ``p`` and return the (uncompacted) result table.
 
     Parameters
@@ -173,7 +139,8 @@ def execute(p: Party, plan: Mapping[str, Any], load: Loader) -> SecretTable:
     p
         This party's protocol context.
     plan
-        The plan JSON: ``{"version": 1, "root": NODE, "release": {...}}``.
+        The typed plan, or its JSON form ``{"version": 1, "root": NODE, "release": {...}}``
+        (checked and typed first).
     load
         Returns this party's shares of a stored table by name.
 
@@ -185,12 +152,12 @@ def execute(p: Party, plan: Mapping[str, Any], load: Loader) -> SecretTable:
     Raises
     ------
     PlanError
-        When the plan is malformed (unknown operator, missing field, wrong type).
+        When the plan is malformed (unknown operator, missing field, wrong type) or does
+        not fit the tables.
     """
-    if not isinstance(plan, Mapping) or plan.get("version") != 1 or "root" not in plan:
-        raise PlanError("a plan must be an object with version 1 and a root")
+    typed = plan if isinstance(plan, tree.Plan) else tree.from_json(plan)
     try:
-        return _run(p, plan["root"], load)
+        return tree.fold(typed, _operator(p, load))
     except (TypeError, KeyError) as exc:
         # Operators reject schema misuse (unknown column, wrong kind) before computing.
         raise PlanError(f"the plan does not fit the tables: {exc}") from None

@@ -50,7 +50,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from . import tree
 from .canonical import PLAN_VERSION, PlanError
+from .tree import JOIN_SUFFIXES, link_columns
 from .validate import (
     AGG_FNS,
     HOWS,
@@ -59,7 +61,6 @@ from .validate import (
     OPS,
     RELEASE_KINDS,
     VALIDATES,
-    _fail,
     validate_plan,
 )
 from .validate import MAX_DEPTH as MAX_DEPTH
@@ -105,8 +106,6 @@ Plan = dict[str, Any]
 How = Literal["inner", "left", "semi", "anti"]
 Validate = Literal["1:1", "1:m", "m:1", "m:m"]
 AggFn = Literal["count", "sum", "mean", "min", "max", "count_distinct"]
-
-JOIN_SUFFIXES = ("_x", "_y")
 
 
 # ---- builders ---------------------------------------------------------------------------
@@ -302,21 +301,6 @@ def link(
     return node
 
 
-def link_columns(reveal: str) -> list[str]:
-    """The released columns of a ``link`` in each reveal mode.
-
-    Examples
-    --------
-    >>> link_columns("pairs")
-    ['left_record_id', 'right_record_id']
-    """
-    return {
-        "pairs": ["left_record_id", "right_record_id"],
-        "own": ["record_id", "lists", "matches"],
-        "count": ["matches"],
-    }[reveal]
-
-
 def make_plan(root: Node, *, release: Literal["rows"] = "rows") -> Plan:
     """Wrap ``root`` into a versioned plan with its release.
 
@@ -328,22 +312,12 @@ def make_plan(root: Node, *, release: Literal["rows"] = "rows") -> Plan:
     return {"version": PLAN_VERSION, "root": root, "release": {"kind": release}}
 
 
-# ---- reading plans ----------------------------------------------------------------------
+# ---- reading plans (folds over the typed plan, plan/tree.py) -----------------------------
 
 
-def _children(node: Node) -> list[Node]:
-    op = node["op"]
-    if op in ("join", "link"):
-        return [node["left"], node["right"]]
-    if op in ("overlap", "concat"):
-        return list(node["inputs"])
-    if op == "scan":
-        return []
-    return [node["input"]]
-
-
-def _root(plan_or_node: Mapping[str, Any]) -> Node:
-    return dict(plan_or_node["root"]) if "root" in plan_or_node else dict(plan_or_node)
+def _typed(plan_or_node: Mapping[str, Any]) -> tree.Node:
+    root = plan_or_node.get("root", plan_or_node)
+    return tree.node_from_json(root)
 
 
 def tables_of(plan: Mapping[str, Any]) -> list[str]:
@@ -354,14 +328,7 @@ def tables_of(plan: Mapping[str, Any]) -> list[str]:
     >>> tables_of(make_plan(join(scan("a"), concat([scan("b"), scan("a")]), on=["k"])))
     ['a', 'b']
     """
-    out: list[str] = []
-    stack = [_root(plan)]
-    while stack:
-        node = stack.pop()
-        if node["op"] == "scan" and node["table"] not in out:
-            out.append(node["table"])
-        stack.extend(reversed(_children(node)))
-    return out
+    return tree.tables(_typed(plan))
 
 
 def mean_names(plan: Mapping[str, Any]) -> list[str]:
@@ -372,20 +339,16 @@ def mean_names(plan: Mapping[str, Any]) -> list[str]:
     >>> mean_names(make_plan(groupby(scan("t"), ["k"], {"m": ("x", "mean")})))
     ['m']
     """
-    out: list[str] = []
-    stack = [_root(plan)]
-    while stack:
-        node = stack.pop()
-        if node["op"] == "groupby":
-            out += [k for k, (_, fn) in node["aggs"].items() if fn == "mean" and k not in out]
-        stack.extend(_children(node))
-    return out
 
+    def visit(n: tree.Node, subs: Sequence[list[str]], path: str) -> list[str]:
+        out: list[str] = []
+        if isinstance(n, tree.GroupBy):
+            out = [k for k, _, fn in n.aggs if fn == "mean"]
+        for s in subs:
+            out += [k for k in s if k not in out]
+        return out
 
-def _need(have: Sequence[str], names: Sequence[str], path: str) -> None:
-    for nm in names:
-        if nm not in have:
-            raise _fail(path, f"no column {nm!r} (columns: {', '.join(have) or 'none'})")
+    return tree.fold(_typed(plan), visit)
 
 
 def output_columns(
@@ -394,95 +357,15 @@ def output_columns(
     """The column names a node's result has, checking every column it reads.
 
     ``schemas`` maps a table name to its column names. A ``mean`` aggregate ``m`` is two
-    columns ``m_sum`` and ``m_count`` until the release divides them.
+    columns ``m_sum`` and ``m_count`` until the release divides them. The names are those
+    of the node's column lineage (:func:`sharelake.plan.tree.lineage`).
 
     Examples
     --------
     >>> output_columns(groupby(scan("t"), ["k"], {"n": ("*", "count")}), {"t": ["k", "v"]})
     ['k', 'n']
     """
-    if "root" in node:
-        return output_columns(node["root"], schemas, path)
-    op = node["op"]
-    if op == "scan":
-        if node["table"] not in schemas:
-            raise _fail(f"{path}.table", f"no table {node['table']!r}")
-        cols = list(schemas[node["table"]])
-        if node["columns"] is None:
-            return cols
-        _need(cols, node["columns"], f"{path}.columns")
-        return list(node["columns"])
-    if op in ("concat", "overlap"):
-        subs = [
-            output_columns(s, schemas, f"{path}.inputs[{i}]") for i, s in enumerate(node["inputs"])
-        ]
-        if op == "concat":
-            for i, s in enumerate(subs[1:], 1):
-                if s != subs[0]:
-                    raise _fail(f"{path}.inputs[{i}]", "concat needs the same columns in order")
-            return subs[0]
-        need = ["lk_pipeline"] if node.get("linkage") is not None else node["on"]
-        for i, s in enumerate(subs):
-            _need(s, need, f"{path}.inputs[{i}]")
-        names = [s["table"] if s["op"] == "scan" else str(i) for i, s in enumerate(node["inputs"])]
-        if len(set(names)) != len(names):
-            names = [str(i) for i in range(len(names))]
-        return [f"in_{nm}" for nm in names] + ["count"]
-    if op == "link":
-        for side in ("left", "right"):
-            cols = output_columns(node[side], schemas, f"{path}.{side}")
-            _need(cols, ["record_id"], f"{path}.{side}")
-        return link_columns(node["reveal"])
-    if op == "join":
-        left = output_columns(node["left"], schemas, f"{path}.left")
-        right = output_columns(node["right"], schemas, f"{path}.right")
-        _need(left, node["on"], f"{path}.on")
-        _need(right, node["on"], f"{path}.on")
-        if node["how"] in ("semi", "anti"):
-            return left
-        rnames = [c for c in right if c not in node["on"]]
-        sx, sy = JOIN_SUFFIXES
-        return [c + sx if c in rnames else c for c in left] + [
-            c + sy if c in left else c for c in rnames
-        ]
-    cols = output_columns(node["input"], schemas, f"{path}.input")
-    if op == "filter":
-        _need(cols, sorted(_expr_columns(node["predicate"])), f"{path}.predicate")
-        return cols
-    if op == "assign":
-        out = list(cols)
-        for k, e in node["columns"].items():
-            _need(cols, sorted(_expr_columns(e)), f"{path}.columns.{k}")
-            if k not in out:
-                out.append(k)
-        return out
-    if op == "project":
-        _need(cols, node["columns"], f"{path}.columns")
-        return list(node["columns"])
-    if op == "groupby":
-        _need(cols, node["keys"], f"{path}.keys")
-        out = list(node["keys"])
-        for k, (src, fn) in node["aggs"].items():
-            if src != "*":
-                _need(cols, [src], f"{path}.aggs.{k}")
-            out += [f"{k}_sum", f"{k}_count"] if fn == "mean" else [k]
-        return out
-    if op == "sort":
-        _need(cols, node["by"], f"{path}.by")
-    if op == "distinct" and node["keys"] is not None:
-        _need(cols, node["keys"], f"{path}.keys")
-    return cols
-
-
-def _expr_columns(e: Mapping[str, Any]) -> set[str]:
-    if "col" in e:
-        return {str(e["col"])}
-    if "lit" in e:
-        return set()
-    out: set[str] = set()
-    for a in e["args"]:
-        out |= _expr_columns(a)
-    return out
+    return tree.lineage(_typed(node), schemas, path).names
 
 
 # ---- description (bodies in plan/explain.py) --------------------------------------------

@@ -1,0 +1,638 @@
+"""The typed plan: frozen dataclasses for plan nodes and expressions, and one walker.
+
+A plan travels as JSON (:mod:`sharelake.plan.canonical` hashes its canonical text, and the
+approvals sign that hash); inside sharelake it is a tree of the frozen dataclasses below.
+:func:`from_json` checks the JSON form (:func:`sharelake.plan.validate.validate_plan`) and
+builds the tree; :func:`to_json` gives back exactly the JSON it came from, so a plan's hash
+never changes by passing through the typed form (``tests/plan/test_plan_hashes.py`` pins
+the hashes of representative plans from before the typed plan existed).
+
+One walker, :func:`fold`, visits a tree bottom-up: it hands every node the results of its
+children, in order. Everything that reads a plan folds over it: its tables
+(:func:`tables`), its column lineage (:func:`lineage`, computed once per plan and schemas:
+which stored columns every result column comes from), the engine's execution
+(:mod:`sharelake.engine.executor`) and the readable text (:mod:`sharelake.plan.explain`).
+
+Examples
+--------
+>>> from sharelake.plan import nodes as pn
+>>> from sharelake.plan.tree import Scan, from_json, lineage, to_json
+>>> js = pn.make_plan(pn.project(pn.scan("people"), ["age"]))
+>>> plan = from_json(js)
+>>> plan.root.input == Scan("people", None)
+True
+>>> to_json(plan) == js
+True
+>>> lineage(plan, {"people": ("age", "pid")}).columns
+{'age': frozenset({('people', 'age')})}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, TypeVar, Union
+
+from .canonical import PLAN_VERSION, PlanError
+from .validate import validate_expr, validate_plan
+
+__all__ = [
+    "Assign",
+    "Bound",
+    "Call",
+    "ColRef",
+    "Concat",
+    "Const",
+    "Distinct",
+    "Expr",
+    "Filter",
+    "GroupBy",
+    "Head",
+    "Join",
+    "Lineage",
+    "Link",
+    "Node",
+    "Overlap",
+    "Plan",
+    "Project",
+    "Scan",
+    "Sort",
+    "children",
+    "expr_columns",
+    "expr_from_json",
+    "expr_to_json",
+    "fold",
+    "from_json",
+    "lineage",
+    "node_from_json",
+    "node_to_json",
+    "tables",
+    "to_json",
+]
+
+JOIN_SUFFIXES = ("_x", "_y")
+#: The column prefix of a person table's linkage encodings (sharelake.linkage.people_table)
+LINKAGE_PREFIX = "lk_"
+
+
+# ---- expressions ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColRef:
+    """A column of the input, by name (``{"col": name}``)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Const:
+    """A constant: an integer or boolean, or the real ``value / 2**shift`` (``value`` odd)."""
+
+    value: int | bool
+    shift: int | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    """A function of expressions (``{"fn": name, "args": [...]}``)."""
+
+    fn: str
+    args: tuple[Expr, ...]
+
+
+Expr = Union[ColRef, Const, Call]  # noqa: UP007 (a runtime alias, used in isinstance-free code)
+
+
+def expr_from_json(e: Mapping[str, Any]) -> Expr:
+    """The typed form of an expression in plan form (checked first)."""
+    validate_expr(e, "expr")
+    return _expr(e)
+
+
+def _expr(e: Mapping[str, Any]) -> Expr:
+    if "col" in e:
+        return ColRef(str(e["col"]))
+    if "lit" in e:
+        return Const(e["lit"], e.get("shift"))
+    return Call(str(e["fn"]), tuple(_expr(a) for a in e["args"]))
+
+
+def expr_to_json(e: Expr) -> dict[str, Any]:
+    """The plan form of a typed expression."""
+    if isinstance(e, ColRef):
+        return {"col": e.name}
+    if isinstance(e, Const):
+        return {"lit": e.value} if e.shift is None else {"lit": e.value, "shift": e.shift}
+    return {"fn": e.fn, "args": [expr_to_json(a) for a in e.args]}
+
+
+def expr_columns(e: Expr) -> set[str]:
+    """The column names an expression reads."""
+    if isinstance(e, ColRef):
+        return {e.name}
+    if isinstance(e, Const):
+        return set()
+    out: set[str] = set()
+    for a in e.args:
+        out |= expr_columns(a)
+    return out
+
+
+# ---- nodes ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scan:
+    """Read a stored table (all its columns when ``columns`` is None)."""
+
+    table: str
+    columns: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Keep the rows where ``predicate`` holds."""
+
+    input: Node
+    predicate: Expr
+
+
+@dataclass(frozen=True)
+class Assign:
+    """Add or replace columns computed from expressions, in this order."""
+
+    input: Node
+    columns: tuple[tuple[str, Expr], ...]
+
+
+@dataclass(frozen=True)
+class Project:
+    """Keep these columns, in this order."""
+
+    input: Node
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Join:
+    """Join two inputs on equal key columns."""
+
+    left: Node
+    right: Node
+    on: tuple[str, ...]
+    how: str
+    validate: str
+    max_multiplicity: int | None = None
+
+
+@dataclass(frozen=True)
+class GroupBy:
+    """Group by key columns; ``aggs`` is ``(out, column, function)`` per aggregate."""
+
+    input: Node
+    keys: tuple[str, ...]
+    aggs: tuple[tuple[str, str, str], ...]
+
+
+@dataclass(frozen=True)
+class Sort:
+    """Stable sort by columns, each ascending or descending."""
+
+    input: Node
+    by: tuple[str, ...]
+    descending: tuple[bool, ...]
+
+
+@dataclass(frozen=True)
+class Distinct:
+    """One row per distinct value of ``keys`` (all columns when None)."""
+
+    input: Node
+    keys: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Head:
+    """The first ``n`` rows."""
+
+    input: Node
+    n: int
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """The capture-history table of 2 to 12 lists on the person key ``on``."""
+
+    inputs: tuple[Node, ...]
+    on: tuple[str, ...]
+    #: persons found by record linkage of person tables (``{"mode", "window", "rounds"}``,
+    #: ``on == ("person",)``), as its JSON object; None: ``on`` names key columns
+    linkage: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Concat:
+    """The rows of the inputs one after the other."""
+
+    inputs: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Link:
+    """Private record linkage of two person tables (only a plan's root)."""
+
+    left: Scan
+    right: Scan
+    mode: str
+    reveal: str
+    params: tuple[tuple[str, int], ...] = ()
+    #: ``(method, window)`` of the blocking; None scores every pair
+    blocking: tuple[str, int] | None = None
+
+
+Node = Union[  # noqa: UP007
+    Scan, Filter, Assign, Project, Join, GroupBy, Sort, Distinct, Head, Overlap, Concat, Link
+]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A versioned plan: its root and what it releases."""
+
+    root: Node
+    release: str = "rows"
+    version: int = PLAN_VERSION
+
+
+def children(node: Node) -> tuple[tuple[str, Node], ...]:
+    """The inputs of ``node``, in order (left before right), each with its field path."""
+    if isinstance(node, Scan):
+        return ()
+    if isinstance(node, Join | Link):
+        return ((".left", node.left), (".right", node.right))
+    if isinstance(node, Overlap | Concat):
+        return tuple((f".inputs[{i}]", s) for i, s in enumerate(node.inputs))
+    return ((".input", node.input),)
+
+
+# ---- the walker -------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def fold(
+    node: Node | Plan, visit: Callable[[Node, Sequence[T], str], T], path: str = "plan.root"
+) -> T:
+    """Walk ``node`` bottom-up: ``visit(n, results of n's children, n's path)`` per node.
+
+    The path names the node from the plan's top (``plan.root.input.left``), for errors.
+
+    Examples
+    --------
+    >>> from sharelake.plan.tree import Head, Scan, fold
+    >>> fold(Head(Scan("t"), 3), lambda n, subs, path: 1 + sum(subs))
+    2
+    """
+    root = node.root if isinstance(node, Plan) else node
+    return visit(root, [fold(c, visit, path + f) for f, c in children(root)], path)
+
+
+def tables(node: Node | Plan) -> list[str]:
+    """The stored tables read, once each, in order of first appearance (left to right)."""
+
+    def visit(n: Node, subs: Sequence[list[str]], path: str) -> list[str]:
+        if isinstance(n, Scan):
+            return [n.table]
+        out: list[str] = []
+        for s in subs:
+            out += [t for t in s if t not in out]
+        return out
+
+    return fold(node, visit)
+
+
+# ---- JSON edges -------------------------------------------------------------------------
+
+
+def node_from_json(d: Mapping[str, Any]) -> Node:
+    """The typed form of a node in plan form (not checked: see :func:`from_json`)."""
+    op = d["op"]
+    if op == "scan":
+        cols = d["columns"]
+        return Scan(str(d["table"]), None if cols is None else tuple(cols))
+    if op == "filter":
+        return Filter(node_from_json(d["input"]), _expr(d["predicate"]))
+    if op == "assign":
+        items = tuple((str(k), _expr(v)) for k, v in d["columns"].items())
+        return Assign(node_from_json(d["input"]), items)
+    if op == "project":
+        return Project(node_from_json(d["input"]), tuple(d["columns"]))
+    if op == "join":
+        return Join(
+            node_from_json(d["left"]),
+            node_from_json(d["right"]),
+            tuple(d["on"]),
+            str(d["how"]),
+            str(d["validate"]),
+            d["max_multiplicity"],
+        )
+    if op == "groupby":
+        aggs = tuple((str(k), str(v[0]), str(v[1])) for k, v in d["aggs"].items())
+        return GroupBy(node_from_json(d["input"]), tuple(d["keys"]), aggs)
+    if op == "sort":
+        return Sort(node_from_json(d["input"]), tuple(d["by"]), tuple(d["descending"]))
+    if op == "distinct":
+        keys = d["keys"]
+        return Distinct(node_from_json(d["input"]), None if keys is None else tuple(keys))
+    if op == "head":
+        return Head(node_from_json(d["input"]), int(d["n"]))
+    if op == "overlap":
+        lk = d.get("linkage")
+        return Overlap(
+            tuple(node_from_json(s) for s in d["inputs"]),
+            tuple(d["on"]),
+            None if lk is None else dict(lk),
+        )
+    if op == "concat":
+        return Concat(tuple(node_from_json(s) for s in d["inputs"]))
+    if op == "link":
+        left, right = node_from_json(d["left"]), node_from_json(d["right"])
+        if not isinstance(left, Scan) or not isinstance(right, Scan):
+            raise PlanError("plan.root: link reads whole person tables: expected a scan")
+        blk = d.get("blocking")
+        return Link(
+            left,
+            right,
+            str(d["mode"]),
+            str(d["reveal"]),
+            tuple((str(k), int(v)) for k, v in d["params"].items()),
+            None if blk is None else (str(blk["method"]), int(blk["window"])),
+        )
+    raise PlanError(f"plan: unknown operator {op!r}")
+
+
+def node_to_json(n: Node) -> dict[str, Any]:
+    """The plan form of a typed node: the same dict :mod:`sharelake.plan.nodes` builds."""
+    if isinstance(n, Scan):
+        return {"op": "scan", "table": n.table, "columns": _list(n.columns)}
+    if isinstance(n, Filter):
+        return {
+            "op": "filter",
+            "input": node_to_json(n.input),
+            "predicate": expr_to_json(n.predicate),
+        }
+    if isinstance(n, Assign):
+        cols = {k: expr_to_json(e) for k, e in n.columns}
+        return {"op": "assign", "input": node_to_json(n.input), "columns": cols}
+    if isinstance(n, Project):
+        return {"op": "project", "input": node_to_json(n.input), "columns": list(n.columns)}
+    if isinstance(n, Join):
+        return {
+            "op": "join",
+            "left": node_to_json(n.left),
+            "right": node_to_json(n.right),
+            "on": list(n.on),
+            "how": n.how,
+            "validate": n.validate,
+            "max_multiplicity": n.max_multiplicity,
+        }
+    if isinstance(n, GroupBy):
+        aggs = {out: [src, fn] for out, src, fn in n.aggs}
+        return {"op": "groupby", "input": node_to_json(n.input), "keys": list(n.keys), "aggs": aggs}
+    if isinstance(n, Sort):
+        return {
+            "op": "sort",
+            "input": node_to_json(n.input),
+            "by": list(n.by),
+            "descending": list(n.descending),
+        }
+    if isinstance(n, Distinct):
+        return {"op": "distinct", "input": node_to_json(n.input), "keys": _list(n.keys)}
+    if isinstance(n, Head):
+        return {"op": "head", "input": node_to_json(n.input), "n": n.n}
+    if isinstance(n, Overlap):
+        ov: dict[str, Any] = {
+            "op": "overlap",
+            "inputs": [node_to_json(s) for s in n.inputs],
+            "on": list(n.on),
+        }
+        if n.linkage is not None:
+            ov["linkage"] = dict(n.linkage)
+        return ov
+    if isinstance(n, Concat):
+        return {"op": "concat", "inputs": [node_to_json(s) for s in n.inputs]}
+    out: dict[str, Any] = {
+        "op": "link",
+        "left": node_to_json(n.left),
+        "right": node_to_json(n.right),
+        "mode": n.mode,
+        "reveal": n.reveal,
+        "params": dict(n.params),
+    }
+    if n.blocking is not None:
+        out["blocking"] = {"method": n.blocking[0], "window": n.blocking[1]}
+    return out
+
+
+def _list(names: tuple[str, ...] | None) -> list[str] | None:
+    return None if names is None else list(names)
+
+
+def from_json(plan: Mapping[str, Any]) -> Plan:
+    """Check a plan in JSON form and build its typed form; raises PlanError with the path."""
+    validate_plan(plan)
+    return Plan(node_from_json(plan["root"]), str(plan["release"]["kind"]), int(plan["version"]))
+
+
+def to_json(plan: Plan) -> dict[str, Any]:
+    """The JSON form of a typed plan; ``to_json(from_json(p)) == p`` for every valid plan."""
+    return {
+        "version": plan.version,
+        "root": node_to_json(plan.root),
+        "release": {"kind": plan.release},
+    }
+
+
+# ---- column lineage ---------------------------------------------------------------------
+
+Src = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Where a node's result columns come from.
+
+    ``columns`` maps every result column, in order, to the stored ``(table, column)`` pairs
+    its values are computed from; ``rows`` holds the stored columns that decide which rows
+    (or in which order) the result has: filter predicates, join, overlap, sort and distinct
+    keys. A ``mean`` aggregate ``m`` is the two columns ``m_sum`` and ``m_count``.
+    """
+
+    columns: dict[str, frozenset[Src]]
+    rows: frozenset[Src] = field(default_factory=frozenset)
+
+    @property
+    def names(self) -> list[str]:
+        """The result column names, in order."""
+        return list(self.columns)
+
+
+def _need(have: Mapping[str, Any] | Sequence[str], names: Sequence[str], path: str) -> None:
+    for nm in names:
+        if nm not in have:
+            raise PlanError(f"{path}: no column {nm!r} (columns: {', '.join(have) or 'none'})")
+
+
+def _sources(cols: Mapping[str, frozenset[Src]], names: Sequence[str] | set[str]) -> frozenset[Src]:
+    return frozenset().union(*(cols[c] for c in names))
+
+
+def link_columns(reveal: str) -> list[str]:
+    """The released columns of a ``link`` in each reveal mode."""
+    return {
+        "pairs": ["left_record_id", "right_record_id"],
+        "own": ["record_id", "lists", "matches"],
+        "count": ["matches"],
+    }[reveal]
+
+
+def overlap_names(node: Overlap) -> list[str]:
+    """The list names of an overlap's ``in_<name>`` columns (table names, or positions)."""
+    names = [s.table if isinstance(s, Scan) else str(i) for i, s in enumerate(node.inputs)]
+    return names if len(set(names)) == len(names) else [str(i) for i in range(len(names))]
+
+
+def lineage(
+    node: Node | Plan, schemas: Mapping[str, Sequence[str]], path: str = "plan.root"
+) -> Lineage:
+    """The column lineage of ``node``'s result, checking every column it reads.
+
+    ``schemas`` maps a table name to its column names. Raises :class:`PlanError` naming
+    the path of the first unknown table or column. :attr:`Bound.lineage` keeps it.
+    """
+
+    def visit(n: Node, subs: Sequence[Lineage], path: str) -> Lineage:
+        if isinstance(n, Scan):
+            if n.table not in schemas:
+                raise PlanError(f"{path}.table: no table {n.table!r}")
+            have = list(schemas[n.table])
+            names = have if n.columns is None else list(n.columns)
+            if n.columns is not None:
+                _need(have, names, f"{path}.columns")
+            return Lineage({c: frozenset({(n.table, c)}) for c in names})
+        if isinstance(n, Concat | Overlap):
+            rows = frozenset().union(*(s.rows for s in subs))
+            if isinstance(n, Concat):
+                for i, s in enumerate(subs[1:], 1):
+                    if s.names != subs[0].names:
+                        raise PlanError(
+                            f"{path}.inputs[{i}]: concat needs the same columns in order"
+                        )
+                cols = {
+                    c: frozenset().union(*(s.columns[c] for s in subs)) for c in subs[0].columns
+                }
+                return Lineage(cols, rows)
+            # by linkage, the persons are linked on the lk_* encodings of person tables
+            on = [
+                [c for c in s.columns if c.startswith(LINKAGE_PREFIX)]
+                if n.linkage is not None
+                else list(n.on)
+                for s in subs
+            ]
+            need = ["lk_pipeline"] if n.linkage is not None else list(n.on)
+            for i, s in enumerate(subs):
+                _need(s.columns, need, f"{path}.inputs[{i}]")
+            keys = frozenset().union(
+                *(_sources(s.columns, ks) for s, ks in zip(subs, on, strict=True))
+            )
+            out: dict[str, frozenset[Src]] = {f"in_{nm}": frozenset() for nm in overlap_names(n)}
+            out["count"] = frozenset()
+            return Lineage(out, rows | keys)
+        if isinstance(n, Link):
+            for side, sub in zip(("left", "right"), subs, strict=True):
+                _need(sub.columns, ["record_id"], f"{path}.{side}")
+            return Lineage({c: frozenset() for c in link_columns(n.reveal)})
+        if isinstance(n, Join):
+            left, right = subs
+            _need(left.columns, n.on, f"{path}.on")
+            _need(right.columns, n.on, f"{path}.on")
+            keys = _sources(left.columns, n.on) | _sources(right.columns, n.on)
+            rows = left.rows | right.rows | keys
+            if n.how in ("semi", "anti"):
+                return Lineage(dict(left.columns), rows)
+            rnames = [c for c in right.columns if c not in n.on]
+            sx, sy = JOIN_SUFFIXES
+            joined: dict[str, frozenset[Src]] = {}
+            for c, src in left.columns.items():
+                if c in n.on:
+                    joined[c] = src | right.columns[c]
+                else:
+                    joined[c + sx if c in rnames else c] = src
+            for c in rnames:
+                joined[c + sy if c in left.columns else c] = right.columns[c]
+            return Lineage(joined, rows)
+        (sub,) = subs
+        cols = sub.columns
+        if isinstance(n, Filter):
+            used = sorted(expr_columns(n.predicate))
+            _need(cols, used, f"{path}.predicate")
+            return Lineage(cols, sub.rows | _sources(cols, used))
+        if isinstance(n, Assign):
+            out = dict(cols)
+            for k, e in n.columns:
+                used = sorted(expr_columns(e))
+                _need(cols, used, f"{path}.columns.{k}")
+                out[k] = _sources(cols, used)
+            return Lineage(out, sub.rows)
+        if isinstance(n, Project):
+            _need(cols, n.columns, f"{path}.columns")
+            return Lineage({c: cols[c] for c in n.columns}, sub.rows)
+        if isinstance(n, GroupBy):
+            _need(cols, n.keys, f"{path}.keys")
+            out = {k: cols[k] for k in n.keys}
+            for k, col, fn in n.aggs:
+                if col != "*":
+                    _need(cols, [col], f"{path}.aggs.{k}")
+                srcs = frozenset() if col == "*" else cols[col]
+                for name in [f"{k}_sum", f"{k}_count"] if fn == "mean" else [k]:
+                    out[name] = srcs
+            return Lineage(out, sub.rows)
+        if isinstance(n, Sort):
+            _need(cols, n.by, f"{path}.by")
+            return Lineage(cols, sub.rows | _sources(cols, n.by))
+        if isinstance(n, Distinct):
+            keys_ = list(cols) if n.keys is None else list(n.keys)
+            _need(cols, keys_, f"{path}.keys")
+            return Lineage(cols, sub.rows | _sources(cols, keys_))
+        return sub  # head
+
+    return fold(node, visit, path)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A typed plan with the schemas of the tables it reads; its lineage computed once.
+
+    Examples
+    --------
+    >>> from sharelake.plan import nodes as pn
+    >>> from sharelake.plan.tree import Bound, from_json
+    >>> b = Bound(from_json(pn.make_plan(pn.scan("t"))), {"t": ("a", "b")})
+    >>> b.columns
+    ['a', 'b']
+    """
+
+    plan: Plan
+    schemas: Mapping[str, Sequence[str]]
+
+    @cached_property
+    def lineage(self) -> Lineage:
+        """The lineage of the released result (computed on first use, then kept)."""
+        return lineage(self.plan, self.schemas)
+
+    @property
+    def columns(self) -> list[str]:
+        """The released column names, in order."""
+        return self.lineage.names

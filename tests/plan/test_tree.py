@@ -1,0 +1,112 @@
+"""The typed plan: JSON in and out unchanged, one walker, column lineage computed once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sharelake.plan import nodes as pn
+from sharelake.plan import tree
+from sharelake.plan.canonical import PlanError, plan_hash
+
+from .test_plan_hashes import PINNED, PLANS
+
+SCHEMAS = {
+    "people": ["age", "city", "pid"],
+    "t": ["x", "k", "y"],
+    "cases": ["region", "age"],
+    "a": ["id", "key", "record_id"],
+    "b": ["id", "key", "record_id"],
+    "c": ["id", "key", "record_id"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLANS))
+def test_a_plan_passes_through_its_typed_form_unchanged_and_keeps_its_hash(name: str) -> None:
+    typed = tree.from_json(PLANS[name])
+    back = tree.to_json(typed)
+    assert back == PLANS[name]
+    assert plan_hash(back) == PINNED[name]
+    assert tree.from_json(back) == typed
+
+
+def test_typed_plans_are_frozen_and_compare_by_value() -> None:
+    one = tree.from_json(PLANS["groupby"])
+    two = tree.from_json(
+        pn.make_plan(
+            pn.groupby(
+                pn.scan("cases"), ["region"], {"n": ("region", "count"), "avg": ("age", "mean")}
+            )
+        )
+    )
+    assert one.root == two.root
+    with pytest.raises(AttributeError):
+        one.root.keys = ("other",)  # type: ignore[misc]
+
+
+def test_from_json_refuses_a_malformed_plan_naming_the_field() -> None:
+    with pytest.raises(PlanError, match=r"plan\.root\.n"):
+        tree.from_json(pn.make_plan(pn.head(pn.scan("t"), -1)))
+
+
+def test_fold_visits_every_node_once_children_first_with_its_path() -> None:
+    plan = tree.from_json(PLANS["join"])
+    seen: list[tuple[str, str]] = []
+
+    def visit(n: tree.Node, subs: Any, path: str) -> None:
+        seen.append((type(n).__name__, path))
+
+    tree.fold(plan, visit)
+    assert seen == [("Scan", "plan.root.left"), ("Scan", "plan.root.right"), ("Join", "plan.root")]
+
+
+@pytest.mark.parametrize("name", sorted(PLANS))
+def test_the_lineage_names_are_the_output_columns(name: str) -> None:
+    b = tree.Bound(tree.from_json(PLANS[name]), SCHEMAS)
+    assert b.columns == pn.output_columns(PLANS[name], SCHEMAS)
+    assert b.lineage is b.lineage  # computed once, then kept
+
+
+def test_lineage_follows_columns_through_joins_and_computations() -> None:
+    js = pn.make_plan(
+        pn.filter_rows(
+            pn.assign(
+                pn.join(pn.scan("a"), pn.scan("b"), on=["id"], how="inner", validate="1:1"),
+                {"z": {"fn": "+", "args": [{"col": "key_x"}, {"col": "key_y"}]}},
+            ),
+            {"fn": ">", "args": [{"col": "z"}, {"lit": 1}]},
+        )
+    )
+    lin = tree.Bound(tree.from_json(js), SCHEMAS).lineage
+    assert lin.columns["id"] == {("a", "id"), ("b", "id")}
+    assert lin.columns["z"] == {("a", "key"), ("b", "key")}
+    assert lin.rows == {("a", "id"), ("b", "id"), ("a", "key"), ("b", "key")}
+
+
+def test_lineage_names_the_path_of_an_unknown_column() -> None:
+    js = pn.make_plan(pn.project(pn.scan("t"), ["nope"]))
+    with pytest.raises(PlanError, match=r"plan\.root\.columns: no column 'nope'"):
+        tree.lineage(tree.from_json(js), SCHEMAS)
+
+
+def test_the_tables_of_a_plan_come_once_each_in_order() -> None:
+    js = pn.make_plan(pn.join(pn.scan("b"), pn.concat([pn.scan("a"), pn.scan("b")]), on=["id"]))
+    assert tree.tables(tree.from_json(js)) == ["b", "a"]
+
+
+def test_the_plan_layer_knows_the_prefix_of_person_table_encodings() -> None:
+    from sharelake.linkage.people_table import PREFIX
+
+    assert tree.LINKAGE_PREFIX == PREFIX
+
+
+def test_an_overlap_by_linkage_keeps_its_linkage_through_the_typed_form() -> None:
+    js = pn.make_plan(
+        pn.overlap(
+            [pn.scan("a"), pn.scan("b")],
+            ["person"],
+            linkage={"mode": "exact", "window": None, "rounds": 2},
+        )
+    )
+    assert tree.to_json(tree.from_json(js)) == js
