@@ -47,12 +47,14 @@ runs only with an approval signed by every owner of a table the plan touches.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..linkage.people_table import ENCODING_COLUMNS, PREFIX, RECORD_ID
+from ..plan import tree
 from ..plan.canonical import PlanError
-from ..plan.nodes import JOIN_SUFFIXES, link_columns, output_columns, validate_plan
+from ..plan.tree import JOIN_SUFFIXES, link_columns
 from .outputs import protected_plan
 from .policy import ColumnClass, Policy
 
@@ -309,15 +311,15 @@ class _Checker:
                 )
 
 
-def _expr_sources(e: Mapping[str, Any], rel: _Rel) -> tuple[frozenset[Src], list[Form]]:
-    if "col" in e:
-        c = rel.cols[str(e["col"])]
+def _expr_sources(e: tree.Expr, rel: _Rel) -> tuple[frozenset[Src], list[Form]]:
+    if isinstance(e, tree.ColRef):
+        c = rel.cols[e.name]
         return c.sources, [c.form]
-    if "lit" in e:
+    if isinstance(e, tree.Const):
         return frozenset(), []
     srcs: frozenset[Src] = frozenset()
     forms: list[Form] = []
-    for a in e["args"]:
+    for a in e.args:
         s, f = _expr_sources(a, rel)
         srcs |= s
         forms += f
@@ -330,13 +332,11 @@ def _combine(forms: Sequence[Form], aggregated: bool) -> Form:
     return "agg" if "agg" in forms else "key"
 
 
-def _walk_link(ck: _Checker, node: Mapping[str, Any]) -> _Rel:
+def _walk_link(ck: _Checker, node: tree.Link) -> _Rel:
     """``link``: the encodings are used as match keys and decide the matches (a size is
     released in every mode); ``pairs`` releases both tables' ``record_id`` (each must be
     ``reveal``, or the caller's own table), ``own`` only the left table's, to its owner."""
-    from ..linkage.people_table import ENCODING_COLUMNS, RECORD_ID
-
-    sides = [str(node[s]["table"]) for s in ("left", "right")]
+    sides = [node.left.table, node.right.table]
     enc: set[Src] = set()
     for t in sides:
         missing = [c for c in ENCODING_COLUMNS if c not in ck.tables[t].schema]
@@ -348,13 +348,12 @@ def _walk_link(ck: _Checker, node: Mapping[str, Any]) -> _Rel:
         enc |= {(t, c) for c in ENCODING_COLUMNS}
     ck.use(enc, "link_key")
     ck.sized(enc, "record linkage")
-    reveal = node["reveal"]
-    if reveal == "pairs":
+    if node.reveal == "pairs":
         for t in sides:
             src = (t, RECORD_ID)
             if ck.tables[t].owner != ck.analyst and ck.klass(src) != "reveal":
                 ck.breach(src, "released", "in the released pairs (as row values)")
-    elif reveal == "own" and ck.tables[sides[0]].owner != ck.analyst:
+    elif node.reveal == "own" and ck.tables[sides[0]].owner != ck.analyst:
         ck.add(
             Reason(
                 sides[0],
@@ -365,105 +364,106 @@ def _walk_link(ck: _Checker, node: Mapping[str, Any]) -> _Rel:
                 "deny",
             )
         )
-    return _Rel({c: _Col(frozenset(), "raw") for c in link_columns(reveal)})
+    return _Rel({c: _Col(frozenset(), "raw") for c in link_columns(node.reveal)})
 
 
-def _walk(ck: _Checker, node: Mapping[str, Any]) -> _Rel:
-    op = node["op"]
-    if op == "link":
-        return _walk_link(ck, node)
-    if op == "scan":
-        t = node["table"]
-        names = node["columns"] if node["columns"] is not None else ck.tables[t].schema
-        return _Rel({c: _Col(frozenset({(t, c)}), "raw") for c in names})
-    if op in ("concat", "overlap"):
-        subs = [_walk(ck, s) for s in node["inputs"]]
-        rows = frozenset().union(*(s.rows for s in subs))
-        if op == "concat":
-            cols = {
-                name: _Col(
-                    frozenset().union(*(s.cols[name].sources for s in subs)),
-                    _combine([s.cols[name].form for s in subs], False),
-                )
-                for name in subs[0].cols
-            }
-            return _Rel(cols, rows, all(s.aggregated for s in subs))
-        if node.get("linkage") is not None:  # persons linked on the lk_* encodings
-            from ..linkage.people_table import PREFIX
+def _checker_visit(ck: _Checker) -> Callable[[tree.Node, Sequence[_Rel], str], _Rel]:
+    """The visit function of :func:`sharelake.plan.tree.fold` that applies the policies:
+    every node's result columns with their stored sources and form (raw, key, aggregate),
+    and every use of a column checked against its class as it happens."""
 
-            on = [[c for c in s.cols if c.startswith(PREFIX)] for s in subs]
-        else:
-            on = [list(node["on"]) for _ in subs]
-        keys = frozenset().union(
-            *(s.cols[k].sources for s, ks in zip(subs, on, strict=True) for k in ks)
-        )
-        ck.use(keys, "overlap_key")
-        ck.sized(keys, "list overlap")
-        names = [s["table"] if s["op"] == "scan" else str(i) for i, s in enumerate(node["inputs"])]
-        if len(set(names)) != len(names):
-            names = [str(i) for i in range(len(names))]
-        cols = {f"in_{nm}": _Col(frozenset(), "key") for nm in names}
-        cols["count"] = _Col(frozenset(), "agg")
-        return _Rel(cols, rows | keys, True)
-    if op == "join":
-        left, right = _walk(ck, node["left"]), _walk(ck, node["right"])
-        on = node["on"]
-        keys = frozenset().union(*(left.cols[k].sources | right.cols[k].sources for k in on))
-        ck.use(keys, "join_key")
-        ck.sized(keys, "join")
-        rows = left.rows | right.rows | keys
-        aggregated = left.aggregated and right.aggregated
-        if node["how"] in ("semi", "anti"):
-            return _Rel(dict(left.cols), rows, left.aggregated)
-        rnames = [c for c in right.cols if c not in on]
-        sx, sy = JOIN_SUFFIXES
-        joined: dict[str, _Col] = {}
-        for c, info in left.cols.items():
-            if c in on:
-                joined[c] = _Col(info.sources | right.cols[c].sources, info.form)
+    def visit(n: tree.Node, subs: Sequence[_Rel], path: str) -> _Rel:
+        if isinstance(n, tree.Link):
+            return _walk_link(ck, n)
+        if isinstance(n, tree.Scan):
+            names = n.columns if n.columns is not None else ck.tables[n.table].schema
+            return _Rel({c: _Col(frozenset({(n.table, c)}), "raw") for c in names})
+        if isinstance(n, tree.Concat | tree.Overlap):
+            rows = frozenset().union(*(s.rows for s in subs))
+            if isinstance(n, tree.Concat):
+                cols = {
+                    name: _Col(
+                        frozenset().union(*(s.cols[name].sources for s in subs)),
+                        _combine([s.cols[name].form for s in subs], False),
+                    )
+                    for name in subs[0].cols
+                }
+                return _Rel(cols, rows, all(s.aggregated for s in subs))
+            if n.linkage is not None:  # persons linked on the lk_* encodings
+                on = [[c for c in s.cols if c.startswith(PREFIX)] for s in subs]
             else:
-                joined[c + sx if c in rnames else c] = info
-        for c in rnames:
-            joined[c + sy if c in left.cols else c] = right.cols[c]
-        return _Rel(joined, rows, aggregated)
-    rel = _walk(ck, node["input"])
-    if op == "filter":
-        srcs, _ = _expr_sources(node["predicate"], rel)
-        ck.use(srcs, "filter")
-        return _Rel(rel.cols, rel.rows | srcs, rel.aggregated)
-    if op == "assign":
-        cols = dict(rel.cols)
-        for name, e in node["columns"].items():
-            srcs, forms = _expr_sources(e, rel)
-            ck.use(srcs, "compute")
-            cols[name] = _Col(srcs, _combine(forms, rel.aggregated))
-        return _Rel(cols, rel.rows, rel.aggregated)
-    if op == "project":
-        return _Rel({c: rel.cols[c] for c in node["columns"]}, rel.rows, rel.aggregated)
-    if op == "groupby":
-        cols = {}
-        for k in node["keys"]:
-            ck.use(rel.cols[k].sources, "group_key")
-            cols[k] = _Col(rel.cols[k].sources, "key")
-        for out, (src, fn) in node["aggs"].items():
-            srcs = frozenset() if src == "*" else rel.cols[src].sources
-            ck.use(srcs, "agg_input")
-            if fn in ORDER_STATISTICS:  # one row's value, whatever the group's size
-                ck.order_statistic(srcs, f"as a per-group {fn}imum")
-            for name in [f"{out}_sum", f"{out}_count"] if fn == "mean" else [out]:
-                cols[name] = _Col(srcs, "agg")
-        return _Rel(cols, rel.rows, True)
-    if op in ("sort", "distinct"):
-        keys_ = node["by"] if op == "sort" else (node["keys"] or list(rel.cols))
-        srcs = frozenset().union(*(rel.cols[k].sources for k in keys_))
-        ck.use(srcs, "sort_key" if op == "sort" else "distinct_key")
-        order = srcs if op == "sort" else rel.order
-        return _Rel(rel.cols, rel.rows | srcs, rel.aggregated, order)
-    if not rel.aggregated:
-        # head over rows: which rows follows the input's order; an aggregate over them
-        # (or the rows themselves) is a top-k by the order's columns, an order statistic
-        ck.order_statistic(rel.order, "to pick the first rows (head / top-k)")
-    return rel
+                on = [list(n.on) for _ in subs]
+            keys = frozenset().union(
+                *(s.cols[k].sources for s, ks in zip(subs, on, strict=True) for k in ks)
+            )
+            ck.use(keys, "overlap_key")
+            ck.sized(keys, "list overlap")
+            cols = {f"in_{nm}": _Col(frozenset(), "key") for nm in tree.overlap_names(n)}
+            cols["count"] = _Col(frozenset(), "agg")
+            return _Rel(cols, rows | keys, True)
+        if isinstance(n, tree.Join):
+            left, right = subs
+            keys = frozenset().union(*(left.cols[k].sources | right.cols[k].sources for k in n.on))
+            ck.use(keys, "join_key")
+            ck.sized(keys, "join")
+            rows = left.rows | right.rows | keys
+            aggregated = left.aggregated and right.aggregated
+            if n.how in ("semi", "anti"):
+                return _Rel(dict(left.cols), rows, left.aggregated)
+            rnames = [c for c in right.cols if c not in n.on]
+            sx, sy = JOIN_SUFFIXES
+            joined: dict[str, _Col] = {}
+            for c, info in left.cols.items():
+                if c in n.on:
+                    joined[c] = _Col(info.sources | right.cols[c].sources, info.form)
+                else:
+                    joined[c + sx if c in rnames else c] = info
+            for c in rnames:
+                joined[c + sy if c in left.cols else c] = right.cols[c]
+            return _Rel(joined, rows, aggregated)
+        (rel,) = subs
+        if isinstance(n, tree.Filter):
+            srcs, _ = _expr_sources(n.predicate, rel)
+            ck.use(srcs, "filter")
+            return _Rel(rel.cols, rel.rows | srcs, rel.aggregated)
+        if isinstance(n, tree.Assign):
+            cols = dict(rel.cols)
+            for name, e in n.columns:
+                srcs, forms = _expr_sources(e, rel)
+                ck.use(srcs, "compute")
+                cols[name] = _Col(srcs, _combine(forms, rel.aggregated))
+            return _Rel(cols, rel.rows, rel.aggregated)
+        if isinstance(n, tree.Project):
+            return _Rel({c: rel.cols[c] for c in n.columns}, rel.rows, rel.aggregated)
+        if isinstance(n, tree.GroupBy):
+            cols = {}
+            for k in n.keys:
+                ck.use(rel.cols[k].sources, "group_key")
+                cols[k] = _Col(rel.cols[k].sources, "key")
+            for out, src, fn in n.aggs:
+                srcs = frozenset() if src == "*" else rel.cols[src].sources
+                ck.use(srcs, "agg_input")
+                if fn in ORDER_STATISTICS:  # one row's value, whatever the group's size
+                    ck.order_statistic(srcs, f"as a per-group {fn}imum")
+                for name in [f"{out}_sum", f"{out}_count"] if fn == "mean" else [out]:
+                    cols[name] = _Col(srcs, "agg")
+            return _Rel(cols, rel.rows, True)
+        if isinstance(n, tree.Sort | tree.Distinct):
+            if isinstance(n, tree.Sort):
+                keys_: Sequence[str] = n.by
+            else:
+                keys_ = n.keys if n.keys is not None else list(rel.cols)
+            srcs = frozenset().union(*(rel.cols[k].sources for k in keys_))
+            ck.use(srcs, "sort_key" if isinstance(n, tree.Sort) else "distinct_key")
+            order = srcs if isinstance(n, tree.Sort) else rel.order
+            return _Rel(rel.cols, rel.rows | srcs, rel.aggregated, order)
+        if not rel.aggregated:
+            # head over rows: which rows follows the input's order; an aggregate over them
+            # (or the rows themselves) is a top-k by the order's columns, an order statistic
+            ck.order_statistic(rel.order, "to pick the first rows (head / top-k)")
+        return rel
+
+    return visit
 
 
 def _needs_k(ck: _Checker, rel: _Rel) -> bool:
@@ -538,12 +538,15 @@ def check_plan(plan: Mapping[str, Any], tables: Mapping[str, Any], analyst: str)
     >>> v.decision, v.reasons[0].rule
     ('needs_approval', 'match:released')
     """
-    validate_plan(plan)
+    typed = tree.from_json(plan)
     refs = _table_refs(tables)
     schemas = {name: list(ref.schema) for name, ref in refs.items()}
-    output_columns(plan, schemas)  # raises PlanError naming an unknown table or column
+    bound = tree.Bound(typed, schemas)
+    released = bound.columns  # the lineage; raises PlanError naming an unknown column
     ck = _Checker(refs, analyst)
-    touched = _tables_in(plan["root"])
+    touched = tree.tables(typed)
+    if not touched:
+        raise PlanError("plan.root: the plan reads no table")
     for name in touched:
         if not refs[name].policy.admits(analyst):
             ck.add(
@@ -555,7 +558,7 @@ def check_plan(plan: Mapping[str, Any], tables: Mapping[str, Any], analyst: str)
                     "deny",
                 )
             )
-    rel = _walk(ck, plan["root"])
+    rel = tree.fold(typed, _checker_visit(ck))
     kind = _release(ck, rel)
     k = max(refs[t].policy.min_group_size for t in touched)
     protect = kind == "aggregate" and _needs_k(ck, rel)
@@ -570,7 +573,7 @@ def check_plan(plan: Mapping[str, Any], tables: Mapping[str, Any], analyst: str)
                 "sorts and heads)",
             )
         )
-    release = Release(kind, analyst, tuple(rel.cols), k if protect else None, tuple(ck.sizes))
+    release = Release(kind, analyst, tuple(released), k if protect else None, tuple(ck.sizes))
     decision: Decision = "allow"
     if any(r.severity == "deny" for r in ck.reasons):
         decision = "deny"
@@ -583,23 +586,3 @@ def check_plan(plan: Mapping[str, Any], tables: Mapping[str, Any], analyst: str)
         frozenset(refs[t].owner for t in touched),
         tuple(touched),
     )
-
-
-def _tables_in(node: Mapping[str, Any]) -> list[str]:
-    out: list[str] = []
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n["op"] == "scan":
-            if n["table"] not in out:
-                out.append(n["table"])
-            continue
-        if n["op"] in ("join", "link"):
-            stack += [n["right"], n["left"]]
-        elif n["op"] in ("overlap", "concat"):
-            stack += list(reversed(n["inputs"]))
-        else:
-            stack.append(n["input"])
-    if not out:
-        raise PlanError("plan.root: the plan reads no table")
-    return out

@@ -10,27 +10,28 @@ from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
-from .nodes import mean_names, output_columns
+from . import tree
 
 _PRECEDENCE = {"|": 1, "&": 2, "==": 3, "!=": 3, "<": 3, "<=": 3, ">": 3, ">=": 3}
 _PRECEDENCE.update({"+": 4, "-": 4, "*": 5})
 _WORDS = {"&": "and", "|": "or"}
 
 
-def describe_expr_text(e: Mapping[str, Any]) -> str:
+def describe_expr_text(e: Mapping[str, Any] | tree.Expr) -> str:
     """Body of :func:`sharelake.plan.nodes.describe_expr`."""
-    return _expr_text(e, 0)
+    typed = e if isinstance(e, tree.ColRef | tree.Const | tree.Call) else tree.expr_from_json(e)
+    return _expr_text(typed, 0)
 
 
-def _expr_text(e: Mapping[str, Any], outer: int) -> str:
-    if "col" in e:
-        return str(e["col"])
-    if "lit" in e:
-        v = e["lit"]
-        if "shift" in e:  # the real m / 2^shift, shown as the float it is
-            return repr(float(Fraction(v, 1 << e["shift"])))
+def _expr_text(e: tree.Expr, outer: int) -> str:
+    if isinstance(e, tree.ColRef):
+        return e.name
+    if isinstance(e, tree.Const):
+        v = e.value
+        if e.shift is not None:  # the real m / 2^shift, shown as the float it is
+            return repr(float(Fraction(v, 1 << e.shift)))
         return ("true" if v else "false") if isinstance(v, bool) else str(v)
-    fn, args = e["fn"], e["args"]
+    fn, args = e.fn, e.args
     if fn == "not":
         return f"not ({_expr_text(args[0], 0)})"
     if fn == "is_null":
@@ -73,89 +74,84 @@ _LINK_REVEALS = {
 }
 
 
-def _link_text(node: Mapping[str, Any], a: int, b: int) -> str:
-    reveal = _LINK_REVEALS[node["reveal"]].format(a=a)
+def _link_text(node: tree.Link, a: int, b: int) -> str:
+    reveal = _LINK_REVEALS[node.reveal].format(a=a)
     return (
-        f"link the people of step {a} with step {b} where {_LINK_MODES[node['mode']]} "
+        f"link the people of step {a} with step {b} where {_LINK_MODES[node.mode]} "
         f"(encodings only, inside MPC); keep {reveal}"
     )
 
 
 def describe_text(
-    plan: Mapping[str, Any], schemas: Mapping[str, Sequence[str]] | None = None
+    plan: Mapping[str, Any] | tree.Plan, schemas: Mapping[str, Sequence[str]] | None = None
 ) -> str:
     """Body of :func:`sharelake.plan.nodes.describe` (see there)."""
+    typed = plan if isinstance(plan, tree.Plan) else tree.from_json(plan)
     lines: list[str] = []
 
-    def step(node: Mapping[str, Any]) -> int:
-        op = node["op"]
-        if op == "scan":
-            cols = node["columns"]
-            what = "all columns" if cols is None else "columns: " + ", ".join(cols)
-            lines.append(f"read table {node['table']!r} ({what})")
-            return len(lines)
-        if op in ("overlap", "concat"):
-            ids = [step(s) for s in node["inputs"]]
-            refs = ", ".join(f"step {i}" for i in ids)
-            if op == "concat":
-                lines.append(f"stack the rows of {refs}")
-            else:
-                lines.append(
-                    f"count how many distinct {'+'.join(node['on'])} occur in each combination "
-                    f"of the lists of {refs} (overlap table)"
-                )
-            return len(lines)
-        if op == "link":
-            a, b = step(node["left"]), step(node["right"])
-            lines.append(_link_text(node, a, b))
-            return len(lines)
-        if op == "join":
-            a, b = step(node["left"]), step(node["right"])
+    def step(n: tree.Node, subs: Sequence[int], path: str) -> int:
+        refs = ", ".join(f"step {i}" for i in subs)
+        if isinstance(n, tree.Scan):
+            what = "all columns" if n.columns is None else "columns: " + ", ".join(n.columns)
+            lines.append(f"read table {n.table!r} ({what})")
+        elif isinstance(n, tree.Concat):
+            lines.append(f"stack the rows of {refs}")
+        elif isinstance(n, tree.Overlap):
+            lines.append(
+                f"count how many distinct {'+'.join(n.on)} occur in each combination "
+                f"of the lists of {refs} (overlap table)"
+            )
+        elif isinstance(n, tree.Link):
+            lines.append(_link_text(n, *subs))
+        elif isinstance(n, tree.Join):
+            a, b = subs
             how = {
                 "inner": "match the rows of step {a} with step {b}",
                 "left": "match the rows of step {a} with step {b}, keeping unmatched rows of {a}",
                 "semi": "keep the rows of step {a} that have a match in step {b}",
                 "anti": "keep the rows of step {a} that have no match in step {b}",
-            }[node["how"]].format(a=a, b=b)
-            extra = f", {node['validate']}"
-            if node["max_multiplicity"] is not None:
-                extra += f", at most {node['max_multiplicity']} matches per key"
-            lines.append(f"{how} on {', '.join(node['on'])} ({extra[2:]})")
-            return len(lines)
-        i = step(node["input"])
-        if op == "filter":
-            text = f"keep the rows of step {i} where {describe_expr_text(node['predicate'])}"
-        elif op == "assign":
-            parts = [f"{k} = {describe_expr_text(v)}" for k, v in node["columns"].items()]
-            text = f"add to step {i}: " + "; ".join(parts)
-        elif op == "project":
-            text = f"keep the columns {', '.join(node['columns'])} of step {i}"
-        elif op == "groupby":
-            parts = [_agg_text(k, s, f) for k, (s, f) in node["aggs"].items()]
-            text = f"group step {i} by {', '.join(node['keys'])}: " + "; ".join(parts)
-        elif op == "sort":
-            keys = [
-                f"{b} {'descending' if d else 'ascending'}"
-                for b, d in zip(node["by"], node["descending"], strict=True)
-            ]
-            text = f"sort step {i} by {', '.join(keys)}"
-        elif op == "distinct":
-            on = "all columns" if node["keys"] is None else ", ".join(node["keys"])
-            text = f"drop duplicate rows of step {i} (same {on})"
+            }[n.how].format(a=a, b=b)
+            extra = f", {n.validate}"
+            if n.max_multiplicity is not None:
+                extra += f", at most {n.max_multiplicity} matches per key"
+            lines.append(f"{how} on {', '.join(n.on)} ({extra[2:]})")
         else:
-            text = f"keep the first {node['n']} rows of step {i}"
-        lines.append(text)
+            lines.append(_unary_text(n, subs[0]))
         return len(lines)
 
-    last = step(plan["root"])
+    last = tree.fold(typed, step)
     out = [f"{k}. {t}" for k, t in enumerate(lines, 1)]
     reveal = f"Reveals to the analyst: the rows of step {last}, every value and how many"
     if schemas is not None:
-        cols = list(output_columns(plan, schemas))
-        for m in mean_names(plan):
+        cols = tree.Bound(typed, schemas).columns
+        for m in tree.mean_names(typed):
             if f"{m}_sum" in cols:
                 cols[cols.index(f"{m}_sum")] = m
                 cols.remove(f"{m}_count")
         reveal += f" (columns: {', '.join(cols)})"
     out.append(reveal + ".")
     return "\n".join(out)
+
+
+def _unary_text(n: tree.Node, i: int) -> str:
+    if isinstance(n, tree.Filter):
+        return f"keep the rows of step {i} where {_expr_text(n.predicate, 0)}"
+    if isinstance(n, tree.Assign):
+        parts = [f"{k} = {_expr_text(e, 0)}" for k, e in n.columns]
+        return f"add to step {i}: " + "; ".join(parts)
+    if isinstance(n, tree.Project):
+        return f"keep the columns {', '.join(n.columns)} of step {i}"
+    if isinstance(n, tree.GroupBy):
+        parts = [_agg_text(k, s, f) for k, s, f in n.aggs]
+        return f"group step {i} by {', '.join(n.keys)}: " + "; ".join(parts)
+    if isinstance(n, tree.Sort):
+        keys = [
+            f"{b} {'descending' if d else 'ascending'}"
+            for b, d in zip(n.by, n.descending, strict=True)
+        ]
+        return f"sort step {i} by {', '.join(keys)}"
+    if isinstance(n, tree.Distinct):
+        on = "all columns" if n.keys is None else ", ".join(n.keys)
+        return f"drop duplicate rows of step {i} (same {on})"
+    assert isinstance(n, tree.Head)
+    return f"keep the first {n.n} rows of step {i}"

@@ -52,6 +52,7 @@ from typing import Any, Literal
 
 from . import tree
 from .canonical import PLAN_VERSION, PlanError
+from .explain import describe_expr_text, describe_text
 from .tree import JOIN_SUFFIXES, link_columns
 from .validate import (
     AGG_FNS,
@@ -339,16 +340,7 @@ def mean_names(plan: Mapping[str, Any]) -> list[str]:
     >>> mean_names(make_plan(groupby(scan("t"), ["k"], {"m": ("x", "mean")})))
     ['m']
     """
-
-    def visit(n: tree.Node, subs: Sequence[list[str]], path: str) -> list[str]:
-        out: list[str] = []
-        if isinstance(n, tree.GroupBy):
-            out = [k for k, _, fn in n.aggs if fn == "mean"]
-        for s in subs:
-            out += [k for k in s if k not in out]
-        return out
-
-    return tree.fold(_typed(plan), visit)
+    return tree.mean_names(_typed(plan))
 
 
 def output_columns(
@@ -379,8 +371,6 @@ def describe_expr(e: Mapping[str, Any]) -> str:
     >>> describe_expr({"fn": ">=", "args": [{"col": "age"}, {"lit": 18}]})
     'age >= 18'
     """
-    from .explain import describe_expr_text
-
     return describe_expr_text(e)
 
 
@@ -396,6 +386,4 @@ def describe(plan: Mapping[str, Any], schemas: Mapping[str, Sequence[str]] | Non
     2. keep the first 3 rows of step 1
     Reveals to the analyst: the rows of step 2, every value and how many.
     """
-    from .explain import describe_text
-
     return describe_text(plan, schemas)

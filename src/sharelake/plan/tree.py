@@ -65,6 +65,7 @@ __all__ = [
     "fold",
     "from_json",
     "lineage",
+    "mean_names",
     "node_from_json",
     "node_to_json",
     "tables",
@@ -308,6 +309,18 @@ def tables(node: Node | Plan) -> list[str]:
         out: list[str] = []
         for s in subs:
             out += [t for t in s if t not in out]
+        return out
+
+    return fold(node, visit)
+
+
+def mean_names(node: Node | Plan) -> list[str]:
+    """Output names of every ``mean`` aggregate (released as ``m_sum`` and ``m_count``)."""
+
+    def visit(n: Node, subs: Sequence[list[str]], path: str) -> list[str]:
+        out = [k for k, _, fn in n.aggs if fn == "mean"] if isinstance(n, GroupBy) else []
+        for s in subs:
+            out += [k for k in s if k not in out]
         return out
 
     return fold(node, visit)
