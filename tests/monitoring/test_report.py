@@ -62,6 +62,19 @@ def test_every_figure_has_its_plaintext_twin_and_truth(report) -> None:  # type:
     assert "counts" in f["name_list_comparison"]["police"]
 
 
+def test_the_page_shows_every_estimation_method_beside_the_default(report) -> None:  # type: ignore[no-untyped-def]
+    html, doc = report
+    methods = doc["figures"]["population_estimate"]["methods"]
+    rows = methods["rows"]
+    assert rows[0]["method"] == doc["figures"]["population_estimate"]["method"] == "stepwise"
+    assert rows[0]["total"] == pytest.approx(doc["figures"]["population_estimate"]["total"])
+    assert [r["method"] for r in rows[1:3]] == ["aic", "bic"]
+    assert all(r["interval"][0] <= r["total"] for r in rows)
+    assert "Every method on the same table" in html
+    assert 'aria-label="the estimate of every method"' in html
+    assert methods["why"].startswith("The methods ") and methods["why"] in html.replace("&#x27;", "'")
+
+
 def test_the_estimate_is_near_the_truth_on_the_synthetic_lists() -> None:
     lake = generate(seed=0, scale=1.0)
     _, mse = run_analyses(PlainLake(upload_frames(lake.frames)))

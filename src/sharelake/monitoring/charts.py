@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["bar_chart", "estimate_chart", "heatmap", "upset_chart"]
+__all__ = ["bar_chart", "estimate_chart", "heatmap", "methods_chart", "upset_chart"]
 
 _BLUE, _GREY, _RED, _GREEN = "#2b6cb0", "#a0aec0", "#c53030", "#2f855a"
 
@@ -139,6 +139,72 @@ def estimate_chart(
             f'<line x1="{x(truth):.1f}" x2="{x(truth):.1f}" y1="30" y2="60" '
             f'stroke="{_RED}" stroke-width="3"><title>truth {truth}</title></line>'
             f'<text x="{x(truth):.1f}" y="88" font-size="10" fill="{_RED}" '
+            f'text-anchor="middle">truth {truth:,}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def methods_chart(rows: Sequence[Mapping[str, object]], truth: int | None = None) -> str:
+    """Every estimation method's estimate and interval on one axis, the first one bold.
+
+    ``rows`` hold ``label``, ``total`` and ``interval`` (an infinite bound is drawn to the
+    edge with an arrow).
+
+    Examples
+    --------
+    >>> rows = [{"label": "stepwise", "total": 120.0, "interval": (100.0, 150.0)},
+    ...         {"label": "AIC", "total": 140.0, "interval": (110.0, float("inf"))}]
+    >>> svg = methods_chart(rows, truth=130)
+    >>> svg.count("<circle") == 2 and "truth 130" in svg
+    True
+    """
+
+    def num(v: object) -> float:
+        return float(v) if isinstance(v, int | float) else float("nan")
+
+    finite = [
+        num(b)
+        for r in rows
+        for b in (*r["interval"], r["total"])  # type: ignore[misc]
+        if np.isfinite(num(b))
+    ]
+    top = max([*finite, float(truth or 0), 1.0]) * 1.08
+    left, w, rh = 190, 620, 26
+    height = 30 + rh * len(rows) + 24
+
+    def x(v: float) -> float:
+        return left + (w - left - 20) * min(v, top) / top
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{height}" role="img" '
+        'aria-label="the estimate of every method">',
+        f'<line x1="{left}" x2="{w - 20}" y1="{height - 22}" y2="{height - 22}" stroke="#cbd5e0"/>',
+        f'<text x="{left}" y="{height - 6}" font-size="10">0</text>',
+        f'<text x="{w - 20}" y="{height - 6}" font-size="10" text-anchor="end">{top:,.0f}</text>',
+    ]
+    for i, r in enumerate(rows):
+        y = 30 + rh * i
+        lo, hi = (num(v) for v in r["interval"])  # type: ignore[attr-defined]
+        total = num(r["total"])
+        colour = _BLUE if i == 0 else _GREY
+        weight = "bold" if i == 0 else "normal"
+        end = x(hi) if np.isfinite(hi) else w - 20
+        parts.append(
+            f'<text x="{left - 8}" y="{y + 4}" font-size="11" text-anchor="end" '
+            f'font-weight="{weight}">{_e(r["label"])}</text>'
+            f'<line x1="{x(lo):.1f}" x2="{end:.1f}" y1="{y}" y2="{y}" stroke="{colour}" '
+            f'stroke-width="5"><title>{lo:,.0f} to {hi:,.0f}</title></line>'
+            f'<circle cx="{x(total):.1f}" cy="{y}" r="6" fill="{colour}">'
+            f"<title>{total:,.0f}</title></circle>"
+            f'<text x="{x(total):.1f}" y="{y - 8}" font-size="9" text-anchor="middle">'
+            f"{total:,.0f}</text>"
+        )
+    if truth is not None:
+        parts.append(
+            f'<line x1="{x(truth):.1f}" x2="{x(truth):.1f}" y1="16" y2="{height - 22}" '
+            f'stroke="{_RED}" stroke-width="2" stroke-dasharray="4 3"/>'
+            f'<text x="{x(truth):.1f}" y="12" font-size="10" fill="{_RED}" '
             f'text-anchor="middle">truth {truth:,}</text>'
         )
     parts.append("</svg>")

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .charts import _e, bar_chart, estimate_chart, heatmap, upset_chart
+from .charts import _e, bar_chart, estimate_chart, heatmap, methods_chart, upset_chart
 from .model import DATA_MODEL_VERSION
 
 __all__ = ["bar_chart", "build_figures", "estimate_chart", "heatmap", "upset_chart", "write_report"]
@@ -165,10 +165,32 @@ def build_figures(
             "truth": truth.population,
             "truth_inside_interval": bool(mse.interval[0] <= truth.population <= mse.interval[1]),
             "with_perfect_linkage": _perfect(truth.overlap),
+            "methods": _methods(table, mse),
         },
         "modus_operandi": mo,
         "costs": {r.name: {"mode": r.mode, **_cost(r)} for r in results},
     }
+
+
+def _methods(overlap: pd.DataFrame, default: Any) -> dict[str, Any]:
+    """Every estimation method on the released overlap table, the default first."""
+    from .mse import METHOD_LABELS, compare_methods, why_they_differ
+
+    table = overlap.astype({c: int for c in overlap.columns})
+    others = tuple(m for m in ("stepwise", "aic", "bic", "bma") if m != default.method)
+    results = [default, *compare_methods(table, methods=others)]  # type: ignore[arg-type]
+    rows = [
+        {
+            "method": r.method,
+            "label": METHOD_LABELS[r.method],
+            "total": r.total,
+            "interval": [r.interval[0], r.interval[1]],
+            "interval_method": r.interval_method,
+            "model": r.model_description,
+        }
+        for r in results
+    ]
+    return {"rows": rows, "why": why_they_differ(results)}
 
 
 def _perfect(overlap: pd.DataFrame) -> dict[str, Any]:
@@ -355,8 +377,8 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
     parts += [
         "<h2>How many victims are there, including those on no list?</h2>",
         f"<p>Multiple-systems estimate: <b>{mse.total:,.0f}</b>, {mse.level:.0%} interval "
-        f"{lo:,.0f} to {hi:,.0f} ({_e(mse.interval_method)} likelihood, model chosen by "
-        f"{_e(mse.criterion.upper())}: <code>{_e(mse.model.describe())}</code>). True "
+        f"{lo:,.0f} to {hi:,.0f} ({_e(mse.interval_method)} interval, model chosen by "
+        f"{_e(_method_label(mse.method))}: <code>{_e(mse.model_description)}</code>). True "
         f"population: {pe['truth']:,} — <span class='{'ok' if inside else 'bad'}'>"
         f"{'inside' if inside else 'outside'} the interval</span>.</p>",
         estimate_chart(mse.observed, mse.total, (lo, hi), pe["truth"]),
@@ -366,6 +388,12 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
         f"{pe['with_perfect_linkage']['interval'][1]:,.0f}): the difference is what missed "
         "and false matches cost.</p>",
         _linkage_gap(f["overlap"]["distinct_victims"]),
+        "<h3>Every method on the same table</h3>",
+        methods_chart(
+            [{**r, "interval": tuple(r["interval"])} for r in pe["methods"]["rows"]],
+            pe["truth"],
+        ),
+        f"<p>{_e(pe['methods']['why'])}</p>",
     ]
     for note in mse.notes:
         parts.append(f"<p class='note'>{_e(note)}</p>")
@@ -550,3 +578,9 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
         )
     parts.append(f"<p class='small'>Timings (s): {_e(doc['timings'])}</p></body></html>")
     return "\n".join(parts)
+
+
+def _method_label(method: str) -> str:
+    from .mse import METHOD_LABELS
+
+    return METHOD_LABELS.get(method, method)

@@ -27,7 +27,16 @@ Examples
 from __future__ import annotations
 
 from .bma import BMAResult, GraphPosterior, bma_posterior, decomposable_graphs
-from .core import METHODS, IntervalMethod, Method, MSEResult, compare_methods, estimate
+from .core import (
+    METHOD_LABELS,
+    METHODS,
+    IntervalMethod,
+    Method,
+    MSEResult,
+    compare_methods,
+    estimate,
+    why_they_differ,
+)
 from .existence import ModelChecker, mle_exists
 from .intervals import BootstrapResult, bootstrap_bca, profile_interval
 from .loglinear import Criterion, ModelFit, Pair, fit_model, wald_interval
@@ -40,6 +49,7 @@ estimate_population = estimate
 __all__ = [
     "MAX_LISTS",
     "METHODS",
+    "METHOD_LABELS",
     "BMAResult",
     "BootstrapResult",
     "CaptureTable",
@@ -67,4 +77,5 @@ __all__ = [
     "read_capture_table",
     "stepwise",
     "wald_interval",
+    "why_they_differ",
 ]
