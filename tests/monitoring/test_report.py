@@ -72,7 +72,8 @@ def test_the_page_shows_every_estimation_method_beside_the_default(report) -> No
     assert all(r["interval"][0] <= r["total"] for r in rows)
     assert "Every method on the same table" in html
     assert 'aria-label="the estimate of every method"' in html
-    assert methods["why"].startswith("The methods ") and methods["why"] in html.replace("&#x27;", "'")
+    assert methods["why"].startswith("The methods ")
+    assert methods["why"] in html.replace("&#x27;", "'")
 
 
 def test_the_estimate_is_near_the_truth_on_the_synthetic_lists() -> None:
