@@ -45,12 +45,12 @@ from ..relational.encode import encode_frame
 from ..relational.table import ColumnSpec
 from .upload import (
     UploadResult,
-    _validate_names,
     infer_schema,
     load_policy,
     load_schema,
     read_data,
     share_and_commit,
+    validate_names,
 )
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def upload_people(
     """
     start = time.perf_counter()
     uid = upload_id or uuid.uuid4().hex
-    _validate_names(name, uid)
+    validate_names(name, uid)
     text = [ColumnSpec(c, "string", True, max_len=8) for c in NAME_COLUMNS]
     df, source = read_data(data, text)
     missing = [c for c in PERSON_COLUMNS if c not in df.columns]

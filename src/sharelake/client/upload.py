@@ -361,7 +361,8 @@ class _Progress:
             self.bar.advance(task, n)
 
 
-def _validate_names(name: str, upload_id: str) -> None:
+def validate_names(name: str, upload_id: str) -> None:
+    """Refuse a table name or upload id that the nodes would refuse, before any sharing."""
     if not _TABLE_RE.fullmatch(name):
         raise InputValidationError(
             f"table name {name!r}: use a letter then letters, digits or '_' (at most 63)"
@@ -424,7 +425,7 @@ def upload(
     """
     start = time.perf_counter()
     uid = upload_id or uuid.uuid4().hex
-    _validate_names(name, uid)
+    validate_names(name, uid)
     specs = load_schema(schema) if schema is not None else None
     df, source = read_data(data, specs)
     if specs is None:

@@ -74,10 +74,10 @@ from .members import (
     ROLES,
     Consortium,
     ConsortiumConfigError,
+    FieldValidator,
     Member,
     NodeInfo,
     Role,
-    _Validator,
     check_member_name,
     read_toml,
     write_toml,
@@ -245,7 +245,7 @@ class NodeConfig:
         """
         p = Path(path)
         doc = read_toml(p)
-        v = _Validator(p)
+        v = FieldValidator(p)
         v.keys(
             doc,
             "",

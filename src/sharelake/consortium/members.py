@@ -256,7 +256,7 @@ class Consortium:
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any], *, path: Path | None = None) -> Consortium:
         """Validate a parsed consortium document (see :meth:`load`)."""
-        v = _Validator(path)
+        v = FieldValidator(path)
         v.keys(doc, "", required={"version", "consortium", "nodes", "members"})
         version = v.integer(doc, "version", "version")
         if version != FORMAT_VERSION:
@@ -351,7 +351,7 @@ def write_toml(path: Path, doc: Mapping[str, Any]) -> None:
     tmp.replace(path)
 
 
-class _Validator:
+class FieldValidator:
     """Typed accessors that raise :class:`ConsortiumConfigError` naming the key."""
 
     def __init__(self, path: Path | None) -> None:
@@ -437,7 +437,7 @@ def _kind(val: object) -> str:
     )
 
 
-def _audit_key(v: _Validator, item: Mapping[str, Any], where: str) -> bytes | None:
+def _audit_key(v: FieldValidator, item: Mapping[str, Any], where: str) -> bytes | None:
     if "audit_key" not in item:
         return None
     try:
@@ -446,7 +446,7 @@ def _audit_key(v: _Validator, item: Mapping[str, Any], where: str) -> bytes | No
         v.fail(where, f"the node's audit public key {exc}")
 
 
-def _parse_nodes(v: _Validator, raw: list[Any]) -> tuple[NodeInfo, NodeInfo, NodeInfo]:
+def _parse_nodes(v: FieldValidator, raw: list[Any]) -> tuple[NodeInfo, NodeInfo, NodeInfo]:
     if len(raw) != 3:
         v.fail("nodes", f"expected exactly 3 nodes (P0, P1, P2), got {len(raw)}")
     by_id: dict[int, NodeInfo] = {}
@@ -500,7 +500,7 @@ def _parse_nodes(v: _Validator, raw: list[Any]) -> tuple[NodeInfo, NodeInfo, Nod
     return (by_id[0], by_id[1], by_id[2])
 
 
-def _parse_members(v: _Validator, raw: list[Any]) -> dict[str, Member]:
+def _parse_members(v: FieldValidator, raw: list[Any]) -> dict[str, Member]:
     if not raw:
         v.fail("members", "the consortium lists no members")
     members: dict[str, Member] = {}

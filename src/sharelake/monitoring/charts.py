@@ -20,7 +20,8 @@ __all__ = ["bar_chart", "estimate_chart", "heatmap", "methods_chart", "upset_cha
 _BLUE, _GREY, _RED, _GREEN = "#2b6cb0", "#a0aec0", "#c53030", "#2f855a"
 
 
-def _e(x: object) -> str:
+def esc(x: object) -> str:
+    """``x`` as text safe inside HTML elements and attribute values."""
     return html.escape(str(x), quote=True)
 
 
@@ -38,14 +39,14 @@ def bar_chart(
     bw = (width - 60) / n
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 40}" '
-        f'role="img" aria-label="{_e(title)}">'
+        f'role="img" aria-label="{esc(title)}">'
     ]
     for i, (label, v) in enumerate(items):
         h = (height - 20) * v / top
         x = 40 + i * bw
         parts.append(
             f'<rect x="{x:.1f}" y="{height - h:.1f}" width="{bw * 0.8:.1f}" '
-            f'height="{h:.1f}" fill="{_BLUE}"><title>{_e(label)}: {v:g}</title></rect>'
+            f'height="{h:.1f}" fill="{_BLUE}"><title>{esc(label)}: {v:g}</title></rect>'
         )
         if truth is not None:
             ty = height - (height - 20) * truth[i] / top
@@ -56,7 +57,7 @@ def bar_chart(
         if n <= 24 or i % max(n // 12, 1) == 0:
             parts.append(
                 f'<text x="{x + bw * 0.4:.1f}" y="{height + 14}" font-size="9" '
-                f'text-anchor="middle">{_e(label)}</text>'
+                f'text-anchor="middle">{esc(label)}</text>'
             )
     parts.append(
         f'<text x="40" y="{height + 32}" font-size="10" fill="#555">max {top:g}'
@@ -101,7 +102,7 @@ def upset_chart(table: pd.DataFrame, lists: Sequence[str], *, truth: Mapping[str
     for j, o in enumerate(lists):
         out.append(
             f'<text x="160" y="{bar_h + 24 + row_h * j}" font-size="11" '
-            f'text-anchor="end">{_e(o)}</text>'
+            f'text-anchor="end">{esc(o)}</text>'
         )
     out.append("</svg>")
     return "".join(out)
@@ -192,7 +193,7 @@ def methods_chart(rows: Sequence[Mapping[str, object]], truth: int | None = None
         end = x(hi) if np.isfinite(hi) else w - 20
         parts.append(
             f'<text x="{left - 8}" y="{y + 4}" font-size="11" text-anchor="end" '
-            f'font-weight="{weight}">{_e(r["label"])}</text>'
+            f'font-weight="{weight}">{esc(r["label"])}</text>'
             f'<line x1="{x(lo):.1f}" x2="{end:.1f}" y1="{y}" y2="{y}" stroke="{colour}" '
             f'stroke-width="5"><title>{lo:,.0f} to {hi:,.0f}</title></line>'
             f'<circle cx="{x(total):.1f}" cy="{y}" r="6" fill="{colour}">'
@@ -222,17 +223,17 @@ def heatmap(table: pd.DataFrame, row: str, col: str, *, title: str) -> str:
     cw, ch, left, head = 44, 20, 110, 40
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + cw * len(cols) + 10}" '
-        f'height="{head + ch * len(rows) + 10}" role="img" aria-label="{_e(title)}">'
+        f'height="{head + ch * len(rows) + 10}" role="img" aria-label="{esc(title)}">'
     ]
     for j, c in enumerate(cols):
         out.append(
             f'<text x="{left + cw * j + cw / 2}" y="{head - 8}" font-size="9" '
-            f'text-anchor="middle">{_e(c)}</text>'
+            f'text-anchor="middle">{esc(c)}</text>'
         )
     for i, r in enumerate(rows):
         y = head + ch * i
         out.append(
-            f'<text x="{left - 6}" y="{y + 14}" font-size="10" text-anchor="end">{_e(r)}</text>'
+            f'<text x="{left - 6}" y="{y + 14}" font-size="10" text-anchor="end">{esc(r)}</text>'
         )
         for j, c in enumerate(cols):
             v = cell.get((r, c))
@@ -240,7 +241,7 @@ def heatmap(table: pd.DataFrame, row: str, col: str, *, title: str) -> str:
             fill = f"rgba(43,108,176,{shade:.2f})" if v else "#f7fafc"
             out.append(
                 f'<rect x="{left + cw * j}" y="{y}" width="{cw - 2}" height="{ch - 2}" '
-                f'fill="{fill}"><title>{_e(r)} × {_e(c)}: {v if v else "—"}</title></rect>'
+                f'fill="{fill}"><title>{esc(r)} × {esc(c)}: {v if v else "—"}</title></rect>'
             )
             if v:
                 color = "#fff" if shade > 0.55 else "#1a202c"

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .charts import _e, bar_chart, estimate_chart, heatmap, methods_chart, upset_chart
+from .charts import bar_chart, esc, estimate_chart, heatmap, methods_chart, upset_chart
 from .model import DATA_MODEL_VERSION
 
 __all__ = ["bar_chart", "build_figures", "estimate_chart", "heatmap", "upset_chart", "write_report"]
@@ -263,11 +263,11 @@ _CSS = (
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], left: int = 1) -> str:
-    h = "".join(f'<th class="{"l" if i < left else ""}">{_e(c)}</th>' for i, c in enumerate(head))
+    h = "".join(f'<th class="{"l" if i < left else ""}">{esc(c)}</th>' for i, c in enumerate(head))
     body = "".join(
         "<tr>"
         + "".join(
-            f'<td class="{"l" if i < left else ""}">{_e(_fmt(c))}</td>' for i, c in enumerate(r)
+            f'<td class="{"l" if i < left else ""}">{esc(_fmt(c))}</td>' for i, c in enumerate(r)
         )
         + "</tr>"
         for r in rows
@@ -327,9 +327,9 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
         "style-src 'unsafe-inline'; img-src data:\">",
         f"<title>sharelake monitoring report</title><style>{_CSS}</style></head><body>",
         "<h1>Human-trafficking monitoring: joint figures of four organisations</h1>",
-        f"<p class='small'>Synthetic data (seed {_e(meta.get('seed'))}, scale "
-        f"{_e(meta.get('scale'))}); data model {_e(doc['data_model_version'])}; minimum group "
-        f"size k = {_e(meta.get('k'))}. "
+        f"<p class='small'>Synthetic data (seed {esc(meta.get('seed'))}, scale "
+        f"{esc(meta.get('scale'))}); data model {esc(doc['data_model_version'])}; minimum group "
+        f"size k = {esc(meta.get('k'))}. "
         + (
             "Every figure was computed by three nodes under MPC on secret-shared data and "
             "released only as the owners' policies and approvals allowed."
@@ -360,7 +360,7 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
         f"<p>Distinct victims on at least one list: <b>{dv['released']:,}</b> "
         f"(plaintext {dv['plaintext']:,}, truth {dv['truth']:,}; the difference to the truth "
         "is the linkage error of exact matching on normalised names and birth year). "
-        f"Released to: {_e(ov['released_to'])}.</p>",
+        f"Released to: {esc(ov['released_to'])}.</p>",
         upset_chart(table, lists, truth=truth_pat) if len(table) else "",
         _table(
             ["lists", "released", "plaintext", "truth"],
@@ -377,8 +377,8 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
     parts += [
         "<h2>How many victims are there, including those on no list?</h2>",
         f"<p>Multiple-systems estimate: <b>{mse.total:,.0f}</b>, {mse.level:.0%} interval "
-        f"{lo:,.0f} to {hi:,.0f} ({_e(mse.interval_method)} interval, model chosen by "
-        f"{_e(_method_label(mse.method))}: <code>{_e(mse.model_description)}</code>). True "
+        f"{lo:,.0f} to {hi:,.0f} ({esc(mse.interval_method)} interval, model chosen by "
+        f"{esc(_method_label(mse.method))}: <code>{esc(mse.model_description)}</code>). True "
         f"population: {pe['truth']:,} — <span class='{'ok' if inside else 'bad'}'>"
         f"{'inside' if inside else 'outside'} the interval</span>.</p>",
         estimate_chart(mse.observed, mse.total, (lo, hi), pe["truth"]),
@@ -393,10 +393,10 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
             [{**r, "interval": tuple(r["interval"])} for r in pe["methods"]["rows"]],
             pe["truth"],
         ),
-        f"<p>{_e(pe['methods']['why'])}</p>",
+        f"<p>{esc(pe['methods']['why'])}</p>",
     ]
     for note in mse.notes:
-        parts.append(f"<p class='note'>{_e(note)}</p>")
+        parts.append(f"<p class='note'>{esc(note)}</p>")
     comp = mse.comparison_frame().head(8)
     parts.append(
         _table(
@@ -463,7 +463,7 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
         cells = pd.DataFrame(
             [[*c["key"], c["released"]] for c in v["cells"]], columns=[*v["keys"], "count"]
         )
-        parts.append(f"<h3>{_e(titles.get(name, name))}</h3>")
+        parts.append(f"<h3>{esc(titles.get(name, name))}</h3>")
         if len(v["keys"]) == 2 and len(cells):
             parts.append(heatmap(cells, v["keys"][0], v["keys"][1], title=name))
         elif len(cells):
@@ -476,7 +476,7 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
         s = v["suppressed"]
         same = sum(c["released"] == c["plaintext"] for c in v["cells"])
         parts.append(
-            f"<p class='small'>Released to {_e(v['released_to'])}: {len(v['cells'])} "
+            f"<p class='small'>Released to {esc(v['released_to'])}: {len(v['cells'])} "
             f"cells ({same} equal to the plaintext computation). Suppressed (under "
             f"k = {s['k']}): "
             + (
@@ -576,7 +576,7 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
                 ],
             )
         )
-    parts.append(f"<p class='small'>Timings (s): {_e(doc['timings'])}</p></body></html>")
+    parts.append(f"<p class='small'>Timings (s): {esc(doc['timings'])}</p></body></html>")
     return "\n".join(parts)
 
 

@@ -36,6 +36,7 @@ from ..consortium.cluster import NodeConfig, audit_key_path
 from ..consortium.keys import generate_key, load_private_key, public_key_bytes, save_private_key
 from ..consortium.members import Consortium, ConsortiumConfigError, Member
 from ..engine.atoms import small_atoms
+from ..engine.executor import plan_tables
 from ..engine.protect import suppress_small_groups
 from ..errors import InputValidationError, ProtocolError, SharelakeError
 from ..governance.approvals import ApprovalBook, request_id
@@ -151,7 +152,6 @@ class Governance:
             self.budget.bind(tables)
             self.guard.bind(tables)
             # approvals stored by an older node: bound to the uploads current now
-            from ..engine.executor import plan_tables
 
             for digest, plan in self.book.unbound_plans().items():
                 self.book.bind(digest, {t: int(tables.get(t, -1)) for t in plan_tables(plan)})
@@ -377,8 +377,6 @@ class Governance:
         if v.decision == "deny":
             raise refuse(f"plan {digest[:12]} is denied: " + _reasons_text(v))
         if v.decision == "needs_approval":
-            from ..engine.executor import plan_tables
-
             # approvals count for the uploads they were given for (the catalog versions
             # of the plan's tables); one recorded before this node knew the plan binds now
             scanned = {t: int(catalog[t]["version"]) for t in plan_tables(plan)}
@@ -516,5 +514,6 @@ def _audit_key(config: NodeConfig, consortium: Consortium) -> Ed25519PrivateKey:
     return key
 
 
-def _now_text() -> str:
+def now_text() -> str:
+    """The current UTC time as ISO 8601 text (seconds), as audit entries and requests show it."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -17,14 +17,15 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ..consortium.signing import HEADER_MEMBER
+from ..engine.executor import plan_tables
 from ..errors import SharelakeError
-from ..governance.approvals import MAX_REASON, Approval, ApprovalError, visible_to
+from ..governance.approvals import MAX_REASON, Approval, ApprovalError, request_id, visible_to
 from ..governance.policy import PolicyChange, PolicyError
 from ..plan.canonical import PlanError, plan_hash
 from ..plan.nodes import validate_plan
 from ..storage.catalog import TableNotFoundError
 from .authz import AuthorizationError
-from .governance import Governance, _now_text
+from .governance import Governance, now_text
 
 __all__ = ["mount"]
 
@@ -59,7 +60,6 @@ def mount(app: FastAPI) -> None:
 
     def versions_of(plan: Mapping[str, Any]) -> dict[str, int]:
         """The catalog versions of the plan's tables now (-1: no such table)."""
-        from ..engine.executor import plan_tables
 
         out = {}
         for t in plan_tables(plan):
@@ -79,7 +79,6 @@ def mount(app: FastAPI) -> None:
     async def explain(request: Request) -> dict[str, Any]:
         member, body = await node.authenticate(request)
         plan = parse_plan(node.parse_json(body))
-        from ..engine.executor import plan_tables
 
         catalog = await run_in_threadpool(catalog_of, plan_tables(plan))
         v = gov.verdict(plan, member, catalog)
@@ -96,12 +95,11 @@ def mount(app: FastAPI) -> None:
         purpose = doc.get("purpose", "")
         if not isinstance(purpose, str) or len(purpose) > MAX_REASON:
             raise PlanError(f"purpose must be text of at most {MAX_REASON} characters")
-        from ..engine.executor import plan_tables
 
         catalog = await run_in_threadpool(catalog_of, plan_tables(plan))
         v = gov.verdict(plan, member, catalog)
         req = gov.book.submit(
-            plan, member.name, v.owners, v.to_dict(), submitted=_now_text(), purpose=purpose
+            plan, member.name, v.owners, v.to_dict(), submitted=now_text(), purpose=purpose
         )
         gov.audit.append(
             "submission",
@@ -226,6 +224,5 @@ def _json_error(status: int, exc: BaseException) -> Response:
 
 
 def _request_id(a: Approval) -> str:
-    from ..governance.approvals import request_id
 
     return request_id(a.plan_hash, a.analyst)
