@@ -191,3 +191,43 @@ def test_a_pair_without_overlap_is_fitted_as_minus_infinity_and_counted_in_the_a
     assert with_empty.aic == pytest.approx(
         without.aic + 2 - (without.deviance - with_empty.deviance), rel=1e-6
     )
+
+
+def _plain_lp_exists(X: np.ndarray, y: np.ndarray) -> bool:
+    from scipy.optimize import linprog
+
+    n, p = X.shape
+    c = np.zeros(n + 1)
+    c[-1] = -1
+    res = linprog(
+        c,
+        A_ub=np.hstack([-np.eye(n), np.ones((n, 1))]),
+        b_ub=np.zeros(n),
+        A_eq=np.hstack([X.T, np.zeros((p, 1))]),
+        b_eq=X.T @ (y / y.sum()),
+        bounds=[(0, None)] * (n + 1),
+        method="highs",
+    )
+    return bool(res.status == 0 and -res.fun > 1e-10)
+
+
+def test_the_null_space_shortcut_of_the_existence_check_agrees_with_the_linear_programme() -> None:
+    import itertools
+
+    rng = np.random.default_rng(0)
+    checked = 0
+    for K in (3, 4, 5):
+        P = np.array(
+            sorted((p for p in itertools.product((1, 0), repeat=K) if any(p)), key=sum), float
+        )
+        pairs = list(itertools.combinations(range(K), 2))
+        for _ in range(60):
+            ks = rng.choice(len(pairs), size=rng.integers(0, len(pairs) + 1), replace=False)
+            cols = [P[:, pairs[k][0]] * P[:, pairs[k][1]] for k in ks]
+            X = np.column_stack([np.ones(len(P)), P, *cols])
+            y = rng.poisson(rng.choice([0.3, 1.0, 3.0], size=len(P))).astype(float)
+            if np.linalg.matrix_rank(X) < X.shape[1] or y.sum() == 0:
+                continue
+            assert mle_exists(X, y) == _plain_lp_exists(X, y)
+            checked += 1
+    assert checked > 100

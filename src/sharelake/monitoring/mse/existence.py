@@ -44,6 +44,20 @@ def mle_exists(X: FloatArray, y: FloatArray) -> bool:
     total = float(y.sum())
     if total <= 0:
         return False
+    # The MLE fails to exist exactly when some d = X b, d != 0, is >= 0 on every cell and
+    # 0 on the cells with counts (Haberman 1974, thm 2.3). Such b lie in the null space of
+    # the rows with counts: none (full rank) means the MLE exists; a one-dimensional null
+    # space decides it by the signs of X v; only larger ones need the linear programme.
+    seen = y > 0
+    _, sv, vt = np.linalg.svd(X[seen], full_matrices=True)
+    rank = int((sv > sv[0] * 1e-10).sum()) if len(sv) else 0
+    null = vt[rank:]
+    if len(null) == 0:
+        return True
+    if len(null) == 1:
+        d = X[~seen] @ null[0]
+        d = d / max(float(np.abs(d).max()), 1e-300)
+        return bool((d > 1e-9).any() and (d < -1e-9).any())
     n, p = X.shape
     c = np.zeros(n + 1)
     c[-1] = -1.0

@@ -55,7 +55,7 @@ class BatchFit:
 
 
 def _normal_equations(X: FloatArray, w: FloatArray, inactive: BoolArray) -> FloatArray:
-    A: FloatArray = np.einsum("bc,ci,cj->bij", w, X, X)
+    A: FloatArray = np.matmul((w[:, :, None] * X[None, :, :]).transpose(0, 2, 1), X)
     A[inactive[:, :, None] | inactive[:, None, :]] = 0.0
     b, i = np.nonzero(inactive)
     A[b, i, i] = 1.0
@@ -119,7 +119,7 @@ def fit_batch(
         z = eta - off + (y - mu) / mu
         w = mu * w0
         A = _normal_equations(X, w, inactive)
-        r = np.einsum("bc,ci->bi", w * z, X)
+        r = (w * z) @ X
         r[inactive] = 0.0
         beta = _solve(A, r)
         eta = np.minimum(beta @ X.T + off, _MAX_ETA)
