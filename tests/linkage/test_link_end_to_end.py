@@ -228,3 +228,63 @@ def test_the_cli_writes_the_pairs_csv_with_left_and_right_record_ids_first(
         ],
     )
     assert refused.exit_code == 3
+
+
+def _union_scores(lists: Any, keys: tuple[str, ...]) -> tuple[Any, Any, Any, int]:
+    from sharelake.linkage.encode import EncodedPeople
+    from sharelake.linkage.score import pair_scores
+
+    el, er = encode_people(lists.left, seed=1), encode_people(lists.right, seed=2)
+    u = EncodedPeople(
+        np.concatenate([el.record_id, er.record_id]),
+        {k: np.concatenate([el.columns[k], er.columns[k]]) for k in el.columns},
+        {k: np.concatenate([el.matrices[k], er.matrices[k]]) for k in el.matrices},
+    )
+    num, den = pair_scores(u, u, fuzzy_params(DEFAULT_PARAMS), hybrid=True)
+    return np.stack([u.columns[k] for k in keys]), num, den, len(el)
+
+
+def test_blocked_linking_through_a_session_equals_the_sorted_neighbourhood_twin(
+    ngo_a: Session, lists: Any
+) -> None:
+    from sharelake.linkage.blocked import blocked_match_plain
+    from sharelake.linkage.blocking import BLOCK_KEYS
+
+    keys, num, den, n = _union_scores(lists, BLOCK_KEYS)
+    rows = blocked_match_plain(keys, num, den, n, fuzzy_params(DEFAULT_PARAMS), window=4)
+    lid, rid = lists.left["record_id"].tolist(), lists.right["record_id"].tolist()
+    pairs = ngo_a.link(
+        "people_a",
+        "people_b",
+        reveal="pairs",
+        blocking="sorted_neighbourhood",
+        window=4,
+        progress=False,
+    )
+    assert pairs.attrs["blocking"] == "sorted_neighbourhood" and pairs.attrs["window"] == 4
+    got = set(zip(pairs["left_record_id"], pairs["right_record_id"], strict=True))
+    assert got == {(lid[i], rid[j]) for i, j in rows}
+    assert rows
+    small = ngo_a.link("people_a", "people_b", reveal="count", progress=False)
+    assert small.attrs["blocking"] == "none"  # auto: 60 x 60 pairs are scored all
+
+
+def test_the_overlap_by_fuzzy_linkage_counts_the_linked_persons(ngo_a: Session, lists: Any) -> None:
+    from sharelake.linkage.blocked import link_lists_plain
+    from sharelake.linkage.blocking import BLOCK_KEYS
+
+    keys, num, den, n = _union_scores(lists, BLOCK_KEYS[:1])
+    m = len(lists.right)
+    links = link_lists_plain(keys, num, den, (n, m), fuzzy_params(DEFAULT_PARAMS), window=n + m - 1)
+    want = {(True, True): len(links), (True, False): n - len(links), (False, True): m - len(links)}
+    q = sharelake.overlap(
+        [ngo_a.table("people_a"), ngo_a.table("people_b")], on="person", linkage="fuzzy"
+    )
+    assert q.plan["root"]["linkage"] == {"mode": "fuzzy", "window": None, "rounds": 3}
+    df = q.collect()
+    got = {
+        (bool(r.in_people_a), bool(r.in_people_b)): int(r.count)
+        for r in df.itertuples()
+        if not pd.isna(r.count)
+    }
+    assert got and all(want[k] == v for k, v in got.items())
