@@ -256,6 +256,7 @@ def test_blocked_linking_through_a_session_equals_the_sorted_neighbourhood_twin(
     pairs = ngo_a.link(
         "people_a",
         "people_b",
+        mode="hybrid",
         reveal="pairs",
         blocking="sorted_neighbourhood",
         window=4,
@@ -265,7 +266,7 @@ def test_blocked_linking_through_a_session_equals_the_sorted_neighbourhood_twin(
     got = set(zip(pairs["left_record_id"], pairs["right_record_id"], strict=True))
     assert got == {(lid[i], rid[j]) for i, j in rows}
     assert rows
-    small = ngo_a.link("people_a", "people_b", reveal="count", progress=False)
+    small = ngo_a.link("people_a", "people_b", mode="hybrid", reveal="count", progress=False)
     assert small.attrs["blocking"] == "none"  # auto: 60 x 60 pairs are scored all
 
 
