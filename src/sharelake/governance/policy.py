@@ -7,6 +7,11 @@ changed only by a :class:`PolicyChange` signed by the owner. Its TOML form::
     analysts = ["analyst"]          # members who may query the table (absent: any analyst)
     release_sizes = false           # whether join and intersection sizes may be released
 
+    [noise]                         # optional: differential privacy (governance/noise.py)
+    epsilon = 0.5                   # spent by every released aggregate over the table
+    budget = 5.0                    # total per upload of the table; then releases are refused
+    bounds = { age = [0, 120] }     # clipping bounds of the columns that may be summed
+
     [columns]
     name_digest = "match"           # one class per column, see COLUMN_CLASSES
     region = "group"
@@ -51,6 +56,7 @@ from ..consortium.keys import SignatureError, sign, verify
 from ..consortium.members import Consortium
 from ..errors import SharelakeError
 from ..plan.canonical import canonical_json
+from .noise import NoiseSpec
 
 __all__ = [
     "COLUMN_CLASSES",
@@ -65,7 +71,7 @@ __all__ = [
 ColumnClass = Literal["reveal", "group", "aggregate", "match", "private"]
 COLUMN_CLASSES: tuple[ColumnClass, ...] = ("reveal", "group", "aggregate", "match", "private")
 DEFAULT_MIN_GROUP_SIZE = 5
-_KEYS = ("min_group_size", "analysts", "release_sizes", "columns")
+_KEYS = ("min_group_size", "analysts", "release_sizes", "columns", "noise")
 _CHANGE_PREFIX = b"sharelake-policy-v1\n"
 
 
@@ -108,6 +114,7 @@ class Policy:
     analysts: tuple[str, ...] | None = None
     release_sizes: bool = False
     unlisted: ColumnClass | None = None
+    noise: NoiseSpec | None = None
 
     def column_class(self, column: str) -> ColumnClass | None:
         """The class of ``column``; :attr:`unlisted` when the policy does not list it."""
@@ -181,7 +188,16 @@ class Policy:
                     f"(one of {', '.join(COLUMN_CLASSES)})"
                 )
             out[str(name)] = cast(ColumnClass, klass)
-        return cls(out, k, analysts, sizes, unlisted)
+        noise = None
+        if "noise" in doc:
+            try:
+                noise = NoiseSpec.from_dict(doc["noise"])
+            except ValueError as exc:
+                raise PolicyError(f"policy: {exc}") from None
+            for name in noise.bounds:
+                if known is not None and name not in known:
+                    raise PolicyError(f"policy: [noise] bounds name unknown column {name!r}")
+        return cls(out, k, analysts, sizes, unlisted, noise)
 
     def to_dict(self) -> dict[str, Any]:
         """The dict form (as stored in the catalog and signed in a change).
@@ -197,6 +213,8 @@ class Policy:
         doc["release_sizes"] = self.release_sizes
         if self.columns or self.unlisted is None:
             doc["columns"] = dict(self.columns)
+        if self.noise is not None:
+            doc["noise"] = self.noise.to_dict()
         return doc
 
 

@@ -37,11 +37,20 @@ from ..consortium.keys import generate_key, load_private_key, public_key_bytes, 
 from ..consortium.members import Consortium, ConsortiumConfigError, Member
 from ..engine.atoms import small_atoms
 from ..engine.executor import plan_tables
+from ..engine.noise import add_joint_noise
 from ..engine.protect import suppress_small_groups
 from ..errors import InputValidationError, ProtocolError, SharelakeError
 from ..governance.approvals import ApprovalBook, request_id
 from ..governance.audit import HEADS_FILE, AuditLog, Head, PeerHeads
 from ..governance.lineage import Cells, release_cells
+from ..governance.noise import (
+    NoiseBudget,
+    NoiseBudgetError,
+    NoiseError,
+    NoisePlan,
+    clip_plan,
+    noise_plan,
+)
 from ..governance.outputs import (
     HIDDEN_COUNT,
     BudgetExceededError,
@@ -77,6 +86,7 @@ class Admission:
     hidden: bool
     rows: Cells | None  # the cells the release reveals (None: not covered by the check)
     versions: Mapping[str, int] = field(default_factory=dict)  # table -> catalog version
+    noise: NoisePlan | None = None  # differential privacy on this release (None: exact)
 
 
 def check_upload_policy(meta: Mapping[str, Any]) -> None:
@@ -123,6 +133,7 @@ class Governance:
         self.book = ApprovalBook(d / "approvals.jsonl", consortium)
         self.budget = QueryBudget(d / "budget.json")
         self.guard = DifferencingGuard(d / "released.jsonl")
+        self.noise_budget = NoiseBudget(d / "noise_budget.json")  # epsilon per upload
         self._policies_path = d / "policies.jsonl"
         self._lock = threading.Lock()
         # table name -> catalog version of an upload -> (policy version, policy in force)
@@ -292,6 +303,7 @@ class Governance:
             self._mark("dropped", name, table_version)
         self.budget.forget(name, table_version)  # a new upload starts afresh
         self.guard.forget(name, table_version)
+        self.noise_budget.forget(name, table_version)
 
     def audit_drop(self, member: str, name: str, table_version: int) -> None:
         """Audit a DROP TABLE (the same event id at every node)."""
@@ -406,11 +418,29 @@ class Governance:
         else:
             run_plan, count_col, hidden = protected_plan(plan)
         rows = release_cells(plan) if count_col is not None else None
+        noise = None
+        noised = [t for t in v.tables if self.refs(catalog)[t].policy.noise is not None]
+        if noised and count_col is not None:
+            spec = self.refs(catalog)[noised[0]].policy.noise
+            assert spec is not None
+            try:
+                if len(v.tables) > 1:
+                    raise NoiseError(
+                        f"table {noised[0]!r} puts noise on its aggregates, which is supported "
+                        "only for aggregates over that one table"
+                    )
+                noise = noise_plan(plan, spec, count_col)
+                self.noise_budget.check(
+                    noise.table, versions[noise.table], spec.epsilon, spec.budget
+                )
+            except (NoiseError, NoiseBudgetError) as exc:
+                raise refuse(str(exc)) from None
+            run_plan = clip_plan(run_plan, spec)
         self.audit.append(
             "run", session=session, plan_hash=digest, member=member.name, decision=v.decision
         )
         return Admission(
-            session, digest, member.name, v, run_plan, count_col, hidden, rows, versions
+            session, digest, member.name, v, run_plan, count_col, hidden, rows, versions, noise
         )
 
     def protect(
@@ -430,6 +460,15 @@ class Governance:
         k = adm.verdict.releases.min_group_size
         if adm.count_col is None or k is None:
             return result, 0
+        if adm.noise is not None:
+            # differential privacy instead of the exact differencing check: noise drawn
+            # by every node on its own, then groups suppressed on their noisy counts
+            noisy = add_joint_noise(p, result, adm.noise.scale)
+            kept, gone = suppress_small_groups(p, noisy, adm.count_col, k)
+            suppressed = int(open_arith(p, gone)[0])
+            if adm.hidden:
+                kept = kept.select([c for c in kept.names if c != HIDDEN_COUNT])
+            return kept, suppressed
         if adm.rows is not None and adm.verdict.decision == "allow":
             # In the same order at every node, and the same list (else a clean refusal).
             tv = adm.versions.get(adm.rows.table, 0)
@@ -467,18 +506,26 @@ class Governance:
     def released(self, adm: Admission, rows: int, suppressed: int) -> None:
         """Record a release: audit (what, to whom, row counts), budget, row set."""
         rel = adm.verdict.releases
+        detail = (
+            f"{rel.text()}; {suppressed} groups suppressed"
+            if rel.kind == "aggregate"
+            else rel.text()
+        )
+        if adm.noise is not None:
+            detail += f"; noise: epsilon {adm.noise.epsilon:g} over table {adm.noise.table!r}"
         self.audit.append(
             "release",
             session=adm.session,
             plan_hash=adm.plan_hash,
             member=adm.analyst,
             rows=rows,
-            detail=f"{rel.text()}; {suppressed} groups suppressed"
-            if rel.kind == "aggregate"
-            else rel.text(),
+            detail=detail,
         )
         self.budget.charge(adm.analyst, adm.versions)
-        if adm.rows is not None:
+        if adm.noise is not None:
+            t = adm.noise.table
+            self.noise_budget.charge(t, adm.versions.get(t, 0), adm.noise.epsilon)
+        elif adm.rows is not None:
             self.guard.record(adm.rows, adm.versions.get(adm.rows.table, 0))
 
     def failed(self, session: str, digest: str, member: str, exc: BaseException) -> None:
