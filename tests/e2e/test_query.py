@@ -12,7 +12,6 @@ import pytest
 
 import sharelake
 from sharelake.client.session import NodePolicyError, Session
-from sharelake.consortium.cluster import init_cluster
 from sharelake.node.local import LocalCluster
 
 pytestmark = pytest.mark.tls
@@ -38,14 +37,6 @@ def people_frame() -> pd.DataFrame:
 def visits_frame() -> pd.DataFrame:
     rng = np.random.default_rng(8)
     return pd.DataFrame({"pid": rng.integers(0, N + 20, 60), "clinic": rng.integers(1, 4, 60)})
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    d = tmp_path_factory.mktemp("lake")
-    init_cluster(d)
-    with LocalCluster(d) as c:
-        yield c
 
 
 def reveal_all(df: pd.DataFrame) -> dict[str, Any]:
@@ -153,8 +144,10 @@ def test_the_overlap_of_two_lists_counts_shared_people(analyst: Session) -> None
     assert out.loc[(False, True)] == len(b - a)
 
 
-def test_a_provider_without_the_analyst_role_is_refused_by_name(cluster: LocalCluster) -> None:
-    with sharelake.connect(cluster.consortium_path, "ngo_a") as s:
+def test_a_provider_without_the_analyst_role_is_refused_by_name(
+    cluster: LocalCluster, uploaded: Path
+) -> None:
+    with sharelake.connect(cluster.consortium_path, "police") as s:
         t = s.table("people")
         with pytest.raises(NodePolicyError, match=r"P\d refused POST /v1/queries") as info:
             t.head(1).collect()

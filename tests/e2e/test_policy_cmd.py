@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +10,6 @@ from typer.testing import CliRunner
 
 import sharelake
 from sharelake.cli.main import app
-from sharelake.consortium.cluster import init_cluster
 from sharelake.node.local import LocalCluster
 
 pytestmark = [pytest.mark.tls, pytest.mark.timeout(300)]
@@ -25,14 +23,6 @@ analysts = ["analyst"]
 pid = "match"
 region = "group"
 """
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    d = tmp_path_factory.mktemp("lake")
-    init_cluster(d)
-    with LocalCluster(d) as c:
-        yield c
 
 
 def upload(cluster: LocalCluster, name: str) -> None:

@@ -23,7 +23,6 @@ import sharelake
 from sharelake.cli.main import app
 from sharelake.client.linkage import LinkageError, link_plan
 from sharelake.client.session import NodePolicyError, Session
-from sharelake.consortium.cluster import MemberSpec, init_cluster
 from sharelake.consortium.keys import load_private_key
 from sharelake.errors import InputValidationError
 from sharelake.governance.approvals import Approval
@@ -45,7 +44,6 @@ pytestmark = [pytest.mark.tls, pytest.mark.timeout(600)]
 N = 60
 OPEN = {"columns": {"record_id": "reveal"}, "release_sizes": True}
 CLOSED = {"release_sizes": True}  # record_id unclassified: never released without approval
-ROLES = frozenset({"provider", "approver", "analyst"})
 
 
 @pytest.fixture(scope="module")
@@ -54,21 +52,14 @@ def lists() -> Any:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory, lists: Any) -> Iterator[LocalCluster]:
-    d = tmp_path_factory.mktemp("lake")
-    members = [
-        MemberSpec("ngo_a", "ngo_a", ROLES),
-        MemberSpec("ngo_b", "ngo_b", ROLES),
-        MemberSpec("analyst", "analyst", frozenset({"analyst"})),
-    ]
-    init_cluster(d, members=members)
-    with LocalCluster(d) as c:
-        with sharelake.connect(c.consortium_path, "ngo_a") as s:
-            s.upload_people(lists.left, "people_a", policy=OPEN, progress=False)
-        with sharelake.connect(c.consortium_path, "ngo_b") as s:
-            s.upload_people(lists.right, "people_b", policy=OPEN, progress=False)
-            s.upload_people(lists.right, "people_b_closed", policy=CLOSED, progress=False)
-        yield c
+def cluster(cluster: LocalCluster, lists: Any) -> LocalCluster:
+    """The session's cluster with this module's person lists uploaded once."""
+    with sharelake.connect(cluster.consortium_path, "ngo_a") as s:
+        s.upload_people(lists.left, "people_a", policy=OPEN, progress=False)
+    with sharelake.connect(cluster.consortium_path, "ngo_b") as s:
+        s.upload_people(lists.right, "people_b", policy=OPEN, progress=False)
+        s.upload_people(lists.right, "people_b_closed", policy=CLOSED, progress=False)
+    return cluster
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +10,6 @@ import pytest
 
 import sharelake
 from sharelake.client.session import NodePolicyError, Session, UnknownTableError
-from sharelake.consortium.cluster import init_cluster
 from sharelake.consortium.sealing import new_reply_key
 from sharelake.governance.policy import PolicyError
 from sharelake.node.local import LocalCluster
@@ -31,14 +29,6 @@ def cases() -> pd.DataFrame:
             "age": [20 + i for i in range(12)],
         }
     )
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    d = tmp_path_factory.mktemp("lake")
-    init_cluster(d)
-    with LocalCluster(d) as c:
-        yield c
 
 
 def upload(cluster: LocalCluster, name: str) -> None:
