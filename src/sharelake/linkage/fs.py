@@ -125,9 +125,9 @@ class FSConfig:
     Chosen on generated training sets (:mod:`sharelake.linkage.quality`).
     """
 
-    t_mid: int = 12
-    t_high: int = 16
-    t_scale: int = 20
+    t_mid: int = 6
+    t_high: int = 8
+    t_scale: int = 10
     scale: int = 8
     p_match: float = 0.6
     max_bits: int = 24

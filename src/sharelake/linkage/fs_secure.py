@@ -397,7 +397,8 @@ class _Levels:
 
 
 def _cmp_bits(cfg: FSConfig) -> int:
-    return max(2 * cfg.t_scale * 126 + cfg.t_scale * 252, 2 * 126 + 252).bit_length() + 2
+    """Signed width of 2 i T - t s (|.| <= 2 T 126 + T 252 for t <= T)."""
+    return (4 * cfg.t_scale * 126).bit_length() + 1
 
 
 def _levels(p: Party, raw: _Raw, cfg: FSConfig) -> _Levels:
