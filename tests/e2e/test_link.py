@@ -280,3 +280,37 @@ def test_the_overlap_by_fuzzy_linkage_counts_the_linked_persons(ngo_a: Session, 
         if not pd.isna(r.count)
     }
     assert got and all(want[k] == v for k, v in got.items())
+
+
+def test_linking_a_list_of_tables_counts_the_persons_as_the_exact_twin(
+    ngo_a: Session, lists: Any
+) -> None:
+    from sharelake.engine.linkage import EXACT_PARAMS
+    from sharelake.linkage.blocked import link_lists_plain
+    from sharelake.linkage.blocking import BLOCK_KEYS
+    from sharelake.linkage.encode import EncodedPeople
+    from sharelake.linkage.score import pair_scores
+
+    el, er = encode_people(lists.left, seed=1), encode_people(lists.right, seed=2)
+    u = EncodedPeople(
+        np.concatenate([el.record_id, er.record_id]),
+        {k: np.concatenate([el.columns[k], er.columns[k]]) for k in el.columns},
+        {k: np.concatenate([el.matrices[k], er.matrices[k]]) for k in el.matrices},
+    )
+    num, den = pair_scores(u, u, EXACT_PARAMS, hybrid=True)
+    keys = np.stack([u.columns[k] for k in BLOCK_KEYS[:1]])
+    n, m = len(el), len(er)
+    links = link_lists_plain(keys, num, den, (n, m), EXACT_PARAMS, window=n + m - 1)
+    assert links
+    want = {(True, True): len(links), (True, False): n - len(links), (False, True): m - len(links)}
+    df = ngo_a.link(["people_a", "people_b"], mode="exact", reveal="overlap", progress=False)
+    got = {
+        (bool(r.in_people_a), bool(r.in_people_b)): int(r.count)
+        for r in df.itertuples()
+        if not pd.isna(r.count)
+    }
+    assert got and all(want[k] == v for k, v in got.items())  # small cells may be suppressed
+    count = ngo_a.link(["people_a", "people_b"], mode="exact", reveal="count", progress=False)
+    assert count["persons"].tolist() == [sum(got.values())]
+    with pytest.raises(LinkageError, match="at least two"):
+        ngo_a.link(["people_a"], mode="exact", reveal="count", progress=False)

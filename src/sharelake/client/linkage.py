@@ -56,7 +56,7 @@ from .upload import (
 if TYPE_CHECKING:
     from .session import Session
 
-__all__ = ["LinkageError", "link", "link_plan", "upload_people"]
+__all__ = ["LinkageError", "link", "link_many", "link_plan", "upload_people"]
 
 Mode = Literal["exact", "fuzzy", "hybrid", "probabilistic"]
 Reveal = Literal["pairs", "own", "count"]
@@ -358,3 +358,70 @@ class _Spinner:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.__exit__(*exc)
+
+
+def link_many(
+    session: Session,
+    tables: Sequence[str],
+    *,
+    mode: Literal["fuzzy", "exact"] = "fuzzy",
+    reveal: Literal["overlap", "count"] = "overlap",
+    window: int | None = None,
+    rounds: int | None = None,
+    progress: bool = True,
+    timeout: float | None = None,
+) -> pd.DataFrame:
+    """Link k person tables at once into persons and return the overlap or the count.
+
+    The records of all tables are linked one-to-one per pair of tables and clustered into
+    persons inside MPC (``sharelake.overlap(..., on="person", linkage=mode)``, LINKAGE.md
+    section 4d); the persons are secret ids that never leave MPC.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``overlap``: the capture-history table (``in_<table>`` columns, ``count``);
+        ``count``: one row, ``persons``: the sum of the released cells (distinct persons
+        over all tables; a cell the owners' ``min_group_size`` suppresses is missing
+        from it, so ask for ``overlap`` to see which). ``attrs`` hold ``mode``, ``window`` and
+        ``rounds``.
+
+    Raises
+    ------
+    LinkageError
+        Fewer than two tables, an unknown mode or reveal, or not person tables.
+    """
+    from .frame import overlap
+
+    if len(tables) < 2:
+        raise LinkageError("linking lists needs at least two tables")
+    if mode not in ("fuzzy", "exact") or reveal not in ("overlap", "count"):
+        raise LinkageError("k lists link in mode 'fuzzy' or 'exact', reveal 'overlap' or 'count'")
+    infos = {t.name: t for t in session.tables()}
+    for name in tables:
+        if name not in infos:
+            session.table_info(name)
+        try:
+            person_format(infos[name].schema)
+        except ValueError as exc:
+            raise LinkageError(f"table {name!r}: {exc}") from None
+    q = overlap(
+        [session.table(t) for t in tables],
+        on="person",
+        linkage=mode,
+        window="auto" if window is None else window,
+        rounds=rounds,
+    )
+    lk = q.plan["root"]["linkage"]
+    start = time.perf_counter()
+    with _Spinner(progress, f"linking {len(tables)} lists into persons ({mode})"):
+        df = q.collect(timeout=timeout)
+    if reveal == "count":
+        df = pd.DataFrame({"persons": [int(pd.to_numeric(df["count"]).fillna(0).sum())]})
+    df.attrs.update(
+        mode=mode,
+        window=lk["window"],
+        rounds=lk["rounds"],
+        seconds=time.perf_counter() - start,
+    )
+    return df

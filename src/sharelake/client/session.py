@@ -335,8 +335,8 @@ class Session:
 
     def link(
         self,
-        left: str,
-        right: str,
+        left: str | Sequence[str],
+        right: str | None = None,
         *,
         mode: str = "probabilistic",
         reveal: str = "own",
@@ -355,12 +355,33 @@ class Session:
         records), ``none`` (every pair) or ``sorted_neighbourhood``; ``window``: its
         window (LINKAGE.md).
 
+        ``left`` a list of k >= 2 person tables (and no ``right``): the records of all
+        of them are linked at once and clustered into persons inside MPC
+        (:func:`sharelake.client.linkage.link_many`; ``mode`` ``fuzzy`` or ``exact``,
+        ``reveal`` ``overlap`` or ``count``).
+
         Examples
         --------
         >>> session.link("people_a", "people_b", reveal="pairs")  # doctest: +SKIP
+        >>> session.link(["ngo_a", "ngo_b", "police"], mode="fuzzy",
+        ...              reveal="overlap")  # doctest: +SKIP
         """
-        from .linkage import link
+        from .linkage import link, link_many
 
+        if not isinstance(left, str):
+            if right is not None:
+                raise TypeError("link([t1, ..., tk]) takes no right table")
+            return link_many(
+                self,
+                list(left),
+                mode=mode,  # type: ignore[arg-type]
+                reveal=reveal,  # type: ignore[arg-type]
+                window=window,
+                progress=progress,
+                timeout=timeout,
+            )
+        if right is None:
+            raise TypeError("link(left, right) needs a right table")
         return link(
             self,
             left,
