@@ -6,6 +6,7 @@ where. The tree (``tests/test_errors.py`` checks that it is complete and true)::
 
     SharelakeError
     ├── ProtocolError              a peer broke the message protocol (session, sequence, size)
+    │   └── ProtocolVersionError   a peer speaks another protocol version (net.framing)
     ├── IntegrityError             redundant copies of a share disagree: a party tampered
     ├── PeerError                  a named peer could not be reached in time
     │   ├── PeerTimeoutError       no message within the deadline
@@ -19,6 +20,7 @@ where. The tree (``tests/test_errors.py`` checks that it is complete and true)::
     │   ├── StaleRequestError      a request outside the clock window (consortium.signing)
     │   ├── ReplayError            a request nonce seen before (consortium.signing)
     │   ├── SealError              an answer not sealed to this query's key (consortium.sealing)
+    │   ├── UnsignedConsortiumError  a founder has not signed the file (consortium.founding)
     │   └── NodeAuthError          a node refused the client's identity (client.errors)
     ├── InputValidationError       client input rejected before anything was shared
     │   ├── PlanError              a plan outside the grammar (plan.canonical)
@@ -36,6 +38,7 @@ where. The tree (``tests/test_errors.py`` checks that it is complete and true)::
     ├── KeyFileError               a key file that cannot be read (consortium.keys)
     ├── ConsortiumConfigError      an invalid consortium file (consortium.members)
     ├── ClusterExistsError         ``cluster init`` into a non-empty folder (consortium.cluster)
+    ├── NodeFolderError            a node folder that cannot be made (consortium.node_folder)
     ├── PolicyError                an invalid or unsigned column policy (governance.policy)
     ├── ApprovalError              an invalid approval (governance.approvals)
     ├── BudgetExceededError        a query budget is spent (governance.outputs)
@@ -72,6 +75,14 @@ class SharelakeError(Exception):
 
 class ProtocolError(SharelakeError):
     """A message violated the protocol: wrong session, sequence number or size."""
+
+
+class ProtocolVersionError(ProtocolError):
+    """A peer speaks another node-to-node protocol version (``theirs``); not retried."""
+
+    def __init__(self, message: str, *, theirs: int) -> None:
+        super().__init__(message)
+        self.theirs = theirs
 
 
 class IntegrityError(SharelakeError):

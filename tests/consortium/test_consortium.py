@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import shutil
 import stat
 import tomllib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from sharelake.consortium.cluster import (
     parse_member_spec,
     parse_member_specs,
 )
+from sharelake.consortium.founding import check_founders_signed
 from sharelake.consortium.keys import (
     KeyFileError,
     generate_key,
@@ -90,11 +93,24 @@ def test_node_configs_point_at_their_files_and_ports(cluster: Path) -> None:
         assert (config.id, config.name) == (i, f"P{i}")
         assert (config.api_port, config.peer_port) == (7400 + i, 7403 + i)
         assert (config.api_host, config.api_port) == (cons.node(i).api_host, cons.node(i).api_port)
-        assert config.consortium_path == cluster
-        assert config.ca_path == cons.ca_cert_path
-        assert config.data_dir == root / "nodes" / f"P{i}" / "data"
+        node_dir = root / "nodes" / f"P{i}"
+        assert config.consortium_path == node_dir / "consortium.toml"
+        assert config.ca_path == node_dir / "ca.pem"
+        assert config.data_dir == node_dir / "data"
         assert config.deadlines.request_skew == 300
-        assert config.load_consortium() == cons
+        own = config.load_consortium()
+        assert own.ca_cert_path == node_dir / "ca.pem"
+        assert own.ca_cert_path.read_bytes() == cons.ca_cert_path.read_bytes()
+        assert replace(own, ca_cert_path=cons.ca_cert_path) == cons
+
+
+def test_a_node_folder_copied_elsewhere_is_complete(cluster: Path, tmp_path: Path) -> None:
+    moved = tmp_path / "elsewhere" / "P1"
+    shutil.copytree(cluster.parent / "nodes" / "P1", moved)
+    config = NodeConfig.load(moved / "node.toml")
+    cons = config.load_consortium()
+    assert check_node_files(config, cons).id == 1
+    check_founders_signed(cons)
 
 
 def test_init_picks_distinct_free_ports_when_none_are_given(tmp_path: Path) -> None:

@@ -133,7 +133,8 @@ def init(
     root = path.parent
     console.print(f"[bold]consortium {cons.name!r}[/bold] written to {root}")
     console.print(f"  {path.relative_to(root)}  (public: share it with every member)")
-    console.print(f"  {cons.ca_cert_path.relative_to(root)}  CA certificate")
+    if cons.ca_cert_path is not None:
+        console.print(f"  {cons.ca_cert_path.relative_to(root)}  CA certificate")
     console.print("  ca/ca-key.pem  CA private key (0600; keep it offline)")
 
     nodes = Table(title="nodes")

@@ -23,8 +23,10 @@ def up(
 ) -> None:
     """Start nodes P0, P1 and P2 of DIR as three processes; stop them on Ctrl-C.
 
-    Each node writes its output to ``DIR/logs/P{i}.log``. Exits with status 1 when a
-    node does not come up or stops on its own.
+    Each node writes its JSON log to ``DIR/logs/P{i}.log``. Exits with status 1 when a
+    node does not come up (a port in use, a bad file: the reason is printed) or stops
+    on its own; with status 0 after SIGINT (Ctrl-C, ``kill -INT``) or SIGTERM, in the
+    foreground or in the background, once the three nodes have stopped.
 
     Parameters
     ----------
@@ -39,13 +41,19 @@ def up(
     def _interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _interrupt)  # stop the nodes on SIGTERM as on Ctrl-C
+    # Stop the nodes on SIGTERM as on Ctrl-C; SIGINT is set explicitly too, because a
+    # shell starts a background job (`cluster up lake &`) with SIGINT ignored.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
 
     try:
         cluster = LocalCluster(directory, start_deadline=start_timeout).start()
     except SharelakeError as exc:
         typer.echo(f"sharelake cluster up: {exc}", err=True)
         raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("sharelake cluster up: interrupted while starting; nodes stopped", err=True)
+        raise typer.Exit(130) from None
     for i in range(3):
         typer.echo(f"P{i}: {cluster.api_url(i)} (log {cluster.log_path(i)})")
     typer.echo("the three nodes are up; press Ctrl-C to stop them")
@@ -58,5 +66,8 @@ def up(
         raise typer.Exit(1)
     except KeyboardInterrupt:
         typer.echo("stopping the nodes")
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut it short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     finally:
         cluster.stop()
+    typer.echo("the three nodes have stopped")

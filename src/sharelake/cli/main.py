@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from .ceremony_cmd import consortium_app, member_app
 from .cluster import cluster_app
 from .estimate_cmd import estimate as estimate_command
 from .fsck_cmd import fsck as fsck_command
@@ -31,6 +32,8 @@ app = typer.Typer(
 )
 app.add_typer(cluster_app, name="cluster")
 app.add_typer(node_app, name="node")
+app.add_typer(member_app, name="member")
+app.add_typer(consortium_app, name="consortium")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
@@ -214,3 +217,7 @@ def demo(
         out, scale=rows, transport=transport, console=Console(width=max(Console().width, 120))
     )
     raise typer.Exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    app()

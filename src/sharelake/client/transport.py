@@ -6,9 +6,10 @@ or to all three in parallel threads under one deadline, and turns a failure into
 error naming the node (:mod:`sharelake.client.errors`). :class:`sharelake.client.session.Session`
 composes one; the helper modules of the client call it through the session.
 
-Pinned TLS: a node's HTTPS connection is accepted only when its certificate is issued by
-the consortium CA *and* its SHA-256 fingerprint is the one ``consortium.toml`` lists for
-that node; the check runs right after the handshake, before a single byte of a request is
+Pinned TLS: a node's HTTPS connection is accepted only when its certificate chains to the
+node's trust anchor in ``consortium.toml`` (its own self-signed certificate, its
+organisation's CA, or the consortium CA) *and* its SHA-256 fingerprint is the one
+``consortium.toml`` lists for that node; the check runs right after the handshake, before a single byte of a request is
 sent. The host name is not checked: the pinned fingerprint is stronger.
 
 In-process: :meth:`Transport.in_process` routes the three nodes' requests to Python
@@ -35,7 +36,6 @@ import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -83,13 +83,17 @@ def _check_pin(der: bytes | None, pinned: str, node: str, sock: ssl.SSLSocket) -
         )
 
 
-def tls_context(ca: Path, node: NodeInfo) -> ssl.SSLContext:
-    """A client TLS context that trusts the consortium CA and pins ``node``'s certificate."""
+def tls_context(anchor_pem: str, node: NodeInfo) -> ssl.SSLContext:
+    """A client TLS context that trusts ``node``'s anchor and pins its certificate.
+
+    The anchor (PEM) is the node's own self-signed certificate, its organisation's CA
+    or the consortium CA (:meth:`~sharelake.consortium.members.Consortium.trust_pem`).
+    """
     ctx = _PinnedContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.check_hostname = False  # the fingerprint pin below is stricter
     ctx.verify_mode = ssl.CERT_REQUIRED
-    ctx.load_verify_locations(cafile=str(ca))
+    ctx.load_verify_locations(cadata=anchor_pem)
     ctx.pinned = node.cert_fingerprint.lower()
     ctx.node_name = node.name or f"P{node.id}"
     return ctx
@@ -137,7 +141,7 @@ class Transport:
             else [
                 httpx.Client(
                     base_url=n.api_url,
-                    verify=tls_context(consortium.ca_cert_path, n),
+                    verify=tls_context(consortium.trust_pem(n.id), n),
                     timeout=httpx.Timeout(self.timeout, connect=min(CONNECT_TIMEOUT, self.timeout)),
                     trust_env=False,
                 )

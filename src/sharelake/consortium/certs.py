@@ -219,3 +219,124 @@ def issue_node_cert(
         uris=[f"{NODE_URI_PREFIX}{node_id}"],
         key_type=key_type,
     )
+
+
+def _node_names(node_id: int) -> tuple[x509.Name, list[str]]:
+    if node_id not in (0, 1, 2):
+        raise ValueError(f"node id must be 0, 1 or 2, not {node_id}")
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{NODE_CN_PREFIX}{node_id}")])
+    return name, [f"{NODE_URI_PREFIX}{node_id}"]
+
+
+def self_signed_node_cert(
+    node_id: int,
+    directory: str | Path,
+    *,
+    hosts: tuple[str, ...] | list[str] = DEFAULT_HOSTS,
+    key_type: KeyType = "p256",
+    days: int = _VALID_DAYS,
+) -> Issued:
+    """Make node ``node_id``'s own key and a self-signed certificate for it.
+
+    The certificate is not a CA (it can sign nothing else); the consortium file lists it
+    as the node's trust anchor and pins its fingerprint. Files ``node.pem`` and
+    ``node-key.pem`` (0600) in ``directory``.
+
+    Examples
+    --------
+    >>> issued = self_signed_node_cert(1, "p1/tls", hosts=["p1.police.example"])  # doctest: +SKIP
+    """
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    key = _new_key(key_type)
+    name, uris = _node_names(node_id)
+    now = _now()
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.SubjectAlternativeName(_san_entries(hosts, uris)), critical=False)
+    )
+    cert = builder.sign(key, _sign_hash(key))
+    cert_path, key_path = d / "node.pem", d / "node-key.pem"
+    _write_key(key_path, key)
+    _write_cert(cert_path, cert)
+    return Issued(cert, cert_path, key_path)
+
+
+def node_csr(
+    node_id: int,
+    directory: str | Path,
+    *,
+    hosts: tuple[str, ...] | list[str] = DEFAULT_HOSTS,
+    key_type: KeyType = "p256",
+) -> tuple[Path, Path]:
+    """Make node ``node_id``'s own key and a certificate signing request for its org's CA.
+
+    Returns the paths of ``node.csr`` and ``node-key.pem`` (0600) in ``directory``; the
+    organisation's CA signs the request (:func:`sign_node_csr` or its own tooling) and
+    the operator brings the certificate back as ``node.pem``.
+    """
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    key = _new_key(key_type)
+    name, uris = _node_names(node_id)
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(name)
+        .add_extension(x509.SubjectAlternativeName(_san_entries(hosts, uris)), critical=False)
+        .sign(key, _sign_hash(key))
+    )
+    csr_path, key_path = d / "node.csr", d / "node-key.pem"
+    _write_key(key_path, key)
+    csr_path.write_bytes(csr.public_bytes(serialization.Encoding.PEM))
+    return csr_path, key_path
+
+
+def sign_node_csr(ca: CA, csr_path: str | Path, out: str | Path, *, days: int = 825) -> Path:
+    """Sign a node's CSR with an organisation's CA, keeping its subject and names.
+
+    What an organisation's CA operator does with :func:`node_csr`'s request (any CA
+    tooling will do, as long as the subject and the SAN URI are kept).
+    """
+    csr = x509.load_pem_x509_csr(Path(csr_path).read_bytes())
+    if not csr.is_signature_valid:
+        raise AuthenticationError(f"{csr_path}: the request's signature does not verify")
+    san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    now = _now()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(csr.subject)
+        .issuer_name(ca.cert.subject)
+        .public_key(csr.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
+            critical=False,
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
+            critical=False,
+        )
+        .add_extension(san, critical=False)
+        .sign(ca.key, _sign_hash(ca.key))
+    )
+    p = Path(out)
+    _write_cert(p, cert)
+    return p

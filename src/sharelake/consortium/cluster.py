@@ -2,14 +2,21 @@
 
 Layout written by :func:`init_cluster` in ``DIR``::
 
-    DIR/consortium.toml            public: nodes, fingerprints, members, public keys
+    DIR/consortium.toml            public: nodes, fingerprints, members, public keys,
+                                   signed by every founder (organisations with an approver)
     DIR/ca/ca.pem, ca-key.pem      the consortium CA (key 0600; keep it offline)
     DIR/nodes/P{i}/node.toml       node i's configuration (see NodeConfig)
+    DIR/nodes/P{i}/consortium.toml node i's own copy of the consortium file ...
+    DIR/nodes/P{i}/ca.pem          ... and of the CA certificate: the folder is complete
     DIR/nodes/P{i}/node{i}.pem     node i's certificate ...
     DIR/nodes/P{i}/node{i}-key.pem ... and private key (0600)
     DIR/nodes/P{i}/audit-key.pem   node i's Ed25519 audit key (0600; signs its audit log)
     DIR/nodes/P{i}/data/           node i's data directory (created by the node)
     DIR/members/<name>.key         each member's Ed25519 private key (PEM, 0600)
+
+This is the one-machine shortcut: one process holds every key for a moment. Across
+organisations use ``sharelake node init``, ``member init`` and ``consortium assemble``
+and ``sign`` instead (:mod:`sharelake.consortium.node_folder`, :mod:`.founding`).
 
 ``node.toml``::
 
@@ -19,7 +26,7 @@ Layout written by :func:`init_cluster` in ``DIR``::
     id = 0
     name = "P0"
     data_dir = "data"                       # paths relative to node.toml's directory
-    consortium = "../../consortium.toml"
+    consortium = "consortium.toml"
 
     [api]                                   # where this node listens for clients
     host = "127.0.0.1"
@@ -32,7 +39,7 @@ Layout written by :func:`init_cluster` in ``DIR``::
     [tls]
     cert = "node0.pem"
     key = "node0-key.pem"
-    ca = "../../ca/ca.pem"
+    ca = "ca.pem"                           # optional: absent for a self-signed cert
 
     [deadlines]                             # seconds
     peer_receive = 30.0                     # one receive from a peer
@@ -58,7 +65,7 @@ import os.path
 import shutil
 import socket
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -68,6 +75,7 @@ from ..errors import AuthenticationError, SharelakeError
 from ..net.identity import fingerprint, load_cert
 from ..net.identity import node_id_from_cert as _node_id_from_cert
 from .certs import DEFAULT_HOSTS, issue_node_cert, make_ca
+from .founding import add_signature
 from .keys import generate_key, public_key_bytes, save_private_key
 from .members import (
     FORMAT_VERSION,
@@ -210,7 +218,8 @@ class NodeConfig:
     api_host, api_port, peer_host, peer_port
         Listen addresses of the client API and of the peer channel.
     cert_path, key_path, ca_path
-        The node certificate, its private key and the consortium CA certificate.
+        The node certificate, its private key and the CA that issued the certificate
+        (``None`` for a self-signed node certificate).
     deadlines
         Timeouts.
     limits
@@ -229,7 +238,7 @@ class NodeConfig:
     peer_port: int
     cert_path: Path
     key_path: Path
-    ca_path: Path
+    ca_path: Path | None
     deadlines: Deadlines = Deadlines()
     limits: Limits = Limits()
     path: Path | None = field(default=None, compare=False)
@@ -274,7 +283,7 @@ class NodeConfig:
         if addrs["api"] == addrs["peer"]:
             v.fail("peer.port", "the peer channel and the API listen on the same address")
         tls = v.table(doc, "tls", "tls")
-        v.keys(tls, "tls", required={"cert", "key", "ca"})
+        v.keys(tls, "tls", required={"cert", "key"}, optional={"ca"})
         deadlines = Deadlines()
         if "deadlines" in doc:
             d = v.table(doc, "deadlines", "deadlines")
@@ -304,7 +313,7 @@ class NodeConfig:
             peer_port=addrs["peer"][1],
             cert_path=rel(tls, "cert", "tls.cert"),
             key_path=rel(tls, "key", "tls.key"),
-            ca_path=rel(tls, "ca", "tls.ca"),
+            ca_path=rel(tls, "ca", "tls.ca") if "ca" in tls else None,
             deadlines=deadlines,
             limits=limits,
             path=p,
@@ -331,7 +340,7 @@ class NodeConfig:
             "tls": {
                 "cert": rel(self.cert_path),
                 "key": rel(self.key_path),
-                "ca": rel(self.ca_path),
+                **({"ca": rel(self.ca_path)} if self.ca_path is not None else {}),
             },
             "deadlines": {k: float(getattr(self.deadlines, k)) for k in _DEADLINE_KEYS},
             "limits": {k: getattr(self.limits, k) for k in _LIMIT_KEYS},
@@ -356,8 +365,9 @@ def _relpath(target: Path, base: Path) -> str:
 def check_node_files(config: NodeConfig, consortium: Consortium | None = None) -> NodeInfo:
     """Check a node's certificate against the consortium before it starts.
 
-    The certificate must name node ``config.id``, be signed by the CA in
-    ``config.ca_path``, and its fingerprint must equal the one ``consortium.toml`` lists.
+    The certificate must name node ``config.id``, chain to the node's trust anchor in
+    ``consortium.toml`` (its own self-signed certificate, its organisation's CA or the
+    consortium CA), not be revoked, and have the fingerprint ``consortium.toml`` lists.
 
     Returns
     -------
@@ -369,14 +379,13 @@ def check_node_files(config: NodeConfig, consortium: Consortium | None = None) -
     ConsortiumConfigError
         A file is missing or unreadable.
     sharelake.errors.AuthenticationError
-        The certificate names another node, is from another CA, or its fingerprint does
-        not match ``consortium.toml``.
+        The certificate names another node, does not chain to the node's anchor, was
+        revoked, or its fingerprint does not match ``consortium.toml``.
     """
     cons = consortium if consortium is not None else config.load_consortium()
     info = cons.node(config.id)
     try:
         cert = load_cert(config.cert_path)
-        ca = load_cert(config.ca_path)
     except (OSError, ValueError) as e:
         raise ConsortiumConfigError(f"cannot load certificate: {e}", path=config.path) from None
     if not config.key_path.is_file():
@@ -388,21 +397,39 @@ def check_node_files(config: NodeConfig, consortium: Consortium | None = None) -
         raise AuthenticationError(
             f"certificate {config.cert_path} is for node P{got}, this node is P{config.id}"
         )
-    try:
-        cert.verify_directly_issued_by(ca)
-    except (ValueError, TypeError, InvalidSignature) as e:
-        reason = f" ({e})" if str(e) else " (signature does not verify)"
-        raise AuthenticationError(
-            f"certificate {config.cert_path} is not issued by the consortium CA "
-            f"{config.ca_path}{reason}"
-        ) from None
     fpr = fingerprint(cert)
+    if fpr in cons.revoked_certs:
+        raise AuthenticationError(
+            f"certificate {config.cert_path} of P{config.id} ({fpr[:16]}...) has been revoked"
+        )
+    anchors = [load_cert(block.encode()) for block in _pem_blocks(cons.trust_pem(config.id))]
+    if not any(_issued_by(cert, a) for a in anchors):
+        what = "the consortium CA" if not info.tls_anchor else "the node's tls_anchor"
+        raise AuthenticationError(
+            f"certificate {config.cert_path} is not issued by {what} in "
+            f"{cons.path or 'consortium.toml'}"
+        )
     if fpr != info.cert_fingerprint:
         raise AuthenticationError(
             f"certificate {config.cert_path} of P{config.id} has fingerprint {fpr[:16]}..., "
             f"but {cons.path or 'the consortium'} lists {info.cert_fingerprint[:16]}..."
         )
     return info
+
+
+def _pem_blocks(text: str) -> list[str]:
+    end = "-----END CERTIFICATE-----"
+    return [b.strip() + "\n" + end + "\n" for b in text.split(end) if "BEGIN" in b]
+
+
+def _issued_by(cert: Any, anchor: Any) -> bool:
+    if fingerprint(cert) == fingerprint(anchor):
+        return True  # a self-signed node certificate is its own anchor
+    try:
+        cert.verify_directly_issued_by(anchor)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 # -- layout -------------------------------------------------------------------------------
@@ -552,11 +579,13 @@ def init_cluster(
         shutil.rmtree(d / "members", ignore_errors=True)
     ca = make_ca(d / "ca", name=f"{name} CA")
     nodes = []
+    configs = []
     for i in range(3):
         node_dir = node_config_path(d, i).parent
         issued = issue_node_cert(ca, i, node_dir, hosts=_cert_hosts(hosts[i]))
         audit = generate_key()  # signs the node's audit entries and chain heads
         save_private_key(audit, audit_key_path(issued.key_path))
+        shutil.copyfile(ca.cert_path, node_dir / "ca.pem")
         nodes.append(
             NodeInfo(
                 id=i,
@@ -569,30 +598,45 @@ def init_cluster(
                 audit_key=public_key_bytes(audit),
             )
         )
-        NodeConfig(
-            id=i,
-            name=f"P{i}",
-            data_dir=node_dir / "data",
-            consortium_path=cpath,
-            api_host=hosts[i],
-            api_port=api[i],
-            peer_host=hosts[i],
-            peer_port=peer[i],
-            cert_path=issued.cert_path,
-            key_path=issued.key_path,
-            ca_path=ca.cert_path,
-            deadlines=deadlines or Deadlines(),
-        ).save(node_config_path(d, i))
+        configs.append(
+            NodeConfig(
+                id=i,
+                name=f"P{i}",
+                data_dir=node_dir / "data",
+                consortium_path=node_dir / "consortium.toml",
+                api_host=hosts[i],
+                api_port=api[i],
+                peer_host=hosts[i],
+                peer_port=peer[i],
+                cert_path=issued.cert_path,
+                key_path=issued.key_path,
+                ca_path=node_dir / "ca.pem",
+                deadlines=deadlines or Deadlines(),
+            )
+        )
+        configs[-1].save(node_config_path(d, i))
     (d / "members").mkdir(mode=0o700, exist_ok=True)
     written: dict[str, Member] = {}
+    keys = {}
     for s in specs:
         key = generate_key()
         save_private_key(key, member_key_path(d, s.name))
+        keys[s.name] = key
         written[s.name] = Member(s.name, s.organisation, s.roles, public_key_bytes(key))
+    signers: dict[str, str] = {}  # founder organisation -> its first approver
+    for s in specs:
+        if "approver" in s.roles:
+            signers.setdefault(s.organisation, s.name)
     consortium = Consortium(
         name=name,
         nodes=(nodes[0], nodes[1], nodes[2]),
         members=written,
         ca_cert_path=ca.cert_path,
+        founders=tuple(signers),
     )
+    for member in signers.values():
+        consortium = add_signature(consortium, member, keys[member])
+    for cfg in configs:
+        assert cfg.ca_path is not None
+        replace(consortium, ca_cert_path=cfg.ca_path).save(cfg.consortium_path)
     return consortium.save(cpath)

@@ -9,7 +9,11 @@ roles, Ed25519 public key)::
 
     [consortium]
     name = "sharelake-local"
-    ca_cert = "ca/ca.pem"            # relative to this file's directory, or absolute
+    ca_cert = "ca/ca.pem"            # optional: one CA for all nodes (cluster init)
+    founders = ["police", "ngo", "uni"]   # organisations that must all sign (optional)
+    revision = 0                     # raised by every applied membership change
+    revoked_keys = []                # base64 member keys that may never sign again
+    revoked_certs = []               # node certificate fingerprints never accepted again
 
     [[nodes]]                        # exactly three, ids 0, 1, 2
     id = 0
@@ -20,6 +24,9 @@ roles, Ed25519 public key)::
     peer_port = 8403
     cert_fingerprint = "5f0c...e1"   # 64 lowercase hex chars, SHA-256 of the DER
     audit_key = "base64 of the 32 raw Ed25519 bytes"  # optional: signs its audit log
+    organisation = "police"          # optional: who runs the node
+    tls_anchor = '''-----BEGIN CERTIFICATE-----...'''  # optional: the node's self-signed
+                                     # certificate or its organisation's CA (PEM)
 
     [[members]]
     name = "ngo_a"                   # letters, digits, "_", "-", "." (at most 64)
@@ -27,6 +34,13 @@ roles, Ed25519 public key)::
     roles = ["provider", "approver"] # of provider, analyst, approver, node
     public_key = "base64 of the 32 raw Ed25519 bytes"
 
+    [[signatures]]                   # one per founder (sharelake consortium sign)
+    organisation = "police"
+    member = "police"                # an approver of that organisation
+    signature = "base64 Ed25519 over the founding digest"
+
+The TLS trust of a node is its ``tls_anchor`` when given, else the consortium CA; in
+both cases the certificate must also have the pinned ``cert_fingerprint``.
 :meth:`Consortium.load` checks everything and raises :class:`ConsortiumConfigError`
 naming the file and the offending key (``nodes[1].api_port``, ``members[ngo_b].roles``).
 Unknown keys are refused too, so a misspelt key never silently falls back to a default.
@@ -34,6 +48,8 @@ Unknown keys are refused too, so a misspelt key never silently falls back to a d
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import re
 import tomllib
@@ -43,6 +59,7 @@ from pathlib import Path
 from typing import Any, Literal, NoReturn, cast, get_args
 
 import tomli_w
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ..errors import AuthenticationError, SharelakeError
@@ -53,6 +70,7 @@ __all__ = [
     "ROLES",
     "Consortium",
     "ConsortiumConfigError",
+    "FounderSignature",
     "Member",
     "NodeInfo",
     "Role",
@@ -155,6 +173,11 @@ class NodeInfo:
         The 32 raw bytes of the node's Ed25519 audit public key (it signs every audit
         entry and chain head of the node; ``audit_key`` in the file, base64), or None
         when the file lists none (signatures are then not checked).
+    organisation
+        The organisation that runs the node (``""`` when not stated).
+    tls_anchor
+        PEM of the certificate that anchors the node's TLS trust: its own self-signed
+        certificate or its organisation's CA (``""``: the consortium CA).
     """
 
     id: int
@@ -165,6 +188,8 @@ class NodeInfo:
     peer_port: int
     cert_fingerprint: str
     audit_key: bytes | None = None
+    organisation: str = ""
+    tls_anchor: str = ""
 
     @property
     def api_url(self) -> str:
@@ -176,6 +201,25 @@ class NodeInfo:
     def peer_addr(self) -> tuple[str, int]:
         """``(host, port)`` of the peer channel."""
         return (self.peer_host, self.peer_port)
+
+
+@dataclass(frozen=True)
+class FounderSignature:
+    """A founding organisation's signature over the consortium file.
+
+    Attributes
+    ----------
+    organisation
+        The founder.
+    member
+        The approver of that organisation who signed.
+    signature
+        64 bytes of Ed25519 signature over :func:`sharelake.consortium.founding.digest`.
+    """
+
+    organisation: str
+    member: str
+    signature: bytes
 
 
 @dataclass(frozen=True)
@@ -191,7 +235,15 @@ class Consortium:
     members
         Members by name.
     ca_cert_path
-        The consortium CA certificate (absolute after :meth:`load`).
+        The consortium CA certificate (absolute after :meth:`load`), if there is one.
+    founders
+        Organisations that must all sign the file before a node starts on it.
+    signatures
+        The founders' signatures (see :mod:`sharelake.consortium.founding`).
+    revision
+        How many membership changes were applied to the file.
+    revoked_keys, revoked_certs
+        Member public keys (base64) and node certificate fingerprints never accepted again.
     path
         The file this was loaded from, if any.
     """
@@ -199,8 +251,54 @@ class Consortium:
     name: str
     nodes: tuple[NodeInfo, NodeInfo, NodeInfo]
     members: Mapping[str, Member]
-    ca_cert_path: Path
+    ca_cert_path: Path | None
+    founders: tuple[str, ...] = ()
+    signatures: tuple[FounderSignature, ...] = ()
+    revision: int = 0
+    revoked_keys: frozenset[str] = frozenset()
+    revoked_certs: frozenset[str] = frozenset()
     path: Path | None = field(default=None, compare=False)
+
+    def trust_pem(self, node_id: int | None = None) -> str:
+        """PEM text of the TLS trust anchors: of node ``node_id``, or of all three.
+
+        A node's anchor is its ``tls_anchor`` when given, else the consortium CA.
+
+        Raises
+        ------
+        ConsortiumConfigError
+            If a node has no anchor and there is no readable consortium CA.
+        """
+        ids = NODE_IDS if node_id is None else (node_id,)
+        out: list[str] = []
+        for i in ids:
+            pem = self.nodes[i].tls_anchor
+            if not pem:
+                if self.ca_cert_path is None:
+                    raise ConsortiumConfigError(
+                        f"node P{i} has no tls_anchor and the consortium names no ca_cert",
+                        path=self.path,
+                        key=f"nodes[{i}].tls_anchor",
+                    )
+                try:
+                    pem = self.ca_cert_path.read_text()
+                except OSError as e:
+                    raise ConsortiumConfigError(
+                        f"cannot read the consortium CA {self.ca_cert_path}: {e.strerror or e}",
+                        path=self.path,
+                        key="consortium.ca_cert",
+                    ) from None
+            if pem not in out:
+                out.append(pem)
+        return "\n".join(p.strip() + "\n" for p in out)
+
+    def pins(self) -> tuple[str, str, str]:
+        """The pinned certificate fingerprints of P0, P1 and P2."""
+        return (
+            self.nodes[0].cert_fingerprint,
+            self.nodes[1].cert_fingerprint,
+            self.nodes[2].cert_fingerprint,
+        )
 
     def member(self, name: str) -> Member:
         """The member called ``name``.
@@ -257,45 +355,99 @@ class Consortium:
     def from_dict(cls, doc: Mapping[str, Any], *, path: Path | None = None) -> Consortium:
         """Validate a parsed consortium document (see :meth:`load`)."""
         v = FieldValidator(path)
-        v.keys(doc, "", required={"version", "consortium", "nodes", "members"})
+        v.keys(
+            doc, "", required={"version", "consortium", "nodes", "members"}, optional={"signatures"}
+        )
         version = v.integer(doc, "version", "version")
         if version != FORMAT_VERSION:
             v.fail("version", f"unsupported format version {version} (this is {FORMAT_VERSION})")
         head = v.table(doc, "consortium", "consortium")
-        v.keys(head, "consortium", required={"name", "ca_cert"})
+        v.keys(
+            head,
+            "consortium",
+            required={"name"},
+            optional={"ca_cert", "founders", "revision", "revoked_keys", "revoked_certs"},
+        )
         name = v.text(head, "name", "consortium.name")
-        ca_raw = v.text(head, "ca_cert", "consortium.ca_cert")
-        ca = Path(ca_raw)
-        if not ca.is_absolute() and path is not None:
-            ca = (path.parent / ca).resolve()
+        ca: Path | None = None
+        if "ca_cert" in head:
+            ca = Path(v.text(head, "ca_cert", "consortium.ca_cert"))
+            if not ca.is_absolute() and path is not None:
+                ca = (path.parent / ca).resolve()
+        founders = tuple(_texts(v, head, "founders", "consortium.founders"))
+        if len(set(founders)) != len(founders):
+            v.fail("consortium.founders", "an organisation is listed twice")
+        revision = v.integer(head, "revision", "consortium.revision") if "revision" in head else 0
+        if revision < 0:
+            v.fail("consortium.revision", f"must not be negative, got {revision}")
+        revoked_keys = frozenset(_texts(v, head, "revoked_keys", "consortium.revoked_keys"))
+        revoked_certs = frozenset(
+            t.lower() for t in _texts(v, head, "revoked_certs", "consortium.revoked_certs")
+        )
         nodes = _parse_nodes(v, v.array(doc, "nodes", "nodes"))
+        if ca is None:
+            for n in nodes:
+                if not n.tls_anchor:
+                    v.fail(
+                        f"nodes[{n.id}].tls_anchor",
+                        "a node needs a tls_anchor when the consortium names no ca_cert",
+                    )
         members = _parse_members(v, v.array(doc, "members", "members"))
-        return cls(name=name, nodes=nodes, members=members, ca_cert_path=ca, path=path)
+        signatures = _parse_signatures(v, doc.get("signatures", []))
+        return cls(
+            name=name,
+            nodes=nodes,
+            members=members,
+            ca_cert_path=ca,
+            founders=founders,
+            signatures=signatures,
+            revision=revision,
+            revoked_keys=revoked_keys,
+            revoked_certs=revoked_certs,
+            path=path,
+        )
 
-    def to_dict(self, *, relative_to: Path | None = None) -> dict[str, Any]:
+    def to_dict(
+        self, *, relative_to: Path | None = None, signatures: bool = True
+    ) -> dict[str, Any]:
         """The TOML document; ``ca_cert`` is made relative to ``relative_to`` if possible."""
-        ca = self.ca_cert_path
-        if relative_to is not None:
-            with contextlib.suppress(ValueError):
-                ca = ca.resolve().relative_to(relative_to.resolve())
-        return {
+        head: dict[str, Any] = {"name": self.name}
+        if self.ca_cert_path is not None:
+            ca = self.ca_cert_path
+            if relative_to is not None:
+                with contextlib.suppress(ValueError):
+                    ca = ca.resolve().relative_to(relative_to.resolve())
+            head["ca_cert"] = ca.as_posix()
+        if self.founders:
+            head["founders"] = list(self.founders)
+        if self.revision:
+            head["revision"] = self.revision
+        if self.revoked_keys:
+            head["revoked_keys"] = sorted(self.revoked_keys)
+        if self.revoked_certs:
+            head["revoked_certs"] = sorted(self.revoked_certs)
+        nodes = []
+        for n in self.nodes:
+            item: dict[str, Any] = {
+                "id": n.id,
+                "name": n.name,
+                "api_host": n.api_host,
+                "api_port": n.api_port,
+                "peer_host": n.peer_host,
+                "peer_port": n.peer_port,
+                "cert_fingerprint": n.cert_fingerprint,
+            }
+            if n.organisation:
+                item["organisation"] = n.organisation
+            if n.tls_anchor:
+                item["tls_anchor"] = n.tls_anchor
+            if n.audit_key is not None:
+                item["audit_key"] = encode_public_key(n.audit_key)
+            nodes.append(item)
+        doc: dict[str, Any] = {
             "version": FORMAT_VERSION,
-            "consortium": {"name": self.name, "ca_cert": ca.as_posix()},
-            "nodes": [
-                {
-                    "id": n.id,
-                    "name": n.name,
-                    "api_host": n.api_host,
-                    "api_port": n.api_port,
-                    "peer_host": n.peer_host,
-                    "peer_port": n.peer_port,
-                    "cert_fingerprint": n.cert_fingerprint,
-                    **(
-                        {} if n.audit_key is None else {"audit_key": encode_public_key(n.audit_key)}
-                    ),
-                }
-                for n in self.nodes
-            ],
+            "consortium": head,
+            "nodes": nodes,
             "members": [
                 {
                     "name": m.name,
@@ -306,6 +458,16 @@ class Consortium:
                 for m in self.members.values()
             ],
         }
+        if signatures and self.signatures:
+            doc["signatures"] = [
+                {
+                    "organisation": s.organisation,
+                    "member": s.member,
+                    "signature": base64.b64encode(s.signature).decode("ascii"),
+                }
+                for s in self.signatures
+            ]
+        return doc
 
     def save(self, path: str | Path) -> Path:
         """Write ``consortium.toml`` (validated first, by round trip).
@@ -446,6 +608,49 @@ def _audit_key(v: FieldValidator, item: Mapping[str, Any], where: str) -> bytes 
         v.fail(where, f"the node's audit public key {exc}")
 
 
+def parse_node(v: FieldValidator, item: Any, where: str) -> NodeInfo:
+    """One ``[[nodes]]`` entry (or a node descriptor's ``[node]``), validated."""
+    if not isinstance(item, dict):
+        v.fail(where, f"expected a table, got {_kind(item)}")
+    v.keys(
+        item,
+        where,
+        required={
+            "id",
+            "api_host",
+            "api_port",
+            "peer_host",
+            "peer_port",
+            "cert_fingerprint",
+        },
+        optional={"name", "organisation", "tls_anchor", "audit_key"},
+    )
+    nid = v.integer(item, "id", f"{where}.id")
+    if nid not in NODE_IDS:
+        v.fail(f"{where}.id", f"node id must be 0, 1 or 2, got {nid}")
+    name = v.text(item, "name", f"{where}.name") if "name" in item else f"P{nid}"
+    fpr = v.text(item, "cert_fingerprint", f"{where}.cert_fingerprint").lower()
+    if not _FPR_RE.fullmatch(fpr.replace(":", "")):
+        v.fail(
+            f"{where}.cert_fingerprint",
+            "expected the SHA-256 certificate fingerprint as 64 hex characters",
+        )
+    return NodeInfo(
+        id=nid,
+        name=name,
+        api_host=v.text(item, "api_host", f"{where}.api_host"),
+        api_port=v.port(item, "api_port", f"{where}.api_port"),
+        peer_host=v.text(item, "peer_host", f"{where}.peer_host"),
+        peer_port=v.port(item, "peer_port", f"{where}.peer_port"),
+        cert_fingerprint=fpr.replace(":", ""),
+        organisation=(
+            v.text(item, "organisation", f"{where}.organisation") if "organisation" in item else ""
+        ),
+        tls_anchor=_anchor(v, item, f"{where}.tls_anchor"),
+        audit_key=_audit_key(v, item, f"{where}.audit_key"),
+    )
+
+
 def _parse_nodes(v: FieldValidator, raw: list[Any]) -> tuple[NodeInfo, NodeInfo, NodeInfo]:
     if len(raw) != 3:
         v.fail("nodes", f"expected exactly 3 nodes (P0, P1, P2), got {len(raw)}")
@@ -453,51 +658,67 @@ def _parse_nodes(v: FieldValidator, raw: list[Any]) -> tuple[NodeInfo, NodeInfo,
     endpoints: dict[tuple[str, int], str] = {}
     for i, item in enumerate(raw):
         where = f"nodes[{i}]"
-        if not isinstance(item, dict):
-            v.fail(where, f"expected a table, got {_kind(item)}")
-        v.keys(
-            item,
-            where,
-            required={
-                "id",
-                "api_host",
-                "api_port",
-                "peer_host",
-                "peer_port",
-                "cert_fingerprint",
-            },
-            optional={"name", "audit_key"},
-        )
-        nid = v.integer(item, "id", f"{where}.id")
-        if nid not in NODE_IDS:
-            v.fail(f"{where}.id", f"node id must be 0, 1 or 2, got {nid}")
-        if nid in by_id:
-            v.fail(f"{where}.id", f"node id {nid} is listed twice")
-        name = v.text(item, "name", f"{where}.name") if "name" in item else f"P{nid}"
-        fpr = v.text(item, "cert_fingerprint", f"{where}.cert_fingerprint").lower()
-        if not _FPR_RE.fullmatch(fpr.replace(":", "")):
-            v.fail(
-                f"{where}.cert_fingerprint",
-                "expected the SHA-256 certificate fingerprint as 64 hex characters",
-            )
-        node = NodeInfo(
-            id=nid,
-            name=name,
-            api_host=v.text(item, "api_host", f"{where}.api_host"),
-            api_port=v.port(item, "api_port", f"{where}.api_port"),
-            peer_host=v.text(item, "peer_host", f"{where}.peer_host"),
-            peer_port=v.port(item, "peer_port", f"{where}.peer_port"),
-            cert_fingerprint=fpr.replace(":", ""),
-            audit_key=_audit_key(v, item, f"{where}.audit_key"),
-        )
+        node = parse_node(v, item, where)
+        if node.id in by_id:
+            v.fail(f"{where}.id", f"node id {node.id} is listed twice")
         for kind in ("api", "peer"):
             addr = (getattr(node, f"{kind}_host"), getattr(node, f"{kind}_port"))
             key = f"{where}.{kind}_port"
             if addr in endpoints:
                 v.fail(key, f"address {addr[0]}:{addr[1]} is also used by {endpoints[addr]}")
             endpoints[addr] = key
-        by_id[nid] = node
+        by_id[node.id] = node
     return (by_id[0], by_id[1], by_id[2])
+
+
+def _anchor(v: FieldValidator, item: Mapping[str, Any], where: str) -> str:
+    """An optional PEM certificate; checked to parse."""
+    if "tls_anchor" not in item:
+        return ""
+    pem = v.text(item, "tls_anchor", where)
+    try:
+        x509.load_pem_x509_certificate(pem.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        v.fail(where, "expected one PEM certificate")
+    return pem
+
+
+def _texts(v: FieldValidator, tbl: Mapping[str, Any], key: str, where: str) -> list[str]:
+    """An optional array of non-empty strings (``[]`` when absent)."""
+    if key not in tbl:
+        return []
+    items = v.array(tbl, key, where)
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or not item.strip():
+            v.fail(f"{where}[{i}]", f"expected a non-empty string, got {_kind(item)}")
+    return [str(x) for x in items]
+
+
+def _parse_signatures(v: FieldValidator, raw: Any) -> tuple[FounderSignature, ...]:
+    if not isinstance(raw, list):
+        v.fail("signatures", f"expected an array, got {_kind(raw)}")
+    out: list[FounderSignature] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        where = f"signatures[{i}]"
+        if not isinstance(item, dict):
+            v.fail(where, f"expected a table, got {_kind(item)}")
+        v.keys(item, where, required={"organisation", "member", "signature"})
+        org = v.text(item, "organisation", f"{where}.organisation")
+        if org in seen:
+            v.fail(f"{where}.organisation", f"{org!r} has signed twice")
+        seen.add(org)
+        try:
+            sig = base64.b64decode(v.text(item, "signature", f"{where}.signature"), validate=True)
+        except (binascii.Error, ValueError):
+            v.fail(f"{where}.signature", "is not valid base64")
+        out.append(FounderSignature(org, v.text(item, "member", f"{where}.member"), sig))
+    return tuple(out)
+
+
+def parse_members(v: FieldValidator, raw: list[Any]) -> dict[str, Member]:
+    """The ``[[members]]`` entries (or a member descriptor's ``[member]``), validated."""
+    return _parse_members(v, raw)
 
 
 def _parse_members(v: FieldValidator, raw: list[Any]) -> dict[str, Member]:

@@ -21,10 +21,13 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
-from ..errors import ProtocolError
+from ..errors import ProtocolError, ProtocolVersionError
 
 MAGIC = b"SLKF"
 VERSION = 1
+#: The node-to-node protocol version: in every frame header, so the hello of a peer
+#: stream carries it; a node refuses a peer of another version naming both.
+PROTOCOL_VERSION = VERSION
 HEADER = struct.Struct("!4sHH16sQQ")
 HEADER_SIZE = HEADER.size
 SESSION_BYTES = 16
@@ -81,7 +84,10 @@ def parse_header(buf: bytes | bytearray | memoryview) -> FrameHeader:
     if magic != MAGIC:
         raise ProtocolError("frame has a wrong magic number (not a sharelake peer?)")
     if version != VERSION:
-        raise ProtocolError(f"frame has protocol version {version}, expected {VERSION}")
+        raise ProtocolVersionError(
+            f"the peer speaks sharelake protocol version {version}, this node speaks {VERSION}",
+            theirs=int(version),
+        )
     if kind not in Kind._value2member_map_:
         raise ProtocolError(f"frame has unknown kind {kind}")
     if length > MAX_PAYLOAD:

@@ -54,15 +54,30 @@ _ACK_OK, _ACK_IDENTITY, _ACK_SESSION, _ACK_SLOT = 0, 1, 2, 3
 
 
 def make_context(
-    *, server: bool, certfile: str | Path, keyfile: str | Path, cafile: str | Path
+    *,
+    server: bool,
+    certfile: str | Path,
+    keyfile: str | Path,
+    cafile: str | Path | None = None,
+    cadata: str | None = None,
 ) -> ssl.SSLContext:
-    """A TLS 1.3 context that presents our certificate and trusts only ``cafile``."""
+    """A TLS 1.3 context that presents our certificate and trusts only the given anchors.
+
+    The anchors are ``cafile`` and/or ``cadata`` (PEM text: the consortium CA, the
+    nodes' organisation CAs or their self-signed certificates); at least one is needed.
+    Pinning the exact peer certificate is the caller's job (see ``node/peers.py``).
+    """
+    if cafile is None and not cadata:
+        raise ValueError("make_context needs trust anchors (cafile or cadata)")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     ctx.check_hostname = False  # identity is the node id in the verified certificate
     ctx.verify_mode = ssl.CERT_REQUIRED
     ctx.load_cert_chain(str(certfile), str(keyfile))
-    ctx.load_verify_locations(cafile=str(cafile))
+    if cafile is not None:
+        ctx.load_verify_locations(cafile=str(cafile))
+    if cadata:
+        ctx.load_verify_locations(cadata=cadata)
     if server:
         ctx.num_tickets = 0
     return ctx

@@ -71,6 +71,8 @@ class LocalCluster:
         Deadlines of a fresh consortium (short ones make fault tests fast).
     start_deadline
         Seconds to wait for every node to answer its health check.
+    log_level
+        The nodes' log level (their JSON logs go to ``logs/P{i}.log``).
     """
 
     def __init__(
@@ -81,7 +83,9 @@ class LocalCluster:
         base_port: int | None = None,
         deadlines: Deadlines | None = None,
         start_deadline: float = 30.0,
+        log_level: str = "info",
     ) -> None:
+        self.log_level = log_level
         self._owned = dir is None
         self.dir = Path(tempfile.mkdtemp(prefix="sharelake-cluster-")) if dir is None else Path(dir)
         if self._owned:
@@ -117,14 +121,29 @@ class LocalCluster:
         self.log_path(i).parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path(i), "ab")  # noqa: SIM115 - closed in _reap
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        ready = self._ready_path(i)
+        ready.unlink(missing_ok=True)
+        cmd = [sys.executable, "-m", "sharelake.node.server", str(node_config_path(self.dir, i))]
         self._procs[i] = subprocess.Popen(
-            [sys.executable, "-m", "sharelake.node.server", str(node_config_path(self.dir, i))],
+            [*cmd, "--ready-file", str(ready), "--log-level", self.log_level],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
         )
         self._logs[i] = log
+
+    def _ready_path(self, i: int) -> Path:
+        return self.dir / "logs" / f"P{i}.ready"
+
+    def _is_ready(self, i: int) -> bool:
+        """Whether node ``i``'s own process (not another on its port) reported it listens."""
+        proc = self._procs[i]
+        try:
+            pid = int(self._ready_path(i).read_text().strip() or 0)
+        except (OSError, ValueError):
+            return False
+        return proc is not None and pid == proc.pid
 
     def _reap(self, i: int) -> None:
         log = self._logs[i]
@@ -146,7 +165,7 @@ class LocalCluster:
         return self
 
     def _client(self) -> httpx.Client:
-        ctx = ssl.create_default_context(cafile=str(self.consortium.ca_cert_path))
+        ctx = ssl.create_default_context(cadata=self.consortium.trust_pem())
         ctx.check_hostname = False
         return httpx.Client(verify=ctx, timeout=2.0)
 
@@ -189,9 +208,10 @@ class LocalCluster:
                         f"node P{i} exited with status {code}:\n{_tail(self.log_path(i))}"
                     )
                 try:
-                    self.health(i, client)
-                    pending.pop(0)
-                    continue
+                    if self._is_ready(i):  # our process holds the ports: then ask it
+                        self.health(i, client)
+                        pending.pop(0)
+                        continue
                 except (httpx.HTTPError, OSError):
                     pass
                 if time.monotonic() > end:

@@ -18,6 +18,7 @@ Each :meth:`PeerRouter.open_session` returns an ordinary
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import socket
 import ssl
@@ -27,9 +28,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import AuthenticationError, PeerTimeoutError, ProtocolError, SharelakeError
+from ..errors import (
+    AuthenticationError,
+    PeerTimeoutError,
+    ProtocolError,
+    ProtocolVersionError,
+    SharelakeError,
+)
 from ..net.framing import (
     HEADER_SIZE,
+    PROTOCOL_VERSION,
+    SESSION_BYTES,
     Kind,
     decode_header,
     encode_frame,
@@ -51,7 +60,7 @@ __all__ = ["PeerRouter", "SessionBusyError"]
 log = logging.getLogger(__name__)
 
 # Acknowledgement codes of the hello exchange (the same wire values as net/tls.py).
-ACK_OK, ACK_IDENTITY, ACK_SESSION, ACK_SLOT = 0, 1, 2, 3
+ACK_OK, ACK_IDENTITY, ACK_SESSION, ACK_SLOT, ACK_VERSION = 0, 1, 2, 3, 4
 HELLO_SIZE = HEADER_SIZE + 2
 HANDSHAKE_SECONDS = 5.0
 MAX_PENDING = 256
@@ -122,7 +131,15 @@ class PeerRouter:
     addrs
         The peer addresses of the three nodes, by node id.
     certfile, keyfile, cafile
-        This node's certificate and key, and the consortium CA (the only trusted root).
+        This node's certificate and key, and the consortium CA (``None`` when the
+        anchors come as ``cadata``).
+    cadata
+        PEM text of the trust anchors (the nodes' self-signed certificates or their
+        organisations' CAs, from ``consortium.toml``).
+    pins
+        The certificate fingerprints of P0, P1 and P2: a peer must present exactly the
+        one of its slot (so an organisation's CA cannot issue a certificate for another
+        organisation's node).
     listener
         An already bound socket for ``addrs[party]`` (else one is bound by :meth:`start`).
     pending_ttl
@@ -135,19 +152,22 @@ class PeerRouter:
         addrs: Sequence[Addr],
         certfile: str | Path,
         keyfile: str | Path,
-        cafile: str | Path,
+        cafile: str | Path | None,
         *,
+        cadata: str | None = None,
+        pins: Sequence[str] | None = None,
         listener: socket.socket | None = None,
         pending_ttl: float = 30.0,
     ) -> None:
         self.party = party
+        self.pins = [p.lower() for p in pins] if pins is not None else None
         self.addrs = [(str(a[0]), int(a[1])) for a in addrs]
         self.pending_ttl = pending_ttl
         self._server_ctx = make_context(
-            server=True, certfile=certfile, keyfile=keyfile, cafile=cafile
+            server=True, certfile=certfile, keyfile=keyfile, cafile=cafile, cadata=cadata
         )
         self._client_ctx = make_context(
-            server=False, certfile=certfile, keyfile=keyfile, cafile=cafile
+            server=False, certfile=certfile, keyfile=keyfile, cafile=cafile, cadata=cadata
         )
         self._listener = listener
         self._lock = threading.Lock()
@@ -166,6 +186,11 @@ class PeerRouter:
             target=self._accept_loop, name=f"sharelake-peers-P{self.party}", daemon=True
         )
         self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        """Whether the listener thread accepts peer streams."""
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
 
     def close(self) -> None:
         """Stop accepting and drop every waiting stream (open sessions are not touched)."""
@@ -228,12 +253,27 @@ class PeerRouter:
             _close(raw)
             return
         try:
-            peer = node_id_from_cert(tls.getpeercert(binary_form=True) or b"")
+            der = tls.getpeercert(binary_form=True) or b""
+            peer = node_id_from_cert(der)
+            self._check_pin(peer, der)
             hello = read_setup_bytes(tls, HELLO_SIZE)
             hdr = parse_header(hello[:HEADER_SIZE])
             decode_header(
                 hello[:HEADER_SIZE], session=hdr.session, seq=0, length=2, kind=Kind.HELLO
             )
+        except ProtocolVersionError as exc:
+            # Answer in our own version, so the dialler can name both versions too.
+            log.warning(
+                "P%d: refused P%d: it speaks protocol version %d, this node speaks %d",
+                self.party,
+                peer,
+                exc.theirs,
+                PROTOCOL_VERSION,
+            )
+            with contextlib.suppress(OSError):
+                tls.sendall(encode_frame(bytes(SESSION_BYTES), 0, bytes([ACK_VERSION]), Kind.ACK))
+            _close(tls)
+            return
         except (OSError, ssl.SSLError, SharelakeError) as exc:
             log.info("P%d: refused an inbound peer stream: %s", self.party, exc)
             _close(tls)
@@ -278,6 +318,17 @@ class PeerRouter:
             return
         _ack(item.sock, item.sid, ACK_SLOT)
         _close(item.sock)
+
+    def _check_pin(self, peer: int, der: bytes) -> None:
+        """The certificate must be the one ``consortium.toml`` pins for ``peer``."""
+        if self.pins is None:
+            return
+        got = hashlib.sha256(der).hexdigest()
+        if got != self.pins[peer]:
+            raise AuthenticationError(
+                f"P{self.party}: P{peer} presented certificate {got[:16]}..., but the "
+                f"consortium pins {self.pins[peer][:16]}... for P{peer} (revoked or replaced?)"
+            )
 
     # ---- sessions ---------------------------------------------------------------------
 
@@ -389,7 +440,8 @@ class PeerRouter:
                 _close(raw)
                 time.sleep(pause)
                 continue
-            got = node_id_from_cert(tls.getpeercert(binary_form=True) or b"")
+            der = tls.getpeercert(binary_form=True) or b""
+            got = node_id_from_cert(der)
             if got != peer:
                 _close(tls)
                 raise AuthenticationError(
@@ -397,12 +449,25 @@ class PeerRouter:
                     f"P{got}, expected P{peer} (session {session})"
                 )
             try:
+                self._check_pin(peer, der)
+            except AuthenticationError:
+                _close(tls)
+                raise
+            try:
                 tls.sendall(encode_frame(sid, 0, bytes([self.party, peer]), Kind.HELLO))
                 ack = read_setup_bytes(tls, HEADER_SIZE + 1)
                 decode_header(ack[:HEADER_SIZE], session=sid, seq=0, length=1, kind=Kind.ACK)
             except TimeoutError:
                 _close(tls)
                 continue  # the deadline check at the top of the loop reports it
+            except ProtocolVersionError as exc:
+                _close(tls)
+                raise ProtocolVersionError(
+                    f"P{self.party}: P{peer} at {host}:{port} speaks sharelake protocol "
+                    f"version {exc.theirs}, this node speaks {PROTOCOL_VERSION}: upgrade "
+                    f"the older node (session {session})",
+                    theirs=exc.theirs,
+                ) from None
             except (OSError, ssl.SSLError, ProtocolError):
                 # The peer restarted, dropped an unclaimed stream or refused it: try again.
                 _close(tls)

@@ -48,6 +48,7 @@ from ..errors import (
 )
 from ..mpc.channel import ChannelStats
 from ..mpc.party import Party
+from ..net.framing import PROTOCOL_VERSION
 from ..plan.canonical import PlanError, plan_hash, session_id
 from ..plan.nodes import validate_plan
 from ..relational.table import SecretTable
@@ -64,6 +65,7 @@ from .governance import Governance
 from .governance_routes import mount as mount_governance
 from .ledger import LEDGER_FILE, RequestLedger, SessionReusedError
 from .limits import BodyTooLargeError, MalformedBodyError, RateLimiter, RateLimitError, parse_json
+from .observability import NodeMetrics, log_context, mount_observability
 from .peers import PeerRouter, SessionBusyError
 
 __all__ = ["create_app", "query_cost", "status_of"]
@@ -164,6 +166,7 @@ class _Node:
         # verdicts, approvals, audit (issue 5); policy changes bound to table versions
         versions = {str(t["name"]): int(t["version"]) for t in store.list_tables()}
         self.gov = Governance(config, consortium, versions)
+        self.metrics = NodeMetrics(config.id, __version__, PROTOCOL_VERSION)
 
     async def authenticate(
         self, request: Request, *, limit: int | None = None
@@ -211,9 +214,9 @@ class _Node:
         session = session_id(given_hash, member.name, nonce)
         adm = self.gov.admit(plan, member, catalog, session)  # refuses (audited) or admits
         self.ledger.claim_session(session, member.name)  # a query runs once at this node
-        log.info("P%d: query %s by %s on %s", self.party, session, member.name, names)
         d = self.config.deadlines
-        with QueryWatchdog(self.party, session, d.query) as dog:
+        with log_context(session=session), QueryWatchdog(self.party, session, d.query) as dog:
+            log.info("query admitted (%d tables)", len(names))  # ids and counts, no names
             answer = self._run_session(plan, given_hash, member, session, names, adm, dog)
         context = reply_context(self.verifier.consortium_id, self.party, session)
         return seal(answer, reply_key, context=context)
@@ -266,9 +269,10 @@ class _Node:
             chan.close(drain=not dog.expired)
             tables.clear()
             loaded.clear()
-        log.info("P%d: query %s released %d rows", self.party, session, released.meta["rows"])
+        log.info("query released", extra={"rows": int(released.meta["rows"])})
         released.meta["suppressed"] = suppressed
         released.meta["cost"] = query_cost(chan.stats, time.perf_counter() - t0)
+        self.metrics.query_released(released.meta["cost"])
         return encode_bundle(released.meta, released.arrays)
 
 
@@ -308,17 +312,30 @@ def create_app(
     app = FastAPI(title=f"sharelake node P{config.id}", version=__version__, docs_url=None)
     app.state.node = node
     mount_governance(app)  # governance endpoints and the audit middleware
+    addrs = [n.peer_addr for n in consortium.nodes]
+    mount_observability(
+        app,
+        node.metrics,
+        ready=lambda: router.running and store.is_open,
+        peers=lambda: node.metrics.check_peers(config.id, addrs),
+    )
 
     @app.exception_handler(SharelakeError)
     async def _sharelake_error(request: Request, exc: SharelakeError) -> JSONResponse:
         status = status_of(exc)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        is_query = route == "/v1/queries"
+        if status < 500:
+            node.metrics.refused(exc, query=is_query)
+        else:
+            node.metrics.failed(query=is_query)
         log.info(
-            "P%d: %s %s -> %d %s",
-            node.party,
+            "%s %s -> %d %s",
             request.method,
-            request.url.path,
+            route,  # the route template: a raw path may name a table
             status,
             type(exc).__name__,
+            extra={"error": type(exc).__name__, "status": status},
         )
         return _error(status, exc)
 
@@ -341,12 +358,13 @@ def create_app(
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # The message of an unexpected error is not ours to vouch for: keep it in the log
         # (class and place only) and answer with the class name.
+        node.metrics.failed(query=request.url.path == "/v1/queries")
         log.error(
-            "P%d: %s %s failed: %s",
-            node.party,
+            "%s %s failed: %s",
             request.method,
-            request.url.path,
+            getattr(request.scope.get("route"), "path", "unmatched"),
             type(exc).__name__,
+            extra={"error": type(exc).__name__},
         )
         return _error(500, "internal error at this node", cls=type(exc).__name__)
 

@@ -138,7 +138,13 @@ class Store(FsckMixin):
 
     def close(self) -> None:
         """Close the catalog."""
+        self._closed = True
         self.catalog.close()
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the store is usable (not closed, its folders present)."""
+        return not getattr(self, "_closed", False) and self.tables.is_dir()
 
     def __enter__(self) -> Store:
         return self
