@@ -195,10 +195,10 @@ class Governance:
             if table in tables:
                 self._policies.setdefault(table, {})[int(tables[table])] = entry
                 self._mark("bound", table, int(tables[table]))
-                log.info("an older policy change of table %r: bound to its upload", table)
+                log.info("an older policy change bound to its table's upload")
             else:
                 self._mark("dropped", table, 0)
-                log.info("an older policy change of table %r: the table is gone", table)
+                log.info("an older policy change of a table that is gone")
 
     # ---- policies -----------------------------------------------------------------------
 

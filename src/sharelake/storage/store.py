@@ -157,9 +157,6 @@ class Store(FsckMixin):
     def _version_dir(self, table: str, upload_id: str) -> Path:
         return self.tables / table / upload_id
 
-    def _rel(self, path: Path) -> str:
-        return str(path.relative_to(self.root))
-
     def _remove(self, path: Path) -> None:
         """Remove a file or directory tree (best effort, logged) and fsync its parent."""
         try:
@@ -169,7 +166,7 @@ class Store(FsckMixin):
                 path.unlink(missing_ok=True)
             fsync_dir(path.parent)
         except OSError as exc:
-            log.warning("could not remove %s: %s", self._rel(path), exc.strerror)
+            log.warning("could not remove a stored file: %s", exc.strerror)
 
     def _verify_dir(self, directory: Path, table: str, upload_id: str, layout: Any) -> None:
         for col in layout["columns"]:
@@ -268,7 +265,7 @@ class Store(FsckMixin):
         finally:
             if tmp.exists():
                 self._remove(tmp)
-        log.info("prepared upload %s of table %s (%d rows)", upload_id, table, rows)
+        log.info("prepared upload %s (%d rows)", upload_id, rows)  # ids and counts, no names
         return digest
 
     @staticmethod
@@ -327,7 +324,7 @@ class Store(FsckMixin):
                 raise
             if previous is not None and previous != upload_id:
                 self._remove(self._version_dir(up.table, previous))
-        log.info("committed upload %s: table %s version %d", upload_id, up.table, version)
+        log.info("committed upload %s as version %d", upload_id, version)
         return version
 
     def abort_upload(self, upload_id: str) -> None:
@@ -498,4 +495,4 @@ class Store(FsckMixin):
                 raise TableOwnerError(f"table {name!r} belongs to another member")
             self.catalog.delete_table(name)
             self._remove(self.tables / name)
-        log.info("dropped table %s", name)
+        log.info("dropped a table")  # the audit names it; the log does not
