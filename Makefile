@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: browser-deps portal-screenshots test test-slow test-faults lint demo bench bench-quick clean
+.PHONY: browser-deps portal-screenshots test test-slow test-faults test-multihost lint demo bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: lint browser-deps
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+# Three nodes in three network namespaces joined by veth pairs (needs root and iproute2;
+# skipped with the reason otherwise).
+test-multihost: $(STAMP)
+	$(BIN)/python -m pytest -q -m multihost -rs
 
 # The attack and fault suite over real node processes (SECURITY.md, "Attack suite"):
 # every `faults` test, the slow ones too (the fast ones also run in `make test`).

@@ -58,10 +58,8 @@ class Founded:
         return self.root / ORGS[i] / "node"
 
     def key(self, member: str) -> Path:
-        for org in (*ORGS, "analysts"):
-            p = self.root / org / "keys" / f"{member}.key"
-            if p.exists():
-                return p
+        for p in self.root.glob(f"*/keys/{member}.key"):
+            return p
         raise FileNotFoundError(member)
 
 
@@ -72,11 +70,15 @@ def found(
     bind_hosts: Sequence[str] | None = None,
     csr_org: str | None = None,
     sign_by: Sequence[str] = ORGS,
+    more_members: Sequence[tuple[str, str, str]] = (),
+    org_roles: str = "provider,approver",
 ) -> Founded:
     """Run the ceremony: node init and member init per organisation, assemble, sign.
 
     ``csr_org`` gets a certificate from its own CA instead of a self-signed one;
-    ``sign_by`` lists the organisations that sign (all three by default).
+    ``sign_by`` lists the organisations that sign (all three by default);
+    ``more_members`` adds ``(name, organisation, roles)`` members, each made in the
+    folder of its organisation (``ORG/keys``).
     """
     ports = free_ports(6) if all(h == "127.0.0.1" for h in hosts) else [7340, 7341] * 3
     descriptors = []
@@ -107,7 +109,7 @@ def found(
             cli(*args)
         descriptors.append(node / "descriptor.toml")
         keys = root / org / "keys"
-        cli("member", "init", "--name", org, "--roles", "provider,approver", "--out", keys)
+        cli("member", "init", "--name", org, "--roles", org_roles, "--out", keys)
         members.append(keys / f"{org}.member.toml")
     analysts = root / "analysts" / "keys"
     cli(
@@ -123,9 +125,14 @@ def found(
         analysts,
     )
     members.append(analysts / "analyst.member.toml")
+    for name, org, roles in more_members:
+        keys = root / org / "keys"
+        cli("member", "init", "--name", name, "--org", org, "--roles", roles, "--out", keys)
+        members.append(keys / f"{name}.member.toml")
     shared = root / "shared" / "consortium.toml"
     shared.parent.mkdir(parents=True)
     assemble = ["consortium", "assemble", "--name", "three-orgs", "--out", shared]
+    assemble += ["--founders", ",".join(ORGS)]
     for d in descriptors:
         assemble += ["--node", d]
     for m in members:

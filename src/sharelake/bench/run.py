@@ -234,19 +234,29 @@ def _fmt_bytes(v: int | None) -> str:
 
 
 def render_table(records: Sequence[Record]) -> Table:
-    """One row per (op, n): sharelake beside plaintext and MPyC, and the ratio to MPyC.
+    """One row per (op, n[, rtt]): sharelake beside plaintext and MPyC, and the ratio to MPyC.
 
-    Notes of records that did not run are listed in the table's caption.
+    With ``--rtt`` records, an ``rtt`` column shows the simulated round trip of each
+    secure row (the baselines are the same for every rtt). Notes of records that did not
+    run are listed in the table's caption.
     """
-    by_key = {(r["system"], r["op"], r["n"]): r for r in records}
-    keys = sorted({(r["op"], r["n"]) for r in records}, key=lambda k: (_op_order(k[0]), k[1]))
+    by_key = {(r["system"], r["op"], r["n"]): r for r in records if "rtt" not in r}
+    secure = {(r["op"], r["n"], r.get("rtt")): r for r in records if r["system"] == "sharelake"}
+    rtts = sorted({k[2] for k in secure if k[2] is not None})
+    keys = sorted(
+        {(op, n, rtt) for op, n, rtt in secure}
+        | {(r["op"], r["n"], None) for r in records if r["system"] != "sharelake"},
+        key=lambda k: (_op_order(k[0]), k[0], k[1], -1.0 if k[2] is None else k[2]),
+    )
+    if rtts:
+        keys = [k for k in keys if k[2] is not None or (k[0], k[1], None) in secure]
     table = Table(title="sharelake bench: op only, slowest party; bytes = most one party sent")
-    cols = ("op", "n", "sharelake s", "ops/s", "rounds", "bytes/party", "plain s", "mpyc s")
-    for col in (*cols, "mpyc ops/s", "x mpyc"):
+    cols = ("op", "n", *(("rtt",) if rtts else ()), "sharelake s", "ops/s", "rounds")
+    for col in (*cols, "bytes/party", "plain s", "mpyc s", "mpyc ops/s", "x mpyc"):
         table.add_column(col, justify="left" if col == "op" else "right")
     notes: dict[str, list[str]] = {}
-    for op, n in keys:
-        sl = by_key.get(("sharelake", op, n))
+    for op, n, rtt in keys:
+        sl = secure.get((op, n, rtt))
         pl = by_key.get(("plaintext", op, n))
         mp = by_key.get(("mpyc", op, n))
         ratio = "-"
@@ -255,9 +265,11 @@ def render_table(records: Sequence[Record]) -> Table:
         for r in (sl, mp):
             if r and r["note"] and r["seconds"] is None:
                 notes.setdefault(f"{r['system']} {op}: {r['note']}", []).append(f"{n:,}")
+        rtt_cell = ("-" if rtt is None else f"{rtt * 1000:g} ms",) if rtts else ()
         table.add_row(
             op,
             f"{n:,}",
+            *rtt_cell,
             _fmt_s(sl["seconds"] if sl else None),
             _fmt_rate(sl["ops_per_s"] if sl else None),
             "-" if not sl or sl["rounds"] is None else str(sl["rounds"]),

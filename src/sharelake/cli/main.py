@@ -183,6 +183,10 @@ def demo(
     transport: Annotated[
         str, typer.Option("--transport", help="--engine only: tls or memory (threads).")
     ] = "tls",
+    rtt: Annotated[
+        str | None,
+        typer.Option("--rtt", help="A simulated WAN round trip between the nodes, e.g. 50ms."),
+    ] = None,
 ) -> None:
     """Run the human-trafficking monitoring demo on three local node processes over TLS.
 
@@ -199,8 +203,14 @@ def demo(
         from ..monitoring.demo import run_demo as run_monitoring
 
         console = Console(stderr=True)
+        from ..net.relay import parse_duration
+
+        try:
+            rtt_s = parse_duration(rtt) if rtt else None
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--rtt") from None
         summary = run_monitoring(
-            out, scale=1.0 if scale is None else scale, seed=seed, log=console.print
+            out, scale=1.0 if scale is None else scale, seed=seed, log=console.print, rtt=rtt_s
         )
         lo, hi = summary["interval"]
         console.print(

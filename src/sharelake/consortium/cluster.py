@@ -463,7 +463,7 @@ def member_key_path(directory: str | Path, name: str) -> Path:
     return Path(directory) / "members" / f"{check_member_name(name)}.key"
 
 
-def _free_ports(hosts: list[str]) -> list[int]:
+def free_ports(hosts: list[str]) -> list[int]:
     """One port per entry of ``hosts`` that the OS reports free there now.
 
     All sockets are held open together until every port is chosen, so no two entries get
@@ -505,6 +505,8 @@ def init_cluster(
     base_port: int | None = None,
     api_ports: Sequence[int] | None = None,
     peer_ports: Sequence[int] | None = None,
+    advertise_api_ports: Sequence[int] | None = None,
+    advertise_peer_ports: Sequence[int] | None = None,
     name: str = "sharelake-local",
     deadlines: Deadlines | None = None,
     force: bool = False,
@@ -526,6 +528,9 @@ def init_cluster(
         nor ``api_ports``/``peer_ports`` is given, ports are picked free by the OS.
     api_ports, peer_ports
         Three ports each, overriding ``base_port``.
+    advertise_api_ports, advertise_peer_ports
+        Three ports each that ``consortium.toml`` advertises instead (a relay or a port
+        forward in front of the bound ones); default: the bound ports.
     name
         The consortium's name.
     deadlines
@@ -564,12 +569,14 @@ def init_cluster(
             raise ValueError(f"base_port must be in 1-65530, got {base_port}")
         defaults = [base_port + i for i in range(6)]
     elif api_ports is None or peer_ports is None:
-        defaults = _free_ports(hosts + hosts)  # three API ports, then three peer ports
+        defaults = free_ports(hosts + hosts)  # three API ports, then three peer ports
     else:
         defaults = [0] * 6
     api = _three("api_ports", api_ports, defaults[:3])
     peer = _three("peer_ports", peer_ports, defaults[3:])
-    for p in (*api, *peer):
+    adv_api = _three("advertise_api_ports", advertise_api_ports, api)
+    adv_peer = _three("advertise_peer_ports", advertise_peer_ports, peer)
+    for p in (*api, *peer, *adv_api, *adv_peer):
         if not 1 <= p <= 65535:
             raise ValueError(f"port {p} out of range 1-65535")
 
@@ -591,9 +598,9 @@ def init_cluster(
                 id=i,
                 name=f"P{i}",
                 api_host=hosts[i],
-                api_port=api[i],
+                api_port=adv_api[i],
                 peer_host=hosts[i],
-                peer_port=peer[i],
+                peer_port=adv_peer[i],
                 cert_fingerprint=fingerprint(issued.cert),
                 audit_key=public_key_bytes(audit),
             )

@@ -81,10 +81,12 @@ def _audit_summary(cluster_dir: Path) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def _cluster(members: Any) -> Iterator[Any]:
+def _cluster(members: Any, rtt: float | None = None) -> Iterator[Any]:
+    from ..net.relay import LinkSpec
     from ..node.local import LocalCluster
 
-    cluster = LocalCluster(members=members)
+    link = LinkSpec.from_rtt(rtt) if rtt else None
+    cluster = LocalCluster(members=members, link=link, start_deadline=120.0 if rtt else 30.0)
     try:
         cluster.start()
         yield cluster
@@ -101,6 +103,8 @@ def run_demo(
     secure: bool = True,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    rtt: float | None = None,
+    cluster: Any = None,
 ) -> dict[str, Any]:
     """Run the whole monitoring demo and write ``report.html`` and ``report.json``.
 
@@ -121,6 +125,13 @@ def run_demo(
         Show progress bars for the uploads.
     log
         Where to send progress lines (default: print).
+    rtt
+        Round-trip time in seconds of a simulated WAN between the nodes and between the
+        client and the nodes (latency relays, :mod:`sharelake.net.relay`).
+    cluster
+        Three nodes already running elsewhere (on other hosts): an object with
+        ``consortium_path`` (members' keys in ``members/`` beside it) and ``dir``
+        (where to look for audit logs); the demo then starts no nodes of its own.
 
     Returns
     -------
@@ -148,14 +159,19 @@ def run_demo(
         members = [
             MemberSpec(o, o, frozenset({"provider", "approver", "analyst"})) for o in ORGANISATIONS
         ] + [MemberSpec(ANALYST, ANALYST, frozenset({"analyst"}))]
-        say("starting three local nodes with TLS ...")
-        t0 = time.perf_counter()
-        with _cluster(members) as cluster:
-            timings["start_nodes"] = time.perf_counter() - t0
+        if cluster is not None:
             results, mse, uploads, approvals, audit = _secure_part(
                 cluster, frames, k, progress, say, timings
             )
-        say("nodes stopped")
+        else:
+            say("starting three local nodes with TLS ...")
+            t0 = time.perf_counter()
+            with _cluster(members, rtt) as local:
+                timings["start_nodes"] = time.perf_counter() - t0
+                results, mse, uploads, approvals, audit = _secure_part(
+                    local, frames, k, progress, say, timings
+                )
+            say("nodes stopped")
     else:
         results, mse = plain_results, plain_mse
     t0 = time.perf_counter()
@@ -171,7 +187,7 @@ def run_demo(
         audit=audit,
         labels=LABELS,
         timings=timings,
-        meta={"seed": seed, "scale": scale, "k": k, "secure": secure},
+        meta={"seed": seed, "scale": scale, "k": k, "secure": secure, "rtt": rtt},
     )
     timings["report"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_start

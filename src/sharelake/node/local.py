@@ -31,6 +31,7 @@ from ..consortium.cluster import (
     Deadlines,
     MemberSpec,
     consortium_path,
+    free_ports,
     init_cluster,
     member_key_path,
     node_config_path,
@@ -39,6 +40,7 @@ from ..consortium.keys import load_private_key
 from ..consortium.members import Consortium
 from ..consortium.signing import consortium_id, sign_request
 from ..errors import SharelakeError
+from ..net.relay import LinkSpec, Relay
 
 __all__ = ["ClusterStartError", "LocalCluster"]
 
@@ -71,6 +73,10 @@ class LocalCluster:
         Deadlines of a fresh consortium (short ones make fault tests fast).
     start_deadline
         Seconds to wait for every node to answer its health check.
+    link
+        A simulated wide-area link (:mod:`sharelake.net.relay`): every node's API and
+        peer port sits behind a latency relay, so node-to-node and client-to-node
+        traffic pays ``link.delay`` each way (fresh clusters only).
     log_level
         The nodes' log level (their JSON logs go to ``logs/P{i}.log``).
     """
@@ -84,11 +90,32 @@ class LocalCluster:
         deadlines: Deadlines | None = None,
         start_deadline: float = 30.0,
         log_level: str = "info",
+        link: LinkSpec | None = None,
     ) -> None:
         self.log_level = log_level
         self._owned = dir is None
+        self._relays: list[Relay] = []
         self.dir = Path(tempfile.mkdtemp(prefix="sharelake-cluster-")) if dir is None else Path(dir)
-        if self._owned:
+        if link is not None and not self._owned:
+            raise ValueError("a simulated link needs a fresh cluster (dir=None)")
+        if link is not None:
+            bound = free_ports(["127.0.0.1"] * 6)
+            d, bw = link.delay, link.bandwidth
+            self._relays = [
+                Relay(("127.0.0.1", p), delay_up=d, delay_down=d, bandwidth=bw).start()
+                for p in bound
+            ]
+            adv = [r.address[1] for r in self._relays]
+            init_cluster(
+                self.dir,
+                members=members,
+                api_ports=bound[:3],
+                peer_ports=bound[3:],
+                advertise_api_ports=adv[:3],
+                advertise_peer_ports=adv[3:],
+                deadlines=deadlines,
+            )
+        elif self._owned:
             init_cluster(self.dir, members=members, base_port=base_port, deadlines=deadlines)
         self.consortium = Consortium.load(self.consortium_path)
         self.start_deadline = start_deadline
@@ -250,6 +277,9 @@ class LocalCluster:
                 proc.kill()
                 proc.wait(10)
             self._reap(i)
+        for relay in self._relays:
+            relay.close()
+        self._relays = []
         if self._owned:
             shutil.rmtree(self.dir, ignore_errors=True)
 
