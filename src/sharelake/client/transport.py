@@ -9,8 +9,8 @@ composes one; the helper modules of the client call it through the session.
 Pinned TLS: a node's HTTPS connection is accepted only when its certificate chains to the
 node's trust anchor in ``consortium.toml`` (its own self-signed certificate, its
 organisation's CA, or the consortium CA) *and* its SHA-256 fingerprint is the one
-``consortium.toml`` lists for that node; the check runs right after the handshake, before a single byte of a request is
-sent. The host name is not checked: the pinned fingerprint is stronger.
+``consortium.toml`` lists for that node; the check runs right after the handshake, before a
+single byte of a request is sent. The host name is not checked: the pinned fingerprint is stronger.
 
 In-process: :meth:`Transport.in_process` routes the three nodes' requests to Python
 handlers through :class:`httpx.MockTransport` instead of sockets (unit tests of the client).

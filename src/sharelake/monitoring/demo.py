@@ -82,11 +82,9 @@ def _audit_summary(cluster_dir: Path) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _cluster(members: Any, rtt: float | None = None) -> Iterator[Any]:
-    from ..net.relay import LinkSpec
     from ..node.local import LocalCluster
 
-    link = LinkSpec.from_rtt(rtt) if rtt else None
-    cluster = LocalCluster(members=members, link=link, start_deadline=120.0 if rtt else 30.0)
+    cluster = LocalCluster(members=members, rtt=rtt or None, start_deadline=120.0 if rtt else 30.0)
     try:
         cluster.start()
         yield cluster

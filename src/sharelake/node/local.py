@@ -77,6 +77,8 @@ class LocalCluster:
         A simulated wide-area link (:mod:`sharelake.net.relay`): every node's API and
         peer port sits behind a latency relay, so node-to-node and client-to-node
         traffic pays ``link.delay`` each way (fresh clusters only).
+    rtt
+        Shorthand for ``link=LinkSpec.from_rtt(rtt)`` (seconds).
     log_level
         The nodes' log level (their JSON logs go to ``logs/P{i}.log``).
     """
@@ -91,7 +93,10 @@ class LocalCluster:
         start_deadline: float = 30.0,
         log_level: str = "info",
         link: LinkSpec | None = None,
+        rtt: float | None = None,
     ) -> None:
+        if rtt is not None:
+            link = LinkSpec.from_rtt(rtt)
         self.log_level = log_level
         self._owned = dir is None
         self._relays: list[Relay] = []
