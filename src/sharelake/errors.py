@@ -21,6 +21,7 @@ where. The tree (``tests/test_errors.py`` checks that it is complete and true)::
     │   ├── ReplayError            a request nonce seen before (consortium.signing)
     │   ├── SealError              an answer not sealed to this query's key (consortium.sealing)
     │   ├── UnsignedConsortiumError  a founder has not signed the file (consortium.founding)
+    │   ├── MembershipChangeError  a revision not signed by every approver (consortium.changes)
     │   └── NodeAuthError          a node refused the client's identity (client.errors)
     ├── InputValidationError       client input rejected before anything was shared
     │   ├── PlanError              a plan outside the grammar (plan.canonical)
@@ -51,6 +52,7 @@ where. The tree (``tests/test_errors.py`` checks that it is complete and true)::
     ├── SessionReusedError         a query session that already ran at the node (node.ledger)
     ├── RateLimitError             a member over the node's request rate (node.limits)
     ├── NodeStartupError           a node could not start (node.server)
+    ├── BackupError                a backup that cannot be written or restored (node.operations)
     ├── ClusterStartError          a LocalCluster could not start (node.local)
     ├── NodeError                  a node refused a client request (client.errors)
     │   ├── NodeAuthError          (also an AuthenticationError, above)

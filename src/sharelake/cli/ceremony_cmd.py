@@ -224,31 +224,106 @@ def assemble(
 
 @consortium_app.command("sign")
 def sign(
-    file: Annotated[Path, typer.Argument(help="The consortium.toml to sign.")],
+    file: Annotated[Path, typer.Argument(help="The consortium.toml (or a proposal) to sign.")],
     member: Annotated[str, typer.Option("--as", help="An approver of your organisation.")],
     key: Annotated[Path, typer.Option("--key", help="That member's private key file.")],
+    previous: Annotated[
+        Path | None,
+        typer.Option("--previous", help="For a change: the revision in force it replaces."),
+    ] = None,
 ) -> None:
-    """Add your organisation's signature to a consortium file (in place).
+    """Add your signature to a consortium file (in place): a founder's, or an approver's.
+
+    Revision 0 is signed by one approver of each founding organisation; a later revision
+    (a membership change) by every approver of the revision before it (``--previous``).
 
     Parameters
     ----------
-    file, member, key
+    file, member, key, previous
         See the options.
     """
+    from ..consortium.changes import MembershipChangeError, check_change, sign_change
     from ..consortium.founding import add_signature, missing_founders
     from ..consortium.keys import load_private_key
     from ..consortium.members import Consortium
     from ..errors import SharelakeError
 
     try:
-        cons = add_signature(Consortium.load(file), member, load_private_key(key))
-        cons.save(file)
-        missing = missing_founders(Consortium.load(file))
+        cons = Consortium.load(file)
+        k = load_private_key(key)
+        if cons.revision == 0:
+            cons = add_signature(cons, member, k)
+            cons.save(file)
+            missing = missing_founders(Consortium.load(file))
+            rest = f"still to sign: {', '.join(missing)}" if missing else "every founder has signed"
+        else:
+            if previous is None:
+                raise typer.BadParameter(
+                    f"{file} is revision {cons.revision}: give the revision in force as --previous",
+                    param_hint="--previous",
+                )
+            prev = Consortium.load(previous)
+            cons = sign_change(cons, prev, member, k)
+            cons.save(file)
+            try:
+                check_change(prev, Consortium.load(file))
+                rest = "every approver has signed: apply it on each node"
+            except MembershipChangeError as exc:
+                rest = str(exc).split(" is ", 1)[-1]
     except SharelakeError as exc:
         raise _fail(str(exc)) from None
-    org = cons.members[member].organisation
-    rest = f"still to sign: {', '.join(missing)}" if missing else "every founder has signed"
-    typer.echo(f"{file}: signed for {org} by {member}; {rest}")
+    typer.echo(f"{file}: signed by {member}; {rest}")
+
+
+@consortium_app.command("propose")
+def propose(
+    current: Annotated[Path, typer.Argument(help="The consortium.toml in force.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the proposal.")],
+    add_member: Annotated[
+        Path | None, typer.Option("--add-member", help="A new member's NAME.member.toml.")
+    ] = None,
+    remove_member: Annotated[
+        str | None, typer.Option("--remove-member", help="A member to remove.")
+    ] = None,
+    rotate_key: Annotated[
+        Path | None,
+        typer.Option("--rotate-key", help="A member's new NAME.member.toml (new key)."),
+    ] = None,
+    replace_node: Annotated[
+        Path | None,
+        typer.Option(
+            "--replace-node", help="A node's new descriptor.toml (its old cert is revoked)."
+        ),
+    ] = None,
+) -> None:
+    """Write the next revision of the consortium file with one membership change, unsigned.
+
+    Parameters
+    ----------
+    current, out, add_member, remove_member, rotate_key, replace_node
+        See the options.
+    """
+    from ..consortium.changes import approvers, describe_change
+    from ..consortium.changes import propose as make
+    from ..consortium.members import Consortium
+    from ..consortium.node_folder import read_member_descriptor, read_node_descriptor
+    from ..errors import SharelakeError
+
+    try:
+        cur = Consortium.load(current)
+        new = make(
+            cur,
+            add_member=read_member_descriptor(add_member) if add_member else None,
+            remove_member=remove_member,
+            rotate_key=read_member_descriptor(rotate_key) if rotate_key else None,
+            replace_node=read_node_descriptor(replace_node) if replace_node else None,
+        )
+        new.save(out)
+    except SharelakeError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"wrote {out}: {describe_change(cur, new)}")
+    typer.echo(f"every approver must sign it: {', '.join(a.name for a in approvers(cur))}")
+    typer.echo(f"  sharelake consortium sign {out} --previous {current} --as NAME --key NAME.key")
 
 
 @consortium_app.command("verify")
@@ -275,3 +350,40 @@ def verify(
         f"{file}: consortium {cons.name!r} (revision {cons.revision}) signed by every founder "
         f"({', '.join(cons.founders)})"
     )
+
+
+def node_apply_change(
+    config: Annotated[Path, typer.Argument(help="The node's node.toml.")],
+    proposal: Annotated[Path, typer.Argument(help="The signed next revision.")],
+) -> None:
+    """Check a membership change against this node's consortium file and put it in force.
+
+    Every approver of the revision in force must have signed it. The old revision goes
+    to the node's history (``DATA/consortium-history``), the change into its audit
+    log. A running node uses the new revision after a restart.
+
+    Parameters
+    ----------
+    config, proposal
+        See the arguments.
+    """
+    from ..consortium.changes import apply_change
+    from ..consortium.cluster import NodeConfig, audit_key_path
+    from ..consortium.keys import load_private_key
+    from ..errors import SharelakeError
+    from ..governance.audit import AuditLog
+
+    try:
+        cfg = NodeConfig.load(config)
+        akey = audit_key_path(cfg.key_path)  # the node signs its audit entries
+        key = load_private_key(akey) if akey.exists() else None
+        audit = AuditLog(cfg.data_dir / "audit.jsonl", node=cfg.id, key=key)
+        try:
+            new, what = apply_change(cfg.consortium_path, cfg.data_dir, proposal)
+        except SharelakeError as exc:
+            audit.append("membership", decision="refused", detail=str(exc))
+            raise
+        audit.append("membership", decision="applied", detail=what)
+    except SharelakeError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"{cfg.name}: {what} applied; restart the node to use revision {new.revision}")

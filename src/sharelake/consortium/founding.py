@@ -223,6 +223,9 @@ def assemble(
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise ConsortiumConfigError(f"member {twice[0]!r} is given twice")
+    for n in nodes:
+        if not n.tls_anchor:
+            raise ConsortiumConfigError(f"the descriptor of P{n.id} has no tls_anchor")
     by_id = {n.id: n for n in nodes}
     if sorted(by_id) != [0, 1, 2] or len(nodes) != 3:
         got = ", ".join(f"P{n.id}" for n in nodes) or "none"

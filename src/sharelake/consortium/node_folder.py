@@ -6,6 +6,7 @@ A node folder is everything one node needs, and nothing of anyone else's::
     DIR/descriptor.toml    PUBLIC: id, organisation, advertised addresses, certificate
                            fingerprint and trust anchor; send it to the assembler
     DIR/tls/node-key.pem   the node's TLS private key (0600; never leaves DIR)
+    DIR/tls/audit-key.pem  the node's Ed25519 audit key (0600): signs its audit entries
     DIR/tls/node.pem       its certificate: self-signed, or issued by the organisation's CA
     DIR/tls/node.csr       (--csr) the request for the organisation's CA
     DIR/tls/ca.pem         (--csr) the organisation's CA certificate, once imported
@@ -34,8 +35,8 @@ from cryptography.hazmat.primitives import serialization
 from ..errors import AuthenticationError, SharelakeError
 from ..net.identity import fingerprint, load_cert, node_id_from_cert
 from .certs import DEFAULT_HOSTS, node_csr, self_signed_node_cert
-from .cluster import Deadlines, NodeConfig
-from .keys import generate_key, public_key_bytes, save_private_key
+from .cluster import Deadlines, NodeConfig, audit_key_path
+from .keys import generate_key, load_private_key, public_key_bytes, save_private_key
 from .members import (
     FORMAT_VERSION,
     ROLES,
@@ -205,6 +206,7 @@ def init_node(
     for stale in ("cert", "ca", "descriptor"):
         paths[stale].unlink(missing_ok=True)
     csr_path: Path | None = None
+    save_private_key(generate_key(), audit_key_path(paths["key"]))
     if csr:
         csr_path, _ = node_csr(node_id, paths["tls"], hosts=hosts)
     else:
@@ -258,6 +260,7 @@ def _finish_descriptor(d: Path) -> NodeInfo:
         cert_fingerprint=fingerprint(paths["cert"]),
         organisation=str(adv["organisation"]),
         tls_anchor=_pem(anchor),
+        audit_key=public_key_bytes(load_private_key(audit_key_path(paths["key"]))),
     )
     write_node_descriptor(info, paths["descriptor"])
     return info
@@ -326,10 +329,7 @@ def read_node_descriptor(path: str | Path) -> NodeInfo:
     doc = read_toml(p)
     v = FieldValidator(p)
     v.keys(doc, "", required={"version", "node"})
-    node = v.table(doc, "node", "node")
-    if "tls_anchor" not in node:
-        v.fail("node.tls_anchor", "a node descriptor needs its trust anchor")
-    return parse_node(v, node, "node")
+    return parse_node(v, v.table(doc, "node", "node"), "node")
 
 
 def write_member_descriptor(member: Member, path: str | Path) -> Path:

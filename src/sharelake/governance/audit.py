@@ -91,6 +91,7 @@ KINDS = (
     "failure",
     "upload",
     "drop",
+    "membership",
 )
 #: Kinds every node logs for the same event (compared across nodes, field by field).
 SHARED_KINDS = frozenset(

@@ -5,7 +5,8 @@
 
 Each node runs as ``python -m sharelake.node.server nodes/P{i}/node.toml`` in its own
 process (its output goes to ``logs/P{i}.log`` in the cluster directory). The cluster
-is up when all three answer a signed ``GET /v1/health`` over HTTPS (CA pinned).
+is up when each node's own process reports its ports bound and answers ``GET /readyz``
+over HTTPS (CA pinned).
 :meth:`LocalCluster.kill` and :meth:`LocalCluster.restart` exist for fault tests.
 """
 
@@ -241,7 +242,8 @@ class LocalCluster:
                     )
                 try:
                     if self._is_ready(i):  # our process holds the ports: then ask it
-                        self.health(i, client)
+                        r = client.get(f"{self.api_url(i)}/readyz")  # no member key needed
+                        r.raise_for_status()
                         pending.pop(0)
                         continue
                 except (httpx.HTTPError, OSError):

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 
+from ..consortium.changes import check_authorised
 from ..consortium.cluster import NodeConfig, check_node_files
-from ..consortium.founding import check_founders_signed
 from ..consortium.members import Consortium
 from ..errors import SharelakeError
 from ..net.framing import PROTOCOL_VERSION
@@ -67,7 +67,7 @@ def prepare_node(
         raise NodeStartupError(f"{config_path}: {exc}") from None
     try:
         check_node_files(config, consortium)
-        check_founders_signed(consortium)
+        check_authorised(consortium, config.data_dir)
     except SharelakeError as exc:
         raise NodeStartupError(f"P{config.id}: {exc}") from None
     except InvalidSignature:
