@@ -49,7 +49,8 @@ def test_each_organisation_folder_holds_only_its_own_private_keys(tmp_path: Path
             if p.is_file() and (p.name.endswith("-key.pem") or p.suffix == ".key")
         )
         extra = ["org-ca/ca-key.pem"] if org == "ngo" else []
-        assert private == sorted([f"keys/{org}.key", "node/tls/node-key.pem", *extra])
+        mine = [f"keys/{org}.key", "node/tls/node-key.pem", "node/tls/audit-key.pem"]
+        assert private == sorted([*mine, *extra])
         for p in private:
             assert stat.S_IMODE((f.org(org) / p).stat().st_mode) == 0o600
     cons = Consortium.load(f.consortium)

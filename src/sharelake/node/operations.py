@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
 from ..consortium.cluster import NodeConfig, check_node_files
 from ..consortium.founding import missing_founders
 from ..consortium.members import Consortium
