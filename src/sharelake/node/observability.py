@@ -37,10 +37,10 @@ import secrets
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -223,10 +223,50 @@ class NodeMetrics:
         return generate_latest(self.registry)
 
 
-def _route_of(request: Request) -> str:
-    route = request.scope.get("route")
-    path = getattr(route, "path", None)
+def _route_of(scope: Any) -> str:
+    path = getattr(scope.get("route"), "path", None)
     return str(path) if path else "unmatched"
+
+
+class _RequestLog:
+    """Pure ASGI middleware: request id, metrics and one log line per request (by route)."""
+
+    def __init__(self, app: Any, *, metrics: NodeMetrics, log: logging.Logger) -> None:
+        self.app, self.metrics, self.log = app, metrics, log
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = secrets.token_hex(8)
+        t0 = time.perf_counter()
+        status = [500]
+
+        async def send_with_id(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = int(message["status"])
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode("ascii")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        token = _request_id.set(rid)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            _request_id.reset(token)
+            if scope.get("path") not in _PROBES:
+                route, seconds = _route_of(scope), time.perf_counter() - t0
+                self.metrics.requests.labels(route=route, status=str(status[0])).inc()
+                self.metrics.request_seconds.labels(route=route).observe(seconds)
+                with log_context(request=rid):
+                    self.log.info(
+                        "%s %s -> %d",
+                        scope.get("method", "?"),
+                        route,
+                        status[0],
+                        extra={"route": route, "status": status[0], "seconds": seconds},
+                    )
 
 
 def mount_observability(
@@ -251,32 +291,7 @@ def mount_observability(
     """
     log = logging.getLogger("sharelake.node.requests")
 
-    @app.middleware("http")
-    async def _observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        rid = secrets.token_hex(8)
-        t0 = time.perf_counter()
-        token = _request_id.set(rid)
-        try:
-            response = await call_next(request)
-        finally:
-            _request_id.reset(token)
-        route = _route_of(request)
-        seconds = time.perf_counter() - t0
-        if request.url.path not in _PROBES:
-            metrics.requests.labels(route=route, status=str(response.status_code)).inc()
-            metrics.request_seconds.labels(route=route).observe(seconds)
-            with log_context(request=rid):
-                log.info(
-                    "%s %s -> %d",
-                    request.method,
-                    route,
-                    response.status_code,
-                    extra={"route": route, "status": response.status_code, "seconds": seconds},
-                )
-        response.headers["X-Request-Id"] = rid
-        return response
+    app.add_middleware(_RequestLog, metrics=metrics, log=log)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
