@@ -157,6 +157,9 @@ class Store(FsckMixin):
     def _version_dir(self, table: str, upload_id: str) -> Path:
         return self.tables / table / upload_id
 
+    def _rel(self, path: Path) -> str:
+        return str(path.relative_to(self.root))
+
     def _remove(self, path: Path) -> None:
         """Remove a file or directory tree (best effort, logged) and fsync its parent."""
         try:
