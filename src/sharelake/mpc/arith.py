@@ -85,11 +85,6 @@ def mul(p: Party, x: AShare, y: AShare) -> AShare:
     return AShare(z, p.pass_prev(z))
 
 
-def mul_public_then_add(x: AShare, c: Arr) -> AShare:
-    """``x * c`` for a public array ``c`` (local)."""
-    return AShare(x.a * c, x.b * c)
-
-
 def dot(p: Party, x: AShare, y: AShare) -> AShare:
     """Row-wise inner products of matrices ``x`` and ``y`` (shape n x d) -> n values.
 

@@ -139,13 +139,6 @@ def zeros(p: Party, n: int) -> BitShare:
     return BitShare(z, z.copy(), n)
 
 
-def public_bits(p: Party, bools: Any) -> BitShare:
-    """A trivial sharing of public bits."""
-    w = pack(bools)
-    s = p.public_b(w)
-    return BitShare(s.a, s.b, int(np.asarray(bools).reshape(-1).shape[0]))
-
-
 def and_bits_many(p: Party, pairs: Sequence[tuple[BitShare, BitShare]]) -> list[BitShare]:
     """Several bitwise ANDs in one round (Araki et al. CCS 2016): one bit sent per gate."""
     for x, y in pairs:

@@ -17,10 +17,6 @@ from .ring import Arr
 from .shares import AShare, BShare
 
 
-def _random_words(shape: tuple[int, ...], prg: Prg | None) -> Arr:
-    return (prg or Prg(fresh_key())).words(shape)
-
-
 def share_arith(x: Arr, *, prg: Prg | None = None) -> list[AShare]:
     """Split ``x`` into three arithmetic replicated sharings; element i goes to party i."""
     x = np.ascontiguousarray(x, dtype=np.uint64)

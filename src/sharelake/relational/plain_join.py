@@ -11,7 +11,6 @@ joins do).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import product
 from typing import Any, Literal
 
 import numpy as np
@@ -115,9 +114,3 @@ def plain_overlap(
         data[col] = [bool((q >> j) & 1) for q in pats]
     data["count"] = [int(counts[q]) for q in pats]
     return pd.DataFrame(data)
-
-
-def all_patterns(k: int) -> list[tuple[int, ...]]:
-    """The 2^k - 1 non-empty membership patterns as bit tuples (bit j first), by value."""
-    pats = [tuple(reversed(t)) for t in product((0, 1), repeat=k)]
-    return [t for t in sorted(pats, key=lambda t: sum(b << j for j, b in enumerate(t))) if any(t)]
