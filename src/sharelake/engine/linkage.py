@@ -52,6 +52,8 @@ Scores, bits, encodings and ids stay secret; sizes n, m are public.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -135,6 +137,7 @@ def run_link(p: Party, node: Mapping[str, Any], run: Runner) -> SecretTable:
             shared_people(right),
             cfg,
             weights=None if em else replace(TRAINED_WEIGHTS, tf=cfg.tf),
+            seed=hashlib.sha256(json.dumps(node, sort_keys=True).encode()).digest(),
             dedupe=node["left"] == node["right"],
         )
         return _from_bits(p, bits, left, right, reveal)
