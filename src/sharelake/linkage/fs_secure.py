@@ -40,8 +40,8 @@ Per pair (one block of pairs), with all inner products of 0/1 one-hot or bigram 
 LEAKAGE: :func:`fs_em_counts` opens the 5 x 5 x 8 counts of comparison patterns over
 all pairs of the EM rows (a public random subset of the left rows, seeded by the plan,
 when the lists have more than ``em_pairs`` pairs) -- aggregates over all pairs, stated in
-SECURITY.md and bound by the plan's ``em`` parameter. Nothing else is opened: levels, weights, counts of
-names, the order and the match bits stay secret; n, m, the public configuration and
+SECURITY.md and bound by the plan's ``em`` parameter. Nothing else is opened: levels,
+weights, counts of names, the order and the match bits stay secret; n, m, the public configuration and
 the weights derived from the opened counts are public.
 """
 
