@@ -41,8 +41,8 @@ LEAKAGE: :func:`fs_em_counts` opens the 5 x 5 x 8 counts of comparison patterns 
 all pairs of the EM rows (a public random subset of the left rows, seeded by the plan,
 when the lists have more than ``em_pairs`` pairs) -- aggregates over all pairs, stated in
 SECURITY.md and bound by the plan's ``em`` parameter. Nothing else is opened: levels,
-weights, counts of names, the order and the match bits stay secret; n, m, the public configuration and
-the weights derived from the opened counts are public.
+weights, counts of names, the order and the match bits stay secret; n, m, the public
+configuration and the weights derived from the opened counts are public.
 """
 
 from __future__ import annotations
