@@ -38,7 +38,8 @@ LIMITS = Limits(
     json_body=64 << 10,
     json_depth=32,
     plan_nodes=2000,
-    requests_per_second=20.0,
+    # a slow refill, so the burst runs out however slowly a loaded machine sends requests
+    requests_per_second=1.0,
     request_burst=40,
 )
 
