@@ -24,13 +24,6 @@ if TYPE_CHECKING:
 MethodName = Literal["stepwise", "aic", "bic", "bma"]
 IntervalName = Literal["wald", "profile", "bootstrap", "credible"]
 
-_LABELS = {
-    "stepwise": "stepwise p < pthresh (SparseMSE)",
-    "aic": "forward AIC",
-    "bic": "forward BIC",
-    "bma": "BMA, decomposable graphs",
-}
-
 
 def _fmt(x: float | None) -> str:
     return "inf" if x is None or x != x or x == float("inf") else f"{x:,.0f}"
@@ -89,7 +82,7 @@ def estimate(
     """
     from rich.table import Table
 
-    from ..monitoring.mse import MSEError, read_capture_table
+    from ..monitoring.mse import METHOD_LABELS, MSEError, read_capture_table
     from ..monitoring.mse import estimate as run
 
     console = Console()
@@ -124,7 +117,7 @@ def estimate(
     console.print(
         f"estimated total: [bold]{result.total:,.0f}[/bold]  "
         f"({result.level:.0%} {result.interval_method} interval {_fmt(lo)} to {_fmt(hi)}; "
-        f"{_LABELS[result.method]})"
+        f"{METHOD_LABELS[result.method]})"
     )
     console.print(f"model: {result.model_description}")
     if result.path:
@@ -141,7 +134,7 @@ def estimate(
         for r in results:
             a, b = r.interval
             t.add_row(
-                _LABELS[r.method],
+                METHOD_LABELS[r.method],
                 _fmt(r.total),
                 f"{_fmt(a)}-{_fmt(b)}",
                 r.interval_method,
