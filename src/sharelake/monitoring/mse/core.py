@@ -226,7 +226,7 @@ def estimate(
         ``"stepwise"`` (default): SparseMSE's choice of two-list interactions by Poisson
         p-values below ``pthresh`` (Chan, Silverman & Vincent 2021). ``"aic"``/``"bic"``:
         forward choice by the criterion. ``"bma"``: Bayesian model averaging over
-        decomposable graphical models (Madigan & York 1997), 2 to 6 lists.
+        decomposable graphical models (Madigan & York 1997), 3 to 5 lists.
     interval
         ``"wald"`` (SparseMSE's normal interval for log hidden; default of ``stepwise``),
         ``"profile"`` (profile likelihood; default of ``aic``/``bic``), ``"bootstrap"``
