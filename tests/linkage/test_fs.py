@@ -319,3 +319,58 @@ def test_hard_test_sets_f1_of_the_probabilistic_mode_stays_at_its_measured_level
 
     q, _ = evaluate_fs(hard_set(seed, overlap))
     assert q.f1 >= 0.85  # measured in LINKAGE.md section 4c
+
+
+def _random_people(rng: np.random.Generator, n: int) -> EncodedPeople:
+    """Random encodings: sparse bigram sets (some empty), dates with missing parts,
+    token digests from a small pool (so some values are common)."""
+    from sharelake.linkage.encode import DOB_DIM, QGRAM_DIM
+
+    g = (rng.random((n, QGRAM_DIM)) < 0.01).astype(np.uint8)
+    f = (rng.random((n, QGRAM_DIM)) < 0.01).astype(np.uint8)
+    g[rng.random(n) < 0.15] = 0
+    f[:3] = g[:3]  # some given names equal to family names
+    dob = np.zeros((n, DOB_DIM), dtype=np.uint8)
+    cols: dict[str, np.ndarray] = {}
+    parts = {"year": (0, 136), "month": (136, 148), "day": (148, 179)}
+    for name, (lo, hi) in parts.items():
+        v = rng.integers(lo, min(hi, lo + 4), n)  # few values: many agreements
+        ok = rng.random(n) < 0.8
+        dob[np.flatnonzero(ok), v[ok]] = 1
+        cols[f"dob_{name}_present"] = ok.astype(np.uint64)
+    cols["given_count"] = g.sum(axis=1).astype(np.uint64)
+    cols["family_count"] = f.sum(axis=1).astype(np.uint64)
+    pool = rng.integers(0, 2**63, 6, dtype=np.uint64)
+    cols["tok_given"] = rng.choice(pool, n)
+    cols["tok_family"] = rng.choice(pool, n)
+    return EncodedPeople(np.arange(n), cols, {"given": g, "family": f, "dob": dob})
+
+
+#: The trained weights with a threshold every pair passes.
+LOW = replace(TRAINED_WEIGHTS, threshold=-400)
+
+
+def _match_body(p: Party, left: dict[str, Any], right: dict[str, Any], n: int, m: int) -> Any:
+    a, b = SharedPeople.unpack(left), SharedPeople.unpack(right)
+    bits, w = fs_match(p, a, b, CFG)
+    fixed, _ = fs_match(p, a, b, CFG, weights=LOW)
+    return {
+        "em": [[int(x), int(y)] for x, y in reveal_pairs(p, bits, n, m)],
+        "fixed": [[int(x), int(y)] for x, y in reveal_pairs(p, fixed, n, m)],
+        "threshold": w.threshold,
+    }
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_secure_linkage_equals_the_twin_on_random_encodings(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    a, b = _random_people(rng, 25), _random_people(rng, 19)
+    la, lb = _share(a), _share(b)
+    inputs = [{"left": la[i], "right": lb[i], "n": 25, "m": 19} for i in range(3)]
+    got = run_parties(_match_body, inputs, deadline=120)[0]
+    em = fs_match_plain(a, b, CFG)
+    assert got["threshold"] == em.weights.threshold
+    assert [tuple(x) for x in got["em"]] == em.pairs()
+    fixed = fs_match_plain(a, b, CFG, weights=LOW)
+    assert [tuple(x) for x in got["fixed"]] == fixed.pairs()
+    assert len(fixed.pairs()) >= 5  # every mutual best passes: the arg-max trees and ties count
