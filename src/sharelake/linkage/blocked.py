@@ -79,8 +79,10 @@ __all__ = [
     "link_lists_plain",
 ]
 
-#: Rows per banded product block (a block of rows against its next rows + w).
-BAND_ROWS = 64
+#: Rows per banded product block (a block of B rows against its next B + w rows: a share
+#: w / (B + w) of the product is used). Measured at 2,000 records, window 8: B = 16 is
+#: 3.5 times faster than 64; smaller blocks gain nothing more (per-call overhead).
+BAND_ROWS = 16
 
 
 @dataclass(frozen=True)
