@@ -41,15 +41,15 @@ class BatchFit:
     """The fits of a batch of ``B`` tables over ``C`` cells with ``p`` model columns.
 
     ``beta`` (B, p) is zero outside each model; ``mu`` (B, C) is zero on left-out cells;
-    ``cov`` (B, p, p) is the inverse Fisher information (unscaled covariance, as R's
-    ``summary(glm)$cov.unscaled``), with the identity on columns outside the model.
+    ``var0`` (B,) is the intercept's entry of the inverse Fisher information (R's
+    ``summary(glm)$cov.unscaled[1, 1]``): the variance of ``log(hidden)``.
     """
 
     beta: FloatArray
     mu: FloatArray
     deviance: FloatArray
     loglik: FloatArray
-    cov: FloatArray
+    var0: FloatArray
     converged: BoolArray
     iterations: int
 
@@ -130,14 +130,17 @@ def fit_batch(
         if converged.all():
             break
     w = mu * w0
-    cov = np.linalg.pinv(_normal_equations(X, w, inactive), hermitian=True).astype(np.float64)
+    A = _normal_equations(X, w, inactive)
+    e0 = np.zeros((B, p))
+    e0[:, 0] = 1.0
+    var0 = _solve(A, e0)[:, 0]
     loglik = ((y * eta - mu - gammaln(y + 1.0)) * w0).sum(axis=1)
     return BatchFit(
         beta=beta,
         mu=mu * w0,
         deviance=dev_old,
         loglik=loglik,
-        cov=cov,
+        var0=var0,
         converged=converged,
         iterations=it,
     )

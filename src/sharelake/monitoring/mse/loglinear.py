@@ -182,7 +182,7 @@ def fit_summaries(
                 total=observed + hidden,
                 converged=bool(fit.converged[b]) and bool(np.isfinite(fit.beta[b]).all()),
                 empty_overlaps=empty,
-                log_hidden_sd=float(np.sqrt(max(float(fit.cov[b, 0, 0]), 0.0))),
+                log_hidden_sd=float(np.sqrt(max(float(fit.var0[b]), 0.0))),
             )
         )
     return out

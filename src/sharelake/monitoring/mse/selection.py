@@ -102,7 +102,7 @@ def stepwise(
     while len(active):
         fit, _ = _fit(table, y[active], [models[b] for b in active])
         log_hidden[active] = fit.beta[:, 0]
-        sd[active] = np.sqrt(np.maximum(fit.cov[:, 0, 0], 0.0))
+        sd[active] = np.sqrt(np.maximum(fit.var0, 0.0))
         converged[active] = fit.converged
         if pthresh <= 0:
             break
@@ -146,7 +146,7 @@ def forward(
     fit, _ = _fit(table, y, models)
     ic = -2 * fit.loglik + penalty * (1 + K)
     log_hidden = fit.beta[:, 0].copy()
-    sd = np.sqrt(np.maximum(fit.cov[:, 0, 0], 0.0))
+    sd = np.sqrt(np.maximum(fit.var0, 0.0))
     converged = fit.converged.copy()
     path: list[tuple[int, float]] = []
     active = list(range(B))
@@ -178,7 +178,7 @@ def forward(
             models[b] = (*models[b], trials[best][1])
             ic[b] = tic[best]
             log_hidden[b] = tfit.beta[best, 0]
-            sd[b] = np.sqrt(max(float(tfit.cov[best, 0, 0]), 0.0))
+            sd[b] = np.sqrt(max(float(tfit.var0[best]), 0.0))
             converged[b] = tfit.converged[best]
             if b == 0:
                 path.append((trials[best][1], float(tic[best])))
