@@ -14,6 +14,15 @@ that validates, shares and uploads, and the nodes' storage, checks and governanc
     policy verdict, the consistency check, three nodes, reconstruction at the client.
     ``seconds`` is the median of :data:`QUERY_RUNS` runs; ``n`` is 1 (one query), so
     ``ops_per_s`` is queries per second.
+``groupby_query``
+    A count and mean by region over a :data:`GROUPBY_ROWS`-row table whose columns are
+    all ``reveal``: no output protection runs (the baseline of the next one).
+``protected_groupby``
+    The same query over the same rows with ``region`` a ``group`` and ``age`` an
+    ``aggregate`` column: k-suppression on shares and the differencing check (the atom
+    check in MPC) against :data:`EARLIER_RELEASES` earlier releases over the table, plus
+    the chain-head exchange every query does. The difference of the two medians is the
+    cost of the output protection on a group-by.
 
 Records have the suite's shape (``system: "sharelake"``, ``rounds``/``bytes`` null);
 the note gives the 1-minute load average of the machine, since the nodes and the client
@@ -36,8 +45,11 @@ from .suite import Record, make_record
 __all__ = ["CLUSTER_OPS", "QUERY_RUNS", "run_cluster_ops"]
 
 #: The cluster operations, in the order they run.
-CLUSTER_OPS = ("upload", "query_overhead")
+CLUSTER_OPS = ("upload", "query_overhead", "groupby_query", "protected_groupby")
 QUERY_RUNS = 10
+GROUPBY_ROWS = 1000
+GROUPBY_RUNS = 5
+EARLIER_RELEASES = 4
 UPLOAD_COLUMNS = 10
 TINY_ROWS = 100
 
@@ -85,6 +97,7 @@ def run_cluster_ops(
     plan = [("upload", n) for n in sizes if "upload" in wanted]
     if "query_overhead" in wanted:
         plan.append(("query_overhead", 1))
+    plan += [(op, GROUPBY_ROWS) for op in ("groupby_query", "protected_groupby") if op in wanted]
     records: list[Record] = []
     step = on_step or (lambda text: None)
     try:
@@ -100,8 +113,10 @@ def run_cluster_ops(
                         seconds = time.perf_counter() - start
                     note = f"{UPLOAD_COLUMNS} int columns; rows/s; {_load()}"
                     records.append(make_record("sharelake", op, n, seconds, note=note))
-                else:
+                elif op == "query_overhead":
                     records.append(_query_overhead(path))
+                else:
+                    records.append(_groupby(path, protected=op == "protected_groupby"))
     except Exception as exc:
         note = f"not run: the cluster phase failed ({type(exc).__name__})"
         done = {(r["op"], r["n"]) for r in records}
@@ -133,3 +148,46 @@ def _query_overhead(path: Path) -> Record:
         f"min {min(times):.3f} s, max {max(times):.3f} s; {_load()}"
     )
     return make_record("sharelake", "query_overhead", 1, statistics.median(times), note=note)
+
+
+def _groupby(path: Path, *, protected: bool) -> Record:
+    import sharelake
+    from sharelake.plan import nodes as pn
+
+    n = GROUPBY_ROWS
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"region": rng.integers(0, 4, n), "age": rng.integers(18, 90, n)})
+    name = "bench_gb_protected" if protected else "bench_gb_plain"
+    cols = (
+        {"region": "group", "age": "aggregate"}
+        if protected
+        else {"region": "reveal", "age": "reveal"}
+    )
+    with sharelake.connect(path, "ngo_a") as s:
+        s.upload(df, name, policy={"min_group_size": 5, "columns": cols}, progress=False)
+
+    def by_region(cut: int) -> dict[str, object]:
+        rows = pn.filter_rows(pn.scan(name), {"fn": ">=", "args": [{"col": "age"}, {"lit": cut}]})
+        return pn.make_plan(
+            pn.groupby(rows, ["region"], {"n": ("*", "count"), "m": ("age", "mean")})
+        )
+
+    times = []
+    with sharelake.connect(path, "analyst", timeout=600.0) as a:
+        for j in range(EARLIER_RELEASES):  # earlier releases (age cuts far apart)
+            a.query(by_region(18 + 12 * j))
+        for _ in range(GROUPBY_RUNS):  # the same plan again: compared with the 4 others
+            start = time.perf_counter()
+            a.query(by_region(18 + 12 * EARLIER_RELEASES))
+            times.append(time.perf_counter() - start)
+    what = (
+        f"k-suppression and the atom check against {EARLIER_RELEASES} earlier releases"
+        if protected
+        else "reveal columns only: no output protection"
+    )
+    note = (
+        f"median of {GROUPBY_RUNS}: count and mean by region over {n} rows, {what}; "
+        f"min {min(times):.3f} s, max {max(times):.3f} s; {_load()}"
+    )
+    op = "protected_groupby" if protected else "groupby_query"
+    return make_record("sharelake", op, n, statistics.median(times), note=note)

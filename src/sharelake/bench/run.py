@@ -10,7 +10,8 @@ Figures: ``seconds`` is the operation only, the slowest of the three parties, be
 a fixed number of repetitions; ``rounds`` and ``bytes`` are the most that one party
 sent (maximum over the three parties, not the sum).
 
-Operations of the whole lake (``upload``, ``query_overhead``) need three node
+Operations of the whole lake (``upload``, ``query_overhead``, ``groupby_query``,
+``protected_groupby``) need three node
 services and a client rather than the in-party suite: they run in a last "cluster"
 phase over one LocalCluster (:mod:`.lake`), with the same record shape and no
 plaintext or MPyC twin.
@@ -193,7 +194,9 @@ def run_bench(
         progress.update(mpyc_task, description="mpyc -M3")
 
         if cluster_ops:
-            steps = len(sizes) * ("upload" in cluster_ops) + ("query_overhead" in cluster_ops)
+            steps = len(sizes) * ("upload" in cluster_ops) + sum(
+                op != "upload" for op in cluster_ops
+            )
             lake_task = progress.add_task("lake (LocalCluster)", total=steps)
 
             def on_step(text: str) -> None:
