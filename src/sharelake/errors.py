@@ -46,6 +46,8 @@ where. The tree (``tests/test_errors.py`` checks that it is complete and true)::
     ├── NoiseError                 a release that cannot be noised (governance.noise)
     ├── NoiseBudgetError           a table's privacy budget is spent (governance.noise)
     ├── DifferencingError          a release would difference an earlier one (governance.outputs)
+    ├── NoiseError                 a release that cannot be noised (governance.noise)
+    ├── NoiseBudgetError           a table's privacy budget is spent (governance.noise)
     ├── AuthorizationError         a member's role does not allow the request (node.authz)
     ├── DataInconsistencyError     the three nodes hold different data (node.consistency)
     │   └── ReleaseHistoryError    the nodes' release records differ
