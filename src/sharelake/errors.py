@@ -29,12 +29,14 @@ where. The tree (``tests/test_errors.py`` checks that it is complete and true)::
     │   ├── MalformedBodyError     a body not JSON, or nested or sized past the limits
     │   ├── EncodingError          names that cannot be encoded for linkage (linkage.encode)
     │   ├── DataModelError         a monitoring list outside the data model (monitoring.model)
-    │   └── MSEError               a capture history that gives no estimate (monitoring.mse)
+    │   ├── MSEError               a capture history that gives no estimate (monitoring.mse)
+    │   └── ExistingTableError     an upload to an existing table without replace (client.upload)
     ├── BundleError                a malformed share bundle (storage.bundle)
     ├── ShareIntegrityError        a stored share file that fails its checksum (storage.shares)
     ├── CatalogError               the node's catalog refuses a change (storage.catalog)
     │   ├── TableNotFoundError     no such table
     │   ├── TableOwnerError        the table belongs to another member
+    │   ├── TableExistsError       an upload to an existing table without ``replace``
     │   └── UploadStateError       an upload in the wrong state for the step
     ├── KeyFileError               a key file that cannot be read (consortium.keys)
     ├── ConsortiumConfigError      an invalid consortium file (consortium.members)

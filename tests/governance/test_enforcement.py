@@ -340,7 +340,7 @@ def test_a_policy_change_made_for_one_upload_is_refused_for_another_under_the_sa
         s.upload(visits(), "rounds", policy=VISITS_POLICY, progress=False)
     first = listings(cluster, "rounds")[0]["version"]
     with session(cluster, "ngo_b") as s:
-        s.upload(visits(), "rounds", policy=VISITS_POLICY, progress=False)  # replaces it
+        s.upload(visits(), "rounds", policy=VISITS_POLICY, replace=True, progress=False)
     second = listings(cluster, "rounds")[0]["version"]
     assert second > first
     tighter = Policy.from_dict(

@@ -57,7 +57,14 @@ def test_a_node_restored_to_an_older_table_version_refuses_the_query_naming_it(
             cluster.kill(2)
             shutil.copytree(data_dir(lake, 2), backup)
             cluster.restart(2)
-            s.upload(frame(50), "people", upload_id="people-v2-0001", policy=OPEN, progress=False)
+            s.upload(
+                frame(50),
+                "people",
+                upload_id="people-v2-0001",
+                policy=OPEN,
+                replace=True,
+                progress=False,
+            )
         with sharelake.connect(cluster.consortium_path, "analyst") as a:
             people = a.table("people")  # the analyst saw version 2 everywhere ...
             cluster.kill(2)  # ... then P2 came back with its older data
@@ -74,7 +81,14 @@ def test_a_node_restored_to_an_older_table_version_refuses_the_query_naming_it(
         assert "P0 and P1 have version 2 (50 rows)" in text
         # The retry of the upload with the same id completes it on the lagging node.
         with sharelake.connect(cluster.consortium_path, "ngo_a") as s:
-            s.upload(frame(50), "people", upload_id="people-v2-0001", policy=OPEN, progress=False)
+            s.upload(
+                frame(50),
+                "people",
+                upload_id="people-v2-0001",
+                policy=OPEN,
+                replace=True,
+                progress=False,
+            )
         with sharelake.connect(cluster.consortium_path, "analyst") as a:
             got = adults(a.table("people"))
     want = frame(50)

@@ -37,6 +37,13 @@ def upload(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds each node may take.", min=1.0)
     ] = 120.0,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Replace an existing table of that name (voids approvals of the old version).",
+        ),
+    ] = False,
     people: Annotated[
         bool,
         typer.Option(
@@ -73,6 +80,8 @@ def upload(
         Id of a failed upload to retry.
     timeout
         Seconds per node request.
+    replace
+        Allow replacing an existing table (refused without it).
     people
         Upload a person table with its linkage encodings
         (:func:`sharelake.client.linkage.upload_people`).
@@ -87,7 +96,13 @@ def upload(
         with connect(consortium, member, key=key, timeout=timeout) as session:
             send = session.upload_people if people else session.upload
             res = send(
-                data, table, schema=schema, policy=policy, upload_id=upload_id, progress=True
+                data,
+                table,
+                schema=schema,
+                policy=policy,
+                upload_id=upload_id,
+                replace=replace,
+                progress=True,
             )
     except InputValidationError as exc:
         fail(console, "refused, nothing was sent", exc, 2)

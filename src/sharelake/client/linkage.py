@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -45,6 +45,7 @@ from ..relational.encode import encode_frame
 from ..relational.table import ColumnSpec
 from .upload import (
     UploadResult,
+    check_new_table,
     infer_schema,
     load_policy,
     load_schema,
@@ -105,6 +106,7 @@ def upload_people(
     schema: Sequence[ColumnSpec] | Mapping[str, Any] | str | Path | None = None,
     keep_names: bool = False,
     upload_id: str | None = None,
+    replace: bool = False,
     progress: bool = True,
     timeout: float | None = None,
 ) -> UploadResult:
@@ -130,7 +132,7 @@ def upload_people(
         Also upload ``given_name``, ``family_name`` and ``date_of_birth`` (default: only
         their encodings leave this machine, so a compromise of all three nodes exposes
         no written name).
-    upload_id, progress, timeout
+    upload_id, replace, progress, timeout
         As for :func:`sharelake.client.upload.upload`.
 
     Raises
@@ -165,13 +167,15 @@ def upload_people(
     keep = [str(c) for c in df.columns if keep_names or str(c) not in NAME_COLUMNS]
     rest = df[keep]
     specs = load_schema(schema) if schema is not None else infer_schema(rest)
-    specs = [replace(s, nullable=False) if s.name == RECORD_ID else s for s in specs]
+    specs = [dc_replace(s, nullable=False) if s.name == RECORD_ID else s for s in specs]
     extra = [c for c in keep if c not in {s.name for s in specs}]
     if extra:
         raise InputValidationError("column is not in the schema", source=source, column=extra[0])
     cols = encode_frame(rest, specs, source=source) + encoded_columns(enc)
     all_specs = [c.spec for c in cols]
     pol = link_policy(load_policy(policy), [s.name for s in all_specs])
+    if upload_id is None:
+        check_new_table(session, name, replace=replace)
     return share_and_commit(
         session,
         cols,
@@ -184,6 +188,7 @@ def upload_people(
         label=f"sharing {name} (encoded)",
         progress=progress,
         timeout=timeout,
+        replace=replace,
     )
 
 

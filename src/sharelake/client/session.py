@@ -282,6 +282,7 @@ class Session:
         schema: Sequence[ColumnSpec] | Mapping[str, Any] | str | Path | None = None,
         policy: Mapping[str, Any] | str | Path | None = None,
         upload_id: str | None = None,
+        replace: bool = False,
         progress: bool | ProgressCallback = True,
         timeout: float | None = None,
     ) -> UploadResult:
@@ -290,6 +291,8 @@ class Session:
         ``schema`` is inferred when None; a bad value raises
         :class:`~sharelake.errors.InputValidationError` naming file, row and column before
         anything is sent. Pass the ``upload_id`` of a failed upload to retry it safely.
+        An existing table name is refused unless ``replace=True`` (a new version voids
+        the approvals and budgets bound to the old one).
         Parameters are those of :func:`sharelake.client.upload.upload`.
 
         Examples
@@ -306,6 +309,7 @@ class Session:
             schema=schema,
             policy=policy,
             upload_id=upload_id,
+            replace=replace,
             progress=progress,
             timeout=timeout,
         )

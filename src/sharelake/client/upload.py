@@ -72,8 +72,10 @@ if TYPE_CHECKING:
 __all__ = [
     "CATEGORY_MAX_VALUES",
     "CATEGORY_MIN_COUNT",
+    "ExistingTableError",
     "UploadError",
     "UploadResult",
+    "check_new_table",
     "infer_schema",
     "load_policy",
     "load_schema",
@@ -97,6 +99,39 @@ class UploadError(SharelakeError):
         super().__init__(message)
         self.upload_id = upload_id
         self.node = node
+
+
+class ExistingTableError(InputValidationError):
+    """An upload to a table name that exists, without ``replace=True``; nothing was sent."""
+
+
+def check_new_table(session: Session, name: str, *, replace: bool) -> None:
+    """Refuse, before anything is shared, an upload that would silently replace a table.
+
+    Every node is asked for its list of tables; a table of that name on any of them
+    (whatever its version there) refuses the upload unless ``replace``. The nodes check
+    again at prepare (the bundle says ``"replace"``), so a table created meanwhile is
+    not replaced either.
+
+    Raises
+    ------
+    ExistingTableError
+        Table ``name`` exists and ``replace`` is false (names its version).
+    """
+    if replace:
+        return
+    lists = [r.json() for r in session.on_each("GET", "/v1/tables")]
+    versions = sorted(
+        {int(d.get("version", 0)) for lst in lists for d in lst if d.get("name") == name}
+    )
+    if not versions:
+        return
+    v = versions[-1]
+    raise ExistingTableError(
+        f"table {name!r} exists (version {v}); uploading again would make version {v + 1} "
+        f"and void the approvals and budgets bound to version {v}. Upload with "
+        "replace=True (CLI: --replace) to replace it, or choose another table name"
+    )
 
 
 @dataclass(frozen=True)
@@ -379,6 +414,7 @@ def upload(
     schema: Sequence[ColumnSpec] | Mapping[str, Any] | str | Path | None = None,
     policy: Mapping[str, Any] | str | Path | None = None,
     upload_id: str | None = None,
+    replace: bool = False,
     progress: bool | ProgressCallback = True,
     timeout: float | None = None,
 ) -> UploadResult:
@@ -399,6 +435,10 @@ def upload(
         The table's policy (dict or TOML file); the nodes' default when None.
     upload_id
         Id of this upload; pass the id of a failed attempt to retry it safely.
+    replace
+        Allow replacing an existing table of that name (a new version; the approvals
+        and budgets bound to the old version are void). Without it an existing name is
+        refused, here and by every node.
     progress
         Show a progress bar (True), nothing (False), or call ``progress(step, done,
         total)`` as each step advances (:data:`ProgressCallback`).
@@ -414,6 +454,8 @@ def upload(
     InputValidationError
         A value does not fit the schema (names the file, row and column). Raised
         before anything is sent.
+    ExistingTableError
+        Table ``name`` exists and ``replace`` is false; nothing is sent.
     UploadError
         A node failed; the upload was aborted on all three nodes.
 
@@ -435,6 +477,8 @@ def upload(
         raise InputValidationError("column is not in the schema", source=source, column=extra[0])
     pol = load_policy(policy)
     cols = encode_frame(df, specs, source=source)  # every value checked before sharing
+    if upload_id is None:  # a retry may find its own partly committed version: nodes decide
+        check_new_table(session, name, replace=replace)
     return share_and_commit(
         session,
         cols,
@@ -447,6 +491,7 @@ def upload(
         label=f"sharing {name}",
         progress=progress,
         timeout=timeout,
+        replace=replace,
     )
 
 
@@ -463,15 +508,18 @@ def share_and_commit(
     label: str,
     progress: bool | ProgressCallback,
     timeout: float | None,
+    replace: bool = False,
 ) -> UploadResult:
     """Secret-share encoded columns into the three nodes' bundles and upload them in two
-    phases (prepare on all, then commit on all), with progress bars."""
+    phases (prepare on all, then commit on all), with progress bars. Each node refuses
+    (409) when the table exists and ``replace`` is false."""
     meta = {
         "table": name,
         "owner": session.member,
         "rows": rows,
         "schema": [spec_to_json(s) for s in specs],
         "policy": dict(policy),
+        "replace": bool(replace),
     }
     with _Progress(progress, name) as bar:
         size = sum(x.nbytes for c in cols for _, x in column_parts(c))

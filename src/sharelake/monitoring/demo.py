@@ -218,7 +218,12 @@ def _secure_part(
         for org, df in frames.items():
             say(f"{org}: secret-sharing and uploading {len(df)} records ...")
             res = sessions[org].upload(
-                df, org, schema=upload_schema(), policy=policy_for(org, k=k), progress=progress
+                df,
+                org,
+                schema=upload_schema(),
+                policy=policy_for(org, k=k),
+                replace=True,  # a demo run again replaces its own tables
+                progress=progress,
             )
             uploads.append(
                 {"table": org, "rows": res.rows, "seconds": res.seconds, "columns": len(df.columns)}
@@ -229,6 +234,7 @@ def _secure_part(
                 kt,
                 schema=[s for s in upload_schema() if s.name in KEY_COLUMNS],
                 policy=policy_for(org, keys=True),
+                replace=True,
                 progress=progress,
             )
             uploads.append(

@@ -53,7 +53,12 @@ from ..plan.canonical import PlanError, plan_hash, session_id
 from ..plan.nodes import validate_plan
 from ..relational.table import SecretTable
 from ..storage.bundle import BundleError, encode_bundle
-from ..storage.catalog import TableNotFoundError, TableOwnerError, UploadStateError
+from ..storage.catalog import (
+    TableExistsError,
+    TableNotFoundError,
+    TableOwnerError,
+    UploadStateError,
+)
 from ..storage.shares import ShareIntegrityError
 from ..storage.store import Store
 from . import uploads
@@ -87,6 +92,7 @@ _STATUS: list[tuple[type[BaseException], int]] = [
     (TableOwnerError, 403),
     (TableNotFoundError, 404),
     (UploadStateError, 409),
+    (TableExistsError, 409),
     (SessionBusyError, 409),
     (SessionReusedError, 409),
     (DataInconsistencyError, 409),

@@ -68,6 +68,8 @@ def prepare(
     ------
     AuthorizationError
         The caller is not a provider, or the bundle names another owner.
+    TableExistsError
+        The table exists and the bundle's meta says ``"replace": false`` (409).
     InputValidationError
         The bundle is malformed or does not match its schema.
     """
@@ -90,6 +92,8 @@ def prepare(
         int(meta["rows"]),
         columns,
         valid=valid,
+        # a bundle without "replace" (from a client before it was sent) may replace, as before
+        replace=bool(meta.get("replace", True)),
     )
     return {"upload_id": upload_id, "digest": digest}
 

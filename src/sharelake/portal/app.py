@@ -448,13 +448,17 @@ def create_app(session: Session, access: Access) -> FastAPI:
             w.progress[step] = (done, total)
 
         try:
-            session.upload(frame, w.table, schema=schema, policy=policy, progress=tick)
+            # the wizard run again on a table replaces it (its own and its keys table)
+            session.upload(
+                frame, w.table, schema=schema, policy=policy, replace=True, progress=tick
+            )
             keys = [s for s in schema if s.name in ("record_id", "person_key", "victim")]
             session.upload(
                 frame[["record_id", "person_key", "victim"]],
                 keys_table(w.table),
                 schema=keys,
                 policy=_KEY_POLICY,
+                replace=True,
                 progress=tick,
             )
         except SharelakeError as exc:

@@ -51,6 +51,10 @@ class TableOwnerError(CatalogError):
     """A table exists and belongs to another member."""
 
 
+class TableExistsError(CatalogError):
+    """An upload to a table name that exists, without ``replace`` (answered with 409)."""
+
+
 #: Schema migrations, applied in order; never edit one that has shipped, add a new one.
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (

@@ -62,6 +62,7 @@ from ..errors import InputValidationError
 from ..mpc.shares import AShare
 from .catalog import (
     Catalog,
+    TableExistsError,
     TableNotFoundError,
     TableOwnerError,
     TableRecord,
@@ -189,6 +190,7 @@ class Store(FsckMixin):
         columns: Mapping[str, Mapping[str, PairLike]],
         *,
         valid: PairLike,
+        replace: bool = True,
     ) -> str:
         """Stage this node's shares of an upload; nothing becomes visible.
 
@@ -208,6 +210,9 @@ class Store(FsckMixin):
             arrays (an :class:`AShare` or a tuple ``(a, b)``).
         valid
             This node's pair of the validity bits.
+        replace
+            Whether the upload may replace an existing table of that name (a new
+            version, which voids the approvals and budgets bound to the old one).
 
         Returns
         -------
@@ -218,6 +223,8 @@ class Store(FsckMixin):
         ------
         UploadStateError
             The upload id was already used (prepared or committed) with another payload.
+        TableExistsError
+            The table exists and ``replace`` is false.
         InputValidationError
             Malformed names, schema, shapes or dtypes.
         """
@@ -241,6 +248,13 @@ class Store(FsckMixin):
         current = self.catalog.get_table(table)
         if current is not None and current.owner != owner:
             raise TableOwnerError(f"table {table!r} belongs to another member")
+        if current is not None and not replace:
+            raise TableExistsError(
+                f"table {table!r} exists (version {current.version}); uploading it again "
+                f"would make version {current.version + 1} and void the approvals and "
+                "budgets bound to version "
+                f"{current.version}: upload with replace=True (CLI: --replace) to do that"
+            )
         tmp = self.staging / f".{upload_id}.{secrets.token_hex(6)}{TMP_SUFFIX}"
         try:
             layout = write_table_files(
