@@ -72,10 +72,10 @@ def test_a_request_with_a_purpose_reaches_the_owner_and_no_uninvolved_member(
 ) -> None:
     with connect(cluster, "analyst") as s:
         q = s.table("cases")[["case_id", "age"]]
-        rid = s.request_approval(q.plan, purpose="ages of the cases for the annual report")[0]["id"]
+        rid = s.request_approval(q.plan, explanation="ages of the cases for the annual report")[0]["id"]
     with connect(cluster, "ngo_a") as owner:
         seen = {r["id"]: r for r in owner.approvals()}
-        assert seen[rid]["purpose"] == "ages of the cases for the annual report"
+        assert seen[rid]["explanation"] == "ages of the cases for the annual report"
         assert seen[rid]["status"] == "pending" and "ngo_a" in seen[rid]["missing"]
     with connect(cluster, "analyst2") as other:
         assert rid not in {r["id"] for r in other.approvals()}
@@ -86,7 +86,7 @@ def test_a_request_with_a_purpose_reaches_the_owner_and_no_uninvolved_member(
 def test_a_rejection_carries_its_signed_reason_to_the_analyst(cluster: LocalCluster) -> None:
     with connect(cluster, "analyst") as s:
         q = s.table("cases")[["case_id", "region"]]
-        rid = s.request_approval(q.plan, purpose="regions")[0]["id"]
+        rid = s.request_approval(q.plan, explanation="regions")[0]["id"]
     with connect(cluster, "ngo_a") as owner:
         owner.reject(rid, reason="case ids may not leave the shelter")
     with connect(cluster, "analyst") as s:
@@ -101,7 +101,7 @@ def test_a_rejection_carries_its_signed_reason_to_the_analyst(cluster: LocalClus
 def test_an_approval_lets_the_plan_run_for_its_analyst_only(cluster: LocalCluster) -> None:
     with connect(cluster, "analyst") as s:
         q = s.table("cases")[["age"]]
-        rid = s.request_approval(q.plan, purpose="age distribution")[0]["id"]
+        rid = s.request_approval(q.plan, explanation="age distribution")[0]["id"]
     with connect(cluster, "ngo_a") as owner:
         owner.approve(rid, expires_in=600, reason="fine")
     with connect(cluster, "analyst") as s:
@@ -172,7 +172,7 @@ def test_a_node_showing_a_plan_that_does_not_match_its_hash_gets_nothing_signed(
     cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with connect(cluster, "analyst") as s:
-        rid = s.request_approval(s.table("cases")[["region"]].plan, purpose="x")[0]["id"]
+        rid = s.request_approval(s.table("cases")[["region"]].plan, explanation="x")[0]["id"]
         other_plan = s.table("cases")[["age", "region"]].plan
     with connect(cluster, "ngo_a") as owner:
         real = owner.approval

@@ -395,7 +395,7 @@ def test_the_approvals_commands_show_and_sign_a_pending_request(cluster: LocalCl
     root = pn.scan("people", ["case_id", "region"])
     assert "request_approval(purpose=...)" in refused(cluster, "analyst", root)
     with session(cluster, "analyst") as s:
-        s.request_approval(pn.make_plan(root), purpose="regions of the cases, for the report")
+        s.request_approval(pn.make_plan(root), explanation="regions of the cases, for the report")
     rid = request_id(plan_hash(pn.make_plan(root)), "analyst")
     cons = str(cluster.consortium_path)
     runner = CliRunner()

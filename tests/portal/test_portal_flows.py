@@ -376,5 +376,5 @@ def test_the_report_command_writes_the_same_report_from_the_shell_once_approved(
     assert filed.exit_code == 1 and "filed for the owners" in filed.output
     police = portals["police"].session
     assert any(
-        r["purpose"] == "sex of the persons, for the annual report" for r in police.approvals()
+        r["explanation"] == "sex of the persons, for the annual report" for r in police.approvals()
     )

@@ -55,7 +55,9 @@ def render_request(req: dict[str, Any]) -> str:
         f"plan hash: {req['plan_hash']}"
         + ("" if plan_hash(req["plan"]) == req["plan_hash"] else "  [DOES NOT MATCH THE PLAN]"),
         f"tables: {', '.join(v.get('tables', []))}   owners: {', '.join(req['owners'])}",
-        f"purpose given by the analyst: {req.get('purpose') or '(none given)'}",
+        f"purpose it serves: {req.get('purpose') or '(the default purpose)'}"
+        + (f" ({req['purpose_description']})" if req.get("purpose_description") else ""),
+        f"explanation given by the analyst: {req.get('explanation') or '(none given)'}",
         "",
         "what it computes:",
         *("  " + ln for ln in describe(req["plan"]).splitlines()),
@@ -125,7 +127,7 @@ def list_requests(
         if (status and r["status"] != status) or (waiting and not mine):
             continue
         shown += 1
-        purpose = f"  purpose={r['purpose'][:60]!r}" if r.get("purpose") else ""
+        purpose = f"  purpose={r['purpose'][:60]}" if r.get("purpose") else ""
         typer.echo(
             f"{'*' if mine else ' '} {r['id']}  {r['status']:<8}  analyst={r['analyst']}  "
             f"owners={','.join(r['owners'])}  submitted={r['submitted']}{purpose}"

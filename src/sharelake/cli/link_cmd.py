@@ -45,6 +45,10 @@ def link(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds the nodes may take.", min=1.0)
     ] = 600.0,
+    purpose: Annotated[
+        str | None,
+        typer.Option("--purpose", help="The purpose it serves (from the consortium file)."),
+    ] = None,
 ) -> None:
     """Link two person tables privately and write the released result to a CSV.
 
@@ -74,6 +78,8 @@ def link(
         The member's private key file.
     timeout
         Seconds per node request (the whole linkage runs in one).
+    purpose
+        The purpose the linkage serves; every node refuses one a table does not allow.
     """
     from rich.console import Console
 
@@ -93,7 +99,7 @@ def link(
             "must be auto, none or sorted_neighbourhood", param_hint="--blocking"
         )
     try:
-        with connect(consortium, member, key=key, timeout=timeout) as session:
+        with connect(consortium, member, key=key, timeout=timeout, purpose=purpose) as session:
             df = session.link(
                 left,
                 right,

@@ -21,6 +21,7 @@ from .node_cmd import node_app
 from .policy_cmd import policy_app
 from .portal_cmd import portal as portal_command
 from .report_cmd import report_app
+from .privacy_cmd import erase as erase_command
 from .upload_cmd import upload as upload_command
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app.add_typer(consortium_app, name="consortium")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
+app.command("erase")(erase_command)
 app.command("upload")(upload_command)
 app.command("link")(link_command)
 app.command("fsck")(fsck_command)

@@ -33,6 +33,7 @@ def render_policy(info: TableInfo) -> str:
     """The readable form of a table's policy in force: settings, then every column."""
     from ..client.policy import UNCLASSIFIED
     from ..governance.policy import Policy
+    from ..governance.retention import retention_text
 
     p = Policy.from_dict(info.policy)
     analysts = "any analyst" if p.analysts is None else ", ".join(p.analysts) or "none"
@@ -44,6 +45,9 @@ def render_policy(info: TableInfo) -> str:
         f"  min_group_size: {p.min_group_size}",
         f"  analysts: {analysts}",
         f"  release_sizes: {'true' if p.release_sizes else 'false'}",
+        "  purposes: "
+        + (", ".join(p.purposes) if p.purposes is not None else "any agreed purpose"),
+        f"  retention: {retention_text(p)}",
         "  columns:",
     ]
     for c in names:

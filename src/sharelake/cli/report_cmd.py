@@ -92,7 +92,7 @@ def monitoring(
                     if mine and mine[0]["status"] == "approved":
                         continue
                     if request and not mine:
-                        rid = s.request_approval(q.plan, purpose=purpose)[0]["id"]
+                        rid = s.request_approval(q.plan, explanation=purpose)[0]["id"]
                         waiting.append(f"{title}: request {rid} filed for the owners")
                     else:
                         status = mine[0]["status"] if mine else "not requested"

@@ -336,20 +336,24 @@ class Table:
                 text += f"\nPolicy check by the nodes: not available ({exc})"
         return Explanation(text)
 
-    def request_approval(self) -> list[dict[str, Any]]:
+    def request_approval(
+        self, *, purpose: str | None = None, explanation: str = ""
+    ) -> list[dict[str, Any]]:
         """Ask the owners of the tables this plan reads to approve it for you.
 
         Needed when :meth:`explain` says ``needs_approval``; the owners see the request
         with ``sharelake approvals list``. Returns each node's record of the request.
+        ``purpose``: the purpose the query will serve (default: the session's); the
+        approval holds for that purpose only. ``explanation``: your words for the owners.
 
         Examples
         --------
-        >>> t.request_approval()[0]["plan_hash"] == t.plan_hash  # doctest: +SKIP
-        True
+        >>> t.request_approval(purpose="monitoring")[0]["plan_hash"]  # doctest: +SKIP
+        '5e0c...'
         """
         if self._session is None:
             raise RuntimeError("this table is not bound to a session: use session.table(name)")
-        return self._session.request_approval(self.plan)
+        return self._session.request_approval(self.plan, purpose=purpose, explanation=explanation)
 
     def design(self, *, rows: int = 100, seed: int = 0) -> pd.DataFrame:
         """Design mode: run this query on dummy tables made from the schemas only.
@@ -370,20 +374,25 @@ class Table:
         infos = {t.name: list(t.schema) for t in self._session.tables()}
         return run_design(self.plan, infos, rows=rows, seed=seed, columns=self.columns)
 
-    def collect(self, *, timeout: float | None = None) -> pd.DataFrame:
+    def collect(self, *, purpose: str | None = None, timeout: float | None = None) -> pd.DataFrame:
         """Run the plan on the three nodes and return the released rows as a DataFrame.
 
         Each node returns only its shares; the result is rebuilt here, and every share
         component is checked against its second copy (a disagreement raises
-        :class:`~sharelake.errors.IntegrityError` naming the node).
+        :class:`~sharelake.errors.IntegrityError` naming the node). ``purpose`` is the
+        purpose the query serves, one the consortium file lists (default: the session's,
+        ``sharelake.connect(..., purpose=...)``); every node refuses a purpose a table's
+        policy does not allow.
 
         Examples
         --------
-        >>> df = session.table("people").head(5).collect()  # doctest: +SKIP
+        >>> df = session.table("people").head(5).collect(purpose="research")  # doctest: +SKIP
         """
         if self._session is None:
             raise RuntimeError("this table is not bound to a session: use session.table(name)")
-        return self._session.query(self.plan, timeout=timeout, columns=self.columns)
+        return self._session.query(
+            self.plan, timeout=timeout, columns=self.columns, purpose=purpose
+        )
 
     def __repr__(self) -> str:
         tables = ", ".join(pn.tables_of(self._node))

@@ -91,10 +91,13 @@ class Session:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         transport: Transport | None = None,
+        purpose: str | None = None,
     ) -> None:
         self.consortium = consortium
         self.member = consortium.member(member).name
         self.timeout = float(timeout)
+        #: the purpose queries and approval requests serve when they name none
+        self.purpose = None if purpose is None else consortium.resolve_purpose(purpose)
         self._key = key
         #: the signed calls to the three nodes (pinned HTTPS, or in-process in unit tests)
         self.transport = transport or Transport(consortium, member, key, timeout=timeout)
@@ -123,6 +126,44 @@ class Session:
         """
         sig = self._key.sign(b"sharelake-derive-v1\x00" + label)
         return hashlib.sha256(sig).digest()[:16]
+
+    def with_purpose(
+        self, plan: Mapping[str, Any], purpose: str | None = None, *, required: bool = True
+    ) -> dict[str, Any]:
+        """``plan`` naming the purpose it serves: ``purpose``, else the plan's own, else
+        the session's default (:attr:`purpose`).
+
+        The purpose is part of the plan, so the plan hash (what approvals sign and the
+        audit names) covers it. The consortium's implicit default purpose (a consortium
+        file without ``[[purposes]]``) is left out of the plan, so plans that name no
+        purpose keep the hash they always had.
+
+        Raises
+        ------
+        sharelake.consortium.members.PurposeError
+            The purpose is not agreed in the consortium file, the plan already names
+            another one, or (``required``) none is given where purposes are agreed.
+
+        Examples
+        --------
+        >>> session.with_purpose(q.plan, "monitoring")["purpose"]  # doctest: +SKIP
+        'monitoring'
+        """
+        from ..consortium.members import DEFAULT_PURPOSE, PurposeError
+
+        out = dict(plan)
+        own = out.get("purpose")
+        if purpose is not None and own is not None and purpose != own:
+            raise PurposeError(f"the plan already names the purpose {own!r}, not {purpose!r}")
+        chosen = purpose if purpose is not None else own if own is not None else self.purpose
+        if chosen is None and not required:
+            return out
+        name = self.consortium.resolve_purpose(chosen)
+        if name == DEFAULT_PURPOSE and not self.consortium.purposes:
+            out.pop("purpose", None)
+        else:
+            out["purpose"] = name
+        return out
 
     def node_name(self, i: int) -> str:
         """Display name of node ``i`` (``P0``...)."""
@@ -269,6 +310,49 @@ class Session:
         from .policy import set_policy
 
         return set_policy(self, self._key, table, policy, progress=progress)
+
+    def erase(
+        self,
+        table: str,
+        record_ids: Sequence[Any] | str | Path,
+        *,
+        column: str = "record_id",
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Erase the rows of your table ``table`` whose ``column`` is one of ``record_ids``.
+
+        The ids are secret-shared here (padded with null ids to a power of two) and the
+        nodes remove the matching rows inside MPC, write the rest as the table's next
+        version and destroy the old one on all three nodes; see
+        :func:`sharelake.client.erase.erase`. The nodes learn how many rows were removed,
+        never which ids.
+
+        Parameters
+        ----------
+        table
+            A table you own.
+        record_ids
+            The ids, or a file with one id per line (a CSV with a ``column`` header is
+            read by that column).
+        column
+            The table's record id column.
+        timeout
+            Seconds the nodes may take.
+
+        Returns
+        -------
+        dict
+            ``{"table", "erased", "version", "rows"}``: rows removed, the new table
+            version, rows kept.
+
+        Examples
+        --------
+        >>> session.erase("people", ["A-17", "B-3"])["erased"]  # doctest: +SKIP
+        2
+        """
+        from .erase import erase
+
+        return erase(self, table, record_ids, column=column, timeout=timeout)
 
     def drop(self, name: str) -> None:
         """Delete table ``name`` on all three nodes (its owner only)."""
@@ -417,18 +501,23 @@ class Session:
         raise last
 
     def request_approval(
-        self, plan: Mapping[str, Any], *, purpose: str = ""
+        self, plan: Mapping[str, Any], *, purpose: str | None = None, explanation: str = ""
     ) -> list[dict[str, Any]]:
         """Ask the owners to approve ``plan`` for you (``POST /v1/requests`` on every node).
 
-        ``purpose`` is your explanation, shown to the approvers beside the plan. Nothing
-        else files a request: a refused :meth:`query` only says how to ask.
+        ``purpose`` is the purpose the query serves, one the consortium file lists
+        (default: the session's :attr:`purpose`); it becomes part of the plan, so the
+        approval is for that purpose only (see :meth:`with_purpose`). ``explanation`` is
+        your own words, shown to the approvers beside the plan. Nothing else files a
+        request: a refused :meth:`query` only says how to ask.
 
         Examples
         --------
-        >>> session.request_approval(q.plan, purpose="2026 overlap")  # doctest: +SKIP
+        >>> session.request_approval(q.plan, purpose="monitoring",
+        ...                          explanation="2026 overlap")  # doctest: +SKIP
         """
-        body = json.dumps({"plan": dict(plan), "purpose": purpose}, sort_keys=True).encode()
+        bound = self.with_purpose(plan, purpose)
+        body = json.dumps({"plan": bound, "explanation": explanation}, sort_keys=True).encode()
         return [r.json() for r in self.on_each("POST", "/v1/requests", body, wait_all=True)]
 
     # -- approvals ------------------------------------------------------------------------
@@ -436,7 +525,8 @@ class Session:
     def approvals(self, *, node: int = 0) -> list[dict[str, Any]]:
         """The plan requests you may see (yours, and those you may decide on), oldest first.
 
-        Each has ``id``, ``analyst``, ``owners``, ``purpose``, ``status`` (``pending``,
+        Each has ``id``, ``analyst``, ``owners``, ``purpose`` (the purpose the plan
+        serves), ``explanation`` (the analyst's words), ``status`` (``pending``,
         ``approved`` or ``rejected``), ``missing`` (owner -> what is missing),
         ``decisions`` and the node's ``verdict``. Asked of one node (``node``).
 
@@ -536,16 +626,26 @@ class Session:
         *,
         timeout: float | None = None,
         columns: Sequence[str] | None = None,
+        purpose: str | None = None,
     ) -> pd.DataFrame:
         """Run a plan on the three nodes and rebuild its released rows.
 
         Most users call :meth:`sharelake.client.frame.Table.collect` instead; ``columns``
-        orders the result's columns.
+        orders the result's columns. ``purpose``: the purpose the query serves (default:
+        the plan's own, else the session's; see :meth:`with_purpose`).
+
+        Raises
+        ------
+        sharelake.consortium.members.PurposeError
+            No purpose where the consortium lists purposes, or one it does not list.
+        NodePolicyError
+            A node refused, e.g. a table's policy does not allow the purpose.
         """
         from ..plan.canonical import plan_hash
         from ..plan.nodes import validate_plan
         from .results import rebuild
 
+        plan = self.with_purpose(plan, purpose)
         validate_plan(plan)
         digest = plan_hash(plan)
         answers = self.query_answers(plan, digest, timeout=timeout)
@@ -615,6 +715,7 @@ def connect(
     *,
     key: str | Path | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    purpose: str | None = None,
 ) -> Session:
     """Open a session with the three nodes of a consortium as ``member``.
 
@@ -629,6 +730,9 @@ def connect(
         ``consortium.toml``.
     timeout
         Seconds each request may take (a query's whole run included).
+    purpose
+        The purpose (from the consortium file's ``[[purposes]]``) this session's queries
+        and approval requests serve when they name none.
 
     Returns
     -------
@@ -641,6 +745,8 @@ def connect(
         The consortium file is missing or malformed.
     sharelake.consortium.members.UnknownMemberError
         ``member`` is not listed.
+    sharelake.consortium.members.PurposeError
+        ``purpose`` is not agreed in the consortium file.
     sharelake.consortium.keys.KeyFileError
         The key cannot be read.
     AuthenticationError
@@ -666,4 +772,4 @@ def connect(
         raise AuthenticationError(f"the key {key_path} is not {m.name!r}'s key listed in {path}")
     if timeout <= 0:
         raise ValueError("timeout must be a positive number of seconds")
-    return Session(cons, m.name, private, timeout=timeout)
+    return Session(cons, m.name, private, timeout=timeout, purpose=purpose)

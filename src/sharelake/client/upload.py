@@ -512,7 +512,19 @@ def share_and_commit(
 ) -> UploadResult:
     """Secret-share encoded columns into the three nodes' bundles and upload them in two
     phases (prepare on all, then commit on all), with progress bars. Each node refuses
-    (409) when the table exists and ``replace`` is false."""
+    (409) when the table exists and ``replace`` is false.
+
+    A policy naming a purpose the consortium file does not list is refused here, before
+    anything is shared (the nodes refuse it too).
+    """
+    agreed = session.consortium.agreed_purposes
+    named = policy.get("purposes") if isinstance(policy, Mapping) else None
+    for purpose in named if isinstance(named, list | tuple) else ():
+        if purpose not in agreed:
+            raise InputValidationError(
+                f"table {name!r}: policy: purpose {purpose!r} is not agreed in the consortium "
+                f"(agreed: {', '.join(sorted(agreed))})"
+            )
     meta = {
         "table": name,
         "owner": session.member,

@@ -79,6 +79,7 @@ from .founding import add_signature
 from .keys import generate_key, public_key_bytes, save_private_key
 from .members import (
     FORMAT_VERSION,
+    Purpose,
     ROLES,
     Consortium,
     ConsortiumConfigError,
@@ -510,6 +511,7 @@ def init_cluster(
     name: str = "sharelake-local",
     deadlines: Deadlines | None = None,
     force: bool = False,
+    purposes: Mapping[str, str] | None = None,
 ) -> Path:
     """Write a complete consortium in ``directory`` (layout in the module docstring).
 
@@ -538,6 +540,9 @@ def init_cluster(
     force
         Overwrite an existing consortium in ``directory`` (its node data directories
         are left in place).
+    purposes
+        Name -> description of the purposes the members agree on (``[[purposes]]``,
+        signed by the founders with the rest); none by default.
 
     Returns
     -------
@@ -640,8 +645,9 @@ def init_cluster(
         members=written,
         ca_cert_path=ca.cert_path,
         founders=tuple(signers),
+        purposes={n: Purpose(n, text) for n, text in (purposes or {}).items()},
     )
-    for member in signers.values():
+    for member in signers.values():  # the founders sign everything, purposes included
         consortium = add_signature(consortium, member, keys[member])
     for cfg in configs:
         assert cfg.ca_path is not None

@@ -41,6 +41,16 @@ roles, Ed25519 public key)::
 
 The TLS trust of a node is its ``tls_anchor`` when given, else the consortium CA; in
 both cases the certificate must also have the pinned ``cert_fingerprint``.
+
+    [[purposes]]                     # optional: the purposes the members agreed on
+    name = "monitoring"              # lowercase letters, digits, "_", "-" (at most 64)
+    description = "Yearly estimate of the number of victims, for the national report"
+
+A file without ``[[purposes]]`` (every file written before purposes existed) keeps
+working: it has the one implicit purpose :data:`DEFAULT_PURPOSE` (``"unspecified"``),
+which every query without a named purpose serves. Once the file lists purposes, every
+query must name one of them (docs/privacy.md).
+
 :meth:`Consortium.load` checks everything and raises :class:`ConsortiumConfigError`
 naming the file and the offending key (``nodes[1].api_port``, ``members[ngo_b].roles``).
 Unknown keys are refused too, so a misspelt key never silently falls back to a default.
@@ -66,6 +76,7 @@ from ..errors import AuthenticationError, SharelakeError
 from .keys import decode_public_key, encode_public_key
 
 __all__ = [
+    "DEFAULT_PURPOSE",
     "FORMAT_VERSION",
     "ROLES",
     "Consortium",
@@ -73,6 +84,8 @@ __all__ = [
     "FounderSignature",
     "Member",
     "NodeInfo",
+    "Purpose",
+    "PurposeError",
     "Role",
     "UnknownMemberError",
     "check_member_name",
@@ -84,6 +97,11 @@ FORMAT_VERSION = 1
 NODE_IDS = (0, 1, 2)
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_PURPOSE_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+DEFAULT_PURPOSE = "unspecified"
+DEFAULT_PURPOSE_TEXT = (
+    "No purposes are agreed in the consortium file: any use the consortium agreement allows"
+)
 _FPR_RE = re.compile(r"[0-9a-f]{64}")
 
 
@@ -102,6 +120,26 @@ class ConsortiumConfigError(SharelakeError):
 
 class UnknownMemberError(AuthenticationError):
     """A member name is not listed in the consortium."""
+
+
+class PurposeError(SharelakeError):
+    """A purpose is missing, malformed or not one the consortium agreed on."""
+
+
+@dataclass(frozen=True)
+class Purpose:
+    """A purpose of processing the consortium agreed on (``[[purposes]]``).
+
+    Attributes
+    ----------
+    name
+        Short name queries, approvals, policies and audit entries use.
+    description
+        Plain words for people (data protection officers, approvers).
+    """
+
+    name: str
+    description: str
 
 
 def check_member_name(name: str) -> str:
@@ -258,6 +296,61 @@ class Consortium:
     revoked_keys: frozenset[str] = frozenset()
     revoked_certs: frozenset[str] = frozenset()
     path: Path | None = field(default=None, compare=False)
+    purposes: Mapping[str, Purpose] = field(default_factory=dict)
+
+    @property
+    def agreed_purposes(self) -> dict[str, Purpose]:
+        """The purposes queries may name: those listed, else the one default purpose.
+
+        Examples
+        --------
+        >>> from pathlib import Path
+        >>> c = Consortium("c", (), {}, Path("ca.pem"))  # type: ignore[arg-type]
+        >>> list(c.agreed_purposes)
+        ['unspecified']
+        """
+        if self.purposes:
+            return dict(self.purposes)
+        return {DEFAULT_PURPOSE: Purpose(DEFAULT_PURPOSE, DEFAULT_PURPOSE_TEXT)}
+
+    def resolve_purpose(self, name: str | None) -> str:
+        """The purpose a query or request serves: ``name``, checked, or the default.
+
+        Without a name, a consortium that lists no purposes gives :data:`DEFAULT_PURPOSE`;
+        one that lists purposes refuses (every query must name its purpose).
+
+        Raises
+        ------
+        PurposeError
+            No name where purposes are agreed, or a name that is not agreed.
+
+        Examples
+        --------
+        >>> from pathlib import Path
+        >>> c = Consortium("c", (), {}, Path("ca.pem"),  # type: ignore[arg-type]
+        ...                purposes={"research": Purpose("research", "studies")})
+        >>> c.resolve_purpose("research")
+        'research'
+        >>> c.resolve_purpose("marketing")
+        Traceback (most recent call last):
+        ...
+        sharelake.consortium.members.PurposeError: purpose 'marketing' is not agreed in \
+the consortium (agreed: research)
+        """
+        agreed = self.agreed_purposes
+        if name is None or name == "":
+            if not self.purposes:
+                return DEFAULT_PURPOSE
+            raise PurposeError(
+                "name the purpose of this query (purpose=...): the consortium agreed on "
+                + ", ".join(sorted(agreed))
+            )
+        if name not in agreed:
+            raise PurposeError(
+                f"purpose {name!r} is not agreed in the consortium "
+                f"(agreed: {', '.join(sorted(agreed))})"
+            )
+        return name
 
     def trust_pem(self, node_id: int | None = None) -> str:
         """PEM text of the TLS trust anchors: of node ``node_id``, or of all three.
@@ -356,7 +449,10 @@ class Consortium:
         """Validate a parsed consortium document (see :meth:`load`)."""
         v = FieldValidator(path)
         v.keys(
-            doc, "", required={"version", "consortium", "nodes", "members"}, optional={"signatures"}
+            doc,
+            "",
+            required={"version", "consortium", "nodes", "members"},
+            optional={"signatures", "purposes"},
         )
         version = v.integer(doc, "version", "version")
         if version != FORMAT_VERSION:
@@ -394,6 +490,9 @@ class Consortium:
                     )
         members = _parse_members(v, v.array(doc, "members", "members"))
         signatures = _parse_signatures(v, doc.get("signatures", []))
+        purposes = {}
+        if "purposes" in doc:
+            purposes = _parse_purposes(v, v.array(doc, "purposes", "purposes"))
         return cls(
             name=name,
             nodes=nodes,
@@ -405,6 +504,7 @@ class Consortium:
             revoked_keys=revoked_keys,
             revoked_certs=revoked_certs,
             path=path,
+            purposes=purposes,
         )
 
     def to_dict(
@@ -466,6 +566,10 @@ class Consortium:
                     "signature": base64.b64encode(s.signature).decode("ascii"),
                 }
                 for s in self.signatures
+            ]
+        if self.purposes:
+            doc["purposes"] = [
+                {"name": p.name, "description": p.description} for p in self.purposes.values()
             ]
         return doc
 
@@ -761,3 +865,23 @@ def _parse_members(v: FieldValidator, raw: list[Any]) -> dict[str, Member]:
             public_key=pub,
         )
     return members
+
+
+def _parse_purposes(v: FieldValidator, raw: list[Any]) -> dict[str, Purpose]:
+    out: dict[str, Purpose] = {}
+    for i, item in enumerate(raw):
+        where = f"purposes[{i}]"
+        if not isinstance(item, dict):
+            v.fail(where, f"expected a table, got {_kind(item)}")
+        v.keys(item, where, required={"name", "description"})
+        name = v.text(item, "name", f"{where}.name")
+        if not _PURPOSE_RE.fullmatch(name):
+            v.fail(
+                f"{where}.name",
+                f"invalid purpose name {name!r}: use 1-64 lowercase letters, digits, '_' or "
+                "'-', starting with a letter or digit",
+            )
+        if name in out:
+            v.fail(f"{where}.name", f"purpose {name!r} is listed twice")
+        out[name] = Purpose(name, v.text(item, "description", f"purposes[{name}].description"))
+    return out

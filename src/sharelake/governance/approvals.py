@@ -57,7 +57,7 @@ class ApprovalError(SharelakeError):
     """An approval is malformed, expired, by a non-owner, or missing for a plan."""
 
 
-MAX_REASON = 2000  # characters of an approver's reason or an analyst's purpose
+MAX_REASON = 2000  # characters of an approver's reason or an analyst's explanation
 
 
 def request_id(plan_digest: str, analyst: str) -> str:
@@ -204,7 +204,10 @@ class PlanRequest:
     """An analyst's request to run a plan that needs approval.
 
     ``verdict`` is the node's verdict in JSON form (reasons, release, owners);
-    ``purpose`` the analyst's own words on why, shown to the approvers.
+    ``explanation`` the analyst's own words on why, shown to the approvers; ``purpose``
+    the purpose (consortium file) the plan serves: the plan's ``purpose``, or the
+    consortium's default one. A line stored before purposes existed had the analyst's
+    words under ``purpose``; it is read as the explanation.
     """
 
     id: str
@@ -214,6 +217,7 @@ class PlanRequest:
     owners: tuple[str, ...]
     submitted: str
     verdict: dict[str, Any]
+    explanation: str = ""
     purpose: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -226,6 +230,7 @@ class PlanRequest:
             "owners": list(self.owners),
             "submitted": self.submitted,
             "verdict": self.verdict,
+            "explanation": self.explanation,
             "purpose": self.purpose,
         }
 
@@ -240,7 +245,8 @@ class PlanRequest:
             tuple(str(o) for o in doc["owners"]),
             str(doc["submitted"]),
             dict(doc["verdict"]),
-            str(doc.get("purpose", "")),
+            str(doc.get("explanation", doc.get("purpose", ""))),
+            str(doc.get("purpose", "")) if "explanation" in doc else "",
         )
 
 
@@ -327,18 +333,20 @@ class ApprovalBook:
         verdict: Mapping[str, Any],
         *,
         submitted: str,
+        explanation: str = "",
         purpose: str = "",
     ) -> PlanRequest:
         """Record a request (idempotent for the same plan and analyst); returns it.
 
-        A request made again with a purpose where the first had none records the
-        purpose (the latest line of a request wins when the book is read back).
+        A request made again with an explanation where the first had none records the
+        explanation (the latest line of a request wins when the book is read back).
+        ``purpose`` is the purpose the plan serves (part of the plan, so of its hash).
         """
         digest = plan_hash(plan)
         rid = request_id(digest, analyst)
         with self._lock:
             old = self._requests.get(rid)
-            if old is not None and (old.purpose or not purpose):
+            if old is not None and (old.explanation or not explanation):
                 return old
             req = PlanRequest(
                 rid,
@@ -348,7 +356,8 @@ class ApprovalBook:
                 tuple(sorted(owners)),
                 old.submitted if old is not None else submitted,
                 dict(verdict),
-                purpose[:MAX_REASON],
+                explanation[:MAX_REASON],
+                purpose,
             )
             self._write({"type": "request", "request": req.to_dict()})
             self._requests[rid] = req

@@ -92,6 +92,8 @@ KINDS = (
     "upload",
     "drop",
     "membership",
+    "retention",
+    "erasure",
 )
 #: Kinds every node logs for the same event (compared across nodes, field by field).
 SHARED_KINDS = frozenset(
@@ -106,6 +108,7 @@ SHARED_KINDS = frozenset(
         "policy",
         "upload",
         "drop",
+        "erasure",
     }
 )
 FIELDS = ("seq", "time", "node", "kind", "session", "plan_hash", "member", "decision", "rows")
@@ -115,6 +118,8 @@ LOCAL_FIELDS = frozenset({"seq", "time", "node", "prev", "hash", "sig"})
 _ENTRY_CONTEXT = b"sharelake-audit-entry-v1\x00"
 _HEAD_CONTEXT = b"sharelake-audit-head-v1\x00"
 _HEAD = struct.Struct(">BQ32s64s")  # node, seq, hash, signature: 105 bytes
+# present only when set, so entries written before they existed keep their form and hash
+OPTIONAL_FIELDS = ("purpose",)
 
 
 def entry_hash(entry: Mapping[str, Any]) -> str:
@@ -226,8 +231,12 @@ class AuditLog:
         decision: str = "",
         rows: int | None = None,
         detail: str = "",
+        purpose: str = "",
     ) -> dict[str, Any]:
-        """Append one entry (written and fsynced before returning) and return it."""
+        """Append one entry (written and fsynced before returning) and return it.
+
+        ``purpose`` (the purpose a query or request serves) is stored only when given.
+        """
         if kind not in KINDS:
             raise ValueError(f"unknown audit entry kind {kind!r}")
         with self._lock:
@@ -244,6 +253,8 @@ class AuditLog:
                 "detail": detail[:MAX_DETAIL],
                 "prev": self._last,
             }
+            if purpose:
+                entry["purpose"] = purpose[:64]
             entry["hash"] = entry_hash(entry)
             entry["sig"] = (
                 ""
@@ -419,7 +430,7 @@ def verify_lines(lines: Sequence[str], p: str, *, public_key: bytes | None = Non
             problems.append(f"{p}: line {ln} is not a JSON entry (torn or edited)")
             prev, expect = hashlib.sha256(line.encode("utf-8")).hexdigest(), expect + 1
             continue
-        if not isinstance(doc, dict) or set(doc) != set(_ALL_FIELDS):
+        if not isinstance(doc, dict) or set(doc) - set(OPTIONAL_FIELDS) != set(_ALL_FIELDS):
             problems.append(f"{p}: line {ln} does not have the audit entry fields")
             prev, expect = "", expect + 1
             continue
@@ -501,7 +512,11 @@ def _shared(entries: Iterable[Mapping[str, Any]]) -> dict[str, list[tuple[Any, .
     out: dict[str, list[tuple[Any, ...]]] = {}
     for e in entries:
         if e.get("kind") in SHARED_KINDS and e.get("session"):
-            item = tuple((k, e.get(k)) for k in sorted(_ALL_FIELDS) if k not in LOCAL_FIELDS)
+            item = tuple(
+                (k, e.get(k))
+                for k in sorted((*_ALL_FIELDS, *OPTIONAL_FIELDS))
+                if k not in LOCAL_FIELDS
+            )
             out.setdefault(str(e["session"]), []).append(item)
     return out
 
@@ -557,7 +572,7 @@ def format_entry(e: Mapping[str, Any]) -> str:
     """One readable line for ``sharelake audit show``."""
     when = str(e.get("time", "")).replace("T", " ")[:19]
     parts = [f"#{e.get('seq')}", when, f"P{e.get('node')}", str(e.get("kind"))]
-    for key in ("member", "decision"):
+    for key in ("member", "decision", "purpose"):
         if e.get(key):
             parts.append(f"{key}={e[key]}")
     if e.get("session"):

@@ -6,6 +6,9 @@ changed only by a :class:`PolicyChange` signed by the owner. Its TOML form::
     min_group_size = 5              # k: released groups need at least k rows (default 5)
     analysts = ["analyst"]          # members who may query the table (absent: any analyst)
     release_sizes = false           # whether join and intersection sizes may be released
+    purposes = ["monitoring"]       # purposes (consortium file) it may serve (absent: any)
+    retain_until = 2027-12-31       # kept through this day (UTC), then destroyed; or
+    # retain_days = 365             # kept for this many days after the upload's commit day
 
     [noise]                         # optional: differential privacy (governance/noise.py)
     epsilon = 0.5                   # spent by every released aggregate over the table
@@ -35,6 +38,13 @@ The classes (DESIGN.md section 6; SCQL's column control list is the model):
 A column the policy does not list is *unclassified*: every use of it needs the owner's
 approval (it is never silently revealed). Naming an unknown column or class is refused.
 
+``purposes`` binds the table to purposes the consortium agreed on (``[[purposes]]`` in
+the consortium file): a query whose purpose is not listed is refused at every node. A
+policy without ``purposes`` serves every agreed purpose (so tables uploaded before
+purposes existed keep working; ``sharelake report processing`` flags them).
+``retain_until`` / ``retain_days`` (at most one) set when the nodes destroy the table's
+shares (:mod:`sharelake.governance.retention`).
+
 A policy with no ``[columns]`` table at all (``{}``, what an upload without a policy
 sends) leaves every column unclassified: nothing about the table is released without
 the owner's approval. Secure by default; an owner opens columns explicitly.
@@ -44,6 +54,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -71,7 +83,17 @@ __all__ = [
 ColumnClass = Literal["reveal", "group", "aggregate", "match", "private"]
 COLUMN_CLASSES: tuple[ColumnClass, ...] = ("reveal", "group", "aggregate", "match", "private")
 DEFAULT_MIN_GROUP_SIZE = 5
-_KEYS = ("min_group_size", "analysts", "release_sizes", "columns", "noise")
+_KEYS = (
+    "min_group_size",
+    "analysts",
+    "release_sizes",
+    "purposes",
+    "retain_until",
+    "retain_days",
+    "columns",
+    "noise",
+)
+_PURPOSE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _CHANGE_PREFIX = b"sharelake-policy-v1\n"
 
 
@@ -97,14 +119,20 @@ class Policy:
     unlisted
         The class of a column ``columns`` does not list: always None (unclassified,
         any use needs the owner's approval).
+    purposes
+        The purposes the table may serve; None: every purpose the consortium agreed on.
+    retain_until
+        The last day (UTC, ISO ``YYYY-MM-DD``) the table is kept; None: no such date.
+    retain_days
+        Days the table is kept after the day its upload was committed; None: no limit.
 
     Examples
     --------
     >>> p = Policy.from_dict({"columns": {"age": "aggregate"}, "analysts": ["ana"]})
     >>> p.column_class("age"), p.column_class("name"), p.min_group_size
     ('aggregate', None, 5)
-    >>> Policy.from_dict({}).column_class("name")
-    'reveal'
+    >>> Policy.from_dict({}).column_class("name") is None
+    True
     >>> p.admits("ana"), p.admits("eve")
     (True, False)
     """
@@ -115,6 +143,21 @@ class Policy:
     release_sizes: bool = False
     unlisted: ColumnClass | None = None
     noise: NoiseSpec | None = None
+    purposes: tuple[str, ...] | None = None
+    retain_until: str | None = None
+    retain_days: int | None = None
+
+    def serves(self, purpose: str) -> bool:
+        """Whether the table may serve ``purpose`` (a name from the consortium file).
+
+        Examples
+        --------
+        >>> Policy(purposes=("research",)).serves("research"), Policy().serves("x")
+        (True, True)
+        >>> Policy(purposes=("research",)).serves("monitoring")
+        False
+        """
+        return self.purposes is None or purpose in self.purposes
 
     def column_class(self, column: str) -> ColumnClass | None:
         """The class of ``column``; :attr:`unlisted` when the policy does not list it."""
@@ -173,6 +216,8 @@ class Policy:
         if not isinstance(sizes, bool):
             raise PolicyError("policy: release_sizes must be true or false")
         unlisted: ColumnClass | None = None
+        purposes = _purposes(doc.get("purposes"))
+        until, days = _retention(doc.get("retain_until"), doc.get("retain_days"))
         cols = doc.get("columns", {})
         if not isinstance(cols, Mapping):
             raise PolicyError("policy: [columns] must map column names to classes")
@@ -197,7 +242,7 @@ class Policy:
             for name in noise.bounds:
                 if known is not None and name not in known:
                     raise PolicyError(f"policy: [noise] bounds name unknown column {name!r}")
-        return cls(out, k, analysts, sizes, unlisted, noise)
+        return cls(out, k, analysts, sizes, unlisted, noise, purposes, until, days)
 
     def to_dict(self) -> dict[str, Any]:
         """The dict form (as stored in the catalog and signed in a change).
@@ -211,11 +256,54 @@ class Policy:
         if self.analysts is not None:
             doc["analysts"] = list(self.analysts)
         doc["release_sizes"] = self.release_sizes
+        # only when set: the dict (and the signed form of a change) of a policy without
+        # them is what it was before purposes and retention existed
+        if self.purposes is not None:
+            doc["purposes"] = list(self.purposes)
+        if self.retain_until is not None:
+            doc["retain_until"] = self.retain_until
+        if self.retain_days is not None:
+            doc["retain_days"] = self.retain_days
         if self.columns or self.unlisted is None:
             doc["columns"] = dict(self.columns)
         if self.noise is not None:
             doc["noise"] = self.noise.to_dict()
         return doc
+
+
+def _purposes(raw: Any) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list | tuple) or not raw:
+        raise PolicyError("policy: purposes must be a non-empty list of purpose names")
+    for name in raw:
+        if not isinstance(name, str) or not _PURPOSE.fullmatch(name):
+            raise PolicyError(
+                f"policy: purposes: {name!r} is not a purpose name (lowercase letters, digits, "
+                "'_' or '-')"
+            )
+    if len(set(raw)) != len(raw):
+        raise PolicyError("policy: purposes lists a purpose twice")
+    return tuple(raw)
+
+
+def _retention(until: Any, days: Any) -> tuple[str | None, int | None]:
+    if until is not None and days is not None:
+        raise PolicyError("policy: set retain_until or retain_days, not both")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 0):
+        raise PolicyError("policy: retain_days must be a non-negative whole number of days")
+    if until is None:
+        return None, days
+    if isinstance(until, dt.datetime) or not isinstance(until, dt.date | str):
+        raise PolicyError("policy: retain_until must be a date (YYYY-MM-DD)")
+    if isinstance(until, str):
+        try:
+            until = dt.date.fromisoformat(until)
+        except ValueError:
+            raise PolicyError(
+                f"policy: retain_until {until!r} is not a date (YYYY-MM-DD)"
+            ) from None
+    return until.isoformat(), None
 
 
 def load_policy(path: str | Path, *, schema: Iterable[str] | None = None) -> Policy:

@@ -349,7 +349,7 @@ class SecureLake:
 
     def approve(self, table: Any, member: str, owners: Sequence[str], purpose: str) -> None:
         """Ask for ``table``'s plan as ``member`` and sign every owner's approval of it."""
-        (req, *_) = self.sessions[member].request_approval(table.plan, purpose=purpose)
+        (req, *_) = self.sessions[member].request_approval(table.plan, explanation=purpose)
         for owner in sorted(set(owners)):
             self.sessions[owner].approve(req["id"], expires_in=self.approval_seconds)
         self.approvals.append(

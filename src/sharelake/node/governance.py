@@ -87,15 +87,17 @@ class Admission:
     rows: Cells | None  # the cells the release reveals (None: not covered by the check)
     versions: Mapping[str, int] = field(default_factory=dict)  # table -> catalog version
     noise: NoisePlan | None = None  # differential privacy on this release (None: exact)
+    purpose: str = ""  # the purpose the query serves (consortium file), audited with it
 
 
-def check_upload_policy(meta: Mapping[str, Any]) -> None:
-    """Refuse an upload whose policy names an unknown column or class (or is malformed).
+def check_upload_policy(meta: Mapping[str, Any], consortium: Consortium | None = None) -> None:
+    """Refuse an upload whose policy names an unknown column, class or purpose (or is
+    malformed). Purposes are checked against ``consortium`` when given.
 
     Raises
     ------
     InputValidationError
-        Naming the table and the offending setting, column or class.
+        Naming the table and the offending setting, column, class or purpose.
     """
     schema = meta.get("schema")
     names = (
@@ -104,9 +106,28 @@ def check_upload_policy(meta: Mapping[str, Any]) -> None:
         else []
     )
     try:
-        Policy.from_dict(meta.get("policy") or {}, schema=[str(n) for n in names])
+        policy = Policy.from_dict(meta.get("policy") or {}, schema=[str(n) for n in names])
+        if consortium is not None:
+            check_policy_purposes(policy, consortium)
     except PolicyError as exc:
         raise InputValidationError(f"table {meta.get('table')!r}: {exc}") from None
+
+
+def check_policy_purposes(policy: Policy, consortium: Consortium) -> None:
+    """Refuse a policy naming a purpose the consortium file does not list.
+
+    Raises
+    ------
+    PolicyError
+        Naming the purpose and the agreed ones.
+    """
+    agreed = consortium.agreed_purposes
+    for name in policy.purposes or ():
+        if name not in agreed:
+            raise PolicyError(
+                f"policy: purpose {name!r} is not agreed in the consortium "
+                f"(agreed: {', '.join(sorted(agreed))})"
+            )
 
 
 def _reasons_text(v: Verdict) -> str:
@@ -264,6 +285,7 @@ class Governance:
                 Policy.from_dict(
                     change.policy.to_dict(), schema=[c["name"] for c in info["schema"]]
                 )
+                check_policy_purposes(change.policy, self.consortium)
             except PolicyError as exc:
                 self.audit.append(
                     "policy", session=sid, member=member.name, decision="refused", detail=str(exc)
@@ -358,18 +380,44 @@ class Governance:
         member: Member,
         catalog: Mapping[str, Mapping[str, Any]],
         session: str,
+        *,
+        purpose: str = "",
     ) -> Admission:
         """Decide on a query before it runs; audit the verdict; refuse or admit it.
+
+        ``purpose`` is the purpose the query serves (resolved against the consortium
+        file); it is audited with every entry of the query.
 
         Raises
         ------
         AuthorizationError
-            The verdict is ``deny``; or ``needs_approval`` without a valid approval of
-            every owner (the request is then recorded for the owners to review); or the
-            analyst's budget over a table is spent.
+            A table's policy does not allow ``purpose``; the verdict is ``deny``; or
+            ``needs_approval`` without a valid approval of every owner (the request is
+            then recorded for the owners to review); or the analyst's budget over a
+            table is spent.
         """
         digest = plan_hash(plan)
-        v = self.verdict(plan, member, catalog)
+        refs = self.refs(catalog)
+
+        def refuse(text: str) -> AuthorizationError:
+            self.audit.append(
+                "refusal",
+                session=session,
+                plan_hash=digest,
+                member=member.name,
+                detail=text,
+                purpose=purpose,
+            )
+            return AuthorizationError(text)
+
+        for name in sorted(refs):
+            allowed = refs[name].policy.purposes
+            if allowed is not None and purpose not in allowed:
+                raise refuse(
+                    f"table {name!r} may not serve the purpose {purpose!r} "
+                    f"(its policy allows: {', '.join(allowed)})"
+                )
+        v = check_plan(plan, refs, member.name)
         versions = {t: int(catalog[t]["version"]) for t in v.tables}
         self.audit.append(
             "verdict",
@@ -378,13 +426,8 @@ class Governance:
             member=member.name,
             decision=v.decision,
             detail=_reasons_text(v),
+            purpose=purpose,
         )
-
-        def refuse(text: str) -> AuthorizationError:
-            self.audit.append(
-                "refusal", session=session, plan_hash=digest, member=member.name, detail=text
-            )
-            return AuthorizationError(text)
 
         if v.decision == "deny":
             raise refuse(f"plan {digest[:12]} is denied: " + _reasons_text(v))
@@ -437,10 +480,25 @@ class Governance:
                 raise refuse(str(exc)) from None
             run_plan = clip_plan(run_plan, spec)
         self.audit.append(
-            "run", session=session, plan_hash=digest, member=member.name, decision=v.decision
+            "run",
+            session=session,
+            plan_hash=digest,
+            member=member.name,
+            decision=v.decision,
+            purpose=purpose,
         )
         return Admission(
-            session, digest, member.name, v, run_plan, count_col, hidden, rows, versions, noise
+            session,
+            digest,
+            member.name,
+            v,
+            run_plan,
+            count_col,
+            hidden,
+            rows,
+            versions,
+            noise,
+            purpose,
         )
 
     def protect(
@@ -501,6 +559,7 @@ class Governance:
             plan_hash=adm.plan_hash,
             member=adm.analyst,
             detail=str(exc),
+            purpose=adm.purpose,
         )
 
     def released(self, adm: Admission, rows: int, suppressed: int) -> None:
@@ -520,6 +579,7 @@ class Governance:
             member=adm.analyst,
             rows=rows,
             detail=detail,
+            purpose=adm.purpose,
         )
         self.budget.charge(adm.analyst, adm.versions)
         if adm.noise is not None:

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from ..consortium.members import PurposeError
 from ..consortium.signing import HEADER_MEMBER
 from ..engine.executor import plan_tables
 from ..errors import SharelakeError
@@ -92,14 +93,39 @@ def mount(app: FastAPI) -> None:
         member, body = await node.authenticate(request)
         doc = node.parse_json(body)
         plan = parse_plan(doc)
-        purpose = doc.get("purpose", "")
-        if not isinstance(purpose, str) or len(purpose) > MAX_REASON:
-            raise PlanError(f"purpose must be text of at most {MAX_REASON} characters")
+        # the analyst's words; a client from before purposes sent them as "purpose"
+        explanation = doc.get("explanation", doc.get("purpose", ""))
+        if not isinstance(explanation, str) or len(explanation) > MAX_REASON:
+            raise PlanError(f"explanation must be text of at most {MAX_REASON} characters")
+        try:  # the purpose the plan serves: agreed, and allowed by every table it reads
+            purpose = node.consortium.resolve_purpose(plan.get("purpose"))
+        except PurposeError as exc:
+            raise AuthorizationError(str(exc)) from None
 
         catalog = await run_in_threadpool(catalog_of, plan_tables(plan))
+        for name, ref in sorted(gov.refs(catalog).items()):
+            if not ref.policy.serves(purpose):
+                text = (
+                    f"table {name!r} may not serve the purpose {purpose!r} "
+                    f"(its policy allows: {', '.join(ref.policy.purposes or ())})"
+                )
+                gov.audit.append(
+                    "refusal",
+                    plan_hash=plan_hash(plan),
+                    member=member.name,
+                    detail=text,
+                    purpose=purpose,
+                )
+                raise AuthorizationError(text)
         v = gov.verdict(plan, member, catalog)
         req = gov.book.submit(
-            plan, member.name, v.owners, v.to_dict(), submitted=now_text(), purpose=purpose
+            plan,
+            member.name,
+            v.owners,
+            v.to_dict(),
+            submitted=now_text(),
+            explanation=explanation,
+            purpose=purpose,
         )
         gov.audit.append(
             "submission",
@@ -107,6 +133,7 @@ def mount(app: FastAPI) -> None:
             plan_hash=req.plan_hash,
             member=member.name,
             decision=v.decision,
+            purpose=purpose,
         )
         return {"id": req.id, "plan_hash": req.plan_hash, "verdict": v.to_dict()}
 
@@ -124,7 +151,12 @@ def mount(app: FastAPI) -> None:
             ],
             "missing": missing,
             "status": "rejected" if rejected else "approved" if not missing else "pending",
+            "purpose_description": _purpose_text(req.purpose),
         }
+
+    def _purpose_text(name: str) -> str:
+        agreed = node.consortium.agreed_purposes
+        return agreed[name].description if name in agreed else ""
 
     @app.get("/v1/approvals")
     async def list_requests(request: Request) -> list[dict[str, Any]]:

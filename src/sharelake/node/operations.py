@@ -40,6 +40,7 @@ from ..consortium.members import Consortium
 from ..errors import SharelakeError
 from ..net.framing import PROTOCOL_VERSION
 from ..net.identity import load_cert
+from .privacy import privacy_status
 
 __all__ = [
     "BackupError",
@@ -75,6 +76,9 @@ class NodeStatus:
 
     node: str
     checks: list[Check] = field(default_factory=list)
+    #: tables with their purposes and retention, tables destroyed at their retention,
+    #: erasures, the last retention check (:func:`sharelake.node.privacy.privacy_status`)
+    privacy: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -83,11 +87,35 @@ class NodeStatus:
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form (``sharelake node status --json``)."""
-        return {
+        out: dict[str, Any] = {
             "node": self.node,
             "ok": self.ok,
             "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
         }
+        if self.privacy is not None:
+            out["privacy"] = self.privacy
+        return out
+
+
+def _retention_check(st: NodeStatus, cfg: NodeConfig, cons: Consortium) -> Check:
+    """The retention line of the status, and :attr:`NodeStatus.privacy` (docs/privacy.md)."""
+    try:
+        info = privacy_status(cfg, cons)
+    except (SharelakeError, OSError, ValueError) as exc:
+        return Check("retention", False, f"cannot read the retention state: {exc}")
+    st.privacy = info
+    expired = [t["table"] for t in info["tables"] if t["expired"]]
+    limited = [t for t in info["tables"] if t["expires"] != "never"]
+    nxt = min((t["expires"] for t in limited), default="none")
+    detail = (
+        f"last check {info['last_retention_check'] or 'never'}; "
+        f"{len(limited)} tables with a retention (next expiry {nxt}); "
+        f"{len(info['destroyed'])} destroyed at their retention; "
+        f"{len(info['erasures'])} erasures"
+    )
+    if expired:
+        detail += f"; {len(expired)} expired, destroyed at the next check"
+    return Check("retention", True, detail)
 
 
 def _tcp(host: str, port: int, timeout: float = 1.0) -> bool:
@@ -164,6 +192,7 @@ def node_status(config_path: str | Path) -> NodeStatus:
         tables = cfg.data_dir / "tables"
         n = sum(1 for p in tables.iterdir() if p.is_dir()) if tables.is_dir() else 0
         st.checks.append(Check("data", True, f"{n} tables, {len(files)} files, {size:,} bytes"))
+        st.checks.append(_retention_check(st, cfg, cons))
     else:
         st.checks.append(Check("data", True, "no data directory yet (made at first start)"))
     me = cons.node(cfg.id)

@@ -155,9 +155,11 @@ def serve(config_path: str | Path, *, ready_file: str | Path | None = None) -> N
     )
     if ready_file is not None:
         Path(ready_file).write_text(f"{os.getpid()}\n")
+    app.state.node.privacy.start()  # the periodic retention check
     try:
         server.run(sockets=[api])
     finally:
+        app.state.node.privacy.stop()
         router.close()
         store.close()
         api.close()

@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .._version import __version__
 from ..consortium.cluster import NodeConfig
-from ..consortium.members import Consortium, Member
+from ..consortium.members import Consortium, Member, PurposeError
 from ..consortium.sealing import parse_reply_key, reply_context, seal
 from ..consortium.signing import RequestVerifier
 from ..engine.executor import execute, plan_tables, release_rows, result_is_ordered
@@ -72,6 +72,7 @@ from .ledger import LEDGER_FILE, RequestLedger, SessionReusedError
 from .limits import BodyTooLargeError, MalformedBodyError, RateLimiter, RateLimitError, parse_json
 from .observability import NodeMetrics, log_context, mount_observability
 from .peers import PeerRouter, SessionBusyError
+from .privacy import NodePrivacy
 
 __all__ = ["create_app", "query_cost", "status_of"]
 
@@ -147,7 +148,8 @@ def _error(status: int, exc: BaseException | str, cls: str | None = None) -> JSO
 
 def _public(info: dict[str, Any], gov: Governance) -> dict[str, Any]:
     """A catalog entry as listed: the policy is the one in force, with its version."""
-    out = {k: info[k] for k in ("name", "owner", "rows", "version", "schema")}
+    # "created": the table's first commit (the start of a retain_days period)
+    out = {k: info[k] for k in ("name", "owner", "rows", "version", "schema", "created")}
     out["policy_version"], out["policy"] = gov.in_force(info)
     return out
 
@@ -173,6 +175,9 @@ class _Node:
         versions = {str(t["name"]): int(t["version"]) for t in store.list_tables()}
         self.gov = Governance(config, consortium, versions)
         self.metrics = NodeMetrics(config.id, __version__, PROTOCOL_VERSION)
+        # retention and erasure (docs/privacy.md); expired tables go before serving
+        self.privacy = NodePrivacy(config.id, config.data_dir, store, self.gov)
+        self.privacy.sweep()
 
     async def authenticate(
         self, request: Request, *, limit: int | None = None
@@ -215,10 +220,26 @@ class _Node:
             raise PlanError("plan_hash is not the SHA-256 of the plan's canonical form")
         reply_key = parse_reply_key(request.get("reply_key"))
         names = plan_tables(plan)
-        catalog = {name: self.store.table_info(name) for name in names}
-        authorize(plan, member, catalog)
         session = session_id(given_hash, member.name, nonce)
-        adm = self.gov.admit(plan, member, catalog, session)  # refuses (audited) or admits
+        try:  # the plan names its purpose (or the consortium's default one applies)
+            purpose = self.consortium.resolve_purpose(plan.get("purpose"))
+        except PurposeError as exc:
+            self.gov.audit.append(
+                "refusal",
+                session=session,
+                plan_hash=given_hash,
+                member=member.name,
+                detail=str(exc),
+            )
+            raise AuthorizationError(str(exc)) from None
+        catalog = {name: self.store.table_info(name) for name in names}
+        # a table past its retention is never read, whatever the other nodes did
+        self.privacy.refuse_expired(
+            catalog, member=member.name, session=session, plan_hash=given_hash, purpose=purpose
+        )
+        authorize(plan, member, catalog)
+        # refuses (audited) or admits; the purpose is checked against every table's policy
+        adm = self.gov.admit(plan, member, catalog, session, purpose=purpose)
         self.ledger.claim_session(session, member.name)  # a query runs once at this node
         d = self.config.deadlines
         with log_context(session=session), QueryWatchdog(self.party, session, d.query) as dog:
@@ -386,7 +407,8 @@ def create_app(
     @app.get("/v1/tables")
     async def list_tables(request: Request) -> list[dict[str, Any]]:
         await node.authenticate(request)
-        return [_public(t, node.gov) for t in await blocking(store.list_tables)]
+        tables = node.privacy.visible(await blocking(store.list_tables))
+        return [_public(t, node.gov) for t in tables]
 
     @app.delete("/v1/tables/{name}")
     async def drop_table(request: Request, name: str) -> dict[str, Any]:
@@ -422,7 +444,13 @@ def create_app(
         member, body = await node.receive(request, limit=config.limits.upload_body)
         return await blocking(
             lambda: uploads.prepare(
-                store, node.party, uid, body.data, member, checksum=body.checksum
+                store,
+                node.party,
+                uid,
+                body.data,
+                member,
+                checksum=body.checksum,
+                consortium=consortium,
             )
         )
 
@@ -460,6 +488,24 @@ def create_app(
     async def abort(request: Request, upload_id: str) -> dict[str, Any]:
         member, _ = await node.authenticate(request)
         return await blocking(uploads.abort, store, _upload_id(upload_id), member)
+
+    @app.post("/v1/erasures/{erasure_id}")
+    async def erase(request: Request, erasure_id: str) -> dict[str, Any]:
+        if not _HEX32.fullmatch(erasure_id):
+            raise InputValidationError("erasure id must be 32 lowercase hex characters")
+        # the ids' share bundle, read after the signature under the upload cap
+        member, body = await node.authenticate(request, limit=config.limits.upload_body)
+        d = config.deadlines
+        return await blocking(
+            lambda: node.privacy.erase(
+                router,
+                member,
+                erasure_id,
+                body,
+                receive_deadline=d.peer_receive,
+                setup_deadline=d.peer_setup,
+            )
+        )
 
     @app.post("/v1/queries")
     async def query(request: Request) -> Response:

@@ -28,7 +28,7 @@ import json
 import logging
 from typing import Any
 
-from ..consortium.members import Member
+from ..consortium.members import Consortium, Member
 from ..engine.tables import upload_parts
 from ..errors import InputValidationError, IntegrityError
 from ..mpc.party import Party
@@ -58,6 +58,7 @@ def prepare(
     member: Member,
     *,
     checksum: bytes | None = None,
+    consortium: Consortium | None = None,
 ) -> dict[str, Any]:
     """Stage this node's pair of an upload; returns ``{"upload_id", "digest"}``.
 
@@ -81,7 +82,8 @@ def prepare(
     owner = meta.get("owner", member.name)
     if owner != member.name:
         raise AuthorizationError(f"member {member.name!r} cannot upload on behalf of another owner")
-    check_upload_policy(meta)  # governance: a policy naming an unknown column/class is refused
+    # governance: a policy naming an unknown column, class or purpose is refused
+    check_upload_policy(meta, consortium)
     columns, valid = upload_parts(party, meta, arrays)
     digest = store.prepare_upload(
         upload_id,

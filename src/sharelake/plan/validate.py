@@ -9,6 +9,7 @@ which re-exports everything public here.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .canonical import PLAN_VERSION, PlanError, canonical_json
@@ -75,6 +76,9 @@ MAX_CLUSTER_ROUNDS = 32
 LINK_BLOCKING: tuple[str, ...] = ("sorted_neighbourhood",)
 #: Largest window of the sorted-neighbourhood blocking a plan may ask for
 MAX_LINK_WINDOW = 64
+
+
+_PURPOSE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
 def _fail(path: str, message: str) -> PlanError:
@@ -316,9 +320,13 @@ def validate_plan(plan: Any) -> None:
     for f in ("version", "root", "release"):
         if f not in plan:
             raise _fail("plan", f"lacks field {f!r}")
-    extra = sorted(set(plan) - {"version", "root", "release"})
+    extra = sorted(set(plan) - {"version", "root", "release", "purpose"})
     if extra:
         raise _fail(f"plan.{extra[0]}", "unknown field")
+    if "purpose" in plan and (
+        not isinstance(plan["purpose"], str) or not _PURPOSE.fullmatch(plan["purpose"])
+    ):
+        raise _fail("plan.purpose", "must be a purpose name from the consortium file")
     if plan["version"] != PLAN_VERSION:
         raise _fail("plan.version", f"unsupported version {plan['version']!r}")
     rel = plan["release"]

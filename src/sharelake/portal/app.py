@@ -594,7 +594,7 @@ def create_app(session: Session, access: Access) -> FastAPI:
         purpose = str(form.get("purpose", "")).strip()
         if not purpose:
             return page(request, "error.html", 400, error="say what the result is for")
-        a.request_id = session.request_approval(a.query.plan, purpose=purpose)[0]["id"]
+        a.request_id = session.request_approval(a.query.plan, explanation=purpose)[0]["id"]
         return back(f"/analyses/{aid}")
 
     @app.post("/analyses/{aid}/run")
@@ -678,5 +678,5 @@ def _differences(req: Mapping[str, Any], earlier: Sequence[Mapping[str, Any]]) -
         if rel.get("kind") != r_rel.get("kind"):
             bits.append(f"releases {rel.get('kind')} instead of {r_rel.get('kind')}")
         text = "; ".join(bits) if bits else "releases the same kind of result over the same data"
-        out.append(f"against request {r['id']} ({r.get('purpose') or 'no purpose given'}): {text}")
+        out.append(f"against request {r['id']} ({r.get('explanation') or 'no purpose given'}): {text}")
     return out

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sqlite3
 import threading
 import time
@@ -209,6 +210,8 @@ class Catalog:
             )
             mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             self._conn.execute("PRAGMA synchronous=FULL")
+            # deleted rows are overwritten with zeros, not left in free pages
+            self._conn.execute("PRAGMA secure_delete=ON")
         except sqlite3.Error as exc:
             raise CatalogError(f"cannot open catalog {self.path.name}: {exc}") from exc
         if str(mode).lower() != "wal":
@@ -424,6 +427,42 @@ class Catalog:
     def tables(self) -> list[TableRecord]:
         """Every visible table, by name."""
         return [_table(r) for r in self._query(f"SELECT {_TABLE_COLS} FROM tables ORDER BY name")]
+
+    def scrub_uploads(self, table: str, upload_ids: list[str]) -> int:
+        """Scrub the rows of destroyed uploads of ``table`` (retention, erasure).
+
+        Each row keeps its state and version (table versions never repeat, so nothing
+        bound to an old version can match a new one) but loses its upload id (replaced
+        by a random ``destroyed-...`` id), schema, policy, layout and digest. Deleted
+        content is zeroed (``secure_delete``), and the WAL, which may still hold the old
+        pages, is checkpointed and truncated to zero bytes. Returns the rows scrubbed.
+        """
+        count = 0
+        with self._tx() as c:
+            for uid in upload_ids:
+                cur = c.execute(
+                    "UPDATE uploads SET upload_id = ?, schema_json = '[]', policy_json = '{}', "
+                    "layout_json = '{}', digest = '', updated = ? "
+                    "WHERE table_name = ? AND upload_id = ?",
+                    (f"destroyed-{secrets.token_hex(8)}", time.time(), table, uid),
+                )
+                count += int(cur.rowcount)
+        self.truncate_wal()
+        return count
+
+    def committed_uploads(self, table: str) -> list[str]:
+        """The ids of every committed upload of ``table`` still named in the catalog."""
+        rows = self._query(
+            "SELECT upload_id FROM uploads WHERE table_name = ? AND state = 'committed' "
+            "AND upload_id NOT LIKE 'destroyed-%'",
+            (table,),
+        )
+        return [str(r[0]) for r in rows]
+
+    def truncate_wal(self) -> None:
+        """Fold the WAL into the database and truncate it to zero bytes."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def delete_table(self, name: str) -> TableRecord:
         """Remove the table's row (its upload rows stay as history); returns what was removed.

@@ -52,7 +52,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import shutil
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -90,6 +89,7 @@ from .shares import (
     upload_digest,
     write_table_files,
 )
+from .shred import shred_tree
 
 log = logging.getLogger(__name__)
 
@@ -162,13 +162,10 @@ class Store(FsckMixin):
         return str(path.relative_to(self.root))
 
     def _remove(self, path: Path) -> None:
-        """Remove a file or directory tree (best effort, logged) and fsync its parent."""
+        """Destroy a file or directory tree of shares (best effort, logged): every file
+        overwritten before it is unlinked (:mod:`sharelake.storage.shred`)."""
         try:
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            else:
-                path.unlink(missing_ok=True)
-            fsync_dir(path.parent)
+            shred_tree(path)
         except OSError as exc:
             log.warning("could not remove a stored file: %s", exc.strerror)
 
@@ -513,3 +510,41 @@ class Store(FsckMixin):
             self.catalog.delete_table(name)
             self._remove(self.tables / name)
         log.info("dropped a table")  # the audit names it; the log does not
+
+    def destroy_table(self, name: str) -> TableRecord:
+        """Destroy a table for good (retention): catalog row, share files, upload ids.
+
+        The catalog row goes first (no query can load the table after that), then every
+        share file is overwritten and unlinked, then the table's committed upload rows
+        are scrubbed (:meth:`Catalog.scrub_uploads`). Returns the removed record.
+
+        Raises
+        ------
+        TableNotFoundError
+            No such table.
+        """
+        with self._lock:
+            rec = self.catalog.get_table(name)
+            if rec is None:
+                raise TableNotFoundError(f"no table {name!r}")
+            self.catalog.delete_table(name)
+            self._remove(self.tables / name)
+            self.catalog.scrub_uploads(name, self.catalog.committed_uploads(name))
+        log.info("destroyed a table at its retention")  # the audit names it
+        return rec
+
+    def destroy_version(self, table: str, upload_id: str) -> None:
+        """Destroy a replaced version of ``table`` (erasure): its files (if still there)
+        and its upload id in the catalog.
+
+        Raises
+        ------
+        UploadStateError
+            ``upload_id`` is the table's current version.
+        """
+        with self._lock:
+            rec = self.catalog.get_table(table)
+            if rec is not None and rec.upload_id == upload_id:
+                raise UploadStateError(f"upload {upload_id!r} is the current version")
+            self._remove(self._version_dir(table, upload_id))
+            self.catalog.scrub_uploads(table, [upload_id])
