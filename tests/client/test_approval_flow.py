@@ -72,7 +72,9 @@ def test_a_request_with_a_purpose_reaches_the_owner_and_no_uninvolved_member(
 ) -> None:
     with connect(cluster, "analyst") as s:
         q = s.table("cases")[["case_id", "age"]]
-        rid = s.request_approval(q.plan, explanation="ages of the cases for the annual report")[0]["id"]
+        rid = s.request_approval(q.plan, explanation="ages of the cases for the annual report")[0][
+            "id"
+        ]
     with connect(cluster, "ngo_a") as owner:
         seen = {r["id"]: r for r in owner.approvals()}
         assert seen[rid]["explanation"] == "ages of the cases for the annual report"

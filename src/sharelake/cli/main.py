@@ -20,8 +20,8 @@ from .link_cmd import link as link_command
 from .node_cmd import node_app
 from .policy_cmd import policy_app
 from .portal_cmd import portal as portal_command
-from .report_cmd import report_app
 from .privacy_cmd import erase as erase_command
+from .report_cmd import report_app
 from .upload_cmd import upload as upload_command
 
 app = typer.Typer(

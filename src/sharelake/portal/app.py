@@ -678,5 +678,7 @@ def _differences(req: Mapping[str, Any], earlier: Sequence[Mapping[str, Any]]) -
         if rel.get("kind") != r_rel.get("kind"):
             bits.append(f"releases {rel.get('kind')} instead of {r_rel.get('kind')}")
         text = "; ".join(bits) if bits else "releases the same kind of result over the same data"
-        out.append(f"against request {r['id']} ({r.get('explanation') or 'no purpose given'}): {text}")
+        out.append(
+            f"against request {r['id']} ({r.get('explanation') or 'no purpose given'}): {text}"
+        )
     return out
