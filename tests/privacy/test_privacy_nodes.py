@@ -97,6 +97,39 @@ def test_a_query_for_a_purpose_a_table_does_not_allow_is_refused_at_every_node_a
             assert _counts(df) == people().groupby("region", observed=True).size().to_dict()
             with sharelake.connect(cluster.consortium_path, "analyst", purpose="monitoring") as b:
                 assert _counts(b.query(by_region())) == _counts(df)  # the session's default
+        # the record of processing activities, from the file, the policies and the audit
+        out = tmp_path / "dpo"
+        r = CliRunner().invoke(
+            app,
+            [
+                "report",
+                "processing",
+                "--consortium",
+                str(cluster.consortium_path),
+                "--out",
+                str(out),
+                "--as",
+                "ngo_a",
+            ],
+        )
+        assert r.exit_code == 0, r.output
+        record = json.loads((out / "processing.json").read_text(encoding="utf-8"))
+        assert record["audit"]["verified"] and record["audit"]["problems"] == []
+        assert {p["name"]: p["tables"] for p in record["purposes"]} == {
+            "monitoring": ["people"],
+            "research": [],
+        }
+        (table,) = record["tables"]
+        assert table["controller"] == "ngo_a" and table["purposes"] == ["monitoring"]
+        assert table["retention"] == "no retention limit set"
+        assert [(e["member"], e["purpose"]) for e in record["releases"]] == [
+            ("analyst", "monitoring"),
+            ("analyst", "monitoring"),
+        ]
+        assert any(e["purpose"] == "research" for e in record["refusals"])
+        assert {c["member"] for c in record["controllers"]} >= {"ngo_a", "ngo_b"}
+        page = (out / "processing.html").read_text(encoding="utf-8")
+        assert "Record of processing activities" in page and "Yearly estimate" in page
     for i in range(3):
         entries = _entries(lake, i)
         runs = [e for e in entries if e["kind"] in ("run", "release")]
@@ -202,11 +235,13 @@ def _records() -> pd.DataFrame:
             "record_id": [f"P-{i:03d}" for i in range(n)],
             "region": pd.Categorical(rng.choice(["east", "west"], n), categories=["east", "west"]),
             "age": rng.integers(18, 80, n),
+            "score": rng.integers(0, 10, n),  # unclassified: every use needs approval
         }
     )
 
 
 REVEAL = {"columns": {"record_id": "reveal", "region": "reveal", "age": "reveal"}}
+SCAN = ["record_id", "region", "age"]
 
 
 def _rows(df: pd.DataFrame) -> list[tuple[str, str, int]]:
@@ -232,12 +267,17 @@ def test_erasure_removes_the_rows_from_later_results_and_from_every_file_on_ever
     lake = _lake(tmp_path, purposes=False)
     df = _records()
     erased = ["P-003", "P-017", "P-029"]
-    scan_all = pn.make_plan(pn.scan("records"))
+    scan_all = pn.make_plan(pn.project(pn.scan("records"), SCAN))
     with LocalCluster(lake) as cluster:
         with sharelake.connect(cluster.consortium_path, "ngo_a") as s:
             s.upload(df, "records", policy=REVEAL, progress=False)
+        approved = pn.make_plan(pn.project(pn.scan("records"), ["score"]))
         with sharelake.connect(cluster.consortium_path, "analyst") as a:
             before = a.query(scan_all)
+            rid = a.request_approval(approved, explanation="scores")[0]["id"]
+            with sharelake.connect(cluster.consortium_path, "ngo_a") as owner:
+                owner.approve(rid)
+            assert len(a.query(approved)) == 30
         assert sorted(before["record_id"]) == sorted(df["record_id"])
         # what the old version left on disk: its upload id and the erased rows' shares
         old = [next((data_dir(lake, i) / "tables" / "records").iterdir()) for i in range(3)]
@@ -261,6 +301,9 @@ def test_erasure_removes_the_rows_from_later_results_and_from_every_file_on_ever
         assert out["erased"] == 3 and out["rows"] == 27 and out["version"] == 2
         with sharelake.connect(cluster.consortium_path, "analyst") as a:
             after = a.query(scan_all)
+            # the approval was given for the old version: void for the new one
+            with pytest.raises(NodePolicyError, match="another upload"):
+                a.query(approved)
         want = df[~df["record_id"].isin(erased)]
         assert _rows(after) == _rows(want)  # a scan's rows come back in random order
         assert _scan_all(lake, needles) == []

@@ -15,8 +15,7 @@ from typing import Annotated
 import typer
 
 from .errors import fail
-
-report_app = typer.Typer(help="Reports for data protection officers.", no_args_is_help=True)
+from .report_cmd import report_app  # `report processing` joins `report monitoring`
 
 _CONS = typer.Option("--consortium", help="consortium.toml of the lake.")
 _KEY = typer.Option("--key", help="Your private key (default: members/MEMBER.key).")
