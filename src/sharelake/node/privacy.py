@@ -53,9 +53,9 @@ from ..storage.bundle import BundleError, decode_bundle
 from ..storage.catalog import TableNotFoundError, UploadStateError
 from ..storage.shares import component_digest
 from ..storage.store import Store
-from .approvals_api import Governance
 from .authz import AuthorizationError, require_role
 from .consistency import check_components, check_tables
+from .governance import Governance
 from .peers import PeerRouter
 
 __all__ = [
