@@ -202,8 +202,9 @@ def test_an_expired_table_is_refused_then_destroyed_at_start_periodically_and_af
             assert [t["table"] for t in status["tables"]] == ["kept", "later"]
             retention = [e for e in _entries(lake, i) if e["kind"] == "retention"]
             assert len(retention) == 1 and "'people'" in retention[0]["detail"], f"P{i}"
-        # nothing on disk names the destroyed upload any more
-        assert _scan_all(lake, [u.encode() for u in people_uploads]) == []
+        # nothing on disk names the destroyed upload any more but the append-only, signed
+        # audit trail, which records that the upload (a random id) existed and was destroyed
+        assert _scan_all(lake, [u.encode() for u in people_uploads], skip=AUDIT_FILES) == []
         with sharelake.connect(cluster.consortium_path, "analyst") as a:
             with pytest.raises(NodeNotFoundError):
                 a.query(by_region())
@@ -251,11 +252,15 @@ def _rows(df: pd.DataFrame) -> list[tuple[str, str, int]]:
     )
 
 
-def _scan_all(lake: Path, needles: list[bytes]) -> list[str]:
+AUDIT_FILES = ("audit.jsonl", "audit_heads.jsonl")
+
+
+def _scan_all(lake: Path, needles: list[bytes], *, skip: tuple[str, ...] = ()) -> list[str]:
+    """Every file under every node's data directory holding one of ``needles``."""
     hits = []
     for i in range(3):
         for f in data_dir(lake, i).rglob("*"):
-            if f.is_file():
+            if f.is_file() and f.name not in skip:
                 data = f.read_bytes()
                 hits += [f"P{i}:{f.name}" for nd in needles if nd in data]
     return hits
@@ -283,7 +288,7 @@ def test_erasure_removes_the_rows_from_later_results_and_from_every_file_on_ever
         old = [next((data_dir(lake, i) / "tables" / "records").iterdir()) for i in range(3)]
         upload_id = old[0].name
         rows = [int(df.index[df["record_id"] == r][0]) for r in erased]
-        needles = [upload_id.encode()]
+        needles: list[bytes] = []
         for d in old:
             for f in sorted(d.glob("c*.slsb")):
                 _, arrays = decode_bundle(f.read_bytes())
@@ -291,6 +296,7 @@ def test_erasure_removes_the_rows_from_later_results_and_from_every_file_on_ever
                     if key in arrays:
                         needles += [arrays[key][r].tobytes() for r in rows]
         assert len(_scan_all(lake, needles)) > 0
+        assert len(_scan_all(lake, [upload_id.encode()], skip=AUDIT_FILES)) > 0
         with sharelake.connect(cluster.consortium_path, "ngo_a") as s:
             with (
                 sharelake.connect(cluster.consortium_path, "ngo_b") as other,
@@ -306,7 +312,8 @@ def test_erasure_removes_the_rows_from_later_results_and_from_every_file_on_ever
                 a.query(approved)
         want = df[~df["record_id"].isin(erased)]
         assert _rows(after) == _rows(want)  # a scan's rows come back in random order
-        assert _scan_all(lake, needles) == []
+        assert _scan_all(lake, needles) == []  # no share byte of an erased row, anywhere
+        assert _scan_all(lake, [upload_id.encode()], skip=AUDIT_FILES) == []
         # the command line: a second erasure from a file
         ids = tmp_path / "ids.txt"
         ids.write_text("P-000\nP-001\n", encoding="utf-8")
