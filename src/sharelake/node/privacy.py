@@ -393,7 +393,13 @@ class NodePrivacy:
         new_version = self.store.commit_upload(new_upload)
         self.store.destroy_version(name, old_upload)
         erased = int(info["rows"]) - kept.n
+        # the differential-privacy budget spent on the old version carries over: the new
+        # version is the same data less the erased rows (a fresh budget would let analysts
+        # spend it again on nearly the same data)
+        spent = self.gov.noise_budget.spent(name, version)
         self.gov.dropped(name, version)  # policy changes, budgets, release records voided
+        if spent > 0:
+            self.gov.noise_budget.charge(name, new_version, spent)
         self.gov.audit.append(
             "erasure",
             session=session,
