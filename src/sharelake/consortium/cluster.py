@@ -79,13 +79,13 @@ from .founding import add_signature
 from .keys import generate_key, public_key_bytes, save_private_key
 from .members import (
     FORMAT_VERSION,
-    Purpose,
     ROLES,
     Consortium,
     ConsortiumConfigError,
     FieldValidator,
     Member,
     NodeInfo,
+    Purpose,
     Role,
     check_member_name,
     read_toml,
