@@ -40,6 +40,7 @@ where. The tree (``tests/test_errors.py`` checks that it is complete and true)::
     │   └── UploadStateError       an upload in the wrong state for the step
     ├── KeyFileError               a key file that cannot be read (consortium.keys)
     ├── ConsortiumConfigError      an invalid consortium file (consortium.members)
+    ├── PurposeError               a purpose missing or not agreed (consortium.members)
     ├── ClusterExistsError         ``cluster init`` into a non-empty folder (consortium.cluster)
     ├── NodeFolderError            a node folder that cannot be made (consortium.node_folder)
     ├── PolicyError                an invalid or unsigned column policy (governance.policy)
