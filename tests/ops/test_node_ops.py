@@ -40,12 +40,13 @@ def test_status_backup_restore_bring_a_wiped_node_back(tmp_path: Path) -> None:
         assert st.exit_code == 0, st.output
         report = json.loads(st.output)
         names = [c["name"] for c in report["checks"]]
-        assert names[:6] == [
+        assert names[:7] == [
             "configuration",
             "software",
             "consortium",
             "certificate",
             "data",
+            "retention",
             "running",
         ]
         assert {"peer P0", "peer P2"} <= set(names) and report["ok"]
