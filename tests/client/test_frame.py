@@ -68,7 +68,8 @@ def test_explain_shows_the_hash_the_steps_and_what_is_revealed(people: Table) ->
     text = t.explain()
     assert text.splitlines()[0] == f"Plan SHA-256: {t.plan_hash}"
     assert "group step 2 by region: n = number of rows" in text
-    assert text.splitlines()[-1].endswith("(columns: region, n).")
+    assert text.splitlines()[-2].endswith("(columns: region, n).")
+    assert "(k) are suppressed" in text.splitlines()[-1]
     assert repr(text) == str(text)
 
 

@@ -106,8 +106,9 @@ def test_describe_numbers_the_steps_and_says_what_is_revealed() -> None:
     assert lines[2] == "3. keep the rows of step 2 where age >= 18"
     assert "keeping unmatched rows of 1" in lines[3]
     assert "sort step 5 by n descending" in lines[5]
-    assert lines[-1].startswith("Reveals to the analyst: the rows of step 7")
-    assert lines[-1].endswith("(columns: clinic, n, m).")
+    assert lines[-2].startswith("Reveals to the analyst: the rows of step 7")
+    assert lines[-1].startswith("Groups with fewer rows than the tables' minimum group size")
+    assert lines[-2].endswith("(columns: clinic, n, m).")
 
 
 def test_describe_expr_brackets_only_where_precedence_needs_it() -> None:

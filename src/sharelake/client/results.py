@@ -18,6 +18,7 @@ and ``m_count``; the mean is computed here (missing where the count is 0).
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -35,7 +36,15 @@ from ..relational.encode import decode_column
 from ..relational.table import ColumnSpec, spec_from_json
 from ..storage.bundle import BundleError, decode_bundle
 
-__all__ = ["decode_text", "query_cost", "rebuild", "rebuild_columns"]
+__all__ = [
+    "decode_text",
+    "query_cost",
+    "rebuild",
+    "rebuild_columns",
+    "suppression_notes",
+]
+
+log = logging.getLogger(__name__)
 
 NODE_NAMES = ("P0", "P1", "P2")
 
@@ -252,7 +261,8 @@ def rebuild(
     Besides :func:`rebuild_columns`: means are finished (``m = m_sum / m_count``) and a
     result whose last step is a group-by is sorted by its keys, as pandas does (the
     nodes release groups in random order). ``df.attrs["suppressed_groups"]`` is the
-    number of groups the nodes suppressed as smaller than the policy allows;
+    number of groups the nodes suppressed as smaller than the policy allows, and
+    ``df.attrs["notes"]`` says so in words (also logged at INFO on ``sharelake.client.results``);
     ``df.attrs["cost"]`` the query's cost as the nodes reported it (:func:`query_cost`).
     ``columns``, when given, is the column order the analyst built (plans carry
     name-keyed objects, whose order is not kept).
@@ -270,6 +280,28 @@ def rebuild(
     if columns is not None and sorted(columns) == sorted(df.columns):
         df = df[list(columns)]
     df.attrs["suppressed_groups"] = suppressed
+    df.attrs["notes"] = suppression_notes(suppressed)
+    for note in df.attrs["notes"]:
+        log.info("%s", note)
     if cost is not None:
         df.attrs["cost"] = cost
     return df
+
+
+def suppression_notes(suppressed: int) -> list[str]:
+    """What an analyst should know of the suppressed groups of a result (a list of notes).
+
+    Examples
+    --------
+    >>> suppression_notes(0)
+    []
+    >>> suppression_notes(2)[0].startswith("2 groups were suppressed: each had fewer rows")
+    True
+    """
+    if suppressed <= 0:
+        return []
+    groups = "1 group was" if suppressed == 1 else f"{suppressed} groups were"
+    return [
+        f"{groups} suppressed: each had fewer rows than the minimum group size (k) of "
+        "the tables read, so they are left out of this result."
+    ]

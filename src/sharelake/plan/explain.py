@@ -130,6 +130,12 @@ def describe_text(
                 cols.remove(f"{m}_count")
         reveal += f" (columns: {', '.join(cols)})"
     out.append(reveal + ".")
+    if tree.fold(typed, lambda n, subs, path: isinstance(n, tree.GroupBy) or any(subs)):
+        out.append(
+            "Groups with fewer rows than the tables' minimum group size (k) are suppressed: "
+            "they are left out of the result, and collect() says how many "
+            '(df.attrs["suppressed_groups"]).'
+        )
     return "\n".join(out)
 
 
