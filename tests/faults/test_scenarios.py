@@ -28,8 +28,16 @@ from typer.testing import CliRunner
 import sharelake
 from sharelake.cli.main import app
 from sharelake.client.session import NodeUnavailableError, Session
-from sharelake.consortium.cluster import Deadlines, NodeConfig, init_cluster, node_config_path
-from sharelake.consortium.members import Consortium, write_toml
+from sharelake.consortium.cluster import (
+    Deadlines,
+    NodeConfig,
+    init_cluster,
+    member_key_path,
+    node_config_path,
+)
+from sharelake.consortium.founding import add_signature
+from sharelake.consortium.keys import load_private_key
+from sharelake.consortium.members import Consortium
 from sharelake.errors import SharelakeError
 from sharelake.node.local import LocalCluster
 
@@ -67,15 +75,20 @@ class Lake:
 
 
 def _route_through(lake: Path, node: int, peer: int, relay: ControlledRelay) -> None:
-    """Make ``node`` reach ``peer``'s peer port through ``relay`` (its own consortium file)."""
-    cons = Consortium.load(lake / "consortium.toml")
+    """Make ``node`` reach ``peer``'s peer port through ``relay`` (its own consortium file,
+    signed again by the founders as any change of the file must be)."""
+    cfg = NodeConfig.load(node_config_path(lake, node))
+    cons = Consortium.load(cfg.consortium_path)
     nodes = list(cons.nodes)
     nodes[peer] = dataclasses.replace(nodes[peer], peer_host="127.0.0.1", peer_port=relay.port)
-    mine = dataclasses.replace(cons, nodes=tuple(nodes))  # type: ignore[arg-type]
-    path = lake / f"consortium-P{node}.toml"
-    write_toml(path, mine.to_dict(relative_to=lake))
-    cfg_path = node_config_path(lake, node)
-    dataclasses.replace(NodeConfig.load(cfg_path), consortium_path=path.resolve()).save(cfg_path)
+    mine = dataclasses.replace(cons, nodes=tuple(nodes), signatures=())  # type: ignore[arg-type]
+    for org in mine.founders:
+        signer = next(
+            m for m in mine.members.values() if m.organisation == org and "approver" in m.roles
+        )
+        key = load_private_key(member_key_path(lake, signer.name))
+        mine = add_signature(mine, signer.name, key)
+    mine.save(cfg.consortium_path)
 
 
 @pytest.fixture(scope="module")
