@@ -22,6 +22,7 @@ from .policy_cmd import policy_app
 from .portal_cmd import portal as portal_command
 from .privacy_cmd import erase as erase_command
 from .report_cmd import report_app
+from .schema_cmd import schema_app
 from .upload_cmd import upload as upload_command
 
 app = typer.Typer(
@@ -38,6 +39,7 @@ app.add_typer(consortium_app, name="consortium")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
+app.add_typer(schema_app, name="schema")
 app.command("erase")(erase_command)
 app.command("upload")(upload_command)
 app.command("link")(link_command)

@@ -44,6 +44,13 @@ def upload(
             help="Replace an existing table of that name (voids approvals of the old version).",
         ),
     ] = False,
+    lenient: Annotated[
+        bool,
+        typer.Option(
+            "--lenient",
+            help="Upload a column of mostly numbers or dates with a few other values as text.",
+        ),
+    ] = False,
     people: Annotated[
         bool,
         typer.Option(
@@ -82,6 +89,9 @@ def upload(
         Seconds per node request.
     replace
         Allow replacing an existing table (refused without it).
+    lenient
+        Without ``--schema``: make a mostly-number or mostly-date column with a few
+        other values text, with a warning naming the rows (default: refused).
     people
         Upload a person table with its linkage encodings
         (:func:`sharelake.client.linkage.upload_people`).
@@ -94,6 +104,7 @@ def upload(
     console = Console(stderr=True)
     try:
         with connect(consortium, member, key=key, timeout=timeout) as session:
+            opts = {} if people else {"lenient": lenient}
             send = session.upload_people if people else session.upload
             res = send(
                 data,
@@ -103,6 +114,7 @@ def upload(
                 upload_id=upload_id,
                 replace=replace,
                 progress=True,
+                **opts,
             )
     except InputValidationError as exc:
         fail(console, "refused, nothing was sent", exc, 2)

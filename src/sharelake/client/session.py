@@ -367,6 +367,7 @@ class Session:
         policy: Mapping[str, Any] | str | Path | None = None,
         upload_id: str | None = None,
         replace: bool = False,
+        lenient: bool = False,
         progress: bool | ProgressCallback = True,
         timeout: float | None = None,
     ) -> UploadResult:
@@ -394,6 +395,7 @@ class Session:
             policy=policy,
             upload_id=upload_id,
             replace=replace,
+            lenient=lenient,
             progress=progress,
             timeout=timeout,
         )

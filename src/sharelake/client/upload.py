@@ -35,7 +35,14 @@ Schema inference rule (:func:`infer_schema`), per column:
   so the exact longest value is not disclosed; a value longer than
   :data:`INFER_MAX_STRING` bytes is refused naming its row and column (a schema with an
   explicit ``max_len`` uploads longer text on purpose);
+* a text column whose values are mostly (:data:`MOSTLY`) numbers, or mostly dates (ISO or
+  a common day/month order), but not all ISO dates or numbers, is refused naming the
+  column and up to five rows: inference never turns a number or date column into text
+  silently (``lenient=True`` makes it text with a logged warning listing the rows);
 * a column is ``nullable`` when it has a missing value.
+
+``sharelake schema infer CSV --out schema.toml`` writes the inferred schema in the format
+:func:`load_schema` reads (``[[columns]]`` tables), to edit and pass as ``--schema``.
 
 A CSV file is refused, naming the file, when its header repeats a column name (pandas
 would rename the copies silently) or when it has a header but no rows (it would make an
@@ -46,6 +53,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import json
+import logging
 import re
 import time
 import tomllib
@@ -69,9 +78,12 @@ if TYPE_CHECKING:
     from .session import Session
     from .transport import Reply
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "CATEGORY_MAX_VALUES",
     "CATEGORY_MIN_COUNT",
+    "MOSTLY",
     "ExistingTableError",
     "UploadError",
     "UploadResult",
@@ -80,6 +92,7 @@ __all__ = [
     "load_policy",
     "load_schema",
     "read_data",
+    "schema_toml",
     "share_bundles",
     "upload",
 ]
@@ -89,6 +102,11 @@ CATEGORY_MIN_COUNT = 5
 _TABLE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 _ID_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
+_NUMBER_RE = r"[+-]?\d+(?:[.,]\d+)?"
+# ISO and the common day/month orders with -, / or . between the parts
+_DATE_LIKE_RE = r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+MOSTLY = 0.8
+"""Share of a text column's values that makes inference call it numbers or dates."""
 _CHUNK = 4 << 20
 
 
@@ -230,7 +248,56 @@ def _pow2(n: int) -> int:
     return max(8, 1 << max(n - 1, 0).bit_length())
 
 
-def _infer_column(name: str, s: pd.Series[Any], source: str | None = None) -> ColumnSpec:
+def _iso_date(v: str) -> bool:
+    if not re.match(_DATE_RE, v):
+        return False
+    try:
+        pd.to_datetime(v, format="%Y-%m-%d")
+    except ValueError:
+        return False
+    return True
+
+
+def _refuse_mixed(name: str, s: pd.Series[Any], source: str | None, *, lenient: bool) -> None:
+    """A text column whose values are mostly numbers or mostly dates is an error naming
+    the rows that are not (or, ``lenient``, text with a logged warning listing them)."""
+    present = s.notna()
+    text = s[present].astype(str).str.strip()
+    if len(text) == 0:
+        return
+    numeric = text.str.fullmatch(_NUMBER_RE)
+    datelike = text.str.fullmatch(_DATE_LIKE_RE)
+    if float(numeric.mean()) >= MOSTLY:
+        what, bad = "numbers", ~numeric
+        fix = "correct them or leave them empty"
+    elif float(datelike.mean()) >= MOSTLY:
+        what, bad = "dates", ~text.map(_iso_date).astype(bool)
+        fix = "write them as ISO dates YYYY-MM-DD (or leave them empty)"
+    else:
+        return
+    if not bool(bad.any()):
+        return
+    positions = np.flatnonzero(present.to_numpy())[bad.to_numpy()] + 1  # rows from 1
+    rows = ", ".join(str(int(r)) for r in positions[:5])
+    more = f" and {len(positions) - 5} more" if len(positions) > 5 else ""
+    message = (
+        f"the column is mostly {what}, but {len(positions)} value(s) are not: rows {rows}{more}"
+    )
+    if lenient:
+        where = f"file {source}, " if source else ""
+        log.warning("%scolumn %r: %s; uploaded as text (lenient)", where, name, message)
+        return
+    raise InputValidationError(
+        f"{message}; {fix}, give the column a kind in a schema file "
+        "(sharelake schema infer), or pass lenient=True (CLI: --lenient) to upload it as text",
+        source=source,
+        column=name,
+    )
+
+
+def _infer_column(
+    name: str, s: pd.Series[Any], source: str | None = None, *, lenient: bool = False
+) -> ColumnSpec:
     nullable = bool(s.isna().any())
     present = s.dropna()
     if pd.api.types.is_bool_dtype(s.dtype):
@@ -249,6 +316,7 @@ def _infer_column(name: str, s: pd.Series[Any], source: str | None = None) -> Co
             return ColumnSpec(name, "date", nullable)
         except ValueError:
             pass
+    _refuse_mixed(name, s, source, lenient=lenient)
     counts = text.value_counts()
     if 0 < len(counts) <= CATEGORY_MAX_VALUES and int(counts.min()) >= CATEGORY_MIN_COUNT:
         return ColumnSpec(name, "category", nullable, categories=tuple(sorted(counts.index)))
@@ -266,10 +334,15 @@ def _infer_column(name: str, s: pd.Series[Any], source: str | None = None) -> Co
     return ColumnSpec(name, "string", nullable, max_len=_pow2(longest))
 
 
-def infer_schema(df: pd.DataFrame, *, source: str | None = None) -> list[ColumnSpec]:
+def infer_schema(
+    df: pd.DataFrame, *, source: str | None = None, lenient: bool = False
+) -> list[ColumnSpec]:
     """A schema for ``df`` by the rule in the module docstring.
 
-    ``source`` names the file in errors.
+    ``source`` names the file in errors. A text column whose values are mostly numbers
+    or mostly dates (at least :data:`MOSTLY` of them) but not all is an
+    :class:`~sharelake.errors.InputValidationError` naming the column and up to five
+    rows; with ``lenient`` it becomes text and a warning listing them is logged.
 
     Examples
     --------
@@ -278,7 +351,51 @@ def infer_schema(df: pd.DataFrame, *, source: str | None = None) -> list[ColumnS
     >>> [(s.name, s.kind) for s in infer_schema(df)]
     [('age', 'int'), ('score', 'fixed'), ('name', 'string')]
     """
-    return [_infer_column(str(c), df[c], source) for c in df.columns]
+    return [_infer_column(str(c), df[c], source, lenient=lenient) for c in df.columns]
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return json.dumps(str(v), ensure_ascii=False)  # a TOML basic string
+
+
+def schema_toml(specs: Sequence[ColumnSpec]) -> str:
+    """The schema file (TOML) :func:`load_schema` reads: one ``[[columns]]`` per column.
+
+    Each entry has ``name``, ``kind`` (``int``, ``fixed``, ``bool``, ``date``, ``category``,
+    ``string``) and ``nullable``; a ``category`` its ``categories`` (its public
+    dictionary), a ``string`` its ``max_len`` (bytes), a ``fixed`` its ``frac_bits``.
+
+    Examples
+    --------
+    >>> print(schema_toml([ColumnSpec("age", "int", False)]))
+    # sharelake schema: edit the kinds, then upload with --schema this file
+    <BLANKLINE>
+    [[columns]]
+    name = "age"
+    kind = "int"
+    nullable = false
+    <BLANKLINE>
+    >>> load_schema(tomllib.loads(schema_toml([ColumnSpec("age", "int", False)])))[0].kind
+    'int'
+    """
+    lines = ["# sharelake schema: edit the kinds, then upload with --schema this file", ""]
+    for spec in specs:
+        lines += ["[[columns]]", f"name = {_toml_value(spec.name)}"]
+        lines += [f'kind = "{spec.kind}"', f"nullable = {_toml_value(spec.nullable)}"]
+        if spec.kind == "category" and spec.categories is not None:
+            lines.append(f"categories = {_toml_value(list(spec.categories))}")
+        if spec.kind == "string":
+            lines.append(f"max_len = {spec.max_len}")
+        if spec.kind == "fixed":
+            lines.append(f"frac_bits = {spec.frac_bits}")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def _spec_entry(name: str | None, raw: Any, where: str) -> ColumnSpec:
@@ -415,6 +532,7 @@ def upload(
     policy: Mapping[str, Any] | str | Path | None = None,
     upload_id: str | None = None,
     replace: bool = False,
+    lenient: bool = False,
     progress: bool | ProgressCallback = True,
     timeout: float | None = None,
 ) -> UploadResult:
@@ -439,6 +557,10 @@ def upload(
         Allow replacing an existing table of that name (a new version; the approvals
         and budgets bound to the old version are void). Without it an existing name is
         refused, here and by every node.
+    lenient
+        Without a schema: upload a text column that is mostly numbers or dates but has
+        a few other values as text, with a logged warning naming the rows (default:
+        refused, naming them).
     progress
         Show a progress bar (True), nothing (False), or call ``progress(step, done,
         total)`` as each step advances (:data:`ProgressCallback`).
@@ -471,7 +593,7 @@ def upload(
     specs = load_schema(schema) if schema is not None else None
     df, source = read_data(data, specs)
     if specs is None:
-        specs = infer_schema(df, source=source)
+        specs = infer_schema(df, source=source, lenient=lenient)
     extra = [str(c) for c in df.columns if str(c) not in {s.name for s in specs}]
     if extra:
         raise InputValidationError("column is not in the schema", source=source, column=extra[0])
