@@ -59,39 +59,44 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
         yield c
 
 
-@pytest.fixture(scope="package")
-def portals(lake: LocalCluster) -> Iterator[dict[str, Portal]]:
-    out: dict[str, Portal] = {}
-    threads = []
-    for member in ("ngo_a", "police", "analyst", "hotline"):
-        port = free_port()
-        session = sharelake.connect(lake.consortium_path, member)
-        access = Access({f"127.0.0.1:{port}", f"localhost:{port}"})
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(session, access),
-                host="127.0.0.1",
-                port=port,
-                log_level="warning",
-                access_log=False,
-                lifespan="off",
-            )
+def start_portal(session: Session) -> tuple[Portal, threading.Thread]:
+    """Serve ``session``'s member's portal on a free loopback port (uvicorn in a thread)."""
+    port = free_port()
+    access = Access({f"127.0.0.1:{port}", f"localhost:{port}"})
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(session, access),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
         )
-        t = threading.Thread(target=server.run, daemon=True)
-        t.start()
-        threads.append(t)
-        out[member] = Portal(member, f"http://127.0.0.1:{port}", access, session, server)
+    )
+    t = threading.Thread(target=server.run, daemon=True)
+    t.start()
     deadline = time.time() + 20
-    while not all(p.server.started for p in out.values()):
+    while not server.started:
         assert time.time() < deadline, "a portal did not start"
         time.sleep(0.05)
-    yield out
-    for p in out.values():
-        p.server.should_exit = True
-    for t in threads:
-        t.join(timeout=10)
-    for p in out.values():
-        p.session.close()
+    return Portal(session.member, f"http://127.0.0.1:{port}", access, session, server), t
+
+
+def stop_portal(portal: Portal, thread: threading.Thread) -> None:
+    portal.server.should_exit = True
+    thread.join(timeout=10)
+    portal.session.close()
+
+
+@pytest.fixture(scope="package")
+def portals(lake: LocalCluster) -> Iterator[dict[str, Portal]]:
+    running = [
+        start_portal(sharelake.connect(lake.consortium_path, m))
+        for m in ("ngo_a", "police", "analyst", "hotline")
+    ]
+    yield {p.member: p for p, _ in running}
+    for p, t in running:
+        stop_portal(p, t)
 
 
 @pytest.fixture(scope="package")

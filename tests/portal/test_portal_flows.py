@@ -174,7 +174,7 @@ def test_an_analyst_asks_for_an_overlap_table_and_two_owners_approve_it_in_their
     analyst.check("#ov_police_list_keys")
     analyst.click("text=Set up the overlap analysis")
     assert analyst.inner_text("#verdict") == "needs_approval"
-    analyst.fill("#purpose", "overlap of the two lists for the 2026 national estimate")
+    analyst.fill("#explanation", "overlap of the two lists for the 2026 national estimate")
     tab_to(analyst, "form[action$='/request'] button")
     analyst.keyboard.press("Enter")
     assert analyst.inner_text("#request-status") == "pending"
@@ -227,7 +227,7 @@ def test_an_approver_rejects_another_request_and_the_analyst_sees_the_reason(
     analyst.keyboard.press("Enter")
     analyst.wait_for_selector("#verdict")
     assert analyst.inner_text("#verdict") == "needs_approval"
-    tab_to(analyst, "#purpose")
+    tab_to(analyst, "#explanation")
     analyst.keyboard.type("roles of the persons on the police list")
     tab_to(analyst, "form[action$='/request'] button")
     analyst.keyboard.press("Enter")
@@ -369,7 +369,7 @@ def test_the_report_command_writes_the_same_report_from_the_shell_once_approved(
             "--by",
             "sex",
             "--request",
-            "--purpose",
+            "--explanation",
             "sex of the persons, for the annual report",
         ],
     )

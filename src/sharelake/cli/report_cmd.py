@@ -3,8 +3,8 @@
 The same analyses and report as the portal's analyst pages: the overlap table of person
 lists with the population estimate, and cases counted by fields. A query that needs the
 owners' approval is not run: the command says which, and with ``--request`` files the
-requests (with ``--purpose``) for the owners to decide in their portals or with
-``sharelake approvals``.
+requests (with ``--explanation``, for the agreed ``--purpose``) for the owners to decide in
+their portals or with ``sharelake approvals``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,14 @@ def monitoring(
         bool, typer.Option("--request", help="File approval requests for what needs them.")
     ] = False,
     purpose: Annotated[
-        str, typer.Option("--purpose", help="What the results are for (the owners read it).")
+        str | None,
+        typer.Option("--purpose", help="The agreed purpose the results serve (consortium file)."),
+    ] = None,
+    explanation: Annotated[
+        str,
+        typer.Option(
+            "--explanation", help="What the results are for, in your words (owners read it)."
+        ),
     ] = "",
     key: Annotated[Path | None, typer.Option("--key", help="Your private key.")] = None,
 ) -> None:
@@ -59,11 +66,12 @@ def monitoring(
         render_html,
         report_json,
     )
+    from ..plan.canonical import plan_hash
 
-    if request and not purpose:
-        raise typer.BadParameter("--request needs --purpose: the owners decide on it")
+    if request and not explanation:
+        raise typer.BadParameter("--request needs --explanation: the owners decide on it")
     try:
-        with connect(consortium, member, key=key) as s:
+        with connect(consortium, member, key=key, purpose=purpose) as s:
             planned: list[tuple[AnalysisKind, str, list[str], Table]] = []
             if lists:
                 names = _names(lists)
@@ -77,7 +85,9 @@ def monitoring(
                 raise typer.BadParameter("name --lists and/or --cases")
             waiting = []
             for _, title, _, q in planned:
-                v = s.plan_verdict(q.plan)
+                plan = s.with_purpose(q.plan)
+                digest = plan_hash(plan)
+                v = s.plan_verdict(plan)
                 if v["decision"] == "deny":
                     typer.echo(
                         f"error: {title}: the policies forbid it: {v.get('text', '')}", err=True
@@ -87,12 +97,12 @@ def monitoring(
                     mine = [
                         r
                         for r in s.approvals()
-                        if r["plan_hash"] == q.plan_hash and r["analyst"] == s.member
+                        if r["plan_hash"] == digest and r["analyst"] == s.member
                     ]
                     if mine and mine[0]["status"] == "approved":
                         continue
                     if request and not mine:
-                        rid = s.request_approval(q.plan, explanation=purpose)[0]["id"]
+                        rid = s.request_approval(q.plan, explanation=explanation)[0]["id"]
                         waiting.append(f"{title}: request {rid} filed for the owners")
                     else:
                         status = mine[0]["status"] if mine else "not requested"
@@ -110,7 +120,7 @@ def monitoring(
                         kind,
                         title,
                         tuple(tables),
-                        q.plan_hash,
+                        plan_hash(s.with_purpose(q.plan)),
                         df,
                         estimate_of(df) if kind == "overlap" else None,
                         int(df.attrs.get("suppressed", 0) or 0),

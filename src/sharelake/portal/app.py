@@ -102,16 +102,20 @@ class Analysis:
     title: str
     tables: list[str]
     query: Table
+    purpose: str | None = None
     created: float = field(default_factory=time.time)
     request_id: str = ""
     result: pd.DataFrame | None = None
     estimate: dict[str, Any] | None = None
     error: str = ""
 
-    @property
-    def plan_hash(self) -> str:
-        """SHA-256 of the plan (what approvals sign)."""
-        return self.query.plan_hash
+    def plan(self, session: Session) -> dict[str, Any]:
+        """The plan as it runs: naming the purpose it serves."""
+        return session.with_purpose(self.query.plan, self.purpose)
+
+    def plan_hash(self, session: Session) -> str:
+        """SHA-256 of the plan as it runs (what approvals sign)."""
+        return plan_hash(self.plan(session))
 
 
 class Portal:
@@ -537,13 +541,20 @@ def create_app(session: Session, access: Access) -> FastAPI:
         keys = [t.name for t in infos if "person_key" in t.columns and t.name.endswith("_keys")]
         cases = [t for t in infos if not t.name.endswith("_keys")]
         items = sorted(portal.analyses.values(), key=lambda a: a.created, reverse=True)
-        return page(request, "analyses.html", keys=keys, cases=cases, items=items)
+        purposes = session.consortium.purposes
+        return page(
+            request, "analyses.html", keys=keys, cases=cases, items=items, purposes=purposes
+        )
 
     @app.post("/analyses")
     async def new_analysis(request: Request) -> Response:
         form = await request.form()
         kind = str(form.get("kind", ""))
         chosen = [str(t) for t in form.getlist("tables")]
+        purpose = str(form.get("purpose", "")) or None
+        agreed = session.consortium.agreed_purposes
+        if session.consortium.purposes and purpose not in agreed:
+            return page(request, "error.html", 400, error="choose the purpose the result serves")
         if kind == "overlap":
             if len(chosen) < 2:
                 return page(request, "error.html", 400, error="pick at least two lists")
@@ -561,7 +572,7 @@ def create_app(session: Session, access: Access) -> FastAPI:
         else:
             return page(request, "error.html", 400, error="choose an analysis")
         aid = secrets.token_urlsafe(6)
-        portal.analyses[aid] = Analysis(aid, kind, title, chosen, q)  # type: ignore[arg-type]
+        portal.analyses[aid] = Analysis(aid, kind, title, chosen, q, purpose)  # type: ignore[arg-type]
         return back(f"/analyses/{aid}")
 
     def analysis(aid: str) -> Analysis:
@@ -573,15 +584,17 @@ def create_app(session: Session, access: Access) -> FastAPI:
     @app.get("/analyses/{aid}", response_class=HTMLResponse)
     def analysis_page(request: Request, aid: str) -> HTMLResponse:
         a = analysis(aid)
-        verdict = session.plan_verdict(a.query.plan)
+        verdict = session.plan_verdict(a.plan(session))
         req = None
+        digest = a.plan_hash(session)
         for r in session.approvals():
-            if r["plan_hash"] == a.plan_hash and r["analyst"] == portal.member.name:
+            if r["plan_hash"] == digest and r["analyst"] == portal.member.name:
                 req = session.approval(r["id"])
         return page(
             request,
             "analysis.html",
             a=a,
+            digest=digest,
             verdict=verdict,
             req=req,
             result=None if a.result is None else _table(a.result),
@@ -591,17 +604,19 @@ def create_app(session: Session, access: Access) -> FastAPI:
     async def ask(request: Request, aid: str) -> Response:
         a = analysis(aid)
         form = await request.form()
-        purpose = str(form.get("purpose", "")).strip()
-        if not purpose:
+        why = str(form.get("explanation", "")).strip()
+        if not why:
             return page(request, "error.html", 400, error="say what the result is for")
-        a.request_id = session.request_approval(a.query.plan, explanation=purpose)[0]["id"]
+        a.request_id = session.request_approval(a.query.plan, purpose=a.purpose, explanation=why)[
+            0
+        ]["id"]
         return back(f"/analyses/{aid}")
 
     @app.post("/analyses/{aid}/run")
     def run(request: Request, aid: str) -> Response:
         a = analysis(aid)
         try:
-            a.result = a.query.collect()
+            a.result = a.query.collect(purpose=a.purpose)
             a.error = ""
             if a.kind == "overlap":
                 a.estimate = estimate_of(a.result)
@@ -618,7 +633,7 @@ def create_app(session: Session, access: Access) -> FastAPI:
             a.kind,
             a.title,
             tuple(a.tables),
-            a.plan_hash,
+            a.plan_hash(session),
             a.result,
             a.estimate,
             int(a.result.attrs.get("suppressed", 0) or 0),
