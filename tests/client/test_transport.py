@@ -107,3 +107,44 @@ def test_a_session_over_the_in_process_transport_lists_approvals_without_raw_pat
     with Session(consortium, member, key, transport=t) as s:
         assert s.approvals(node=2) == [{"id": "r2", "status": "pending"}]
     assert seen == [(2, member, "/v1/approvals")]
+
+
+def test_one_transport_serves_many_threads_whose_nodes_each_wait_for_their_peers(
+    lake: Path,
+) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    # like a query: each node blocks until the other two received the same session
+    barriers: dict[bytes, threading.Barrier] = {}
+    lock = threading.Lock()
+
+    def node(i: int) -> Handler:
+        def handle(request: httpx.Request) -> httpx.Response:
+            with lock:
+                barrier = barriers.setdefault(request.content, threading.Barrier(3))
+            barrier.wait(timeout=20)
+            return httpx.Response(200, json={"node": i, "session": request.content.decode()})
+
+        return handle
+
+    t = _transport(lake, "analyst", [node(i) for i in range(3)])
+    sessions = [f"s{n}".encode() for n in range(24)]  # more than the transport's workers/3
+    try:
+        with ThreadPoolExecutor(max_workers=len(sessions)) as pool:
+            answers = list(pool.map(lambda b: t.on_each("POST", "/v1/queries", b), sessions))
+    finally:
+        t.close()
+    for body, replies in zip(sessions, answers, strict=True):
+        assert [r.json() for r in replies] == [
+            {"node": i, "session": body.decode()} for i in range(3)
+        ]
+
+
+def test_a_fan_out_of_more_than_one_call_per_node_is_refused(lake: Path) -> None:
+    t = _transport(lake, "analyst", [lambda r: httpx.Response(200, json={})] * 3)
+    try:
+        with pytest.raises(ValueError, match="one call per node"):
+            t.on_all([lambda: t.request(0, "GET", "/v1/health")] * 4)
+    finally:
+        t.close()

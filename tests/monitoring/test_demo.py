@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,6 +33,18 @@ def test_every_analysis_that_queries_the_nodes_reports_rounds_and_bytes(demo) ->
     for name, c in costs.items():
         if c["queries"]:
             assert c["rounds"] > c["queries"] and c["bytes"] > 0 and c["node_seconds"] > 0, name
+
+
+def test_independent_queries_run_together_so_only_the_longest_is_on_the_critical_path(
+    demo: dict[str, Any],
+) -> None:
+    costs = demo["doc"]["figures"]["costs"]
+    assert costs["overlap"]["critical_rounds"] == costs["overlap"]["rounds"]  # one query
+    for name in ("name_list_comparison", "modus_operandi"):
+        c = costs[name]
+        assert c["queries"] > 1, name
+        # one batch: the longest query, at least the mean, less than the sum
+        assert c["rounds"] / c["queries"] <= c["critical_rounds"] < c["rounds"], name
 
 
 def test_the_released_overlap_table_equals_the_plaintext(demo) -> None:  # type: ignore[no-untyped-def]

@@ -33,6 +33,7 @@ import hashlib
 import json
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -113,6 +114,30 @@ class Reply:
         return json.loads(self.body)
 
 
+CONCURRENT_CALLS = 8
+"""Fan-outs to the three nodes (e.g. queries) one transport runs at the same time."""
+
+
+def _release_when_done(
+    futures: Sequence[cf.Future[Reply]], slot: threading.BoundedSemaphore
+) -> None:
+    """Release ``slot`` once every future is done (also after an early raise)."""
+    left = [len(futures)]
+    lock = threading.Lock()
+
+    def done(_: cf.Future[Reply]) -> None:
+        with lock:
+            left[0] -= 1
+            last = left[0] == 0
+        if last:
+            slot.release()
+
+    if not futures:
+        slot.release()
+    for f in futures:
+        f.add_done_callback(done)
+
+
 class Transport:
     """Signed calls from one member to the three nodes of a consortium.
 
@@ -134,7 +159,12 @@ class Transport:
         self.timeout = float(timeout)
         self._key = key
         self.consortium_id = consortium_id(consortium)
-        self._pool = cf.ThreadPoolExecutor(max_workers=6, thread_name_prefix="sharelake-client")
+        # at most CONCURRENT_CALLS fan-outs in flight, each with a worker per node: a
+        # fan-out never waits for a worker while its other calls hold the nodes
+        self._slots = threading.BoundedSemaphore(CONCURRENT_CALLS)
+        self._pool = cf.ThreadPoolExecutor(
+            max_workers=3 * CONCURRENT_CALLS, thread_name_prefix="sharelake-client"
+        )
         self._clients = (
             list(clients)
             if clients is not None
@@ -251,9 +281,23 @@ class Transport:
 
         With ``wait_all`` the other calls are waited for before raising (so that, e.g.,
         an abort can follow safely); otherwise the first error is raised at once.
+
+        Safe to call from several threads at once (e.g. concurrent queries of one
+        session): at most :data:`CONCURRENT_CALLS` fan-outs run at a time, each with a
+        worker for every call, so the three calls of one query always reach their nodes
+        together (a node waits for its peers' part of a session; three calls queued
+        behind another query's would stall both). Further callers wait for a slot.
         """
+        if len(calls) > 3:
+            raise ValueError(f"on_all runs one call per node (3), got {len(calls)}")
         t = self.timeout if timeout is None else timeout
-        futures = [self._pool.submit(c) for c in calls]
+        self._slots.acquire()
+        try:
+            futures = [self._pool.submit(c) for c in calls]
+        except BaseException:
+            self._slots.release()
+            raise
+        _release_when_done(futures, self._slots)
         deadline = time.monotonic() + t + CONNECT_TIMEOUT
         pending = set(futures)
         first: BaseException | None = None

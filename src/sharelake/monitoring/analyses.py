@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -169,10 +170,13 @@ def policy_for(
 class Cost:
     """What an analysis cost, summed over its queries.
 
-    ``seconds``: the client's wall time (request to rebuilt result); ``queries``: how
-    many queries ran; from the nodes' reports (``df.attrs["cost"]``, see
-    ``docs/node-api.md``), ``None`` when no query reported them: ``rounds``
-    (communication rounds, the most any node spent, summed over the queries), ``bytes``
+    ``seconds``: the client's wall time (request to rebuilt result; a batch of
+    concurrent queries counts once, from its first request to its last result);
+    ``queries``: how many queries ran; from the nodes' reports (``df.attrs["cost"]``,
+    see ``docs/node-api.md``), ``None`` when no query reported them: ``rounds``
+    (communication rounds, the most any node spent, summed over the queries),
+    ``critical_rounds`` (the rounds on the critical path: the longest query of each
+    concurrent batch, summed over the batches; what latency multiplies), ``bytes``
     (payload bytes sent between the nodes, all three nodes together) and
     ``node_seconds`` (the slowest node's compute time, summed over the queries).
     """
@@ -180,23 +184,35 @@ class Cost:
     seconds: float = 0.0
     queries: int = 0
     rounds: int | None = None
+    critical_rounds: int | None = None
     bytes: int | None = None
     node_seconds: float | None = None
 
     def add(self, seconds: float, attrs: Mapping[Any, Any]) -> None:
         """Count one query of ``seconds`` whose result carries ``attrs``."""
+        self.add_batch(seconds, [attrs])
+
+    def add_batch(self, seconds: float, attrs: Sequence[Mapping[Any, Any]]) -> None:
+        """Count a batch of concurrent queries that took ``seconds`` in all."""
         self.seconds += seconds
-        self.queries += 1
-        cost = attrs.get("cost")
-        if not isinstance(cost, Mapping):
-            return
-        for name in ("rounds", "bytes"):
-            v = cost.get(name)
+        self.queries += len(attrs)
+        longest: int | None = None
+        for a in attrs:
+            cost = a.get("cost")
+            if not isinstance(cost, Mapping):
+                continue
+            for name in ("rounds", "bytes"):
+                v = cost.get(name)
+                if isinstance(v, int | float):
+                    setattr(self, name, int((getattr(self, name) or 0) + v))
+            v = cost.get("rounds")
             if isinstance(v, int | float):
-                setattr(self, name, int((getattr(self, name) or 0) + v))
-        v = cost.get("seconds")
-        if isinstance(v, int | float):
-            self.node_seconds = (self.node_seconds or 0.0) + float(v)
+                longest = max(longest or 0, int(v))
+            v = cost.get("seconds")
+            if isinstance(v, int | float):
+                self.node_seconds = (self.node_seconds or 0.0) + float(v)
+        if longest is not None:
+            self.critical_rounds = (self.critical_rounds or 0) + longest
 
 
 @dataclass
@@ -231,6 +247,15 @@ class Lake(Protocol):
         self, keys: Sequence[str], k: int, cost: Cost
     ) -> tuple[pd.DataFrame, int | None, int | None]:
         """Groups of >= k distinct victims, and the number and total of the dropped ones."""
+
+    def name_lists(self, asks: Sequence[tuple[str, str, bool]], cost: Cost) -> list[set[str] | int]:
+        """Per ``(org, other, count_only)``: :meth:`matched_count` if ``count_only``,
+        else :meth:`matched_records`; independent queries, run as one batch."""
+
+    def crosstabs(
+        self, keys: Sequence[Sequence[str]], k: int, cost: Cost
+    ) -> list[tuple[pd.DataFrame, int | None, int | None]]:
+        """:meth:`crosstab` of each group-key list; independent queries, one batch."""
 
 
 # ---- the plaintext twin ----------------------------------------------------------------
@@ -288,6 +313,17 @@ class PlainLake:
         out, n, total = self._timed(cost, run)
         return _canonical_crosstab(out, keys), n, total
 
+    def name_lists(self, asks: Sequence[tuple[str, str, bool]], cost: Cost) -> list[set[str] | int]:
+        return [
+            self.matched_count(o, x, cost) if only else self.matched_records(o, x, cost)
+            for o, x, only in asks
+        ]
+
+    def crosstabs(
+        self, keys: Sequence[Sequence[str]], k: int, cost: Cost
+    ) -> list[tuple[pd.DataFrame, int | None, int | None]]:
+        return [self.crosstab(ks, k, cost) for ks in keys]
+
 
 def _unkey(column: str) -> str:
     return column[: -len("_keys")] if column.endswith("_keys") else column
@@ -321,7 +357,8 @@ class SecureLake:
     ``sessions`` maps member names to open sessions (the four organisations and the
     analyst); the owners' sessions sign the approvals a plan needs (in a real consortium
     each owner reviews and signs in the portal or with ``sharelake approvals approve``;
-    the demo signs for them and records it).
+    the demo signs for them and records it). ``concurrency``: how many independent
+    queries of one analysis run at the same time (1: one after the other).
     """
 
     mode = "mpc"
@@ -333,8 +370,10 @@ class SecureLake:
         orgs: Sequence[str],
         analyst: str = "analyst",
         approval_seconds: int = 3600,
+        concurrency: int = 12,
     ) -> None:
         self.sessions = dict(sessions)
+        self.concurrency = concurrency
         self.orgs = tuple(orgs)
         self.analyst = analyst
         self.approval_seconds = approval_seconds
@@ -362,26 +401,68 @@ class SecureLake:
         )
 
     def _collect(self, table: Any, cost: Cost) -> pd.DataFrame:
+        return self._collect_all([table], cost)[0]
+
+    def _collect_all(self, tables: Sequence[Any], cost: Cost) -> list[pd.DataFrame]:
+        """Collect ``tables`` (approved already) as one batch; results in their order.
+
+        Independent queries run concurrently (up to :attr:`concurrency` at a time, each
+        on the session its table is bound to): the nodes keep their peer sessions apart
+        by session id, so a batch costs the rounds of its longest query in latency, not
+        the sum. Approvals are all signed before (in order), so the approvals and the
+        results are the same as one after the other.
+        """
         t0 = time.perf_counter()
-        df: pd.DataFrame = table.collect()
-        cost.add(time.perf_counter() - t0, df.attrs)
-        return df
+        if self.concurrency <= 1 or len(tables) <= 1:
+            dfs = [t.collect() for t in tables]
+        else:
+            with ThreadPoolExecutor(
+                max_workers=min(self.concurrency, len(tables)),
+                thread_name_prefix="sharelake-analysis",
+            ) as pool:
+                futures = [pool.submit(t.collect) for t in tables]
+                dfs = [f.result() for f in futures]
+        cost.add_batch(time.perf_counter() - t0, [df.attrs for df in dfs])
+        return dfs
 
     def _semi(self, org: str, other: str) -> Any:
         a = self._table(org, keys_table(org))
         b = self._table(org, keys_table(other))[["person_key"]].drop_duplicates("person_key")
         return a.merge(b, on="person_key", how="semi")
 
-    def matched_records(self, org: str, other: str, cost: Cost) -> set[str]:
+    def _records_query(self, org: str, other: str) -> Any:
         q = self._semi(org, other)[["record_id"]]
         self.approve(q, org, (org, other), f"{org}'s records also known to {other}")
-        return set(self._collect(q, cost)["record_id"].astype(str))
+        return q
 
-    def matched_count(self, org: str, other: str, cost: Cost) -> int:
+    def _count_query(self, org: str, other: str) -> Any:
         q = self._semi(org, other).assign(one=1).groupby("one").agg(records=("*", "count"))
         self.approve(q, org, (org, other), f"number of {org}'s records known to {other}")
-        df = self._collect(q, cost)
+        return q
+
+    @staticmethod
+    def _records(df: pd.DataFrame) -> set[str]:
+        return set(df["record_id"].astype(str))
+
+    @staticmethod
+    def _count(df: pd.DataFrame) -> int:
         return int(df["records"].sum()) if len(df) else 0
+
+    def matched_records(self, org: str, other: str, cost: Cost) -> set[str]:
+        return self._records(self._collect(self._records_query(org, other), cost))
+
+    def matched_count(self, org: str, other: str, cost: Cost) -> int:
+        return self._count(self._collect(self._count_query(org, other), cost))
+
+    def name_lists(self, asks: Sequence[tuple[str, str, bool]], cost: Cost) -> list[set[str] | int]:
+        queries = [
+            self._count_query(o, x) if only else self._records_query(o, x) for o, x, only in asks
+        ]
+        dfs = self._collect_all(queries, cost)
+        return [
+            self._count(df) if only else self._records(df)
+            for (_, _, only), df in zip(asks, dfs, strict=True)
+        ]
 
     def overlap(self, cost: Cost) -> pd.DataFrame:
         if OVERLAP_VIA_GROUPBY:
@@ -412,21 +493,35 @@ class SecureLake:
         parts = [self._victims(self.analyst, o) for o in self.orgs]
         return self._concat(parts).drop_duplicates("person_key")
 
+    def _crosstab_queries(self, keys: Sequence[str], k: int) -> tuple[Any, Any]:
+        g = self._union().groupby(list(keys)).agg(count=("*", "count"))
+        small = g[g["count"] < k].assign(one=1).groupby("one")
+        small = small.agg(cells=("*", "count"), persons=("count", "sum"))
+        self.approve(small, self.analyst, self.orgs, f"size of the suppressed cells of {keys}")
+        return g[g["count"] >= k], small
+
+    @staticmethod
+    def _crosstab_result(
+        keys: Sequence[str], kept: pd.DataFrame, gone: pd.DataFrame
+    ) -> tuple[pd.DataFrame, int | None, int | None]:
+        # no row: the summary itself had fewer than k cells and was suppressed by the nodes
+        n = int(gone["cells"].sum()) if len(gone) else None
+        total = int(gone["persons"].sum()) if len(gone) else None
+        return _canonical_crosstab(kept, keys), n, total
+
     def crosstab(
         self, keys: Sequence[str], k: int, cost: Cost
     ) -> tuple[pd.DataFrame, int | None, int | None]:
         """Released cells; the number and total of the suppressed ones (None: fewer than
         k suppressed cells, so that summary was itself suppressed)."""
-        g = self._union().groupby(list(keys)).agg(count=("*", "count"))
-        kept = self._collect(g[g["count"] >= k], cost)
-        small = g[g["count"] < k].assign(one=1).groupby("one")
-        small = small.agg(cells=("*", "count"), persons=("count", "sum"))
-        self.approve(small, self.analyst, self.orgs, f"size of the suppressed cells of {keys}")
-        gone = self._collect(small, cost)
-        # no row: the summary itself had fewer than k cells and was suppressed by the nodes
-        n = int(gone["cells"].sum()) if len(gone) else None
-        total = int(gone["persons"].sum()) if len(gone) else None
-        return _canonical_crosstab(kept, keys), n, total
+        return self.crosstabs([keys], k, cost)[0]
+
+    def crosstabs(
+        self, keys: Sequence[Sequence[str]], k: int, cost: Cost
+    ) -> list[tuple[pd.DataFrame, int | None, int | None]]:
+        pairs = [self._crosstab_queries(ks, k) for ks in keys]
+        dfs = self._collect_all([q for pair in pairs for q in pair], cost)
+        return [self._crosstab_result(ks, dfs[2 * i], dfs[2 * i + 1]) for i, ks in enumerate(keys)]
 
 
 # ---- the analyses ----------------------------------------------------------------------
@@ -441,16 +536,19 @@ def name_list_comparison(lake: Lake, *, counts_only: Sequence[str] = ("police",)
     cost = Cost()
     released: dict[str, pd.DataFrame] = {}
     recipients: dict[str, str] = {}
+    asks = [(org, o, org in counts_only) for org in lake.orgs for o in lake.orgs if o != org]
+    answers = dict(zip([(o, x) for o, x, _ in asks], lake.name_lists(asks, cost), strict=True))
     for org in lake.orgs:
         others = [o for o in lake.orgs if o != org]
         if org in counts_only:
-            counts = {o: lake.matched_count(org, o, cost) for o in others}
+            counts = {o: answers[org, o] for o in others}
             released[org] = pd.DataFrame({"other": list(counts), "records": list(counts.values())})
             recipients[org] = f"{org} (counts only)"
             continue
         hits: dict[str, int] = {}
         for o in others:
-            for rid in lake.matched_records(org, o, cost):
+            found = answers[org, o]
+            for rid in found if isinstance(found, set) else ():
                 hits[rid] = hits.get(rid, 0) + 1
         released[org] = pd.DataFrame(
             {"record_id": list(hits), "known_to": list(hits.values())}
@@ -497,8 +595,8 @@ def modus_operandi(lake: Lake, *, k: int = 5, analyst: str = "analyst") -> Analy
     cost = Cost()
     released: dict[str, pd.DataFrame] = {}
     suppressed: dict[str, dict[str, int | None]] = {}
-    for name, keys in CROSSTABS.items():
-        table, n, total = lake.crosstab(keys, k, cost)
+    tables = lake.crosstabs(list(CROSSTABS.values()), k, cost)
+    for name, (table, n, total) in zip(CROSSTABS, tables, strict=True):
         released[name] = table
         suppressed[name] = {"cells": n, "persons": total, "k": k}
     recipients = dict.fromkeys(released, analyst)

@@ -49,6 +49,7 @@ def _cost(r: Any) -> dict[str, Any]:
         "seconds": round(c.seconds, 3),
         "queries": c.queries,
         "rounds": c.rounds,
+        "critical_rounds": c.critical_rounds,
         "bytes": c.bytes,
         "node_seconds": None if c.node_seconds is None else round(c.node_seconds, 3),
     }
@@ -546,11 +547,22 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
         "node seconds: the slowest node's compute time; rounds: communication rounds "
         "(the most any node spent); bytes: what the three nodes sent each other in all; "
         "all summed over the queries, as the nodes reported them (a local computation "
-        "has no rounds or bytes).</p>"
+        "has no rounds or bytes). The independent queries of an analysis run "
+        "concurrently: critical rounds count only the longest query of each batch, "
+        "the rounds that network latency multiplies.</p>"
     )
     parts.append(
         _table(
-            ["analysis", "how", "seconds", "node seconds", "queries", "rounds", "bytes"],
+            [
+                "analysis",
+                "how",
+                "seconds",
+                "node seconds",
+                "queries",
+                "rounds",
+                "critical rounds",
+                "bytes",
+            ],
             [
                 (
                     n,
@@ -559,6 +571,7 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
                     c.get("node_seconds"),
                     c["queries"],
                     c["rounds"],
+                    c.get("critical_rounds"),
                     _bytes(c["bytes"]),
                 )
                 for n, c in f["costs"].items()
