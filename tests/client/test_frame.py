@@ -118,3 +118,31 @@ def test_collect_without_a_session_says_how_to_get_one(people: Table) -> None:
 def test_the_row_count_of_a_lazy_table_is_not_available(people: Table) -> None:
     with pytest.raises(TypeError, match="secret until collect"):
         len(people)
+
+
+def test_a_pandas_method_a_lazy_table_lacks_says_so_and_what_to_write_instead(
+    people: Table,
+) -> None:
+    with pytest.raises(AttributeError) as err:
+        people.query("age >= 18")
+    text = str(err.value)
+    assert "pandas' 'query' is not supported on a lazy sharelake table" in text
+    assert "instead: filter with a mask" in text and "docs/pandas.md" in text
+    with pytest.raises(AttributeError, match=r"'pivot_table' .*no equivalent yet.*docs/pandas"):
+        _ = people.pivot_table
+    with pytest.raises(AttributeError, match=r"no column 'agee', and no such method.*pandas.md"):
+        _ = people.agee
+
+
+def test_every_method_the_pandas_page_lists_as_not_supported_is_refused_with_it() -> None:
+    from pathlib import Path
+
+    from sharelake.client.frame import UNSUPPORTED
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "pandas.md").read_text("utf-8")
+    for name in UNSUPPORTED:
+        assert f"`{name}`" in page, name
+    t = Table.of("people", ["age"])
+    for name in UNSUPPORTED:
+        with pytest.raises(AttributeError, match=r"docs/pandas\.md"):
+            getattr(t, name)

@@ -38,6 +38,66 @@ if TYPE_CHECKING:
 __all__ = ["Explanation", "GroupBy", "Table", "concat", "overlap"]
 
 How = Literal["inner", "left", "semi", "anti"]
+
+PANDAS_DOC = "docs/pandas.md"
+"""The page listing pandas methods with their sharelake status and alternatives."""
+
+#: pandas DataFrame methods a lazy table does not have, each with what to write instead
+#: ("" when there is no alternative yet); kept in step with docs/pandas.md.
+UNSUPPORTED: dict[str, str] = {
+    "query": "filter with a mask: t[(t.age >= 18) & (t.score > 0.5)]",
+    "loc": "filter with a mask, t[t.age >= 18], and pick columns with t[['a', 'b']]",
+    "iloc": "head(n) after sort_values(...)",
+    "value_counts": "t.groupby('col').size()",
+    "describe": "t.groupby(key).agg(n=('*', 'count'), mean=('x', 'mean'), low=('x', 'min'))",
+    "count": "t.groupby(key).agg(n=('x', 'count'))",
+    "sum": "t.groupby(key).agg(total=('x', 'sum'))",
+    "mean": "t.groupby(key).agg(avg=('x', 'mean'))",
+    "min": "t.groupby(key).agg(low=('x', 'min'))",
+    "max": "t.groupby(key).agg(high=('x', 'max'))",
+    "nunique": "t.groupby(key).agg(n=('x', 'nunique'))",
+    "shape": "the row count is secret: t.groupby(key).size(), released under the policy",
+    "size": "the row count is secret: t.groupby(key).size(), released under the policy",
+    "nlargest": "t.sort_values('x', ascending=False).head(n)",
+    "nsmallest": "t.sort_values('x').head(n)",
+    "join": "t.merge(other, on='key', how='inner')",
+    "rename": "t.assign(new_name=t.old_name)[[...columns to keep...]]",
+    "drop": "pick the columns to keep: t[['a', 'b']]",
+    "dropna": "t[~t.col.is_null()]",
+    "to_pandas": "collect()",
+    "compute": "collect()",
+    "to_csv": "collect().to_csv(...)",
+    "apply": "",
+    "map": "",
+    "pivot_table": "",
+    "pivot": "",
+    "melt": "",
+    "fillna": "t.assign(col=t.col.fill_null(0))",
+    "median": "",
+    "quantile": "",
+    "std": "",
+    "var": "",
+    "dtypes": "",
+    "iterrows": "",
+    "itertuples": "",
+}
+
+
+def _missing_attribute(name: str, columns: Sequence[str]) -> AttributeError:
+    """The error for ``t.<name>`` that is neither a column nor a method of a lazy table."""
+    if name in UNSUPPORTED:
+        hint = UNSUPPORTED[name]
+        instead = f"; instead: {hint}" if hint else "; there is no equivalent yet"
+        return AttributeError(
+            f"pandas' {name!r} is not supported on a lazy sharelake table{instead} "
+            f"(every pandas method and its status: {PANDAS_DOC})"
+        )
+    return AttributeError(
+        f"no column {name!r}, and no such method (columns: {', '.join(columns)}; "
+        f"pandas methods and their sharelake status: {PANDAS_DOC})"
+    )
+
+
 Validate = Literal["1:1", "1:m", "m:1", "m:m"]
 
 _AGG_ALIASES = {
@@ -159,7 +219,7 @@ class Table:
             raise AttributeError(name)
         if name in self._columns:
             return Col(name)
-        raise AttributeError(f"no column {name!r} (columns: {', '.join(self.columns)})")
+        raise _missing_attribute(name, self.columns)
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(self._columns))
