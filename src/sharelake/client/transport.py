@@ -117,6 +117,11 @@ class Reply:
 CONCURRENT_CALLS = 8
 """Fan-outs to the three nodes (e.g. queries) one transport runs at the same time."""
 
+KEEPALIVE_SECONDS = 2.0
+"""How long an idle connection to a node is reused: well under the node's (uvicorn's
+default 5 s), so a request is never sent on a connection the node is closing (with
+concurrent queries and a WAN's delay that race showed as "Server disconnected")."""
+
 
 def _release_when_done(
     futures: Sequence[cf.Future[Reply]], slot: threading.BoundedSemaphore
@@ -173,6 +178,7 @@ class Transport:
                     base_url=n.api_url,
                     verify=tls_context(consortium.trust_pem(n.id), n),
                     timeout=httpx.Timeout(self.timeout, connect=min(CONNECT_TIMEOUT, self.timeout)),
+                    limits=httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS),
                     trust_env=False,
                 )
                 for n in consortium.nodes
