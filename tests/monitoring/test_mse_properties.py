@@ -68,8 +68,10 @@ def test_scaling_every_count_by_c_scales_the_stepwise_estimate_when_the_model_st
     if set(rs.model.interactions) == set(r.model.interactions):
         assert rs.total == pytest.approx(c * r.total, rel=1e-6)
     else:
-        # more data makes more interactions significant; the estimate still moves with c
-        assert 0.5 * c * r.total < rs.total < 2 * c * r.total
+        # more data can make more interactions significant, and another model may give
+        # any other estimate; the first model refitted to the scaled table still scales
+        same = fit_model(capture_table(df.assign(n=df["n"] * c)), r.model.interactions)
+        assert same.total == pytest.approx(c * r.total, rel=1e-6)
 
 
 @FAST
