@@ -207,3 +207,20 @@ def test_a_member_over_the_rate_limit_gets_429_and_others_are_still_served(
     assert 429 in statuses and set(statuses) <= {200, 429}
     assert statuses[: int(LIMITS.request_burst) - 5].count(200) == int(LIMITS.request_burst) - 5
     assert other.status_code == 200
+
+
+def test_unsigned_requests_cannot_grow_the_audit_log_line_by_line(cluster: LocalCluster) -> None:
+    log = cluster.dir / "nodes" / "P1" / "data" / "audit.jsonl"
+    before = len(log.read_text().splitlines())
+    with httpx.Client(verify=tls_context(cluster), timeout=30) as client:
+        for i in range(60):
+            r = client.get(
+                f"{cluster.api_url(1)}/v1/tables", headers={"X-Sharelake-Member": f"m{i}"}
+            )
+            assert r.status_code == 401
+        h = signed(cluster, "analyst", 1, "GET", "/v1/approvals/nosuch", b"")
+        assert client.get(f"{cluster.api_url(1)}/v1/approvals/nosuch", headers=h).status_code == 404
+    lines = [json.loads(x) for x in log.read_text().splitlines()[before:]]
+    anonymous = [e for e in lines if e["kind"] == "request" and e["member"].startswith("m")]
+    assert 1 <= len(anonymous) <= 10  # the first of the minute one by one, the rest counted
+    assert [e["member"] for e in lines if e["kind"] == "request"][-1] == "analyst"

@@ -8,6 +8,8 @@ served here; every decision is :class:`~sharelake.node.governance.Governance`'s.
 from __future__ import annotations
 
 import json
+import math
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -39,6 +41,7 @@ def mount(app: FastAPI) -> None:
     """
     node = app.state.node
     gov: Governance = node.gov
+    anonymous = UnauthenticatedTally()
 
     @app.middleware("http")
     async def _audit_requests(
@@ -47,13 +50,22 @@ def mount(app: FastAPI) -> None:
         response = await call_next(request)
         status = response.status_code
         if status >= 400 or request.url.path.startswith("/v1/queries"):
-            claimed = request.headers.get(HEADER_MEMBER, "")[:64]
-            gov.audit.append(
-                "request",
-                member=claimed,
-                decision=str(status),
-                detail=f"{request.method} {request.url.path}"[:300],
-            )
+            what = f"{request.method} {request.url.path}"[:300]
+            member = getattr(request.state, "member", None)
+            if member is not None:
+                gov.audit.append("request", member=member, decision=str(status), detail=what)
+            else:
+                audit_it, held = anonymous.add(time.monotonic())
+                if audit_it:
+                    more = (
+                        f"; {held} more unauthenticated refusals were only counted" if held else ""
+                    )
+                    gov.audit.append(
+                        "request",
+                        member=request.headers.get(HEADER_MEMBER, "")[:64],
+                        decision=str(status),
+                        detail=(what + more)[:300],
+                    )
         return response
 
     def catalog_of(names: list[str]) -> dict[str, dict[str, Any]]:
@@ -245,6 +257,32 @@ def mount(app: FastAPI) -> None:
 
 class _NotFoundError(SharelakeError):
     """No such plan request at this node."""
+
+
+class UnauthenticatedTally:
+    """Refused requests that never authenticated: the first ``burst`` of every ``every``
+    seconds are audited one by one, the rest only counted (the count goes into the next
+    audited one), so an anonymous client cannot grow the audit log (and the disk) request by
+    request (issue 11: nothing is allocated for a request before its signature is checked).
+    """
+
+    def __init__(self, every: float = 60.0, burst: int = 10) -> None:
+        self.every, self.burst = every, burst
+        self._start = -math.inf
+        self._seen = self._held = 0
+        self._lock = threading.Lock()
+
+    def add(self, now: float) -> tuple[bool, int]:
+        """Count one refusal: whether to audit it, and how many were only counted before."""
+        with self._lock:
+            if now - self._start >= self.every:
+                self._start, self._seen = now, 0
+            self._seen += 1
+            if self._seen > self.burst:
+                self._held += 1
+                return False, 0
+            held, self._held = self._held, 0
+            return True, held
 
 
 def _json_error(status: int, exc: BaseException) -> Response:

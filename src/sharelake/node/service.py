@@ -191,6 +191,7 @@ class _Node:
         member, digest = self.verifier.verify_headers(
             request.headers, request.method, request.url.path
         )
+        request.state.member = member.name  # authenticated: the audit names this member
         self.rates.take(member.name)
         cap = self.limits.json_body if limit is None else limit
         return member, await receive_body(request, limit=cap, sha256=digest)
