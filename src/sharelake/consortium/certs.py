@@ -13,7 +13,7 @@ import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -167,27 +167,8 @@ def issue_cert(
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     key = _new_key(key_type)
-    now = _now()
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-        .issuer_name(ca.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-            ),
-            critical=False,
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
-            critical=False,
-        )
-    )
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    builder = _leaf_builder(ca, subject, key.public_key(), days)
     sans = _san_entries(hosts, uris)
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
@@ -304,22 +285,17 @@ def node_csr(
     return csr_path, key_path
 
 
-def sign_node_csr(ca: CA, csr_path: str | Path, out: str | Path, *, days: int = 825) -> Path:
-    """Sign a node's CSR with an organisation's CA, keeping its subject and names.
-
-    What an organisation's CA operator does with :func:`node_csr`'s request (any CA
-    tooling will do, as long as the subject and the SAN URI are kept).
-    """
-    csr = x509.load_pem_x509_csr(Path(csr_path).read_bytes())
-    if not csr.is_signature_valid:
-        raise AuthenticationError(f"{csr_path}: the request's signature does not verify")
-    san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+def _leaf_builder(
+    ca: CA, subject: x509.Name, public_key: Any, days: int
+) -> x509.CertificateBuilder:
+    """A certificate for TLS server and client use issued by ``ca`` (valid from 5 minutes
+    ago for ``days``): what node certificates issued here and signed CSRs share."""
     now = _now()
-    cert = (
+    return (
         x509.CertificateBuilder()
-        .subject_name(csr.subject)
+        .subject_name(subject)
         .issuer_name(ca.cert.subject)
-        .public_key(csr.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=days))
@@ -334,6 +310,21 @@ def sign_node_csr(ca: CA, csr_path: str | Path, out: str | Path, *, days: int = 
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
             critical=False,
         )
+    )
+
+
+def sign_node_csr(ca: CA, csr_path: str | Path, out: str | Path, *, days: int = 825) -> Path:
+    """Sign a node's CSR with an organisation's CA, keeping its subject and names.
+
+    What an organisation's CA operator does with :func:`node_csr`'s request (any CA
+    tooling will do, as long as the subject and the SAN URI are kept).
+    """
+    csr = x509.load_pem_x509_csr(Path(csr_path).read_bytes())
+    if not csr.is_signature_valid:
+        raise AuthenticationError(f"{csr_path}: the request's signature does not verify")
+    san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    cert = (
+        _leaf_builder(ca, csr.subject, csr.public_key(), days)
         .add_extension(san, critical=False)
         .sign(ca.key, _sign_hash(ca.key))
     )
