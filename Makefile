@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: browser-deps portal-screenshots test test-slow test-faults test-multihost lint demo bench bench-quick clean
+.PHONY: browser-deps portal-screenshots test test-slow fuzz test-faults test-multihost lint demo bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ browser-deps:
 
 test: lint browser-deps
 	$(BIN)/python -m pytest -q
+
+# The property tests (hypothesis) with fresh random examples, 500 per property.
+fuzz: $(STAMP)
+	SHARELAKE_HYPOTHESIS=fuzz $(BIN)/python -m pytest -q -p no:cacheprovider $$(grep -rl '@given' tests)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow

@@ -4,14 +4,18 @@
 ``stepwisefit``): start from main effects; for every pair of lists not yet in the model,
 the number of persons on both lists is, under the current model, Poisson with mean the
 sum of the fitted values of the cells containing both; its p-value is
-``min(P(X <= n), P(X >= n))``. Add the pair with the smallest p-value (the first in list
-order on ties) among those whose extended model passes the existence and identifiability
-check, while that p-value is below ``pthresh`` (0.02). A pair without overlap can enter
-(its p-value is ``exp(-mean)``); its cells are then left out.
+``min(P(X <= n), P(X >= n))``. Add the pair with the smallest p-value among those whose
+extended model passes the existence and identifiability check, while that p-value is below
+``pthresh`` (0.02). A pair without overlap can enter (its p-value is ``exp(-mean)``); its
+cells are then left out.
 
 **Forward AIC/BIC**: add the pair that lowers the criterion most, among pairs that share at
 least ``min_overlap`` persons, whose model passes the same check and is not saturated,
 until none lowers it.
+
+**Ties** (p-values or criteria equal up to floating-point noise, which symmetric tables
+produce) go to the pair whose list names sort first, so the choice does not depend on the
+order of the table's columns.
 
 Both run on a batch of tables (the original, bootstrap replicates, jackknife tables) with
 one batched fit per step, which is what makes a 1,000-replicate bootstrap with model
@@ -66,6 +70,32 @@ class Selection:
         return out
 
 
+_TIE = 1e-9
+"""Relative difference below which two p-values or criteria count as equal."""
+
+
+def name_ranks(table: CaptureTable) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """The rank of every pair by its two list names, sorted: the order ties are broken in."""
+    keys = [tuple(sorted(table.pair_name(k))) for k in range(len(table.pairs))]
+    ranks = np.empty(len(keys), dtype=np.int64)
+    ranks[sorted(range(len(keys)), key=keys.__getitem__)] = np.arange(len(keys))
+    return ranks
+
+
+def _tie_order(values: FloatArray, ranks: np.ndarray[Any, np.dtype[np.int64]]) -> list[int]:
+    """Indices of ``values``, smallest first; values within :data:`_TIE` in name order."""
+    order = sorted(range(len(values)), key=lambda k: (values[k], ranks[k]))
+    out: list[int] = []
+    while order:
+        head = values[order[0]]
+        tol = _TIE * max(abs(head), 1e-300) if np.isfinite(head) else 0.0
+        tied = [k for k in order if values[k] <= head + tol or values[k] == head]
+        tied.sort(key=lambda k: ranks[k])
+        out.extend(tied)
+        order = [k for k in order if k not in tied]
+    return out
+
+
 def _fit(table: CaptureTable, y: FloatArray, models: list[tuple[int, ...]]) -> Any:
     columns, cells, n_empty = model_masks(table, y, models)
     return fit_batch(design(table), y, columns=columns, cells=cells), n_empty
@@ -91,7 +121,7 @@ def stepwise(
     B = len(y)
     checker = checker or ModelChecker(table)
     both = table.both
-    npairs = both.shape[1]
+    ranks = name_ranks(table)
     nstar = y @ both
     models: list[tuple[int, ...]] = [() for _ in range(B)]
     log_hidden = np.zeros(B)
@@ -111,8 +141,7 @@ def stepwise(
         for r, b in enumerate(active):
             p = pv[r].copy()
             p[list(models[b])] = np.inf
-            order = np.lexsort((np.arange(npairs), p))
-            for k in order:
+            for k in _tie_order(p, ranks):
                 if not p[k] < pthresh:
                     break
                 trial = (*models[b], int(k))
@@ -139,6 +168,7 @@ def forward(
     B, C = y.shape
     checker = checker or ModelChecker(table)
     K = len(table.lists)
+    ranks = name_ranks(table)
     nstar = y @ table.both
     penalty = 2.0 if criterion == "aic" else np.log(np.maximum(y.sum(axis=1), 2.0))
     penalty = np.broadcast_to(penalty, (B,))
@@ -172,7 +202,7 @@ def forward(
             sel = np.flatnonzero((rows == b) & ok)
             if not len(sel):
                 continue
-            best = sel[np.argmin(tic[sel])]
+            best = sel[_tie_order(tic[sel], ranks[[trials[i][1] for i in sel]])[0]]
             if tic[best] >= ic[b] - 1e-9:
                 continue
             models[b] = (*models[b], trials[best][1])
