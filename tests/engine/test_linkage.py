@@ -17,12 +17,14 @@ from sharelake.client.results import rebuild
 from sharelake.engine.executor import execute, release_rows
 from sharelake.harness.runner import run_parties
 from sharelake.linkage.encode import encode_people
-from sharelake.linkage.fs import TRAINED_WEIGHTS, fs_match_plain
+from sharelake.linkage.fs import TRAINED_WEIGHTS, fs_match_plain, tf_units_plain, weights_plain
 from sharelake.linkage.people_table import (
     DEFAULT_PARAMS,
+    FS_DEFAULT_PARAMS,
     LINK_KEYS,
     MIN_EM_PAIRS,
     encoded_columns,
+    fs_config,
     fuzzy_params,
     shared_people,
 )
@@ -153,13 +155,19 @@ def blocked_expected(lists: dict[str, Any], mode: str, window: int) -> list[tupl
         {k: np.concatenate([enc_l.columns[k], enc_r.columns[k]]) for k in enc_l.columns},
         {k: np.concatenate([enc_l.matrices[k], enc_r.matrices[k]]) for k in enc_l.matrices},
     )
+    keys = np.stack([u.columns[k] for k in BLOCK_KEYS])
+    if mode == "probabilistic":  # 40 x 40 pairs: the trained weights, left = earlier record
+        w = TRAINED_WEIGHTS
+        wgt = weights_plain(u, u, w, fs_config(FS_DEFAULT_PARAMS), tf_units=tf_units_plain(w, u))
+        return blocked_match_plain(
+            keys, wgt, np.ones_like(wgt), len(enc_l), w.threshold, window=window
+        )
     prm = fuzzy_params(DEFAULT_PARAMS)
     num, den = pair_scores(u, u, prm, hybrid=mode == "hybrid")
-    keys = np.stack([u.columns[k] for k in BLOCK_KEYS])
     return blocked_match_plain(keys, num, den, len(enc_l), prm, window=window)
 
 
-@pytest.mark.parametrize("mode", ["fuzzy", "hybrid"])
+@pytest.mark.parametrize("mode", ["fuzzy", "hybrid", "probabilistic"])
 def test_blocked_link_releases_what_the_plaintext_sorted_neighbourhood_twin_links(
     lists: dict[str, Any], mode: str
 ) -> None:
@@ -199,5 +207,11 @@ def test_bad_blocking_in_a_link_plan_is_refused(blocking: dict[str, Any], messag
 def test_a_blocking_window_for_exact_linkage_is_refused_at_the_client() -> None:
     from sharelake.client.linkage import LinkageError
 
-    with pytest.raises(LinkageError, match="fuzzy and hybrid"):
+    with pytest.raises(LinkageError, match="fuzzy, hybrid and probabilistic"):
         link_plan("a", "b", mode="exact", reveal="count", window=4)
+
+
+def test_a_blocked_link_of_a_table_with_itself_is_refused(lists: dict[str, Any]) -> None:
+    plan = link_plan("a", "a", mode="probabilistic", reveal="count", window=3)
+    with pytest.raises(PlanError, match="two different tables"):
+        run_link(lists, plan)

@@ -292,7 +292,7 @@ def test_hybrid_keys_one_bit_apart_do_not_agree_and_equal_keys_do() -> None:
 
 
 def test_narrow_equality_from_local_terms_equals_the_plain_test() -> None:
-    from sharelake.linkage.fuzzy import _eq0_terms
+    from sharelake.linkage.kernels import eq0_terms
     from sharelake.mpc.bits import open_bits
 
     rng = np.random.default_rng(12)
@@ -304,7 +304,7 @@ def test_narrow_equality_from_local_terms_equals_the_plain_test() -> None:
     terms = [t0, t1, d - t0 - t1]
 
     def body(p: Party, z: Any, bits: int) -> list[bool]:
-        return [bool(v) for v in open_bits(p, _eq0_terms(p, np.asarray(z), bits))]
+        return [bool(v) for v in open_bits(p, eq0_terms(p, np.asarray(z), bits))]
 
     for bits in (7, 8):
         got = run_parties(body, [{"z": terms[i], "bits": bits} for i in range(3)])[0]

@@ -241,7 +241,8 @@ def link_plan(
             raise LinkageError(str(exc)) from None
     if window is not None and (mode == "exact" or not 1 <= window <= pn.MAX_LINK_WINDOW):
         raise LinkageError(
-            f"a blocking window is for fuzzy and hybrid linkage, 1 to {pn.MAX_LINK_WINDOW}"
+            f"a blocking window is for fuzzy, hybrid and probabilistic linkage, "
+            f"1 to {pn.MAX_LINK_WINDOW}"
         )
     return pn.make_plan(
         pn.link(pn.scan(left), pn.scan(right), mode=mode, reveal=reveal, params=full, window=window)
@@ -275,11 +276,6 @@ def _window(blocking: str, window: int | None, mode: str, pairs: int) -> int | N
         return None
     if blocking == "auto" and pairs <= AUTO_BLOCKING_PAIRS:
         return None
-    if mode == "probabilistic":
-        raise LinkageError(
-            f"probabilistic linkage scores every pair, at most {AUTO_BLOCKING_PAIRS:,} "
-            "(n x m) pairs; for larger lists use mode='hybrid' (blocked)"
-        )
     return DEFAULT_WINDOW if window is None else window
 
 

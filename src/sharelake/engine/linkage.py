@@ -60,10 +60,10 @@ from typing import Any
 
 import numpy as np
 
-from ..linkage.blocked import BlockedLinks, blocked_match, cluster, link_lists
+from ..linkage.blocked import BlockedLinks, FSScoring, blocked_match, cluster, link_lists
 from ..linkage.blocking import BLOCK_KEYS
 from ..linkage.fs import TRAINED_WEIGHTS
-from ..linkage.fs_secure import fs_match
+from ..linkage.fs_secure import fs_fit, fs_match
 from ..linkage.fuzzy import BLOCK_PAIRS, FuzzyParams, fuzzy_match
 from ..linkage.people_table import (
     FS_DEFAULT_PARAMS,
@@ -128,17 +128,25 @@ def run_link(p: Party, node: Mapping[str, Any], run: Runner) -> SecretTable:
     if left.n == 0 or right.n == 0:
         return _empty(p, reveal, left, right)
     if cfg is not None:
-        if node.get("blocking") is not None:
-            raise PlanError("link: probabilistic linkage scores every pair (no blocking yet)")
         em = (params.get("em", FS_DEFAULT_PARAMS["em"]) == 1) and left.n * right.n >= MIN_EM_PAIRS
+        seed = hashlib.sha256(json.dumps(node, sort_keys=True).encode()).digest()
+        dedupe = node["left"] == node["right"]
+        blocking = node.get("blocking")
+        if blocking is not None:
+            if dedupe or not isinstance(blocking, dict):
+                raise PlanError("link: blocked linkage needs two different tables")
+            sl, sr = shared_people(left), shared_people(right)
+            fw = fs_fit(p, sl, sr, cfg, seed) if em else replace(TRAINED_WEIGHTS, tf=cfg.tf)
+            links = blocked_match(p, sl, sr, window=int(blocking["window"]), fs=FSScoring(fw, cfg))
+            return _from_links(p, links, left, right, reveal)
         bits, _ = fs_match(
             p,
             shared_people(left),
             shared_people(right),
             cfg,
             weights=None if em else replace(TRAINED_WEIGHTS, tf=cfg.tf),
-            seed=hashlib.sha256(json.dumps(node, sort_keys=True).encode()).digest(),
-            dedupe=node["left"] == node["right"],
+            seed=seed,
+            dedupe=dedupe,
         )
         return _from_bits(p, bits, left, right, reveal)
     if prm is None:

@@ -63,11 +63,15 @@ from ..mpc.shares import AShare, BShare
 from ..mpc.shuffle import apply_public_perm, invert_perm, shuffle
 from ..mpc.sort import Sorted, sort_undoable, unsort
 from .blocking import BLOCK_KEYS, DEFAULT_WINDOW, sorted_order
-from .fuzzy import _counts, _dots, _gt0, _reduce, _reshare_sum, _select, _Tree, _winners
-from .fuzzy_inputs import FuzzyParams, SharedPeople, _widths
+from .fs import FSConfig, FSWeights
+from .fs_secure import fs_pair_weights, fs_tf_units
+from .fuzzy import name_counts
+from .fuzzy_inputs import FuzzyParams, SharedPeople, widths
+from .kernels import Tree, dots, gt0, reduce_trees, reshare_sum, select, winners
 
 __all__ = [
     "BlockedLinks",
+    "FSScoring",
     "ListLinks",
     "PassLinks",
     "blocked_match",
@@ -184,7 +188,7 @@ def _pair_scores(
     hybrid: bool,
 ) -> tuple[AShare, AShare]:
     """(N'', D) of the pairs (i, i+d), d = 1..w, flattened d-major (w N)."""
-    wd = _widths(prm)
+    wd = widths(prm)
     names = AShare(
         np.stack([moved["given"].a, moved["family"].a], axis=1),
         np.stack([moved["given"].b, moved["family"].b], axis=1),
@@ -201,7 +205,7 @@ def _pair_scores(
         wd.ring,
     )
     terms = [zn[:, :, s, t].reshape(-1) for s, t in ((0, 0), (1, 1), (0, 1), (1, 0))]
-    prods = _reshare_sum(p, np.concatenate([*terms, zd.reshape(-1)]))
+    prods = reshare_sum(p, np.concatenate([*terms, zd.reshape(-1)]))
     wn = w * n
     i_gg, i_ff, i_gf, i_fg, x = (prods[j * wn : (j + 1) * wn] for j in range(5))
 
@@ -215,7 +219,7 @@ def _pair_scores(
     cg, cf = moved["given_count"], moved["family_count"]
     s_gg, s_ff = rep(cg) + nxt(cg), rep(cf) + nxt(cf)
     s_gf, s_fg = rep(cg) + nxt(cf), rep(cf) + nxt(cg)
-    n_n, d_n, n_s, d_s = _dots(
+    n_n, d_n, n_s, d_s = dots(
         p,
         [
             [(i_gg, s_ff), (i_ff, s_gg)],
@@ -238,12 +242,12 @@ def _pair_scores(
                 and_bits_many(p, list(zip(nots[:h], nots[h : 2 * h], strict=True))) + nots[2 * h :]
             )
         key = b2a_bits(p, nots[0].invert(p.id))
-    (diff,) = _dots(p, [[(n_s, d_n), (-n_n, d_s)]])
-    (swap,) = _gt0(p, [diff], wd.order)
-    num, den = _select(p, swap, [n_n, d_n], [n_s, d_s])
+    (diff,) = dots(p, [[(n_s, d_n), (-n_n, d_s)]])
+    (swap,) = gt0(p, [diff], wd.order)
+    num, den = select(p, swap, [n_n, d_n], [n_s, d_s])
     num = num.scale(prm.w_name)
     extra = x if key is None else x + key.scale(prm.bonus)
-    (xd,) = _dots(p, [[(extra, den)]])
+    (xd,) = dots(p, [[(extra, den)]])
     return num + xd, den
 
 
@@ -271,14 +275,15 @@ def _slots(n: int, w: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]
 
 
 def _masked(
-    p: Party, prm: FuzzyParams, num: AShare, den: AShare, valid: BitShare
-) -> tuple[AShare, AShare]:
-    """Invalid pairs get the public score (floor(t) - 1) / 1, below every candidate."""
-    low = prm.t_num // prm.t_den - 1
+    p: Party, low: int, num: AShare, den: AShare | None, valid: BitShare
+) -> tuple[AShare, AShare | None]:
+    """Invalid pairs get the public score ``low`` / 1 (floor(t) - 1), below every candidate."""
     size = len(num)
     cn = p.public_a(np.full(size, low, dtype=np.int64).view(np.uint64))
+    if den is None:
+        return select(p, valid, [cn], [num])[0], None
     cd = p.public_a(np.ones(size, dtype=np.uint64))
-    out = _select(p, valid, [cn, cd], [num, den])
+    out = select(p, valid, [cn, cd], [num, den])
     return out[0], out[1]
 
 
@@ -311,6 +316,96 @@ class ListLinks:
     passes: list[PassLinks]
 
 
+@dataclass(frozen=True)
+class FSScoring:
+    """Score the window pairs with the Fellegi-Sunter model (LINKAGE.md section 3b).
+
+    ``weights``: the public integer weights and threshold (EM on opened counts, or
+    :data:`sharelake.linkage.fs.TRAINED_WEIGHTS`); ``cfg`` the public configuration.
+    The weight of a window pair (i, i + d) is
+    :func:`sharelake.linkage.fs_secure.fs_pair_weights` with the earlier record of the
+    sorted order as its left side (whose term-frequency units count: over both fields of
+    the union of all lists, :func:`sharelake.linkage.fs_secure.fs_tf_units`).
+    """
+
+    weights: FSWeights
+    cfg: FSConfig
+
+    def bits(self) -> int:
+        """Signed comparison width of weights, thresholds and weight differences."""
+        out = (2 * self.weights.bound() + 4).bit_length() + 2
+        if out > 32:  # the weights are reshared on 32-bit wires
+            raise ValueError("Fellegi-Sunter weights too large for blocked comparisons")
+        return out
+
+
+#: Window pairs scored per call of the Fellegi-Sunter scorer (bounds memory: a few
+#: arrays of this many rows of q-gram words per party).
+FS_PAIRS = 1 << 15
+
+
+def _payload(p: Party, tables: Sequence[SharedPeople], prm: FuzzyParams) -> dict[str, list[AShare]]:
+    """The columns the weighted scorer needs in sorted order (as 1-D columns)."""
+    wd = widths(prm)
+    counts = [name_counts(p, t, prm, wd) for t in tables]
+    return {
+        "given": _columns_of(_cat([t.matrices["given"] for t in tables])),
+        "family": _columns_of(_cat([t.matrices["family"] for t in tables])),
+        "dob_ext": _columns_of(_cat([_dob_ext(t) for t in tables])),
+        "given_count": [_cat([c["given"] for c in counts])],
+        "family_count": [_cat([c["family"] for c in counts])],
+    }
+
+
+#: Columns of the Fellegi-Sunter scorer that travel through each pass's sort.
+_FS_COLUMNS = (
+    "given_count",
+    "family_count",
+    "dob_year_present",
+    "dob_month_present",
+    "dob_day_present",
+)
+
+
+def _fs_payload(p: Party, tables: Sequence[SharedPeople], fs: FSScoring) -> dict[str, list[AShare]]:
+    """The encodings the Fellegi-Sunter scorer needs and the term-frequency units."""
+    mats = ("given", "family", "dob")
+    out = {m: _columns_of(_cat([t.matrices[m] for t in tables])) for m in mats}
+    for c in _FS_COLUMNS:
+        out[c] = [_cat([t.columns[c] for t in tables])]
+    if fs.weights.tf:
+        toks = {c: _cat([t.columns[c] for t in tables]) for c in ("tok_given", "tok_family")}
+        tg, tf = fs_tf_units(p, SharedPeople(toks, {}), [], fs.cfg)
+        out["tf_given"], out["tf_family"] = [tg], [tf]
+    return out
+
+
+def _take(x: AShare, idx: npt.NDArray[np.intp]) -> AShare:
+    return AShare(np.take(x.a, idx, axis=0), np.take(x.b, idx, axis=0))
+
+
+def _fs_pair_scores(p: Party, moved: dict[str, AShare], fs: FSScoring, w: int) -> AShare:
+    """W of the pairs (i, i+d), d = 1..w, flattened d-major (w N); pairs beyond the end
+    (i + d >= N) are scored against the last record and masked by the caller."""
+    nn = len(moved["row"])
+    total = w * nn
+    parts: list[AShare] = []
+    for s0 in range(0, total, FS_PAIRS):
+        kk = np.arange(s0, min(total, s0 + FS_PAIRS))
+        i = (kk % nn).astype(np.intp)
+        j = np.minimum(i + kk // nn + 1, nn - 1).astype(np.intp)
+        sides = []
+        for idx in (i, j):
+            cols = {c: _take(moved[c], idx) for c in _FS_COLUMNS}
+            mats = {m: _take(moved[m], idx) for m in ("given", "family", "dob")}
+            sides.append(SharedPeople(cols, mats))
+        tf = None
+        if fs.weights.tf:
+            tf = (_take(moved["tf_given"], i), _take(moved["tf_family"], i))
+        parts.append(fs_pair_weights(p, sides[0], sides[1], fs.weights, fs.cfg, tf))
+    return _cat(parts)
+
+
 def _onehot_lists(p: Party, sizes: Sequence[int]) -> list[AShare]:
     k = len(sizes)
     lab = np.repeat(np.arange(k), sizes)
@@ -326,19 +421,22 @@ def link_lists(
     keys: Sequence[str] = BLOCK_KEYS,
     window: int = DEFAULT_WINDOW,
     valid: Sequence[AShare] | None = None,
+    fs: FSScoring | None = None,
 ) -> ListLinks:
     """One-to-one links of every pair of the k ``tables`` by sorted-neighbourhood blocking.
 
     Per record and other list (offset r = 1 .. k-1) the arg-max trees of the module run
     on the slots whose partner is in that list; a pair is linked when both ends chose
     it. For two lists this is :func:`blocked_match`. ``valid``: per table the secret
-    0/1 validity of its rows (rows filtered out link to nothing). LEAKAGE: the list
-    sizes, k, ``len(keys)`` and ``window`` (public); nothing else.
+    0/1 validity of its rows (rows filtered out link to nothing). ``fs``: score the
+    window pairs with the Fellegi-Sunter model (:class:`FSScoring`) instead of the
+    weighted scorer of ``prm``/``hybrid``. LEAKAGE: the list sizes, k, ``len(keys)``
+    and ``window`` (public); nothing else.
     """
     prm = prm or FuzzyParams()
     if window < 1 or not keys:
         raise ValueError("blocked linkage needs at least one key and a window of at least 1")
-    if prm.w_all:
+    if prm.w_all and fs is None:
         raise ValueError("blocked linkage supports w_all = 0 only")
     sizes = tuple(t.n for t in tables)
     k, nn = len(sizes), sum(sizes)
@@ -348,21 +446,14 @@ def link_lists(
     if nn < 2:
         z = p.public_a(np.zeros(nn, np.uint64))
         return ListLinks(sizes, 0, [z for _ in offs], [z for _ in offs], [])
-    wd = _widths(prm)
     w = min(window, nn - 1)
-    counts = [_counts(p, t, prm, wd) for t in tables]
-    payload: dict[str, list[AShare]] = {
-        "given": _columns_of(_cat([t.matrices["given"] for t in tables])),
-        "family": _columns_of(_cat([t.matrices["family"] for t in tables])),
-        "dob_ext": _columns_of(_cat([_dob_ext(t) for t in tables])),
-        "given_count": [_cat([c["given"] for c in counts])],
-        "family_count": [_cat([c["family"] for c in counts])],
-        "row": [p.public_a(np.arange(1, nn + 1, dtype=np.uint64))],
-        "list": _onehot_lists(p, sizes),
-    }
+    score_bits = widths(prm).score if fs is None else fs.bits()
+    payload = _payload(p, tables, prm) if fs is None else _fs_payload(p, tables, fs)
+    payload["row"] = [p.public_a(np.arange(1, nn + 1, dtype=np.uint64))]
+    payload["list"] = _onehot_lists(p, sizes)
     if valid is not None:
         payload["ok"] = [_cat(list(valid))]
-    if hybrid:
+    if hybrid and fs is None:
         for key in prm.keys:
             payload[key] = [_cat([t.columns[key] for t in tables])]
     names = list(payload)
@@ -373,7 +464,7 @@ def link_lists(
     sorts: list[Sorted] = []
     moved_rows: list[AShare] = []
     slot_valid: list[list[BitShare]] = []  # per pass, per r: (N 2w) valid slots
-    trees: list[_Tree] = []  # pass-major, r-minor
+    trees: list[Tree] = []  # pass-major, r-minor
     for key in keys:
         srt = sort_undoable(
             p, [_cat([t.columns[key] for t in tables])], flat, signed=False, bits=64
@@ -387,8 +478,15 @@ def link_lists(
                 moved.update({f"list{j}": c for j, c in enumerate(cols)})  # type: ignore[misc]
             else:
                 moved[name] = _stack_cols(cols) if len(cols) > 1 else cols[0]  # type: ignore[assignment]
-        num, den = _pair_scores(p, moved, prm, w, hybrid)
-        below = msb_many(p, [num.scale(prm.t_den) - den.scale(prm.t_num)], bits=wd.score)[0]
+        num: AShare
+        den: AShare | None
+        if fs is None:
+            num, den = _pair_scores(p, moved, prm, w, hybrid)
+            margin = num.scale(prm.t_den) - den.scale(prm.t_num)
+        else:
+            num, den = _fs_pair_scores(p, moved, fs, w), None
+            margin = num.add_public(np.int64(-fs.weights.threshold), p.id)
+        below = msb_many(p, [margin], bits=score_bits)[0]
         cand = below.invert(p.id).and_public(pack(in_range))
         if valid is not None:
             okb = _low_bit(moved["ok"])
@@ -399,7 +497,7 @@ def link_lists(
         lists = [moved[f"list{j}"] for j in range(k)]
         here = [AShare(np.tile(x.a, w), np.tile(x.b, w)) for x in lists]
         there = [_cat([_shift(x, d) for d in range(1, w + 1)]) for x in lists]
-        ind = _dots(p, [[(here[j], there[(j + r) % k]) for j in range(k)] for r in offs])
+        ind = dots(p, [[(here[j], there[(j + r) % k]) for j in range(k)] for r in offs])
         ind_bits = [
             BitShare(
                 pack((x.a & np.uint64(1)).astype(bool)),
@@ -415,31 +513,43 @@ def link_lists(
             b_ = _take_bits(pv[k - r - 1], bwd_idx)  # i+d sees offset -r = k - r
             v = _interleave(f_, b_, nn, w).and_public(pack(slot_ok.reshape(-1)))
             valids.append(v)
-            mn, md = _masked(p, prm, _gather(num, slot_idx), _gather(den, slot_idx), v)
-            trees.append(_Tree(mn.reshape(nn, 2 * w), md.reshape(nn, 2 * w)))
+            low = prm.t_num // prm.t_den - 1 if fs is None else fs.weights.threshold - 1
+            gden = None if den is None else _gather(den, slot_idx)
+            mn, md = _masked(p, low, _gather(num, slot_idx), gden, v)
+            trees.append(Tree(mn.reshape(nn, 2 * w), None if md is None else md.reshape(nn, 2 * w)))
         sorts.append(srt)
         moved_rows.append(moved["row"])
         slot_valid.append(valids)
-    _reduce(p, trees, wd.score)
-    wins = _winners(p, trees, [2 * w] * len(trees))
+    reduce_trees(p, trees, score_bits)
+    wins = winners(p, trees, [2 * w] * len(trees))
     npass, nr = len(keys), k - 1
     # per-record best of every pass and offset, back in input order (one unsort a pass)
     best_num: list[list[AShare]] = [[] for _ in offs]
     best_den: list[list[AShare]] = [[] for _ in offs]
+    nc = 1 if fs is not None else 2
     for q, srt in enumerate(sorts):
         cols = []
         for r in offs:
             t = trees[q * nr + r - 1]
-            cols += [t.num.reshape(nn), t.den.reshape(nn)]
+            cols += [t.num.reshape(nn)] + ([] if t.den is None else [t.den.reshape(nn)])
         back = unsort(p, cols, srt)
         for r in offs:
-            bn, bd = back[2 * (r - 1)], back[2 * (r - 1) + 1]
-            assert isinstance(bn, AShare) and isinstance(bd, AShare)
+            bn = back[nc * (r - 1)]
+            assert isinstance(bn, AShare)
             best_num[r - 1].append(bn)
-            best_den[r - 1].append(bd)
-    merges = [_Tree(_stack_cols(best_num[r - 1]), _stack_cols(best_den[r - 1])) for r in offs]
-    _reduce(p, merges, wd.score)
-    pwins = _winners(p, merges, [npass] * nr)  # per r: N x P row-major
+            if nc == 2:
+                bd = back[nc * (r - 1) + 1]
+                assert isinstance(bd, AShare)
+                best_den[r - 1].append(bd)
+    merges = [
+        Tree(
+            _stack_cols(best_num[r - 1]),
+            None if fs is not None else _stack_cols(best_den[r - 1]),
+        )
+        for r in offs
+    ]
+    reduce_trees(p, merges, score_bits)
+    pwins = winners(p, merges, [npass] * nr)  # per r: N x P row-major
     # the pass-winner bits of every offset, one word per record, into each pass's order
     pw = [(unpack(x.a, x.n).reshape(nn, npass), unpack(x.b, x.n).reshape(nn, npass)) for x in pwins]
     passes: list[PassLinks] = []
@@ -478,7 +588,7 @@ def link_lists(
         row = moved_rows[q]
         rep_row = AShare(np.tile(row.a, w), np.tile(row.b, w))
         nxt_row = _cat([_shift(row, d) for d in range(1, w + 1)])
-        prods = _dots(p, [[(x, nxt_row)] for x in fwd] + [[(x, rep_row)] for x in bwd])
+        prods = dots(p, [[(x, nxt_row)] for x in fwd] + [[(x, rep_row)] for x in bwd])
         cols = []
         for r in offs:
             cols.append(
@@ -508,16 +618,18 @@ def blocked_match(
     hybrid: bool = False,
     keys: Sequence[str] = BLOCK_KEYS,
     window: int = DEFAULT_WINDOW,
+    fs: FSScoring | None = None,
 ) -> BlockedLinks:
     """Sorted-neighbourhood fuzzy linkage of ``left`` (n) and ``right`` (m); see the module.
 
+    ``fs``: Fellegi-Sunter scoring of the window pairs (else the weighted scorer).
     LEAKAGE: n, m, ``len(keys)`` and ``window`` (public); nothing else.
     """
     n, m = left.n, right.n
     if n == 0 or m == 0:
         zl, zr = p.public_a(np.zeros(n, np.uint64)), p.public_a(np.zeros(m, np.uint64))
         return BlockedLinks(zl, zl, zr)
-    links = link_lists(p, [left, right], prm, hybrid=hybrid, keys=keys, window=window)
+    links = link_lists(p, [left, right], prm, hybrid=hybrid, keys=keys, window=window, fs=fs)
     flag, part = links.flag[0], links.partner[0]
     lp = part[:n].add_public(np.uint64((-(n + 1)) % (1 << 64)), p.id)
     return BlockedLinks(flag[:n], lp, flag[n:])
@@ -583,8 +695,8 @@ def _min_many(p: Party, xs: list[AShare], bits: int) -> AShare:
     while len(xs) > 1:
         h = len(xs) // 2
         lo, hi, rest = xs[:h], xs[h : 2 * h], xs[2 * h :]
-        c = _gt0(p, [_cat([a - b for a, b in zip(lo, hi, strict=True)])], bits)[0]
-        sel = _select(p, c, [_cat(lo)], [_cat(hi)])[0]  # lo > hi ? hi : lo
+        c = gt0(p, [_cat([a - b for a, b in zip(lo, hi, strict=True)])], bits)[0]
+        sel = select(p, c, [_cat(lo)], [_cat(hi)])[0]  # lo > hi ? hi : lo
         xs = [AShare(sel.a[j * n : (j + 1) * n], sel.b[j * n : (j + 1) * n]) for j in range(h)]
         xs += rest
     return xs[0]
@@ -632,7 +744,7 @@ def cluster(p: Party, links: ListLinks, *, rounds: int) -> AShare:
             assert isinstance(srt_lab, AShare)
             rep = AShare(np.tile(srt_lab.a, w), np.tile(srt_lab.b, w))
             diff = _cat([_shift(srt_lab, d) for d in range(1, w + 1)]) - rep
-            prods = _dots(p, [[(x, diff)] for x in pl.fwd] + [[(x, -diff)] for x in pl.bwd])
+            prods = dots(p, [[(x, diff)] for x in pl.fwd] + [[(x, -diff)] for x in pl.bwd])
             cols = [
                 _sum_slots(prods[r - 1], nn, w, forward=True)
                 + _sum_slots(prods[nr + r - 1], nn, w, forward=False)
@@ -686,16 +798,19 @@ def link_lists_plain(
     num: npt.ArrayLike,
     den: npt.ArrayLike,
     sizes: Sequence[int],
-    prm: FuzzyParams,
+    prm: FuzzyParams | int,
     *,
     window: int = DEFAULT_WINDOW,
 ) -> list[tuple[int, int]]:
     """Twin of :func:`link_lists`: the linked pairs (union row, union row), a < b, sorted.
 
     ``union_keys``: (P, N) the blocking keys of the union (lists one after another);
-    ``num``, ``den``: N x N exact score fractions of every union pair (the scorer is
-    symmetric, e.g. :func:`sharelake.linkage.score.pair_scores` of the union with
-    itself). Same passes, slot order and tie rules as the secure operator: per pass,
+    ``num``, ``den``: N x N exact score fractions of every union pair, entry [a, b] with
+    a the earlier record in sorted order (e.g. :func:`sharelake.linkage.score.pair_scores`
+    of the union with itself, or the Fellegi-Sunter weights
+    :func:`sharelake.linkage.fs.weights_plain` over ones). ``prm``: the weighted
+    scorer's parameters (threshold t_num / t_den), or the integer Fellegi-Sunter
+    threshold. Same passes, slot order and tie rules as the secure operator: per pass,
     record and other list, the first slot of maximal score (successors by distance,
     then predecessors; invalid slots score floor(t) - 1); over the passes the first
     pass of maximal score; a pair is linked when both ends took it.
@@ -706,14 +821,13 @@ def link_lists_plain(
     if nn < 2:
         return []
     w = min(window, nn - 1)
-    low: Frac = (prm.t_num // prm.t_den - 1, 1)
+    t_num, t_den = (prm, 1) if isinstance(prm, int) else (prm.t_num, prm.t_den)
+    low: Frac = (t_num // t_den - 1, 1)
     lst = np.repeat(np.arange(k), sizes)
 
     def valid(ra: int, rb: int, r: int, me: int) -> bool:
         other = rb if ra == me else ra
-        return bool(
-            (lst[other] - lst[me]) % k == r and prm.t_den * sn[ra, rb] >= prm.t_num * sd[ra, rb]
-        )
+        return bool((lst[other] - lst[me]) % k == r and t_den * sn[ra, rb] >= t_num * sd[ra, rb])
 
     per_pass: list[dict[tuple[int, int], tuple[Frac, int | None]]] = []
     for kk in keys:
@@ -751,7 +865,7 @@ def blocked_match_plain(
     num: npt.ArrayLike,
     den: npt.ArrayLike,
     n: int,
-    prm: FuzzyParams,
+    prm: FuzzyParams | int,
     *,
     window: int = DEFAULT_WINDOW,
 ) -> list[tuple[int, int]]:

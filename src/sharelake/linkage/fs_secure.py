@@ -61,18 +61,18 @@ from ..mpc.shares import AShare
 from ..mpc.sort import sort_undoable, unsort
 from .encode import DOB_DAY_SLICE, DOB_MONTH_SLICE, DOB_YEAR_SLICE
 from .fs import ND, NG, FSConfig, FSWeights, em_fit, em_rows, tf_thresholds, weights_of
-from .fuzzy import (
-    _and_all,
-    _cat,
-    _eq0_terms,
-    _ones,
-    _pair_right,
-    _rows_of,
-    _split,
-    _tile_rows,
-    _winners,
-)
 from .fuzzy_inputs import SharedPeople
+from .kernels import (
+    and_all,
+    cat,
+    eq0_terms,
+    ones,
+    prepared_right,
+    rows_of,
+    split,
+    tile_rows,
+    winners,
+)
 
 __all__ = [
     "MAX_EM_PAIRS",
@@ -124,7 +124,7 @@ def _dots(p: Party, groups: list[list[tuple[AShare, AShare]]]) -> list[AShare]:
             z = t if z is None else z + t
         assert z is not None
         terms.append(z.reshape(-1))
-    return _split(_reshare_sum(p, np.concatenate(terms)), [len(t) for t in terms])
+    return split(_reshare_sum(p, np.concatenate(terms)), [len(t) for t in terms])
 
 
 def _b2a(p: Party, c: BitShare) -> AShare:
@@ -157,10 +157,10 @@ class _Rec:
 
 def _records(p: Party, t: SharedPeople) -> _Rec:
     n = t.n
-    cs = _cat([t.columns["given_count"], t.columns["family_count"]])
+    cs = cat([t.columns["given_count"], t.columns["family_count"]])
     z = b2a_bits(p, eq_public(p, cs, 0, bits=8))
-    zg, zf = _split(z, [n, n])
-    cg, cf = _split(cs + z, [n, n])
+    zg, zf = split(z, [n, n])
+    cg, cf = split(cs + z, [n, n])
     c = t.columns
     year = _dob_parts(t, slice(0, n))["y"]
     pm = c["dob_month_present"]
@@ -241,12 +241,12 @@ class _Right:
         names = AShare(np.concatenate([gb.a, fb.a]), np.concatenate([gb.b, fb.b]))
         parts = _dob_parts(b, slice(0, b.n))
         return cls(
-            _pair_right(names, NAME_BITS),
-            _pair_right(parts["y"], DOB_BITS),
-            _pair_right(_year_shift(parts["y"]), DOB_BITS),
-            _pair_right(parts["m"], DOB_BITS),
-            _pair_right(parts["d"], DOB_BITS),
-            _pair_right(rb.ym, DOB_BITS),
+            prepared_right(names, NAME_BITS),
+            prepared_right(parts["y"], DOB_BITS),
+            prepared_right(_year_shift(parts["y"]), DOB_BITS),
+            prepared_right(parts["m"], DOB_BITS),
+            prepared_right(parts["d"], DOB_BITS),
+            prepared_right(rb.ym, DOB_BITS),
         )
 
 
@@ -275,7 +275,7 @@ def _exact4(p: Party, ip: list[np.ndarray], sizes: list[np.ndarray]) -> list[Bit
     """
     n = len(ip[0])
     z = np.concatenate([(i << np.uint64(1)) - s for i, s in zip(ip, sizes, strict=True)])
-    e = _eq0_terms(p, z, 8)
+    e = eq0_terms(p, z, 8)
     return [e[k * n : (k + 1) * n] for k in range(4)]
 
 
@@ -305,7 +305,7 @@ def _raw_grid(p: Party, a: SharedPeople, ra: _Rec, rb: _Rec, rows: slice, rp: _R
         mm(rp.de, parts["d"]),
         _outer_term(la.pd, rb.pd),
     ]
-    shared = _split(_reshare_sum(p, np.concatenate(terms)), [nb * m] * len(terms))
+    shared = split(_reshare_sum(p, np.concatenate(terms)), [nb * m] * len(terms))
     lin = {
         "y1": mm(rp.y1, parts["y"]),
         "yk": _outer_term(la.py, rb.py),
@@ -358,7 +358,7 @@ def _raw_aligned(p: Party, a: SharedPeople, b: SharedPeople, ra: _Rec, rb: _Rec)
         _rowdot_term(ra.pd, rb.pd),
     ]
     k = a.n
-    shared = _split(_reshare_sum(p, np.concatenate(terms)), [k] * len(terms))
+    shared = split(_reshare_sum(p, np.concatenate(terms)), [k] * len(terms))
     lin = {
         "y1": _rowdot_term(pa["y"], _year_shift(pb["y"])),
         "yk": _rowdot_term(ra.py, rb.py),
@@ -433,7 +433,7 @@ def _levels(p: Party, raw: _Raw, cfg: FSConfig) -> _Levels:
     sel = and_bits_many(p, [(neg, gf ^ gg), (neg, fg ^ ff)])
     ex_g, ex_f = gg ^ sel[0], ff ^ sel[1]
     n = len(i_g)
-    ok = _split(_b2a(p, concat([ex_g, *negs[:2], ex_f, *negs[2:]])), [n] * 6)
+    ok = split(_b2a(p, concat([ex_g, *negs[:2], ex_f, *negs[2:]])), [n] * 6)
     ok = [
         ok[0],
         _one_minus(p, ok[1]),
@@ -527,7 +527,7 @@ def _count_terms(p: Party, lv: _Levels) -> np.ndarray:
     """This party's 3-out-of-3 term of the 5 x 5 x 8 pattern counts of the batch."""
     n = len(lv.ex[0])
     d = lv.rep
-    y1, yk, p2, p3, p4, nz_g, nz_f = _split(
+    y1, yk, p2, p3, p4, nz_g, nz_f = split(
         _reshare_sum(
             p,
             np.concatenate(
@@ -601,7 +601,7 @@ def fs_tf_units(
     LEAKAGE: none (the sort opens only comparison outcomes of a secret shuffle).
     """
     lists = [left, *others]
-    keys = _cat([t.columns[c] for t in lists for c in ("tok_given", "tok_family")])
+    keys = cat([t.columns[c] for t in lists for c in ("tok_given", "tok_family")])
     cnt = _group_counts(p, keys)
     n = left.n
     cg, cf = AShare(cnt.a[:n], cnt.b[:n]), AShare(cnt.a[n : 2 * n], cnt.b[n : 2 * n])
@@ -610,7 +610,7 @@ def fs_tf_units(
     out = []
     for c in (cg, cf):
         diffs = [c.add_public(np.int64(-int(t)), p.id) for t in th]
-        negs = msb_many(p, [_cat(diffs)], bits=bits)[0]
+        negs = msb_many(p, [cat(diffs)], bits=bits)[0]
         ge = b2a_bits(p, negs.invert(p.id))
         ga = ge.a.reshape(len(th), n).sum(axis=0, dtype=np.uint64)
         gb = ge.b.reshape(len(th), n).sum(axis=0, dtype=np.uint64)
@@ -749,10 +749,10 @@ def _ilevel(p: Party, trees: list[_ITree], bits: int) -> None:
         los.append(AShare(t.num.a[:, 0 : 2 * h : 2], t.num.b[:, 0 : 2 * h : 2]))
         his.append(AShare(t.num.a[:, 1 : 2 * h : 2], t.num.b[:, 1 : 2 * h : 2]))
         sizes.append(t.groups * h)
-    lo, hi = _cat(los), _cat(his)
+    lo, hi = cat(los), cat(his)
     (neg,) = msb_many(p, [lo - hi], bits=bits)  # right strictly better: lo - hi < 0
     (d,) = _dots(p, [[(_b2a(p, neg), hi - lo)]])
-    new = _split(lo + d, sizes)
+    new = split(lo + d, sizes)
     off = 0
     for j, t in enumerate(live):
         g, wd, h = t.groups, t.width, t.width // 2
@@ -830,7 +830,7 @@ def fs_match(
         row_t = _ITree(wgt.reshape(nb, m), [])
         col_t = _ITree(AShare(wgt.a.reshape(nb, m).T.copy(), wgt.b.reshape(nb, m).T.copy()), [])
         _ireduce(p, [row_t, col_t], bits)
-        rw, cw = _winners(p, [row_t, col_t], [m, nb])  # type: ignore[list-item]
+        rw, cw = winners(p, [row_t, col_t], [m, nb])  # type: ignore[list-item]
         if best is not None:
             merged = _ITree(
                 AShare(
@@ -843,16 +843,16 @@ def fs_match(
             merges.append(merged.steps[0][1])
             col_t = merged
         best = _ITree(col_t.num, [])
-        stored.append(_and_all(p, [rw, _rows_of(cw, nb, m), cand]))
+        stored.append(and_all(p, [rw, rows_of(cw, nb, m), cand]))
         sizes.append(nb)
-    keep = [_ones(p, m) for _ in stored]
-    later = _ones(p, m)
+    keep = [ones(p, m) for _ in stored]
+    later = ones(p, m)
     for blk in range(len(stored) - 1, 0, -1):
         beat = merges[blk - 1]
         keep[blk] = and_bits(p, later, beat)
         later = and_bits(p, later, beat.invert(p.id))
     keep[0] = later
     final = and_bits_many(
-        p, [(s, _tile_rows(k, nb, m)) for s, k, nb in zip(stored, keep, sizes, strict=True)]
+        p, [(s, tile_rows(k, nb, m)) for s, k, nb in zip(stored, keep, sizes, strict=True)]
     )
     return concat(final), weights

@@ -3,7 +3,7 @@
 :class:`FuzzyParams` holds the public integer weights, penalties, threshold and key bonus
 of :func:`sharelake.linkage.fuzzy.fuzzy_match` (also read by its plaintext twin
 :mod:`sharelake.linkage.score`) and fixes the widths of every secret comparison
-(:func:`_widths`); :class:`SharedPeople` is one party's shares of an encoded person table
+(:func:`widths`); :class:`SharedPeople` is one party's shares of an encoded person table
 and :func:`share_people` splits one on the client. :mod:`sharelake.linkage.fuzzy`
 re-exports these names.
 """
@@ -20,7 +20,7 @@ from ..mpc.shares import AShare
 from ..mpc.sharing import share_arith
 from .encode import COUNT_CAP
 
-__all__ = ["FuzzyParams", "SharedPeople", "share_people"]
+__all__ = ["FuzzyParams", "SharedPeople", "Widths", "share_people", "widths"]
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class SharedPeople:
 
     @property
     def n(self) -> int:
-        return len(next(iter(self.matrices.values())))
+        return len(next(iter((self.matrices or self.columns).values())))
 
     def pack(self) -> dict[str, Any]:
         """A ``run_parties``-friendly dict (shares only, no pickle)."""
@@ -126,14 +126,14 @@ def _bits_of(bound: int) -> int:
 
 
 @dataclass(frozen=True)
-class _Widths:
+class Widths:
     count: int  # eq of a count with 0
     order: int  # N_n D_s - N_s D_n
     score: int  # t_den N'' - t_num D and tree cross products
     ring: int  # bits every value must be correct to (the matmul width)
 
 
-def _widths(prm: FuzzyParams) -> _Widths:
+def widths(prm: FuzzyParams) -> Widths:
     c = prm.count_cap
     n_max = 8 * c * c  # 2 (i1 s2 + i2 s1), s <= 2c
     d_max = 4 * c * c
@@ -149,4 +149,4 @@ def _widths(prm: FuzzyParams) -> _Widths:
     score = _bits_of(max(2 * e_max * d_max, prm.t_den * e_max + prm.t_num * d_max))
     if score > 64:
         raise ValueError("fuzzy scoring parameters too large for 64-bit comparisons")
-    return _Widths(_bits_of(c), order, score, max(order, score))
+    return Widths(_bits_of(c), order, score, max(order, score))

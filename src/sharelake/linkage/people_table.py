@@ -48,7 +48,8 @@ from ..relational.table import ColumnSpec, SecretTable
 from .blocking import BLOCK_KEYS
 from .encode import MATCH_KEYS, NAME_FIELDS, EncodedPeople
 from .fs import FSConfig
-from .fuzzy import FuzzyParams, SharedPeople, _widths
+from .fuzzy import FuzzyParams, SharedPeople
+from .fuzzy_inputs import widths
 from .quality import RECOMMENDED
 
 __all__ = [
@@ -279,5 +280,5 @@ def fuzzy_params(params: Mapping[str, Any]) -> FuzzyParams:
     if merged["t_den"] < 1:
         raise ValueError("link parameter 't_den' must be positive")
     prm = replace(RECOMMENDED, **merged)
-    _widths(prm)  # raises ValueError when the comparisons would not fit 64 bits
+    widths(prm)  # raises ValueError when the comparisons would not fit 64 bits
     return prm
