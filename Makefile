@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: browser-deps portal-screenshots test test-slow fuzz test-faults test-multihost lint demo bench bench-quick clean
+.PHONY: browser-deps portal-screenshots test test-slow test-malicious fuzz test-faults test-multihost lint demo bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ fuzz: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+# The cheating-party suite (issue 17): 100 seeded injections per protocol, 1,100 in all,
+# each of which must abort with IntegrityError (a sample of 6 per protocol runs in `make test`).
+test-malicious: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow tests/harness/test_cheating.py
 
 # Three nodes in three network namespaces joined by veth pairs (needs root and iproute2;
 # skipped with the reason otherwise).

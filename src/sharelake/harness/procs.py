@@ -127,9 +127,9 @@ def resolve(path: str) -> Any:
 def _tamper_arg(tamper: Any) -> str | None:
     if tamper is None or isinstance(tamper, str):
         if isinstance(tamper, str):
-            from .tamper import parse_spec
+            from .tamper import validate_spec
 
-            parse_spec(tamper)
+            validate_spec(tamper)
         return tamper
     return "py:" + import_path(tamper, "tamper")
 

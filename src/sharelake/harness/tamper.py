@@ -3,7 +3,9 @@
 A tamper function ``f(src, dst, data) -> data`` is what
 :func:`~sharelake.net.memory.run_in_memory` accepts. Across processes a function cannot
 travel, so a spec string names one: ``"flip:1->0"`` makes party 1 flip the lowest bit
-of every payload it sends to party 0 (several specs may be joined with ``,``).
+of every payload it sends to party 0 (several specs may be joined with ``,``);
+``"inject:P:M:W:E"`` makes party P add E to word W of its message M
+(:mod:`.cheat`, the malicious-security harness).
 """
 
 from __future__ import annotations
@@ -29,8 +31,21 @@ def parse_spec(spec: str) -> list[tuple[int, int]]:
     return pairs
 
 
+def validate_spec(spec: str) -> None:
+    """Raise ValueError unless ``spec`` is a flip or an inject spec."""
+    from .cheat import parse_inject
+
+    if parse_inject(spec) is None:
+        parse_spec(spec)
+
+
 def tamper_from_spec(spec: str) -> TamperFn:
     """A tamper function for ``spec`` (see the module docstring)."""
+    from .cheat import Cheater, parse_inject
+
+    inj = parse_inject(spec)
+    if inj is not None:
+        return Cheater(inj)
     pairs = set(parse_spec(spec))
 
     def flip(src: int, dst: int, data: bytes) -> bytes:
@@ -51,6 +66,9 @@ class TamperingChannel(Channel):
         self.party, self.session, self.stats = inner.party, inner.session, inner.stats
 
     def send(self, to: int, payload: Buffer) -> None:
+        in_place = getattr(self.fn, "in_place", None)
+        if in_place is not None:
+            in_place(self.party, to, payload)
         self.inner.send(to, self.fn(self.party, to, bytes(payload)))
 
     def recv(self, frm: int, nbytes: int) -> memoryview:

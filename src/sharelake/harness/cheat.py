@@ -1,0 +1,289 @@
+"""A cheating party for the malicious-security tests: one seeded error in one message.
+
+Security with abort (issue 17) means: whatever a single corrupt node sends, the honest
+nodes either compute the right result or abort with
+:class:`~sharelake.errors.IntegrityError` before anything is released. This module
+plays the corrupt node at the channel layer, below every protocol: it counts the
+messages one party sends during a run and, in exactly one of them, adds an error to one
+64-bit word. Products, AND gates, reshares, shuffle hand-overs and opened shares are
+all messages, so one schedule reaches every protocol step.
+
+An :class:`Injection` is drawn from a seed by :func:`draw` over the messages of an
+honest run of the same body (:func:`count_messages`): which party cheats, which of its
+messages (uniform over every message after the key agreement of
+:meth:`~sharelake.mpc.party.Party.setup`), which word of it, and the error -- uniform,
+a power of two (the zero divisors of Z_2^64 that defeat a MAC over the ring itself) or
++-1, a third each; and whether the cheater keeps the altered value itself (three in
+four) or alters only the wire. :func:`run_injected` runs the body with the injection in memory or
+over real TLS processes (the spec string ``"inject:P:M:W:E"`` travels to the cheating
+process) and classifies what happened (:class:`Trial`).
+
+The message count of a run can vary (the quicksort's number of levels is random): a
+drawn message index the run does not reach is redrawn over the messages that run did
+send, so every trial really injects an error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from ..errors import IntegrityError
+from ..net.memory import run_in_memory
+
+#: Messages each party sends in :meth:`Party.setup` (its PRG keys); never corrupted.
+SETUP_MESSAGES = 2
+
+_MASK = (1 << 64) - 1
+_SPEC = re.compile(
+    r"^\s*inject\s*:\s*([012])\s*:\s*(\d+)\s*:\s*(\d+)\s*:\s*(\d+)\s*(:\s*wire\s*)?$"
+)
+
+Outcome = Literal["detected", "aborted", "undetected", "missed"]
+
+
+@dataclass(frozen=True)
+class Injection:
+    """Party ``party`` adds ``error`` (mod 2^64) to word ``word`` of its message ``message``.
+
+    ``message`` counts the party's messages after setup from 0; ``word`` is reduced
+    modulo the message's number of 8-byte words when the message is shorter than the
+    one the schedule was drawn from. Messages under 8 bytes get the low byte of the
+    error XORed into byte ``word`` (made non-zero). ``consistent``: the cheater also
+    keeps the altered value (see :class:`Cheater`); otherwise only the wire is altered.
+    """
+
+    party: int
+    message: int
+    word: int
+    error: int
+    consistent: bool = True
+
+    def __post_init__(self) -> None:
+        if self.party not in (0, 1, 2) or self.message < 0 or self.word < 0:
+            raise ValueError(f"bad injection {self}")
+        if not 0 < self.error <= _MASK:
+            raise ValueError("the injected error must be a non-zero 64-bit word")
+
+    @property
+    def spec(self) -> str:
+        """The spec string a TLS party process parses (:func:`parse_inject`)."""
+        mode = "" if self.consistent else ":wire"
+        return f"inject:{self.party}:{self.message}:{self.word}:{self.error}{mode}"
+
+
+def parse_inject(spec: str) -> Injection | None:
+    """The injection a spec like ``"inject:1:40:3:9223372036854775808"`` names, else None."""
+    m = _SPEC.match(spec)
+    if m is None:
+        return None
+    return Injection(
+        int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4)), m.group(5) is None
+    )
+
+
+def corrupt(data: bytes, word: int, error: int) -> bytes:
+    """``data`` with ``error`` added to its 64-bit little-endian word ``word`` (see Injection)."""
+    out = bytearray(data)
+    nwords = len(out) // 8
+    if nwords == 0:
+        if not out:
+            return data
+        i = word % len(out)
+        out[i] ^= (error & 0xFF) or 1
+        return bytes(out)
+    off = 8 * (word % nwords)
+    w = int.from_bytes(out[off : off + 8], "little")
+    out[off : off + 8] = ((w + error) & _MASK).to_bytes(8, "little")
+    return bytes(out)
+
+
+@dataclass
+class Cheater:
+    """A tamper function ``(src, dst, data) -> data`` that applies one :class:`Injection`.
+
+    With ``injection.consistent`` the error is written into the sender's own array
+    before it is sent (the channels call :meth:`in_place` first), so the cheater keeps
+    what it claims to have sent: a product share, a reshared component or a shuffle half
+    is then wrong at both holders, not merely inconsistent. A payload that is not a
+    writable array (a digest) is corrupted on the wire only.
+
+    It also records the sizes of every message its party sent after setup (``sizes``)
+    and whether the injection fired (``fired``). Only the cheating party's own thread or
+    process calls it, so the count is that party's message order.
+    """
+
+    injection: Injection
+    sizes: list[int] = field(default_factory=list)
+    fired: bool = False
+    _seen: int = 0
+    _counted: bool = False
+    _pending: bool = False
+
+    def _next(self, nbytes: int) -> bool:
+        """Count one message of the cheater; whether it is the chosen one."""
+        k = self._seen - SETUP_MESSAGES
+        self._seen += 1
+        if k < 0:
+            return False
+        self.sizes.append(nbytes)
+        return k == self.injection.message
+
+    def in_place(self, src: int, dst: int, payload: Any) -> None:
+        """Called by the channel with the sender's own buffer, before it is copied."""
+        if src != self.injection.party:
+            return
+        self._counted = True
+        view = memoryview(payload)
+        self._pending = self._next(view.nbytes)
+        if not self._pending or not self.injection.consistent or view.readonly:
+            return
+        flat = view.cast("B") if view.format != "B" or view.ndim != 1 else view
+        flat[:] = corrupt(bytes(flat), self.injection.word, self.injection.error)
+        self._pending = False
+        self.fired = True
+
+    def __call__(self, src: int, dst: int, data: bytes) -> bytes:
+        if src != self.injection.party:
+            return data
+        if self._counted:
+            self._counted, hit = False, self._pending
+        else:
+            hit = self._next(len(data))
+        self._pending = False
+        if not hit:
+            return data
+        self.fired = True
+        return corrupt(data, self.injection.word, self.injection.error)
+
+
+class _Counter:
+    """Records the size of every message each party sends after setup."""
+
+    def __init__(self) -> None:
+        self.sizes: list[list[int]] = [[], [], []]
+        self._seen = [0, 0, 0]
+
+    def __call__(self, src: int, dst: int, data: bytes) -> bytes:
+        if self._seen[src] >= SETUP_MESSAGES:
+            self.sizes[src].append(len(data))
+        self._seen[src] += 1
+        return data
+
+
+def count_messages(
+    fn: Callable[..., Any], inputs: list[Mapping[str, Any]] | None = None
+) -> tuple[list[list[int]], list[Any]]:
+    """Run ``fn`` honestly in memory: (message sizes per party after setup, the results)."""
+    counter = _Counter()
+    results = run_in_memory(fn, inputs, tamper=counter)
+    return counter.sizes, results
+
+
+def draw(seed: int, sizes: list[list[int]], *, party: int | None = None) -> Injection:
+    """The injection of ``seed`` over a run whose parties sent messages of ``sizes``."""
+    rng = np.random.default_rng(seed)
+    who = int(rng.integers(3)) if party is None else party
+    if not sizes[who]:
+        raise ValueError(f"P{who} sends no message in this run: nothing to corrupt")
+    msg = int(rng.integers(len(sizes[who])))
+    word = int(rng.integers(max(1, sizes[who][msg] // 8)))
+    kind = int(rng.integers(3))
+    if kind == 0:
+        error = int(rng.integers(1, 1 << 63)) * 2 + int(rng.integers(2))
+        error = error & _MASK or 1
+    elif kind == 1:
+        error = 1 << int(rng.integers(64))
+    else:
+        error = 1 if rng.integers(2) else _MASK
+    return Injection(who, msg, word, error, consistent=bool(rng.random() < 0.75))
+
+
+@dataclass(frozen=True)
+class Trial:
+    """What one injected run did.
+
+    ``outcome``: ``"detected"`` (some honest party raised IntegrityError, so no result
+    reached the client), ``"aborted"`` (another exception ended the run: no result
+    either, but not the specified abort; ``error`` names it), ``"undetected"`` (the run
+    returned results) or ``"missed"`` (the run never sent the chosen message).
+    """
+
+    injection: Injection
+    outcome: Outcome
+    error: str = ""
+
+
+def _classify(injection: Injection, fired: bool, exc: BaseException | None) -> Trial:
+    if not fired:
+        return Trial(injection, "missed")
+    if exc is None:
+        return Trial(injection, "undetected")
+    if isinstance(exc, IntegrityError):
+        return Trial(injection, "detected", str(exc))
+    return Trial(injection, "aborted", f"{type(exc).__name__}: {exc}")
+
+
+def run_injected(
+    fn: Callable[..., Any],
+    inputs: list[Mapping[str, Any]] | None,
+    injection: Injection,
+    *,
+    transport: Literal["memory", "tls"] = "memory",
+    deadline: float = 30.0,
+) -> Trial:
+    """Run ``fn`` with ``injection`` and classify the result (see :class:`Trial`)."""
+    if transport == "tls":
+        from .procs import run_in_processes
+
+        try:
+            run_in_processes(fn, inputs, deadline=deadline, tamper=injection.spec)
+        except Exception as exc:
+            return _classify(injection, True, exc)
+        # A process cannot report whether its tamper fired; the schedule was drawn
+        # from a run of the same body, so an honest finish means undetected.
+        return Trial(injection, "undetected")
+    cheater = Cheater(injection)
+    try:
+        run_in_memory(fn, inputs, deadline=deadline, tamper=cheater)
+    except Exception as exc:
+        return _classify(injection, cheater.fired, exc)
+    return _classify(injection, cheater.fired, None)
+
+
+def trial(
+    fn: Callable[..., Any],
+    inputs: list[Mapping[str, Any]] | None,
+    seed: int,
+    *,
+    sizes: list[list[int]] | None = None,
+    attempts: int = 4,
+) -> Trial:
+    """One seeded injection into a run of ``fn`` in memory (redrawn if the run is shorter)."""
+    if sizes is None:
+        sizes, _ = count_messages(fn, inputs)
+    inj = draw(seed, sizes)
+    result = run_injected(fn, inputs, inj)
+    for k in range(1, attempts):
+        if result.outcome != "missed":
+            return result
+        # This run sent fewer messages than the one the schedule came from: redraw the
+        # message over what the cheater sent this time (same party, same error).
+        cheater_sizes = _sizes_of(fn, inputs, inj.party)
+        rng = np.random.default_rng([seed, k])
+        msg = int(rng.integers(len(cheater_sizes)))
+        word = int(rng.integers(max(1, cheater_sizes[msg] // 8)))
+        inj = Injection(inj.party, msg, word, inj.error, inj.consistent)
+        result = run_injected(fn, inputs, inj)
+    return result
+
+
+def _sizes_of(
+    fn: Callable[..., Any], inputs: list[Mapping[str, Any]] | None, party: int
+) -> list[int]:
+    sizes, _ = count_messages(fn, inputs)
+    return sizes[party]
