@@ -11,12 +11,11 @@ import pytest
 from sharelake.engine.executor import (
     Released,
     execute,
-    plan_tables,
     release_rows,
-    result_is_ordered,
 )
 from sharelake.harness.runner import run_parties
 from sharelake.mpc.party import Party
+from sharelake.plan import tree
 from sharelake.plan.canonical import PlanError
 from sharelake.relational import plain
 from sharelake.relational.encode import decode_column, encode_frame, share_table
@@ -63,7 +62,8 @@ def shared(frames: dict[str, tuple[pd.DataFrame, list[ColumnSpec]]]) -> list[dic
 
 
 def body(p: Party, tables: dict[str, SecretTable], plan: dict[str, Any]) -> Released:
-    return release_rows(p, execute(p, plan, tables.__getitem__), ordered=result_is_ordered(plan))
+    typed = tree.from_json(plan)  # where a node parses the plan it received
+    return release_rows(p, execute(p, typed, tables.__getitem__), ordered=tree.ordered(typed))
 
 
 def reconstruct(rel: list[Released]) -> pd.DataFrame:
@@ -199,19 +199,21 @@ def test_concat_and_overlap_of_two_lists() -> None:
     assert counts == {(1, 0): 8, (0, 1): 1, (1, 1): 4}
 
 
-def test_plan_tables_and_order_are_read_from_the_plan() -> None:
-    plan = {
-        "version": 1,
-        "root": {
-            "op": "sort",
-            "by": ["id"],
-            "descending": [False],
-            "input": {"op": "concat", "inputs": [scan("a"), scan("b"), scan("a")]},
-        },
+def test_the_tables_and_the_row_order_of_a_result_are_read_from_the_typed_plan() -> None:
+    root = {
+        "op": "sort",
+        "by": ["id"],
+        "descending": [False],
+        "input": {"op": "concat", "inputs": [scan("a"), scan("b"), scan("a")]},
     }
-    assert plan_tables(plan) == ["a", "b"]
-    assert result_is_ordered(plan)
-    assert not result_is_ordered({"version": 1, "root": scan("a")})
+    plan = tree.from_json({"version": 1, "root": root, "release": {"kind": "rows"}})
+    assert tree.tables(plan) == ["a", "b"]
+    assert tree.ordered(plan)
+    kept = {"op": "project", "columns": ["id"], "input": {"op": "head", "n": 2, "input": root}}
+    assert tree.ordered(tree.node_from_json(kept))  # a projection keeps the order
+    assert not tree.ordered(tree.node_from_json(scan("a")))
+    grouped = {"op": "groupby", "keys": ["id"], "aggs": {}, "input": root}
+    assert not tree.ordered(tree.node_from_json(grouped))  # groups come in no order
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,7 @@ from sharelake.linkage.plain_match import exact_links_plain, fuzzy_match_plain, 
 from sharelake.linkage.synth import make_lists
 from sharelake.mpc.party import Party
 from sharelake.plan import nodes as pn
+from sharelake.plan import tree
 from sharelake.plan.canonical import PlanError
 from sharelake.relational.encode import encode_frame, share_table
 from sharelake.relational.table import ColumnSpec
@@ -60,7 +61,7 @@ def run_link(lists: dict[str, Any], plan: dict[str, Any]) -> pd.DataFrame:
 
     def party(p: Party, a: Any, b: Any) -> bytes:
         tables = {"a": a, "b": b}
-        res = release_rows(p, execute(p, plan, tables.__getitem__))
+        res = release_rows(p, execute(p, tree.from_json(plan), tables.__getitem__))
         return encode_bundle(res.meta, res.arrays)
 
     inputs = [{"a": sh_l[i], "b": sh_r[i]} for i in range(3)]
@@ -119,7 +120,11 @@ def test_tables_of_different_pipelines_are_refused_before_any_protocol_message(
     other = share_table(encode_frame(s.left[["record_id"]], [spec]) + encoded_columns(enc))
     plan = link_plan("a", "b", mode="exact", reveal="count")
     with pytest.raises(PlanError, match="encoded differently"):
-        execute(Party.__new__(Party), plan, {"a": lists["shares"][0][0], "b": other[0]}.__getitem__)
+        execute(
+            Party.__new__(Party),
+            tree.from_json(plan),
+            {"a": lists["shares"][0][0], "b": other[0]}.__getitem__,
+        )
 
 
 def test_shared_people_reads_the_stored_encodings_back(lists: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from sharelake.linkage.people_table import encoded_columns
 from sharelake.linkage.synth import make_lists
 from sharelake.mpc.party import Party
 from sharelake.plan import nodes as pn
+from sharelake.plan import tree
 from sharelake.plan.canonical import PlanError
 from sharelake.relational.encode import encode_frame, share_table
 from sharelake.relational.table import ColumnSpec
@@ -49,7 +50,7 @@ def population() -> dict[str, Any]:
 
 def _run(population: dict[str, Any], plan: dict[str, Any]) -> pd.DataFrame:
     def party(p: Party, **tables: Any) -> bytes:
-        res = release_rows(p, execute(p, plan, tables.__getitem__))
+        res = release_rows(p, execute(p, tree.from_json(plan), tables.__getitem__))
         return encode_bundle(res.meta, res.arrays)
 
     sh = population["shares"]

@@ -27,6 +27,7 @@ from sharelake.governance.policy import Policy, PolicyError
 from sharelake.harness.runner import run_parties
 from sharelake.mpc.party import Party
 from sharelake.plan import nodes as pn
+from sharelake.plan import tree
 from sharelake.relational.table import ColumnSpec
 
 from ..relational.helpers import released, released_frame, table_inputs, unpack_table
@@ -79,7 +80,7 @@ def test_a_budget_refuses_once_spent_and_survives_a_restart(tmp_path: Path) -> N
 
 def test_epsilon_is_split_over_the_noised_columns_by_their_sensitivity() -> None:
     gb = pn.groupby(pn.scan("t"), ["k"], {"n": ("*", "count"), "m": ("age", "mean")})
-    got = noise_plan(pn.make_plan(gb), SPEC, "n")
+    got = noise_plan(tree.from_json(pn.make_plan(gb)), SPEC, "n")
     assert got.sensitivity == {"n": 1.0, "m_sum": 100.0, "m_count": 1.0}
     assert got.scale == {"n": 3.0, "m_sum": 300.0, "m_count": 3.0} and got.table == "t"
 
@@ -88,16 +89,16 @@ def test_epsilon_is_split_over_the_noised_columns_by_their_sensitivity() -> None
 def test_order_statistics_and_distinct_counts_are_refused_with_noise(fn: str) -> None:
     gb = pn.groupby(pn.scan("t"), ["k"], {"x": ("age", fn)})  # type: ignore[dict-item]
     with pytest.raises(NoiseError, match="no bounded sensitivity"):
-        noise_plan(pn.make_plan(gb), SPEC, "n")
+        noise_plan(tree.from_json(pn.make_plan(gb)), SPEC, "n")
 
 
 def test_a_sum_without_bounds_or_over_a_join_is_refused_with_noise() -> None:
     gb = pn.groupby(pn.scan("t"), ["k"], {"s": ("income", "sum")})
     with pytest.raises(NoiseError, match="no clipping bounds"):
-        noise_plan(pn.make_plan(gb), SPEC, None)
+        noise_plan(tree.from_json(pn.make_plan(gb)), SPEC, None)
     j = pn.groupby(pn.join(pn.scan("t"), pn.scan("u"), on=["k"]), ["k"], {"n": ("*", "count")})
     with pytest.raises(NoiseError, match="joins"):
-        noise_plan(pn.make_plan(j), SPEC, "n")
+        noise_plan(tree.from_json(pn.make_plan(j)), SPEC, "n")
 
 
 def test_a_policy_with_noise_round_trips_and_bad_settings_are_named() -> None:
@@ -138,7 +139,7 @@ def test_joint_noise_on_shares_is_the_sum_of_each_nodes_own_draws() -> None:
 
 def test_summed_columns_are_clipped_to_their_bounds_below_the_group_by() -> None:
     gb = pn.groupby(pn.scan("t"), ["k"], {"s": ("age", "sum"), "n": ("*", "count")})
-    plan = clip_plan(pn.make_plan(gb), SPEC)
+    plan = tree.to_json(clip_plan(tree.from_json(pn.make_plan(gb)), SPEC))
     from sharelake.relational.expr import eval_plain, from_json
 
     clipped, _ = eval_plain(FRAME, from_json(plan["root"]["input"]["columns"]["age"]))

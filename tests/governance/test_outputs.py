@@ -23,6 +23,7 @@ from sharelake.harness.runner import run_parties
 from sharelake.mpc.arith import open_arith
 from sharelake.mpc.party import Party
 from sharelake.plan import nodes as pn
+from sharelake.plan import tree
 from sharelake.relational.groupby import groupby
 from sharelake.relational.table import ColumnSpec
 
@@ -76,20 +77,20 @@ def test_the_guard_remembers_released_cells_across_restarts_and_refuses_on_a_fla
 
 def test_a_hidden_count_is_added_when_the_aggregate_has_none() -> None:
     root = pn.sort(pn.groupby(pn.scan("t"), ["k"], {"s": ("v", "sum")}), ["k"])
-    new, col, hidden = protected_plan(pn.make_plan(root))
+    new, col, hidden = protected_plan(tree.from_json(pn.make_plan(root)))
     assert (col, hidden) == (HIDDEN_COUNT, True)
-    assert new["root"]["input"]["aggs"][HIDDEN_COUNT] == ["*", "count"]
+    assert tree.to_json(new)["root"]["input"]["aggs"][HIDDEN_COUNT] == ["*", "count"]
 
 
 def test_an_existing_row_count_is_used_as_it_is() -> None:
     root = pn.groupby(pn.scan("t"), ["k"], {"rows": ("*", "count")})
-    assert protected_plan(pn.make_plan(root))[1:] == ("rows", False)
+    assert protected_plan(tree.from_json(pn.make_plan(root)))[1:] == ("rows", False)
     ov = pn.overlap([pn.scan("a"), pn.scan("b")], ["pid"])
-    assert protected_plan(pn.make_plan(ov))[1:] == ("count", False)
+    assert protected_plan(tree.from_json(pn.make_plan(ov)))[1:] == ("count", False)
 
 
 def test_a_row_release_has_no_count_column() -> None:
-    assert protected_plan(pn.make_plan(pn.scan("t")))[1:] == (None, False)
+    assert protected_plan(tree.from_json(pn.make_plan(pn.scan("t"))))[1:] == (None, False)
 
 
 def test_a_budget_is_per_analyst_and_table_and_survives_a_restart(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from sharelake.governance.verdict import Verdict, check_plan
 from sharelake.plan import nodes as pn
+from sharelake.plan import tree
 from sharelake.plan.canonical import PlanError
 
 PEOPLE = {
@@ -29,7 +30,7 @@ TABLES: dict[str, Any] = {
 
 
 def verdict(root: dict[str, Any], analyst: str = "ana", tables: Any = None) -> Verdict:
-    return check_plan(pn.make_plan(root), tables or TABLES, analyst)
+    return check_plan(tree.from_json(pn.make_plan(root)), tables or TABLES, analyst)
 
 
 def rules(v: Verdict) -> set[tuple[str, str, str]]:
@@ -70,7 +71,11 @@ def test_a_per_group_minimum_or_maximum_of_an_aggregate_column_needs_approval(fn
 def test_a_per_group_maximum_of_a_reveal_column_is_allowed() -> None:
     pol = {**PEOPLE, "columns": {**PEOPLE["columns"], "age": "reveal"}}
     root = pn.groupby(pn.scan("people"), ["region"], {"x": ("age", "max")})
-    v = check_plan(pn.make_plan(root), {"people": ("ngo", ["pid", "region", "age"], pol)}, "ana")
+    v = check_plan(
+        tree.from_json(pn.make_plan(root)),
+        {"people": ("ngo", ["pid", "region", "age"], pol)},
+        "ana",
+    )
     assert v.decision == "allow"
 
 

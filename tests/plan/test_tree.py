@@ -110,3 +110,30 @@ def test_an_overlap_by_linkage_keeps_its_linkage_through_the_typed_form() -> Non
         )
     )
     assert tree.to_json(tree.from_json(js)) == js
+
+
+def test_a_plan_naming_its_purpose_keeps_it_and_its_hash_through_the_typed_form() -> None:
+    js = {**pn.make_plan(pn.scan("people")), "purpose": "research"}
+    typed = tree.from_json(js)
+    assert typed.purpose == "research"
+    assert tree.to_json(typed) == js
+    assert tree.digest(typed) == plan_hash(js) != plan_hash(pn.make_plan(pn.scan("people")))
+
+
+@pytest.mark.parametrize("name", sorted(PLANS))
+def test_the_digest_of_a_typed_plan_is_its_pinned_hash(name: str) -> None:
+    assert tree.digest(tree.from_json(PLANS[name])) == PINNED[name]
+
+
+def test_a_rewrite_below_the_top_restacks_the_nodes_above_unchanged() -> None:
+    gb = pn.groupby(pn.scan("t"), ["k"], {"n": ("*", "count")})
+    plan = tree.from_json(pn.make_plan(pn.project(pn.sort(gb, ["k"]), ["k"])))
+    found = tree.released_groupby(plan)
+    assert found is not None
+    above, below = found
+    assert [type(n).__name__ for n in above] == ["Project", "Sort"]
+    assert tree.restack(above, below) == plan.root
+    other = tree.restack(above, tree.Scan("u"))
+    assert tree.to_json(tree.Plan(other))["root"] == pn.project(pn.sort(pn.scan("u"), ["k"]), ["k"])
+    join = pn.join(pn.scan("a"), pn.scan("b"), on=["k"])
+    assert tree.released_groupby(tree.from_json(pn.make_plan(join))) is None

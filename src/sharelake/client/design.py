@@ -19,18 +19,19 @@ from typing import Any
 import pandas as pd
 
 from ..engine.design import design_tables
-from ..engine.executor import execute, plan_tables, release_rows, result_is_ordered
+from ..engine.executor import execute, release_rows
 from ..mpc.party import Party
 from ..net.memory import run_in_memory
+from ..plan import tree
 from ..relational.encode import encode_frame, share_table
 from ..relational.table import ColumnSpec, SecretTable
 from ..storage.bundle import encode_bundle
 from .results import rebuild
 
 
-def _design_body(p: Party, plan: Mapping[str, Any], tables: Mapping[str, SecretTable]) -> bytes:
+def _design_body(p: Party, plan: tree.Plan, tables: Mapping[str, SecretTable]) -> bytes:
     result = execute(p, plan, tables.__getitem__)
-    released = release_rows(p, result, ordered=result_is_ordered(plan))
+    released = release_rows(p, result, ordered=tree.ordered(plan))
     return encode_bundle(released.meta, released.arrays)
 
 
@@ -70,7 +71,8 @@ def run_design(
     >>> run_design(plan, {"t": [ColumnSpec("x", "int")]}, rows=10).shape
     (3, 1)
     """
-    needed = plan_tables(plan)
+    typed = tree.from_json(plan)  # checked and typed once; the engine reads the typed plan
+    needed = tree.tables(typed)
     missing = [t for t in needed if t not in schemas]
     if missing:
         raise KeyError(f"no schema for table(s): {', '.join(missing)}")
@@ -81,7 +83,7 @@ def run_design(
         for t in needed
     }
     inputs: list[Mapping[str, Any]] = [
-        {"plan": plan, "tables": {t: shared[t][i] for t in needed}} for i in range(3)
+        {"plan": typed, "tables": {t: shared[t][i] for t in needed}} for i in range(3)
     ]
     bundles = run_in_memory(_design_body, inputs)
     df = rebuild(bundles, plan, columns=columns)

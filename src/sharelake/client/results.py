@@ -31,6 +31,7 @@ from ..errors import IntegrityError
 from ..mpc.ring import Arr
 from ..mpc.shares import AShare
 from ..mpc.sharing import reconstruct_arith
+from ..plan import tree
 from ..plan.nodes import mean_names
 from ..relational.encode import decode_column
 from ..relational.table import ColumnSpec, spec_from_json
@@ -243,10 +244,8 @@ def _finish_means(df: pd.DataFrame, means: Sequence[str]) -> pd.DataFrame:
 
 
 def _top_groupby(plan: Mapping[str, Any]) -> list[str] | None:
-    node = plan["root"]
-    while node["op"] in ("filter", "assign", "project"):
-        node = node["input"]
-    return list(node["keys"]) if node["op"] == "groupby" else None
+    top = tree.descend(tree.node_from_json(plan["root"]), (tree.Filter, tree.Assign, tree.Project))
+    return list(top[1].keys) if isinstance(top[1], tree.GroupBy) else None
 
 
 def rebuild(

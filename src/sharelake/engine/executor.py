@@ -1,7 +1,7 @@
 """The executor: interpret a plan over secret tables at one party, and release its rows.
 
-:func:`execute` folds over the typed plan (:mod:`sharelake.plan.tree`; a plan in its JSON
-form, documented in ``docs/node-api.md``, is checked and typed first) and calls the
+:func:`execute` folds over the typed plan (:mod:`sharelake.plan.tree`; its JSON form,
+documented in ``docs/node-api.md``, is checked and typed where it enters) and calls the
 relational operator of each node on this party's shares. It is pure over a
 :class:`~sharelake.mpc.party.Party`: the same call runs in memory (tests) and inside a node
 over TLS. Tables come from ``load(name)``, so the executor never touches storage.
@@ -16,7 +16,7 @@ here), plus the number of result rows opened by the compaction in :func:`release
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, cast
 
 import numpy as np
@@ -44,7 +44,7 @@ from ..relational.overlap import overlap
 from ..relational.table import SecretTable, spec_to_json
 from .linkage import run_link, with_persons
 
-__all__ = ["Released", "execute", "plan_tables", "release_rows", "result_is_ordered"]
+__all__ = ["Released", "execute", "release_rows"]
 
 Loader = Callable[[str], SecretTable]
 
@@ -131,7 +131,7 @@ def _operator(
     return visit
 
 
-def execute(p: Party, plan: tree.Plan | Mapping[str, Any], load: Loader) -> SecretTable:
+def execute(p: Party, plan: tree.Plan, load: Loader) -> SecretTable:
     """Run ``plan`` at party ``p`` and return the (uncompacted) result table.
 
     Parameters
@@ -139,8 +139,7 @@ def execute(p: Party, plan: tree.Plan | Mapping[str, Any], load: Loader) -> Secr
     p
         This party's protocol context.
     plan
-        The typed plan, or its JSON form ``{"version": 1, "root": NODE, "release": {...}}``
-        (checked and typed first).
+        The typed plan (:func:`sharelake.plan.tree.from_json` of its JSON form).
     load
         Returns this party's shares of a stored table by name.
 
@@ -152,49 +151,13 @@ def execute(p: Party, plan: tree.Plan | Mapping[str, Any], load: Loader) -> Secr
     Raises
     ------
     PlanError
-        When the plan is malformed (unknown operator, missing field, wrong type) or does
-        not fit the tables.
+        When the plan does not fit the tables.
     """
-    typed = plan if isinstance(plan, tree.Plan) else tree.from_json(plan)
     try:
-        return tree.fold(typed, _operator(p, load))
+        return tree.fold(plan, _operator(p, load))
     except (TypeError, KeyError) as exc:
         # Operators reject schema misuse (unknown column, wrong kind) before computing.
         raise PlanError(f"the plan does not fit the tables: {exc}") from None
-
-
-def plan_tables(plan: Mapping[str, Any]) -> list[str]:
-    """The names of every table the plan scans, in first-seen order, without repeats."""
-    out: list[str] = []
-
-    def walk(node: Any) -> None:
-        if not isinstance(node, dict):
-            return
-        if node.get("op") == "scan" and isinstance(node.get("table"), str):
-            if node["table"] not in out:
-                out.append(node["table"])
-            return
-        for key in ("input", "left", "right"):
-            walk(node.get(key))
-        for child in node.get("inputs") or []:
-            walk(child)
-
-    walk(plan.get("root"))
-    return out
-
-
-def result_is_ordered(plan: Mapping[str, Any]) -> bool:
-    """Whether the row order of the result is meaningful (a sort or head at the top,
-    seen through filters, assignments and projections, which keep the order)."""
-    node = plan.get("root")
-    while isinstance(node, dict):
-        op = node.get("op")
-        if op in ("sort", "head"):
-            return True
-        if op not in ("filter", "assign", "project"):
-            return False
-        node = node.get("input")
-    return False
 
 
 def release_rows(p: Party, table: SecretTable, *, ordered: bool = False) -> Released:

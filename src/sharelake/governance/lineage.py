@@ -31,11 +31,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..plan import tree
 from ..plan.canonical import canonical_json
 
 __all__ = ["Cells", "release_cells"]
-
-_ABOVE = ("filter", "project", "sort", "head", "assign")
 
 
 @dataclass(frozen=True)
@@ -99,80 +98,67 @@ class Cells:
         return canonical_json(self.to_dict())
 
 
-def _released_groupby(root: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    node = root
-    while node["op"] in _ABOVE:
-        node = node["input"]
-    return node if node["op"] == "groupby" else None
+def _substitute(e: tree.Expr, env: Mapping[str, tree.Expr]) -> tree.Expr:
+    """``e`` with every computed column replaced by its expression over stored columns
+    (a name not in ``env`` is a stored column itself)."""
+    if isinstance(e, tree.ColRef):
+        return env.get(e.name, e)
+    if isinstance(e, tree.Const):
+        return e
+    return tree.Call(e.fn, tuple(_substitute(a, env) for a in e.args))
 
 
-class _Env(dict[str, Mapping[str, Any]]):
-    """Computed columns' expressions; a name not computed is the stored column itself."""
-
-    def __missing__(self, key: str) -> Mapping[str, Any]:
-        return {"col": key}
-
-
-def _substitute(e: Mapping[str, Any], env: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    if "col" in e:
-        return dict(env[str(e["col"])])
-    if "lit" in e:
-        return dict(e)
-    return {"fn": e["fn"], "args": [_substitute(a, env) for a in e["args"]]}
-
-
-def _is_constant(e: Mapping[str, Any]) -> bool:
-    if "col" in e:
+def _is_constant(e: tree.Expr) -> bool:
+    if isinstance(e, tree.ColRef):
         return False
-    if "lit" in e:
+    if isinstance(e, tree.Const):
         return True
-    return all(_is_constant(a) for a in e["args"])
+    return all(_is_constant(a) for a in e.args)
 
 
-def _conjuncts(e: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    if e.get("fn") == "&":
-        return [c for a in e["args"] for c in _conjuncts(a)]
+def _conjuncts(e: tree.Expr) -> list[tree.Expr]:
+    if isinstance(e, tree.Call) and e.fn == "&":
+        return [c for a in e.args for c in _conjuncts(a)]
     return [e]
 
 
-def release_cells(plan: Mapping[str, Any]) -> Cells | None:
+def _text(e: tree.Expr) -> str:
+    return canonical_json(tree.expr_to_json(e))
+
+
+def release_cells(plan: tree.Plan) -> Cells | None:
     """The :class:`Cells` an aggregate plan releases, or None when its lineage is not
     "a group-by over one filtered stored table".
 
     Examples
     --------
     >>> from sharelake.plan import nodes as pn
+    >>> from sharelake.plan.tree import from_json
     >>> one = pn.assign(pn.scan("t"), {"one": {"lit": 1}})
     >>> gt = pn.groupby(one, ["one"], {"n": ("*", "count")})
-    >>> release_cells(pn.make_plan(gt))
+    >>> release_cells(from_json(pn.make_plan(gt)))
     Cells(table='t', where=(), by=())
     >>> x2 = pn.assign(pn.scan("t"), {"x": {"fn": "*", "args": [{"col": "a"}, {"lit": 2}]}})
     >>> f = pn.filter_rows(x2, {"fn": ">", "args": [{"col": "x"}, {"lit": 4}]})
-    >>> release_cells(pn.make_plan(pn.groupby(f, ["k"], {"n": ("*", "count")}))).where
+    >>> release_cells(from_json(pn.make_plan(pn.groupby(f, ["k"], {"n": ("*", "count")})))).where
     ('{"args":[{"args":[{"col":"a"},{"lit":2}],"fn":"*"},{"lit":4}],"fn":">"}',)
     """
-    gb = _released_groupby(plan["root"])
-    if gb is None:
+    found = tree.released_groupby(plan)
+    if found is None:
         return None
-    chain: list[Mapping[str, Any]] = []
-    node = gb["input"]
-    while node["op"] in ("filter", "project", "assign", "sort"):
-        chain.append(node)
-        node = node["input"]
-    if node["op"] != "scan":
+    gb = found[1]
+    chain, node = tree.descend(gb.input, (tree.Filter, tree.Project, tree.Assign, tree.Sort))
+    if not isinstance(node, tree.Scan):
         return None
     # computed column name -> its expression over the stored columns; any other name is
     # a stored column (the plan was validated: every name it uses exists where used)
-    env: dict[str, Mapping[str, Any]] = {}
+    env: dict[str, tree.Expr] = {}
     where: set[str] = set()
     for n in reversed(chain):
-        view = _Env(env)
-        if n["op"] == "filter":
-            pred = _substitute(n["predicate"], view)
-            where |= {canonical_json(c) for c in _conjuncts(pred)}
-        elif n["op"] == "assign":  # evaluated on the input table, not on each other
-            env = {**env, **{str(k): _substitute(e, view) for k, e in n["columns"].items()}}
-    view = _Env(env)
-    by = [canonical_json(view[str(k)]) for k in gb["keys"]]
-    by = [b for b in by if not _is_constant(json.loads(b))]
-    return Cells(str(node["table"]), tuple(sorted(where)), tuple(by))
+        if isinstance(n, tree.Filter):
+            where |= {_text(c) for c in _conjuncts(_substitute(n.predicate, env))}
+        elif isinstance(n, tree.Assign):  # evaluated on the input table, not on each other
+            env = {**env, **{k: _substitute(e, env) for k, e in n.columns}}
+    keys = [_substitute(tree.ColRef(k), env) for k in gb.keys]
+    by = [_text(k) for k in keys if not _is_constant(k)]
+    return Cells(node.table, tuple(sorted(where)), tuple(by))

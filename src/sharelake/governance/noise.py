@@ -32,14 +32,13 @@ of at least k, ``P(1 + Z >= k)`` for the released noise Z of the count column
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import math
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import SharelakeError
+from ..plan import tree
 
 __all__ = [
     "NoiseBudget",
@@ -202,25 +202,15 @@ class NoisePlan:
         }
 
 
-def _groupby_chain(root: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    node = root
-    while node["op"] in ("filter", "project", "sort", "head", "assign"):
-        node = node["input"]
-    return node if node["op"] == "groupby" else None
-
-
-def _scan_below(node: Mapping[str, Any]) -> tuple[str | None, set[str]]:
+def _scan_below(node: tree.Node) -> tuple[str | None, set[str]]:
     """The table under a chain of filters/projections/assigns/sorts, and the names that
     chain computes (which are not stored columns)."""
-    computed: set[str] = set()
-    while node["op"] in ("filter", "project", "assign", "sort"):
-        if node["op"] == "assign":
-            computed |= set(node["columns"])
-        node = node["input"]
-    return (str(node["table"]) if node["op"] == "scan" else None), computed
+    chain, bottom = tree.descend(node, (tree.Filter, tree.Project, tree.Assign, tree.Sort))
+    computed = {k for n in chain if isinstance(n, tree.Assign) for k, _ in n.columns}
+    return (bottom.table if isinstance(bottom, tree.Scan) else None), computed
 
 
-def noise_plan(plan: Mapping[str, Any], spec: NoiseSpec, count_col: str | None) -> NoisePlan:
+def noise_plan(plan: tree.Plan, spec: NoiseSpec, count_col: str | None) -> NoisePlan:
     """Which result columns of an aggregate over a noised table get noise, and how much.
 
     ``count_col`` is the row count that decides suppression (the plan's own or the
@@ -233,17 +223,18 @@ def noise_plan(plan: Mapping[str, Any], spec: NoiseSpec, count_col: str | None) 
         ``max`` or ``count_distinct``, or sums a column without ``bounds`` (or a computed
         column); the message names the aggregate.
     """
-    gb = _groupby_chain(plan["root"])
-    if gb is None:
+    found = tree.released_groupby(plan)
+    if found is None:
         raise NoiseError(
             "noise is added only to a group-by over one table (seen through filters, "
             "projections, computed columns and sorts)"
         )
-    table, computed = _scan_below(gb["input"])
+    gb = found[1]
+    table, computed = _scan_below(gb.input)
     if table is None:
         raise NoiseError("noise is not supported for aggregates over joins or other tables")
     sens: dict[str, float] = {}
-    for out, (src, fn) in gb["aggs"].items():
+    for out, src, fn in gb.aggs:
         if fn == "count":
             sens[str(out)] = 1.0
             continue
@@ -270,40 +261,33 @@ def noise_plan(plan: Mapping[str, Any], spec: NoiseSpec, count_col: str | None) 
     return NoisePlan(spec.epsilon, table, sens, scale)
 
 
-def _clip(col: str, lo: int, hi: int) -> dict[str, Any]:
-    x = {"col": col}
-    upper = {"fn": "when", "args": [{"fn": ">", "args": [x, {"lit": hi}]}, {"lit": hi}, x]}
-    return {"fn": "when", "args": [{"fn": "<", "args": [x, {"lit": lo}]}, {"lit": lo}, upper]}
+def _clip(col: str, lo: int, hi: int) -> tree.Expr:
+    x = tree.ColRef(col)
+    upper = tree.Call("when", (tree.Call(">", (x, tree.Const(hi))), tree.Const(hi), x))
+    return tree.Call("when", (tree.Call("<", (x, tree.Const(lo))), tree.Const(lo), upper))
 
 
-def clip_plan(plan: Mapping[str, Any], spec: NoiseSpec) -> dict[str, Any]:
-    """A copy of ``plan`` whose summed columns are clipped to their bounds right below the
-    group-by (an ``assign`` of ``when(x < lo, lo, when(x > hi, hi, x))``, run in MPC).
+def clip_plan(plan: tree.Plan, spec: NoiseSpec) -> tree.Plan:
+    """``plan`` with its summed columns clipped to their bounds right below the group-by
+    (an ``assign`` of ``when(x < lo, lo, when(x > hi, hi, x))``, run in MPC).
 
     Examples
     --------
     >>> from sharelake.plan import nodes as pn
     >>> gb = pn.groupby(pn.scan("t"), ["k"], {"s": ("age", "sum")})
-    >>> out = clip_plan(pn.make_plan(gb), NoiseSpec(1.0, 5.0, {"age": (0, 99)}))
-    >>> out["root"]["input"]["op"], sorted(out["root"]["input"]["columns"])
-    ('assign', ['age'])
+    >>> out = clip_plan(tree.from_json(pn.make_plan(gb)), NoiseSpec(1.0, 5.0, {"age": (0, 99)}))
+    >>> type(out.root.input).__name__, [k for k, _ in out.root.input.columns]
+    ('Assign', ['age'])
     """
-    doc = copy.deepcopy(json.loads(json.dumps(plan)))
-    node = doc["root"]
-    while node["op"] in ("filter", "project", "sort", "head", "assign"):
-        node = node["input"]
-    if node["op"] != "groupby":
-        return dict(doc)
-    summed = sorted(
-        {str(src) for src, fn in node["aggs"].values() if fn in ("sum", "mean")} & set(spec.bounds)
-    )
-    if summed:
-        node["input"] = {
-            "op": "assign",
-            "input": node["input"],
-            "columns": {c: _clip(c, *spec.bounds[c]) for c in summed},
-        }
-    return dict(doc)
+    found = tree.released_groupby(plan)
+    if found is None:
+        return plan
+    above, gb = found
+    summed = sorted({src for _, src, fn in gb.aggs if fn in ("sum", "mean")} & set(spec.bounds))
+    if not summed:
+        return plan
+    clipped = tree.Assign(gb.input, tuple((c, _clip(c, *spec.bounds[c])) for c in summed))
+    return replace(plan, root=tree.restack(above, replace(gb, input=clipped)))
 
 
 # ---- the budget ----------------------------------------------------------------------------

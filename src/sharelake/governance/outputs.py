@@ -31,11 +31,12 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import SharelakeError
-from ..plan.canonical import canonical_json
+from ..plan import tree
 from .lineage import Cells
 
 __all__ = [
@@ -59,19 +60,7 @@ class DifferencingError(SharelakeError):
     """A release would differ from an earlier one over the same table by fewer than k rows."""
 
 
-def _released_groupby(root: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
-    """The chain of nodes from the root down to the released group-by (inclusive)."""
-    chain = []
-    node = root
-    while node["op"] in ("filter", "project", "sort", "head", "assign"):
-        chain.append(node)
-        node = node["input"]
-    if node["op"] != "groupby":
-        return None
-    return [*chain, node]
-
-
-def protected_plan(plan: Mapping[str, Any]) -> tuple[dict[str, Any], str | None, bool]:
+def protected_plan(plan: tree.Plan) -> tuple[tree.Plan, str | None, bool]:
     """The plan a node executes for an aggregate release, and the count column to use.
 
     If the released result is a group-by (seen through filters, projections, sorts,
@@ -90,31 +79,29 @@ def protected_plan(plan: Mapping[str, Any]) -> tuple[dict[str, Any], str | None,
     --------
     >>> from sharelake.plan import nodes as pn
     >>> root = pn.project(pn.groupby(pn.scan("t"), ["k"], {"s": ("v", "sum")}), ["k", "s"])
-    >>> new, col, hidden = protected_plan(pn.make_plan(root))
-    >>> new["root"]["columns"], col, hidden
-    (['k', 's', '__rows'], '__rows', True)
+    >>> new, col, hidden = protected_plan(tree.from_json(pn.make_plan(root)))
+    >>> new.root.columns, col, hidden
+    (('k', 's', '__rows'), '__rows', True)
     """
-    doc = json.loads(canonical_json(plan))
-    root = doc["root"]
-    if root["op"] == "overlap":
-        return doc, "count", False
-    chain = _released_groupby(root)
-    if chain is None:
-        return doc, None, False
-    gb = chain[-1]
-    above = chain[:-1]
-    for out, (src, fn) in gb["aggs"].items():
+    if isinstance(plan.root, tree.Overlap):
+        return plan, "count", False
+    found = tree.released_groupby(plan)
+    if found is None:
+        return plan, None, False
+    above, gb = found
+    for out, src, fn in gb.aggs:
         if (
             src == "*"
             and fn == "count"
-            and all(out in n["columns"] for n in above if n["op"] == "project")
+            and all(out in n.columns for n in above if isinstance(n, tree.Project))
         ):
-            return doc, str(out), False
-    gb["aggs"][HIDDEN_COUNT] = ["*", "count"]
-    for n in above:
-        if n["op"] == "project":
-            n["columns"].append(HIDDEN_COUNT)
-    return doc, HIDDEN_COUNT, True
+            return plan, out, False
+    counted = replace(gb, aggs=(*gb.aggs, (HIDDEN_COUNT, "*", "count")))
+    carried = [
+        replace(n, columns=(*n.columns, HIDDEN_COUNT)) if isinstance(n, tree.Project) else n
+        for n in above
+    ]
+    return replace(plan, root=tree.restack(carried, counted)), HIDDEN_COUNT, True
 
 
 # ---- budgets -------------------------------------------------------------------------------

@@ -501,13 +501,13 @@ def _table_refs(tables: Mapping[str, Any]) -> dict[str, TableRef]:
     return out
 
 
-def check_plan(plan: Mapping[str, Any], tables: Mapping[str, Any], analyst: str) -> Verdict:
+def check_plan(plan: tree.Plan, tables: Mapping[str, Any], analyst: str) -> Verdict:
     """Decide whether ``analyst`` may run ``plan``, and why not.
 
     Parameters
     ----------
     plan
-        The plan (``{"version": 1, "root": ..., "release": ...}``).
+        The typed plan (:func:`sharelake.plan.tree.from_json` of its JSON form).
     tables
         Table name -> :class:`TableRef` or ``(owner, schema, policy)``, where schema is
         the column names (or spec dicts with ``"name"``) and policy a :class:`Policy`
@@ -532,19 +532,18 @@ def check_plan(plan: Mapping[str, Any], tables: Mapping[str, Any], analyst: str)
     >>> pol = {"columns": {"region": "group", "age": "aggregate", "pid": "match"}}
     >>> t = {"people": ("ngo", ["pid", "region", "age"], pol)}
     >>> agg = pn.groupby(pn.scan("people"), ["region"], {"n": ("*", "count")})
-    >>> check_plan(pn.make_plan(agg), t, "ana").decision
+    >>> check_plan(tree.from_json(pn.make_plan(agg)), t, "ana").decision
     'allow'
-    >>> v = check_plan(pn.make_plan(pn.scan("people", ["pid"])), t, "ana")
+    >>> v = check_plan(tree.from_json(pn.make_plan(pn.scan("people", ["pid"]))), t, "ana")
     >>> v.decision, v.reasons[0].rule
     ('needs_approval', 'match:released')
     """
-    typed = tree.from_json(plan)
     refs = _table_refs(tables)
     schemas = {name: list(ref.schema) for name, ref in refs.items()}
-    bound = tree.Bound(typed, schemas)
+    bound = tree.Bound(plan, schemas)
     released = bound.columns  # the lineage; raises PlanError naming an unknown column
     ck = _Checker(refs, analyst)
-    touched = tree.tables(typed)
+    touched = tree.tables(plan)
     if not touched:
         raise PlanError("plan.root: the plan reads no table")
     for name in touched:
@@ -558,7 +557,7 @@ def check_plan(plan: Mapping[str, Any], tables: Mapping[str, Any], analyst: str)
                     "deny",
                 )
             )
-    rel = tree.fold(typed, _checker_visit(ck))
+    rel = tree.fold(plan, _checker_visit(ck))
     kind = _release(ck, rel)
     k = max(refs[t].policy.min_group_size for t in touched)
     protect = kind == "aggregate" and _needs_k(ck, rel)

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..consortium.members import Member
 from ..errors import SharelakeError
+from ..plan import tree
 
 __all__ = ["AuthorizationError", "authorize", "require_role"]
 
@@ -25,15 +26,13 @@ def require_role(member: Member, role: str) -> None:
         raise AuthorizationError(f"member {member.name!r} does not have the role {role!r}")
 
 
-def authorize(
-    plan: Mapping[str, Any], member: Member, catalog: Mapping[str, Mapping[str, Any]]
-) -> None:
+def authorize(plan: tree.Plan, member: Member, catalog: Mapping[str, Mapping[str, Any]]) -> None:
     """Decide whether ``member`` may run ``plan`` on the tables described in ``catalog``.
 
     Parameters
     ----------
     plan
-        The validated plan.
+        The typed plan.
     member
         The authenticated analyst.
     catalog

@@ -36,7 +36,6 @@ from ..consortium.cluster import NodeConfig, audit_key_path
 from ..consortium.keys import generate_key, load_private_key, public_key_bytes, save_private_key
 from ..consortium.members import Consortium, ConsortiumConfigError, Member
 from ..engine.atoms import small_atoms
-from ..engine.executor import plan_tables
 from ..engine.noise import add_joint_noise
 from ..engine.protect import suppress_small_groups
 from ..errors import InputValidationError, ProtocolError, SharelakeError
@@ -63,7 +62,8 @@ from ..governance.policy import Policy, PolicyChange, PolicyError
 from ..governance.verdict import TableRef, Verdict, check_plan
 from ..mpc.arith import open_arith
 from ..mpc.party import Party
-from ..plan.canonical import plan_hash
+from ..plan import tree
+from ..plan.canonical import PlanError
 from ..relational.table import SecretTable
 from .authz import AuthorizationError
 from .consistency import ReleaseHistoryError, check_release_history
@@ -81,7 +81,7 @@ class Admission:
     plan_hash: str
     analyst: str
     verdict: Verdict
-    plan: dict[str, Any]
+    plan: tree.Plan  # what runs: the admitted plan, rewritten for protection and noise
     count_col: str | None
     hidden: bool
     rows: Cells | None  # the cells the release reveals (None: not covered by the check)
@@ -186,7 +186,11 @@ class Governance:
             # approvals stored by an older node: bound to the uploads current now
 
             for digest, plan in self.book.unbound_plans().items():
-                self.book.bind(digest, {t: int(tables.get(t, -1)) for t in plan_tables(plan)})
+                try:
+                    scans = tree.tables(tree.from_json(plan))
+                except PlanError:  # a plan this node would refuse to run binds nothing
+                    continue
+                self.book.bind(digest, {t: int(tables.get(t, -1)) for t in scans})
 
     def _replay_marker(self, doc: dict[str, Any], unbound: dict[str, tuple[int, Policy]]) -> None:
         """Apply a node-written line of ``policies.jsonl`` while loading it."""
@@ -369,14 +373,14 @@ class Governance:
     # ---- queries ------------------------------------------------------------------------
 
     def verdict(
-        self, plan: Mapping[str, Any], member: Member, catalog: Mapping[str, Mapping[str, Any]]
+        self, plan: tree.Plan, member: Member, catalog: Mapping[str, Mapping[str, Any]]
     ) -> Verdict:
         """The verdict on ``plan`` for ``member`` (nothing is recorded)."""
         return check_plan(plan, self.refs(catalog), member.name)
 
     def admit(
         self,
-        plan: Mapping[str, Any],
+        plan: tree.Plan,
         member: Member,
         catalog: Mapping[str, Mapping[str, Any]],
         session: str,
@@ -396,7 +400,7 @@ class Governance:
             then recorded for the owners to review); or the analyst's budget over a
             table is spent.
         """
-        digest = plan_hash(plan)
+        digest = tree.digest(plan)
         refs = self.refs(catalog)
 
         def refuse(text: str) -> AuthorizationError:
@@ -434,7 +438,7 @@ class Governance:
         if v.decision == "needs_approval":
             # approvals count for the uploads they were given for (the catalog versions
             # of the plan's tables); one recorded before this node knew the plan binds now
-            scanned = {t: int(catalog[t]["version"]) for t in plan_tables(plan)}
+            scanned = {t: int(catalog[t]["version"]) for t in tree.tables(plan)}
             self.book.bind(digest, scanned)
             problems = self.book.problems(digest, member.name, v.owners, time.time(), scanned)
             if problems:
@@ -457,7 +461,7 @@ class Governance:
         except BudgetExceededError as exc:
             raise refuse(str(exc)) from None
         if v.releases.min_group_size is None:  # rows, or an aggregate of reveal columns
-            run_plan, count_col, hidden = json.loads(json.dumps(plan)), None, False
+            run_plan, count_col, hidden = plan, None, False
         else:
             run_plan, count_col, hidden = protected_plan(plan)
         rows = release_cells(plan) if count_col is not None else None

@@ -20,12 +20,11 @@ from starlette.concurrency import run_in_threadpool
 
 from ..consortium.members import PurposeError
 from ..consortium.signing import HEADER_MEMBER
-from ..engine.executor import plan_tables
 from ..errors import SharelakeError
 from ..governance.approvals import MAX_REASON, Approval, ApprovalError, request_id, visible_to
 from ..governance.policy import PolicyChange, PolicyError
+from ..plan import tree
 from ..plan.canonical import PlanError, plan_hash
-from ..plan.nodes import validate_plan
 from ..storage.catalog import TableNotFoundError
 from .authz import AuthorizationError
 from .governance import Governance, now_text
@@ -72,29 +71,31 @@ def mount(app: FastAPI) -> None:
         return {n: node.store.table_info(n) for n in names}
 
     def versions_of(plan: Mapping[str, Any]) -> dict[str, int]:
-        """The catalog versions of the plan's tables now (-1: no such table)."""
+        """The catalog versions now (-1: no such table) of the tables of a filed request's
+        plan (a JSON record of the approval book)."""
 
         out = {}
-        for t in plan_tables(plan):
+        for t in tree.tables(tree.from_json(plan)):
             try:
                 out[t] = int(node.store.table_info(t)["version"])
             except TableNotFoundError:
                 out[t] = -1
         return out
 
-    def parse_plan(doc: Any) -> dict[str, Any]:
+    def parse_plan(doc: Any) -> tuple[dict[str, Any], tree.Plan]:
+        """A request's plan as it came (hashed, filed) and checked and typed (read)."""
         plan = doc.get("plan") if isinstance(doc, dict) else None
-        validate_plan(plan)
+        typed = tree.from_json(plan)  # checks the plan's grammar first
         assert isinstance(plan, dict)
-        return plan
+        return plan, typed
 
     @app.post("/v1/explain")
     async def explain(request: Request) -> dict[str, Any]:
         member, body = await node.authenticate(request)
-        plan = parse_plan(node.parse_json(body))
+        plan, typed = parse_plan(node.parse_json(body))
 
-        catalog = await run_in_threadpool(catalog_of, plan_tables(plan))
-        v = gov.verdict(plan, member, catalog)
+        catalog = await run_in_threadpool(catalog_of, tree.tables(typed))
+        v = gov.verdict(typed, member, catalog)
         out = v.to_dict()
         out["plan_hash"] = plan_hash(plan)
         out["text"] = v.text()
@@ -104,17 +105,17 @@ def mount(app: FastAPI) -> None:
     async def submit(request: Request) -> dict[str, Any]:
         member, body = await node.authenticate(request)
         doc = node.parse_json(body)
-        plan = parse_plan(doc)
+        plan, typed = parse_plan(doc)
         # the analyst's words; a client from before purposes sent them as "purpose"
         explanation = doc.get("explanation", doc.get("purpose", ""))
         if not isinstance(explanation, str) or len(explanation) > MAX_REASON:
             raise PlanError(f"explanation must be text of at most {MAX_REASON} characters")
         try:  # the purpose the plan serves: agreed, and allowed by every table it reads
-            purpose = node.consortium.resolve_purpose(plan.get("purpose"))
+            purpose = node.consortium.resolve_purpose(typed.purpose)
         except PurposeError as exc:
             raise AuthorizationError(str(exc)) from None
 
-        catalog = await run_in_threadpool(catalog_of, plan_tables(plan))
+        catalog = await run_in_threadpool(catalog_of, tree.tables(typed))
         for name, ref in sorted(gov.refs(catalog).items()):
             if not ref.policy.serves(purpose):
                 text = (
@@ -129,9 +130,9 @@ def mount(app: FastAPI) -> None:
                     purpose=purpose,
                 )
                 raise AuthorizationError(text)
-        v = gov.verdict(plan, member, catalog)
+        v = gov.verdict(typed, member, catalog)
         req = gov.book.submit(
-            plan,
+            plan,  # filed as it came (approvals sign its hash)
             member.name,
             v.owners,
             v.to_dict(),
@@ -152,7 +153,11 @@ def mount(app: FastAPI) -> None:
     def summary(req_id: str) -> dict[str, Any]:
         req = gov.book.request(req_id)
         missing = gov.book.problems(
-            req.plan_hash, req.analyst, req.owners, time.time(), versions_of(req.plan)
+            req.plan_hash,
+            req.analyst,
+            req.owners,
+            time.time(),
+            versions_of(req.plan),
         )
         decisions = gov.book.decisions(req.plan_hash, req.analyst)
         rejected = any(a.decision == "reject" for a in decisions)

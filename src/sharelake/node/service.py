@@ -36,7 +36,7 @@ from ..consortium.cluster import NodeConfig
 from ..consortium.members import Consortium, Member, PurposeError
 from ..consortium.sealing import parse_reply_key, reply_context, seal
 from ..consortium.signing import RequestVerifier
-from ..engine.executor import execute, plan_tables, release_rows, result_is_ordered
+from ..engine.executor import execute, release_rows
 from ..engine.tables import secret_table
 from ..errors import (
     AuthenticationError,
@@ -49,8 +49,8 @@ from ..errors import (
 from ..mpc.channel import ChannelStats
 from ..mpc.party import Party
 from ..net.framing import PROTOCOL_VERSION
+from ..plan import tree
 from ..plan.canonical import PlanError, plan_hash, session_id
-from ..plan.nodes import validate_plan
 from ..relational.table import SecretTable
 from ..storage.bundle import BundleError, encode_bundle
 from ..storage.catalog import (
@@ -213,17 +213,18 @@ class _Node:
             raise PlanError("plan_hash must be 64 lowercase hex characters")
         if not isinstance(nonce, str) or not _HEX32.fullmatch(nonce):
             raise PlanError("nonce must be 32 lowercase hex characters")
-        validate_plan(plan)
-        assert isinstance(plan, dict)
-        if plan["release"].get("kind") != "rows":
+        # the one parse: the JSON plan is checked and typed here; past this line the
+        # node, governance and the engine read only the typed plan (plan/tree.py)
+        typed = tree.from_json(plan)
+        if typed.release != "rows":
             raise PlanError("plan.release.kind: this node releases only 'rows'")
-        if plan_hash(plan) != given_hash:
+        if plan_hash(plan) != given_hash:  # the hash of the text as it came
             raise PlanError("plan_hash is not the SHA-256 of the plan's canonical form")
         reply_key = parse_reply_key(request.get("reply_key"))
-        names = plan_tables(plan)
+        names = tree.tables(typed)
         session = session_id(given_hash, member.name, nonce)
         try:  # the plan names its purpose (or the consortium's default one applies)
-            purpose = self.consortium.resolve_purpose(plan.get("purpose"))
+            purpose = self.consortium.resolve_purpose(typed.purpose)
         except PurposeError as exc:
             self.gov.audit.append(
                 "refusal",
@@ -238,20 +239,20 @@ class _Node:
         self.privacy.refuse_expired(
             catalog, member=member.name, session=session, plan_hash=given_hash, purpose=purpose
         )
-        authorize(plan, member, catalog)
+        authorize(typed, member, catalog)
         # refuses (audited) or admits; the purpose is checked against every table's policy
-        adm = self.gov.admit(plan, member, catalog, session, purpose=purpose)
+        adm = self.gov.admit(typed, member, catalog, session, purpose=purpose)
         self.ledger.claim_session(session, member.name)  # a query runs once at this node
         d = self.config.deadlines
         with log_context(session=session), QueryWatchdog(self.party, session, d.query) as dog:
             log.info("query admitted (%d tables)", len(names))  # ids and counts, no names
-            answer = self._run_session(plan, given_hash, member, session, names, adm, dog)
+            answer = self._run_session(typed, given_hash, member, session, names, adm, dog)
         context = reply_context(self.verifier.consortium_id, self.party, session)
         return seal(answer, reply_key, context=context)
 
     def _run_session(
         self,
-        plan: dict[str, Any],
+        plan: tree.Plan,
         given_hash: str,
         member: Member,
         session: str,
@@ -280,7 +281,7 @@ class _Node:
             p = Party.setup(chan)
             result = execute(p, adm.plan, tables.__getitem__)
             result, suppressed = self.gov.protect(p, adm, result, tables)
-            released = release_rows(p, result, ordered=result_is_ordered(plan))
+            released = release_rows(p, result, ordered=tree.ordered(plan))
             # audit the release, then show the peers this node's signed chain head (and
             # keep theirs): a log cut short or rewritten later no longer matches them
             self.gov.released(adm, released.meta["rows"], suppressed)

@@ -30,14 +30,15 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, TypeVar, Union
 
-from .canonical import PLAN_VERSION, PlanError
+from .canonical import PLAN_VERSION, PlanError, plan_hash
 from .validate import validate_expr, validate_plan
 
 __all__ = [
+    "ABOVE_GROUPBY",
     "Assign",
     "Bound",
     "Call",
@@ -59,6 +60,8 @@ __all__ = [
     "Scan",
     "Sort",
     "children",
+    "descend",
+    "digest",
     "expr_columns",
     "expr_from_json",
     "expr_to_json",
@@ -68,6 +71,9 @@ __all__ = [
     "mean_names",
     "node_from_json",
     "node_to_json",
+    "ordered",
+    "released_groupby",
+    "restack",
     "tables",
     "to_json",
 ]
@@ -265,6 +271,8 @@ class Plan:
     root: Node
     release: str = "rows"
     version: int = PLAN_VERSION
+    #: the agreed purpose the plan names (consortium file); None: the default one
+    purpose: str | None = None
 
 
 def children(node: Node) -> tuple[tuple[str, Node], ...]:
@@ -324,6 +332,66 @@ def mean_names(node: Node | Plan) -> list[str]:
         return out
 
     return fold(node, visit)
+
+
+#: what may sit above a released group-by: they pick, order, rename or compute from groups
+ABOVE_GROUPBY: tuple[type, ...] = (Filter, Project, Sort, Head, Assign)
+
+
+def descend(node: Node | Plan, through: tuple[type, ...]) -> tuple[list[Node], Node]:
+    """Follow single inputs down from ``node`` while a node is one of the types ``through``.
+
+    Returns the nodes passed (top first) and the first node of another type.
+
+    Examples
+    --------
+    >>> from sharelake.plan.tree import Head, Project, Scan, descend
+    >>> descend(Head(Project(Scan("t"), ("a",)), 2), (Head, Project))[1]
+    Scan(table='t', columns=None)
+    """
+    n = node.root if isinstance(node, Plan) else node
+    chain: list[Node] = []
+    while isinstance(n, through):
+        chain.append(n)
+        n = n.input  # type: ignore[union-attr]  # every type passed through has one input
+    return chain, n
+
+
+def restack(chain: Sequence[Node], bottom: Node) -> Node:
+    """The nodes of ``chain`` (top first, as :func:`descend` gives them) stacked again over
+    a new ``bottom``: how a rewrite below the top of a plan rebuilds the frozen nodes above.
+
+    Examples
+    --------
+    >>> from sharelake.plan.tree import Head, Scan, restack
+    >>> restack([Head(Scan("t"), 2)], Scan("u"))
+    Head(input=Scan(table='u', columns=None), n=2)
+    """
+    node = bottom
+    for n in reversed(chain):
+        node = replace(n, input=node)  # type: ignore[arg-type]  # n has one input
+    return node
+
+
+def released_groupby(node: Node | Plan) -> tuple[list[Node], GroupBy] | None:
+    """The released group-by, seen through filters, projections, sorts, heads and computed
+    columns (:data:`ABOVE_GROUPBY`), with the nodes above it (top first); None when the
+    result is not such an aggregate."""
+    chain, n = descend(node, ABOVE_GROUPBY)
+    return (chain, n) if isinstance(n, GroupBy) else None
+
+
+def ordered(plan: Node | Plan) -> bool:
+    """Whether the row order of the result is meaningful: a sort or head at the top, seen
+    through filters, computed columns and projections (which keep the order).
+
+    Examples
+    --------
+    >>> from sharelake.plan.tree import Filter, Head, Scan, ColRef, ordered
+    >>> ordered(Filter(Head(Scan("t"), 3), ColRef("ok"))), ordered(Scan("t"))
+    (True, False)
+    """
+    return isinstance(descend(plan, (Filter, Assign, Project))[1], Sort | Head)
 
 
 # ---- JSON edges -------------------------------------------------------------------------
@@ -453,19 +521,42 @@ def _list(names: tuple[str, ...] | None) -> list[str] | None:
     return None if names is None else list(names)
 
 
-def from_json(plan: Mapping[str, Any]) -> Plan:
-    """Check a plan in JSON form and build its typed form; raises PlanError with the path."""
+def from_json(plan: Any) -> Plan:
+    """Check a plan in JSON form and build its typed form; raises PlanError with the path
+    (also when ``plan`` is not a JSON object at all)."""
     validate_plan(plan)
-    return Plan(node_from_json(plan["root"]), str(plan["release"]["kind"]), int(plan["version"]))
+    purpose = plan.get("purpose")
+    return Plan(
+        node_from_json(plan["root"]),
+        str(plan["release"]["kind"]),
+        int(plan["version"]),
+        None if purpose is None else str(purpose),
+    )
 
 
 def to_json(plan: Plan) -> dict[str, Any]:
     """The JSON form of a typed plan; ``to_json(from_json(p)) == p`` for every valid plan."""
-    return {
+    out: dict[str, Any] = {
         "version": plan.version,
         "root": node_to_json(plan.root),
         "release": {"kind": plan.release},
     }
+    if plan.purpose is not None:
+        out["purpose"] = plan.purpose
+    return out
+
+
+def digest(plan: Plan) -> str:
+    """The SHA-256 of the plan's canonical JSON text (what approvals sign, audits name).
+
+    Examples
+    --------
+    >>> from sharelake.plan import nodes as pn
+    >>> js = pn.make_plan(pn.scan("t"))
+    >>> digest(from_json(js)) == plan_hash(js)
+    True
+    """
+    return plan_hash(to_json(plan))
 
 
 # ---- column lineage ---------------------------------------------------------------------
