@@ -9,6 +9,7 @@ operation times out, its larger sizes are skipped and recorded with
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import random
 import socket
@@ -29,7 +30,6 @@ PROGRAM = Path(__file__).with_name("mpyc_program.py")
 
 def mpyc_installed() -> bool:
     """Whether the ``mpyc`` package (extra ``bench``) can be imported."""
-    import importlib.util
 
     return importlib.util.find_spec("mpyc") is not None
 

@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ..mpc.party import Party
+from ..relational.join import join
+from ..relational.overlap import overlap
+from ..relational.psi import psi_cardinality
 from ..relational.table import ColumnSpec, SecretColumn, SecretTable, all_valid
 from .suite import Thunk, bench_op
 
@@ -65,8 +68,6 @@ def _plain_overlap(rng: np.random.Generator, n: int) -> Thunk:
 
 @bench_op("psi_cardinality", requires="sharelake.relational.psi", plain=_plain_psi, unit="elements")
 def _psi(p: Party, n: int) -> Thunk:
-    from ..relational.psi import psi_cardinality
-
     a = random_table(p, n, 0, "a", "a")
     b = random_table(p, n, 0, "b", "b")
     return lambda: psi_cardinality(p, a, b, on="k")
@@ -74,8 +75,6 @@ def _psi(p: Party, n: int) -> Thunk:
 
 @bench_op("join", requires="sharelake.relational.join", plain=_plain_join, unit="elements")
 def _join(p: Party, n: int) -> Thunk:
-    from ..relational.join import join
-
     left = random_table(p, n, PAYLOAD, "left", "a")
     right = random_table(p, n, PAYLOAD, "right", "b")
     return lambda: join(p, left, right, on=["k"], how="inner", validate="m:1")
@@ -83,8 +82,6 @@ def _join(p: Party, n: int) -> Thunk:
 
 @bench_op("overlap", requires="sharelake.relational.overlap", plain=_plain_overlap, unit="elements")
 def _overlap(p: Party, n: int) -> Thunk:
-    from ..relational.overlap import overlap
-
     m = max(n // LISTS, 1)
     lists = [random_table(p, m, 0, f"L{j}", "x") for j in range(LISTS)]
     return lambda: overlap(p, lists, on="k")

@@ -40,6 +40,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..client import connect
+from ..node.local import LocalCluster
+from ..plan import nodes as pn
 from .suite import Record, make_record
 
 __all__ = ["CLUSTER_OPS", "QUERY_RUNS", "run_cluster_ops"]
@@ -89,9 +92,6 @@ def run_cluster_ops(
         One per upload size and one for ``query_overhead``; on a failure the records
         that did not run carry ``seconds: null`` and the error class in the note.
     """
-    import sharelake
-
-    from ..node.local import LocalCluster
 
     wanted = [op for op in CLUSTER_OPS if op in ops]
     plan = [("upload", n) for n in sizes if "upload" in wanted]
@@ -107,7 +107,7 @@ def run_cluster_ops(
                 step(f"{op} n={n:,}")
                 if op == "upload":
                     df = _frame(n, UPLOAD_COLUMNS)
-                    with sharelake.connect(path, "ngo_a", timeout=600.0) as s:
+                    with connect(path, "ngo_a", timeout=600.0) as s:
                         start = time.perf_counter()
                         s.upload(df, f"bench_upload_{n}", progress=False)
                         seconds = time.perf_counter() - start
@@ -129,13 +129,11 @@ def run_cluster_ops(
 
 
 def _query_overhead(path: Path) -> Record:
-    import sharelake
-
     policy = {"columns": {"c0": "reveal", "c1": "reveal"}}
-    with sharelake.connect(path, "ngo_a") as s:
+    with connect(path, "ngo_a") as s:
         s.upload(_frame(TINY_ROWS, 2), "bench_tiny", policy=policy, progress=False)
     times = []
-    with sharelake.connect(path, "analyst") as a:
+    with connect(path, "analyst") as a:
         tiny = a.table("bench_tiny")
         query = tiny[tiny.c0 < (1 << 39)]
         query.collect()  # warm-up: connections, worker threads
@@ -151,9 +149,6 @@ def _query_overhead(path: Path) -> Record:
 
 
 def _groupby(path: Path, *, protected: bool) -> Record:
-    import sharelake
-    from sharelake.plan import nodes as pn
-
     n = GROUPBY_ROWS
     rng = np.random.default_rng(1)
     df = pd.DataFrame({"region": rng.integers(0, 4, n), "age": rng.integers(18, 90, n)})
@@ -163,7 +158,7 @@ def _groupby(path: Path, *, protected: bool) -> Record:
         if protected
         else {"region": "reveal", "age": "reveal"}
     )
-    with sharelake.connect(path, "ngo_a") as s:
+    with connect(path, "ngo_a") as s:
         s.upload(df, name, policy={"min_group_size": 5, "columns": cols}, progress=False)
 
     def by_region(cut: int) -> dict[str, object]:
@@ -173,7 +168,7 @@ def _groupby(path: Path, *, protected: bool) -> Record:
         )
 
     times = []
-    with sharelake.connect(path, "analyst", timeout=600.0) as a:
+    with connect(path, "analyst", timeout=600.0) as a:
         for j in range(EARLIER_RELEASES):  # earlier releases (age cuts far apart)
             a.query(by_region(18 + 12 * j))
         for _ in range(GROUPBY_RUNS):  # the same plan again: compared with the 4 others

@@ -38,8 +38,13 @@ import math
 
 import numpy as np
 
-from ..linkage.fuzzy import FuzzyParams, SharedPeople
+from ..linkage.blocked import blocked_match, cluster, default_rounds, link_lists
+from ..linkage.blocking import BLOCK_KEYS, DEFAULT_WINDOW, sn_candidates
+from ..linkage.fs import TRAINED_WEIGHTS, FSConfig
+from ..linkage.fs_secure import fs_em_counts, fs_match
+from ..linkage.fuzzy import FuzzyParams, SharedPeople, fuzzy_match
 from ..linkage.quality import RECOMMENDED, RECOMMENDED_HYBRID
+from ..linkage.secure import exact_links
 from ..mpc.party import Party
 from ..relational.table import ColumnSpec, SecretColumn, SecretTable, all_valid
 from .suite import Thunk, bench_op
@@ -88,8 +93,6 @@ def _plain_fuzzy(rng: np.random.Generator, n: int) -> Thunk:
 
 @bench_op("link_exact", requires="sharelake.linkage.secure", plain=_plain_exact, unit="records")
 def _link_exact(p: Party, n: int) -> Thunk:
-    from ..linkage.secure import exact_links
-
     left, right = _key_table(p, n, "L"), _key_table(p, n, "R")
     keys = [f"k{j}" for j in range(KEYS)]
     return lambda: exact_links(p, left, right, keys)
@@ -108,8 +111,6 @@ def describe(prm: FuzzyParams, hybrid: bool, name: str) -> str:
 
 
 def _fuzzy(p: Party, n: int, prm: FuzzyParams, hybrid: bool) -> Thunk:
-    from ..linkage.fuzzy import SharedPeople, fuzzy_match
-
     s = side(n)
 
     def people() -> SharedPeople:
@@ -136,8 +137,6 @@ def _link_weighted(p: Party, n: int) -> Thunk:
 
 
 def _fs_people(p: Party, s: int) -> SharedPeople:
-    from ..linkage.fuzzy import SharedPeople
-
     names = ["given_count", "family_count", "tok_given", "tok_family"]
     names += [f"dob_{c}_present" for c in ("year", "month", "day")]
     cols = {c: p.rand_a(s) for c in names}
@@ -155,9 +154,6 @@ def _fs_people(p: Party, s: int) -> SharedPeople:
     "count, weights, threshold, mutual best) with TRAINED_WEIGHTS; d 512, s x s pairs",
 )
 def _link_fuzzy(p: Party, n: int) -> Thunk:
-    from ..linkage.fs import TRAINED_WEIGHTS, FSConfig
-    from ..linkage.fs_secure import fs_match
-
     s = side(n)
     left, right = _fs_people(p, s), _fs_people(p, s)
     return lambda: fs_match(p, left, right, FSConfig(), weights=TRAINED_WEIGHTS)
@@ -171,9 +167,6 @@ def _link_fuzzy(p: Party, n: int) -> Thunk:
     note="the opened 5 x 5 x 8 pattern counts EM needs, over s x s pairs",
 )
 def _link_fs_em(p: Party, n: int) -> Thunk:
-    from ..linkage.fs import FSConfig
-    from ..linkage.fs_secure import fs_em_counts
-
     s = side(n)
     left, right = _fs_people(p, s), _fs_people(p, s)
     return lambda: fs_em_counts(p, left, right, FSConfig(), np.arange(s))
@@ -194,8 +187,6 @@ def _plain_blocked(rng: np.random.Generator, n: int) -> Thunk:
     keys = rng.integers(0, 2**60, 2 * n, dtype=np.uint64)
 
     def run() -> object:
-        from ..linkage.blocking import DEFAULT_WINDOW, sn_candidates
-
         return sn_candidates(keys, DEFAULT_WINDOW)
 
     return run
@@ -210,10 +201,6 @@ def _plain_blocked(rng: np.random.Generator, n: int) -> Thunk:
     "RECOMMENDED hybrid scoring of the window pairs, one-to-one links",
 )
 def _link_blocked(p: Party, n: int) -> Thunk:
-    from ..linkage.blocked import blocked_match
-    from ..linkage.blocking import BLOCK_KEYS, DEFAULT_WINDOW
-    from ..linkage.fuzzy import SharedPeople
-
     def people() -> SharedPeople:
         names = ["given_count", "family_count", "all_count", *RECOMMENDED.keys, *BLOCK_KEYS]
         names += [f"dob_{c}_present" for c in ("year", "month", "day")]
@@ -237,10 +224,6 @@ def _link_blocked(p: Party, n: int) -> Thunk:
     "(5 passes, window 8, RECOMMENDED hybrid) and min-label clustering (5 rounds)",
 )
 def _link_many(p: Party, n: int) -> Thunk:
-    from ..linkage.blocked import cluster, default_rounds, link_lists
-    from ..linkage.blocking import BLOCK_KEYS, DEFAULT_WINDOW
-    from ..linkage.fuzzy import SharedPeople
-
     def people(m: int) -> SharedPeople:
         names = ["given_count", "family_count", "all_count", *RECOMMENDED.keys, *BLOCK_KEYS]
         names += [f"dob_{c}_present" for c in ("year", "month", "day")]

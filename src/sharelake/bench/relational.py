@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from ..mpc.party import Party
+from ..relational.distinct import distinct
+from ..relational.groupby import groupby
 from ..relational.table import ColumnSpec, SecretColumn, SecretTable, all_valid
 from .suite import Thunk, bench_op
 
@@ -63,15 +65,11 @@ def _plain_distinct(rng: np.random.Generator, n: int) -> Thunk:
 
 @bench_op("groupby", requires="sharelake.relational.groupby", plain=_plain_groupby, unit="rows")
 def _groupby(p: Party, n: int) -> Thunk:
-    from ..relational.groupby import groupby
-
     t = keyed_table(p, n, GROUPS, category=True)
     return lambda: groupby(p, t, ["k"], {"rows": ("*", "count"), "total": ("v", "sum")})
 
 
 @bench_op("distinct", requires="sharelake.relational.distinct", plain=_plain_distinct, unit="rows")
 def _distinct(p: Party, n: int) -> Thunk:
-    from ..relational.distinct import distinct
-
     t = keyed_table(p, n, max(n // 2, 1))
     return lambda: distinct(p, t, ["k"])

@@ -28,10 +28,21 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ..harness.procs import run_in_processes
+from ..net.memory import run_in_memory
 from ..net.relay import LinkSpec
 from .baseline_mpyc import MPYC_OPS, mpyc_installed, run_mpyc_sweep
 from .lake import CLUSTER_OPS, run_cluster_ops
-from .suite import REGISTRY, Record, available, load_extensions, make_record, run_plain, suite_body
+from .suite import (
+    REGISTRY,
+    Record,
+    available,
+    load_extensions,
+    local_events,
+    make_record,
+    run_plain,
+    suite_body,
+)
 
 
 def default_ops() -> list[str]:
@@ -87,14 +98,10 @@ def run_secure(
     if transport == "memory":
         if link is not None:
             raise ValueError("a simulated link (--rtt) needs the tls transport")
-        from ..net.memory import run_in_memory
-        from .suite import local_events
 
         with local_events(on_event):
             results = run_in_memory(suite_body, inputs, deadline=deadline)
     else:
-        from ..harness.procs import run_in_processes
-
         results = run_in_processes(
             suite_body, inputs, deadline=deadline, on_event=on_event, timeout=timeout, link=link
         )

@@ -16,16 +16,17 @@ Adding an operation is one decorated function::
 
     @bench_op("join", requires="sharelake.relational.join", plain=_plain_join)
     def _join(p: Party, n: int) -> Thunk:
-        from ..relational.join import join  # lazy: skipped while it does not exist
         left, right = ...                    # inputs, made locally
         return lambda: join(p, left, right)
 
 The function prepares inputs and returns a thunk that runs the operation once. An
-operation whose module cannot be imported yet is skipped with a note.
+operation whose ``requires`` module cannot be imported (an extension module of
+:data:`EXTENSIONS` that failed to load) is skipped with a note.
 """
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,7 +35,12 @@ from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
+from ..harness.procs import emit as proc_emit
+from ..mpc.arith import mul
+from ..mpc.compare import eq, lt
 from ..mpc.party import Party
+from ..mpc.shuffle import shuffle
+from ..mpc.sort import sort
 
 Thunk = Callable[[], object]
 SecureSetup = Callable[[Party, int], Thunk]
@@ -144,8 +150,6 @@ NOT_LOADED: dict[str, str] = {}
 
 def load_extensions() -> None:
     """Import every module of :data:`EXTENSIONS` (idempotent); parent and parties call it."""
-    import importlib
-
     for mod in EXTENSIONS:
         try:
             importlib.import_module(mod)
@@ -155,8 +159,6 @@ def load_extensions() -> None:
 
 def available(name: str) -> bool:
     """Whether the module that operation ``name`` needs can be imported."""
-    import importlib
-
     try:
         importlib.import_module(REGISTRY[name].requires)
     except ImportError:
@@ -206,40 +208,30 @@ def _plain_sort(rng: np.random.Generator, n: int) -> Thunk:
 
 @bench_op("mul", requires="sharelake.mpc.arith", plain=_plain_mul)
 def _mul(p: Party, n: int) -> Thunk:
-    from ..mpc.arith import mul
-
     x, y = p.rand_a(n), p.rand_a(n)
     return lambda: mul(p, x, y)
 
 
 @bench_op("lt", requires="sharelake.mpc.compare", plain=_plain_lt)
 def _lt(p: Party, n: int) -> Thunk:
-    from ..mpc.compare import lt
-
     x, y = p.rand_a(n), p.rand_a(n)
     return lambda: lt(p, x, y)
 
 
 @bench_op("eq", requires="sharelake.mpc.compare", plain=_plain_eq)
 def _eq(p: Party, n: int) -> Thunk:
-    from ..mpc.compare import eq
-
     x, y = p.rand_a(n), p.rand_a(n)
     return lambda: eq(p, x, y)
 
 
 @bench_op("shuffle", requires="sharelake.mpc.shuffle", plain=_plain_shuffle, unit="elements")
 def _shuffle(p: Party, n: int) -> Thunk:
-    from ..mpc.shuffle import shuffle
-
     x = p.rand_a(n)
     return lambda: shuffle(p, [x])
 
 
 @bench_op("sort", requires="sharelake.mpc.sort", plain=_plain_sort, unit="elements")
 def _sort(p: Party, n: int) -> Thunk:
-    from ..mpc.sort import sort
-
     keys, payload = p.rand_a(n), p.rand_a(n)
     return lambda: sort(p, [keys], [payload])
 
@@ -264,10 +256,6 @@ def emit(event: dict[str, Any]) -> None:
     """Send a progress event to the parent: directly in memory, else via the node process."""
     if _local_sink is not None:
         _local_sink(event)
-        return
-    try:
-        from ..harness.procs import emit as proc_emit
-    except ImportError:
         return
     proc_emit(event)
 

@@ -12,6 +12,8 @@ from typing import Annotated, cast
 
 import typer
 
+from ..errors import SharelakeError
+
 consortium_app = typer.Typer(
     name="consortium",
     help="Assemble the consortium file from public descriptors; sign and verify it.",
@@ -76,7 +78,6 @@ def node_init(
         parse_address,
         parse_node_id,
     )
-    from ..errors import SharelakeError
 
     try:
         nid = parse_node_id(node_id)
@@ -129,7 +130,6 @@ def node_import_cert(
         See the options.
     """
     from ..consortium.node_folder import import_node_cert
-    from ..errors import SharelakeError
 
     try:
         import_node_cert(directory, cert, ca)
@@ -159,7 +159,6 @@ def member_init(
     """
     from ..consortium.members import ROLES, Role
     from ..consortium.node_folder import init_member
-    from ..errors import SharelakeError
 
     wanted = [r.strip() for r in roles.replace("+", ",").split(",") if r.strip()]
     bad = [r for r in wanted if r not in ROLES]
@@ -206,7 +205,6 @@ def assemble(
     """
     from ..consortium.founding import assemble as build
     from ..consortium.node_folder import read_member_descriptor, read_node_descriptor
-    from ..errors import SharelakeError
 
     try:
         cons = build(
@@ -246,7 +244,6 @@ def sign(
     from ..consortium.founding import add_signature, missing_founders
     from ..consortium.keys import load_private_key
     from ..consortium.members import Consortium
-    from ..errors import SharelakeError
 
     try:
         cons = Consortium.load(file)
@@ -307,7 +304,6 @@ def propose(
     from ..consortium.changes import propose as make
     from ..consortium.members import Consortium
     from ..consortium.node_folder import read_member_descriptor, read_node_descriptor
-    from ..errors import SharelakeError
 
     try:
         cur = Consortium.load(current)
@@ -339,7 +335,6 @@ def verify(
     """
     from ..consortium.founding import check_founders_signed
     from ..consortium.members import Consortium
-    from ..errors import SharelakeError
 
     try:
         cons = Consortium.load(file)
@@ -370,7 +365,6 @@ def node_apply_change(
     from ..consortium.changes import apply_change
     from ..consortium.cluster import NodeConfig, audit_key_path
     from ..consortium.keys import load_private_key
-    from ..errors import SharelakeError
     from ..governance.audit import AuditLog
 
     try:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from ..errors import SharelakeError
 from .cluster import cluster_app
 
 
@@ -35,7 +36,6 @@ def up(
     start_timeout
         How long to wait for every node's health check.
     """
-    from ..errors import SharelakeError
     from ..node.local import LocalCluster
 
     def _interrupt(signum: int, frame: object) -> None:

@@ -16,6 +16,8 @@ from typing import Annotated
 
 import typer
 
+from ..errors import SharelakeError
+
 
 def _listening(host: str, port: int) -> bool:
     try:
@@ -45,7 +47,6 @@ def fsck(
         complete interrupted commits.
     """
     from ..consortium.cluster import NodeConfig
-    from ..errors import SharelakeError
     from ..storage.store import Store
 
     try:

@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
+from ..errors import SharelakeError
+
 approvals_app = typer.Typer(
     help="Review plans that need your approval, and sign or reject them.",
     no_args_is_help=True,
@@ -111,7 +113,6 @@ def list_requests(
 ) -> None:
     """List the plan requests you may see (yours, and those you may decide on)."""
     from ..client.session import connect
-    from ..errors import SharelakeError
 
     if status not in (None, "pending", "approved", "rejected"):
         raise typer.BadParameter("--status must be pending, approved or rejected")
@@ -155,7 +156,6 @@ def show(
 ) -> None:
     """Print a plan request readably: tables, columns, operators, release, recipient."""
     from ..client.session import connect
-    from ..errors import SharelakeError
 
     try:
         with connect(consortium, member, key=key) as s:
@@ -175,7 +175,6 @@ def _decide(
     reason: str,
 ) -> None:
     from ..client.session import connect
-    from ..errors import SharelakeError
 
     try:
         with connect(consortium, member, key=key) as s:

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from ..errors import SharelakeError
 from .errors import fail
 
 
@@ -85,7 +86,6 @@ def link(
 
     from ..client.linkage import LinkageError
     from ..client.session import NodePolicyError, connect
-    from ..errors import SharelakeError
 
     console = Console(stderr=True)
     if reveal not in ("pairs", "own", "count"):

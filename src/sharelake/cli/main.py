@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from .._version import __version__
 from .ceremony_cmd import consortium_app, member_app
 from .cluster import cluster_app
 from .estimate_cmd import estimate as estimate_command
@@ -52,7 +53,6 @@ app.command("estimate")(estimate_command)
 @app.command()
 def version() -> None:
     """Print the sharelake version."""
-    from .._version import __version__
 
     typer.echo(f"sharelake {__version__}")
 

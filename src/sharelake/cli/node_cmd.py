@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ..errors import SharelakeError
 from .ceremony_cmd import node_apply_change, node_import_cert, node_init
 from .fsck_cmd import fsck as fsck_command
 
@@ -73,7 +75,6 @@ def status(
     as_json
         Machine-readable output.
     """
-    import json
 
     from ..node.operations import node_status
 
@@ -103,7 +104,6 @@ def backup(
     config, out, include_keys
         See the options.
     """
-    from ..errors import SharelakeError
     from ..node.operations import backup_node
 
     try:
@@ -130,7 +130,6 @@ def restore(
     config, archive, force
         See the options.
     """
-    from ..errors import SharelakeError
     from ..node.operations import restore_node
 
     try:

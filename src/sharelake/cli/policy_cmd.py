@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..errors import InputValidationError, SharelakeError
 from .errors import fail
 
 if TYPE_CHECKING:
@@ -68,7 +69,6 @@ def show(
     from rich.console import Console
 
     from ..client.session import connect
-    from ..errors import SharelakeError
 
     try:
         with connect(consortium, member, key=key) as s:
@@ -98,7 +98,6 @@ def set_policy(
 
     from ..client.policy import policy_changes
     from ..client.session import connect
-    from ..errors import InputValidationError, SharelakeError
     from ..governance.policy import PolicyError
 
     console = Console(stderr=True)

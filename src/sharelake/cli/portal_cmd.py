@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from ..errors import SharelakeError
+
 DEFAULT_PORT = 8765
 
 
@@ -42,7 +44,6 @@ def portal(
     import uvicorn
 
     from ..client.session import connect
-    from ..errors import SharelakeError
     from ..portal.access import Access
     from ..portal.app import create_app
 

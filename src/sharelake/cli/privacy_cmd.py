@@ -9,11 +9,13 @@ consortium file, the tables' policies and the verified audit trails.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ..errors import InputValidationError, SharelakeError
 from .errors import fail
 from .report_cmd import report_app  # `report processing` joins `report monitoring`
 
@@ -49,7 +51,6 @@ def erase(
     from rich.console import Console
 
     from ..client.session import connect
-    from ..errors import InputValidationError, SharelakeError
 
     console = Console(stderr=True)
     try:
@@ -90,7 +91,6 @@ def processing(
     from ..client.processing import write_processing_report
     from ..client.session import connect
     from ..consortium.members import Consortium
-    from ..errors import SharelakeError
 
     console = Console(stderr=True)
     path = consortium / "consortium.toml" if consortium.is_dir() else consortium
@@ -100,7 +100,6 @@ def processing(
             jpath, hpath = write_processing_report(s, out)
     except SharelakeError as exc:
         fail(console, "report failed", exc, 1)
-    import json
 
     ok = json.loads(jpath.read_text(encoding="utf-8"))["audit"]["verified"]
     typer.echo(f"wrote {jpath} and {hpath}")
@@ -111,7 +110,6 @@ def processing(
 
 def _default_member(consortium: object, path: Path) -> str:
     from ..consortium.members import Consortium
-    from ..errors import SharelakeError
 
     assert isinstance(consortium, Consortium)
     for name in sorted(consortium.members):

@@ -15,6 +15,8 @@ from typing import Annotated
 
 import typer
 
+from ..errors import SharelakeError
+
 report_app = typer.Typer(help="Write reports from the lake.", no_args_is_help=True)
 
 
@@ -56,7 +58,6 @@ def monitoring(
     """Run the overlap table, population estimate and case counts; write the report."""
     from ..client.frame import Table
     from ..client.session import connect
-    from ..errors import SharelakeError
     from ..monitoring.lake_report import (
         AnalysisKind,
         Section,

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from ..errors import InputValidationError
 from .errors import fail
 
 schema_app = typer.Typer(help="Column schemas of files to upload.", no_args_is_help=True)
@@ -50,7 +51,6 @@ def infer(
     from rich.console import Console
 
     from ..client.upload import infer_schema, read_data, schema_toml
-    from ..errors import InputValidationError
 
     console = Console(stderr=True)
     try:

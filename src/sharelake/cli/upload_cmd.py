@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from ..errors import InputValidationError, SharelakeError
 from .errors import fail
 
 
@@ -99,7 +100,6 @@ def upload(
     from rich.console import Console
 
     from ..client.session import connect
-    from ..errors import InputValidationError, SharelakeError
 
     console = Console(stderr=True)
     try:

@@ -42,7 +42,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from ..client.frame import concat
+from ..client.frame import concat, overlap
 from ..linkage.normalize import normalize_name
 from ..relational.table import ColumnSpec
 from .model import lake_frame, lake_schema
@@ -468,10 +468,8 @@ class SecureLake:
         if OVERLAP_VIA_GROUPBY:
             q = self._overlap_by_groupby()
         else:
-            import sharelake
-
             parts = [self._victims(self.analyst, o, keys=True) for o in self.orgs]
-            q = sharelake.overlap(parts, on="person_key")
+            q = overlap(parts, on="person_key")
         self.approve(q, self.analyst, self.orgs, "overlap table of the victims (for MSE)")
         df = self._collect(q, cost)
         df.columns = [_unkey(c) for c in df.columns]

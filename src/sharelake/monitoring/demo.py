@@ -24,6 +24,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..client import connect
+from ..consortium.cluster import MemberSpec
+from ..governance.audit import compare_nodes, read_entries, verify_chain
+from ..node.local import LocalCluster
 from .analyses import (
     KEY_COLUMNS,
     AnalysisResult,
@@ -58,8 +62,6 @@ def run_analyses(lake: Any, *, k: int = 5) -> tuple[list[AnalysisResult], Any]:
 
 
 def _audit_summary(cluster_dir: Path) -> dict[str, Any]:
-    from ..governance.audit import compare_nodes, read_entries, verify_chain
-
     paths = sorted(cluster_dir.glob("**/audit.jsonl"))
     nodes = []
     for p in paths:
@@ -82,8 +84,6 @@ def _audit_summary(cluster_dir: Path) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _cluster(members: Any, rtt: float | None = None) -> Iterator[Any]:
-    from ..node.local import LocalCluster
-
     cluster = LocalCluster(members=members, rtt=rtt or None, start_deadline=120.0 if rtt else 30.0)
     try:
         cluster.start()
@@ -152,8 +152,6 @@ def run_demo(
     approvals: list[dict[str, Any]] = []
     audit: dict[str, Any] = {}
     if secure:
-        from ..consortium.cluster import MemberSpec
-
         members = [
             MemberSpec(o, o, frozenset({"provider", "approver", "analyst"})) for o in ORGANISATIONS
         ] + [MemberSpec(ANALYST, ANALYST, frozenset({"analyst"}))]
@@ -209,9 +207,7 @@ def _secure_part(
     say: Callable[[str], None],
     timings: dict[str, float],
 ) -> tuple[list[AnalysisResult], Any, list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
-    import sharelake
-
-    sessions = {m: sharelake.connect(cluster.consortium_path, m) for m in (*frames, ANALYST)}
+    sessions = {m: connect(cluster.consortium_path, m) for m in (*frames, ANALYST)}
     try:
         t0 = time.perf_counter()
         uploads = []

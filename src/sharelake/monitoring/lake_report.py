@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..client.frame import Table, overlap
 from ..client.session import Session
+from . import mse
 
 __all__ = [
     "AnalysisKind",
@@ -78,7 +79,6 @@ def estimate_of(released: pd.DataFrame) -> dict[str, Any]:
     >>> round(estimate_of(t)["total"])
     220
     """
-    from . import mse
 
     table = released.rename(columns=lambda c: str(c).removeprefix("in_"))
     r = mse.estimate(table.astype(dict.fromkeys(table.columns, int)))

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -424,7 +425,6 @@ def city_code(city: str) -> str | None:
     >>> city_code(" den haag"), city_code("'s-Gravenhage"), city_code("Lyon"), city_code("")
     ('Den Haag', 'Den Haag', 'other', None)
     """
-    import unicodedata
 
     def fold(s: str) -> str:
         s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode("ascii")

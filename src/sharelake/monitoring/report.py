@@ -29,6 +29,8 @@ import pandas as pd
 
 from .charts import bar_chart, esc, estimate_chart, heatmap, methods_chart, upset_chart
 from .model import DATA_MODEL_VERSION
+from .mse import METHOD_LABELS, compare_methods, estimate, why_they_differ
+from .synth import ORGANISATIONS
 
 __all__ = ["bar_chart", "build_figures", "estimate_chart", "heatmap", "upset_chart", "write_report"]
 
@@ -64,7 +66,6 @@ def build_figures(
     plain_mse: Any,
 ) -> dict[str, Any]:
     """Every released figure with its plaintext twin and the ground truth (report.json)."""
-    from .synth import ORGANISATIONS
 
     res, pl, truth = _by_name(results), _by_name(plain), lake.truth
     lists = [o for o in ORGANISATIONS if o in lake.frames]
@@ -175,7 +176,6 @@ def build_figures(
 
 def _methods(overlap: pd.DataFrame, default: Any) -> dict[str, Any]:
     """Every estimation method on the released overlap table, the default first."""
-    from .mse import METHOD_LABELS, compare_methods, why_they_differ
 
     table = overlap.astype({c: int for c in overlap.columns})
     others = tuple(m for m in ("stepwise", "aic", "bic", "bma") if m != default.method)
@@ -196,7 +196,6 @@ def _methods(overlap: pd.DataFrame, default: Any) -> dict[str, Any]:
 
 def _perfect(overlap: pd.DataFrame) -> dict[str, Any]:
     """MSE on the true overlap table: what the estimate would be with perfect linkage."""
-    from .mse import estimate
 
     r = estimate(overlap.astype({c: int for c in overlap.columns}))
     return {"total": r.total, "interval": list(r.interval), "model": r.model_description}
@@ -594,6 +593,4 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
 
 
 def _method_label(method: str) -> str:
-    from .mse import METHOD_LABELS
-
     return METHOD_LABELS.get(method, method)

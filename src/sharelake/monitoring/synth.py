@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from ..linkage.normalize import romanize
+from ..linkage.synth import name_pool
 from .model import COLUMNS, quarter_of
 
 ORGANISATIONS: tuple[str, ...] = ("ngo_shelter", "ngo_labour", "police", "hotline")
@@ -184,7 +185,6 @@ def _split_pool(text: str) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=1)
 def name_pools() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
     """Given and family names per nationality (originals, in their own script)."""
-    from ..linkage.synth import name_pool
 
     pools: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
     for c, loc in _LINKAGE_LOCALE.items():
