@@ -119,6 +119,20 @@ def test_init_picks_distinct_free_ports_when_none_are_given(tmp_path: Path) -> N
     assert len(set(ports)) == 6
 
 
+def test_picked_ports_lie_below_the_range_outgoing_connections_draw_from() -> None:
+    # a port picked in the ephemeral range could be taken as a client's source port
+    # between the pick and the node binding it (seen as "address in use" under load)
+    from sharelake.consortium.cluster import _listen_range, free_ports
+
+    pool = _listen_range()
+    ports = free_ports(["127.0.0.1"] * 12)
+    assert len(set(ports)) == 12
+    assert all(p in pool for p in ports)
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        ephemeral_low = int(f.read().split()[0])
+    assert all(p < ephemeral_low for p in ports)
+
+
 def test_init_takes_members_hosts_and_explicit_ports(tmp_path: Path) -> None:
     path = init_cluster(
         tmp_path,

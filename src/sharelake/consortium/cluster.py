@@ -62,6 +62,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os.path
+import secrets
 import shutil
 import socket
 from collections.abc import Mapping, Sequence
@@ -464,19 +465,49 @@ def member_key_path(directory: str | Path, name: str) -> Path:
     return Path(directory) / "members" / f"{check_member_name(name)}.key"
 
 
+_EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+"""Where Linux keeps the range it draws clients' source ports from."""
+
+
+def _listen_range() -> range:
+    """Ports to pick from: below the OS's ephemeral range, which outgoing connections use.
+
+    A port picked here is free now and released until the node binds it; picked from the
+    ephemeral range, any client connection opened meanwhile (another test, a browser) could
+    take it as its source port. Below that range only another listener can.
+    """
+    try:
+        low = int(_EPHEMERAL.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return range(min(20000, low // 2), low)
+
+
 def free_ports(hosts: list[str]) -> list[int]:
-    """One port per entry of ``hosts`` that the OS reports free there now.
+    """One port per entry of ``hosts`` that is free there now, outside the ephemeral range.
 
     All sockets are held open together until every port is chosen, so no two entries get
     the same port (closing one before binding the next lets the OS hand it out again).
+    Candidates are drawn at random from :func:`_listen_range`; after 200 taken candidates
+    the OS picks (from its ephemeral range).
     """
+    pool = _listen_range()
+    rng = secrets.SystemRandom()
     with contextlib.ExitStack() as stack:
-        ports = []
+        ports: list[int] = []
         for host in hosts:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            s = stack.enter_context(socket.socket(family, socket.SOCK_STREAM))
-            s.bind((host, 0))
-            ports.append(int(s.getsockname()[1]))
+            for attempt in range(201):
+                s = socket.socket(family, socket.SOCK_STREAM)
+                port = rng.choice(pool) if attempt < 200 else 0
+                try:
+                    s.bind((host, port))
+                except OSError:
+                    s.close()
+                    continue
+                stack.enter_context(s)
+                ports.append(int(s.getsockname()[1]))
+                break
         return ports
 
 
