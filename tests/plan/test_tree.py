@@ -137,3 +137,27 @@ def test_a_rewrite_below_the_top_restacks_the_nodes_above_unchanged() -> None:
     assert tree.to_json(tree.Plan(other))["root"] == pn.project(pn.sort(pn.scan("u"), ["k"]), ["k"])
     join = pn.join(pn.scan("a"), pn.scan("b"), on=["k"])
     assert tree.released_groupby(tree.from_json(pn.make_plan(join))) is None
+
+
+def test_the_lineage_says_what_every_column_holds_a_row_value_a_group_key_or_an_aggregate() -> None:
+    schemas = {"t": ("k", "a"), "u": ("k", "b")}
+    gb = pn.groupby(pn.scan("t"), ["k"], {"n": ("*", "count"), "m": ("a", "mean")})
+    plus = {"fn": "+", "args": [{"col": "n"}, {"lit": 1}]}
+    grouped = pn.assign(gb, {"r": plus, "one": {"lit": 1}})
+    lin = tree.lineage(tree.from_json(pn.make_plan(grouped)), schemas)
+    want = {"k": "key", "n": "agg", "m_sum": "agg", "m_count": "agg", "r": "agg", "one": "key"}
+    assert lin.forms == want and lin.aggregated
+    rows = pn.assign(pn.scan("t"), {"one": {"lit": 1}})
+    lin = tree.lineage(tree.from_json(pn.make_plan(rows)), schemas)
+    assert lin.forms == {"k": "raw", "a": "raw", "one": "raw"} and not lin.aggregated
+    joined = pn.join(gb, pn.scan("u"), on=["k"])
+    lin = tree.lineage(tree.from_json(pn.make_plan(joined)), schemas)
+    assert lin.forms["k"] == "key" and lin.forms["b"] == "raw" and not lin.aggregated
+
+
+def test_a_bound_plan_keeps_the_lineage_of_every_node_by_its_path() -> None:
+    plan = tree.from_json(pn.make_plan(pn.head(pn.project(pn.scan("t"), ["a"]), 2)))
+    bound = tree.Bound(plan, {"t": ("k", "a")})
+    assert sorted(bound.lineages) == ["plan.root", "plan.root.input", "plan.root.input.input"]
+    assert bound.lineages["plan.root.input.input"].names == ["k", "a"]
+    assert bound.lineage is bound.lineages["plan.root"] and bound.columns == ["a"]

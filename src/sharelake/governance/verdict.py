@@ -1,9 +1,10 @@
 """The verdict on a plan: allow, needs approval, or deny, with the reasons.
 
 Every node calls :func:`check_plan` on its own before a plan touches data. The check
-derives the *lineage* of every column through the plan (as SCQL's column control list
-is propagated through its plans): each intermediate column carries the set of stored
-columns ``(table, column)`` it was computed from and its *form*:
+reads the *lineage* of every column through the plan (as SCQL's column control list is
+propagated through its plans), computed once per plan and schemas by the plan layer
+(:attr:`sharelake.plan.tree.Bound.lineages`): each intermediate column carries the set of
+stored columns ``(table, column)`` it was computed from and its *form*:
 
 ``raw``
     a row-level value;
@@ -51,10 +52,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..linkage.people_table import ENCODING_COLUMNS, PREFIX, RECORD_ID
+from ..linkage.people_table import ENCODING_COLUMNS, RECORD_ID
 from ..plan import tree
 from ..plan.canonical import PlanError
-from ..plan.tree import JOIN_SUFFIXES, link_columns
 from .outputs import protected_plan
 from .policy import ColumnClass, Policy
 
@@ -70,7 +70,6 @@ __all__ = [
 ]
 
 Decision = Literal["allow", "needs_approval", "deny"]
-Form = Literal["raw", "key", "agg"]
 Use = Literal[
     "filter",
     "join_key",
@@ -247,17 +246,12 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class _Col:
-    sources: frozenset[Src]
-    form: Form
-
-
-@dataclass
 class _Rel:
-    cols: dict[str, _Col]
-    rows: frozenset[Src] = frozenset()
-    aggregated: bool = False
-    order: frozenset[Src] = frozenset()  # the stored columns of the latest sort
+    """A node's lineage (:attr:`sharelake.plan.tree.Bound.lineages`) and the stored
+    columns of the latest sort its rows are still in the order of (for a ``head``)."""
+
+    lin: tree.Lineage
+    order: frozenset[Src] = frozenset()
 
 
 @dataclass
@@ -311,28 +305,7 @@ class _Checker:
                 )
 
 
-def _expr_sources(e: tree.Expr, rel: _Rel) -> tuple[frozenset[Src], list[Form]]:
-    if isinstance(e, tree.ColRef):
-        c = rel.cols[e.name]
-        return c.sources, [c.form]
-    if isinstance(e, tree.Const):
-        return frozenset(), []
-    srcs: frozenset[Src] = frozenset()
-    forms: list[Form] = []
-    for a in e.args:
-        s, f = _expr_sources(a, rel)
-        srcs |= s
-        forms += f
-    return srcs, forms
-
-
-def _combine(forms: Sequence[Form], aggregated: bool) -> Form:
-    if "raw" in forms or (not forms and not aggregated):
-        return "raw"
-    return "agg" if "agg" in forms else "key"
-
-
-def _walk_link(ck: _Checker, node: tree.Link) -> _Rel:
+def _walk_link(ck: _Checker, node: tree.Link) -> None:
     """``link``: the encodings are used as match keys and decide the matches (a size is
     released in every mode); ``pairs`` releases both tables' ``record_id`` (each must be
     ``reveal``, or the caller's own table), ``own`` only the left table's, to its owner."""
@@ -364,125 +337,98 @@ def _walk_link(ck: _Checker, node: tree.Link) -> _Rel:
                 "deny",
             )
         )
-    return _Rel({c: _Col(frozenset(), "raw") for c in link_columns(node.reveal)})
 
 
-def _checker_visit(ck: _Checker) -> Callable[[tree.Node, Sequence[_Rel], str], _Rel]:
+def _checker_visit(
+    ck: _Checker, at: Mapping[str, tree.Lineage]
+) -> Callable[[tree.Node, Sequence[_Rel], str], _Rel]:
     """The visit function of :func:`sharelake.plan.tree.fold` that applies the policies:
-    every node's result columns with their stored sources and form (raw, key, aggregate),
-    and every use of a column checked against its class as it happens."""
+    every use of a column is checked against the class of every stored column it derives
+    from, as it happens; where the columns come from and what they hold (raw, key,
+    aggregate) is read from the plan's lineage (``at``: each node's, by its path)."""
 
     def visit(n: tree.Node, subs: Sequence[_Rel], path: str) -> _Rel:
+        out = _Rel(at[path])
         if isinstance(n, tree.Link):
-            return _walk_link(ck, n)
-        if isinstance(n, tree.Scan):
-            names = n.columns if n.columns is not None else ck.tables[n.table].schema
-            return _Rel({c: _Col(frozenset({(n.table, c)}), "raw") for c in names})
-        if isinstance(n, tree.Concat | tree.Overlap):
-            rows = frozenset().union(*(s.rows for s in subs))
-            if isinstance(n, tree.Concat):
-                cols = {
-                    name: _Col(
-                        frozenset().union(*(s.cols[name].sources for s in subs)),
-                        _combine([s.cols[name].form for s in subs], False),
-                    )
-                    for name in subs[0].cols
-                }
-                return _Rel(cols, rows, all(s.aggregated for s in subs))
-            if n.linkage is not None:  # persons linked on the lk_* encodings
-                on = [[c for c in s.cols if c.startswith(PREFIX)] for s in subs]
-            else:
-                on = [list(n.on) for _ in subs]
+            _walk_link(ck, n)
+            return out
+        if isinstance(n, tree.Scan | tree.Concat):
+            return out
+        if isinstance(n, tree.Overlap):
+            ins = [s.lin for s in subs]
             keys = frozenset().union(
-                *(s.cols[k].sources for s, ks in zip(subs, on, strict=True) for k in ks)
+                *(
+                    s.columns[k]
+                    for s, ks in zip(ins, tree.overlap_keys(n, ins), strict=True)
+                    for k in ks
+                )
             )
             ck.use(keys, "overlap_key")
             ck.sized(keys, "list overlap")
-            cols = {f"in_{nm}": _Col(frozenset(), "key") for nm in tree.overlap_names(n)}
-            cols["count"] = _Col(frozenset(), "agg")
-            return _Rel(cols, rows | keys, True)
+            return out
         if isinstance(n, tree.Join):
-            left, right = subs
-            keys = frozenset().union(*(left.cols[k].sources | right.cols[k].sources for k in n.on))
+            left, right = (s.lin.columns for s in subs)
+            keys = frozenset().union(*(left[k] | right[k] for k in n.on))
             ck.use(keys, "join_key")
             ck.sized(keys, "join")
-            rows = left.rows | right.rows | keys
-            aggregated = left.aggregated and right.aggregated
-            if n.how in ("semi", "anti"):
-                return _Rel(dict(left.cols), rows, left.aggregated)
-            rnames = [c for c in right.cols if c not in n.on]
-            sx, sy = JOIN_SUFFIXES
-            joined: dict[str, _Col] = {}
-            for c, info in left.cols.items():
-                if c in n.on:
-                    joined[c] = _Col(info.sources | right.cols[c].sources, info.form)
-                else:
-                    joined[c + sx if c in rnames else c] = info
-            for c in rnames:
-                joined[c + sy if c in left.cols else c] = right.cols[c]
-            return _Rel(joined, rows, aggregated)
+            return out
         (rel,) = subs
+        cols = rel.lin.columns
         if isinstance(n, tree.Filter):
-            srcs, _ = _expr_sources(n.predicate, rel)
-            ck.use(srcs, "filter")
-            return _Rel(rel.cols, rel.rows | srcs, rel.aggregated)
+            ck.use(_sources(cols, tree.expr_columns(n.predicate)), "filter")
+            return out
         if isinstance(n, tree.Assign):
-            cols = dict(rel.cols)
-            for name, e in n.columns:
-                srcs, forms = _expr_sources(e, rel)
-                ck.use(srcs, "compute")
-                cols[name] = _Col(srcs, _combine(forms, rel.aggregated))
-            return _Rel(cols, rel.rows, rel.aggregated)
+            for name, _ in n.columns:
+                ck.use(out.lin.columns[name], "compute")
+            return out
         if isinstance(n, tree.Project):
-            return _Rel({c: rel.cols[c] for c in n.columns}, rel.rows, rel.aggregated)
+            return out
         if isinstance(n, tree.GroupBy):
-            cols = {}
             for k in n.keys:
-                ck.use(rel.cols[k].sources, "group_key")
-                cols[k] = _Col(rel.cols[k].sources, "key")
-            for out, src, fn in n.aggs:
-                srcs = frozenset() if src == "*" else rel.cols[src].sources
+                ck.use(cols[k], "group_key")
+            for _, src, fn in n.aggs:
+                srcs = frozenset() if src == "*" else cols[src]
                 ck.use(srcs, "agg_input")
                 if fn in ORDER_STATISTICS:  # one row's value, whatever the group's size
                     ck.order_statistic(srcs, f"as a per-group {fn}imum")
-                for name in [f"{out}_sum", f"{out}_count"] if fn == "mean" else [out]:
-                    cols[name] = _Col(srcs, "agg")
-            return _Rel(cols, rel.rows, True)
+            return out
         if isinstance(n, tree.Sort | tree.Distinct):
             if isinstance(n, tree.Sort):
                 keys_: Sequence[str] = n.by
             else:
-                keys_ = n.keys if n.keys is not None else list(rel.cols)
-            srcs = frozenset().union(*(rel.cols[k].sources for k in keys_))
+                keys_ = n.keys if n.keys is not None else list(cols)
+            srcs = _sources(cols, keys_)
             ck.use(srcs, "sort_key" if isinstance(n, tree.Sort) else "distinct_key")
-            order = srcs if isinstance(n, tree.Sort) else rel.order
-            return _Rel(rel.cols, rel.rows | srcs, rel.aggregated, order)
-        if not rel.aggregated:
+            return _Rel(out.lin, srcs if isinstance(n, tree.Sort) else rel.order)
+        if not rel.lin.aggregated:
             # head over rows: which rows follows the input's order; an aggregate over them
             # (or the rows themselves) is a top-k by the order's columns, an order statistic
             ck.order_statistic(rel.order, "to pick the first rows (head / top-k)")
-        return rel
+        return _Rel(out.lin, rel.order)
 
     return visit
 
 
-def _needs_k(ck: _Checker, rel: _Rel) -> bool:
-    srcs = frozenset().union(rel.rows, *(c.sources for c in rel.cols.values()))
+def _sources(cols: Mapping[str, frozenset[Src]], names: Iterable[str]) -> frozenset[Src]:
+    return frozenset().union(*(cols[c] for c in names))
+
+
+def _needs_k(ck: _Checker, lin: tree.Lineage) -> bool:
+    srcs = frozenset().union(lin.rows, *lin.columns.values())
     return any(ck.klass(s) != "reveal" for s in srcs)
 
 
-def _release(ck: _Checker, rel: _Rel) -> Literal["rows", "aggregate"]:
+def _release(ck: _Checker, lin: tree.Lineage) -> Literal["rows", "aggregate"]:
     kind: Literal["rows", "aggregate"] = (
-        "aggregate"
-        if rel.aggregated and all(c.form != "raw" for c in rel.cols.values())
-        else "rows"
+        "aggregate" if lin.aggregated and all(f != "raw" for f in lin.forms.values()) else "rows"
     )
-    for c in rel.cols.values():
-        for src in sorted(c.sources):
-            if ck.klass(src) not in _RELEASE_ALLOWED[c.form]:
+    for name, sources in lin.columns.items():
+        form = lin.forms[name]
+        for src in sorted(sources):
+            if ck.klass(src) not in _RELEASE_ALLOWED[form]:
                 what = {"raw": "as row values", "key": "as a group key", "agg": "in an aggregate"}
-                ck.breach(src, "released", f"in the released result ({what[c.form]})")
-    for src in sorted(rel.rows):
+                ck.breach(src, "released", f"in the released result ({what[form]})")
+    for src in sorted(lin.rows):
         if ck.klass(src) not in _ROWS_ALLOWED[kind]:
             ck.breach(src, "selects_rows", f"to select or order the released {kind}")
     return kind
@@ -557,10 +503,10 @@ def check_plan(plan: tree.Plan, tables: Mapping[str, Any], analyst: str) -> Verd
                     "deny",
                 )
             )
-    rel = tree.fold(plan, _checker_visit(ck))
-    kind = _release(ck, rel)
+    lin = tree.fold(plan, _checker_visit(ck, bound.lineages)).lin
+    kind = _release(ck, lin)
     k = max(refs[t].policy.min_group_size for t in touched)
-    protect = kind == "aggregate" and _needs_k(ck, rel)
+    protect = kind == "aggregate" and _needs_k(ck, lin)
     if protect and protected_plan(plan)[1] is None:
         ck.add(
             Reason(

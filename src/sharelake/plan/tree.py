@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, TypeVar, Union
+from typing import Any, Literal, TypeVar, Union
 
 from .canonical import PLAN_VERSION, PlanError, plan_hash
 from .validate import validate_expr, validate_plan
@@ -48,6 +48,7 @@ __all__ = [
     "Distinct",
     "Expr",
     "Filter",
+    "Form",
     "GroupBy",
     "Head",
     "Join",
@@ -72,6 +73,7 @@ __all__ = [
     "node_from_json",
     "node_to_json",
     "ordered",
+    "overlap_keys",
     "released_groupby",
     "restack",
     "tables",
@@ -562,20 +564,27 @@ def digest(plan: Plan) -> str:
 # ---- column lineage ---------------------------------------------------------------------
 
 Src = tuple[str, str]
+#: What a result column holds: a row-level value, a group key of an aggregate (one value
+#: per group), or an aggregate over a group (count, sum, mean, min, max, count-distinct)
+Form = Literal["raw", "key", "agg"]
 
 
 @dataclass(frozen=True)
 class Lineage:
-    """Where a node's result columns come from.
+    """Where a node's result columns come from, and what they hold.
 
     ``columns`` maps every result column, in order, to the stored ``(table, column)`` pairs
     its values are computed from; ``rows`` holds the stored columns that decide which rows
     (or in which order) the result has: filter predicates, join, overlap, sort and distinct
     keys. A ``mean`` aggregate ``m`` is the two columns ``m_sum`` and ``m_count``.
+    ``forms`` gives every column's :data:`Form`; ``aggregated`` says the rows are groups
+    (an aggregate, or an overlap table) rather than stored rows.
     """
 
     columns: dict[str, frozenset[Src]]
     rows: frozenset[Src] = field(default_factory=frozenset)
+    forms: dict[str, Form] = field(default_factory=dict)
+    aggregated: bool = False
 
     @property
     def names(self) -> list[str]:
@@ -593,6 +602,14 @@ def _sources(cols: Mapping[str, frozenset[Src]], names: Sequence[str] | set[str]
     return frozenset().union(*(cols[c] for c in names))
 
 
+def _combine(forms: Sequence[Form], aggregated: bool) -> Form:
+    """The form of a value computed from columns of these forms (a constant over stored
+    rows is a row value; over groups, a key)."""
+    if "raw" in forms or (not forms and not aggregated):
+        return "raw"
+    return "agg" if "agg" in forms else "key"
+
+
 def link_columns(reveal: str) -> list[str]:
     """The released columns of a ``link`` in each reveal mode."""
     return {
@@ -608,14 +625,33 @@ def overlap_names(node: Overlap) -> list[str]:
     return names if len(set(names)) == len(names) else [str(i) for i in range(len(names))]
 
 
+def overlap_keys(node: Overlap, inputs: Sequence[Lineage]) -> list[list[str]]:
+    """The columns of each input an overlap matches persons on: its ``on`` columns, or,
+    by linkage, the ``lk_*`` encodings of every person table."""
+    if node.linkage is None:
+        return [list(node.on) for _ in inputs]
+    return [[c for c in s.columns if c.startswith(LINKAGE_PREFIX)] for s in inputs]
+
+
 def lineage(
-    node: Node | Plan, schemas: Mapping[str, Sequence[str]], path: str = "plan.root"
+    node: Node | Plan,
+    schemas: Mapping[str, Sequence[str]],
+    path: str = "plan.root",
+    *,
+    into: dict[str, Lineage] | None = None,
 ) -> Lineage:
     """The column lineage of ``node``'s result, checking every column it reads.
 
     ``schemas`` maps a table name to its column names. Raises :class:`PlanError` naming
-    the path of the first unknown table or column. :attr:`Bound.lineage` keeps it.
+    the path of the first unknown table or column. With ``into``, the lineage of every
+    node is recorded there by its path. :attr:`Bound.lineage` keeps the result.
     """
+
+    def step(n: Node, subs: Sequence[Lineage], path: str) -> Lineage:
+        out = visit(n, subs, path)
+        if into is not None:
+            into[path] = out
+        return out
 
     def visit(n: Node, subs: Sequence[Lineage], path: str) -> Lineage:
         if isinstance(n, Scan):
@@ -625,7 +661,9 @@ def lineage(
             names = have if n.columns is None else list(n.columns)
             if n.columns is not None:
                 _need(have, names, f"{path}.columns")
-            return Lineage({c: frozenset({(n.table, c)}) for c in names})
+            return Lineage(
+                {c: frozenset({(n.table, c)}) for c in names}, forms=dict.fromkeys(names, "raw")
+            )
         if isinstance(n, Concat | Overlap):
             rows = frozenset().union(*(s.rows for s in subs))
             if isinstance(n, Concat):
@@ -637,27 +675,26 @@ def lineage(
                 cols = {
                     c: frozenset().union(*(s.columns[c] for s in subs)) for c in subs[0].columns
                 }
-                return Lineage(cols, rows)
-            # by linkage, the persons are linked on the lk_* encodings of person tables
-            on = [
-                [c for c in s.columns if c.startswith(LINKAGE_PREFIX)]
-                if n.linkage is not None
-                else list(n.on)
-                for s in subs
-            ]
+                forms = {c: _combine([s.forms[c] for s in subs], False) for c in subs[0].columns}
+                return Lineage(cols, rows, forms, all(s.aggregated for s in subs))
             need = ["lk_pipeline"] if n.linkage is not None else list(n.on)
             for i, s in enumerate(subs):
                 _need(s.columns, need, f"{path}.inputs[{i}]")
             keys = frozenset().union(
-                *(_sources(s.columns, ks) for s, ks in zip(subs, on, strict=True))
+                *(
+                    _sources(s.columns, ks)
+                    for s, ks in zip(subs, overlap_keys(n, subs), strict=True)
+                )
             )
             out: dict[str, frozenset[Src]] = {f"in_{nm}": frozenset() for nm in overlap_names(n)}
-            out["count"] = frozenset()
-            return Lineage(out, rows | keys)
+            kinds: dict[str, Form] = dict.fromkeys(out, "key")
+            out["count"], kinds["count"] = frozenset(), "agg"
+            return Lineage(out, rows | keys, kinds, True)
         if isinstance(n, Link):
             for side, sub in zip(("left", "right"), subs, strict=True):
                 _need(sub.columns, ["record_id"], f"{path}.{side}")
-            return Lineage({c: frozenset() for c in link_columns(n.reveal)})
+            names = link_columns(n.reveal)
+            return Lineage({c: frozenset() for c in names}, forms=dict.fromkeys(names, "raw"))
         if isinstance(n, Join):
             left, right = subs
             _need(left.columns, n.on, f"{path}.on")
@@ -665,54 +702,65 @@ def lineage(
             keys = _sources(left.columns, n.on) | _sources(right.columns, n.on)
             rows = left.rows | right.rows | keys
             if n.how in ("semi", "anti"):
-                return Lineage(dict(left.columns), rows)
+                return Lineage(dict(left.columns), rows, dict(left.forms), left.aggregated)
             rnames = [c for c in right.columns if c not in n.on]
             sx, sy = JOIN_SUFFIXES
             joined: dict[str, frozenset[Src]] = {}
+            jforms: dict[str, Form] = {}
             for c, src in left.columns.items():
                 if c in n.on:
-                    joined[c] = src | right.columns[c]
+                    joined[c], jforms[c] = src | right.columns[c], left.forms[c]
                 else:
-                    joined[c + sx if c in rnames else c] = src
+                    name = c + sx if c in rnames else c
+                    joined[name], jforms[name] = src, left.forms[c]
             for c in rnames:
-                joined[c + sy if c in left.columns else c] = right.columns[c]
-            return Lineage(joined, rows)
+                name = c + sy if c in left.columns else c
+                joined[name], jforms[name] = right.columns[c], right.forms[c]
+            return Lineage(joined, rows, jforms, left.aggregated and right.aggregated)
         (sub,) = subs
         cols = sub.columns
         if isinstance(n, Filter):
             used = sorted(expr_columns(n.predicate))
             _need(cols, used, f"{path}.predicate")
-            return Lineage(cols, sub.rows | _sources(cols, used))
+            return Lineage(cols, sub.rows | _sources(cols, used), sub.forms, sub.aggregated)
         if isinstance(n, Assign):
             out = dict(cols)
-            for k, e in n.columns:
+            forms = dict(sub.forms)
+            for k, e in n.columns:  # evaluated on the input table, not on each other
                 used = sorted(expr_columns(e))
                 _need(cols, used, f"{path}.columns.{k}")
                 out[k] = _sources(cols, used)
-            return Lineage(out, sub.rows)
+                forms[k] = _combine([sub.forms[c] for c in used], sub.aggregated)
+            return Lineage(out, sub.rows, forms, sub.aggregated)
         if isinstance(n, Project):
             _need(cols, n.columns, f"{path}.columns")
-            return Lineage({c: cols[c] for c in n.columns}, sub.rows)
+            return Lineage(
+                {c: cols[c] for c in n.columns},
+                sub.rows,
+                {c: sub.forms[c] for c in n.columns},
+                sub.aggregated,
+            )
         if isinstance(n, GroupBy):
             _need(cols, n.keys, f"{path}.keys")
             out = {k: cols[k] for k in n.keys}
+            forms = dict.fromkeys(n.keys, "key")
             for k, col, fn in n.aggs:
                 if col != "*":
                     _need(cols, [col], f"{path}.aggs.{k}")
                 srcs = frozenset() if col == "*" else cols[col]
                 for name in [f"{k}_sum", f"{k}_count"] if fn == "mean" else [k]:
-                    out[name] = srcs
-            return Lineage(out, sub.rows)
+                    out[name], forms[name] = srcs, "agg"
+            return Lineage(out, sub.rows, forms, True)
         if isinstance(n, Sort):
             _need(cols, n.by, f"{path}.by")
-            return Lineage(cols, sub.rows | _sources(cols, n.by))
+            return Lineage(cols, sub.rows | _sources(cols, n.by), sub.forms, sub.aggregated)
         if isinstance(n, Distinct):
             keys_ = list(cols) if n.keys is None else list(n.keys)
             _need(cols, keys_, f"{path}.keys")
-            return Lineage(cols, sub.rows | _sources(cols, keys_))
+            return Lineage(cols, sub.rows | _sources(cols, keys_), sub.forms, sub.aggregated)
         return sub  # head
 
-    return fold(node, visit, path)
+    return fold(node, step, path)
 
 
 @dataclass(frozen=True)
@@ -732,9 +780,17 @@ class Bound:
     schemas: Mapping[str, Sequence[str]]
 
     @cached_property
+    def lineages(self) -> dict[str, Lineage]:
+        """The lineage of every node, by its path (``plan.root``, ``plan.root.input``, ...;
+        computed once, on first use, then kept)."""
+        at: dict[str, Lineage] = {}
+        lineage(self.plan, self.schemas, into=at)
+        return at
+
+    @property
     def lineage(self) -> Lineage:
-        """The lineage of the released result (computed on first use, then kept)."""
-        return lineage(self.plan, self.schemas)
+        """The lineage of the released result."""
+        return self.lineages["plan.root"]
 
     @property
     def columns(self) -> list[str]:

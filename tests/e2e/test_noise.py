@@ -1,16 +1,16 @@
 """Noise on released aggregates over three real node processes: every node draws its own
-share of the noise, and every node enforces the table's privacy budget."""
+share of the noise, and every node enforces the table's privacy budget.
+
+Runs on the session's cluster (``tests/e2e/conftest.py``) with its own table ``noised``;
+no other module puts noise on a table, so the audit's noise entries are this module's."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import sharelake
-from sharelake.consortium.cluster import init_cluster
 from sharelake.errors import SharelakeError
 from sharelake.governance.audit import read_entries
 from sharelake.node.local import LocalCluster
@@ -32,13 +32,11 @@ def people() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    d = tmp_path_factory.mktemp("lake")
-    init_cluster(d)
-    with LocalCluster(d) as c:
-        with sharelake.connect(c.consortium_path, "ngo_a") as s:
-            s.upload(people(), "people", policy=POLICY, progress=False)
-        yield c
+def cluster(cluster: LocalCluster) -> LocalCluster:
+    """The session's cluster with this module's noised table uploaded once."""
+    with sharelake.connect(cluster.consortium_path, "ngo_a") as s:
+        s.upload(people(), "noised", policy=POLICY, progress=False)
+    return cluster
 
 
 def query(c: LocalCluster, root: dict[str, object]) -> pd.DataFrame:
@@ -46,7 +44,7 @@ def query(c: LocalCluster, root: dict[str, object]) -> pd.DataFrame:
         return a.query(pn.make_plan(root))
 
 
-BY_REGION = pn.groupby(pn.scan("people"), ["region"], {"n": ("*", "count"), "s": ("age", "sum")})
+BY_REGION = pn.groupby(pn.scan("noised"), ["region"], {"n": ("*", "count"), "s": ("age", "sum")})
 
 
 def test_noisy_aggregates_are_released_until_the_tables_budget_is_spent(
@@ -63,7 +61,7 @@ def test_noisy_aggregates_are_released_until_the_tables_budget_is_spent(
         diffs += list(got["n"].to_numpy() - exact["n"].to_numpy())
         diffs += list(got["s"].to_numpy() - exact["s"].to_numpy())
     assert any(d != 0 for d in diffs)  # noise was added (all 8 zero: p < 1e-3)
-    with pytest.raises(SharelakeError, match="privacy budget of table 'people' is spent") as err:
+    with pytest.raises(SharelakeError, match="privacy budget of table 'noised' is spent") as err:
         query(cluster, BY_REGION)
     assert getattr(err.value, "status", None) == 403
     for i in range(3):
@@ -73,7 +71,7 @@ def test_noisy_aggregates_are_released_until_the_tables_budget_is_spent(
 
 
 def test_a_distinct_count_over_a_noised_table_is_refused(cluster: LocalCluster) -> None:
-    root = pn.groupby(pn.scan("people"), ["region"], {"d": ("age", "count_distinct")})
+    root = pn.groupby(pn.scan("noised"), ["region"], {"d": ("age", "count_distinct")})
     with pytest.raises(SharelakeError, match="no bounded sensitivity") as err:
         query(cluster, root)
     assert getattr(err.value, "status", None) == 403
