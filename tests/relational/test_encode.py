@@ -89,3 +89,12 @@ def test_missing_value_in_required_column_is_refused() -> None:
     specs = [ColumnSpec("age", "int", nullable=False)]
     with pytest.raises(InputValidationError, match=r"row 2, column 'age'"):
         encode_frame(_frame(), specs)
+
+
+def test_a_nul_character_in_a_string_is_refused_naming_file_row_and_column() -> None:
+    df = pd.DataFrame({"s": ["ok", "bad\x00tail", "fine"]})
+    spec = [ColumnSpec("s", "string", max_len=16)]
+    with pytest.raises(InputValidationError) as err:
+        encode_frame(df, spec, source="names.csv")
+    assert (err.value.source, err.value.row, err.value.column) == ("names.csv", 2, "s")
+    assert "NUL" in str(err.value)

@@ -12,8 +12,9 @@ node j and from node j-1; :func:`rebuild` checks both copies agree
 Decoding follows the column kinds: ``int`` -> int64 (``Int64`` when there are
 missing values), ``fixed`` -> float64, ``bool`` -> bool (``boolean`` with missing
 values), ``date`` -> datetime64, ``category`` -> ``pandas.Categorical`` in dictionary
-order, ``string`` -> Python strings. A ``mean`` aggregate ``m`` arrives as ``m_sum``
-and ``m_count``; the mean is computed here (missing where the count is 0).
+order, ``string`` -> Python strings opened from their secret packed bytes (never the
+digest that equality, joins and group-by use inside MPC). A ``mean`` aggregate ``m``
+arrives as ``m_sum`` and ``m_count``; the mean is computed here (missing where the count is 0).
 """
 
 from __future__ import annotations
@@ -157,11 +158,10 @@ def _typed(spec: ColumnSpec, values: Arr, null: Arr | None, text: Arr | None) ->
         if mask is not None and mask.any():
             s[mask] = None
         return s
-    if spec.kind == "string":  # only digests were kept: show them as hex tags
-        s = pd.Series([f"#{int(v):016x}" for v in values], dtype=object)
-        if mask is not None and mask.any():
-            s[mask] = None
-        return s
+    if spec.kind == "string":  # every operator carries the bytes; a digest alone is refused
+        raise IntegrityError(
+            f"column {spec.name!r}: the nodes released a string column without its text"
+        )
     has_null = mask is not None and bool(mask.any())
     if spec.kind == "category":
         cats = list(spec.categories or ())

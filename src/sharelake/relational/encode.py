@@ -51,6 +51,13 @@ def _pack_text(values: list[str], max_len: int, name: str, source: str | None) -
     buf = np.zeros((len(values), words * 8), dtype=np.uint8)
     for i, v in enumerate(values):
         raw = v.encode("utf-8")
+        if b"\0" in raw:  # the packed bytes are zero padded: a NUL would be lost on release
+            raise InputValidationError(
+                "string contains a NUL character (U+0000), which cannot be stored",
+                source=source,
+                row=i + 1,
+                column=name,
+            )
         if len(raw) > max_len:
             raise InputValidationError(
                 f"string of {len(raw)} bytes exceeds the maximum of {max_len}",

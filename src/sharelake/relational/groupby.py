@@ -4,10 +4,12 @@ Method (the sort-and-scan group-by of Jónsson, Kreitz & Uddin, "Secure multi-pa
 sorting and applications", 2011; also the Secrecy engine, Liagouris et al., NSDI 2023),
 on replicated shares (Araki et al., CCS 2016):
 
-1. one multiplication round zeroes nulls in the keys and aggregated values and puts a
-   sentinel in null min/max inputs;
+1. one multiplication round zeroes nulls in the keys (and the packed bytes of string
+   keys) and aggregated values and puts a sentinel in null min/max inputs;
 2. an oblivious stable sort by (invalid rows last, key null flags, key values
-   [, the first count-distinct column]) carrying only the aggregated columns
+   [, the first count-distinct column]) carrying only the aggregated columns and the
+   bytes of string keys (a string key groups by its digest; the bytes ride along so the
+   released key is the value, not the digest)
    (shuffle + quicksort on distinct composite keys: Hamada et al., ICISC 2012);
 3. neighbour equality of the sorted keys (one batched ``eq``) gives the group starts;
 4. counts and sums are local prefix sums; min/max are segmented prefix minima by
@@ -131,6 +133,10 @@ def groupby(
     if t.n == 0:
         z = AShare(np.zeros(0, np.uint64), np.zeros(0, np.uint64))
         cols = {nm: SecretColumn(s, z, z if s.nullable else None) for nm, s in specs.items()}
+        for nm in keys:
+            tx = t[nm].text
+            if tx is not None:
+                cols[nm] = SecretColumn(cols[nm].spec, z, cols[nm].null, tx)
         return SecretTable(cols, z, t.name, dict(t.meta))
     with p.measure("groupby"):
         return _groupby(p, t, keys, aggs, specs)
@@ -162,15 +168,22 @@ def _groupby(
     inf = p.public_a(np.full(n, INT64_MAX, dtype=np.uint64))
     z_names = [nm for nm in need_zero if nm in nulls]
     e_names = [k for k in ext_in if k.split(":", 1)[1] in nulls]
+    #    (and the text words of string keys are zeroed at null keys, so a null group
+    #    releases no bytes)
+    words = {nm: _words(t[nm].text) for nm in keys if t[nm].text is not None}
+    t_names = [(nm, j) for nm in keys if nm in words and nm in nulls for j in range(len(words[nm]))]
     prods = mul_many(
         p,
         [(t[nm].values, ones - nulls[nm]) for nm in z_names]
-        + [(nulls[k.split(":", 1)[1]], inf - ext_in[k]) for k in e_names],
+        + [(nulls[k.split(":", 1)[1]], inf - ext_in[k]) for k in e_names]
+        + [(words[nm][j], ones - nulls[nm]) for nm, j in t_names],
     )
     zeroed = {nm: t[nm].values for nm in need_zero}
     zeroed.update(zip(z_names, prods[: len(z_names)], strict=True))
-    for k, d in zip(e_names, prods[len(z_names) :], strict=True):
+    for k, d in zip(e_names, prods[len(z_names) : len(z_names) + len(e_names)], strict=True):
         ext_in[k] = ext_in[k] + d
+    for (nm, j), w in zip(t_names, prods[len(z_names) + len(e_names) :], strict=True):
+        words[nm][j] = w
 
     # 2. sort by (invalid, [key null,] key value, ..., [first count-distinct column])
     sk: list[SortKey] = [SortKey(ones - t.valid, bits=1, signed=False)]
@@ -187,6 +200,8 @@ def _groupby(
     if cd_cols:
         sk.extend(_value_keys(t, cd_cols[0], zeroed[cd_cols[0]]))
     pay: dict[str, AShare] = {"valid": t.valid}
+    for nm, ws in words.items():  # string keys carry their bytes to the group's row
+        pay.update({f"text:{nm}:{j}": w for j, w in enumerate(ws)})
     for nm in srcs:
         if nm in nulls:
             pay[f"null:{nm}"] = nulls[nm]
@@ -239,6 +254,7 @@ def _groupby(
         for k in names
     ]
     key_cols = [c for nm in keys for c in _key_cols(skeys, key_at[nm])]
+    key_cols += [col[f"text:{nm}:{j}"] for nm, ws in words.items() for j in range(len(ws))]
     ext_names = list(ext)
     with p.measure("groupby.partition"):
         last, moved = stable_partition(p, last, [*key_cols, *prefix, *[ext[k] for k in ext_names]])
@@ -259,6 +275,11 @@ def _groupby(
             pos += 1
         out[nm] = SecretColumn(specs[nm], kc[pos], nl)
         pos += 1
+    for nm, ws in words.items():
+        tw = kc[pos : pos + len(ws)]
+        pos += len(ws)
+        text = AShare(np.stack([x.a for x in tw], axis=1), np.stack([x.b for x in tw], axis=1))
+        out[nm] = SecretColumn(out[nm].spec, out[nm].values, out[nm].null, text)
     meta = dict(t.meta)
     for name, (src, fn) in aggs.items():
         if fn == "count":
@@ -278,6 +299,12 @@ def _groupby(
                 v = (-v).add_public(ALL_ONES, p.id)
             out[name] = SecretColumn(specs[name], v, empty.get(src))
     return SecretTable(out, last, t.name, meta)
+
+
+def _words(text: AShare | None) -> list[AShare]:
+    """The words of a string column's packed bytes as 1-D sharings (local)."""
+    assert text is not None
+    return [AShare(text.a[:, j].copy(), text.b[:, j].copy()) for j in range(text.a.shape[1])]
 
 
 def _key_cols(skeys: list[AShare], at: tuple[int | None, int]) -> list[AShare]:

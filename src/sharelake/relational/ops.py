@@ -274,8 +274,20 @@ def assign(p: Party, t: SecretTable, **exprs: Expr) -> SecretTable:
         for nm, e in exprs.items():
             v, nl = eval_secret(p, t, e)
             spec = replace(specs[nm], nullable=nl is not None)
-            new[nm] = SecretColumn(spec, v, nl, None)
+            new[nm] = SecretColumn(spec, v, nl, _copied_text(t, e, spec))
     return t.with_columns(new)
+
+
+def _copied_text(t: SecretTable, e: Expr, spec: ColumnSpec) -> AShare | None:
+    """The bytes of a string result: only a copy of a string column has them."""
+    if spec.kind != "string":
+        return None
+    if isinstance(e, Col):
+        return t[e.name].text
+    raise TypeError(
+        "a computed string column can only copy a string column (t.assign(b=t.a)); "
+        "choose between strings after collect(), or before upload"
+    )
 
 
 _NUMERIC: set[ColumnKind] = {"int", "bool"}
