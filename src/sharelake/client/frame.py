@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..plan import nodes as pn
 from ..plan.canonical import PlanError, plan_hash
+from ..plan.tree import JOIN_SUFFIXES
 from ..relational.expr import Col, Expr, Lit, columns_of, to_json
 
 if TYPE_CHECKING:
@@ -37,7 +38,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Explanation", "GroupBy", "Table", "concat", "overlap"]
 
-How = Literal["inner", "left", "semi", "anti"]
+How = Literal["inner", "left", "right", "semi", "anti"]
+
+#: the constant group key of a whole-table aggregate (dropped from the result)
+ALL_KEY = "__all"
 
 PANDAS_DOC = "docs/pandas.md"
 """The page listing pandas methods with their sharelake status and alternatives."""
@@ -45,25 +49,16 @@ PANDAS_DOC = "docs/pandas.md"
 #: pandas DataFrame methods a lazy table does not have, each with what to write instead
 #: ("" when there is no alternative yet); kept in step with docs/pandas.md.
 UNSUPPORTED: dict[str, str] = {
-    "query": "filter with a mask: t[(t.age >= 18) & (t.score > 0.5)]",
     "loc": "filter with a mask, t[t.age >= 18], and pick columns with t[['a', 'b']]",
     "iloc": "head(n) after sort_values(...)",
-    "value_counts": "t.groupby('col').size()",
-    "describe": "t.groupby(key).agg(n=('*', 'count'), mean=('x', 'mean'), low=('x', 'min'))",
-    "count": "t.groupby(key).agg(n=('x', 'count'))",
-    "sum": "t.groupby(key).agg(total=('x', 'sum'))",
-    "mean": "t.groupby(key).agg(avg=('x', 'mean'))",
-    "min": "t.groupby(key).agg(low=('x', 'min'))",
-    "max": "t.groupby(key).agg(high=('x', 'max'))",
-    "nunique": "t.groupby(key).agg(n=('x', 'nunique'))",
-    "shape": "the row count is secret: t.groupby(key).size(), released under the policy",
-    "size": "the row count is secret: t.groupby(key).size(), released under the policy",
-    "nlargest": "t.sort_values('x', ascending=False).head(n)",
-    "nsmallest": "t.sort_values('x').head(n)",
+    "describe": "t.agg({'x': ['count', 'mean', 'min', 'max']})",
+    "count": "t.agg({'x': 'count'}) or t.groupby(key)['x'].count()",
+    "sum": "t.agg({'x': 'sum'}) or t.groupby(key)['x'].sum()",
+    "mean": "t.agg({'x': 'mean'}) or t.groupby(key)['x'].mean()",
+    "min": "t.agg({'x': 'min'}) or t.groupby(key)['x'].min()",
+    "max": "t.agg({'x': 'max'}) or t.groupby(key)['x'].max()",
+    "nunique": "t.agg({'x': 'nunique'}) or t.groupby(key)['x'].nunique()",
     "join": "t.merge(other, on='key', how='inner')",
-    "rename": "t.assign(new_name=t.old_name)[[...columns to keep...]]",
-    "drop": "pick the columns to keep: t[['a', 'b']]",
-    "dropna": "t[~t.col.is_null()]",
     "to_pandas": "collect()",
     "compute": "collect()",
     "to_csv": "collect().to_csv(...)",
@@ -72,11 +67,14 @@ UNSUPPORTED: dict[str, str] = {
     "pivot_table": "",
     "pivot": "",
     "melt": "",
-    "fillna": "t.assign(col=t.col.fill_null(0))",
     "median": "",
     "quantile": "",
-    "std": "",
-    "var": "",
+    "std": "t.assign(x2=t.x * t.x).agg({'x': ['sum', 'count'], 'x2': 'sum'}), then the "
+    "variance from the released sums (docs/pandas.md)",
+    "var": "t.assign(x2=t.x * t.x).agg({'x': ['sum', 'count'], 'x2': 'sum'}), then the "
+    "variance from the released sums (docs/pandas.md)",
+    "shape": "the row count is secret: t.count_rows() releases it under the policy",
+    "size": "the row count is secret: t.count_rows() releases it under the policy",
     "dtypes": "",
     "iterrows": "",
     "itertuples": "",
@@ -265,17 +263,25 @@ class Table:
         self,
         other: Table,
         *,
-        on: str | Sequence[str],
+        on: str | Sequence[str] | None = None,
+        left_on: str | Sequence[str] | None = None,
+        right_on: str | Sequence[str] | None = None,
         how: How = "inner",
         validate: Validate = "m:1",
+        suffixes: tuple[str, str] = JOIN_SUFFIXES,
         max_multiplicity: int | None = None,
     ) -> Table:
-        """Join with ``other`` on key columns (pandas ``merge``; clashing names get _x/_y).
+        """Join with ``other`` on key columns (pandas ``merge``).
 
-        ``validate`` promises which side has unique keys: ``"m:1"`` (the default) the
-        right, ``"1:m"`` the left, ``"1:1"`` both; ``"m:m"`` needs ``max_multiplicity``,
-        the most rows a key may have on the right. ``how`` is ``"inner"``, ``"left"``,
-        ``"semi"`` (left rows with a match) or ``"anti"`` (left rows without).
+        ``on`` names keys both sides share; ``left_on``/``right_on`` name them per side
+        (both key columns are kept, as pandas does). ``how`` is ``"inner"``, ``"left"``,
+        ``"right"`` (a left join with the sides swapped, columns in pandas' order),
+        ``"semi"`` (left rows with a match) or ``"anti"`` (left rows without);
+        ``"outer"`` is refused (no secure full outer join yet). Other clashing column
+        names get ``suffixes`` (default ``_x``, ``_y``). ``validate`` promises which side
+        has unique keys: ``"m:1"`` (the default) the right, ``"1:m"`` the left, ``"1:1"``
+        both; ``"m:m"`` needs ``max_multiplicity``, the most rows a key may have on the
+        other side. The promise is checked inside MPC: a duplicate key fails the query.
 
         Examples
         --------
@@ -283,20 +289,92 @@ class Table:
         >>> b = Table.of("visits", ["pid", "clinic"])
         >>> b.merge(a, on="pid", how="left").columns
         ['pid', 'clinic', 'age']
+        >>> c = Table.of("cases", ["person", "age"])
+        >>> a.merge(c, left_on="pid", right_on="person", suffixes=("_p", "_c")).columns
+        ['pid', 'age_p', 'person', 'age_c']
         """
         if not isinstance(other, Table):
             raise TypeError("merge needs another sharelake Table")
-        keys = _names(on, "on")
+        if how == "outer":  # type: ignore[comparison-overlap]
+            raise ValueError(
+                "merge(how='outer') is not supported (no secure full outer join yet); "
+                "instead: the left join and the right rows without a match, "
+                "concat([a.merge(b, on=k, how='left'), ...]) with the columns aligned"
+            )
+        if how not in ("inner", "left", "right", "semi", "anti"):
+            raise ValueError(f"unknown how={how!r} (inner, left, right, semi or anti)")
+        if on is not None and (left_on is not None or right_on is not None):
+            raise TypeError("merge takes on= or left_on= and right_on=, not both")
+        if on is None:
+            if left_on is None or right_on is None:
+                raise TypeError("merge needs on= (shared key names) or left_on= and right_on=")
+            lk, rk = _names(left_on, "left_on"), _names(right_on, "right_on")
+            if len(lk) != len(rk):
+                raise ValueError(f"left_on has {len(lk)} keys and right_on {len(rk)}")
+        else:
+            lk = rk = _names(on, "on")
+        if not (isinstance(suffixes, tuple | list) and len(suffixes) == 2):
+            raise TypeError("suffixes must be a pair of strings, e.g. ('_x', '_y')")
+        for k in lk:
+            self._col(k)
+        for k in rk:
+            other._col(k)
+        if how == "right":
+            flipped = {"m:1": "1:m", "1:m": "m:1"}.get(validate, validate)
+            joined = other._join(self, rk, lk, "left", flipped, max_multiplicity)
+            swap = {"L": "R", "R": "L", "K": "K"}
+            plan_name = {
+                (swap[side], c): out
+                for (side, c), out in _join_layout(other.columns, self.columns, rk, lk)
+            }
+            want = _join_layout(self.columns, other.columns, lk, rk, suffixes)
+            return joined._renamed([(plan_name[key], out) for key, out in want])
+        joined = self._join(other, lk, rk, how, validate, max_multiplicity)
+        if how in ("semi", "anti") or tuple(suffixes) == JOIN_SUFFIXES:
+            return joined
+        default = _join_layout(self.columns, other.columns, lk, rk)
+        want = _join_layout(self.columns, other.columns, lk, rk, suffixes)
+        return joined._renamed([(d, w) for (_, d), (_, w) in zip(default, want, strict=True)])
+
+    def _join(
+        self,
+        other: Table,
+        lk: list[str],
+        rk: list[str],
+        how: str,
+        validate: str,
+        max_multiplicity: int | None,
+    ) -> Table:
+        """The plan join on ``lk`` = ``rk``: a right key of another name is copied under
+        the left key's name on the right side first (the join keeps one column per key;
+        the right key itself stays a column, missing where a left row has no match, as in
+        pandas)."""
+        right = other
+        if lk != rk:
+            clash = [a for a, b in zip(lk, rk, strict=True) if a != b and a in other.columns]
+            if clash:
+                raise ValueError(
+                    f"left_on {clash[0]!r} is also a column of the right table; rename it "
+                    f"first (right.rename(columns={{{clash[0]!r}: ...}})) or join on= it"
+                )
+            copies = {a: Col(b) for a, b in zip(lk, rk, strict=True) if a != b}
+            right = other.assign(**copies)
         node = pn.join(
             self._node,
-            other._node,
-            on=keys,
-            how=how,
-            validate=validate,
+            right._node,
+            on=lk,
+            how=how,  # type: ignore[arg-type]
+            validate=validate,  # type: ignore[arg-type]
             max_multiplicity=max_multiplicity,
         )
         _check_node(node)
-        return self._new(node, other)
+        return self._new(node, right)
+
+    def _renamed(self, pairs: Sequence[tuple[str, str]]) -> Table:
+        """Columns ``old -> new`` in this order (a projection over computed copies)."""
+        moved = {new: Col(old) for old, new in pairs if old != new}
+        t = self.assign(**moved) if moved else self
+        return t._new(pn.project(t._node, [new for _, new in pairs]))
 
     def groupby(self, by: str | Sequence[str]) -> GroupBy:
         """Group by key columns; follow with :meth:`GroupBy.agg`.
@@ -355,6 +433,184 @@ class Table:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError("head needs a whole number n >= 0")
         return self._new(pn.head(self._node, n))
+
+    # -- pandas idioms (each is the plan operators above; nothing new runs in MPC) -----------
+
+    def query(self, expr: str) -> Table:
+        """pandas ``query``: keep the rows where the expression holds.
+
+        The supported subset (:mod:`sharelake.client.query_text`): columns, constants,
+        comparisons (chained too), ``and``/``or``/``not``, ``+ - * /``, ``in [...]``,
+        ``isin``, ``between``, ``isna``, ``notna``. The string is parsed, never run.
+
+        Examples
+        --------
+        >>> t = Table.of("people", ["age", "score"])
+        >>> t.query("age >= 18 and score.notna()").plan["root"]["op"]
+        'filter'
+        """
+        from .query_text import parse_query
+
+        return self[parse_query(expr, self.columns)]  # type: ignore[no-any-return]
+
+    def rename(self, columns: Mapping[str, str] | None = None, **kwargs: Any) -> Table:
+        """pandas ``rename(columns={old: new})``: the same columns, in the same order.
+
+        Examples
+        --------
+        >>> Table.of("t", ["a", "b"]).rename(columns={"a": "x"}).columns
+        ['x', 'b']
+        """
+        if columns is None or kwargs:
+            raise TypeError("rename takes columns={old: new} (index labels do not exist here)")
+        for old in columns:
+            self._col(old)
+        new = [columns.get(c, c) for c in self.columns]
+        dup = sorted({c for c in new if new.count(c) > 1})
+        if dup:
+            raise ValueError(f"rename would give two columns named {dup[0]!r}")
+        return self._renamed(list(zip(self.columns, new, strict=True)))
+
+    def drop(self, columns: str | Sequence[str] | None = None, **kwargs: Any) -> Table:
+        """pandas ``drop(columns=...)``: every other column, in order.
+
+        Examples
+        --------
+        >>> Table.of("t", ["a", "b", "c"]).drop(columns=["b"]).columns
+        ['a', 'c']
+        """
+        if columns is None or kwargs:
+            raise TypeError(
+                "drop takes columns=[...]; to drop rows, filter with a mask: t[~(t.a == 1)]"
+            )
+        gone = _names(columns, "drop columns")
+        for c in gone:
+            self._col(c)
+        keep = [c for c in self.columns if c not in gone]
+        if not keep:
+            raise ValueError("drop would leave no column")
+        return self[keep]  # type: ignore[no-any-return]
+
+    def fillna(self, value: Mapping[str, Any] | float | int | bool) -> Table:
+        """pandas ``fillna``: missing values replaced (one value, or ``{column: value}``).
+
+        One value fills every column (each must be able to hold it).
+
+        Examples
+        --------
+        >>> Table.of("t", ["a", "b"]).fillna({"a": 0}).columns
+        ['a', 'b']
+        """
+        fills = dict(value) if isinstance(value, Mapping) else dict.fromkeys(self.columns, value)
+        exprs = {c: self._col(c).fillna(v) for c, v in fills.items()}
+        return self.assign(**exprs)
+
+    def dropna(self, subset: str | Sequence[str] | None = None) -> Table:
+        """pandas ``dropna``: the rows with no missing value (in ``subset``, or anywhere).
+
+        Examples
+        --------
+        >>> Table.of("t", ["a", "b"]).dropna("a").plan["root"]["op"]
+        'filter'
+        """
+        cols = self.columns if subset is None else _names(subset, "subset")
+        mask: Expr = self._col(cols[0]).notna()
+        for c in cols[1:]:
+            mask = mask & self._col(c).notna()
+        return self[mask]  # type: ignore[no-any-return]
+
+    def nlargest(self, n: int, columns: str | Sequence[str]) -> Table:
+        """pandas ``nlargest``: the ``n`` rows with the largest values (missing ones left
+        out), largest first. Governed as a top-k: it reveals single rows' values.
+
+        Examples
+        --------
+        >>> Table.of("t", ["a"]).nlargest(3, "a").plan["root"]["n"]
+        3
+        """
+        keys = _names(columns, "nlargest columns")
+        return self.dropna(keys).sort_values(keys, ascending=False).head(n)
+
+    def nsmallest(self, n: int, columns: str | Sequence[str]) -> Table:
+        """pandas ``nsmallest``: the ``n`` rows with the smallest values, smallest first.
+
+        Examples
+        --------
+        >>> Table.of("t", ["a"]).nsmallest(2, "a").plan["root"]["input"]["descending"]
+        [False]
+        """
+        keys = _names(columns, "nsmallest columns")
+        return self.dropna(keys).sort_values(keys).head(n)
+
+    def value_counts(
+        self,
+        subset: str | Sequence[str] | None = None,
+        *,
+        sort: bool = True,
+        ascending: bool = False,
+        dropna: bool = True,
+        normalize: bool = False,
+    ) -> Table:
+        """pandas ``value_counts``: rows per distinct value (of ``subset``), in a column
+        ``count``; most frequent first (ties by the values). A group-by count: values
+        with fewer rows than the policy's minimum group size are suppressed.
+
+        ``normalize=True`` is refused (the total would count suppressed rows): divide by
+        :meth:`count_rows` after collect.
+
+        Examples
+        --------
+        >>> Table.of("t", ["region"]).value_counts("region").columns
+        ['region', 'count']
+        """
+        if normalize:
+            raise ValueError(
+                "value_counts(normalize=True) is not supported: divide the released counts "
+                "by t.count_rows() after collect()"
+            )
+        keys = self.columns if subset is None else _names(subset, "subset")
+        if "count" in keys:
+            raise ValueError("value_counts names its result 'count': rename that column first")
+        src = self.dropna(keys) if dropna else self
+        out = src.groupby(keys).agg(count=("*", "count"))
+        if not sort:
+            return out
+        return out.sort_values(["count", *keys], ascending=[ascending, *[True] * len(keys)])
+
+    def agg(self, spec: Mapping[str, str | Sequence[str]]) -> Table:
+        """Aggregates over the whole table, one row: ``{column: fn or [fns]}``.
+
+        fn: count, size, sum, mean, min, max, nunique. One function names the result
+        after the column; several name them ``<column>_<fn>``. Released as an aggregate
+        (a table of fewer rows than the policy's minimum group size releases nothing).
+
+        Examples
+        --------
+        >>> Table.of("t", ["a", "b"]).agg({"a": "sum", "b": ["min", "max"]}).columns
+        ['a', 'b_min', 'b_max']
+        """
+        aggs = _agg_spec(self, spec)
+        return self._whole(aggs)
+
+    def count_rows(self) -> Table:
+        """The number of rows (pandas ``len(t)`` / ``shape[0]``), as a one-row table with a
+        column ``rows``; released under the policy like any count.
+
+        Examples
+        --------
+        >>> Table.of("t", ["a"]).count_rows().columns
+        ['rows']
+        """
+        return self._whole({"rows": ("*", "count")})
+
+    def _whole(self, aggs: Mapping[str, tuple[str, str]]) -> Table:
+        """A group-by with one constant key (the whole table), the key dropped after."""
+        if ALL_KEY in self._columns:
+            raise ValueError(f"a column is named {ALL_KEY!r}: rename it first")
+        grouped = self.assign(**{ALL_KEY: 1}).groupby(ALL_KEY).agg(**aggs)
+        return grouped._new(
+            pn.project(grouped._node, [c for c in grouped._columns if c != ALL_KEY])
+        )
 
     # -- plan and results -----------------------------------------------------------------
 
@@ -462,40 +718,87 @@ class Table:
         )
 
     def __len__(self) -> int:
-        raise TypeError("the row count of a lazy table is secret until collect()")
+        raise TypeError(
+            "the row count of a lazy table is secret: t.count_rows().collect() releases it "
+            "under the policy"
+        )
 
     def __bool__(self) -> bool:
         return True
 
 
 class GroupBy:
-    """A pending group-by; call :meth:`agg` with pandas named aggregation."""
+    """A pending group-by: :meth:`agg`, a selection ``g["b"]`` or ``g[["b", "c"]]``, or a
+    shortcut (``sum``, ``mean``, ``min``, ``max``, ``count``, ``nunique``, ``size``)."""
 
-    def __init__(self, table: Table, keys: list[str]) -> None:
+    def __init__(self, table: Table, keys: list[str], selected: list[str] | None = None) -> None:
         self._table = table
         self._keys = keys
+        self._selected = selected
 
-    def agg(self, **named: tuple[str, str]) -> Table:
-        """Aggregates as ``out=(column, fn)``; fn: count, sum, mean, min, max, count_distinct.
+    def __getitem__(self, key: str | Sequence[str]) -> GroupBy:
+        """pandas ``groupby(k)["b"]``: the aggregates that follow apply to these columns.
 
-        ``("*", "count")`` (or ``"size"``) counts rows; ``"nunique"`` is an alias of
-        ``count_distinct``.
+        Examples
+        --------
+        >>> t = Table.of("people", ["region", "age"])
+        >>> t.groupby("region")["age"].sum().columns
+        ['region', 'age']
+        """
+        names = _names(key, "a column selection")
+        for n in names:
+            self._table._col(n)
+            if n in self._keys:
+                raise KeyError(f"{n!r} is a group key; select the columns to aggregate")
+        return GroupBy(self._table, self._keys, names)
+
+    def _values(self) -> list[str]:
+        if self._selected is not None:
+            return self._selected
+        return [c for c in self._table.columns if c not in self._keys]
+
+    def agg(
+        self,
+        spec: str | Sequence[str] | Mapping[str, str | Sequence[str]] | None = None,
+        /,
+        **named: tuple[str, str],
+    ) -> Table:
+        """Aggregates: pandas named aggregation ``out=(column, fn)``, a dict
+        ``{column: fn or [fns]}``, or, after a selection, ``fn`` / ``[fns]``.
+
+        fn: count, size, sum, mean, min, max, nunique (count_distinct). ``("*",
+        "count")`` (or ``"size"``) counts rows. One function names the result after the
+        column; several name them ``<column>_<fn>``.
 
         Examples
         --------
         >>> t = Table.of("people", ["region", "age"])
         >>> t.groupby("region").agg(n=("age", "size")).plan["root"]["aggs"]
         {'n': ['*', 'count']}
+        >>> t.groupby("region").agg({"age": ["min", "max"]}).columns
+        ['region', 'age_min', 'age_max']
+        >>> t.groupby("region")["age"].agg("mean").columns
+        ['region', 'age']
         """
-        if not named:
+        if spec is not None and named:
+            raise TypeError("agg takes a dict/function or out=(column, fn) pairs, not both")
+        if spec is not None:
+            if isinstance(spec, Mapping):
+                pairs = _agg_spec(self._table, spec)
+            else:
+                pairs = _agg_spec(self._table, dict.fromkeys(self._values(), spec))
+        elif named:
+            pairs = {}
+            for out, one in named.items():
+                if not isinstance(one, tuple) or len(one) != 2:
+                    raise TypeError(f"{out}=...: expected a (column, function) pair")
+                pairs[out] = (str(one[0]), str(one[1]))
+        else:
             raise TypeError("agg needs at least one out=(column, function)")
         aggs: dict[str, tuple[str, pn.AggFn]] = {}
-        for out, spec in named.items():
-            if not isinstance(spec, tuple) or len(spec) != 2:
-                raise TypeError(f"{out}=...: expected a (column, function) pair")
-            src, fn = str(spec[0]), str(spec[1])
+        for out, (src, fn) in pairs.items():
             if fn not in _AGG_ALIASES:
-                raise ValueError(f"{out}=...: unknown function {fn!r}")
+                raise ValueError(f"{out}=...: unknown function {fn!r}{_agg_hint(fn)}")
             if fn == "size":
                 src = "*"
             if src != "*":
@@ -514,6 +817,108 @@ class GroupBy:
         ['k', 'size']
         """
         return self.agg(size=("*", "count"))
+
+    def _each(self, fn: str) -> Table:
+        cols = self._values()
+        if not cols:
+            raise ValueError(f"{fn}: no column to aggregate besides the group keys")
+        return self.agg(dict.fromkeys(cols, fn))
+
+    def count(self) -> Table:
+        """Non-missing values per group of each selected column (pandas ``count``)."""
+        return self._each("count")
+
+    def sum(self) -> Table:
+        """Sum per group of each selected column (missing values ignored; 0 when none)."""
+        return self._each("sum")
+
+    def mean(self) -> Table:
+        """Mean per group of each selected column (missing values ignored)."""
+        return self._each("mean")
+
+    def min(self) -> Table:
+        """Smallest value per group (an order statistic: governed as a row's value)."""
+        return self._each("min")
+
+    def max(self) -> Table:
+        """Largest value per group (an order statistic: governed as a row's value)."""
+        return self._each("max")
+
+    def nunique(self) -> Table:
+        """Distinct non-missing values per group of each selected column."""
+        return self._each("nunique")
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        hint = _agg_hint(name)
+        raise AttributeError(
+            f"groupby(...).{name} is not supported{hint or ''} (supported: agg, size, count, "
+            f"sum, mean, min, max, nunique; {PANDAS_DOC})"
+        )
+
+
+_AGG_HINTS = {
+    "median": "; no secure median yet: min/max/mean, or filter ranges and count",
+    "quantile": "; no secure quantile yet: count rows per range bucket instead",
+    "std": "; aggregate x and x * x (assign) with sum and count, then "
+    "var = (s2 - s * s / n) / (n - 1) on the released sums",
+    "var": "; aggregate x and x * x (assign) with sum and count, then "
+    "var = (s2 - s * s / n) / (n - 1) on the released sums",
+    "first": "; rows have no order inside a group: min or max",
+    "last": "; rows have no order inside a group: min or max",
+    "apply": "; no user code runs inside MPC: agg with count/sum/mean/min/max/nunique",
+    "transform": "; aggregate, then merge the result back on the keys",
+}
+
+
+def _agg_hint(fn: str) -> str:
+    return _AGG_HINTS.get(fn, "")
+
+
+def _agg_spec(table: Table, spec: Mapping[str, str | Sequence[str]]) -> dict[str, tuple[str, str]]:
+    """``{column: fn or [fns]}`` as named aggregates (one fn: the column's name; several:
+    ``<column>_<fn>``)."""
+    if not spec:
+        raise TypeError("agg needs at least one column: function")
+    out: dict[str, tuple[str, str]] = {}
+    for col, fns in spec.items():
+        table._col(col)
+        many = not isinstance(fns, str)
+        for fn in [fns] if isinstance(fns, str) else list(fns):
+            if not isinstance(fn, str):
+                raise TypeError(f"agg: functions are named by strings, not {fn!r}")
+            name = f"{col}_{fn}" if many else col
+            if name in out:
+                raise ValueError(f"agg: two results named {name!r}")
+            out[name] = (col, fn)
+    return out
+
+
+def _join_layout(
+    lcols: Sequence[str],
+    rcols: Sequence[str],
+    lk: Sequence[str],
+    rk: Sequence[str],
+    suffixes: Sequence[str] = JOIN_SUFFIXES,
+) -> list[tuple[tuple[str, str], str]]:
+    """pandas' result columns of a left/inner merge, each as ((side, column), name).
+
+    ``side`` is ``"K"`` for a key both sides name alike (one column), ``"L"`` or ``"R"``;
+    a non-key name on both sides gets the side's suffix. The plan's join names its
+    columns this way with ``_x``/``_y`` (:func:`sharelake.plan.tree.lineage`).
+    """
+    shared = {a for a, b in zip(lk, rk, strict=True) if a == b}
+    out: list[tuple[tuple[str, str], str]] = []
+    for c in lcols:
+        if c in lk:
+            out.append((("K" if c in shared else "L", c), c))
+        else:
+            out.append((("L", c), c + suffixes[0] if c in rcols else c))
+    for c in rcols:
+        if c not in shared:
+            out.append((("R", c), c + suffixes[1] if c in lcols else c))
+    return out
 
 
 def _check_node(node: Mapping[str, Any]) -> None:

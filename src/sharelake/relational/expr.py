@@ -5,7 +5,9 @@ An expression tree (``col("age") >= 18``, ``(col("a") + col("b")) * 2``,
 :class:`~sharelake.relational.table.SecretTable` inside MPC (:func:`eval_secret`) or on a
 pandas DataFrame (:func:`eval_plain`, the plaintext twin used by the tests and by
 design mode). Booleans are 0/1 values. Nulls propagate as in SQL: an expression is
-null when an operand is null, and a null predicate does not keep a row.
+null when an operand is null, except that ``&`` and ``|`` use three-valued logic as SQL
+and pandas' nullable booleans do (``False & NA`` is False, ``True | NA`` is True); a null
+predicate does not keep a row.
 
 Number constants meet fixed-point columns at the column's scale through
 :func:`sharelake.relational.literals.bind_literals` (run by the node before typing an
@@ -16,10 +18,11 @@ Leakage: none. Every node evaluates every operator on every row; nothing is open
 
 from __future__ import annotations
 
+import datetime
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -37,7 +40,7 @@ class Expr:
     """Base class of expression nodes; Python operators build trees."""
 
     def _bin(self, op: BinOpName, other: Any, *, swap: bool = False) -> BinOp:
-        o = other if isinstance(other, Expr) else Lit(other)
+        o = other if isinstance(other, Expr) else Lit(_constant(other))
         return BinOp(op, o, self) if swap else BinOp(op, self, o)
 
     def __add__(self, o: Any) -> BinOp:
@@ -92,7 +95,181 @@ class Expr:
         return IsNull(self)
 
     def fill_null(self, value: Any) -> When:
-        return When(IsNull(self), value if isinstance(value, Expr) else Lit(value), self)
+        return When(IsNull(self), _as_lit(value), self)
+
+    # -- pandas names (the same expression nodes; nothing new runs in MPC) ----------------
+
+    def isna(self) -> IsNull:
+        """pandas ``isna``: 1 where the value is missing (never null itself)."""
+        return IsNull(self)
+
+    isnull = isna
+
+    def notna(self) -> Not:
+        """pandas ``notna``: 1 where the value is present."""
+        return Not(IsNull(self))
+
+    notnull = notna
+
+    def fillna(self, value: Any) -> When:
+        """pandas ``fillna``: ``value`` where missing (a number or another expression)."""
+        return self.fill_null(value)
+
+    def isin(self, values: Any) -> Expr:
+        """pandas ``isin``: 1 where the value equals one of ``values`` (a list of constants).
+
+        An OR of equalities, one per value; a missing value is in no list (pandas: False).
+        An empty list holds for no row.
+
+        Examples
+        --------
+        >>> to_json(col("age").isin([1, 2]))["args"][2]["fn"]
+        '|'
+        """
+        if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+            raise TypeError(
+                f"isin needs a list of values, not {type(values).__name__}: "
+                "write col.isin([v]) for one value"
+            )
+        vals = list(dict.fromkeys(values))
+        if not vals:
+            return Lit(False)
+        out: Expr = self._bin("==", vals[0])
+        for v in vals[1:]:
+            out = BinOp("|", out, self._bin("==", v))
+        return _not_null_true(self, out)
+
+    def between(
+        self, left: Any, right: Any, inclusive: Literal["both", "neither", "left", "right"] = "both"
+    ) -> Expr:
+        """pandas ``between``: ``left <= x <= right`` (``inclusive`` as pandas).
+
+        Examples
+        --------
+        >>> to_json(col("age").between(18, 65))["fn"]
+        'when'
+        """
+        ops: dict[str, tuple[BinOpName, BinOpName]] = {
+            "both": (">=", "<="),
+            "neither": (">", "<"),
+            "left": (">=", "<"),
+            "right": (">", "<="),
+        }
+        if inclusive not in ops:
+            raise ValueError(f"inclusive must be one of {', '.join(ops)}, not {inclusive!r}")
+        lo, hi = ops[inclusive]
+        return _not_null_true(self, BinOp("&", self._bin(lo, left), self._bin(hi, right)))
+
+    def abs(self) -> When:
+        """pandas ``abs``: ``-x`` where ``x < 0`` (one secure comparison and select)."""
+        return When(self._bin("<", 0), BinOp("-", Lit(0), self), self)
+
+    def __abs__(self) -> When:
+        return self.abs()
+
+    def __neg__(self) -> BinOp:
+        return BinOp("-", Lit(0), self)
+
+    def clip(self, lower: Any = None, upper: Any = None) -> Expr:
+        """pandas ``clip``: values below ``lower`` become ``lower``, above ``upper`` ``upper``.
+
+        Examples
+        --------
+        >>> to_json(col("age").clip(0, 120))["fn"]
+        'when'
+        """
+        if lower is None and upper is None:
+            raise TypeError("clip needs lower, upper or both")
+        out: Expr = self
+        if lower is not None:
+            out = When(out._bin("<", lower), _as_lit(lower), out)
+        if upper is not None:
+            out = When(out._bin(">", upper), _as_lit(upper), out)
+        return out
+
+    def __truediv__(self, o: Any) -> BinOp:
+        """``x / c`` for a public non-zero number ``c``: ``x * (1 / c)``.
+
+        On a ``fixed`` column the reciprocal meets the column's scale as any real constant
+        does (:mod:`sharelake.relational.literals`: exact when ``1 / c`` is a multiple of
+        ``2^-f``, as for ``c = 2, 4, 0.5``; else rounded to it, an error of at most
+        ``|x| * 2^-(f+1) + 2^-f``). An ``int`` column meets only integer constants, so
+        ``x / c`` needs ``1 / c`` to be an integer there. Division by another column is
+        refused: there is no secure division yet.
+        """
+        if isinstance(o, Expr):
+            raise TypeError(
+                "dividing by a column is not supported inside MPC (no secure division yet); "
+                "aggregate first and divide the released result, e.g. groupby(k).agg("
+                "a=('x', 'sum'), b=('y', 'sum')).collect() then df.a / df.b, or use 'mean'"
+            )
+        if isinstance(o, bool) or not isinstance(o, int | float) or not math.isfinite(o) or o == 0:
+            raise TypeError(f"x / c needs a finite non-zero number c, not {o!r}")
+        inv = Fraction(1) / Fraction(o)
+        return self._bin("*", int(inv) if inv.denominator == 1 else float(inv))
+
+    def __floordiv__(self, o: Any) -> BinOp:
+        raise TypeError(
+            "'//' is not supported inside MPC (no secure integer division yet); "
+            "for a power of two write x * 0.5 on a decimal column, compare with ranges "
+            "((x >= 10) & (x < 20)) to bucket, or divide after collect()"
+        )
+
+    def __mod__(self, o: Any) -> BinOp:
+        raise TypeError(
+            "'%' is not supported inside MPC (no secure integer division yet); "
+            "divide after collect(), or bucket with ranges ((x >= 10) & (x < 20))"
+        )
+
+    @property
+    def str(self) -> NoReturn:
+        """pandas' ``.str`` methods are refused: strings are secret bytes here."""
+        raise AttributeError(
+            "'.str' methods are not supported on secret strings: normalise the text before "
+            "upload (df[c] = df[c].str.lower().str.strip() in pandas, then upload), and "
+            "match whole values with == or isin; prefixes and substrings cannot be "
+            "searched (docs/pandas.md)"
+        )
+
+    @property
+    def dt(self) -> NoReturn:
+        """pandas' ``.dt`` parts are refused: compare with date ranges instead."""
+        raise AttributeError(
+            "'.dt' parts (year, month, day) are not supported inside MPC yet: filter with "
+            "date ranges, t.day.between(datetime.date(2023, 1, 1), datetime.date(2023, 12, "
+            "31)), or add the part as its own column before upload (df['year'] = "
+            "df.day.dt.year)"
+        )
+
+
+def _as_lit(value: Any) -> Expr:
+    return value if isinstance(value, Expr) else Lit(_constant(value))
+
+
+def _constant(value: Any) -> Any:
+    """A date constant as its day number (``date`` columns hold days since 1970-01-01);
+    anything else unchanged (a bad constant is refused where the plan is built).
+
+    Examples
+    --------
+    >>> _constant(datetime.date(1970, 1, 11)), _constant(3)
+    (10, 3)
+    """
+    if isinstance(value, datetime.datetime):
+        if value.time() != datetime.time(0) or value.tzinfo is not None:
+            raise TypeError(
+                f"a date column compares with a date, not the time {value!r}: "
+                "write datetime.date(y, m, d)"
+            )
+        value = value.date()
+    if isinstance(value, datetime.date):
+        return (value - datetime.date(1970, 1, 1)).days
+    return value
+
+
+def _not_null_true(x: Expr, e: Expr) -> Expr:
+    """``e`` where ``x`` is present, else 0 (pandas: a missing value is in no list)."""
+    return When(IsNull(x), Lit(False), e)
 
 
 @dataclass(frozen=True, eq=False)
@@ -199,6 +376,33 @@ def _compare(p: Party, op: str, x: AShare, y: AShare) -> AShare:
     return bit if op in ("<", ">") else _one(p, len(x)) - bit
 
 
+def _kleene(
+    p: Party, op: str, x: AShare, xn: AShare | None, y: AShare, yn: AShare | None
+) -> tuple[AShare, AShare]:
+    """``x & y`` / ``x | y`` of 0/1 values with SQL's (and pandas') three-valued logic:
+    ``False & NA`` is False, ``True | NA`` is True, otherwise NA decides.
+
+    ``x`` where ``x`` is known (not null), for ``|`` its known truth and for ``&`` its
+    known falsity, decides alone; the result is null only where no operand decides and
+    one is null. Three multiplication rounds (one batched pair each).
+    """
+    from ..mpc.scan import mul_many
+
+    n = len(x)
+    one = _one(p, n)
+    zero = p.public_a(np.zeros(n, dtype=np.uint64))
+    xk, yk = one - (xn if xn is not None else zero), one - (yn if yn is not None else zero)
+    a, b = (x, y) if op == "|" else (one - x, one - y)  # known true for |, false for &
+    dx, dy, known = mul_many(p, [(a, xk), (b, yk), (xk, yk)])
+    (both,) = mul_many(p, [(dx, dy)])
+    decided = dx + dy - both  # some operand decides the result
+    (nl,) = mul_many(p, [(one - known, one - decided)])  # undecided, and some operand null
+    if op == "|":
+        return decided, nl
+    # &: 1 where nothing is known false and nothing is null
+    return one - decided - nl, nl
+
+
 def eval_secret(p: Party, t: SecretTable, e: Expr) -> tuple[AShare, AShare | None]:
     """Evaluate ``e`` on every row of ``t``: (values, null flags or None)."""
     n = t.n
@@ -235,6 +439,8 @@ def eval_secret(p: Party, t: SecretTable, e: Expr) -> tuple[AShare, AShare | Non
     if isinstance(e, BinOp):
         x, xn = eval_secret(p, t, e.left)
         y, yn = eval_secret(p, t, e.right)
+        if e.op in ("&", "|") and (xn is not None or yn is not None):
+            return _kleene(p, e.op, x, xn, y, yn)
         nl = _opt_or(p, xn, yn)
         if e.op == "+":
             return x + y, nl
@@ -288,6 +494,13 @@ def eval_plain(df: pd.DataFrame, e: Expr) -> tuple[np.ndarray[Any, Any], np.ndar
     if isinstance(e, BinOp):
         x, xn = eval_plain(df, e.left)
         y, yn = eval_plain(df, e.right)
+        if e.op in ("&", "|"):  # three-valued logic, as _kleene
+            tx, ty = (x != 0) & ~xn, (y != 0) & ~yn
+            fx, fy = (x == 0) & ~xn, (y == 0) & ~yn
+            decided = (tx | ty) if e.op == "|" else (fx | fy)
+            nl3 = (xn | yn) & ~decided
+            val = decided if e.op == "|" else ~decided & ~nl3
+            return val.astype(np.int64), nl3
         nl = xn | yn
         with np.errstate(over="ignore"):
             ops: dict[str, Any] = {
