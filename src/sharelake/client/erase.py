@@ -13,18 +13,19 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..errors import InputValidationError
+from ..errors import InputValidationError, IntegrityError
 from ..relational.encode import encode_column
 from ..relational.table import spec_to_json
 from .bundles import share_bundles
 
 if TYPE_CHECKING:
-    from .session import Session
+    from .connection import Connection
 
 __all__ = ["erase", "padded_size", "read_record_ids"]
 
@@ -83,7 +84,7 @@ def read_record_ids(source: Sequence[Any] | str | Path, *, column: str) -> list[
 
 
 def erase(
-    session: Session,
+    session: Connection,
     table: str,
     record_ids: Sequence[Any] | str | Path,
     *,
@@ -116,7 +117,6 @@ def erase(
         )
     source = str(record_ids) if isinstance(record_ids, str | Path) else None
     ids = read_record_ids(record_ids, column=column)
-    from dataclasses import replace
 
     spec = replace(specs[column], nullable=True)  # null ids pad the list; they match nothing
     values: list[Any] = list(ids) + [None] * (padded_size(len(ids)) - len(ids))
@@ -144,7 +144,5 @@ def erase(
     answers = [json.loads(r.body) for r in replies]
     first: dict[str, Any] = answers[0]
     if any(a != first for a in answers[1:]):
-        from ..errors import IntegrityError
-
         raise IntegrityError(f"the nodes answered the erasure differently: {answers}")
     return first

@@ -18,7 +18,8 @@ from .upload import load_policy
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    from .session import Session, TableInfo
+    from .catalog import TableInfo
+    from .connection import Connection
 
 __all__ = ["UNCLASSIFIED", "parse_policy", "policy_changes", "set_policy"]
 
@@ -46,7 +47,7 @@ def parse_policy(policy: Mapping[str, Any] | str | Path, *, columns: Iterable[st
 
 
 def set_policy(
-    session: Session,
+    session: Connection,
     key: ed25519.Ed25519PrivateKey,
     table: str,
     policy: Mapping[str, Any] | str | Path,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,11 +21,17 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from ..consortium.keys import load_private_key
-from ..consortium.members import Consortium
-from ..errors import AuthenticationError, PeerTimeoutError, SharelakeError
+from ..consortium.keys import load_private_key, public_key_bytes
+from ..consortium.members import DEFAULT_PURPOSE, Consortium, PurposeError
+from ..consortium.sealing import SealError, new_reply_key, open_sealed, reply_context
+from ..errors import AuthenticationError, IntegrityError, PeerTimeoutError, SharelakeError
+from ..governance.approvals import Approval
+from ..governance.audit import compare_logs, parse_lines, verify_lines
+from ..plan.canonical import canonical_json, plan_hash, session_id
+from ..plan.nodes import validate_plan
 from ..relational.table import ColumnSpec
 from .catalog import TableInfo, common_tables, find_table
+from .erase import erase
 from .errors import (
     NodeAuthError,
     NodeCertificateError,
@@ -36,13 +43,15 @@ from .errors import (
     NodeUnavailableError,
     UnknownTableError,
 )
+from .policy import set_policy
+from .results import rebuild
 from .transport import DEFAULT_TIMEOUT, Reply, Transport
+from .upload import ProgressCallback, UploadResult, upload
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .frame import Table
-    from .upload import ProgressCallback, UploadResult
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -149,7 +158,6 @@ class Session:
         >>> session.with_purpose(q.plan, "monitoring")["purpose"]  # doctest: +SKIP
         'monitoring'
         """
-        from ..consortium.members import DEFAULT_PURPOSE, PurposeError
 
         out = dict(plan)
         own = out.get("purpose")
@@ -307,7 +315,6 @@ class Session:
         >>> info.policy_version  # doctest: +SKIP
         2
         """
-        from .policy import set_policy
 
         return set_policy(self, self._key, table, policy, progress=progress)
 
@@ -350,7 +357,6 @@ class Session:
         >>> session.erase("people", ["A-17", "B-3"])["erased"]  # doctest: +SKIP
         2
         """
-        from .erase import erase
 
         return erase(self, table, record_ids, column=column, timeout=timeout)
 
@@ -385,7 +391,6 @@ class Session:
         >>> session.upload("people.csv", "people", policy="policy.toml")  # doctest: +SKIP
         UploadResult(table='people', rows=1000, ...)
         """
-        from .upload import upload
 
         return upload(
             self,
@@ -576,10 +581,6 @@ class Session:
     def _decide(
         self, request_id: str, decision: str, expires_in: float, reason: str
     ) -> dict[str, Any]:
-        from ..errors import IntegrityError
-        from ..governance.approvals import Approval
-        from ..plan.canonical import canonical_json, plan_hash
-
         req = self.approval(request_id)
         if plan_hash(req["plan"]) != req["plan_hash"]:
             raise IntegrityError(
@@ -610,7 +611,6 @@ class Session:
         >>> trail.problems  # doctest: +SKIP
         []
         """
-        from ..governance.audit import compare_logs, parse_lines, verify_lines
 
         lines = [r.json()["lines"] for r in self.on_each("GET", "/v1/audit", wait_all=True)]
         names = [self.node_name(i) for i in range(3)]
@@ -643,9 +643,6 @@ class Session:
         NodePolicyError
             A node refused, e.g. a table's policy does not allow the purpose.
         """
-        from ..plan.canonical import plan_hash
-        from ..plan.nodes import validate_plan
-        from .results import rebuild
 
         plan = self.with_purpose(plan, purpose)
         validate_plan(plan)
@@ -668,8 +665,6 @@ class Session:
         X25519 key whose private half never leaves this call, and each node seals its
         answer to it (:mod:`sharelake.consortium.sealing`), so a copied answer is useless.
         """
-        from ..consortium.sealing import SealError, new_reply_key, open_sealed, reply_context
-        from ..plan.canonical import session_id
 
         private, public = new_reply_key()
         nonce = _nonce()
@@ -706,8 +701,6 @@ class AuditTrail:
 
 
 def _nonce() -> str:
-    import secrets
-
     return secrets.token_hex(16)
 
 
@@ -761,7 +754,6 @@ def connect(
     >>> s.tables()  # doctest: +SKIP
     [TableInfo(name='people', ...)]
     """
-    from ..consortium.keys import public_key_bytes
 
     path = Path(consortium)
     if path.is_dir():

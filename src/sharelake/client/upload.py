@@ -71,11 +71,10 @@ import pandas as pd
 from ..errors import InputValidationError, SharelakeError
 from ..relational.encode import EncodedColumn, encode_frame
 from ..relational.table import KINDS, ColumnSpec, spec_from_json, spec_to_json
-from .bundles import Bundle, column_parts, share_bundles, share_into_bundles
-from .bundles import data_digest as data_digest
+from .bundles import Bundle, column_parts, data_digest, share_bundles, share_into_bundles
 
 if TYPE_CHECKING:
-    from .session import Session
+    from .connection import Connection
     from .transport import Reply
 
 log = logging.getLogger(__name__)
@@ -123,7 +122,7 @@ class ExistingTableError(InputValidationError):
     """An upload to a table name that exists, without ``replace=True``; nothing was sent."""
 
 
-def check_new_table(session: Session, name: str, *, replace: bool) -> None:
+def check_new_table(session: Connection, name: str, *, replace: bool) -> None:
     """Refuse, before anything is shared, an upload that would silently replace a table.
 
     Every node is asked for its list of tables; a table of that name on any of them
@@ -524,7 +523,7 @@ def validate_names(name: str, upload_id: str) -> None:
 
 
 def upload(
-    session: Session,
+    session: Connection,
     data: pd.DataFrame | str | Path,
     name: str,
     *,
@@ -618,7 +617,7 @@ def upload(
 
 
 def share_and_commit(
-    session: Session,
+    session: Connection,
     cols: list[EncodedColumn],
     *,
     name: str,
@@ -674,7 +673,7 @@ def share_and_commit(
 
 
 def _two_phase(
-    session: Session,
+    session: Connection,
     uid: str,
     bundles: Sequence[Bundle | bytes],
     tasks: Sequence[int | None],
@@ -748,7 +747,7 @@ def _two_phase(
     return max(versions)
 
 
-def _abort(session: Session, post: Any) -> None:
+def _abort(session: Connection, post: Any) -> None:
     # best effort, in parallel: a node that is down has nothing visible anyway
     with contextlib.suppress(SharelakeError):
         session.on_all([partial(post, i, "abort") for i in range(3)], wait_all=True)

@@ -68,9 +68,7 @@ from .catalog import (
     UploadRecord,
     UploadStateError,
 )
-from .fsck import FsckMixin
-from .fsck import Problem as Problem
-from .fsck import ProblemKind as ProblemKind
+from .fsck import FsckMixin, Problem
 from .shares import (
     DIR_MODE,
     TMP_SUFFIX,
