@@ -49,10 +49,21 @@ from sharelake.mpc.sharing import share_arith
 CFG = FSConfig()
 EDGE = pd.DataFrame(
     {
-        "record_id": [f"E{k}" for k in range(8)],
-        "given_name": ["", "Nguyen", "An", "Văn An", "", "John", "Ana", "Li"],
-        "family_name": ["Smith", "", "Nguyễn", "Nguyen", "", "Smith", "Pop", "Wang"],
-        "date_of_birth": ["", "1980", "1980-05", "1980-05-01", "", "2001-02-03", "1990", ""],
+        "record_id": [f"E{k}" for k in range(13)],
+        "given_name": [
+            *("", "Nguyen", "An", "Văn An", "", "John", "Ana", "Li"),
+            *("Ana", "Ana", "Li", "Li", "Mai"),
+        ],
+        "family_name": [
+            *("Smith", "", "Nguyễn", "Nguyen", "", "Smith", "Pop", "Wang"),
+            *("Pop", "Pop", "Wang", "Wang", "Le"),
+        ],
+        # day/month swapped, a year one off with the same day and month, a year outside
+        # the one-hot range with a month and day, a day equal to its month
+        "date_of_birth": [
+            *("", "1980", "1980-05", "1980-05-01", "", "2001-02-03", "1990", ""),
+            *("1990-03-05", "1990-05-03", "1991-05-03", "1850-05-03", "1990-03-03"),
+        ],
     }
 )
 
@@ -198,18 +209,49 @@ def test_year_only_is_weaker_evidence_than_a_full_date_and_another_year_counts_a
     assert [DOB_LEVELS[dl[k, k]] for k in range(4)] == ["full", "y_part", "missing", "differ"]
 
 
+def test_a_day_month_swap_and_a_year_one_off_keep_evidence_far_years_do_not() -> None:
+    pairs = [
+        ("Minh", "Tran", "1980-03-04", "1980-04-03"),  # day and month swapped
+        ("Minh", "Tran", "1980-03-04", "1980-05-06"),  # same year, other month and day
+        ("Minh", "Tran", "1980-03-04", "1981-03-04"),  # year one off, same month and day
+        ("Minh", "Tran", "1980-03-04", "1981-07-21"),  # year one off, other month and day
+        ("Minh", "Tran", "1980-03-04", "2002-03-04"),  # 22 years apart, same month and day
+        ("Minh", "Tran", "1850-03-04", "1850-03-04"),  # years outside the range: missing
+    ]
+    a, b = _with_namesakes(pairs)
+    _, _, dl, _, _ = levels_plain(a, b, CFG, slice(0, len(pairs)))
+    got = [DOB_LEVELS[dl[k, k]] for k in range(len(pairs))]
+    assert got == ["y_swap", "y", "y1_md", "y1", "differ", "missing"]
+    d = dict(zip(DOB_LEVELS, TRAINED_WEIGHTS.dob, strict=True))
+    assert d["y_swap"] > 0 > d["y"]  # a swap is a clerical error, another month is not
+    assert d["y1_md"] > d["y1"] > d["differ"]
+
+
 # ---- EM ----------------------------------------------------------------------------------------
+
+
+def test_em_with_few_matches_does_not_take_namesakes_for_matches() -> None:
+    # 1% overlap: 15 true pairs among 2.25 million; plain EM (no prior on m) lets the
+    # match class absorb namesakes with other birth dates and overestimates the prior
+    s = make_hard_lists(1500, overlap=0.01, seed=6002)
+    a, b = encode_people(s.left, seed=1), encode_people(s.right, seed=2)
+    counts = pattern_counts_plain(a, b, CFG)
+    true = len(s.links)
+    plain = em_fit(counts, replace(CFG, m_prior=0.0)).lam * counts.sum()
+    fitted = em_fit(counts, CFG).lam * counts.sum()
+    assert plain > 3 * true  # measured 122 against 15
+    assert 0.5 * true <= fitted <= 2 * true  # measured 22
 
 
 def test_em_recovers_known_m_u_and_prior_from_simulated_level_counts() -> None:
     rng = np.random.default_rng(0)
-    m_g = np.array([0.03, 0.07, 0.10, 0.10, 0.70])
-    m_f = np.array([0.02, 0.08, 0.10, 0.05, 0.75])
-    m_d = np.array([0.70, 0.03, 0.03, 0.04, 0.12, 0.02, 0.01, 0.05])
+    m_g = np.array([0.03, 0.05, 0.05, 0.07, 0.10, 0.70])
+    m_f = np.array([0.02, 0.05, 0.05, 0.08, 0.05, 0.75])
+    m_d = np.array([0.65, 0.03, 0.03, 0.02, 0.03, 0.12, 0.02, 0.02, 0.03, 0.05])
     u_gf = rng.dirichlet(np.ones(NG * NG) * 0.5).reshape(NG, NG)
-    u_gf[4, 4] = 0.002  # namesakes: more frequent than the margins' product
+    u_gf[5, 5] = 0.002  # namesakes: more frequent than the margins' product
     u_gf /= u_gf.sum()
-    u_d = np.array([1e-4, 3e-4, 1e-4, 0.004, 0.01, 0.025, 0.86, 0.1006])
+    u_d = np.array([1e-4, 3e-4, 1e-4, 1e-4, 0.004, 0.01, 2e-4, 0.025, 0.86, 0.1003])
     u_d /= u_d.sum()
     lam, total = 5e-4, 1e7
     p = lam * np.einsum("i,j,k->ijk", m_g, m_f, m_d) + (1 - lam) * u_gf[:, :, None] * u_d
@@ -220,7 +262,7 @@ def test_em_recovers_known_m_u_and_prior_from_simulated_level_counts() -> None:
     assert np.allclose(fit.m[1], m_f, atol=0.03)
     assert np.allclose(fit.m[2], m_d, atol=0.03)
     assert np.allclose(fit.u[2], u_d, atol=0.005)
-    assert fit.u_both_exact == pytest.approx(u_gf[4, 4], rel=0.1)
+    assert fit.u_both_exact == pytest.approx(u_gf[5, 5], rel=0.1)
 
 
 def test_em_rows_are_all_rows_for_small_lists_and_a_public_subset_for_large_ones() -> None:

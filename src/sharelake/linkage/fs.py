@@ -20,36 +20,43 @@ Comparison levels of a pair (left record a, right record b)
 ``i_gf + i_fg > i_gg + i_ff`` (``i_xy`` = inner product of a's field x with b's field y;
 both orders have the same total size, so this is the better total overlap). Slot *g*
 compares a's given name with b's given name (or b's family name when swapped), slot *f*
-a's family name with the other. Per slot, with ``s = max(c_a, 1) + max(c_b, 1)``:
+a's family name with the other. Per slot, with ``s = max(c_a, 1) + max(c_b, 1)`` and the cut-offs
+``name_cuts = (t_1, t_2, t_3)`` over ``T = t_scale`` (default 0.5, 0.65, 0.8):
 
 ====== ===== ================================================================
 level  name  condition
 ====== ===== ================================================================
 0      null  a's or b's name in the slot is empty (weight 0)
-1      low   Dice < ``t_mid / T``
-2      mid   ``2 i T >= t_mid s``
-3      high  ``2 i T >= t_high s``
-4      exact ``2 i >= s`` (Dice 1: the same bigram set)
+1      low   Dice < ``t_1 / T``
+2      fair  ``2 i T >= t_1 s`` (one typo in a short name, a dropped middle name)
+3      mid   ``2 i T >= t_2 s``
+4      high  ``2 i T >= t_3 s``
+5      exact ``2 i >= s`` (Dice 1: the same bigram set)
 ====== ===== ================================================================
 
 **Birth date.** From the one-hot parts (an inner product of two one-hot blocks is 1 iff
-both parts are present and equal): ``ye``, ``me``, ``de`` (year, month, day equal),
-``y1`` (years one apart), ``yk``, ``dk`` (year, day known on both sides) and ``ye_mk``
-(years equal and the month known on both sides); with ``P1 = ye me``, ``P3 = P1 de``,
-``P4 = P1 dk``:
+both parts are present and equal): ``ye``, ``de`` (year, day equal), ``me`` (month
+equal and both years known: the month one-hots are masked by "year known"), ``y1``
+(years one apart), ``yk``, ``dk`` (year, day known on both sides), ``ye_mk`` (years
+equal and the month known on both sides) and ``sw`` (a's day is b's month and a's
+month b's day: a day/month swap); with ``P1 = ye me``, ``P3 = P1 de``, ``P4 = P1 dk``,
+``MD = me de`` (month and day equal, both years known), ``YS = ye sw - P1 sw``:
 
-== ======= ====================== ==================================================
-#  name    indicator              meaning
-== ======= ====================== ==================================================
-0  full    P3                     year, month and day equal
-1  ym      P4 - P3                year and month equal, day differs
-2  ym_part P1 - P4                year and month equal, day unknown on a side
-3  y       ye_mk - P1             year equal, month differs (day/month swaps land here)
-4  y_part  ye - ye_mk             year equal, month unknown on a side (year-only)
-5  y1      y1                     years one apart
-6  differ  yk - ye - y1           years two or more apart: strong evidence against
-7  missing 1 - yk                 a year unknown on a side (weight 0)
-== ======= ====================== ==================================================
+== ======= ============================ ==============================================
+#  name    indicator                    meaning
+== ======= ============================ ==============================================
+0  full    P3                           year, month and day equal
+1  ym      P4 - P3                      year and month equal, day differs
+2  ym_part P1 - P4                      year and month equal, day unknown on a side
+3  y_swap  YS                           year equal, day and month swapped
+4  y       ye_mk - P1 - YS              year equal, month differs
+5  y_part  ye - ye_mk                   year equal, month unknown on a side (year-only)
+6  y1_md   y1 MD                        years one apart, month and day equal (a typo)
+7  y1      y1 - y1 MD                   years one apart, month or day not both equal
+8  differ  yk - ye - y1                 years two or more apart: strong evidence
+                                        against, whatever the month and day
+9  missing 1 - yk                       a year unknown on a side
+== ======= ============================ ==============================================
 
 Weights, term frequencies, threshold
 ------------------------------------
@@ -67,10 +74,14 @@ then one-to-one assignment by the mutual-best rule on W (first arg-max of row an
 
 EM (:func:`em_fit`)
 -------------------
-Input: the counts of the 5 x 5 x 8 comparison patterns (slot g, slot f, birth date) over
-all pairs of the lists (or of a public random subset of left rows). u is the pattern
-margins (random pairs are almost all non-matches), m and lambda are fitted by EM under
-conditional independence of the three comparisons, starting from :data:`M_START`.
+Input: the counts of the 6 x 6 x 10 comparison patterns (slot g, slot f, birth date)
+over all pairs of the lists (or of a public random subset of left rows). u starts from
+the pattern margins (random pairs are almost all non-matches), m and lambda are fitted by
+EM, starting from :data:`M_START`. m is estimated with a Dirichlet prior of
+``m_prior`` pseudo-pairs shaped as :data:`M_START` (maximum a posteriori EM): with few
+matches (1% overlap: 30 among 9 million pairs) plain EM lets the match class absorb the
+namesakes (same names, other birth dates) and overestimates lambda 3-4 times; the prior
+keeps the match class "records that agree", and with many matches the data dominate.
 """
 
 from __future__ import annotations
@@ -102,14 +113,26 @@ __all__ = [
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
-NAME_LEVELS = ("null", "low", "mid", "high", "exact")
-DOB_LEVELS = ("full", "ym", "ym_part", "y", "y_part", "y1", "differ", "missing")
+NAME_LEVELS = ("null", "low", "fair", "mid", "high", "exact")
+DOB_LEVELS = (
+    "full",
+    "ym",
+    "ym_part",
+    "y_swap",
+    "y",
+    "y_part",
+    "y1_md",
+    "y1",
+    "differ",
+    "missing",
+)
 NG, ND = len(NAME_LEVELS), len(DOB_LEVELS)
-#: Starting m of EM per level (given slot, family slot, birth date).
+#: Starting m of EM per level (given slot, family slot, birth date), also the shape of
+#: the Dirichlet prior on m (``FSConfig.m_prior``).
 M_START: tuple[tuple[float, ...], ...] = (
-    (0.02, 0.05, 0.08, 0.15, 0.70),
-    (0.02, 0.05, 0.08, 0.15, 0.70),
-    (0.60, 0.05, 0.05, 0.05, 0.10, 0.03, 0.02, 0.10),
+    (0.02, 0.03, 0.05, 0.05, 0.15, 0.70),
+    (0.02, 0.03, 0.05, 0.05, 0.15, 0.70),
+    (0.55, 0.04, 0.04, 0.01, 0.02, 0.12, 0.02, 0.02, 0.02, 0.16),
 )
 
 
@@ -117,24 +140,25 @@ M_START: tuple[tuple[float, ...], ...] = (
 class FSConfig:
     """Public, data-independent settings of the Fellegi-Sunter scorer.
 
-    ``t_mid``, ``t_high`` / ``t_scale`` are the Dice cut-offs of the name levels;
-    ``scale`` the weight unit (1/scale bit); ``p_match`` the posterior probability a
-    candidate must reach; ``max_bits`` the clip of every weight; ``tf`` switches the
+    ``name_cuts`` / ``t_scale`` are the Dice cut-offs of the name levels fair, mid and
+    high; ``scale`` the weight unit (1/scale bit); ``p_match`` the posterior probability
+    a candidate must reach; ``max_bits`` the clip of every weight; ``tf`` switches the
     term-frequency adjustment; ``em_pairs`` bounds the pairs EM counts (a public random
-    subset of left rows when the lists have more pairs); ``em_iters`` the EM steps.
-    Chosen on generated training sets (:mod:`sharelake.linkage.quality`).
+    subset of left rows when the lists have more pairs); ``em_iters`` the EM steps;
+    ``m_prior`` the pseudo-pairs of the Dirichlet prior on m. Chosen on generated
+    training sets (:mod:`sharelake.linkage.quality`).
     """
 
-    t_mid: int = 6
-    t_high: int = 8
-    t_scale: int = 10
+    name_cuts: tuple[int, int, int] = (10, 13, 16)
+    t_scale: int = 20
     scale: int = 8
-    p_match: float = 0.6
+    p_match: float = 0.7
     max_bits: int = 24
     tf: bool = True
     em_pairs: int = 4_000_000
     em_iters: int = 200
     tf_steps: int = 48
+    m_prior: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -181,10 +205,10 @@ class FSWeights:
 #: 10% shared): what ``link`` uses when the EM counts may not be opened (``em=False``)
 #: and what the benchmark scores with.
 TRAINED_WEIGHTS = FSWeights(
-    given=(0, -52, 42, 63, 68),
-    family=(0, -30, 32, 35, 51),
-    dob=(113, 40, 74, -18, 48, 14, -41, 6),
-    threshold=118,
+    given=(0, -47, 16, 42, 64, 68),
+    family=(0, -38, 15, 41, 46, 50),
+    dob=(113, 39, 74, 84, -8, 47, 76, 1, -44, 5),
+    threshold=123,
     tf_given=25,
     tf_family=43,
     both_exact=-12,
@@ -209,11 +233,11 @@ def name_levels_from(i: I64, ca: I64, cb: I64, cfg: FSConfig) -> tuple[I64, I64]
     """(level, exact bit) of one slot from the inner product and the raw counts."""
     s = np.maximum(ca, 1) + np.maximum(cb, 1)
     nz = (ca > 0) & (cb > 0)
-    ex = 2 * i - s >= 0
-    hi = 2 * i * cfg.t_scale - cfg.t_high * s >= 0
-    mid = 2 * i * cfg.t_scale - cfg.t_mid * s >= 0
-    lvl = np.where(nz, 1 + mid.astype(np.int64) + hi + ex, 0)
-    return lvl.astype(np.int64), ex.astype(np.int64)
+    ex = (2 * i - s >= 0).astype(np.int64)
+    lvl = 1 + ex
+    for t in cfg.name_cuts:
+        lvl = lvl + (2 * i * cfg.t_scale - t * s >= 0)
+    return np.where(nz, lvl, 0).astype(np.int64), ex
 
 
 def _levels_from(
@@ -306,33 +330,44 @@ def dob_basis(
         out: I64 = pa[:, k] * pb[:, k] if aligned else np.outer(pa[:, k], pb[:, k])
         return out
 
+    ma, mb = da[:, DOB_MONTH_SLICE], db[:, DOB_MONTH_SLICE]
+    a_d, b_d = da[:, DOB_DAY_SLICE], db[:, DOB_DAY_SLICE]
     ye = ip(ya, yb)
-    me = ip(da[:, DOB_MONTH_SLICE], db[:, DOB_MONTH_SLICE])
-    de = ip(da[:, DOB_DAY_SLICE], db[:, DOB_DAY_SLICE])
+    yk = both(0)
+    me = ip(ma, mb) * yk  # month one-hots masked by "year known"
+    de = ip(a_d, b_d)
     y1 = ip(ya, yb1)
+    sw = ip(a_d[:, :12], mb) * ip(ma, b_d[:, :12])
     return {
         "ye": ye,
         "y1": y1,
-        "yk": both(0),
+        "yk": yk,
         "me": me,
         "ye_mk": ye * both(1),
         "dk": both(2),
         "de": de,
+        "sw": sw,
     }
 
 
 def dob_indicators(b: dict[str, I64]) -> list[I64]:
-    """The eight 0/1 level indicators from the basis (linear after P1, P3, P4)."""
+    """The ten 0/1 level indicators from the basis (linear after the products P1, P3,
+    P4, YS and y1 MD)."""
     p1 = b["ye"] * b["me"]
     p3, p4 = p1 * b["de"], p1 * b["dk"]
+    md = b["me"] * b["de"]
+    ys = b["ye"] * b["sw"] - p1 * b["sw"]
+    y1md = b["y1"] * md
     one = np.ones_like(p1)
     return [
         p3,
         p4 - p3,
         p1 - p4,
-        b["ye_mk"] - p1,
+        ys,
+        b["ye_mk"] - p1 - ys,
         b["ye"] - b["ye_mk"],
-        b["y1"],
+        y1md,
+        b["y1"] - y1md,
         b["yk"] - b["ye"] - b["y1"],
         one - b["yk"],
     ]
@@ -381,7 +416,7 @@ def tf_log_units(cnt: I64, scale: int, steps: int) -> I64:
 
 
 def em_fit(counts: npt.ArrayLike, cfg: FSConfig | None = None) -> FSFit:
-    """m, u and lambda from the 5 x 5 x 8 pattern counts (see the module).
+    """m, u and lambda from the 6 x 6 x 10 pattern counts (see the module).
 
     The match class is conditionally independent over the three comparisons
     (m = m_g m_f m_d); the non-match class over names-jointly and birth date
@@ -393,13 +428,13 @@ def em_fit(counts: npt.ArrayLike, cfg: FSConfig | None = None) -> FSFit:
 
     Examples
     --------
-    >>> c = np.zeros((5, 5, 8))
-    >>> c[1, 1, 6], c[1, 1, 7], c[1, 4, 6], c[4, 1, 6] = 1e6, 1e5, 2e4, 2e4  # non-matches
-    >>> c[4, 4, 6], c[4, 4, 7], c[1, 1, 0] = 50, 40, 40  # namesakes, chance agreements
-    >>> c[4, 4, 0], c[4, 3, 0] = 300, 20  # about 320 matches
+    >>> c = np.zeros((6, 6, 10))
+    >>> c[1, 1, 8], c[1, 1, 9], c[1, 5, 8], c[5, 1, 8] = 1e6, 1e5, 2e4, 2e4  # non-matches
+    >>> c[5, 5, 8], c[5, 5, 9], c[1, 1, 0] = 50, 40, 40  # namesakes, chance agreements
+    >>> c[5, 5, 0], c[5, 4, 0] = 300, 20  # about 320 matches
     >>> fit = em_fit(c)
     >>> bool(300 < fit.lam * c.sum() < 380), round(fit.m[2][0], 1)  # prior, m(full)
-    (True, 0.9)
+    (True, 0.8)
     """
     cfg = cfg or FSConfig()
     n = np.asarray(counts, dtype=np.float64).reshape(NG, NG, ND)
@@ -410,6 +445,7 @@ def em_fit(counts: npt.ArrayLike, cfg: FSConfig | None = None) -> FSFit:
     ugf = n.sum(axis=2) / total + e
     ud = n.sum(axis=(0, 1)) / total + e
     mg, mf, md = (np.array(x, dtype=np.float64) for x in M_START)
+    prior = [cfg.m_prior * np.asarray(x, dtype=np.float64) / sum(x) for x in M_START]
     lam = 1e-4
     for _ in range(cfg.em_iters):
         pm = lam * mg[:, None, None] * mf[None, :, None] * md[None, None, :]
@@ -419,7 +455,8 @@ def em_fit(counts: npt.ArrayLike, cfg: FSConfig | None = None) -> FSFit:
         if sg <= 0:
             break
         lam = min(max(sg / total, 1e-12), 0.5)
-        mg, mf, md = (g.sum(axis=ax) / sg + e for ax in ((1, 2), (0, 2), (0, 1)))
+        sums = [g.sum(axis=ax) + pr for ax, pr in zip(((1, 2), (0, 2), (0, 1)), prior, strict=True)]
+        mg, mf, md = (x / x.sum() + e for x in sums)
         h = n - g
         sh = float(h.sum())
         ugf = h.sum(axis=2) / sh + e
@@ -498,7 +535,7 @@ def pattern_counts_plain(
     *,
     dedupe: bool = False,
 ) -> I64:
-    """The 5 x 5 x 8 pattern counts over the pairs of the left ``rows`` (all by default);
+    """The 6 x 6 x 10 pattern counts over the pairs of the left ``rows`` (all by default);
     ``dedupe``: without the pairs of a record with itself."""
     idx = np.arange(len(left)) if rows is None else np.asarray(rows, dtype=np.int64)
     sub = left.take(idx)

@@ -140,8 +140,9 @@ def _one_minus(p: Party, x: AShare) -> AShare:
 
 @dataclass(frozen=True)
 class _Rec:
-    """Per-record shares: name counts c' = max(c, 1), non-empty flags, date presence and
-    the year one-hot masked by "month known" (whose inner products give ye * mk)."""
+    """Per-record shares: name counts c' = max(c, 1), non-empty flags, date presence,
+    the year one-hot masked by "month known" (whose inner products give ye * mk) and the
+    month one-hot masked by "year known" (whose inner products give me * yk)."""
 
     cg: AShare
     cf: AShare
@@ -150,6 +151,7 @@ class _Rec:
     py: AShare
     pd: AShare
     ym: AShare  # n x 136
+    mm: AShare  # n x 12
 
     def take(self, rows: slice | np.ndarray) -> _Rec:
         return _Rec(*(AShare(x.a[rows], x.b[rows]) for x in self.__dict__.values()))
@@ -162,11 +164,19 @@ def _records(p: Party, t: SharedPeople) -> _Rec:
     zg, zf = split(z, [n, n])
     cg, cf = split(cs + z, [n, n])
     c = t.columns
-    year = _dob_parts(t, slice(0, n))["y"]
-    pm = c["dob_month_present"]
-    w = year.a.shape[1]
+    parts = _dob_parts(t, slice(0, n))
+    year, month = parts["y"], parts["m"]
+    pm, py = c["dob_month_present"], c["dob_year_present"]
+    w, wm = year.a.shape[1], month.a.shape[1]
     pmr = AShare(np.repeat(pm.a, w), np.repeat(pm.b, w))
-    (ym,) = _dots(p, [[(AShare(year.a.reshape(-1), year.b.reshape(-1)), pmr)]])
+    pyr = AShare(np.repeat(py.a, wm), np.repeat(py.b, wm))
+    ym, mm = _dots(
+        p,
+        [
+            [(AShare(year.a.reshape(-1), year.b.reshape(-1)), pmr)],
+            [(AShare(month.a.reshape(-1), month.b.reshape(-1)), pyr)],
+        ],
+    )
     return _Rec(
         cg,
         cf,
@@ -175,6 +185,7 @@ def _records(p: Party, t: SharedPeople) -> _Rec:
         c["dob_year_present"],
         c["dob_day_present"],
         ym.reshape(n, w),
+        mm.reshape(n, wm),
     )
 
 
@@ -216,6 +227,11 @@ def _year_shift(y: AShare) -> AShare:
     return AShare(sh(y.a), sh(y.b))
 
 
+def _first12(x: AShare) -> AShare:
+    """The first 12 columns (days 1..12, the ones a month can be swapped with)."""
+    return AShare(x.a[:, :12].copy(), x.b[:, :12].copy())
+
+
 def _dob_parts(t: SharedPeople, rows: slice | np.ndarray) -> dict[str, AShare]:
     d = t.matrices["dob"]
     return {
@@ -231,8 +247,9 @@ class _Right:
     names: PreparedRight
     ye: PreparedRight
     y1: PreparedRight
-    me: PreparedRight
+    me: PreparedRight  # the right's month one-hots masked by "year known"
     de: PreparedRight
+    d12: PreparedRight  # the right's day one-hots of days 1..12 (day/month swaps)
     p2: PreparedRight
 
     @classmethod
@@ -244,15 +261,16 @@ class _Right:
             prepared_right(names, NAME_BITS),
             prepared_right(parts["y"], DOB_BITS),
             prepared_right(_year_shift(parts["y"]), DOB_BITS),
-            prepared_right(parts["m"], DOB_BITS),
+            prepared_right(rb.mm, DOB_BITS),
             prepared_right(parts["d"], DOB_BITS),
+            prepared_right(_first12(parts["d"]), DOB_BITS),
             prepared_right(rb.ym, DOB_BITS),
         )
 
 
 #: Stage-1 values reshared (used in products) and kept as local terms (used linearly).
-_SHARED = ("i_gg", "i_gf", "i_fg", "i_ff", "ye", "me", "de", "dk")
-_LINEAR = ("y1", "yk", "p2")
+_SHARED = ("i_gg", "i_gf", "i_fg", "i_ff", "ye", "me", "de", "dk", "y1", "s1", "s2")
+_LINEAR = ("yk", "p2")
 
 
 @dataclass(frozen=True)
@@ -301,13 +319,15 @@ def _raw_grid(p: Party, a: SharedPeople, ra: _Rec, rb: _Rec, rows: slice, rp: _R
         ip[nb:, :m].reshape(-1),
         ip[nb:, m:].reshape(-1),
         mm(rp.ye, parts["y"]),
-        mm(rp.me, parts["m"]),
+        mm(rp.me, la.mm),
         mm(rp.de, parts["d"]),
         _outer_term(la.pd, rb.pd),
+        mm(rp.y1, parts["y"]),
+        mm(rp.me, _first12(parts["d"])),
+        mm(rp.d12, la.mm),
     ]
     shared = split(_reshare_sum(p, np.concatenate(terms)), [nb * m] * len(terms))
     lin = {
-        "y1": mm(rp.y1, parts["y"]),
         "yk": _outer_term(la.py, rb.py),
         "p2": mm(rp.p2, la.ym),
     }
@@ -353,14 +373,16 @@ def _raw_aligned(p: Party, a: SharedPeople, b: SharedPeople, ra: _Rec, rb: _Rec)
         _rowdot_term(fa, gb),
         _rowdot_term(fa, fb),
         _rowdot_term(pa["y"], pb["y"]),
-        _rowdot_term(pa["m"], pb["m"]),
+        _rowdot_term(ra.mm, rb.mm),
         _rowdot_term(pa["d"], pb["d"]),
         _rowdot_term(ra.pd, rb.pd),
+        _rowdot_term(pa["y"], _year_shift(pb["y"])),
+        _rowdot_term(_first12(pa["d"]), rb.mm),
+        _rowdot_term(ra.mm, _first12(pb["d"])),
     ]
     k = a.n
     shared = split(_reshare_sum(p, np.concatenate(terms)), [k] * len(terms))
     lin = {
-        "y1": _rowdot_term(pa["y"], _year_shift(pb["y"])),
         "yk": _rowdot_term(ra.py, rb.py),
         "p2": _rowdot_term(ra.ym, rb.ym),
     }
@@ -388,12 +410,11 @@ class _Levels:
     right side's non-empty flag of each slot (chosen by the name order)."""
 
     ex: tuple[AShare, AShare]  # slot g, slot f
-    high: tuple[AShare, AShare]
-    mid: tuple[AShare, AShare]
+    cuts: tuple[list[AShare], list[AShare]]  # Dice >= each cut-off, ascending
     nza: tuple[AShare, AShare]
     nzb: tuple[AShare, AShare]
-    rep: dict[str, AShare]  # ye, me, de, dk, p1
-    lin: dict[str, np.ndarray]  # y1, yk, p2
+    rep: dict[str, AShare]  # ye, me, de, dk, y1, p1, md, sw
+    lin: dict[str, np.ndarray]  # yk, p2
 
 
 def _cmp_bits(cfg: FSConfig) -> int:
@@ -405,7 +426,7 @@ def _levels(p: Party, raw: _Raw, cfg: FSConfig) -> _Levels:
     r, q = raw.rep, raw.per
     (neg,) = msb_many(p, [r["i_gg"] + r["i_ff"] - r["i_gf"] - r["i_fg"]], bits=ORDER_BITS)
     swap = _b2a(p, neg)  # 1: the swapped order has strictly more shared bigrams
-    d_ig, d_if, d_cb, d_nz, p1 = _dots(
+    d_ig, d_if, d_cb, d_nz, p1, md, sw = _dots(
         p,
         [
             [(swap, r["i_gf"] - r["i_gg"])],
@@ -413,6 +434,8 @@ def _levels(p: Party, raw: _Raw, cfg: FSConfig) -> _Levels:
             [(swap, q["cfb"] - q["cgb"])],
             [(swap, q["nzf_b"] - q["nzg_b"])],
             [(r["ye"], r["me"])],
+            [(r["me"], r["de"])],
+            [(r["s1"], r["s2"])],
         ],
     )
     i_g, i_f = r["i_gg"] + d_ig, r["i_ff"] + d_if
@@ -423,55 +446,45 @@ def _levels(p: Party, raw: _Raw, cfg: FSConfig) -> _Levels:
     nzb_f = q["nzg_b"] + q["nzf_b"] - nzb_g
     tests = []
     for i, s in ((i_g, s_g), (i_f, s_f)):
-        tests += [
-            i.scale(2 * cfg.t_scale) - s.scale(cfg.t_high),
-            i.scale(2 * cfg.t_scale) - s.scale(cfg.t_mid),
-        ]
+        tests += [i.scale(2 * cfg.t_scale) - s.scale(t) for t in cfg.name_cuts]
     negs = msb_many(p, tests, bits=_cmp_bits(cfg))
     gg, gf, fg, ff = raw.exact
     # the chosen pairing's exact bit: x ^ (swap & (y ^ x)), one AND for both slots
     sel = and_bits_many(p, [(neg, gf ^ gg), (neg, fg ^ ff)])
     ex_g, ex_f = gg ^ sel[0], ff ^ sel[1]
-    n = len(i_g)
-    ok = split(_b2a(p, concat([ex_g, *negs[:2], ex_f, *negs[2:]])), [n] * 6)
-    ok = [
-        ok[0],
-        _one_minus(p, ok[1]),
-        _one_minus(p, ok[2]),
-        ok[3],
-        _one_minus(p, ok[4]),
-        _one_minus(p, ok[5]),
-    ]
+    n, k = len(i_g), len(cfg.name_cuts)
+    ok = split(_b2a(p, concat([ex_g, ex_f, *negs])), [n] * (2 + 2 * k))
+    cut = [_one_minus(p, x) for x in ok[2:]]  # Dice >= cut-off: NOT (2 i T - t s < 0)
     return _Levels(
-        (ok[0], ok[3]),
-        (ok[1], ok[4]),
-        (ok[2], ok[5]),
+        (ok[0], ok[1]),
+        (cut[:k], cut[k:]),
         (q["nza_g"], q["nza_f"]),
         (nzb_g, nzb_f),
-        {**{k: r[k] for k in ("ye", "me", "de", "dk")}, "p1": p1},
+        {**{x: r[x] for x in ("ye", "me", "de", "dk", "y1")}, "p1": p1, "md": md, "sw": sw},
         raw.lin,
     )
 
 
-#: Birth-date level one-hot from the basis (1, ye, y1, yk, P1, P2, P3, P4).
+#: Birth-date level one-hot (rows: the levels of :data:`sharelake.linkage.fs.DOB_LEVELS`)
+#: from the basis (1, ye, y1, yk, P1, P2, P3, P4, ye sw, P1 sw, y1 MD).
 _DOB_MAP = np.array(
     [
-        [0, 0, 0, 0, 0, 0, 1, 0],
-        [0, 0, 0, 0, 0, 0, -1, 1],
-        [0, 0, 0, 0, 1, 0, 0, -1],
-        [0, 0, 0, 0, -1, 1, 0, 0],
-        [0, 1, 0, 0, 0, -1, 0, 0],
-        [0, 0, 1, 0, 0, 0, 0, 0],
-        [0, -1, -1, 1, 0, 0, 0, 0],
-        [1, 0, 0, -1, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0],  # full
+        [0, 0, 0, 0, 0, 0, -1, 1, 0, 0, 0],  # ym
+        [0, 0, 0, 0, 1, 0, 0, -1, 0, 0, 0],  # ym_part
+        [0, 0, 0, 0, 0, 0, 0, 0, 1, -1, 0],  # y_swap
+        [0, 0, 0, 0, -1, 1, 0, 0, -1, 1, 0],  # y
+        [0, 1, 0, 0, 0, -1, 0, 0, 0, 0, 0],  # y_part
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],  # y1_md
+        [0, 0, 1, 0, 0, 0, 0, 0, 0, 0, -1],  # y1
+        [0, -1, -1, 1, 0, 0, 0, 0, 0, 0, 0],  # differ
+        [1, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0],  # missing
     ],
     dtype=np.int64,
 )
-#: Level one-hot of a name slot from its basis (1, nz, mid, high, exact).
-_SLOT_MAP = np.array(
-    [[1, -1, 0, 0, 0], [0, 1, -1, 0, 0], [0, 0, 1, -1, 0], [0, 0, 0, 1, -1], [0, 0, 0, 0, 1]],
-    dtype=np.int64,
-)
+#: Level one-hot of a name slot (null, low, fair, mid, high, exact) from its basis
+#: (1, nz, Dice >= each cut-off, exact).
+_SLOT_MAP = np.eye(NG, dtype=np.int64) - np.eye(NG, k=1, dtype=np.int64)
 
 
 def _u64(c: int) -> np.uint64:
@@ -505,17 +518,20 @@ def _weights(p: Party, lv: _Levels, w: FSWeights, tf: tuple[AShare, AShare] | No
     if p.id == 0:
         term += _u64(int(cd[0]) + w.given[0] + w.family[0])
     rep(d["ye"], int(cd[1]))
-    add(lv.lin["y1"], int(cd[2]))
+    rep(d["y1"], int(cd[2]))
     add(lv.lin["yk"], int(cd[3]))
     rep(d["p1"], int(cd[4]))
     add(lv.lin["p2"], int(cd[5]))
     add(_prod_term(d["p1"], d["de"]), int(cd[6]))
     add(_prod_term(d["p1"], d["dk"]), int(cd[7]))
+    add(_prod_term(d["ye"], d["sw"]), int(cd[8]))
+    add(_prod_term(d["p1"], d["sw"]), int(cd[9]))
+    add(_prod_term(d["y1"], d["md"]), int(cd[10]))
     for k, tab in enumerate((w.given, w.family)):
         add(_prod_term(lv.nza[k], lv.nzb[k]), tab[1] - tab[0])
-        rep(lv.mid[k], tab[2] - tab[1])
-        rep(lv.high[k], tab[3] - tab[2])
-        rep(lv.ex[k], tab[4] - tab[3])
+        for j, c in enumerate(lv.cuts[k]):
+            rep(c, tab[j + 2] - tab[j + 1])
+        rep(lv.ex[k], tab[NG - 1] - tab[NG - 2])
     add(_prod_term(lv.ex[0], lv.ex[1]), w.both_exact)
     if w.tf and tf is not None:
         for k, const in enumerate((w.tf_given, w.tf_family)):
@@ -524,41 +540,43 @@ def _weights(p: Party, lv: _Levels, w: FSWeights, tf: tuple[AShare, AShare] | No
 
 
 def _count_terms(p: Party, lv: _Levels) -> np.ndarray:
-    """This party's 3-out-of-3 term of the 5 x 5 x 8 pattern counts of the batch."""
+    """This party's 3-out-of-3 term of the 6 x 6 x 10 pattern counts of the batch."""
     n = len(lv.ex[0])
     d = lv.rep
-    y1, yk, p2, p3, p4, nz_g, nz_f = split(
+    yk, p2, p3, p4, ys, p1s, y1md, nz_g, nz_f = split(
         _reshare_sum(
             p,
             np.concatenate(
                 [
-                    lv.lin["y1"],
                     lv.lin["yk"],
                     lv.lin["p2"],
                     _prod_term(d["p1"], d["de"]),
                     _prod_term(d["p1"], d["dk"]),
+                    _prod_term(d["ye"], d["sw"]),
+                    _prod_term(d["p1"], d["sw"]),
+                    _prod_term(d["y1"], d["md"]),
                     _prod_term(lv.nza[0], lv.nzb[0]),
                     _prod_term(lv.nza[1], lv.nzb[1]),
                 ]
             ),
         ),
-        [n] * 7,
+        [n] * 9,
     )
     one = p.public_a(np.ones(n, dtype=np.uint64))
-    bg = [one, nz_g, lv.mid[0], lv.high[0], lv.ex[0]]
-    bf = [one, nz_f, lv.mid[1], lv.high[1], lv.ex[1]]
+    bg = [one, nz_g, *lv.cuts[0], lv.ex[0]]
+    bf = [one, nz_f, *lv.cuts[1], lv.ex[1]]
     prods = iter(_dots(p, [[(bg[i], bf[j])] for i in range(1, NG) for j in range(1, NG)]))
     gf = [
         bg[i] if j == 0 else bf[j] if i == 0 else next(prods) for i in range(NG) for j in range(NG)
     ]
-    db = [one, d["ye"], y1, yk, d["p1"], p2, p3, p4]
+    db = [one, d["ye"], d["y1"], yk, d["p1"], p2, p3, p4, ys, p1s, y1md]
     xa = np.stack([x.a for x in gf], axis=1)
     xb = np.stack([x.b for x in gf], axis=1)
     ya = np.stack([x.a for x in db], axis=1)
     yb = np.stack([x.b for x in db], axis=1)
     s = local_matmul(xa.T.copy(), ya + yb, bits=DOB_BITS) + local_matmul(
         xb.T.copy(), ya, bits=DOB_BITS
-    )  # 25 x 8 basis moments
+    )  # 36 x 11 basis moments
     t = np.kron(_SLOT_MAP, _SLOT_MAP).astype(np.uint64)  # basis -> level pairs
     out: np.ndarray = t @ s @ _DOB_MAP.T.astype(np.uint64)
     return out
@@ -624,7 +642,7 @@ def fs_tf_units(
 def fs_em_counts(
     p: Party, left: SharedPeople, right: SharedPeople, cfg: FSConfig, rows: np.ndarray
 ) -> np.ndarray:
-    """OPENED: the 5 x 5 x 8 pattern counts over the pairs ``left[rows] x right``.
+    """OPENED: the 6 x 6 x 10 pattern counts over the pairs ``left[rows] x right``.
 
     LEAKAGE: these 200 aggregate counts (SECURITY.md); nothing per pair.
     """

@@ -221,7 +221,7 @@ def match_keys(t: SecretTable) -> list[str]:
     return list(KEY_COLUMNS)
 
 
-FS_DEFAULT_PARAMS: dict[str, int] = {"p_match_pct": 60, "em": 1, "tf": 1}
+FS_DEFAULT_PARAMS: dict[str, int] = {"p_match_pct": 70, "em": 1, "tf": 1}
 """Parameters of the ``probabilistic`` (Fellegi-Sunter) mode: the posterior match
 probability a pair must reach, in per cent; ``em`` 1 to estimate m, u and the prior by
 EM on the pattern counts of the run (opened to the nodes, SECURITY.md), 0 to use the
