@@ -218,3 +218,14 @@ def test_a_computed_string_other_than_a_copy_is_refused_with_what_to_do() -> Non
     copy = {"op": "assign", "columns": {"c2": {"col": "city"}}, "input": scan("cases")}
     got = run(copy, cases=(df, CASES_SPECS[:2]))
     assert rows(got[["id", "c2"]]) == rows(df.rename(columns={"city": "c2"})[["id", "c2"]])
+
+
+def test_an_empty_result_with_a_string_column_is_an_empty_frame() -> None:
+    df = cases(10)
+    root = {
+        "op": "filter",
+        "predicate": {"fn": "<", "args": [{"col": "id"}, {"lit": 0}]},
+        "input": scan("cases"),
+    }
+    got = run(root, cases=(df, CASES_SPECS))
+    assert len(got) == 0 and list(got.columns) == ["id", "city", "amount", "kind"]

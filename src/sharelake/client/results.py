@@ -60,6 +60,8 @@ def decode_text(words: Arr) -> list[str]:
     >>> decode_text(np.frombuffer(b"hi\\0\\0\\0\\0\\0\\0", dtype=np.uint64).reshape(1, 1))
     ['hi']
     """
+    if len(words) == 0:  # no rows (a result nothing passed)
+        return []
     raw = np.ascontiguousarray(words, dtype=np.uint64).view(np.uint8)
     raw = raw.reshape(len(words), -1)
     return [bytes(r).rstrip(b"\0").decode("utf-8", "replace") for r in raw]
@@ -169,7 +171,9 @@ def _typed(spec: ColumnSpec, values: Arr, null: Arr | None, text: Arr | None) ->
         codes = np.where((codes >= 0) & (codes < len(cats)), codes, -1)
         if mask is not None:
             codes = np.where(mask, -1, codes)
-        return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(cats)))
+        return pd.Series(
+            pd.Categorical.from_codes(codes, categories=pd.Index(cats), ordered=spec.ordered)
+        )
     out = decode_column(spec, values, null if has_null else None)
     if not has_null:
         return out

@@ -389,6 +389,8 @@ def schema_toml(specs: Sequence[ColumnSpec]) -> str:
         lines += [f'kind = "{spec.kind}"', f"nullable = {_toml_value(spec.nullable)}"]
         if spec.kind == "category" and spec.categories is not None:
             lines.append(f"categories = {_toml_value(list(spec.categories))}")
+            if spec.ordered:
+                lines.append("ordered = true")
         if spec.kind == "string":
             lines.append(f"max_len = {spec.max_len}")
         if spec.kind == "fixed":
@@ -405,6 +407,10 @@ def _spec_entry(name: str | None, raw: Any, where: str) -> ColumnSpec:
         raise InputValidationError(
             f"schema {where}: kind must be one of {', '.join(KINDS)}, not {d.get('kind')!r}",
             column=d.get("name"),
+        )
+    if not isinstance(d.get("ordered", False), bool):
+        raise InputValidationError(
+            f"schema {where}: ordered must be true or false", column=d.get("name")
         )
     try:
         return spec_from_json(d)

@@ -28,8 +28,10 @@ def _expr_text(e: tree.Expr, outer: int) -> str:
         return e.name
     if isinstance(e, tree.Const):
         v = e.value
-        if e.shift is not None:  # the real m / 2^shift, shown as the float it is
+        if e.shift is not None and not isinstance(v, str):  # the real m / 2^shift, as a float
             return repr(float(Fraction(v, 1 << e.shift)))
+        if isinstance(v, str):
+            return repr(v)
         return ("true" if v else "false") if isinstance(v, bool) else str(v)
     fn, args = e.fn, e.args
     if fn == "not":

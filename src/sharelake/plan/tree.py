@@ -97,9 +97,11 @@ class ColRef:
 
 @dataclass(frozen=True)
 class Const:
-    """A constant: an integer or boolean, or the real ``value / 2**shift`` (``value`` odd)."""
+    """A constant: an integer or boolean, the real ``value / 2**shift`` (``value`` odd), or
+    a label (a ``str``: a category label or a string value, bound to the column it meets
+    by :func:`sharelake.relational.literals.bind_literals`)."""
 
-    value: int | bool
+    value: int | bool | str
     shift: int | None = None
 
 

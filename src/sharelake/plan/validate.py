@@ -37,6 +37,9 @@ RELEASE_KINDS: tuple[str, ...] = ("rows",)
 MAX_DEPTH = 64
 MAX_NODES = 512
 MAX_OVERLAP_LISTS = 12
+#: Longest text constant (a category label or a string compared with ``==``), in characters.
+MAX_LABEL = 1024
+
 #: Largest ``shift`` of a real constant ``{"lit": m, "shift": k}`` (2^-1074: the least float).
 MAX_LIT_SHIFT = 1074
 LINK_MODES: tuple[str, ...] = ("exact", "fuzzy", "hybrid", "probabilistic")
@@ -123,8 +126,16 @@ def validate_expr(e: Any, path: str, depth: int = 0) -> None:
         return
     if keys == {"lit"}:
         v = e["lit"]
+        if isinstance(v, str):  # a label: a category label or a string value
+            if len(v) > MAX_LABEL or "\0" in v:
+                raise _fail(
+                    f"{path}.lit", f"a text constant has at most {MAX_LABEL} characters, no NUL"
+                )
+            return
         if not isinstance(v, int) or not -(2**63) <= v < 2**63:
-            raise _fail(f"{path}.lit", "a constant must be a 64-bit integer or a boolean")
+            raise _fail(
+                f"{path}.lit", "a constant must be a 64-bit integer, a boolean or a text label"
+            )
         return
     if keys == {"lit", "shift"}:  # the real m / 2^shift (a float; m odd, only one form)
         m, k = e["lit"], e["shift"]

@@ -279,7 +279,7 @@ class Col(Expr):
 
 @dataclass(frozen=True, eq=False)
 class Lit(Expr):
-    value: int | bool | float
+    value: int | bool | float | str
 
 
 @dataclass(frozen=True, eq=False)
@@ -291,6 +291,18 @@ class FixedLit(Lit):
 
     value: int
     frac_bits: int = 16
+
+
+@dataclass(frozen=True, eq=False)
+class LabelLit(Lit):
+    """A text constant bound to the column it meets: ``value`` is the label's category code
+    or the string's digest (as a signed 64-bit integer), ``label`` the text.
+
+    Made by :func:`bind_literals` on the node; never part of a plan.
+    """
+
+    value: int
+    label: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -538,6 +550,8 @@ def to_json(e: Expr) -> dict[str, Any]:
         return {"col": e.name}
     if isinstance(e, FixedLit):
         raise TypeError("an encoded fixed-point literal is not part of a plan")
+    if isinstance(e, LabelLit):
+        return literal_json(e.label)
     if isinstance(e, Lit):
         return literal_json(e.value)
     if isinstance(e, Not):
@@ -562,7 +576,7 @@ def from_json(d: Any) -> Expr:
         raise ValueError("an expression must be an object")
     if set(d) == {"col"} and isinstance(d["col"], str):
         return Col(d["col"])
-    if set(d) == {"lit"} and isinstance(d["lit"], int):
+    if set(d) == {"lit"} and isinstance(d["lit"], int | str):
         return Lit(d["lit"])
     if set(d) == {"lit", "shift"}:
         return Lit(_dyadic_value(d["lit"], d["shift"]))
@@ -602,19 +616,20 @@ def columns_of(e: Expr) -> set[str]:
 MAX_SHIFT = 1074
 
 
-def literal_json(value: int | bool | float) -> dict[str, Any]:
+def literal_json(value: int | bool | float | str) -> dict[str, Any]:
     """The canonical plan form of a constant.
 
-    Integers and booleans are ``{"lit": v}``; a float equal to an integer is that integer
-    (``2.0`` and ``2`` give the same plan); any other finite float is its exact binary
-    value ``{"lit": m, "shift": k}`` = ``m / 2^k`` with ``m`` odd and ``k >= 1``.
+    Integers, booleans and labels (``str``) are ``{"lit": v}``; a float equal to an
+    integer is that integer (``2.0`` and ``2`` give the same plan); any other finite float
+    is its exact binary value ``{"lit": m, "shift": k}`` = ``m / 2^k`` with ``m`` odd and
+    ``k >= 1``.
 
     Examples
     --------
     >>> literal_json(0.5), literal_json(-2.0), literal_json(1.25)
     ({'lit': 1, 'shift': 1}, {'lit': -2}, {'lit': 5, 'shift': 2})
     """
-    if isinstance(value, bool | int):
+    if isinstance(value, bool | int | str):
         return {"lit": value}
     if not isinstance(value, float) or not math.isfinite(value):
         raise TypeError(f"a constant must be a finite number, not {value!r}")
@@ -642,6 +657,11 @@ def _dyadic_value(num: Any, shift: Any) -> float:
 
 def _int_value(e: Lit) -> int:
     v = e.value
+    if isinstance(v, str):
+        raise TypeError(
+            f"the text {v!r} meets no category or string column (see bind_literals): "
+            "compare a column with it, e.g. t.region == 'Noord'"
+        )
     if isinstance(v, float) and not v.is_integer():
         raise TypeError(f"the constant {v!r} meets no fixed-point column (see bind_literals)")
     return int(v)

@@ -20,6 +20,13 @@ A literal whose magnitude is not below ``2^(62-f)`` (the range of the column, se
 :mod:`sharelake.relational.encode`), or that is not finite, is refused with an error
 naming the column; so is a non-integer literal meeting a column that is not ``fixed``.
 
+Text constants (labels) meet ``category`` and ``string`` columns: ``x == "Noord"`` on a
+category column compares with the label's position in the public dictionary (a label
+not in it is an error naming the column and its labels; ``<``, ``<=``, ``>``, ``>=``
+only on a column whose schema says ``ordered``, by the dictionary's order, as pandas'
+ordered categoricals); on a string column ``==`` and ``!=`` compare with the text's
+64-bit digest (:func:`sharelake.relational.encode.string_digest`), as the column holds.
+
 Leakage: none (a public rewrite of the expression before it is evaluated).
 """
 
@@ -29,6 +36,8 @@ import math
 from collections.abc import Callable
 from fractions import Fraction
 
+from ..mpc.ring import to_signed
+from .encode import string_digest
 from .expr import (
     COMPARISONS,
     BinOp,
@@ -37,6 +46,7 @@ from .expr import (
     Expr,
     FixedLit,
     IsNull,
+    LabelLit,
     Lit,
     Not,
     Scaled,
@@ -82,12 +92,79 @@ def _column_name(e: Expr) -> str:
 
 
 def _is_number(e: Expr) -> bool:
-    return isinstance(e, Lit) and not isinstance(e, FixedLit) and not isinstance(e.value, bool)
+    return (
+        isinstance(e, Lit)
+        and not isinstance(e, FixedLit | LabelLit)
+        and not isinstance(e.value, bool | str)
+    )
 
 
-def _encode(value: float | int, f: int, op: str, other: Expr) -> int:
+def _is_label(e: Expr) -> bool:
+    return isinstance(e, Lit) and not isinstance(e, LabelLit) and isinstance(e.value, str)
+
+
+def _label_branch(label: Expr, column: Col, spec_of: Callable[[str], ColumnSpec]) -> Expr:
+    """A label as a ``when`` branch beside a category column: its code there."""
+    if spec_of(column.name).kind != "category":
+        return label  # refused when evaluated (a computed string has no bytes)
+    bound = _bind_label(BinOp("==", column, label), spec_of)
+    assert isinstance(bound, BinOp)
+    return bound.right
+
+
+def _bind_label(e: BinOp, spec_of: Callable[[str], ColumnSpec]) -> Expr:
+    """``x op 'label'`` (either side) with ``x`` a category or string column: the label
+    becomes the category's code (its position in the public dictionary) or the string's
+    digest, the values those columns hold inside MPC."""
+    swapped = _is_label(e.left)
+    label, other = (e.left, e.right) if swapped else (e.right, e.left)
+    assert isinstance(label, Lit) and isinstance(label.value, str)
+    text = label.value
+    if not isinstance(other, Col):
+        raise TypeError(  # a computed value or another text
+            f"the text {text!r} can only be compared with a category or string column "
+            f"(t.region == {text!r}), not with a computed value or another text"
+        )
+    spec = spec_of(other.name)
+    if e.op not in COMPARISONS:
+        raise TypeError(f"{e.op} of column {other.name!r} and the text {text!r} is not defined")
+    code: int
+    if spec.kind == "category":
+        cats = list(spec.categories or ())
+        if text not in cats:
+            raise TypeError(
+                f"{text!r} is not a label of category column {other.name!r} "
+                f"(its labels: {', '.join(repr(c) for c in cats)})"
+            )
+        if e.op not in ("==", "!=") and not spec.ordered:
+            raise TypeError(
+                f"category column {other.name!r} is not ordered, so only == and != (or isin) "
+                "compare it with a label; give it ordered = true in the schema file to "
+                "compare by the order of its labels"
+            )
+        code = cats.index(text)
+    elif spec.kind == "string":
+        if e.op not in ("==", "!="):
+            raise TypeError(
+                f"string column {other.name!r} compares with a text only by == and != "
+                "(or isin): inside MPC a string is a digest, which has no order"
+            )
+        code = int(to_signed(string_digest([text]))[0])
+    else:
+        raise TypeError(
+            f"column {other.name!r} is {spec.kind}, so it cannot be compared with the text "
+            f"{text!r}"
+            + (" (write the date as datetime.date(y, m, d))" if spec.kind == "date" else "")
+        )
+    lit = LabelLit(code, text)
+    return BinOp(e.op, lit, other) if swapped else BinOp(e.op, other, lit)
+
+
+def _encode(value: float | int | str, f: int, op: str, other: Expr) -> int:
     """``value`` at scale ``f`` for ``x op value``: rounded so that the result is exact."""
     name = _column_name(other)
+    if isinstance(value, str):
+        raise TypeError(f"the text {value!r} cannot meet fixed-point column {name!r}")
     if not math.isfinite(value) or abs(value) >= 2.0 ** (62 - f):
         raise ValueError(
             f"the constant {value!r} cannot be represented at the scale of fixed-point "
@@ -186,6 +263,10 @@ def _bind(e: Expr, spec_of: Callable[[str], ColumnSpec]) -> Expr:
             then = _bind(then, spec_of)
         if not _is_number(other):
             other = _bind(other, spec_of)
+        if _is_label(then) and isinstance(other, Col):  # fill_null('label') on a category
+            then = _label_branch(then, other, spec_of)
+        if _is_label(other) and isinstance(then, Col):
+            other = _label_branch(other, then, spec_of)
         ft, fo = _fixed_bits(then, spec_of), _fixed_bits(other, spec_of)
         if _is_number(then) and fo is not None:
             assert isinstance(then, Lit)
@@ -197,6 +278,8 @@ def _bind(e: Expr, spec_of: Callable[[str], ColumnSpec]) -> Expr:
             cond, _check_integer(then, other, spec_of), _check_integer(other, then, spec_of)
         )
     if isinstance(e, BinOp):
+        if _is_label(e.left) or _is_label(e.right):
+            return _bind_label(e, spec_of)
         left, right = e.left, e.right
         if not _is_number(left):
             left = _bind(left, spec_of)

@@ -30,6 +30,7 @@ from .expr import (
     Expr,
     FixedLit,
     IsNull,
+    LabelLit,
     Lit,
     Not,
     Scaled,
@@ -336,6 +337,8 @@ def _binop_spec(e: BinOp, a: ColumnSpec, b: ColumnSpec, name: str) -> ColumnSpec
     op = e.op
     lit_a, lit_b = isinstance(e.left, Lit), isinstance(e.right, Lit)
     if op in COMPARISONS:
+        if isinstance(e.left, LabelLit) or isinstance(e.right, LabelLit):
+            return ColumnSpec(name, "bool")  # a label bound to its column (bind_literals)
         if "string" in (a.kind, b.kind) and (op not in ("==", "!=") or a.kind != b.kind):
             raise TypeError("strings support only == and != with another string column")
         if "fixed" in (a.kind, b.kind) and a.kind != b.kind:

@@ -27,7 +27,9 @@ class ColumnSpec:
 
     ``categories`` is the public dictionary of a ``category`` column (codes are
     positions in it); ``max_len`` is the public maximum byte length of a ``string``;
-    ``frac_bits`` the scale of a ``fixed`` column.
+    ``frac_bits`` the scale of a ``fixed`` column; ``ordered`` says a category's labels
+    are ordered as listed (``<`` and ``>`` compare by that order, as pandas' ordered
+    categoricals).
     """
 
     name: str
@@ -36,12 +38,15 @@ class ColumnSpec:
     categories: tuple[str, ...] | None = None
     max_len: int | None = None
     frac_bits: int = 16
+    ordered: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"column {self.name!r}: unknown kind {self.kind!r}")
         if self.kind == "category" and not self.categories:
             raise ValueError(f"column {self.name!r}: a category column needs categories")
+        if self.ordered and self.kind != "category":
+            raise ValueError(f"column {self.name!r}: only a category column can be ordered")
         if self.kind == "string" and (self.max_len is None or self.max_len <= 0):
             raise ValueError(f"column {self.name!r}: a string column needs max_len > 0")
 
@@ -113,8 +118,9 @@ def all_valid(p: Party, n: int) -> AShare:
 
 
 def spec_to_json(spec: ColumnSpec) -> dict[str, object]:
-    """The public schema entry of a column, as stored in the catalog and sent in plans."""
-    return {
+    """The public schema entry of a column, as stored in the catalog and sent in plans
+    (``"ordered"`` only when true, so unordered schemas keep their old form)."""
+    out: dict[str, object] = {
         "name": spec.name,
         "kind": spec.kind,
         "nullable": spec.nullable,
@@ -122,6 +128,9 @@ def spec_to_json(spec: ColumnSpec) -> dict[str, object]:
         "max_len": spec.max_len,
         "frac_bits": spec.frac_bits,
     }
+    if spec.ordered:
+        out["ordered"] = True
+    return out
 
 
 def spec_from_json(d: dict[str, object]) -> ColumnSpec:
@@ -137,6 +146,7 @@ def spec_from_json(d: dict[str, object]) -> ColumnSpec:
             categories=tuple(str(c) for c in cats) if isinstance(cats, list) else None,
             max_len=int(max_len) if isinstance(max_len, int) else None,
             frac_bits=int(frac) if isinstance(frac, int) else 16,
+            ordered=d.get("ordered") is True,
         )
     except KeyError as exc:
         raise ValueError(f"column schema lacks {exc.args[0]!r}") from None
