@@ -167,3 +167,18 @@ def test_ordered_is_kept_in_the_schema_json_only_when_true() -> None:
     assert "ordered" not in spec_to_json(SPECS[1])
     with pytest.raises(ValueError, match="only a category column can be ordered"):
         ColumnSpec("x", "int", ordered=True)
+
+
+def test_isin_and_query_with_labels_filter_as_pandas() -> None:
+    from sharelake.client.query_text import parse_query
+
+    df = data(19)
+    assert secure_ids(col("region").isin(["Noord", "West-Ö"]), df) == pandas_ids(
+        df.region.isin(["Noord", "West-Ö"]), df, "region"
+    )
+    assert secure_ids(col("city").isin(["", "北京"]), df) == pandas_ids(
+        df.city.isin(["", "北京"]), df, "city"
+    )
+    q = parse_query("region == 'Zuid' and level >= 'mid'", list(df.columns))
+    want = df.query("region == 'Zuid' and level >= 'mid'")
+    assert secure_ids(q, df) == sorted(int(x) for x in want["id"])
