@@ -45,10 +45,15 @@ def population() -> dict[str, Any]:
         shares[name] = share_table(cols, name=name)
     pattern = pd.Series([tuple(bool(x) for x in row) for row in member if row.any()])
     truth = pattern.value_counts().to_dict()
-    return {"shares": shares, "truth": truth}
+    # per record of list a: how many other lists hold the same person
+    others = member[:, 1:].sum(axis=1)
+    own = {r.record_id: int(others[r.index]) for r in frames["a"].itertuples()}
+    return {"shares": shares, "truth": truth, "own": own}
 
 
-def _run(population: dict[str, Any], plan: dict[str, Any]) -> pd.DataFrame:
+def _run(
+    population: dict[str, Any], plan: dict[str, Any], cols: list[str] | None = None
+) -> pd.DataFrame:
     def party(p: Party, **tables: Any) -> bytes:
         res = release_rows(p, execute(p, tree.from_json(plan), tables.__getitem__))
         return encode_bundle(res.meta, res.arrays)
@@ -56,7 +61,7 @@ def _run(population: dict[str, Any], plan: dict[str, Any]) -> pd.DataFrame:
     sh = population["shares"]
     inputs = [{name: sh[name][i] for name in LISTS} for i in range(3)]
     bundles = run_parties(party, inputs, deadline=300)
-    cols = [f"in_{x}" for x in LISTS] + ["count"]
+    cols = cols or [f"in_{x}" for x in LISTS] + ["count"]
     return rebuild(bundles, plan, columns=cols)
 
 
@@ -69,7 +74,15 @@ def _table(df: pd.DataFrame) -> dict[tuple[bool, ...], int]:
 
 
 @pytest.mark.parametrize(
-    ("mode", "window"), [("exact", None), ("fuzzy", None), ("fuzzy", 4), ("exact", 2)]
+    ("mode", "window"),
+    [
+        ("exact", None),
+        ("fuzzy", None),
+        ("fuzzy", 4),
+        ("exact", 2),
+        ("probabilistic", None),
+        ("probabilistic", 4),
+    ],
 )
 def test_the_overlap_by_linkage_equals_the_overlap_of_the_true_persons(
     population: dict[str, Any], mode: str, window: int | None
@@ -95,9 +108,30 @@ def test_the_overlap_by_linkage_equals_the_overlap_of_the_true_persons(
         ({"mode": "exact", "window": 0, "rounds": 3}, ["person"], "at least 1"),
         ({"mode": "exact", "window": 4, "rounds": 99}, ["person"], "at most 32"),
         ({"mode": "exact", "window": 4}, ["person"], "mode, window and rounds"),
+        ({"mode": "exact", "window": 4, "rounds": 3, "reveal": "pairs"}, ["person"], "own"),
     ],
 )
 def test_a_bad_overlap_linkage_is_refused(linkage: Any, on: list[str], message: str) -> None:
     plan = pn.make_plan(pn.overlap([pn.scan("a"), pn.scan("b")], on, linkage=linkage))
     with pytest.raises(PlanError, match=message):
         pn.validate_plan(plan)
+
+
+@pytest.mark.parametrize(("mode", "window"), [("probabilistic", 4), ("exact", None)])
+def test_own_reveal_gives_each_record_of_the_first_list_its_number_of_other_lists(
+    population: dict[str, Any], mode: str, window: int | None
+) -> None:
+    plan = pn.make_plan(
+        pn.overlap(
+            [pn.scan(x) for x in LISTS],
+            ["person"],
+            linkage={"mode": mode, "window": window, "rounds": 4, "reveal": "own"},
+        )
+    )
+    pn.validate_plan(plan)
+    df = _run(population, plan, ["record_id", "lists", "matches"])
+    got = dict(zip(df["record_id"], df["matches"].astype(int), strict=True))
+    want = {r: k for r, k in population["own"].items() if k}
+    assert got == want
+    assert set(df["lists"].astype(int)) == {3}
+    assert 0 < len(want) < len(population["own"]), "some records are linked, some not"

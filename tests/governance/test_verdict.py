@@ -261,3 +261,22 @@ def test_an_aggregate_whose_groups_cannot_be_suppressed_needs_approval() -> None
     root = pn.join(agg, agg, on=["region"], validate="1:1")
     v = verdict(root)
     assert v.decision == "needs_approval" and "min_group_size" in {r.rule for r in v.reasons}
+
+
+def _person_tables() -> dict[str, Any]:
+    from sharelake.linkage.people_table import ENCODING_COLUMNS
+
+    cols = ["record_id", *ENCODING_COLUMNS]
+    pol = {"columns": {c: "match" for c in ENCODING_COLUMNS}, "min_group_size": 1}
+    return {"ppl_a": ("ngo", cols, pol), "ppl_b": ("police", cols, pol)}
+
+
+def test_the_own_reveal_of_k_lists_is_for_the_owner_of_the_first_list_only() -> None:
+    lk = {"mode": "probabilistic", "window": 8, "rounds": 3, "reveal": "own"}
+    root = pn.overlap([pn.scan("ppl_a"), pn.scan("ppl_b")], ["person"], linkage=lk)
+    tables = _person_tables()
+    mine = check_plan(pn.make_plan(root), tables, "ngo")
+    assert "link_own" not in {r.rule for r in mine.reasons}
+    theirs = check_plan(pn.make_plan(root), tables, "police")
+    assert theirs.decision == "deny"
+    assert ("ppl_a", "", "link_own") in rules(theirs)

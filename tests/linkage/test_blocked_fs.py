@@ -127,7 +127,12 @@ def _many_body(p: Party, tables: list[Any], window: int) -> Any:
     return [open_arith(p, x).astype(np.int64).tolist() for x in [*links.flag, *links.partner]]
 
 
-def test_k_lists_scored_by_fellegi_sunter_link_as_the_plaintext_twin() -> None:
+def test_k_lists_scored_by_fellegi_sunter_link_as_the_plaintext_twin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sharelake.linkage.blocked as blocked
+
+    monkeypatch.setattr(blocked, "FS_PAIRS", 5)  # many chunks per window offset
     s = make_hard_lists(12, overlap=0.7, seed=41)
     parts = [
         encode_people(s.left.iloc[:7], seed=1),

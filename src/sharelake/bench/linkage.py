@@ -22,8 +22,9 @@ cost does not depend on the values.
   and no hybrid keys.
 - ``link_blocked``: n x n records linked by the sorted-neighbourhood blocking
   (:func:`sharelake.linkage.blocked.blocked_match`: every pass of
-  :data:`~sharelake.linkage.blocking.BLOCK_KEYS`, the default window, RECOMMENDED hybrid
-  scoring of the window pairs). ``n`` = records per list.
+  :data:`~sharelake.linkage.blocking.BLOCK_KEYS`, the default window, Fellegi-Sunter
+  scoring of the window pairs with the trained weights and term frequencies, as the
+  default ``probabilistic`` mode). ``n`` = records per list.
 - ``link_many``: four lists of n / 4 records each linked at once
   (:func:`~sharelake.linkage.blocked.link_lists`, as ``link_blocked``) and clustered into
   persons (:func:`~sharelake.linkage.blocked.cluster`, the default rounds). ``n`` = all
@@ -38,7 +39,7 @@ import math
 
 import numpy as np
 
-from ..linkage.blocked import blocked_match, cluster, default_rounds, link_lists
+from ..linkage.blocked import FSScoring, blocked_match, cluster, default_rounds, link_lists
 from ..linkage.blocking import BLOCK_KEYS, DEFAULT_WINDOW, sn_candidates
 from ..linkage.fs import TRAINED_WEIGHTS, FSConfig
 from ..linkage.fs_secure import fs_em_counts, fs_match
@@ -197,12 +198,13 @@ def _plain_blocked(rng: np.random.Generator, n: int) -> Thunk:
     requires="sharelake.linkage.blocked",
     plain=_plain_blocked,
     unit="records",
-    note="n x n records, sorted-neighbourhood blocking (5 passes, window 8), "
-    "RECOMMENDED hybrid scoring of the window pairs, one-to-one links",
+    note="n x n records, sorted-neighbourhood blocking (6 passes, window 8), "
+    "Fellegi-Sunter scoring of the window pairs (trained weights, term frequencies), "
+    "one-to-one links",
 )
 def _link_blocked(p: Party, n: int) -> Thunk:
     def people() -> SharedPeople:
-        names = ["given_count", "family_count", "all_count", *RECOMMENDED.keys, *BLOCK_KEYS]
+        names = ["given_count", "family_count", "tok_given", "tok_family", *BLOCK_KEYS]
         names += [f"dob_{c}_present" for c in ("year", "month", "day")]
         cols = {c: p.rand_a(n) for c in names}
         mats = {f: p.rand_a((n, QGRAM_DIM)) for f in ("given", "family")}
@@ -210,9 +212,8 @@ def _link_blocked(p: Party, n: int) -> Thunk:
         return SharedPeople(cols, mats)
 
     left, right = people(), people()
-    return lambda: blocked_match(
-        p, left, right, RECOMMENDED, hybrid=RECOMMENDED_HYBRID, window=DEFAULT_WINDOW
-    )
+    fs = FSScoring(TRAINED_WEIGHTS, FSConfig())
+    return lambda: blocked_match(p, left, right, window=DEFAULT_WINDOW, fs=fs)
 
 
 @bench_op(
@@ -221,11 +222,11 @@ def _link_blocked(p: Party, n: int) -> Thunk:
     plain=_plain_blocked,
     unit="records",
     note="4 lists of n/4 records, sorted-neighbourhood links of every list pair "
-    "(5 passes, window 8, RECOMMENDED hybrid) and min-label clustering (5 rounds)",
+    "(6 passes, window 8, Fellegi-Sunter) and min-label clustering (5 rounds)",
 )
 def _link_many(p: Party, n: int) -> Thunk:
     def people(m: int) -> SharedPeople:
-        names = ["given_count", "family_count", "all_count", *RECOMMENDED.keys, *BLOCK_KEYS]
+        names = ["given_count", "family_count", "tok_given", "tok_family", *BLOCK_KEYS]
         names += [f"dob_{c}_present" for c in ("year", "month", "day")]
         cols = {c: p.rand_a(m) for c in names}
         mats = {f: p.rand_a((m, QGRAM_DIM)) for f in ("given", "family")}
@@ -235,7 +236,8 @@ def _link_many(p: Party, n: int) -> Thunk:
     tables = [people(max(1, n // 4)) for _ in range(4)]
 
     def run() -> object:
-        links = link_lists(p, tables, RECOMMENDED, hybrid=RECOMMENDED_HYBRID, window=DEFAULT_WINDOW)
+        fs = FSScoring(TRAINED_WEIGHTS, FSConfig())
+        links = link_lists(p, tables, window=DEFAULT_WINDOW, fs=fs)
         return cluster(p, links, rounds=default_rounds(4))
 
     return run

@@ -929,9 +929,10 @@ def overlap(
     tables: Sequence[Table],
     *,
     on: str | Sequence[str],
-    linkage: Literal["fuzzy", "exact"] | None = None,
+    linkage: Literal["fuzzy", "exact", "probabilistic"] | None = None,
     window: int | Literal["auto"] | None = "auto",
     rounds: int | None = None,
+    reveal: Literal["overlap", "own"] = "overlap",
 ) -> Table:
     """The overlap (capture-history) table of 2 to 12 lists on the person key ``on``.
 
@@ -940,12 +941,16 @@ def overlap(
 
     With ``linkage`` (``on="person"``), the tables are person tables (uploaded with
     ``upload_people``, possibly filtered) and the persons are found inside MPC: all lists
-    are linked at once, one-to-one per pair of lists (``"fuzzy"``: the recommended
-    hybrid scoring; ``"exact"``: some match key agrees), and the records are clustered
+    are linked at once, one-to-one per pair of lists (``"probabilistic"``: the
+    Fellegi-Sunter scorer with its trained weights; ``"fuzzy"``: the recommended hybrid
+    scoring; ``"exact"``: some match key agrees), and the records are clustered
     into persons by ``rounds`` rounds of min-label propagation (default k + 1; see
     LINKAGE.md for the bound). ``window``: the sorted-neighbourhood window, None for
     every pair, ``"auto"`` every pair up to :data:`ALL_PAIRS_RECORDS` records in all and
-    the default window above.
+    the default window above. ``reveal="own"`` (with ``linkage``): instead of the
+    overlap table, the first table's records that are linked to some other list, with
+    ``record_id``, ``lists`` (k) and ``matches`` (how many other lists each is linked
+    to); only the owner of the first table may ask for it.
 
     Examples
     --------
@@ -962,7 +967,7 @@ def overlap(
         raise TypeError("overlap needs a list of sharelake Tables")
     if len(ts) < 2:
         raise ValueError("overlap needs at least two tables")
-    link = None
+    link: dict[str, Any] | None = None
     if linkage is not None:
         from ..linkage.blocked import default_rounds
         from ..linkage.blocking import DEFAULT_WINDOW
@@ -975,6 +980,10 @@ def overlap(
             "window": window,
             "rounds": default_rounds(len(ts)) if rounds is None else int(rounds),
         }
+        if reveal == "own":
+            link = {**link, "reveal": "own"}
+    elif reveal != "overlap":
+        raise ValueError("reveal='own' needs linkage")
     node = pn.overlap([t._node for t in ts], _names(on, "on"), linkage=link)
     _check_node(node)
     out = ts[0]

@@ -365,8 +365,8 @@ def link_many(
     session: Session,
     tables: Sequence[str],
     *,
-    mode: Literal["fuzzy", "exact"] = "fuzzy",
-    reveal: Literal["overlap", "count"] = "overlap",
+    mode: Literal["fuzzy", "exact", "probabilistic"] = "fuzzy",
+    reveal: Literal["overlap", "count", "own"] = "overlap",
     window: int | None = None,
     rounds: int | None = None,
     progress: bool = True,
@@ -384,7 +384,10 @@ def link_many(
         ``overlap``: the capture-history table (``in_<table>`` columns, ``count``);
         ``count``: one row, ``persons``: the sum of the released cells (distinct persons
         over all tables; a cell the owners' ``min_group_size`` suppresses is missing
-        from it, so ask for ``overlap`` to see which). ``attrs`` hold ``mode``, ``window`` and
+        from it, so ask for ``overlap`` to see which). ``own``: the records of the first
+        table (the caller's own list; only its owner may ask) that are linked to some
+        other list: ``record_id``, ``lists`` (k) and ``matches`` (how many of the other
+        lists hold a record linked to it). ``attrs`` hold ``mode``, ``window`` and
         ``rounds``.
 
     Raises
@@ -396,8 +399,11 @@ def link_many(
 
     if len(tables) < 2:
         raise LinkageError("linking lists needs at least two tables")
-    if mode not in ("fuzzy", "exact") or reveal not in ("overlap", "count"):
-        raise LinkageError("k lists link in mode 'fuzzy' or 'exact', reveal 'overlap' or 'count'")
+    if mode not in ("fuzzy", "exact", "probabilistic") or reveal not in ("overlap", "count", "own"):
+        raise LinkageError(
+            "k lists link in mode 'probabilistic', 'fuzzy' or 'exact', "
+            "reveal 'overlap', 'count' or 'own'"
+        )
     infos = {t.name: t for t in session.tables()}
     for name in tables:
         if name not in infos:
@@ -412,6 +418,7 @@ def link_many(
         linkage=mode,
         window="auto" if window is None else window,
         rounds=rounds,
+        reveal="own" if reveal == "own" else "overlap",
     )
     lk = q.plan["root"]["linkage"]
     start = time.perf_counter()

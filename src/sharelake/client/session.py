@@ -452,8 +452,10 @@ class Session:
 
         ``left`` a list of k >= 2 person tables (and no ``right``): the records of all
         of them are linked at once and clustered into persons inside MPC
-        (:func:`sharelake.client.linkage.link_many`; ``mode`` ``fuzzy`` or ``exact``,
-        ``reveal`` ``overlap`` or ``count``).
+        (:func:`sharelake.client.linkage.link_many`; ``mode`` ``probabilistic``,
+        ``fuzzy`` or ``exact``; ``reveal`` ``overlap``, ``count`` or ``own``: the first
+        table's records, each with the number of other lists it is linked to, for the
+        owner of the first table only).
 
         Examples
         --------

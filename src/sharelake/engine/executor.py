@@ -42,7 +42,7 @@ from ..relational.ops import (
 )
 from ..relational.overlap import overlap
 from ..relational.table import SecretTable, spec_to_json
-from .linkage import run_link, with_persons
+from .linkage import own_lists, run_link, with_persons
 
 __all__ = ["Released", "execute", "release_rows"]
 
@@ -98,6 +98,8 @@ def _operator(
             return concat(p, list(subs))
         if isinstance(n, tree.Overlap):
             inputs = list(subs)
+            if tree.own_reveal(n):  # the first list's records, linked to how many lists
+                return own_lists(p, inputs, dict(n.linkage or {}))
             if n.linkage is not None:  # persons by record linkage (engine/linkage.py)
                 inputs = with_persons(p, inputs, dict(n.linkage))
             return overlap(p, inputs, on=list(n.on))

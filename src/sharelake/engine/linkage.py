@@ -60,11 +60,19 @@ from typing import Any
 
 import numpy as np
 
-from ..linkage.blocked import BlockedLinks, FSScoring, blocked_match, cluster, link_lists
+from ..linkage.blocked import (
+    BlockedLinks,
+    FSScoring,
+    ListLinks,
+    blocked_match,
+    cluster,
+    link_lists,
+)
 from ..linkage.blocking import BLOCK_KEYS
-from ..linkage.fs import TRAINED_WEIGHTS
+from ..linkage.fs import TRAINED_WEIGHTS, FSConfig
 from ..linkage.fs_secure import fs_fit, fs_match
 from ..linkage.fuzzy import BLOCK_PAIRS, FuzzyParams, fuzzy_match
+from ..linkage.kernels import dots
 from ..linkage.people_table import (
     FS_DEFAULT_PARAMS,
     KEY_COLUMNS,
@@ -79,6 +87,7 @@ from ..linkage.people_table import (
 from ..linkage.secure import exact_links, exact_pair_table
 from ..mpc.arith import local_matmul
 from ..mpc.bits import BitShare
+from ..mpc.compare import msb_many
 from ..mpc.convert import b2a_bits
 from ..mpc.party import Party
 from ..mpc.ring import Arr
@@ -87,7 +96,7 @@ from ..plan.canonical import PlanError
 from ..relational.join import join
 from ..relational.table import ColumnSpec, SecretColumn, SecretTable
 
-__all__ = ["EXACT_PARAMS", "run_link", "with_persons"]
+__all__ = ["EXACT_PARAMS", "own_lists", "run_link", "with_persons"]
 
 EXACT_PARAMS = FuzzyParams(
     w_name=0, w_year=0, w_month=0, w_day=0, t_num=1, t_den=1, bonus=1, keys=LINK_KEYS
@@ -177,36 +186,16 @@ def with_persons(
 
     ``linkage`` is the plan's ``{"mode", "window", "rounds"}``. All lists are linked at
     once (:func:`sharelake.linkage.blocked.link_lists`: fuzzy mode with the recommended
-    hybrid parameters, exact mode with :data:`EXACT_PARAMS`; ``window`` None scores
-    every pair in one pass over the union) and clustered
+    hybrid parameters, probabilistic mode with the Fellegi-Sunter scorer and its trained
+    weights (:data:`~sharelake.linkage.fs.TRAINED_WEIGHTS`, term frequencies over all
+    lists), exact mode with :data:`EXACT_PARAMS`; ``window`` None scores every pair in
+    one pass over the union) and clustered
     (:func:`sharelake.linkage.blocked.cluster`, ``rounds`` rounds); rows filtered out
     (validity 0) link to nothing. LEAKAGE: as those two (sizes, k, passes, window,
     rounds); the labels stay secret.
     """
-    try:
-        fmts = {person_format([c.spec for c in t.columns.values()]) for t in tables}
-    except ValueError as exc:
-        raise PlanError(f"overlap by linkage: {exc}") from None
-    if len(fmts) != 1:
-        raise PlanError("overlap by linkage: the tables were encoded by different pipelines")
-    mode, window, rounds = linkage.get("mode"), linkage.get("window"), linkage.get("rounds")
-    if mode not in ("fuzzy", "exact") or not isinstance(rounds, int):
-        raise PlanError("overlap by linkage: unknown mode or rounds")
-    prm = fuzzy_params({}) if mode == "fuzzy" else EXACT_PARAMS
-    nn = sum(t.n for t in tables)
-    keys: tuple[str, ...] = BLOCK_KEYS
-    if window is None:  # every pair: one pass whose window covers the union
-        keys, window = BLOCK_KEYS[:1], max(1, nn - 1)
-    links = link_lists(
-        p,
-        [shared_people(t) for t in tables],
-        prm,
-        hybrid=True,
-        keys=keys,
-        window=int(window),
-        valid=[t.valid for t in tables],
-    )
-    labels = cluster(p, links, rounds=rounds)
+    links = _list_links(p, tables, linkage)
+    labels = cluster(p, links, rounds=int(linkage["rounds"]))
     out, off = [], 0
     spec = ColumnSpec("person", "int", nullable=False)
     for t in tables:
@@ -216,6 +205,63 @@ def with_persons(
         cols["person"] = SecretColumn(spec, lab)
         out.append(SecretTable(cols, t.valid, t.name))
     return out
+
+
+def _list_links(p: Party, tables: list[SecretTable], linkage: Mapping[str, Any]) -> ListLinks:
+    """The one-to-one links of the k person ``tables`` (see :func:`with_persons`)."""
+    try:
+        fmts = {person_format([c.spec for c in t.columns.values()]) for t in tables}
+    except ValueError as exc:
+        raise PlanError(f"overlap by linkage: {exc}") from None
+    if len(fmts) != 1:
+        raise PlanError("overlap by linkage: the tables were encoded by different pipelines")
+    mode, window, rounds = linkage.get("mode"), linkage.get("window"), linkage.get("rounds")
+    if mode not in ("fuzzy", "exact", "probabilistic") or not isinstance(rounds, int):
+        raise PlanError("overlap by linkage: unknown mode or rounds")
+    prm = fuzzy_params({}) if mode == "fuzzy" else EXACT_PARAMS
+    fs = FSScoring(TRAINED_WEIGHTS, FSConfig()) if mode == "probabilistic" else None
+    nn = sum(t.n for t in tables)
+    keys: tuple[str, ...] = BLOCK_KEYS
+    if window is None:  # every pair: one pass whose window covers the union
+        keys, window = BLOCK_KEYS[:1], max(1, nn - 1)
+    return link_lists(
+        p,
+        [shared_people(t) for t in tables],
+        prm,
+        hybrid=True,
+        keys=keys,
+        window=int(window),
+        valid=[t.valid for t in tables],
+        fs=fs,
+    )
+
+
+def own_lists(p: Party, tables: list[SecretTable], linkage: Mapping[str, Any]) -> SecretTable:
+    """The first list's records and, for each, the number of other lists it is linked to.
+
+    The k lists are linked as in :func:`with_persons` (no clustering: a record counts the
+    lists holding a record it is linked to itself, at most one per list). One row per
+    record of the first table: ``record_id``, ``lists`` (k) and ``matches`` (0 .. k-1);
+    valid when the record is valid and linked to at least one other list, as the
+    two-list ``own`` reveal. LEAKAGE: as :func:`with_persons`, then the compaction opens
+    the number of valid rows (the first list's linked records); the ``matches`` values
+    go to the analyst only.
+    """
+    links = _list_links(p, tables, linkage)
+    first = tables[0]
+    n, k = first.n, len(tables)
+    matches = p.public_a(np.zeros(n, dtype=np.uint64))
+    for flag in links.flag:
+        matches = matches + AShare(flag.a[:n], flag.b[:n])
+    bits = max(2, (k - 1).bit_length() + 2)
+    (none,) = msb_many(p, [matches.add_public(np.int64(-1), p.id)], bits=bits)  # matches < 1
+    (linked,) = dots(p, [[(b2a_bits(p, none.invert(p.id)), first.valid)]])
+    cols = {
+        "record_id": _renamed(first[RECORD_ID], "record_id"),
+        "lists": _int_col("lists", p.public_a(np.full(n, k, dtype=np.uint64))),
+        "matches": _int_col("matches", matches),
+    }
+    return SecretTable(cols, linked, "link")
 
 
 # ---- result tables -------------------------------------------------------------------------

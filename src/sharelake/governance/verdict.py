@@ -339,6 +339,25 @@ def _walk_link(ck: _Checker, node: tree.Link) -> None:
         )
 
 
+def _own_lists(ck: _Checker, first: tree.Lineage) -> None:
+    """An overlap by linkage with ``reveal`` own releases the first list's ``record_id``
+    with the number of other lists each record is linked to: only to the owner of that
+    list (every table its record ids come from)."""
+    owners = {t for t, _ in first.columns["record_id"]}
+    for t in sorted(owners) or [""]:
+        if not t or ck.tables[t].owner != ck.analyst:
+            ck.add(
+                Reason(
+                    t,
+                    "",
+                    "link_own",
+                    f"reveal 'own' releases the linked records of the first list {t!r}, "
+                    f"and only its owner may ask for them (not {ck.analyst!r})",
+                    "deny",
+                )
+            )
+
+
 def _checker_visit(
     ck: _Checker, at: Mapping[str, tree.Lineage]
 ) -> Callable[[tree.Node, Sequence[_Rel], str], _Rel]:
@@ -365,6 +384,8 @@ def _checker_visit(
             )
             ck.use(keys, "overlap_key")
             ck.sized(keys, "list overlap")
+            if tree.own_reveal(n):
+                _own_lists(ck, ins[0])
             return out
         if isinstance(n, tree.Join):
             left, right = (s.lin.columns for s in subs)

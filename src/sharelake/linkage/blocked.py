@@ -341,7 +341,7 @@ class FSScoring:
 
 #: Window pairs scored per call of the Fellegi-Sunter scorer (bounds memory: a few
 #: arrays of this many rows of q-gram words per party).
-FS_PAIRS = 1 << 15
+FS_PAIRS = 1 << 16
 
 
 def _payload(p: Party, tables: Sequence[SharedPeople], prm: FuzzyParams) -> dict[str, list[AShare]]:
@@ -380,30 +380,37 @@ def _fs_payload(p: Party, tables: Sequence[SharedPeople], fs: FSScoring) -> dict
     return out
 
 
-def _take(x: AShare, idx: npt.NDArray[np.intp]) -> AShare:
-    return AShare(np.take(x.a, idx, axis=0), np.take(x.b, idx, axis=0))
+def _rows(x: AShare, lo: int, hi: int) -> AShare:
+    return AShare(x.a[lo:hi], x.b[lo:hi])
 
 
 def _fs_pair_scores(p: Party, moved: dict[str, AShare], fs: FSScoring, w: int) -> AShare:
     """W of the pairs (i, i+d), d = 1..w, flattened d-major (w N); pairs beyond the end
-    (i + d >= N) are scored against the last record and masked by the caller."""
+    (i + d >= N) get 0 (the caller masks them). For each d the two sides of the pairs
+    are row ranges of the sorted encodings (views, no gather), scored in chunks of
+    :data:`FS_PAIRS` pairs."""
     nn = len(moved["row"])
-    total = w * nn
-    parts: list[AShare] = []
-    for s0 in range(0, total, FS_PAIRS):
-        kk = np.arange(s0, min(total, s0 + FS_PAIRS))
-        i = (kk % nn).astype(np.intp)
-        j = np.minimum(i + kk // nn + 1, nn - 1).astype(np.intp)
-        sides = []
-        for idx in (i, j):
-            cols = {c: _take(moved[c], idx) for c in _FS_COLUMNS}
-            mats = {m: _take(moved[m], idx) for m in ("given", "family", "dob")}
-            sides.append(SharedPeople(cols, mats))
-        tf = None
-        if fs.weights.tf:
-            tf = (_take(moved["tf_given"], i), _take(moved["tf_family"], i))
-        parts.append(fs_pair_weights(p, sides[0], sides[1], fs.weights, fs.cfg, tf))
-    return _cat(parts)
+    mats = ("given", "family", "dob")
+    out_a = np.zeros(w * nn, dtype=np.uint64)
+    out_b = np.zeros(w * nn, dtype=np.uint64)
+    for d in range(1, w + 1):
+        for r0 in range(0, nn - d, FS_PAIRS):
+            r1 = min(nn - d, r0 + FS_PAIRS)
+            sides = [
+                SharedPeople(
+                    {c: _rows(moved[c], lo, hi) for c in _FS_COLUMNS},
+                    {m: _rows(moved[m], lo, hi) for m in mats},
+                )
+                for lo, hi in ((r0, r1), (r0 + d, r1 + d))
+            ]
+            tf = None
+            if fs.weights.tf:
+                tf = (_rows(moved["tf_given"], r0, r1), _rows(moved["tf_family"], r0, r1))
+            got = fs_pair_weights(p, sides[0], sides[1], fs.weights, fs.cfg, tf)
+            base = (d - 1) * nn
+            out_a[base + r0 : base + r1] = got.a
+            out_b[base + r0 : base + r1] = got.b
+    return AShare(out_a, out_b)
 
 
 def _onehot_lists(p: Party, sizes: Sequence[int]) -> list[AShare]:

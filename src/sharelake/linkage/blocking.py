@@ -15,24 +15,29 @@ unsigned 64-bit word per record and pass; inside MPC the words are only sorted
 shorter string sorts before its extensions (digit 0 pads).
 
 Keys (:data:`BLOCK_KEYS`, one pass each; chosen by the blocking recall they reach on
-FEBRL4 and generated lists, LINKAGE.md):
+generated *training* lists only -- seeds of :mod:`sharelake.linkage.synth` and
+:mod:`sharelake.linkage.synth_hard` that no reported figure uses; LINKAGE.md 4c):
 
-``blk_tokens``
-    all name tokens sorted and concatenated, 10 letters; then the last two digits of the
-    birth year and a presence bit. Swapped given and family fields sort alike.
-``blk_phon_family``
-    the Metaphone codes of the family tokens, 6 letters; the given name's first letter;
-    the birth month and day. Spelling variants that keep the sound, wrong birth years.
 ``blk_dob``
     the birth year, month and day; then 4 letters of the family and of the given tokens.
     Pairs whose names were corrupted beyond recognition but whose date agrees.
-``blk_hi``
-    the alphabetically last name token, 9 letters; the birth year's last digits. A
-    record with an extra or a missing token (a second given name) still meets its
-    partner through the token they share.
 ``blk_rev``
     the family tokens written backwards, 6 letters; the birth year; 4 given letters.
     Typos in the first letters of the family name.
+``blk_given``
+    the given tokens sorted and concatenated (6 letters), then 4 family letters and the
+    birth year's last digits. Family names spelt differently, or replaced.
+``blk_rev_all``
+    every name token written backwards, sorted, 10 letters; the year's last digits.
+    Typos early in any token; swapped given and family fields.
+``blk_phon_all``
+    the Metaphone codes of every name token, sorted, 10 letters; the year's last digits.
+    Spelling variants that keep the sound; swapped fields.
+``blk_letters``
+    the letters of all name tokens, rarest letter first (a fixed English frequency
+    order), 12 letters; no date. Names split or joined differently ("Jun Iang" /
+    "Juniang"), tokens in another order, and missing or partial birth dates
+    (year-agnostic).
 
 The plaintext twin of the secure blocking is :func:`sn_candidates` (the candidate pairs
 of one pass) and :func:`sorted_order`.
@@ -51,11 +56,19 @@ __all__ = [
     "DEFAULT_WINDOW",
     "blocking_keys",
     "pack_letters",
+    "rare_first",
     "sn_candidates",
     "sorted_order",
 ]
 
-BLOCK_KEYS: tuple[str, ...] = ("blk_tokens", "blk_phon_family", "blk_dob", "blk_hi", "blk_rev")
+BLOCK_KEYS: tuple[str, ...] = (
+    "blk_dob",
+    "blk_rev",
+    "blk_given",
+    "blk_rev_all",
+    "blk_phon_all",
+    "blk_letters",
+)
 """The sorting keys of the passes, in pass order (columns of the encoding)."""
 DEFAULT_WINDOW = 8
 """Records after each record that it is compared with, per pass (see LINKAGE.md)."""
@@ -88,30 +101,47 @@ def _year8(year: int) -> int:
     return year - 1899 if 1900 <= year <= 2154 else 0
 
 
+#: Letters from the most to the least frequent in English names; :func:`rare_first`
+#: orders a name's letters by the reverse, so the sort key starts with its rare letters.
+LETTER_FREQUENCY = "eainorlstudkmhgcbpvjzfyxwq"
+_RARITY = {c: i for i, c in enumerate(reversed(LETTER_FREQUENCY))}
+
+
+def rare_first(text: str) -> str:
+    """The letters of ``text`` (``a``..``z``), rarest first (ties alphabetical).
+
+    Examples
+    --------
+    >>> rare_first("juniang") == rare_first("iangjun")
+    True
+    >>> rare_first("kazi")
+    'zkai'
+    """
+    return "".join(sorted((c for c in text if "a" <= c <= "z"), key=lambda c: (_RARITY[c], c)))
+
+
 def blocking_keys(
     given: Sequence[str], family: Sequence[str], year: int, month: int, day: int
 ) -> dict[str, int]:
     """The sorting key of every pass (:data:`BLOCK_KEYS`) for one normalised record."""
     g, f = "".join(sorted(given)), "".join(sorted(family))
     toks = sorted(set(given) | set(family))
-    hi = toks[-1] if toks else ""
     y8 = _year8(year)
     yy = (year % 100) << 1 | 1 if year else 0
-    phon = "".join(str(jellyfish.metaphone(t)) for t in sorted(family)).lower()
     rev = "".join(sorted(t[::-1] for t in family))
+    rev_all = "".join(sorted(t[::-1] for t in toks))
+    phon = "".join(sorted(str(jellyfish.metaphone(t)).lower() for t in toks))
     return {
-        "blk_tokens": (pack_letters("".join(toks), 10) << 8) | yy,
-        "blk_phon_family": (pack_letters(phon, 6) << 14)
-        | (pack_letters(g, 1) << 9)
-        | (month << 5)
-        | day,
         "blk_dob": (y8 << 52)
         | (month << 48)
         | (day << 43)
         | (pack_letters(f, 4) << 23)
         | (pack_letters(g, 4) << 3),
-        "blk_hi": (pack_letters(hi, 9) << 8) | yy,
         "blk_rev": (pack_letters(rev, 6) << 28) | (y8 << 20) | pack_letters(g, 4),
+        "blk_given": (pack_letters(g, 6) << 34) | (pack_letters(f, 4) << 14) | yy,
+        "blk_rev_all": (pack_letters(rev_all, 10) << 8) | yy,
+        "blk_phon_all": (pack_letters(phon, 10) << 8) | yy,
+        "blk_letters": pack_letters(rare_first("".join(toks)), 12) << 4,
     }
 
 

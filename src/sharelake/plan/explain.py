@@ -98,6 +98,11 @@ def describe_text(
             lines.append(f"read table {n.table!r} ({what})")
         elif isinstance(n, tree.Concat):
             lines.append(f"stack the rows of {refs}")
+        elif isinstance(n, tree.Overlap) and tree.own_reveal(n):
+            lines.append(
+                f"link the person lists of {refs}; release the records of the first list, "
+                "each with the number of other lists it is linked to"
+            )
         elif isinstance(n, tree.Overlap):
             lines.append(
                 f"count how many distinct {'+'.join(n.on)} occur in each combination "

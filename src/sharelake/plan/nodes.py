@@ -240,10 +240,13 @@ def overlap(
 ) -> Node:
     """The capture-history (overlap) table of 2..12 lists on the person key ``on``.
 
-    ``linkage`` (``{"mode": "fuzzy" | "exact", "window": w | None, "rounds": R}``, with
-    ``on = ["person"]``): the inputs are person tables and the persons are found inside
-    MPC by record linkage of all lists at once and clustering
-    (:mod:`sharelake.linkage.blocked`); ``window`` None scores every pair.
+    ``linkage`` (``{"mode": "fuzzy" | "exact" | "probabilistic", "window": w | None,
+    "rounds": R}``, with ``on = ["person"]``): the inputs are person tables and the
+    persons are found inside MPC by record linkage of all lists at once and clustering
+    (:mod:`sharelake.linkage.blocked`); ``window`` None scores every pair. With
+    ``"reveal": "own"`` in ``linkage`` the result is instead the first list's records
+    (``record_id``, ``lists``, ``matches``: how many other lists each is linked to),
+    for the owner of that list only.
 
     Examples
     --------

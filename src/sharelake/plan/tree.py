@@ -621,6 +621,11 @@ def link_columns(reveal: str) -> list[str]:
     }[reveal]
 
 
+def own_reveal(node: Overlap) -> bool:
+    """Does this overlap by linkage release the first list's own records (``reveal`` own)?"""
+    return node.linkage is not None and node.linkage.get("reveal") == "own"
+
+
 def overlap_names(node: Overlap) -> list[str]:
     """The list names of an overlap's ``in_<name>`` columns (table names, or positions)."""
     names = [s.table if isinstance(s, Scan) else str(i) for i, s in enumerate(node.inputs)]
@@ -688,6 +693,14 @@ def lineage(
                     for s, ks in zip(subs, overlap_keys(n, subs), strict=True)
                 )
             )
+            if own_reveal(n):  # the first list's records and how many lists each is in
+                _need(subs[0].columns, ["record_id"], f"{path}.inputs[0]")
+                names = link_columns("own")  # record ids only to their owner (verdict)
+                return Lineage(
+                    {c: frozenset() for c in names},
+                    rows | keys,
+                    forms=dict.fromkeys(names, "raw"),
+                )
             out: dict[str, frozenset[Src]] = {f"in_{nm}": frozenset() for nm in overlap_names(n)}
             kinds: dict[str, Form] = dict.fromkeys(out, "key")
             out["count"], kinds["count"] = frozenset(), "agg"

@@ -72,7 +72,11 @@ OPTIONAL: dict[str, frozenset[str]] = {
     "overlap": frozenset({"linkage"}),
 }
 #: ``overlap.linkage.mode`` values: persons found by record linkage of person tables
-OVERLAP_LINKAGE: tuple[str, ...] = ("fuzzy", "exact")
+OVERLAP_LINKAGE: tuple[str, ...] = ("fuzzy", "exact", "probabilistic")
+#: ``overlap.linkage.reveal`` values: ``own`` releases, instead of the overlap table, the
+#: first list's records with the number of other lists each is linked to (absent: the
+#: overlap table)
+OVERLAP_LINKAGE_REVEALS: tuple[str, ...] = ("own",)
 #: Most rounds of the clustering an overlap by linkage may ask for
 MAX_CLUSTER_ROUNDS = 32
 #: ``link.blocking.method`` values (absent ``blocking``: every pair is scored)
@@ -295,9 +299,12 @@ def _validate_node(node: Any, path: str, depth: int, count: list[int]) -> None:
 
 
 def _linkage(lk: Any, on: Any, path: str) -> None:
-    """``{"mode": "fuzzy" | "exact", "window": int | null, "rounds": int}`` (on = person)."""
-    if not isinstance(lk, dict) or set(lk) != {"mode", "window", "rounds"}:
+    """``{"mode": "fuzzy" | "exact" | "probabilistic", "window": int | null, "rounds": int}``
+    and optionally ``"reveal": "own"`` (on = person)."""
+    if not isinstance(lk, dict) or set(lk) - {"reveal"} != {"mode", "window", "rounds"}:
         raise _fail(path, "expected an object with mode, window and rounds")
+    if "reveal" in lk and lk["reveal"] not in OVERLAP_LINKAGE_REVEALS:
+        raise _fail(f"{path}.reveal", f"unknown reveal {lk['reveal']!r} (own)")
     if lk["mode"] not in OVERLAP_LINKAGE:
         raise _fail(f"{path}.mode", f"unknown linkage {lk['mode']!r}")
     if lk["window"] is not None:
