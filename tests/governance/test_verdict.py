@@ -275,8 +275,8 @@ def test_the_own_reveal_of_k_lists_is_for_the_owner_of_the_first_list_only() -> 
     lk = {"mode": "probabilistic", "window": 8, "rounds": 3, "reveal": "own"}
     root = pn.overlap([pn.scan("ppl_a"), pn.scan("ppl_b")], ["person"], linkage=lk)
     tables = _person_tables()
-    mine = check_plan(pn.make_plan(root), tables, "ngo")
+    mine = verdict(root, "ngo", tables)
     assert "link_own" not in {r.rule for r in mine.reasons}
-    theirs = check_plan(pn.make_plan(root), tables, "police")
+    theirs = verdict(root, "police", tables)
     assert theirs.decision == "deny"
     assert ("ppl_a", "", "link_own") in rules(theirs)
