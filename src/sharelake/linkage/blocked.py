@@ -357,22 +357,15 @@ def _payload(p: Party, tables: Sequence[SharedPeople], prm: FuzzyParams) -> dict
     }
 
 
-#: Columns of the Fellegi-Sunter scorer that travel through each pass's sort.
-_FS_COLUMNS = (
-    "given_count",
-    "family_count",
-    "dob_year_present",
-    "dob_month_present",
-    "dob_day_present",
-)
-
-
 def _fs_payload(p: Party, tables: Sequence[SharedPeople], fs: FSScoring) -> dict[str, list[AShare]]:
-    """The encodings the Fellegi-Sunter scorer needs and the term-frequency units."""
-    mats = ("given", "family", "dob")
-    out = {m: _columns_of(_cat([t.matrices[m] for t in tables])) for m in mats}
-    for c in _FS_COLUMNS:
-        out[c] = [_cat([t.columns[c] for t in tables])]
+    """Every encoding the Fellegi-Sunter scorer may read (all columns the tables share,
+    ``c:<name>``, and every matrix but the weighted scorer's ``all``, ``m:<name>``),
+    and the term-frequency units over the union of the lists."""
+    common = set.intersection(*(set(t.columns) for t in tables))
+    out = {f"c:{c}": [_cat([t.columns[c] for t in tables])] for c in sorted(common)}
+    for m in sorted(tables[0].matrices):
+        if m != "all":
+            out[f"m:{m}"] = _columns_of(_cat([t.matrices[m] for t in tables]))
     if fs.weights.tf:
         toks = {c: _cat([t.columns[c] for t in tables]) for c in ("tok_given", "tok_family")}
         tg, tf = fs_tf_units(p, SharedPeople(toks, {}), [], fs.cfg)
@@ -390,7 +383,8 @@ def _fs_pair_scores(p: Party, moved: dict[str, AShare], fs: FSScoring, w: int) -
     are row ranges of the sorted encodings (views, no gather), scored in chunks of
     :data:`FS_PAIRS` pairs."""
     nn = len(moved["row"])
-    mats = ("given", "family", "dob")
+    cols = [k[2:] for k in moved if k.startswith("c:")]
+    mats = [k[2:] for k in moved if k.startswith("m:")]
     out_a = np.zeros(w * nn, dtype=np.uint64)
     out_b = np.zeros(w * nn, dtype=np.uint64)
     for d in range(1, w + 1):
@@ -398,8 +392,8 @@ def _fs_pair_scores(p: Party, moved: dict[str, AShare], fs: FSScoring, w: int) -
             r1 = min(nn - d, r0 + FS_PAIRS)
             sides = [
                 SharedPeople(
-                    {c: _rows(moved[c], lo, hi) for c in _FS_COLUMNS},
-                    {m: _rows(moved[m], lo, hi) for m in mats},
+                    {c: _rows(moved[f"c:{c}"], lo, hi) for c in cols},
+                    {m: _rows(moved[f"m:{m}"], lo, hi) for m in mats},
                 )
                 for lo, hi in ((r0, r1), (r0 + d, r1 + d))
             ]
@@ -484,7 +478,9 @@ def link_lists(
             if name == "list":
                 moved.update({f"list{j}": c for j, c in enumerate(cols)})  # type: ignore[misc]
             else:
-                moved[name] = _stack_cols(cols) if len(cols) > 1 else cols[0]  # type: ignore[assignment]
+                moved[name] = (
+                    _stack_cols(cols) if len(cols) > 1 or name.startswith("m:") else cols[0]
+                )  # type: ignore[assignment]
         num: AShare
         den: AShare | None
         if fs is None:
