@@ -477,10 +477,12 @@ def link_lists(
             off += len(payload[name])
             if name == "list":
                 moved.update({f"list{j}": c for j, c in enumerate(cols)})  # type: ignore[misc]
+            elif len(cols) > 1 or name.startswith("m:"):
+                moved[name] = _stack_cols(cols)
             else:
-                moved[name] = (
-                    _stack_cols(cols) if len(cols) > 1 or name.startswith("m:") else cols[0]
-                )  # type: ignore[assignment]
+                (single,) = cols
+                assert isinstance(single, AShare)
+                moved[name] = single
         num: AShare
         den: AShare | None
         if fs is None:
