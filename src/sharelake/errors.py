@@ -6,8 +6,10 @@ where. The tree (``tests/test_errors.py`` checks that it is complete and true)::
 
     SharelakeError
     ├── ProtocolError              a peer broke the message protocol (session, sequence, size)
-    │   └── ProtocolVersionError   a peer speaks another protocol version (net.framing)
+    │   ├── ProtocolVersionError   a peer speaks another protocol version (net.framing)
+    │   └── InsufficientCheckingError  an unchecked value reached an opening (mpc.checks)
     ├── IntegrityError             redundant copies of a share disagree: a party tampered
+    │   └── VerificationError      a check of products or AND gates failed (mpc.checks)
     ├── PeerError                  a named peer could not be reached in time
     │   ├── PeerTimeoutError       no message within the deadline
     │   ├── PeerDisconnectedError  the connection closed or broke

@@ -21,20 +21,30 @@ runner = CliRunner()
 
 
 @pytest.mark.tls
-def test_bench_quick_over_tls_writes_plausible_records_for_mul(tmp_path: Path) -> None:
+def test_bench_quick_over_tls_writes_plausible_records_for_mul_at_both_security_levels(
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "bench.json"
     args = ["bench", "--quick", "--sizes", "1e3", "--ops", "mul", "--no-mpyc", "--json", str(out)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     records = json.loads(out.read_text())
     keys = {"system", "op", "n", "seconds", "rounds", "bytes", "ops_per_s", "note"}
-    assert all(set(r) == keys for r in records)
-    secure = next(r for r in records if r["system"] == "sharelake")
-    assert (secure["op"], secure["n"]) == ("mul", 1000)
-    assert secure["seconds"] > 0
-    assert secure["rounds"] == 1  # one resharing round
-    assert secure["bytes"] == 8 * 1000  # one ring element per product, per party
-    assert secure["ops_per_s"] == pytest.approx(1000 / secure["seconds"])
+    assert all(
+        set(r) == keys | ({"security"} if r["system"] == "sharelake" else set()) for r in records
+    )
+    secure = {r["security"]: r for r in records if r["system"] == "sharelake"}
+    assert set(secure) == {"malicious", "semi-honest"}
+    for r in secure.values():
+        assert (r["op"], r["n"]) == ("mul", 1000)
+        assert r["seconds"] > 0
+        assert r["ops_per_s"] == pytest.approx(1000 / r["seconds"])
+    semi = secure["semi-honest"]
+    assert semi["rounds"] == 1  # one resharing round
+    assert semi["bytes"] == 8 * 1000  # one ring element per product, per party
+    mal = secure["malicious"]
+    assert mal["rounds"] == 1 + 5  # the product, then the five rounds of its check
+    assert mal["bytes"] > 3 * semi["bytes"]  # at least k >= 2 triples and their openings
     plain = next(r for r in records if r["system"] == "plaintext")
     assert (plain["op"], plain["n"]) == ("mul", 1000)
     assert plain["seconds"] > 0
@@ -68,17 +78,21 @@ def test_an_operation_whose_module_has_not_landed_is_skipped_with_a_note(
     skipped = next(r for r in records if r["system"] == "sharelake" and r["op"] == "not_landed")
     assert skipped["seconds"] is None
     assert "not available" in (skipped["note"] or "")
-    ran = next(r for r in records if r["system"] == "sharelake" and r["op"] == "mul")
-    assert ran["seconds"] is not None and ran["rounds"] == 1
+    ran = [r for r in records if r["system"] == "sharelake" and r["op"] == "mul"]
+    assert {r["security"]: r["rounds"] for r in ran} == {"semi-honest": 1, "malicious": 6}
+    assert all(r["seconds"] is not None for r in ran)
 
 
 def test_every_secure_figure_is_the_same_at_all_three_parties() -> None:
     from sharelake.net.memory import run_in_memory
 
     plan = [{"op": "mul", "n": 50}, {"op": "mul", "n": 70}]
-    results = run_in_memory(bench_suite.suite_body, [{"plan": plan}] * 3)
+    results = run_in_memory(bench_suite.suite_body, [{"plan": plan}] * 3, security="semi-honest")
     assert results[0] == results[1] == results[2]
     assert [r["bytes"] for r in results[0]] == [400, 560]
+    checked = run_in_memory(bench_suite.suite_body, [{"plan": plan}] * 3, security="malicious")
+    assert checked[0] == checked[1] == checked[2]
+    assert all(r["bytes"] > 3 * 560 for r in checked[0])  # the product and its check
 
 
 def test_sizes_are_parsed_from_scientific_notation() -> None:
@@ -137,6 +151,7 @@ def test_extension_modules_register_their_operations_after_the_core_ones() -> No
 def test_bench_with_rtt_runs_the_suite_once_per_rtt_and_records_it(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     args = ["bench", "--sizes", "1e3", "--ops", "mul", "--no-mpyc", "--json", str(out)]
+    args += ["--security", "semi-honest"]
     result = runner.invoke(app, [*args, "--rtt", "0ms,40ms", "--bandwidth", "1Gbit"])
     assert result.exit_code == 0, result.output
     records = json.loads(out.read_text())

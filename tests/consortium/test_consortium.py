@@ -177,6 +177,21 @@ def test_save_and_load_round_trip(cluster: Path, tmp_path: Path) -> None:
     assert Consortium.load(cons.save(tmp_path / "copy.toml")) == cons
 
 
+def test_security_is_malicious_unless_the_founders_sign_semi_honest(
+    cluster: Path, tmp_path: Path
+) -> None:
+    cons = Consortium.load(cluster)
+    assert cons.security == "malicious"
+    assert "security" not in cons.to_dict()["consortium"]  # the default is not written
+    relaxed = Consortium.load(
+        edited(cluster, tmp_path, lambda d: d["consortium"].update(security="semi-honest"))
+    )
+    assert relaxed.security == "semi-honest"
+    assert relaxed.to_dict()["consortium"]["security"] == "semi-honest"
+    # the choice is part of the signed file: it changes what the founders sign
+    assert relaxed.to_dict() != cons.to_dict()
+
+
 # -- consortium.toml validation ------------------------------------------------------------
 
 
@@ -210,6 +225,8 @@ _DELETE = object()
         ("consortium.name", "", "consortium.name", "must not be empty"),
         ("consortium.ca_cert", 5, "consortium.ca_cert", "expected a string"),
         ("consortium.nmae", "x", "consortium.nmae", "unknown key"),
+        ("consortium.security", "honest", "consortium.security", "malicious, semi-honest"),
+        ("consortium.security", 1, "consortium.security", "expected a string"),
         ("nodes.1.api_port", _DELETE, "nodes[1].api_port", "missing required key"),
         ("nodes.1.api_port", "8400", "nodes[1].api_port", "expected an integer"),
         ("nodes.1.api_port", 70000, "nodes[1].api_port", "1-65535"),

@@ -20,7 +20,9 @@ plaintext or MPyC twin.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from rich.table import Table
 
 from ..harness.procs import run_in_processes
 from ..net.memory import run_in_memory
+from ..mpc.checks import SECURITY_LEVELS, Security
 from ..net.relay import LinkSpec
 from .baseline_mpyc import MPYC_OPS, mpyc_installed, run_mpyc_sweep
 from .lake import CLUSTER_OPS, run_cluster_ops
@@ -80,6 +83,20 @@ def parse_ops(text: str) -> list[str]:
     return ops
 
 
+@contextmanager
+def _security(level: Security) -> Iterator[None]:
+    """Parties set up inside the block (threads or child processes) run at ``level``."""
+    old = os.environ.get("SHARELAKE_SECURITY")
+    os.environ["SHARELAKE_SECURITY"] = level
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["SHARELAKE_SECURITY"]
+        else:
+            os.environ["SHARELAKE_SECURITY"] = old
+
+
 def run_secure(
     plan: list[dict[str, Any]],
     *,
@@ -120,8 +137,12 @@ def run_bench(
     console: Console | None = None,
     rtts: Sequence[float] = (),
     bandwidth: float | None = None,
+    securities: Sequence[Security] = SECURITY_LEVELS,
 ) -> list[Record]:
     """The whole benchmark: secure suite, plaintext twins, MPyC; returns every record.
+
+    The secure suite runs once per security level in ``securities`` (malicious and
+    semi-honest by default, side by side); its records carry ``security``.
 
     With ``rtts``, the secure suite runs once per round-trip time (seconds) behind
     latency relays (:mod:`sharelake.net.relay`, ``bandwidth`` bits/s per direction when
@@ -153,7 +174,8 @@ def run_bench(
     with Progress(*columns, console=console, transient=False) as progress:
         label = f"sharelake ({transport})"
         links: list[LinkSpec | None] = [LinkSpec.from_rtt(r, bandwidth) for r in rtts] or [None]
-        secure_task = progress.add_task(label, total=len(plan) * len(links))
+        variants = [(sec, link) for sec in securities for link in links]
+        secure_task = progress.add_task(label, total=len(plan) * len(variants))
         plain_task = progress.add_task("plaintext", total=len(ops) * len(sizes))
         mpyc_task = progress.add_task("mpyc -M3", total=len(mpyc_plan) * len(sizes))
         done: list[Record] = []
@@ -166,11 +188,12 @@ def run_bench(
                 done.append(event["record"])
                 progress.advance(secure_task)
 
-        for link in links if plan else []:
+        for sec, link in variants if plan else []:
             done.clear()
             got: list[Record] = []
             try:
-                got = run_secure(plan, transport=transport, on_event=on_event, link=link)
+                with _security(sec):
+                    got = run_secure(plan, transport=transport, on_event=on_event, link=link)
             except Exception as exc:
                 console.print(f"[red]secure suite aborted: {type(exc).__name__}: {exc}")
                 got = list(done)
@@ -179,8 +202,9 @@ def run_bench(
                     make_record("sharelake", s["op"], s["n"], None, note=note)
                     for s in plan[len(done) :]
                 ]
-            if link is not None:
-                for r in got:
+            for r in got:
+                r["security"] = sec
+                if link is not None:
                     r["rtt"] = 2 * link.delay
             records += got
         progress.update(secure_task, description=label)
@@ -251,22 +275,27 @@ def render_table(records: Sequence[Record]) -> Table:
     run are listed in the table's caption.
     """
     by_key = {(r["system"], r["op"], r["n"]): r for r in records if "rtt" not in r}
-    secure = {(r["op"], r["n"], r.get("rtt")): r for r in records if r["system"] == "sharelake"}
+    secure = {
+        (r["op"], r["n"], r.get("rtt"), r.get("security", "")): r
+        for r in records
+        if r["system"] == "sharelake"
+    }
     rtts = sorted({k[2] for k in secure if k[2] is not None})
+    levels = sorted({k[3] for k in secure})
     keys = sorted(
-        {(op, n, rtt) for op, n, rtt in secure}
-        | {(r["op"], r["n"], None) for r in records if r["system"] != "sharelake"},
-        key=lambda k: (_op_order(k[0]), k[0], k[1], -1.0 if k[2] is None else k[2]),
+        set(secure) | {(r["op"], r["n"], None, levels[0] if levels else "") for r in records},
+        key=lambda k: (_op_order(k[0]), k[0], k[1], -1.0 if k[2] is None else k[2], k[3]),
     )
     if rtts:
-        keys = [k for k in keys if k[2] is not None or (k[0], k[1], None) in secure]
+        keys = [k for k in keys if k[2] is not None or (k[0], k[1], None, k[3]) in secure]
     table = Table(title="sharelake bench: op only, slowest party; bytes = most one party sent")
-    cols = ("op", "n", *(("rtt",) if rtts else ()), "sharelake s", "ops/s", "rounds")
+    sec_col = ("security",) if len(levels) > 1 else ()
+    cols = ("op", "n", *(("rtt",) if rtts else ()), *sec_col, "sharelake s", "ops/s", "rounds")
     for col in (*cols, "bytes/party", "plain s", "mpyc s", "mpyc ops/s", "x mpyc"):
         table.add_column(col, justify="left" if col == "op" else "right")
     notes: dict[str, list[str]] = {}
-    for op, n, rtt in keys:
-        sl = secure.get((op, n, rtt))
+    for op, n, rtt, level in keys:
+        sl = secure.get((op, n, rtt, level))
         pl = by_key.get(("plaintext", op, n))
         mp = by_key.get(("mpyc", op, n))
         ratio = "-"
@@ -280,6 +309,7 @@ def render_table(records: Sequence[Record]) -> Table:
             op,
             f"{n:,}",
             *rtt_cell,
+            *((level or "-",) if sec_col else ()),
             _fmt_s(sl["seconds"] if sl else None),
             _fmt_rate(sl["ops_per_s"] if sl else None),
             "-" if not sl or sl["rounds"] is None else str(sl["rounds"]),

@@ -41,6 +41,7 @@ from ..mpc.compare import eq, lt
 from ..mpc.party import Party
 from ..mpc.shuffle import shuffle
 from ..mpc.sort import sort
+from ..mpc.verify import verify
 
 Thunk = Callable[[], object]
 SecureSetup = Callable[[Party, int], Thunk]
@@ -70,7 +71,9 @@ class Record(TypedDict):
 
     ``seconds`` is the slowest party's time of the best repetition; ``rounds`` and
     ``bytes`` are the maximum over the three parties of what one party sent; ``rtt``
-    (seconds, only with ``--rtt``) is the round-trip time of the simulated link.
+    (seconds, only with ``--rtt``) is the round-trip time of the simulated link;
+    ``security`` (secure rows) is the level the nodes ran at: ``"malicious"`` (the op and
+    the check of its products and AND gates) or ``"semi-honest"``.
     """
 
     system: str
@@ -82,6 +85,7 @@ class Record(TypedDict):
     ops_per_s: float | None
     note: str | None
     rtt: NotRequired[float]
+    security: NotRequired[str]
 
 
 def make_record(
@@ -287,6 +291,7 @@ def _time_op(p: Party, thunk: Thunk, reps: int) -> tuple[float, int, int]:
         r0, b0 = p.chan.stats.snapshot()
         t0 = time.perf_counter()
         thunk()
+        verify(p, check="bench")  # malicious setting: the op's products and ANDs are checked
         p.chan.flush()
         times.append(time.perf_counter() - t0)
         r1, b1 = p.chan.stats.snapshot()

@@ -7,7 +7,7 @@ so ``sharelake --help`` and ``sharelake version`` stay fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -88,6 +88,14 @@ def bench(
         str | None,
         typer.Option("--bandwidth", help="With --rtt: a cap per direction, e.g. 1Gbit."),
     ] = None,
+    security: Annotated[
+        str,
+        typer.Option(
+            "--security",
+            help="Security levels to run the secure suite at, side by side "
+            "(malicious: products and AND gates checked; semi-honest).",
+        ),
+    ] = "malicious,semi-honest",
 ) -> None:
     """Run the benchmark suite: sharelake, plaintext numpy and MPyC, side by side.
 
@@ -115,6 +123,8 @@ def bench(
         (:mod:`sharelake.net.relay`); the plaintext and MPyC baselines run once.
     bandwidth
         Bits per second of each relayed direction (``1Gbit``, ``100Mbit``).
+    security
+        ``malicious,semi-honest`` (default: both, in the same run), or one of them.
     """
     from rich.console import Console
 
@@ -128,6 +138,7 @@ def bench(
         run_bench,
         write_json,
     )
+    from ..mpc.checks import SECURITY_LEVELS, Security
 
     if transport not in ("tls", "memory"):
         raise typer.BadParameter("must be tls or memory", param_hint="--transport")
@@ -149,6 +160,13 @@ def bench(
         raise typer.BadParameter("--rtt needs --transport tls", param_hint="--rtt")
     if quick:
         size_list = [n for n in size_list if n <= QUICK_MAX] or [min(size_list)]
+    levels = [t.strip() for t in security.split(",") if t.strip()]
+    bad = [t for t in levels if t not in SECURITY_LEVELS]
+    if bad or not levels:
+        raise typer.BadParameter(
+            f"must be a list of {', '.join(SECURITY_LEVELS)}; got {security!r}",
+            param_hint="--security",
+        )
     console = Console(width=max(Console().width, 120))
     records = run_bench(
         op_list,
@@ -159,6 +177,7 @@ def bench(
         console=Console(stderr=True),
         rtts=rtts,
         bandwidth=cap,
+        securities=[cast(Security, t) for t in levels],
     )
     console.print(render_table(records))
     if json_file is not None:

@@ -46,6 +46,9 @@ both cases the certificate must also have the pinned ``cert_fingerprint``.
     name = "monitoring"              # lowercase letters, digits, "_", "-" (at most 64)
     description = "Yearly estimate of the number of victims, for the national report"
 
+    [consortium]
+    security = "semi-honest"         # optional; default "malicious" (SECURITY.md)
+
 A file without ``[[purposes]]`` (every file written before purposes existed) keeps
 working: it has the one implicit purpose :data:`DEFAULT_PURPOSE` (``"unspecified"``),
 which every query without a named purpose serves. Once the file lists purposes, every
@@ -73,6 +76,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ..errors import AuthenticationError, SharelakeError
+from ..mpc.checks import SECURITY_LEVELS, Security
 from .keys import decode_public_key, encode_public_key
 
 __all__ = [
@@ -284,6 +288,13 @@ class Consortium:
         Member public keys (base64) and node certificate fingerprints never accepted again.
     path
         The file this was loaded from, if any.
+    purposes
+        The purposes of processing the members agreed on.
+    security
+        ``"malicious"`` (default: every product and AND gate is verified before anything
+        that depends on it is opened; a deviating node makes the query abort) or
+        ``"semi-honest"`` (faster, honest-but-curious nodes only), the consortium's
+        explicit, founder-signed choice (``[consortium] security``).
     """
 
     name: str
@@ -297,6 +308,7 @@ class Consortium:
     revoked_certs: frozenset[str] = frozenset()
     path: Path | None = field(default=None, compare=False)
     purposes: Mapping[str, Purpose] = field(default_factory=dict)
+    security: Security = "malicious"
 
     @property
     def agreed_purposes(self) -> dict[str, Purpose]:
@@ -462,7 +474,14 @@ the consortium (agreed: research)
             head,
             "consortium",
             required={"name"},
-            optional={"ca_cert", "founders", "revision", "revoked_keys", "revoked_certs"},
+            optional={
+                "ca_cert",
+                "founders",
+                "revision",
+                "revoked_keys",
+                "revoked_certs",
+                "security",
+            },
         )
         name = v.text(head, "name", "consortium.name")
         ca: Path | None = None
@@ -480,6 +499,15 @@ the consortium (agreed: research)
         revoked_certs = frozenset(
             t.lower() for t in _texts(v, head, "revoked_certs", "consortium.revoked_certs")
         )
+        security: Security = "malicious"
+        if "security" in head:
+            level = v.text(head, "security", "consortium.security")
+            if level not in SECURITY_LEVELS:
+                v.fail(
+                    "consortium.security",
+                    f"must be one of {', '.join(SECURITY_LEVELS)}, got {level!r}",
+                )
+            security = level
         nodes = _parse_nodes(v, v.array(doc, "nodes", "nodes"))
         if ca is None:
             for n in nodes:
@@ -505,6 +533,7 @@ the consortium (agreed: research)
             revoked_certs=revoked_certs,
             path=path,
             purposes=purposes,
+            security=security,
         )
 
     def to_dict(
@@ -526,6 +555,8 @@ the consortium (agreed: research)
             head["revoked_keys"] = sorted(self.revoked_keys)
         if self.revoked_certs:
             head["revoked_certs"] = sorted(self.revoked_certs)
+        if self.security != "malicious":  # the default is not written (older files sign alike)
+            head["security"] = self.security
         nodes = []
         for n in self.nodes:
             item: dict[str, Any] = {

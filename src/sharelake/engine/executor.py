@@ -24,6 +24,7 @@ import numpy as np
 from ..mpc.party import Party
 from ..mpc.ring import Arr
 from ..mpc.scan import stable_partition
+from ..mpc.verify import verify
 from ..plan import tree
 from ..plan.canonical import PlanError
 from ..relational import expr as rexpr
@@ -186,6 +187,7 @@ def release_rows(p: Party, table: SecretTable, *, ordered: bool = False) -> Rele
     only the analyst, holding all three bundles, can reconstruct them.
     """
     c = compact(p, table, order="stable" if ordered else "random")
+    verify(p, check="release")  # nothing computed from an unchecked gate leaves the node
     arrays: dict[str, Arr] = {}
     for name, col in c.columns.items():
         arrays[f"{name}.values.a"] = col.values.a

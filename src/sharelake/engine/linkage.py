@@ -375,6 +375,7 @@ def _from_links(
 
 def _reshare(p: Party, z: Arr) -> AShare:
     """3-out-of-3 local terms -> replicated sharing (one round)."""
+    p.checks.unverified("engine.linkage.reshare")
     z = z + p.zero_share(z.shape)
     return AShare(z, p.pass_prev(z))
 

@@ -105,6 +105,7 @@ def _reshare_sum(p: Party, z: np.ndarray) -> AShare:
     As :func:`sharelake.mpc.arith.mul` (Araki et al. 2016) with the masked term sent as
     32 bits: every value this module reshares is read on at most 32 bits later.
     """
+    p.checks.unverified("linkage.fs_secure.reshare_sum")
     z = z.astype(np.uint32)
     z += p.prg_own.fill(np.empty(z.shape, dtype=np.uint32))
     z -= p.prg_next.fill(np.empty(z.shape, dtype=np.uint32))

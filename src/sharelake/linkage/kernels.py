@@ -67,6 +67,7 @@ def split(x: AShare, sizes: Sequence[int]) -> list[AShare]:
 
 def reshare_sum(p: Party, z: Arr) -> AShare:
     """3-out-of-3 local terms -> replicated sharing (one round, Araki et al. 2016)."""
+    p.checks.unverified("linkage.reshare_sum")
     z = z + p.zero_share(z.shape)
     return AShare(z, p.pass_prev(z))
 
@@ -125,6 +126,7 @@ def eq0_terms(p: Party, z: Arr, bits: int) -> BitShare:
     def planes(v: npt.NDArray[np.uint8]) -> Arr:
         return np.stack([pack((v >> np.uint8(j)) & np.uint8(1)) for j in range(bits)])
 
+    p.checks.unverified("linkage.eq0_terms")
     if p.id == 0:
         r = p.prg_next.words(shape)
         a = planes(z8) ^ r

@@ -23,6 +23,7 @@ from ..errors import IntegrityError
 from .party import Party
 from .ring import Arr
 from .shares import AShare, BShare
+from .verify import verify
 
 DIGEST = 32
 
@@ -64,14 +65,24 @@ def _open_components(p: Party, a: Arr, b: Arr) -> Arr:
     return missing
 
 
-def open_arith(p: Party, x: AShare) -> Arr:
-    """Open ``x`` to all three parties (one round, checked)."""
+def open_arith(p: Party, x: AShare, *, check: str = "open") -> Arr:
+    """Open ``x`` to all three parties (one round, checked).
+
+    In the malicious setting every queued product and AND gate is verified first
+    (:func:`sharelake.mpc.verify.verify` under the name ``check``; five more rounds when
+    anything is queued).
+    """
+    verify(p, check=check)
     missing = _open_components(p, x.a, x.b)
     return x.a + x.b + missing
 
 
-def open_bool(p: Party, x: BShare) -> Arr:
-    """Open the XOR-shared words ``x`` to all three parties (one round, checked)."""
+def open_bool(p: Party, x: BShare, *, check: str = "open") -> Arr:
+    """Open the XOR-shared words ``x`` to all three parties (one round, checked).
+
+    Queued products and AND gates are verified first, as in :func:`open_arith`.
+    """
+    verify(p, check=check)
     missing = _open_components(p, x.a, x.b)
     return x.a ^ x.b ^ missing
 
@@ -82,7 +93,9 @@ def mul(p: Party, x: AShare, y: AShare) -> AShare:
     z += x.a * y.b
     z += x.b * y.a
     z += p.zero_share(z.shape)
-    return AShare(z, p.pass_prev(z))
+    out = AShare(z, p.pass_prev(z))
+    p.checks.record_mul(x, y, out)
+    return out
 
 
 def dot(p: Party, x: AShare, y: AShare) -> AShare:
@@ -91,6 +104,7 @@ def dot(p: Party, x: AShare, y: AShare) -> AShare:
     The local 3-out-of-3 terms are summed over d before the single resharing, so the
     communication is one element per output, not per product (Araki et al. 2016).
     """
+    p.checks.unverified("arith.dot")
     z = np.einsum("ij,ij->i", x.a, y.a)
     z += np.einsum("ij,ij->i", x.a, y.b)
     z += np.einsum("ij,ij->i", x.b, y.a)
@@ -107,6 +121,7 @@ def matmul(p: Party, x: AShare, y: AShare, *, bits: int = 64) -> AShare:
     garbage); for callers that work modulo 2^k afterwards (narrow comparisons), at a
     fraction of the local cost. The resharing mask is full width either way.
     """
+    p.checks.unverified("arith.matmul")
     z = local_matmul(x.a, y.a + y.b, bits=bits)
     z += local_matmul(x.b, y.a, bits=bits)
     z += p.zero_share(z.shape)
@@ -236,6 +251,7 @@ def trunc_prob(p: Party, x: AShare, d: int) -> AShare:
     with party 2 and sends it to party 0. One round, one message. For |x| < 2^l the result
     is floor(x / 2^d) or one more, except with probability 2^(l + 1 - 64).
     """
+    p.checks.unverified("arith.trunc_prob")
     sd = np.uint64(d)
     shape = x.a.shape
     if p.id == 0:

@@ -22,6 +22,7 @@ Computers 1960) or Kogge-Stone (IEEE Trans. Computers 1973) when all are.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Literal
 
@@ -80,10 +81,10 @@ def and_many(p: Party, pairs: Sequence[tuple[BShare, BShare]]) -> list[BShare]:
     got = p.pass_prev(z)
     out = []
     off = 0
-    for (x, _), s in zip(pairs, sizes, strict=True):
-        out.append(
-            BShare(z[off : off + s].reshape(x.a.shape), got[off : off + s].reshape(x.a.shape))
-        )
+    for (x, y), s in zip(pairs, sizes, strict=True):
+        res = BShare(z[off : off + s].reshape(x.a.shape), got[off : off + s].reshape(x.a.shape))
+        p.checks.record_and(x, y, res)
+        out.append(res)
         off += s
     return out
 
@@ -352,6 +353,7 @@ def _pair_gp(p: Party, us: BShare, vs: BShare, v: Arr | None, m: int) -> tuple[B
     first tree level. Positions are padded below 0 to an even count with a zero position.
     ``us`` rows: the m position planes of u then the m//2-ish pair products.
     """
+    p.checks.unverified("boolean.pair_gp")
     odd = m % 2
     npairs = (m + 1) // 2
     nb = us.a.shape[1]
@@ -402,6 +404,8 @@ def msb_planes(p: Party, xs: Sequence[AShare], k: int) -> list[BShare]:
     """
     if not 1 <= k <= 64:
         raise ValueError("bit width must be between 1 and 64")
+    if p.checks.enabled:
+        return _msb_planes_checked(p, xs, k)
     lens = [len(x) for x in xs]
     nbs = [nblocks(n) for n in lens]
     nbt = sum(nbs)
@@ -431,12 +435,81 @@ def msb_planes(p: Party, xs: Sequence[AShare], k: int) -> list[BShare]:
         g, q = _pair_gp(p, usp, vs, v, m)
         ((carry, _),) = reduce_gp(p, [(g, q, False)])
         top = _xor(top, carry)
+    return _split_words(top, nbs)
+
+
+def _split_words(top: BShare, nbs: Sequence[int]) -> list[BShare]:
+    """Cut a row of words into consecutive pieces of ``nbs`` words each."""
+    cuts = np.cumsum([0, *nbs])
+    return [top[int(a) : int(b)] for a, b in itertools.pairwise(cuts)]
+
+
+# ---- the checked (malicious-setting) split: three pair-known operands -------------------
+
+
+def component_planes(p: Party, x: AShare, k: int) -> tuple[BShare, BShare, BShare]:
+    """Boolean sharings of the low ``k`` bit-planes of each component x_0, x_1, x_2 of x.
+
+    Component j is known to parties j and j-1, and boolean component j is held by the same
+    two parties, so the planes of x_j become the trivial sharing (planes at component j,
+    zero elsewhere) with no communication and nothing a single party chooses alone: a
+    holder that uses another copy is caught by the redundant openings of the checks
+    (Mohassel & Rindal, ABY3, CCS 2018, section 5.3, malicious variant).
+    Shapes (k, nblocks(len(x))).
+    """
+    pa = to_planes(np.ascontiguousarray(x.a))[:k]
+    pb = to_planes(np.ascontiguousarray(x.b))[:k]
+    zero = np.zeros_like(pa)
     out = []
+    for j in range(3):
+        a = pa if j == p.id else zero
+        b = pb if j == p.next else zero
+        out.append(BShare(a, b))
+    return out[0], out[1], out[2]
+
+
+def split_checked(p: Party, x: AShare, k: int) -> tuple[BShare, BShare]:
+    """Plane sharings (s, c) with s + c = x mod 2^k from the three components (one AND round).
+
+    A carry-save layer: s = x_0 ^ x_1 ^ x_2, and c is the majority of the three shifted
+    up one position, maj = ((x_0 ^ x_2) & (x_1 ^ x_2)) ^ x_2 (one AND word per plane word;
+    queued for the check like every AND). Used instead of the two-operand reduction, whose
+    party-0 resharing no check covers.
+    """
+    c0, c1, c2 = component_planes(p, x, k)
+    s = _xor(_xor(c0, c1), c2)
+    if k == 1:
+        return s, BShare(np.zeros_like(s.a), np.zeros_like(s.b))
+    maj = _xor(and_(p, _xor(c0, c2)[: k - 1], _xor(c1, c2)[: k - 1]), c2[: k - 1])
+    zero = np.zeros((1, s.a.shape[1]), dtype=np.uint64)
+    c = BShare(np.concatenate([zero, maj.a]), np.concatenate([zero, maj.b]))
+    return s, c
+
+
+def _msb_planes_checked(p: Party, xs: Sequence[AShare], k: int) -> list[BShare]:
+    """:func:`msb_planes` in the malicious setting: carry-save split, then a carry tree.
+
+    Bit k-1 of s + c = s_{k-1} ^ c_{k-1} ^ the carry into k-1, reduced by
+    :func:`reduce_gp` from G = s & c, P = s ^ c. Every message is an AND round (checked):
+    1 + 1 + ceil(log2(k - 1)) rounds (8 for k = 64).
+    """
+    lens = [len(x) for x in xs]
+    nbs = [nblocks(n) for n in lens]
+    total = 64 * sum(nbs)
+    ba = np.zeros(total, dtype=np.uint64)
+    bb = np.zeros(total, dtype=np.uint64)
     off = 0
-    for nb in nbs:
-        out.append(top[off : off + nb])
-        off += nb
-    return out
+    for x, n, nb in zip(xs, lens, nbs, strict=True):
+        ba[off : off + n] = x.a
+        bb[off : off + n] = x.b
+        off += 64 * nb
+    s, c = split_checked(p, AShare(ba, bb), k)
+    top = _xor(s[k - 1], c[k - 1])
+    if k > 1:
+        g = and_(p, s[: k - 1], c[: k - 1])
+        ((carry, _),) = reduce_gp(p, [(g, _xor(s, c)[: k - 1], False)])
+        top = _xor(top, carry)
+    return _split_words(top, nbs)
 
 
 def add_planes(p: Party, x: BShare, y: BShare, *, adder: Adder = "sklansky") -> BShare:

@@ -326,6 +326,7 @@ def _combine_round(
             eb &= r
             zz ^= eb
         off += size
+    p.checks.unverified("comparator.and_words")
     got = p.pass_prev(z)
     keep_a ^= z
     keep_b ^= got

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .bits import BitShare, and_bits, pack
-from .boolean import ONES, and_, msb_planes, split_planes, two_operands
+from .boolean import ONES, add_planes, and_, msb_planes, split_checked, split_planes, two_operands
 from .convert import b2a_bits
 from .party import Party
 from .ring import SIGN_BIT, Arr
@@ -106,17 +106,26 @@ def _eq_zero(p: Party, d: AShare, bits: int) -> BitShare:
     """d == 0 mod 2^bits: AND of the planes of NOT(u ^ w) with u + (-w) = d."""
     _check_bits(bits)
     n = len(d)
+    if p.checks.enabled:  # all bits of s + c zero, from the checked split
+        s, c = split_checked(p, d, bits)
+        e = add_planes(p, s, c).xor_public(ONES, p.id)
+        return BitShare.of(_and_rows(p, e)[0], n)
     u, w = two_operands(p, d)
     if w is not None:
         w = np.uint64(0) - w
     us, ws = split_planes(p, u, w, n, bits)
     e = BShare(us.a ^ ws.a, us.b ^ ws.b).xor_public(ONES, p.id)
+    return BitShare.of(_and_rows(p, e)[0], n)
+
+
+def _and_rows(p: Party, e: BShare) -> BShare:
+    """AND of all rows of e (shape (k, nb)) by a tree: ceil(log2 k) rounds."""
     while e.a.shape[0] > 1:
         k = e.a.shape[0]
         h = k // 2
         z = and_(p, e[:h], e[h : 2 * h])
         e = BShare(np.concatenate([z.a, e.a[2 * h :]]), np.concatenate([z.b, e.b[2 * h :]]))
-    return BitShare.of(e[0], n)
+    return e
 
 
 def eq(p: Party, x: AShare, y: AShare, *, bits: int = 64) -> BitShare:
@@ -198,6 +207,8 @@ def select_many(p: Party, c: BitShare, xs: Sequence[AShare], ys: Sequence[AShare
     z += db * ca.a
     z += p.zero_share(z.shape)
     got = p.pass_prev(z.reshape(-1)).reshape(z.shape)
+    cb = AShare(np.broadcast_to(ca.a, z.shape), np.broadcast_to(ca.b, z.shape))
+    p.checks.record_mul(AShare(da, db), cb, AShare(z, got))
     return [AShare(ys[i].a + z[i], ys[i].b + got[i]) for i in range(m)]
 
 

@@ -21,6 +21,7 @@ from .boolean import (
     msb_planes,
     nblocks,
     reshare_from,
+    split_checked,
     split_planes,
     to_planes,
     two_operands,
@@ -49,6 +50,7 @@ def b2a_bits(p: Party, c: BitShare, *, wire: int = 64) -> AShare:
     """
     if wire not in (32, 64):
         raise ValueError("wire must be 32 or 64")
+    p.checks.unverified("convert.b2a_bits")
     n = c.n
     dt = np.uint32 if wire == 32 else np.uint64
     size = n * (wire // 8)
@@ -93,6 +95,9 @@ def b2a_bits(p: Party, c: BitShare, *, wire: int = 64) -> AShare:
 
 def _decompose(p: Party, x: AShare, k: int, adder: Adder) -> BShare:
     """Sum planes (k, nblocks) of the low k bits of x."""
+    if p.checks.enabled:  # three pair-known operands instead of party 0's resharing
+        s, c = split_checked(p, x, k)
+        return add_planes(p, s, c, adder=adder)
     u, v = two_operands(p, x)
     us, vs = split_planes(p, u, v, len(x), k)
     return add_planes(p, us, vs, adder=adder)
@@ -154,6 +159,7 @@ def b2a(p: Party, x: BShare, *, adder: Adder = "sklansky") -> AShare:
     work). Words per element: 1 by party 1 (resharing), about 6 by each party in the
     adder, then 1 by parties 0 and 1.
     """
+    p.checks.unverified("convert.b2a")
     n = int(x.a.shape[0])
     nb = nblocks(n)
     c1 = p.prg_next.words(n) if p.id == 0 else None

@@ -9,13 +9,16 @@ communication. A third key known to all three parties gives public common random
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import ProtocolError
 from .channel import Channel
+from .checks import SECURITY_LEVELS, Checks, Security
 from .prg import KEY_BYTES, Prg, fresh_key
 from .ring import Arr
 from .shares import AShare, BShare
@@ -43,6 +46,12 @@ class Party:
     prg_all: Prg  # key known to all three parties
     costs: dict[str, OpCost] = field(default_factory=dict)
     shuffle_plans: int = 0  # plans drawn so far (same at every party: they draw together)
+    checks: Checks = field(default_factory=Checks)  # unchecked products / AND gates
+
+    @property
+    def security(self) -> Security:
+        """``"malicious"`` (products and AND gates are checked before openings) or not."""
+        return self.checks.security
 
     @property
     def next(self) -> int:
@@ -53,21 +62,35 @@ class Party:
         return (self.id + 2) % 3
 
     @classmethod
-    def setup(cls, chan: Channel) -> Party:
-        """Agree pairwise and common PRG keys with the two peers over ``chan``."""
+    def setup(cls, chan: Channel, *, security: Security | None = None) -> Party:
+        """Agree pairwise and common PRG keys with the two peers over ``chan``.
+
+        ``security`` defaults to :func:`default_security` (``"malicious"``, overridable by
+        the ``SHARELAKE_SECURITY`` environment variable for test runs). The three parties
+        compare their levels in the same round and refuse to run with different ones.
+        """
         me = chan.party
         nxt, prv = (me + 1) % 3, (me + 2) % 3
+        level = security or default_security()
+        tag = bytes([SECURITY_LEVELS.index(level)])
         k_own = fresh_key()
         g_mine = fresh_key()
-        chan.send(prv, k_own + g_mine)
-        chan.send(nxt, g_mine)
+        chan.send(prv, k_own + g_mine + tag)
+        chan.send(nxt, g_mine + tag)
         chan.stats.rounds += 1
-        from_next = bytes(chan.recv(nxt, 2 * KEY_BYTES))
-        g_prev = bytes(chan.recv(prv, KEY_BYTES))
-        k_next, g_next = from_next[:KEY_BYTES], from_next[KEY_BYTES:]
+        from_next = bytes(chan.recv(nxt, 2 * KEY_BYTES + 1))
+        from_prev = bytes(chan.recv(prv, KEY_BYTES + 1))
+        for peer, got in ((nxt, from_next[-1:]), (prv, from_prev[-1:])):
+            if got != tag:
+                raise ProtocolError(
+                    f"P{me}: P{peer} runs at another security level than {level!r} "
+                    f"(session {chan.session}); the consortium file decides it for all nodes"
+                )
+        g_prev = from_prev[:KEY_BYTES]
+        k_next, g_next = from_next[:KEY_BYTES], from_next[KEY_BYTES : 2 * KEY_BYTES]
         gs = {me: g_mine, nxt: g_next, prv: g_prev}
         k_all = hashlib.sha256(b"".join(gs[j] for j in range(3))).digest()[:KEY_BYTES]
-        return cls(me, chan, Prg(k_own), Prg(k_next), Prg(k_all))
+        return cls(me, chan, Prg(k_own), Prg(k_next), Prg(k_all), checks=Checks(security=level))
 
     # ---- communication ---------------------------------------------------------------
 
@@ -131,6 +154,14 @@ class Party:
         """A trivial XOR sharing of public words (component 0 = value)."""
         s = self.public_a(values)
         return BShare(s.a, s.b)
+
+
+def default_security() -> Security:
+    """The security level of a party set up without one: ``SHARELAKE_SECURITY`` or malicious."""
+    env = os.environ.get("SHARELAKE_SECURITY", "malicious")
+    if env not in SECURITY_LEVELS:
+        raise ValueError(f"SHARELAKE_SECURITY must be one of {SECURITY_LEVELS}, not {env!r}")
+    return env
 
 
 def _as_buffer(payload: Arr | bytes) -> bytes | memoryview:

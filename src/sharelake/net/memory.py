@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import PeerDisconnectedError, PeerTimeoutError, ProtocolError
 from ..mpc.channel import Buffer, Channel, ChannelStats
+from ..mpc.checks import Security
 from ..mpc.party import Party
 
 _POLL = 0.05
@@ -96,10 +97,12 @@ def run_in_memory(
     deadline: float = 30.0,
     tamper: Any = None,
     session: str = "memory",
+    security: Security | None = None,
 ) -> list[Any]:
     """Run ``fn(party, **inputs[i])`` as three threads and return the three results.
 
-    ``tamper(src, dst, data) -> data`` may alter messages in flight (fault tests). The
+    ``tamper(src, dst, data) -> data`` may alter messages in flight (fault tests).
+    ``security`` is the parties' level (default: :func:`~sharelake.mpc.party.default_security`). The
     first exception raised by any party is re-raised after all threads have stopped.
     """
     hub = _Hub(session)
@@ -110,7 +113,7 @@ def run_in_memory(
     def body(i: int) -> None:
         chan = MemoryChannel(hub, i, deadline=deadline, tamper=tamper)
         try:
-            party = Party.setup(chan)
+            party = Party.setup(chan, security=security)
             results[i] = fn(party, **args[i])
         except BaseException as exc:
             errors[i] = exc

@@ -61,6 +61,7 @@ from ..governance.outputs import (
 from ..governance.policy import Policy, PolicyChange, PolicyError
 from ..governance.verdict import TableRef, Verdict, check_plan
 from ..mpc.arith import open_arith
+from ..mpc.checks import VerificationError
 from ..mpc.party import Party
 from ..plan import tree
 from ..plan.canonical import PlanError
@@ -593,13 +594,22 @@ class Governance:
             self.guard.record(adm.rows, adm.versions.get(adm.rows.table, 0))
 
     def failed(self, session: str, digest: str, member: str, exc: BaseException) -> None:
-        """Audit a query that failed after admission (class name only, no message)."""
+        """Audit a query that failed after admission (class name only, no message).
+
+        A failed malicious-security check adds the check's name and, when the protocol
+        could tell, the two nodes one of which deviated (never a value).
+        """
+        detail = type(exc).__name__
+        if isinstance(exc, VerificationError):
+            detail += f": check {exc.check!r} failed"
+            if exc.suspects:
+                detail += "; deviating node among " + ", ".join(f"P{j}" for j in exc.suspects)
         self.audit.append(
             "failure",
             session=session,
             plan_hash=digest,
             member=member,
-            detail=type(exc).__name__,
+            detail=detail,
         )
 
 

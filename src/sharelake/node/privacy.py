@@ -48,6 +48,7 @@ from ..governance.audit import parse_lines
 from ..governance.policy import Policy, PolicyError
 from ..governance.retention import expires_at, expiry_text, retention_text
 from ..mpc.party import Party
+from ..mpc.verify import verify
 from ..relational.table import SecretColumn, SecretTable, spec_to_json
 from ..storage.bundle import BundleError, decode_bundle
 from ..storage.catalog import TableNotFoundError, UploadStateError
@@ -360,9 +361,10 @@ class NodePrivacy:
         )
         try:
             check_tables(chan, {name: loaded})
-            p = Party.setup(chan)
+            p = Party.setup(chan, security=self.gov.consortium.security)
             check_components(p, digests, what=f"erasure {erasure_id} ids")
             kept = erase_rows(p, table, ids, column=column)
+            verify(p, check="erasure")  # no unchecked gate reaches the stored shares
             parts = {
                 c: {
                     k: v

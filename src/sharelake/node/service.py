@@ -278,7 +278,7 @@ class _Node:
         t0 = time.perf_counter()
         try:
             check_tables(chan, loaded)  # the same table versions everywhere, before any protocol
-            p = Party.setup(chan)
+            p = Party.setup(chan, security=self.consortium.security)
             result = execute(p, adm.plan, tables.__getitem__)
             result, suppressed = self.gov.protect(p, adm, result, tables)
             released = release_rows(p, result, ordered=tree.ordered(plan))

@@ -1,0 +1,275 @@
+"""Malicious security with abort: products and AND gates are checked before any opening."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sharelake.errors import IntegrityError, ProtocolError
+from sharelake.mpc import arith, boolean, compare, convert
+from sharelake.mpc.arith import open_bool
+from sharelake.mpc.bits import open_bits
+from sharelake.mpc.checks import InsufficientCheckingError, VerificationError, require_checked
+from sharelake.mpc.party import Party
+from sharelake.mpc.ring import to_ring
+from sharelake.mpc.sharing import share_arith, share_bool
+from sharelake.mpc.verify import log2_binom, parameters, soundness_bits, verify
+from sharelake.net.memory import run_in_memory
+
+I64 = np.iinfo(np.int64)
+EDGES = np.array([0, 1, -1, I64.min, I64.max, I64.min + 1, I64.max - 1, 2, -2], dtype=np.int64)
+
+
+def _columns(n: int, seed: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    rng = np.random.default_rng(seed)
+    x = np.concatenate([EDGES, rng.integers(I64.min, I64.max, n, dtype=np.int64)])
+    y = np.concatenate([EDGES[::-1], rng.integers(I64.min, I64.max, n, dtype=np.int64)])
+    y[len(EDGES) : len(EDGES) + n // 4] = x[len(EDGES) : len(EDGES) + n // 4]  # ties for eq, lt
+    return x, y
+
+
+def _inputs(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> list[dict[str, Any]]:
+    xs, ys = share_arith(to_ring(x)), share_arith(to_ring(y))
+    bx, by = share_bool(to_ring(x)), share_bool(to_ring(y))
+    return [{"x": xs[i], "y": ys[i], "bx": bx[i], "by": by[i]} for i in range(3)]
+
+
+def body_everything(p: Party, x: Any, y: Any, bx: Any, by: Any) -> dict[str, Any]:
+    return {
+        "mul": arith.open_arith(p, arith.mul(p, x, y), check="mul"),
+        "and": open_bool(p, boolean.and_(p, bx, by), check="and"),
+        "lt": open_bits(p, compare.lt(p, x, y)),
+        "ltu": open_bits(p, compare.lt(p, x, y, signed=False)),
+        "eq": open_bits(p, compare.eq(p, x, y)),
+        "a2b": open_bool(p, convert.a2b(p, x)),
+        "bit9": open_bits(p, convert.bit_extract(p, x, 9)),
+        "steps": dict(p.checks.semi_honest_steps),
+        "verified": (p.checks.verified_products, p.checks.verified_and_words),
+    }
+
+
+def _plain(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> dict[str, Any]:
+    with np.errstate(over="ignore"):
+        prod = (x * y).view(np.uint64)
+    return {
+        "mul": prod,
+        "and": (x & y).view(np.uint64),
+        "lt": x < y,
+        "ltu": x.view(np.uint64) < y.view(np.uint64),
+        "eq": x == y,
+        "a2b": x.view(np.uint64),
+        "bit9": ((x >> 9) & 1).astype(bool),
+    }
+
+
+def _catching(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def body(p: Party, **kw: Any) -> Any:
+        try:
+            return fn(p, **kw)
+        except Exception as exc:  # each party's own outcome, compared below
+            return exc
+
+    return body
+
+
+@pytest.mark.parametrize("security", ["malicious", "semi-honest"])
+def test_honest_runs_equal_the_plaintext_twins_at_both_security_levels(security: str) -> None:
+    x, y = _columns(300, 1)
+    res = run_in_memory(body_everything, _inputs(x, y), security=security)  # type: ignore[arg-type]
+    want = _plain(x, y)
+    for r in res:
+        for name, value in want.items():
+            np.testing.assert_array_equal(r[name], value, err_msg=name)
+        # mul, AND, lt, eq, A2B and bit extraction need no step outside the checks
+        assert r["steps"] == {}
+    products, and_words = res[0]["verified"]
+    if security == "malicious":
+        assert products == len(x) and and_words > len(x)
+    else:
+        assert (products, and_words) == (0, 0)
+
+
+def test_a_product_with_an_added_error_makes_all_three_parties_abort_naming_the_check() -> None:
+    x, y = _columns(100, 2)
+    sent: dict[int, int] = {}
+
+    def add_error(src: int, dst: int, data: bytes) -> bytes:
+        if src != 1:
+            return data
+        sent[src] = sent.get(src, 0) + 1
+        if sent[src] != 3:  # two setup messages, then P1's term of the product
+            return data
+        out = np.frombuffer(data, dtype=np.uint64).copy()
+        out[5:6] += np.uint64(
+            1 << 63
+        )  # (array add wraps) the zero divisor a linear check would miss half the time
+        return out.tobytes()
+
+    def body(p: Party, x: Any, y: Any, bx: Any, by: Any) -> Any:
+        return arith.open_arith(p, arith.mul(p, x, y), check="mul")
+
+    res = run_in_memory(_catching(body), _inputs(x, y), tamper=add_error, deadline=10)
+    for r in res:
+        assert isinstance(r, VerificationError), res
+        assert r.check == "mul"
+        assert "'mul' check" in str(r)
+        # the message names the check and the nodes, never a value
+        assert str(int(x[5])) not in str(r) and str(int(y[5])) not in str(r)
+
+
+def test_an_and_word_with_one_flipped_bit_makes_all_three_parties_abort() -> None:
+    x, y = _columns(100, 3)
+    sent = [0]
+
+    def flip(src: int, dst: int, data: bytes) -> bytes:
+        if src != 2:
+            return data
+        sent[0] += 1
+        if sent[0] != 3:
+            return data
+        out = bytearray(data)
+        out[17] ^= 0x10
+        return bytes(out)
+
+    def body(p: Party, x: Any, y: Any, bx: Any, by: Any) -> Any:
+        return open_bool(p, boolean.and_(p, bx, by), check="and")
+
+    res = run_in_memory(_catching(body), _inputs(x, y), tamper=flip, deadline=10)
+    assert all(isinstance(r, VerificationError) and r.check == "and" for r in res), res
+
+
+def test_a_tampered_opening_inside_the_check_names_the_two_nodes_one_of_which_deviated() -> None:
+    x, y = _columns(50, 4)
+    sent = [0]
+
+    def flip(src: int, dst: int, data: bytes) -> bytes:
+        if src != 1 or dst != 0:
+            return data
+        sent[0] += 1
+        # to P0: setup, product term, triples + commitment, seed, then the check's openings
+        if sent[0] != 5:
+            return data
+        out = bytearray(data)
+        out[3] ^= 1
+        return bytes(out)
+
+    def body(p: Party, x: Any, y: Any, bx: Any, by: Any) -> Any:
+        return arith.open_arith(p, arith.mul(p, x, y), check="mul")
+
+    res = run_in_memory(_catching(body), _inputs(x, y), tamper=flip, deadline=10)
+    assert all(isinstance(r, VerificationError) for r in res), res
+    assert res[0].suspects == (1, 2)  # P0 saw P1's copy disagree with P2's digest
+
+
+@pytest.mark.parametrize("stride", [pytest.param(1, marks=pytest.mark.slow), 5])
+def test_an_error_in_any_message_of_a_comparison_run_is_detected_and_no_wrong_bit_is_opened(
+    stride: int,
+) -> None:
+    x, y = _columns(64, 5)
+    want = _plain(x, y)
+
+    def body(p: Party, x: Any, y: Any, bx: Any, by: Any) -> Any:
+        return {
+            "lt": open_bits(p, compare.lt(p, x, y)),
+            "eq": open_bits(p, compare.eq(p, x, y)),
+        }
+
+    counted = [0]
+
+    def count(src: int, dst: int, data: bytes) -> bytes:
+        counted[0] += src == 1
+        return data
+
+    run_in_memory(body, _inputs(x, y), tamper=count)
+    rng = np.random.default_rng(17)
+    for target in range(3, counted[0] + 1, stride):  # every message of P1 after the setup
+        seen = [0]
+
+        def inject(
+            src: int, dst: int, data: bytes, target: int = target, seen: list[int] = seen
+        ) -> bytes:
+            if src != 1:
+                return data
+            seen[0] += 1
+            if seen[0] != target or not data:
+                return data
+            out = bytearray(data)
+            out[int(rng.integers(len(out)))] ^= 1 << int(rng.integers(8))
+            return bytes(out)
+
+        res = run_in_memory(_catching(body), _inputs(x, y), tamper=inject, deadline=10)
+        assert any(isinstance(r, IntegrityError) for r in res), (target, res)
+        for r in res:
+            if isinstance(r, dict):  # a party that finished saw only correct values
+                np.testing.assert_array_equal(r["lt"], want["lt"])
+                np.testing.assert_array_equal(r["eq"], want["eq"])
+
+
+def test_opening_by_hand_with_unchecked_products_queued_is_a_programming_error() -> None:
+    x, y = _columns(20, 6)
+
+    def body(p: Party, x: Any, y: Any, bx: Any, by: Any) -> Any:
+        arith.mul(p, x, y)
+        queued = p.checks.pending
+        try:
+            require_checked(p, "a hand-rolled opening")
+        except InsufficientCheckingError as exc:
+            verify(p, check="test")
+            require_checked(p, "the same opening after the check")  # passes now
+            return queued, exc
+        return queued, None
+
+    for queued, exc in run_in_memory(body, _inputs(x, y)):
+        assert queued == len(x)
+        assert isinstance(exc, InsufficientCheckingError) and isinstance(exc, ProtocolError)
+        assert "unchecked" in str(exc)
+
+
+def test_semi_honest_parties_queue_nothing_and_spend_nothing_on_checks() -> None:
+    x, y = _columns(20, 7)
+
+    def body(p: Party, x: Any, y: Any, bx: Any, by: Any) -> Any:
+        arith.mul(p, x, y)
+        pending = p.checks.pending
+        require_checked(p, "an opening")
+        return pending, "verify" in p.costs, p.security
+
+    for r in run_in_memory(body, _inputs(x, y), security="semi-honest"):
+        assert r == (0, False, "semi-honest")
+
+
+def test_parties_at_different_security_levels_refuse_to_run_together() -> None:
+    from sharelake.net.memory import MemoryChannel, _Hub
+
+    hub = _Hub("mixed")
+    errors: list[BaseException | None] = [None, None, None]
+    import threading
+
+    def one(i: int) -> None:
+        chan = MemoryChannel(hub, i, deadline=10.0)
+        try:
+            Party.setup(chan, security="semi-honest" if i == 2 else "malicious")
+        except BaseException as exc:
+            errors[i] = exc
+        finally:
+            chan.close()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(isinstance(e, ProtocolError) for e in errors), errors
+    assert "security level" in str(errors[0])
+
+
+@pytest.mark.parametrize("n", [1, 7, 64, 65, 1000, 4096, 10_000, 123_457, 1_000_000, 10**7])
+def test_every_batch_size_gets_a_soundness_error_of_at_most_two_to_the_minus_forty(n: int) -> None:
+    n2, k = parameters(n)
+    assert n2 >= n and k >= 2
+    assert soundness_bits(n) >= 40
+    # and k is the least that reaches it (no more triples than needed)
+    assert k == 2 or log2_binom((n2 + 1) * (k - 1), k - 1) < 40
