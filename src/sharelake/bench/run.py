@@ -31,8 +31,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..harness.procs import run_in_processes
-from ..net.memory import run_in_memory
 from ..mpc.checks import SECURITY_LEVELS, Security
+from ..net.memory import run_in_memory
 from ..net.relay import LinkSpec
 from .baseline_mpyc import MPYC_OPS, mpyc_installed, run_mpyc_sweep
 from .lake import CLUSTER_OPS, run_cluster_ops

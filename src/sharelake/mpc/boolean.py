@@ -177,7 +177,11 @@ def reshare_from(p: Party, owner: int, value: Arr | None, shape: tuple[int, ...]
     Component ``owner+1`` is drawn from the PRG the owner shares with the next party,
     component ``owner`` = value ^ that, sent to the previous party; component ``owner+2``
     is zero. ``value`` is ignored at the other parties.
+
+    Not covered by the malicious-security checks (the owner may share any value); the
+    checked comparisons and conversions use :func:`component_planes` instead.
     """
+    p.checks.unverified("boolean.reshare_from")
     if p.id == owner:
         assert value is not None
         r = p.prg_next.words(shape)
