@@ -122,3 +122,18 @@ def test_an_approval_stored_by_an_older_node_is_bound_to_the_upload_current_at_s
     assert (
         "another upload" in later.book.problems(digest, "analyst", ["ngo_a"], 0, {"t": 4})["ngo_a"]
     )
+
+
+def test_a_failed_check_is_audited_with_its_name_and_the_suspect_nodes_never_a_value(
+    config: NodeConfig,
+) -> None:
+    from sharelake.mpc.checks import VerificationError
+
+    gov = Governance(config, config.load_consortium())
+    exc = VerificationError("P0: the 'release' check failed", check="release", suspects=(1, 2))
+    gov.failed("s-1", "ab" * 32, "analyst", exc)
+    last = gov.audit.entries()[-1]
+    assert last["kind"] == "failure"
+    assert last["detail"] == (
+        "VerificationError: check 'release' failed; deviating node among P1, P2"
+    )
