@@ -47,7 +47,7 @@ def test_every_builder_makes_a_plan_that_validates() -> None:
     [
         (lambda p: p["root"].update(n=-1), "plan.root.n"),
         (lambda p: p["root"]["input"].update(op="explode"), "plan.root.input.op"),
-        (lambda p: p["root"]["input"]["input"]["aggs"]["n"].__setitem__(1, "median"), "aggs.n[1]"),
+        (lambda p: p["root"]["input"]["input"]["aggs"]["n"].__setitem__(1, "mode"), "aggs.n[1]"),
         (lambda p: p["root"]["input"].update(descending=[True, True]), "input.descending"),
         (lambda p: p["root"]["input"]["input"]["input"].update(how="outer"), ".input.how"),
         (

@@ -167,3 +167,38 @@ def test_fillna_and_clip_keep_the_lineage_of_the_column() -> None:
     t = people()
     q = t.fillna({"age": -1}).assign(age=t.age.clip(0, 50)).value_counts("age")
     assert "age:aggregate:group_key" in rules(verdict(q))
+
+
+def test_the_median_of_a_group_of_one_needs_approval_and_is_suppressed_anyway() -> None:
+    q = people().groupby("region")["age"].median()
+    v = verdict(q)
+    assert v.decision == "needs_approval" and "age:aggregate:order_statistic" in rules(v)
+    got = run(q, FRAMES, k=K)  # as if approved: the lone person's age is not released
+    assert "lone" not in set(got.region.astype(str)) and len(got) == 2
+    df = frame()
+    want = df[df.region != "lone"].groupby("region", observed=True).age.median()
+    frame_equal(got, want.astype("float64").reset_index(), by=["region"])
+
+
+@pytest.mark.parametrize("q", [0.0, 1.0, 0.5, 0.25])
+def test_a_quantile_used_as_a_min_or_max_is_an_order_statistic(q: float) -> None:
+    for query in (
+        people().groupby("region")["age"].quantile(q),
+        people().agg({"age": "p0" if q == 0 else "p100"}),
+    ):
+        v = verdict(query)
+        assert v.decision == "needs_approval"
+        assert "age:aggregate:order_statistic" in rules(v)
+
+
+def test_a_quantile_of_a_reveal_column_is_allowed_like_its_min() -> None:
+    v = verdict(people().groupby("region")["case"].median())
+    assert v.decision == "allow"
+
+
+def test_noise_refuses_a_median_it_cannot_bound() -> None:
+    from sharelake.governance.noise import NoiseError, NoiseSpec, noise_plan
+
+    plan = tree.from_json(people().groupby("region")["age"].median().plan)
+    with pytest.raises(NoiseError, match="no bounded sensitivity"):
+        noise_plan(plan, NoiseSpec(1.0, 5.0, {"age": (0, 120)}), "__rows")

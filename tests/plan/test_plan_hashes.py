@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from sharelake.client.frame import Table
 from sharelake.plan import nodes as pn
 from sharelake.plan.canonical import canonical_json, plan_hash
 
@@ -38,6 +39,22 @@ PLANS: dict[str, Any] = {
     "groupby": pn.make_plan(
         pn.groupby(pn.scan("cases"), ["region"], {"n": ("region", "count"), "avg": ("age", "mean")})
     ),
+    # added with the quantile aggregates (issue 14): new plans, new hashes
+    "groupby_quantiles": pn.make_plan(
+        pn.groupby(
+            pn.scan("cases"),
+            ["region"],
+            {"med": ("age", "median"), "q1": ("age", "p25")},  # type: ignore[dict-item]
+        )
+    ),
+    # pandas idioms are plans of the existing operators: their builders stay stable too
+    "idiom_value_counts": Table.of("cases", ["region", "age"]).value_counts("region").plan,
+    "idiom_query_isin": Table.of("cases", ["region", "age"])
+    .query("age.between(18, 65) and region in [1, 2]")
+    .plan,
+    "idiom_merge_left_on": Table.of("people", ["age", "city", "pid"])
+    .merge(Table.of("t", ["x", "k", "y"]), left_on="pid", right_on="k", how="right")
+    .plan,
     "join": pn.make_plan(
         pn.join(pn.scan("a"), pn.scan("b"), on=["id"], how="left", validate="1:m")
     ),
@@ -76,6 +93,10 @@ PINNED = {
     "link": "513b8fcac6f16aab4508a80a729ad5a4a34c1a299f738c7c554bcc872650a02b",
     "link_window": "aaef36f418a508d22f6d9f3509c4f04424bff95592f94c7cccda3dfe7b71630e",
     "when_isnull": "ae20d1e588b5f87f7df2b07555650af3e0d0ed536ee0abf5c3c3e7b706dad840",
+    "groupby_quantiles": "9abdabfdc34eef79476d8a11a3c7f6178c7047e180196378261845561944bbb4",
+    "idiom_value_counts": "319c05a42d314cdd6965c0cb1d25a69304903777c00a2931afbe192d54737510",
+    "idiom_query_isin": "0ba68def8b0cb277d3f2ace542daf6f07f33f39efba0e119562405e4c74192be",
+    "idiom_merge_left_on": "227d7569f7c217a6a9dd748449e0de2427a61dbbd8676e94529c9f80c5ffb269",
 }
 
 GROUPBY_TEXT = (

@@ -51,7 +51,7 @@ PANDAS_DOC = "docs/pandas.md"
 UNSUPPORTED: dict[str, str] = {
     "loc": "filter with a mask, t[t.age >= 18], and pick columns with t[['a', 'b']]",
     "iloc": "head(n) after sort_values(...)",
-    "describe": "t.agg({'x': ['count', 'mean', 'min', 'max']})",
+    "describe": "t.agg({'x': ['count', 'mean', 'min', 'p25', 'median', 'p75', 'max']})",
     "count": "t.agg({'x': 'count'}) or t.groupby(key)['x'].count()",
     "sum": "t.agg({'x': 'sum'}) or t.groupby(key)['x'].sum()",
     "mean": "t.agg({'x': 'mean'}) or t.groupby(key)['x'].mean()",
@@ -67,8 +67,8 @@ UNSUPPORTED: dict[str, str] = {
     "pivot_table": "",
     "pivot": "",
     "melt": "",
-    "median": "",
-    "quantile": "",
+    "median": "t.agg({'x': 'median'}) or t.groupby(key)['x'].median()",
+    "quantile": "t.agg({'x': 'p25'}) or t.groupby(key)['x'].quantile(0.25)",
     "std": "t.assign(x2=t.x * t.x).agg({'x': ['sum', 'count'], 'x2': 'sum'}), then the "
     "variance from the released sums (docs/pandas.md)",
     "var": "t.assign(x2=t.x * t.x).agg({'x': ['sum', 'count'], 'x2': 'sum'}), then the "
@@ -107,7 +107,25 @@ _AGG_ALIASES = {
     "max": "max",
     "count_distinct": "count_distinct",
     "nunique": "count_distinct",
+    "median": "median",
 }
+
+
+def _agg_fn(fn: str) -> str | None:
+    """The plan's name of an aggregate function (aliases, and ``pNN`` percentiles)."""
+    if fn in _AGG_ALIASES:
+        return _AGG_ALIASES[fn]
+    return fn if pn.quantile_fraction(fn) is not None else None
+
+
+def _percentile(q: float) -> str:
+    """pandas ``quantile(q)`` as the plan's ``pNN`` (q a multiple of 0.01 in [0, 1])."""
+    if isinstance(q, bool) or not isinstance(q, int | float) or not 0 <= q <= 1:
+        raise ValueError(f"quantile needs q between 0 and 1, not {q!r}")
+    nn = round(q * 100)
+    if abs(nn - q * 100) > 1e-9:
+        raise ValueError(f"quantile q must be a multiple of 0.01 (a percentile), not {q!r}")
+    return f"p{nn}"
 
 
 class Explanation(str):
@@ -797,13 +815,14 @@ class GroupBy:
             raise TypeError("agg needs at least one out=(column, function)")
         aggs: dict[str, tuple[str, pn.AggFn]] = {}
         for out, (src, fn) in pairs.items():
-            if fn not in _AGG_ALIASES:
+            plan_fn = _agg_fn(fn)
+            if plan_fn is None:
                 raise ValueError(f"{out}=...: unknown function {fn!r}{_agg_hint(fn)}")
             if fn == "size":
                 src = "*"
             if src != "*":
                 self._table._col(src)
-            aggs[out] = (src, _AGG_ALIASES[fn])  # type: ignore[assignment]
+            aggs[out] = (src, plan_fn)  # type: ignore[assignment]
         node = pn.groupby(self._table._node, self._keys, aggs)
         _check_node(node)
         return self._table._new(node)
@@ -848,19 +867,41 @@ class GroupBy:
         """Distinct non-missing values per group of each selected column."""
         return self._each("nunique")
 
+    def median(self) -> Table:
+        """Median per group of each selected column (missing values ignored; the mean of
+        the two middle values for an even count). An order statistic: governed as a row's
+        value (approval for a column that is not ``reveal``).
+
+        Examples
+        --------
+        >>> Table.of("t", ["k", "x"]).groupby("k")["x"].median().plan["root"]["aggs"]
+        {'x': ['x', 'median']}
+        """
+        return self._each("median")
+
+    def quantile(self, q: float = 0.5) -> Table:
+        """The ``q`` quantile per group (pandas' linear interpolation; ``q`` a multiple of
+        0.01). An order statistic, as :meth:`median`.
+
+        Examples
+        --------
+        >>> Table.of("t", ["k", "x"]).groupby("k")["x"].quantile(0.25).plan["root"]["aggs"]
+        {'x': ['x', 'p25']}
+        """
+        return self._each(_percentile(q))
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
         hint = _agg_hint(name)
         raise AttributeError(
             f"groupby(...).{name} is not supported{hint or ''} (supported: agg, size, count, "
-            f"sum, mean, min, max, nunique; {PANDAS_DOC})"
+            f"sum, mean, min, max, nunique, median, quantile; {PANDAS_DOC})"
         )
 
 
 _AGG_HINTS = {
-    "median": "; no secure median yet: min/max/mean, or filter ranges and count",
-    "quantile": "; no secure quantile yet: count rows per range bucket instead",
+    "quantile": "; write pNN for the NN-th percentile ('p25'), or .quantile(0.25)",
     "std": "; aggregate x and x * x (assign) with sum and count, then "
     "var = (s2 - s * s / n) / (n - 1) on the released sums",
     "var": "; aggregate x and x * x (assign) with sum and count, then "

@@ -33,7 +33,7 @@ from ..mpc.ring import Arr
 from ..mpc.shares import AShare
 from ..mpc.sharing import reconstruct_arith
 from ..plan import tree
-from ..plan.nodes import mean_names
+from ..plan.nodes import mean_names, quantile_divisors
 from ..relational.encode import decode_column
 from ..relational.table import ColumnSpec, spec_from_json
 from ..storage.bundle import BundleError, decode_bundle
@@ -247,6 +247,15 @@ def _finish_means(df: pd.DataFrame, means: Sequence[str]) -> pd.DataFrame:
     return df
 
 
+def _finish_quantiles(df: pd.DataFrame, divisors: Mapping[str, int]) -> pd.DataFrame:
+    """A quantile arrives as ``b`` times its value (an integer combination of the two
+    neighbouring values, missing for a group without values): divided here."""
+    for name, b in divisors.items():
+        if name in df.columns:
+            df[name] = pd.to_numeric(df[name]).astype("float64") / b
+    return df
+
+
 def _top_groupby(plan: Mapping[str, Any]) -> list[str] | None:
     top = tree.descend(tree.node_from_json(plan["root"]), (tree.Filter, tree.Assign, tree.Project))
     return list(top[1].keys) if isinstance(top[1], tree.GroupBy) else None
@@ -275,6 +284,7 @@ def rebuild(
     >>> df = rebuild([b0, b1, b2], plan)  # doctest: +SKIP
     """
     df = _finish_means(rebuild_columns(bundles, names=names), mean_names(plan))
+    df = _finish_quantiles(df, quantile_divisors(plan))
     suppressed = int(df.attrs.get("suppressed_groups", 0))
     cost = df.attrs.get("cost")
     keys = _top_groupby(plan)

@@ -33,10 +33,10 @@ Release
     over ``reveal`` columns only is not (its rows could be released anyway).
 
 Order statistics
-    a per-group ``min`` or ``max`` and a ``head`` (top-k) over rows sorted by a column
-    reveal single rows' values whatever the group size, so they are governed like raw
-    values: over a column that is not ``reveal`` they need the owners' approval (rule
-    ``<class>:order_statistic``).
+    a per-group ``min``, ``max``, ``median`` or percentile (``pNN``) and a ``head``
+    (top-k) over rows sorted by a column reveal single rows' values whatever the group
+    size, so they are governed like raw values: over a column that is not ``reveal``
+    they need the owners' approval (rule ``<class>:order_statistic``).
 
 What the released cells are (which stored rows and at which granularity) is derived from
 the same lineage by :mod:`sharelake.governance.lineage` for the differencing check.
@@ -55,6 +55,7 @@ from typing import Any, Literal
 from ..linkage.people_table import ENCODING_COLUMNS, RECORD_ID
 from ..plan import tree
 from ..plan.canonical import PlanError
+from ..plan.validate import quantile_fraction
 from .outputs import protected_plan
 from .policy import ColumnClass, Policy
 
@@ -67,6 +68,7 @@ __all__ = [
     "TableRef",
     "Verdict",
     "check_plan",
+    "is_order_statistic",
 ]
 
 Decision = Literal["allow", "needs_approval", "deny"]
@@ -83,8 +85,22 @@ Use = Literal[
 ]
 Src = tuple[str, str]
 
-#: Aggregates that return one row's value (governed as raw values).
-ORDER_STATISTICS = frozenset({"min", "max"})
+#: Aggregates that return one row's value (governed as raw values); so are the quantiles
+#: (``median``, ``p0`` ... ``p100``: one row's value, or two rows' combined), see
+#: :func:`is_order_statistic`.
+ORDER_STATISTICS = frozenset({"min", "max", "median"})
+
+
+def is_order_statistic(fn: str) -> bool:
+    """Whether aggregate ``fn`` returns one (or two) rows' values whatever the group size.
+
+    Examples
+    --------
+    >>> is_order_statistic("max"), is_order_statistic("p50"), is_order_statistic("sum")
+    (True, True, False)
+    """
+    return fn in ORDER_STATISTICS or quantile_fraction(fn) is not None
+
 
 ALLOWED_USES: dict[str, frozenset[str]] = {
     "filter": frozenset({"reveal", "group", "aggregate", "match"}),
@@ -410,8 +426,9 @@ def _checker_visit(
             for _, src, fn in n.aggs:
                 srcs = frozenset() if src == "*" else cols[src]
                 ck.use(srcs, "agg_input")
-                if fn in ORDER_STATISTICS:  # one row's value, whatever the group's size
-                    ck.order_statistic(srcs, f"as a per-group {fn}imum")
+                if is_order_statistic(fn):  # one row's value, whatever the group's size
+                    what = {"min": "minimum", "max": "maximum", "median": "median"}
+                    ck.order_statistic(srcs, f"as a per-group {what.get(fn, 'percentile')}")
             return out
         if isinstance(n, tree.Sort | tree.Distinct):
             if isinstance(n, tree.Sort):

@@ -56,7 +56,10 @@ def _agg_text(out: str, src: str, fn: str) -> str:
         "min": "smallest",
         "max": "largest",
         "count_distinct": "number of distinct",
+        "median": "median of",
     }
+    if fn not in words:  # pNN
+        return f"{out} = {fn[1:]}th percentile of {src}"
     return f"{out} = {words[fn]} {src}"
 
 

@@ -14,7 +14,8 @@ and ``NODE`` is one of::
      "how": "inner" | "left" | "semi" | "anti", "validate": "1:1" | "1:m" | "m:1" | "m:m",
      "max_multiplicity": int | None}
     {"op": "groupby", "input": NODE, "keys": [str],
-     "aggs": {out: [col, "count" | "sum" | "mean" | "min" | "max" | "count_distinct"]}}
+     "aggs": {out: [col, "count" | "sum" | "mean" | "min" | "max" | "count_distinct"
+                         | "median" | "p0" ... "p100"]}}
     {"op": "sort", "input": NODE, "by": [str], "descending": [bool]}
     {"op": "distinct", "input": NODE, "keys": [str] | None}
     {"op": "head", "input": NODE, "n": int}
@@ -68,6 +69,7 @@ from .validate import MAX_DEPTH as MAX_DEPTH
 from .validate import MAX_LINK_WINDOW as MAX_LINK_WINDOW
 from .validate import MAX_NODES as MAX_NODES
 from .validate import MAX_OVERLAP_LISTS as MAX_OVERLAP_LISTS
+from .validate import quantile_fraction as quantile_fraction
 from .validate import validate_expr as validate_expr
 
 __all__ = [
@@ -96,6 +98,7 @@ __all__ = [
     "output_columns",
     "overlap",
     "project",
+    "quantile_divisors",
     "scan",
     "sort",
     "tables_of",
@@ -106,7 +109,8 @@ Node = dict[str, Any]
 Plan = dict[str, Any]
 How = Literal["inner", "left", "semi", "anti"]
 Validate = Literal["1:1", "1:m", "m:1", "m:m"]
-AggFn = Literal["count", "sum", "mean", "min", "max", "count_distinct"]
+#: an aggregate function; also ``"p0"`` ... ``"p100"`` (percentiles, see quantile_fraction)
+AggFn = Literal["count", "sum", "mean", "min", "max", "count_distinct", "median"]
 
 
 # ---- builders ---------------------------------------------------------------------------
@@ -344,6 +348,17 @@ def mean_names(plan: Mapping[str, Any]) -> list[str]:
     ['m']
     """
     return tree.mean_names(_typed(plan))
+
+
+def quantile_divisors(plan: Mapping[str, Any]) -> dict[str, int]:
+    """Output name -> divisor of every quantile aggregate (released as divisor x value).
+
+    Examples
+    --------
+    >>> quantile_divisors(make_plan(groupby(scan("t"), ["k"], {"m": ("x", "median")})))
+    {'m': 2}
+    """
+    return tree.quantile_divisors(_typed(plan))
 
 
 def output_columns(

@@ -35,7 +35,7 @@ from functools import cached_property
 from typing import Any, Literal, TypeVar, Union
 
 from .canonical import PLAN_VERSION, PlanError, plan_hash
-from .validate import validate_expr, validate_plan
+from .validate import quantile_fraction, validate_expr, validate_plan
 
 __all__ = [
     "ABOVE_GROUPBY",
@@ -74,6 +74,7 @@ __all__ = [
     "node_to_json",
     "ordered",
     "overlap_keys",
+    "quantile_divisors",
     "released_groupby",
     "restack",
     "tables",
@@ -333,6 +334,25 @@ def mean_names(node: Node | Plan) -> list[str]:
         out = [k for k, _, fn in n.aggs if fn == "mean"] if isinstance(n, GroupBy) else []
         for s in subs:
             out += [k for k in s if k not in out]
+        return out
+
+    return fold(node, visit)
+
+
+def quantile_divisors(node: Node | Plan) -> dict[str, int]:
+    """Output name -> divisor ``b`` of every quantile aggregate (``median``, ``pNN``): the
+    engine releases ``b`` times the quantile (an integer combination of two values), the
+    client divides (:func:`sharelake.plan.validate.quantile_fraction`)."""
+
+    def visit(n: Node, subs: Sequence[dict[str, int]], path: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        if isinstance(n, GroupBy):
+            for k, _, fn in n.aggs:
+                q = quantile_fraction(fn)
+                if q is not None:
+                    out[k] = q[1]
+        for s in subs:
+            out = {**s, **out}
         return out
 
     return fold(node, visit)

@@ -9,6 +9,7 @@ which re-exports everything public here.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -26,13 +27,16 @@ __all__ = [
     "OPS",
     "RELEASE_KINDS",
     "VALIDATES",
+    "quantile_fraction",
     "validate_expr",
     "validate_plan",
 ]
 
 HOWS: tuple[str, ...] = ("inner", "left", "semi", "anti")
 VALIDATES: tuple[str, ...] = ("1:1", "1:m", "m:1", "m:m")
-AGG_FNS: tuple[str, ...] = ("count", "sum", "mean", "min", "max", "count_distinct")
+AGG_FNS: tuple[str, ...] = ("count", "sum", "mean", "min", "max", "count_distinct", "median")
+#: the percentile aggregates ``p0`` ... ``p100`` (pandas ``quantile(q)`` for q = NN / 100)
+_PERCENTILE = re.compile(r"p(100|[1-9]?[0-9])")
 RELEASE_KINDS: tuple[str, ...] = ("rows",)
 MAX_DEPTH = 64
 MAX_NODES = 512
@@ -86,6 +90,27 @@ MAX_LINK_WINDOW = 64
 
 
 _PURPOSE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+def quantile_fraction(fn: str) -> tuple[int, int] | None:
+    """The quantile ``a / b`` (lowest terms) an aggregate function stands for: ``median``
+    is 1/2, ``pNN`` is NN/100; None for the other functions.
+
+    Examples
+    --------
+    >>> quantile_fraction("median"), quantile_fraction("p25"), quantile_fraction("p100")
+    ((1, 2), (1, 4), (1, 1))
+    >>> quantile_fraction("sum") is None, quantile_fraction("p101") is None
+    (True, True)
+    """
+    if fn == "median":
+        return 1, 2
+    m = _PERCENTILE.fullmatch(fn) if isinstance(fn, str) else None
+    if m is None:
+        return None
+    num = int(m.group(1))
+    g = math.gcd(num, 100)
+    return num // g, 100 // g
 
 
 def _fail(path: str, message: str) -> PlanError:
@@ -231,8 +256,11 @@ def _validate_node(node: Any, path: str, depth: int, count: list[int]) -> None:
             if not isinstance(v, list) or len(v) != 2:
                 raise _fail(p, "expected [column, function]")
             _name(v[0], f"{p}[0]")
-            if v[1] not in AGG_FNS:
-                raise _fail(f"{p}[1]", f"unknown aggregate {v[1]!r} (one of {', '.join(AGG_FNS)})")
+            if v[1] not in AGG_FNS and quantile_fraction(v[1]) is None:
+                raise _fail(
+                    f"{p}[1]",
+                    f"unknown aggregate {v[1]!r} (one of {', '.join(AGG_FNS)}, p0 ... p100)",
+                )
             if v[0] == "*" and v[1] != "count":
                 raise _fail(f"{p}[0]", "'*' only counts rows")
         child("input")

@@ -1,4 +1,5 @@
-"""Group-by aggregation on secret tables: count, sum, mean, min, max, count-distinct.
+"""Group-by aggregation on secret tables: count, sum, mean, min, max, count-distinct,
+median and percentiles.
 
 Method (the sort-and-scan group-by of Jónsson, Kreitz & Uddin, "Secure multi-party
 sorting and applications", 2011; also the Secrecy engine, Liagouris et al., NSDI 2023),
@@ -28,6 +29,13 @@ yields two columns ``m_sum`` and ``m_count`` (the sum and the number of non-null
 values) and the release divides (:func:`sharelake.relational.plain.finish_means`); the
 table's ``meta["mean:m"]`` records it.
 
+Median and percentiles (``median``, ``p0`` ... ``p100``; pandas' linear interpolation):
+the rows are sorted once more by (group keys, missing flag, value), which keeps every
+group at its place (the sort is stable on the same key prefix), and each row gets its
+weight in ``b`` times the quantile ``a / b`` from its rank and its group's count
+(:func:`_quantiles`); the weighted values are summed per group like a sum. The release
+carries ``b`` times the quantile (meta ``quantile:<name>``); the client divides.
+
 Null semantics (as pandas ``groupby(dropna=False)``): null keys form their own group;
 ``count`` counts non-null values (``"*"`` counts rows); ``sum`` ignores nulls (0 for an
 all-null group); ``min``/``max`` ignore nulls and are null for an all-null group;
@@ -45,16 +53,26 @@ from typing import Literal
 
 import numpy as np
 
-from ..mpc.compare import eq_public
+from ..mpc.compare import eq_public, lt_public
 from ..mpc.convert import b2a_bits
 from ..mpc.party import Party
-from ..mpc.scan import mul_many, neighbour_same, segmented_min, stable_partition, starts_from_same
+from ..mpc.scan import (
+    mul_many,
+    neighbour_same,
+    segmented_min,
+    segmented_sum,
+    stable_partition,
+    starts_from_same,
+)
 from ..mpc.shares import AShare
+from ..plan.validate import quantile_fraction
 from .ops import SortKey, key_width, sort_shares
 from .table import ColumnKind, ColumnSpec, SecretColumn, SecretTable
 
-AggFn = Literal["count", "sum", "mean", "min", "max", "count_distinct"]
-AGG_FNS: tuple[AggFn, ...] = ("count", "sum", "mean", "min", "max", "count_distinct")
+#: an aggregate function; also the percentiles ``"p0"`` ... ``"p100"``
+#: (:func:`sharelake.plan.validate.quantile_fraction`)
+AggFn = Literal["count", "sum", "mean", "min", "max", "count_distinct", "median"]
+AGG_FNS: tuple[AggFn, ...] = ("count", "sum", "mean", "min", "max", "count_distinct", "median")
 INT64_MAX = np.uint64((1 << 63) - 1)
 ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -73,7 +91,7 @@ def _check(t: SecretTable, keys: list[str], aggs: dict[str, tuple[str, AggFn]]) 
     for nm in keys:
         t[nm].spec  # noqa: B018 - raises KeyError naming the column
     for out, (src, fn) in aggs.items():
-        if fn not in AGG_FNS:
+        if fn not in AGG_FNS and quantile_fraction(fn) is None:
             raise ValueError(f"aggregate {out!r}: unknown function {fn!r}")
         if src == "*":
             if fn != "count":
@@ -84,6 +102,8 @@ def _check(t: SecretTable, keys: list[str], aggs: dict[str, tuple[str, AggFn]]) 
                 raise TypeError(f"aggregate {out!r}: cannot {fn} a {kind} column")
             if fn in ("min", "max") and kind == "string":
                 raise TypeError(f"aggregate {out!r}: strings have no order (only a digest)")
+            if quantile_fraction(fn) is not None and kind not in ("int", "fixed"):
+                raise TypeError(f"aggregate {out!r}: {fn} needs a number column, not {kind}")
         out_names.extend(mean_columns(out) if fn == "mean" else [out])
     dup = {x for x in out_names if out_names.count(x) > 1}
     if dup:
@@ -106,6 +126,10 @@ def _out_specs(
             out[s_name] = ColumnSpec(s_name, kind, nullable=False, frac_bits=spec.frac_bits)
             if fn == "mean":
                 out[c_name] = ColumnSpec(c_name, "int", nullable=False)
+        elif quantile_fraction(fn) is not None:  # released as b * quantile (see below)
+            spec = t[src].spec
+            qkind: ColumnKind = "fixed" if spec.kind == "fixed" else "int"
+            out[name] = ColumnSpec(name, qkind, nullable=spec.nullable, frac_bits=spec.frac_bits)
         else:
             out[name] = replace(t[src].spec, name=name)
     return out
@@ -155,7 +179,10 @@ def _groupby(
     used = {(src, fn) for src, fn in aggs.values()}
     srcs = sorted({src for src, _ in used if src != "*"})
     cd_cols = list(dict.fromkeys(s for s, f in aggs.values() if f == "count_distinct"))
-    need_zero = sorted(set(keys) | {s for s, f in used if f in ("sum", "mean", "count_distinct")})
+    q_srcs = sorted({s for s, f in used if quantile_fraction(f) is not None})
+    need_zero = sorted(
+        set(keys) | {s for s, f in used if f in ("sum", "mean", "count_distinct")} | set(q_srcs)
+    )
 
     # 1. one round: zero the nulls of keys and summed columns; min/max inputs get +inf at
     #    nulls (max runs as a min of -1 - v, which reverses the signed order exactly)
@@ -232,12 +259,30 @@ def _groupby(
             [(starts_from_same(p, g), nn) for g, nn in zip(got[1:], cd_nonnull, strict=True)],
         )
 
+    # 3b. quantiles: per column, b * quantile summed from weighted rows (see _quantiles)
+    with p.measure("groupby.quantile"):
+        qsum = {
+            k: v
+            for nm in q_srcs
+            for k, v in _quantiles(
+                p,
+                t,
+                nm,
+                zeroed[nm],
+                sk[:n_group],
+                starts,
+                sorted(f for s, f in used if s == nm and quantile_fraction(f) is not None),
+            ).items()
+        }
+
     # 4. segmented scans: all sums in one scan, all minima in another
-    sum_in: dict[str, AShare] = {}
+    sum_in: dict[str, AShare] = dict(qsum)
     for src, fn in sorted(used):
         if src == "*":
             sum_in["rows"] = ones
-        elif fn in ("count", "mean") or (fn in ("min", "max") and src in nulls):
+        elif fn in ("count", "mean") or (
+            (fn in ("min", "max") or quantile_fraction(fn) is not None) and src in nulls
+        ):
             sum_in[f"nn:{src}"] = nonnull[src]
         if fn in ("sum", "mean"):
             sum_in[f"sum:{src}"] = col[f"zero:{src}"]
@@ -262,7 +307,16 @@ def _groupby(
     pc = moved[len(key_cols) : len(key_cols) + len(prefix)]
     ext = dict(zip(ext_names, moved[len(key_cols) + len(prefix) :], strict=True))
     sums = {k: _differences(c) for k, c in zip(names, pc, strict=True)}
-    empty = _all_null(p, [s for s, f in used if f in ("min", "max") and s in nulls], sums, n)
+    empty = _all_null(
+        p,
+        [
+            s
+            for s, f in used
+            if (f in ("min", "max") or quantile_fraction(f) is not None) and s in nulls
+        ],
+        sums,
+        n,
+    )
 
     # 5. keys and aggregates at every row; valid at the last valid row of each group
     out: dict[str, SecretColumn] = {}
@@ -293,6 +347,9 @@ def _groupby(
             out[s_name] = SecretColumn(specs[s_name], sums[f"sum:{src}"])
             out[c_name] = SecretColumn(specs[c_name], sums[f"nn:{src}"])
             meta[f"mean:{name}"] = f"{s_name}/{c_name}"
+        elif quantile_fraction(fn) is not None:
+            out[name] = SecretColumn(specs[name], sums[f"q:{fn}:{src}"], empty.get(src))
+            meta[f"quantile:{name}"] = str(_fraction(fn)[1])
         else:
             v = ext[f"{fn}:{src}"]
             if fn == "max":
@@ -381,3 +438,97 @@ def _all_null(p: Party, srcs: list[str], sums: dict[str, AShare], n: int) -> dic
         s: AShare(flags.a[i * n : (i + 1) * n], flags.b[i * n : (i + 1) * n])
         for i, s in enumerate(srcs)
     }
+
+
+def _fraction(fn: str) -> tuple[int, int]:
+    q = quantile_fraction(fn)
+    if q is None:
+        raise ValueError(f"{fn!r} is not a quantile")
+    return q
+
+
+def _reversed(x: AShare) -> AShare:
+    return AShare(x.a[::-1].copy(), x.b[::-1].copy())
+
+
+def _quantiles(
+    p: Party,
+    t: SecretTable,
+    nm: str,
+    zeroed: AShare,
+    group_keys: list[SortKey],
+    starts: AShare,
+    fns: list[str],
+) -> dict[str, AShare]:
+    """Per row, its share of ``b`` times each quantile ``a / b`` of column ``nm`` in its
+    group (``"q:<fn>:<nm>"``); summed per group by the caller's prefix sums. Selection
+    of ranked elements by an oblivious sort, as Jónsson, Kreitz & Uddin (2011) select
+    the k-th element; the ranks are segmented prefix sums (Secrecy, NSDI 2023).
+
+    pandas' linear interpolation: with c non-missing values in a group, sorted, and
+    ``h = a (c - 1) / b``, the quantile is ``v[floor h] + (h - floor h)(v[ceil h] -
+    v[floor h])``, so ``b`` times it is ``sum_i w_i v_i`` with ``D_i = a (c - 1) - b r_i``
+    (``r_i`` the row's rank among the group's values) and ``w_i = b - |D_i|`` where
+    ``-b < D_i < b``, else 0: the weights of the two neighbours of ``h``.
+
+    Steps: the rows sorted again by (group keys, missing, value) -- the groups keep their
+    positions, as in :func:`_extra_distinct_same`; the ranks and each group's count by one
+    segmented sum over the rows and the reversed rows at once; three comparisons per
+    row and quantile with public bounds (narrow: ``|D| <= 100 (n + 1)``), in one batch;
+    four multiplication rounds. Nothing is opened (the sort opens what it opens).
+    """
+    n = t.n
+    ones = p.public_a(np.ones(n, dtype=np.uint64))
+    vk = _value_keys(t, nm, zeroed)
+    skeys, _ = sort_shares(p, [*group_keys, *vk], [])
+    tail = skeys[len(group_keys) :]
+    value = tail[-1]
+    present = ones - tail[0] if len(vk) == 2 else ones
+    ends = _shift_up(p, starts)
+    flags = AShare(
+        np.concatenate([starts.a, _reversed(ends).a]), np.concatenate([starts.b, _reversed(ends).b])
+    )
+    both = AShare(
+        np.concatenate([present.a, _reversed(present).a]),
+        np.concatenate([present.b, _reversed(present).b]),
+    )
+    (run,) = segmented_sum(p, flags, [both])
+    upto = AShare(run.a[:n], run.b[:n])  # present values up to this row, in its group
+    after = _reversed(AShare(run.a[n:], run.b[n:]))  # from this row to the group's end
+    rank = upto - present
+    count = upto + after - present
+    fracs = [_fraction(fn) for fn in fns]
+    ds = [
+        (count.scale(a) - rank.scale(b)).add_public(np.uint64((-a) % (1 << 64)), p.id)
+        for a, b in fracs
+    ]
+    bits = min(64, (100 * (n + 1)).bit_length() + 3)
+    probe = []
+    for d, (_, b) in zip(ds, fracs, strict=True):
+        probe += [
+            d.add_public(np.uint64((-b) % (1 << 64)), p.id),
+            d.add_public(np.uint64(b), p.id),
+            d,
+        ]
+    stacked = AShare(np.concatenate([x.a for x in probe]), np.concatenate([x.b for x in probe]))
+    lt = b2a_bits(p, lt_public(p, stacked, 0, bits=bits))
+    parts = [
+        AShare(lt.a[i * n : (i + 1) * n], lt.b[i * n : (i + 1) * n]) for i in range(len(probe))
+    ]
+    r1 = mul_many(
+        p,
+        [
+            pair
+            for i, d in enumerate(ds)
+            for pair in ((parts[3 * i], ones - parts[3 * i + 1]), (parts[3 * i + 2], d))
+        ],
+    )
+    inside = [r1[2 * i] for i in range(len(ds))]  # -b <= D < b
+    absd = [d - r1[2 * i + 1].scale(2) for i, d in enumerate(ds)]  # |D|
+    w0 = mul_many(p, [(x, present) for x in inside])
+    w = mul_many(
+        p,
+        [(w0[i], (-absd[i]).add_public(np.uint64(b), p.id)) for i, (_, b) in enumerate(fracs)],
+    )
+    contrib = mul_many(p, [(x, value) for x in w])
+    return {f"q:{fn}:{nm}": c for fn, c in zip(fns, contrib, strict=True)}
