@@ -273,3 +273,36 @@ def test_every_batch_size_gets_a_soundness_error_of_at_most_two_to_the_minus_for
     assert soundness_bits(n) >= 40
     # and k is the least that reaches it (no more triples than needed)
     assert k == 2 or log2_binom((n2 + 1) * (k - 1), k - 1) < 40
+
+
+def test_a_batch_larger_than_a_chunk_is_checked_piece_by_piece_and_its_last_piece_still_counts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sharelake.mpc import verify as verify_module
+
+    monkeypatch.setattr(verify_module, "CHUNK", 100)
+    x, y = _columns(250, 8)  # 259 products: three pieces
+
+    def body(p: Party, x: Any, y: Any, bx: Any, by: Any) -> Any:
+        out = arith.open_arith(p, arith.mul(p, x, y), check="mul")
+        return out, p.costs["verify"].rounds
+
+    for out, rounds in run_in_memory(body, _inputs(x, y)):
+        np.testing.assert_array_equal(out, _plain(x, y)["mul"])
+        assert rounds == 3 * 5
+    sent = [0]
+
+    def late_error(src: int, dst: int, data: bytes) -> bytes:
+        if src != 0:
+            return data
+        sent[0] += 1
+        if sent[0] != 3:  # P0: two setup messages, then its product terms
+            return data
+        out = np.frombuffer(data, dtype=np.uint64).copy()
+        out[-1:] ^= np.uint64(1 << 40)  # the last product: in the third piece
+        return out.tobytes()
+
+    res = run_in_memory(
+        _catching(lambda p, **kw: body(p, **kw)), _inputs(x, y), tamper=late_error, deadline=10
+    )
+    assert all(isinstance(r, VerificationError) for r in res), res

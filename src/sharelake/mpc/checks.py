@@ -73,6 +73,11 @@ class Batch:
             dst.append(np.array(src, dtype=np.uint64, copy=True).reshape(-1))
         self.size += int(np.asarray(z[0]).size)
 
+    def clear(self) -> None:
+        """Drop the recorded arrays (after :meth:`arrays` copied them out)."""
+        for parts in (self.xa, self.xb, self.ya, self.yb, self.za, self.zb):
+            parts.clear()
+
     def arrays(self) -> tuple[Arr, Arr, Arr, Arr, Arr, Arr]:
         """The six concatenated component arrays (each of length :attr:`size`)."""
 

@@ -28,7 +28,9 @@ corrupted is exactly the set the permutation opens to none and gives to the gate
 corrupted, each with the same error: probability 1 / C((N'+1) k, g k) for g >= 1 corrupted
 gates, at most 1 / C((N'+1) k, k) (the binomial is smallest at g = 1 and, since k triples
 are opened, at g = N'). :func:`parameters` picks the least k >= 2 that makes this at most
-2^-:data:`KAPPA`; a word is the unit for packed bits (a check passes only if all 64 lanes
+2^-:data:`KAPPA` (a batch of more than :data:`CHUNK` gates is checked in pieces, each
+at 2^-(KAPPA + log2 pieces), so the union stays at 2^-KAPPA); a word is the unit for
+packed bits (a check passes only if all 64 lanes
 agree). The permutation is fixed by a seed each party commits to in the round that makes
 the triples and reveals in the next, so no party knows it before the triples are fixed.
 
@@ -49,6 +51,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,6 +66,9 @@ from .ring import Arr
 KAPPA = 40
 #: Smaller batches are padded with random gates up to this many (so k stays small).
 MIN_GATES = 64
+#: Larger batches are checked in pieces of this many gates, one after the other (a few
+#: hundred MB of triples per piece and party), each at 2^-(KAPPA + log2 pieces).
+CHUNK = 1 << 21
 _DIGEST = 32
 
 _OK, _COMMIT, _OPENING, _SACRIFICE, _OPENED_TRIPLE, _SEED = range(6)
@@ -102,9 +108,17 @@ def parameters(n: int, *, kappa: int = KAPPA) -> tuple[int, int]:
 
 
 def soundness_bits(n: int) -> float:
-    """-log2 of the probability that a cheating node escapes the check of ``n`` gates."""
-    n2, k = parameters(n)
-    return log2_binom((n2 + 1) * k, k)
+    """-log2 of the probability that a cheating node escapes the check of ``n`` gates.
+
+    A union bound over the pieces of at most :data:`CHUNK` gates the check runs.
+    """
+    pieces = max(1, -(-n // CHUNK))
+    kappa = KAPPA + math.ceil(math.log2(pieces))
+    sizes = {min(CHUNK, n - lo) for lo in range(0, max(n, 1), CHUNK)}
+    worst = min(
+        log2_binom((n2 + 1) * k, k) for n2, k in (parameters(m, kappa=kappa) for m in sizes)
+    )
+    return worst - math.log2(pieces)
 
 
 @dataclass(frozen=True)
@@ -181,10 +195,10 @@ def _local_terms(p: Party, dom: _Dom, xa: Arr, xb: Arr, ya: Arr, yb: Arr) -> Arr
     return z
 
 
-def _prepare(p: Party, dom: _Dom, batch: Batch) -> _Work:
-    n = batch.size
-    n2, k = parameters(n)
-    xa, xb, ya, yb, za, zb = batch.arrays()
+def _prepare(p: Party, dom: _Dom, arrays: tuple[Arr, ...], kappa: int) -> _Work:
+    xa, xb, ya, yb, za, zb = arrays
+    n = int(xa.shape[0])
+    n2, k = parameters(n, kappa=kappa)
     m = n2 - n
     ntrip = (n2 + 1) * k
     # the triples' a and b, and random dummy gates (checked like the real ones) when the
@@ -241,13 +255,18 @@ def verify(p: Party, *, check: str) -> None:
     if not q.enabled or q.pending == 0:
         return
     arith, boolean = q.take()
-    works = [
-        _prepare(p, dom, batch) for dom, batch in ((_RING, arith), (_BITS, boolean)) if batch.size
-    ]
     n_ring = arith.size
     n_bits = boolean.size
+    chunks = list(_chunks(arith, _RING)) + list(_chunks(boolean, _BITS))
+    # a union bound over the chunks keeps the whole check at 2^-KAPPA
+    kappa = KAPPA + math.ceil(math.log2(len(chunks)))
+    failure: int = _OK
+    suspects: tuple[int, ...] = ()
     with p.measure("verify"):
-        failure, suspects = _run(p, works)
+        for dom, arrays in chunks:
+            failure, suspects = _run(p, [_prepare(p, dom, arrays, kappa)])
+            if failure != _OK:
+                break
     q.batches += 1
     q.verified_products += n_ring
     q.verified_and_words += n_bits
@@ -260,6 +279,16 @@ def verify(p: Party, *, check: str) -> None:
             check=check,
             suspects=suspects,
         )
+
+
+def _chunks(batch: Batch, dom: _Dom) -> Iterator[tuple[_Dom, tuple[Arr, ...]]]:
+    """The batch in pieces of at most :data:`CHUNK` gates (bounded memory per check)."""
+    if not batch.size:
+        return
+    arrays = batch.arrays()
+    batch.clear()
+    for lo in range(0, int(arrays[0].shape[0]), CHUNK):
+        yield dom, tuple(a[lo : lo + CHUNK] for a in arrays)
 
 
 def _run(p: Party, works: list[_Work]) -> tuple[int, tuple[int, ...]]:
