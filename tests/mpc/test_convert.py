@@ -124,11 +124,14 @@ def body_costs(p: Party, x: AShare, xb: BShare) -> dict[str, list[int]]:
     return out
 
 
-def test_conversions_cost_log_rounds_and_a_few_words_per_element() -> None:
+def test_conversions_cost_log_rounds_and_a_few_words_per_element_in_the_semi_honest_setting() -> (
+    None
+):
     n = 640
     xs = share_arith(to_ring(np.arange(n)))
     xbs = share_bool(to_ring(np.arange(n)))
-    res = run_in_memory(body_costs, [{"x": xs[i], "xb": xbs[i]} for i in range(3)])
+    inputs = [{"x": xs[i], "xb": xbs[i]} for i in range(3)]
+    res = run_in_memory(body_costs, inputs, security="semi-honest")
     for r in res:
         assert r["a2b"][0] == 8
         assert r["a2b"][1] <= 8 * 8 * n

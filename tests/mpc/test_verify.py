@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sharelake.errors import IntegrityError, ProtocolError
-from sharelake.mpc import arith, boolean, compare, convert
+from sharelake.mpc import arith, boolean, compare, convert, fixed
 from sharelake.mpc.arith import open_bool
 from sharelake.mpc.bits import open_bits
 from sharelake.mpc.checks import InsufficientCheckingError, VerificationError, require_checked
@@ -46,6 +46,12 @@ def body_everything(p: Party, x: Any, y: Any, bx: Any, by: Any) -> dict[str, Any
         "eq": open_bits(p, compare.eq(p, x, y)),
         "a2b": open_bool(p, convert.a2b(p, x)),
         "bit9": open_bits(p, convert.bit_extract(p, x, 9)),
+        "sel": arith.open_arith(p, compare.select(p, compare.lt(p, x, y), x, y)),
+        "trunc": arith.open_arith(p, fixed.trunc(p, x, 16)),
+        # probabilistic truncation is in spec for |x| < 2^44 (fails w.p. 2^-19 per value)
+        "trunc_p": arith.open_arith(
+            p, fixed.trunc(p, fixed.trunc(p, x, 20), 7, mode="probabilistic")
+        ),
         "steps": dict(p.checks.semi_honest_steps),
         "verified": (p.checks.verified_products, p.checks.verified_and_words),
     }
@@ -62,6 +68,8 @@ def _plain(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> dict[str, Any]:
         "eq": x == y,
         "a2b": x.view(np.uint64),
         "bit9": ((x >> 9) & 1).astype(bool),
+        "sel": np.where(x < y, x, y).view(np.uint64),
+        "trunc": (x >> 16).view(np.uint64),
     }
 
 
@@ -83,11 +91,16 @@ def test_honest_runs_equal_the_plaintext_twins_at_both_security_levels(security:
     for r in res:
         for name, value in want.items():
             np.testing.assert_array_equal(r[name], value, err_msg=name)
-        # mul, AND, lt, eq, A2B and bit extraction need no step outside the checks
-        assert r["steps"] == {}
+        # floor or one more (exact in the malicious setting, where it runs the exact path)
+        late = r["trunc_p"].view(np.int64) - (x >> 27)
+        assert set(np.unique(late)) <= ({0} if security == "malicious" else {0, 1})
+        # mul, AND, comparisons, A2B, bit extraction, select and truncation need no step
+        # outside the checks in the malicious setting
+        if security == "malicious":
+            assert r["steps"] == {}
     products, and_words = res[0]["verified"]
     if security == "malicious":
-        assert products == len(x) and and_words > len(x)
+        assert products >= len(x) and and_words > len(x)
     else:
         assert (products, and_words) == (0, 0)
 
@@ -165,16 +178,18 @@ def test_a_tampered_opening_inside_the_check_names_the_two_nodes_one_of_which_de
 
 
 @pytest.mark.parametrize("stride", [pytest.param(1, marks=pytest.mark.slow), 5])
-def test_an_error_in_any_message_of_a_comparison_run_is_detected_and_no_wrong_bit_is_opened(
+def test_an_error_in_any_message_of_a_comparison_select_and_truncation_run_is_detected(
     stride: int,
 ) -> None:
     x, y = _columns(64, 5)
     want = _plain(x, y)
 
     def body(p: Party, x: Any, y: Any, bx: Any, by: Any) -> Any:
+        below = compare.lt(p, x, y)
         return {
-            "lt": open_bits(p, compare.lt(p, x, y)),
+            "lt": open_bits(p, below),
             "eq": open_bits(p, compare.eq(p, x, y)),
+            "sel": arith.open_arith(p, fixed.trunc(p, compare.select(p, below, x, y), 16)),
         }
 
     counted = [0]
@@ -206,6 +221,9 @@ def test_an_error_in_any_message_of_a_comparison_run_is_detected_and_no_wrong_bi
             if isinstance(r, dict):  # a party that finished saw only correct values
                 np.testing.assert_array_equal(r["lt"], want["lt"])
                 np.testing.assert_array_equal(r["eq"], want["eq"])
+                np.testing.assert_array_equal(
+                    r["sel"], (np.where(x < y, x, y) >> 16).view(np.uint64)
+                )
 
 
 def test_opening_by_hand_with_unchecked_products_queued_is_a_programming_error() -> None:

@@ -18,7 +18,15 @@ import numpy as np
 
 from .arith import mul, trunc_prob
 from .bits import BitShare
-from .boolean import and_, known_by_12, nblocks, reduce_gp, to_planes, two_operands
+from .boolean import (
+    and_,
+    component_planes,
+    known_by_12,
+    nblocks,
+    reduce_gp,
+    to_planes,
+    two_operands,
+)
 from .convert import b2a_bits
 from .party import Party
 from .ring import FRAC_BITS, SIGN_BIT
@@ -49,7 +57,8 @@ def trunc_exact(p: Party, x: AShare, d: int) -> AShare:
         raise ValueError("truncation distance must be between 0 and 63")
     if d == 0:
         return x.copy()
-    p.checks.unverified("fixed.trunc_exact")
+    if p.checks.enabled:
+        return _trunc_exact_checked(p, x, d)
     n = len(x)
     nb = nblocks(n)
     sd = np.uint64(d)
@@ -98,9 +107,63 @@ def trunc_exact(p: Party, x: AShare, d: int) -> AShare:
     return out.add_public(np.uint64((1 << 64) - (1 << (63 - d))), p.id)
 
 
+def _trunc_exact_checked(p: Party, x: AShare, d: int) -> AShare:
+    """:func:`trunc_exact` in the malicious setting: only checked AND and product rounds.
+
+    With x' = x + 2^63 = x'_0 + x'_1 + x'_2 - 2^64 W (each component known to two parties,
+    W in {0, 1, 2} the wrap count), floor(x' / 2^d) is
+
+        sum_j (x'_j >> d) + maj_{d-1} + c_d - 2^(64-d) (maj_63 + c_64),
+
+    where maj is the carry-save carry of the three components' bit-planes (one AND
+    round), s = x'_0 ^ x'_1 ^ x'_2, and c_d, c_64 are the carries out of the low d and
+    of all 64 positions of s + (maj << 1), from one generate/propagate tree (as in ABY3's
+    exact truncation, Mohassel & Rindal CCS 2018, section 5.1.1, here with three
+    pair-known operands instead of party 0's resharing). The sum of the shifted
+    components is a replicated sharing as it stands (party i shifts its own pair); the four
+    bits are injected with the checked :func:`~sharelake.mpc.convert.b2a_bits`. Rounds:
+    1 + 1 + ceil(log2 max(d, 64 - d)) + 1 + 2 (11 for d = 16), as the semi-honest path.
+    """
+    n = len(x)
+    nb = nblocks(n)
+    sd = np.uint64(d)
+    xb = x.add_public(SIGN_BIT, p.id)
+    c0, c1, c2 = component_planes(p, xb, 64)
+    s = BShare(c0.a ^ c1.a ^ c2.a, c0.b ^ c1.b ^ c2.b)
+    t02 = BShare(c0.a ^ c2.a, c0.b ^ c2.b)
+    t12 = BShare(c1.a ^ c2.a, c1.b ^ c2.b)
+    m = and_(p, t02, t12)
+    maj = BShare(m.a ^ c2.a, m.b ^ c2.b)  # carry of bit j goes to position j + 1
+    zero = np.zeros((1, nb), dtype=np.uint64)
+    c = BShare(np.concatenate([zero, maj.a[:63]]), np.concatenate([zero, maj.b[:63]]))
+    g = and_(p, s, c)
+    q = BShare(s.a ^ c.a, s.b ^ c.b)
+    (cd, _), (gh, ph) = reduce_gp(p, [(g[:d], q[:d], False), (g[d:], q[d:], True)])
+    assert ph is not None
+    t = and_(p, ph, cd)
+    c64 = BShare(gh.a ^ t.a, gh.b ^ t.b)
+    rows = [maj[d - 1], cd, maj[63], c64]
+    bits = BitShare(
+        np.concatenate([r.a for r in rows]), np.concatenate([r.b for r in rows]), 256 * nb
+    )
+    inj = b2a_bits(p, bits)
+    part = [inj[64 * nb * i : 64 * nb * i + n] for i in range(4)]
+    high = AShare(xb.a >> sd, xb.b >> sd)
+    wraps = (part[2] + part[3]).scale(np.uint64(1 << (64 - d)))
+    out = high + part[0] + part[1] - wraps
+    return out.add_public(np.uint64((1 << 64) - (1 << (63 - d))), p.id)
+
+
 def trunc(p: Party, x: AShare, d: int, *, mode: Trunc = "exact") -> AShare:
-    """floor(x / 2^d): exactly (``"exact"``) or within one unit (``"probabilistic"``)."""
+    """floor(x / 2^d): exactly (``"exact"``) or within one unit (``"probabilistic"``).
+
+    In the malicious setting ``"probabilistic"`` runs the checked exact truncation (its
+    result is within the probabilistic one's promise): ABY3's one-message Pi_trunc1 lets
+    party 1 send any value.
+    """
     if mode == "exact":
+        return trunc_exact(p, x, d)
+    if p.checks.enabled:  # Pi_trunc1's one-party message is not checkable; exact is in spec
         return trunc_exact(p, x, d)
     return trunc_prob(p, x, d)
 
@@ -121,5 +184,7 @@ def mul_fixed(
     """
     z = mul(p, x, y)
     if trunc == "exact":
+        return trunc_exact(p, z, frac_bits)
+    if p.checks.enabled:  # as in :func:`trunc`: the exact floor is a valid result
         return trunc_exact(p, z, frac_bits)
     return trunc_prob(p, z, frac_bits)
