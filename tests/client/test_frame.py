@@ -128,8 +128,8 @@ def test_a_pandas_method_a_lazy_table_lacks_says_so_and_what_to_write_instead(
     text = str(err.value)
     assert "pandas' 'iloc' is not supported on a lazy sharelake table" in text
     assert "instead: head(n) after sort_values" in text and "docs/pandas.md" in text
-    with pytest.raises(AttributeError, match=r"'pivot_table' .*no equivalent yet.*docs/pandas"):
-        _ = people.pivot_table
+    with pytest.raises(AttributeError, match=r"'melt' .*no equivalent yet.*docs/pandas"):
+        _ = people.melt
     with pytest.raises(AttributeError, match=r"no column 'agee', and no such method.*pandas.md"):
         _ = people.agee
 

@@ -414,3 +414,41 @@ def test_and_or_with_missing_values_follow_pandas_three_valued_logic(
     want = pd.DataFrame({"pid": df.pid, "o": age_hi | score_hi, "a": age_hi & score_hi})
     assert want.o.isna().any() and want.a.isna().any()  # the data has the NA cases
     frame_equal(got, want, by=["pid"])
+
+
+def test_describe_equals_pandas_describe_without_std(df: pd.DataFrame, frames) -> None:
+    got = run(people().describe(["age", "amount"], percentiles=[0.1, 0.5, 0.9]), frames, k=5)
+    want = df[["age", "amount"]].astype("float64").describe(percentiles=[0.1, 0.5, 0.9])
+    want = want.drop(index="std")
+    assert (
+        list(got.index) == list(want.index) == ["count", "mean", "min", "10%", "50%", "90%", "max"]
+    )
+    assert np.allclose(got.to_numpy(), want.to_numpy(), rtol=1e-9, atol=2.0**-16)
+    counts = run(people().describe("score", order_statistics=False), frames)
+    assert list(counts.index) == ["count", "mean"]
+    assert counts.loc["count", "score"] == df.score.count()
+    assert abs(counts.loc["mean", "score"] - df.score.mean()) < 1e-9
+
+
+def test_pivot_table_of_two_keys_equals_pandas(df: pd.DataFrame, frames) -> None:
+    t = people()
+    got = run(
+        t.pivot_table(values="amount", index="region", columns="score", aggfunc="sum"), frames
+    )
+    want = df.pivot_table(
+        values="amount", index="region", columns="score", aggfunc="sum", observed=True
+    )
+    got.index = got.index.astype(str)
+    want.index = want.index.astype(str)
+    assert list(got.index) == list(want.index) and list(got.columns) == list(want.columns)
+    assert np.allclose(
+        got.to_numpy(dtype=float), want.to_numpy(dtype=float), equal_nan=True, atol=1e-9
+    )
+
+
+def test_a_reshaped_result_takes_no_more_plan_steps() -> None:
+    d = people().describe("age")
+    with pytest.raises(TypeError, match=r"describe\(\) is reshaped after collect"):
+        d.head(2)
+    with pytest.raises(TypeError, match="offline needs the columns"):
+        people().describe()

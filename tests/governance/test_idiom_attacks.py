@@ -202,3 +202,15 @@ def test_noise_refuses_a_median_it_cannot_bound() -> None:
     plan = tree.from_json(people().groupby("region")["age"].median().plan)
     with pytest.raises(NoiseError, match="no bounded sensitivity"):
         noise_plan(plan, NoiseSpec(1.0, 5.0, {"age": (0, 120)}), "__rows")
+
+
+def test_describe_needs_approval_for_its_min_max_and_percentiles_only() -> None:
+    v = verdict(people().describe("age"))
+    assert v.decision == "needs_approval" and rules(v) == {"age:aggregate:order_statistic"}
+    assert verdict(people().describe("age", order_statistics=False)).decision == "allow"
+
+
+def test_describe_of_a_table_under_k_releases_nothing() -> None:
+    lone = people().query("region == 'lone'")
+    got = run(lone.describe("age", order_statistics=False), FRAMES, k=K)
+    assert got.isna().all().all()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..plan import nodes as pn
@@ -51,7 +52,6 @@ PANDAS_DOC = "docs/pandas.md"
 UNSUPPORTED: dict[str, str] = {
     "loc": "filter with a mask, t[t.age >= 18], and pick columns with t[['a', 'b']]",
     "iloc": "head(n) after sort_values(...)",
-    "describe": "t.agg({'x': ['count', 'mean', 'min', 'p25', 'median', 'p75', 'max']})",
     "count": "t.agg({'x': 'count'}) or t.groupby(key)['x'].count()",
     "sum": "t.agg({'x': 'sum'}) or t.groupby(key)['x'].sum()",
     "mean": "t.agg({'x': 'mean'}) or t.groupby(key)['x'].mean()",
@@ -64,7 +64,6 @@ UNSUPPORTED: dict[str, str] = {
     "to_csv": "collect().to_csv(...)",
     "apply": "",
     "map": "",
-    "pivot_table": "",
     "pivot": "",
     "melt": "",
     "median": "t.agg({'x': 'median'}) or t.groupby(key)['x'].median()",
@@ -154,6 +153,49 @@ def _names(value: str | Sequence[str], what: str) -> list[str]:
     return out
 
 
+def _percent_label(q: float) -> str:
+    """pandas' row label of a percentile: 0.25 -> '25%', 0.125 -> '12.5%'."""
+    return f"{q * 100:g}%"
+
+
+@dataclass(frozen=True)
+class Describe:
+    """How :meth:`Table.describe` reshapes its one released row: statistics as rows."""
+
+    columns: tuple[str, ...]
+    stats: tuple[str, ...]
+    name: str = "describe"
+
+    def apply(self, df: pd.DataFrame) -> pd.DataFrame:
+        """The pandas layout (index: statistics; columns: the described columns)."""
+        import pandas as pd
+
+        row = df.iloc[0] if len(df) else None
+        data = {
+            c: [float("nan") if row is None else float(row[f"{c}_{s}"]) for s in self.stats]
+            for c in self.columns
+        }
+        out = pd.DataFrame(data, index=list(self.stats))
+        out.attrs.update(df.attrs)
+        return out
+
+
+@dataclass(frozen=True)
+class Pivot:
+    """How :meth:`Table.pivot_table` reshapes its group-by: ``index`` x ``columns``."""
+
+    index: str
+    columns: str
+    values: str
+    name: str = "pivot_table"
+
+    def apply(self, df: pd.DataFrame) -> pd.DataFrame:
+        """pandas' pivot of the released groups (a suppressed group is a missing cell)."""
+        out = df.pivot(index=self.index, columns=self.columns, values=self.values)
+        out.attrs.update(df.attrs)
+        return out
+
+
 class Table:
     """A lazy table: a plan plus, for checks, the column names of every table it reads.
 
@@ -167,7 +209,7 @@ class Table:
     ['pid', 'clinic']
     """
 
-    __slots__ = ("_columns", "_node", "_schemas", "_session")
+    __slots__ = ("_columns", "_node", "_schemas", "_session", "_shape")
 
     def __init__(
         self,
@@ -179,6 +221,8 @@ class Table:
         self._node: dict[str, Any] = dict(node)
         self._schemas = {k: list(v) for k, v in schemas.items()}
         self._session = session
+        #: a reshape of the collected result (describe, pivot_table); None: as released
+        self._shape: Describe | Pivot | None = None
         try:
             self._columns = pn.output_columns(self._node, self._schemas)
         except PlanError as exc:
@@ -196,6 +240,13 @@ class Table:
         return cls(pn.scan(name), {name: list(columns)}, session=session)
 
     def _new(self, node: Mapping[str, Any], other: Table | None = None) -> Table:
+        for t in (self, other):
+            if t is not None and t._shape is not None:
+                raise TypeError(
+                    f"the result of {t._shape.name}() is reshaped after collect(): build the "
+                    f"rest of the query before {t._shape.name}(), or work on the collected "
+                    "DataFrame"
+                )
         schemas = dict(self._schemas)
         session = self._session
         if other is not None:
@@ -630,6 +681,79 @@ class Table:
             pn.project(grouped._node, [c for c in grouped._columns if c != ALL_KEY])
         )
 
+    def describe(
+        self,
+        columns: str | Sequence[str] | None = None,
+        *,
+        percentiles: Sequence[float] = (0.25, 0.5, 0.75),
+        order_statistics: bool = True,
+    ) -> Table:
+        """pandas ``describe``: count, mean, min, percentiles and max of number columns,
+        as one whole-table aggregate reshaped after collect (statistics as rows).
+
+        ``columns``: the number columns to describe; by default every ``int`` or
+        ``fixed`` column of a table bound to a session (offline: name them). There is no
+        ``std`` row (no secure variance yet). Min, max and the percentiles are order
+        statistics: over a column that is not ``reveal`` they need the owners' approval;
+        ``order_statistics=False`` leaves them out (count and mean only). A table with
+        fewer rows than the policy's minimum group size describes as missing values.
+
+        Examples
+        --------
+        >>> d = Table.of("t", ["age"]).describe("age")
+        >>> sorted(d.plan["root"]["input"]["aggs"])[:3]
+        ['age_25%', 'age_50%', 'age_75%']
+        """
+        cols = self._number_columns() if columns is None else _names(columns, "columns")
+        for c in cols:
+            self._col(c)
+        stats: list[tuple[str, str]] = [("count", "count"), ("mean", "mean")]
+        if order_statistics:
+            qs = [(f"{_percent_label(q)}", _percentile(q)) for q in percentiles]
+            stats += [("min", "min"), *qs, ("max", "max")]
+        named = {f"{c}_{label}": (c, fn) for c in cols for label, fn in stats}
+        out = self._whole(named)
+        out._shape = Describe(tuple(cols), tuple(label for label, _ in stats))
+        return out
+
+    def pivot_table(
+        self,
+        values: str,
+        index: str,
+        columns: str,
+        aggfunc: str = "mean",
+    ) -> Table:
+        """pandas ``pivot_table`` for one value column and two keys: a group-by on
+        ``(index, columns)``, pivoted after collect (groups under the policy's minimum
+        group size are suppressed and show as missing cells).
+
+        Examples
+        --------
+        >>> t = Table.of("t", ["region", "year", "age"])
+        >>> t.pivot_table(values="age", index="region", columns="year").plan["root"]["op"]
+        'groupby'
+        """
+        for c in (values, index, columns):
+            if not isinstance(c, str):
+                raise TypeError("pivot_table takes one column name each for values, index, columns")
+        # pandas leaves missing keys out of a pivot table
+        out = self.dropna([index, columns]).groupby([index, columns]).agg({values: aggfunc})
+        out._shape = Pivot(index, columns, values)
+        return out
+
+    def _number_columns(self) -> list[str]:
+        """The int and fixed columns read straight from a stored table (session catalog)."""
+        if self._session is None:
+            raise TypeError("describe() offline needs the columns: t.describe(['age', ...])")
+        kinds: dict[str, str] = {}
+        for name in pn.tables_of(self._node):
+            for spec in self._session.table_info(name).schema:
+                kinds.setdefault(spec.name, spec.kind)
+        cols = [c for c in self._columns if kinds.get(c) in ("int", "fixed")]
+        if not cols:
+            raise ValueError("describe(): no number column to describe; name the columns")
+        return cols
+
     # -- plan and results -----------------------------------------------------------------
 
     @property
@@ -706,7 +830,8 @@ class Table:
         from .design import run_design
 
         infos = {t.name: list(t.schema) for t in self._session.tables()}
-        return run_design(self.plan, infos, rows=rows, seed=seed, columns=self.columns)
+        df = run_design(self.plan, infos, rows=rows, seed=seed, columns=self.columns)
+        return df if self._shape is None else self._shape.apply(df)
 
     def collect(self, *, purpose: str | None = None, timeout: float | None = None) -> pd.DataFrame:
         """Run the plan on the three nodes and return the released rows as a DataFrame.
@@ -724,9 +849,8 @@ class Table:
         """
         if self._session is None:
             raise RuntimeError("this table is not bound to a session: use session.table(name)")
-        return self._session.query(
-            self.plan, timeout=timeout, columns=self.columns, purpose=purpose
-        )
+        df = self._session.query(self.plan, timeout=timeout, columns=self.columns, purpose=purpose)
+        return df if self._shape is None else self._shape.apply(df)
 
     def __repr__(self) -> str:
         tables = ", ".join(pn.tables_of(self._node))
