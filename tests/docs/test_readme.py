@@ -90,6 +90,7 @@ def test_the_quick_start_shell_commands_run_as_written(workdir: Path) -> None:
                 ran.append((argv[1], res.output))
     assert [name for name, _ in ran] == ["cluster", "upload"]
     assert "uploaded 84 rows to table 'cases' (version 1)" in ran[1][1]
+    assert "Upload preview: table 'cases' from examples/cases.csv: 84 rows" in ran[1][1]
     assert "region:category" in ran[1][1]  # inferred: every region has enough rows
 
 

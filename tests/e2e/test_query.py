@@ -185,6 +185,7 @@ def test_the_upload_command_stores_a_csv_that_queries_back(
     policy = tmp_path / "policy.toml"
     policy.write_text('[columns]\nk = "reveal"\nv = "reveal"\n', encoding="utf-8")
     args = ["upload", str(csv), "--table", "small", "--policy", str(policy), "--as", "ngo_a"]
+    args += ["--yes"]
     result = CliRunner().invoke(app, [*args, "--consortium", str(cluster.consortium_path)])
     assert result.exit_code == 0, result.output
     assert "uploaded 4 rows to table 'small'" in result.output

@@ -59,9 +59,13 @@ def test_collect_says_how_many_groups_were_suppressed_and_why(
     assert gone == 2
     assert got.attrs["suppressed_groups"] == gone
     assert got.attrs["notes"] == [
-        "2 groups were suppressed: each had fewer rows than the minimum group size (k) of "
-        "the tables read, so they are left out of this result."
+        "2 groups were suppressed: each had fewer than 5 rows, the minimum group size (k) "
+        "of the policy of table 'suppressed_cases' (policy version 1), so they are left out "
+        "of this result."
     ]
+    assert got.attrs["suppression_policies"] == {
+        "suppressed_cases": {"min_group_size": K, "policy_version": 1}
+    }
     assert any("2 groups were suppressed" in r.getMessage() for r in caplog.records)
     assert "Groups with fewer rows than the tables' minimum group size (k) are suppressed" in (
         explained

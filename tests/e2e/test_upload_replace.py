@@ -105,7 +105,7 @@ def test_the_upload_command_refuses_an_existing_table_and_replaces_it_with_repla
     pol = tmp_path / "policy.toml"
     pol.write_text('analysts = ["analyst"]\n[columns]\npid = "reveal"\nage = "reveal"\n')
     args = ["upload", str(csv), "--table", "cli_replace", "--policy", str(pol)]
-    args += ["--as", "ngo_a", "--consortium", str(cluster.consortium_path)]
+    args += ["--as", "ngo_a", "--consortium", str(cluster.consortium_path), "--yes"]
     runner = CliRunner()
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output

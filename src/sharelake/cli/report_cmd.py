@@ -60,12 +60,12 @@ def monitoring(
     from ..client.session import connect
     from ..monitoring.lake_report import (
         AnalysisKind,
-        Section,
         estimate_of,
         modus_query,
         overlap_query,
         render_html,
         report_json,
+        section_of,
     )
     from ..plan.canonical import plan_hash
 
@@ -117,14 +117,13 @@ def monitoring(
             for kind, title, tables, q in planned:
                 df = q.collect()
                 sections.append(
-                    Section(
+                    section_of(
                         kind,
                         title,
-                        tuple(tables),
+                        tables,
                         plan_hash(s.with_purpose(q.plan)),
                         df,
                         estimate_of(df) if kind == "overlap" else None,
-                        int(df.attrs.get("suppressed", 0) or 0),
                     )
                 )
             analyst = s.member

@@ -1,18 +1,46 @@
 """``sharelake upload CSV --table NAME --policy POLICY.toml --as MEMBER --consortium FILE``.
 
-Validates the file at the client (errors name the file, row and column), secret-shares
-it here, and uploads it to the three nodes all-or-nothing, with a progress bar.
+Validates the file at the client (errors name the file, row and column), prints what
+will be shared (columns, kinds, row count, public details, problems found) and asks to
+confirm (``--yes`` answers for you; without a terminal to ask on, ``--yes`` is needed),
+then secret-shares it here and uploads it to the three nodes all-or-nothing, with a
+progress bar.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..errors import InputValidationError, SharelakeError
 from .errors import fail
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..client.preview import UploadPreview
+
+
+def confirm_preview(console: Console, *, yes: bool) -> Callable[[UploadPreview], bool]:
+    """Print the preview; True with ``--yes``, else the answer to a question on the
+    terminal (an error naming ``--yes`` when there is no terminal to ask on)."""
+
+    def ask(preview: UploadPreview) -> bool:
+        console.print(preview.render(), markup=False, highlight=False, soft_wrap=True)
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise InputValidationError(
+                "not confirmed (no terminal to ask on): check the preview above, then "
+                "rerun with --yes to upload it"
+            )
+        return typer.confirm("Share this table with the three nodes?", default=False, err=True)
+
+    return ask
 
 
 def upload(
@@ -59,12 +87,18 @@ def upload(
             help="A person table for linkage: encode the names here, upload the encodings.",
         ),
     ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Upload after printing the preview, without asking."),
+    ] = False,
 ) -> None:
-    """Validate, secret-share and upload a table to the three nodes.
+    """Validate, preview, secret-share and upload a table to the three nodes.
 
     Nothing is sent when a value does not fit the schema: the error names the file,
-    row and column. If a node fails, the upload is undone on all three and the command
-    prints the ``--upload-id`` to retry with (exit status 1).
+    row and column. The preview (columns, kinds, row count, what the nodes learn,
+    problems found) is printed and must be confirmed, or passed with --yes. If a node
+    fails, the upload is undone on all three and the command prints the ``--upload-id``
+    to retry with (exit status 1).
     \f
 
     Parameters
@@ -96,6 +130,8 @@ def upload(
     people
         Upload a person table with its linkage encodings
         (:func:`sharelake.client.linkage.upload_people`).
+    yes
+        Confirm the preview without a question (needed without a terminal).
     """
     from rich.console import Console
 
@@ -104,18 +140,18 @@ def upload(
     console = Console(stderr=True)
     try:
         with connect(consortium, member, key=key, timeout=timeout) as session:
-            opts = {} if people else {"lenient": lenient}
-            send = session.upload_people if people else session.upload
-            res = send(
-                data,
-                table,
-                schema=schema,
-                policy=policy,
-                upload_id=upload_id,
-                replace=replace,
-                progress=True,
-                **opts,
-            )
+            common: dict[str, Any] = {
+                "schema": schema,
+                "policy": policy,
+                "upload_id": upload_id,
+                "replace": replace,
+                "progress": True,
+            }
+            if people:
+                res = session.upload_people(data, table, **common)
+            else:
+                ask = confirm_preview(console, yes=yes)
+                res = session.upload(data, table, lenient=lenient, confirm=ask, **common)
     except InputValidationError as exc:
         fail(console, "refused, nothing was sent", exc, 2)
     except SharelakeError as exc:

@@ -43,6 +43,7 @@ __all__ = [
     "query_cost",
     "rebuild",
     "rebuild_columns",
+    "suppression_legend",
     "suppression_notes",
 ]
 
@@ -301,8 +302,14 @@ def rebuild(
     return df
 
 
-def suppression_notes(suppressed: int) -> list[str]:
+def suppression_notes(
+    suppressed: int, policies: Mapping[str, tuple[int, int]] | None = None
+) -> list[str]:
     """What an analyst should know of the suppressed groups of a result (a list of notes).
+
+    ``policies`` maps each table the plan read to ``(min_group_size, policy version)``;
+    with it the note names the rule and the policy it comes from (the largest ``k``
+    of the tables read applies).
 
     Examples
     --------
@@ -310,11 +317,47 @@ def suppression_notes(suppressed: int) -> list[str]:
     []
     >>> suppression_notes(2)[0].startswith("2 groups were suppressed: each had fewer rows")
     True
+    >>> print(suppression_notes(1, {"cases": (5, 2)})[0])  # doctest: +NORMALIZE_WHITESPACE
+    1 group was suppressed: each had fewer than 5 rows, the minimum group size (k) of
+    the policy of table 'cases' (policy version 2), so they are left out of this result.
     """
     if suppressed <= 0:
         return []
     groups = "1 group was" if suppressed == 1 else f"{suppressed} groups were"
-    return [
-        f"{groups} suppressed: each had fewer rows than the minimum group size (k) of "
-        "the tables read, so they are left out of this result."
+    if not policies:
+        return [
+            f"{groups} suppressed: each had fewer rows than the minimum group size (k) of "
+            "the tables read, so they are left out of this result."
+        ]
+    k = max(v[0] for v in policies.values())
+    named = [
+        f"table {t!r} (policy version {v}{'' if kk == k else f', k = {kk}'})"
+        for t, (kk, v) in sorted(policies.items())
     ]
+    which = (
+        f"the policy of {named[0]}"
+        if len(named) == 1
+        else f"the largest of the policies of {', '.join(named)}"
+    )
+    return [
+        f"{groups} suppressed: each had fewer than {k} rows, the minimum group size (k) "
+        f"of {which}, so they are left out of this result."
+    ]
+
+
+def suppression_legend(df: pd.DataFrame) -> str:
+    """The legend a report prints under a result with suppressed groups ("" if none).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"n": [7]})
+    >>> df.attrs.update(suppressed_groups=2, notes=["2 groups were suppressed: ..."])
+    >>> suppression_legend(df)
+    '* Suppressed: 2 groups were suppressed: ...'
+    >>> suppression_legend(pd.DataFrame())
+    ''
+    """
+    if int(df.attrs.get("suppressed_groups", 0) or 0) <= 0:
+        return ""
+    notes = list(df.attrs.get("notes") or suppression_notes(int(df.attrs["suppressed_groups"])))
+    return "* Suppressed: " + " ".join(notes)

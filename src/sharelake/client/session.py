@@ -27,8 +27,9 @@ from ..consortium.sealing import SealError, new_reply_key, open_sealed, reply_co
 from ..errors import AuthenticationError, IntegrityError, PeerTimeoutError, SharelakeError
 from ..governance.approvals import Approval
 from ..governance.audit import compare_logs, parse_lines, verify_lines
+from ..governance.policy import DEFAULT_MIN_GROUP_SIZE
 from ..plan.canonical import canonical_json, plan_hash, session_id
-from ..plan.nodes import validate_plan
+from ..plan.nodes import tables_of, validate_plan
 from ..relational.table import ColumnSpec
 from .catalog import TableInfo, common_tables, find_table
 from .erase import erase
@@ -44,9 +45,10 @@ from .errors import (
     UnknownTableError,
 )
 from .policy import set_policy
-from .results import rebuild
+from .preview import UploadPreview
+from .results import rebuild, suppression_notes
 from .transport import DEFAULT_TIMEOUT, Reply, Transport
-from .upload import ProgressCallback, UploadResult, upload
+from .upload import ProgressCallback, UploadResult, preview_upload, upload
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -376,6 +378,7 @@ class Session:
         lenient: bool = False,
         progress: bool | ProgressCallback = True,
         timeout: float | None = None,
+        confirm: Callable[[UploadPreview], bool] | None = None,
     ) -> UploadResult:
         """Validate, secret-share and upload a table (all-or-nothing on the three nodes).
 
@@ -403,7 +406,26 @@ class Session:
             lenient=lenient,
             progress=progress,
             timeout=timeout,
+            confirm=confirm,
         )
+
+    def preview_upload(
+        self,
+        data: pd.DataFrame | str | Path,
+        name: str,
+        *,
+        schema: Sequence[ColumnSpec] | Mapping[str, Any] | str | Path | None = None,
+        lenient: bool = False,
+    ) -> UploadPreview:
+        """What :meth:`upload` would share (columns, kinds, row count, public details,
+        problems found), validated as the upload validates; nothing is sent.
+
+        Examples
+        --------
+        >>> print(session.preview_upload("cases.csv", "cases"))  # doctest: +SKIP
+        Upload preview: table 'cases' from cases.csv: 84 rows, 3 columns. ...
+        """
+        return preview_upload(data, name, schema=schema, lenient=lenient)
 
     def upload_people(
         self,
@@ -651,7 +673,31 @@ class Session:
         digest = plan_hash(plan)
         answers = self.query_answers(plan, digest, timeout=timeout)
         names = [self.node_name(i) for i in range(3)]
-        return rebuild(answers, plan, names=names, columns=columns)
+        df = rebuild(answers, plan, names=names, columns=columns)
+        if int(df.attrs.get("suppressed_groups", 0)) > 0:
+            self._name_suppression_policies(df, plan)
+        return df
+
+    def _name_suppression_policies(self, df: pd.DataFrame, plan: Mapping[str, Any]) -> None:
+        """Replace the generic suppression note of ``df`` by one naming the rule and the
+        policies of the tables the plan read (one catalog listing; only when groups were
+        suppressed)."""
+        try:
+            lists = [r.json() for r in self.on_each("GET", "/v1/tables")]
+            listed = {t.name: t for t in common_tables(lists)}
+        except SharelakeError:  # the result stands; the generic note stays
+            return
+        policies: dict[str, tuple[int, int]] = {}
+        for name in tables_of(plan):
+            info = listed.get(name)
+            if info is None:
+                return
+            k = info.policy.get("min_group_size", DEFAULT_MIN_GROUP_SIZE)
+            policies[name] = (int(k), int(info.policy_version))
+        df.attrs["notes"] = suppression_notes(int(df.attrs["suppressed_groups"]), policies)
+        df.attrs["suppression_policies"] = {
+            t: {"min_group_size": k, "policy_version": v} for t, (k, v) in policies.items()
+        }
 
     def query_answers(
         self,

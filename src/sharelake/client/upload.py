@@ -72,6 +72,7 @@ from ..errors import InputValidationError, SharelakeError
 from ..relational.encode import EncodedColumn, encode_frame
 from ..relational.table import KINDS, ColumnSpec, spec_from_json, spec_to_json
 from .bundles import Bundle, column_parts, data_digest, share_bundles, share_into_bundles
+from .preview import UploadPreview, summarise
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -84,12 +85,14 @@ __all__ = [
     "CATEGORY_MIN_COUNT",
     "MOSTLY",
     "ExistingTableError",
+    "UploadDeclinedError",
     "UploadError",
     "UploadResult",
     "check_new_table",
     "infer_schema",
     "load_policy",
     "load_schema",
+    "preview_upload",
     "read_data",
     "schema_toml",
     "share_bundles",
@@ -120,6 +123,11 @@ class UploadError(SharelakeError):
 
 class ExistingTableError(InputValidationError):
     """An upload to a table name that exists, without ``replace=True``; nothing was sent."""
+
+
+class UploadDeclinedError(InputValidationError):
+    """The uploader did not confirm the preview (``confirm`` returned False); nothing was
+    sent."""
 
 
 def check_new_table(session: Connection, name: str, *, replace: bool) -> None:
@@ -540,6 +548,7 @@ def upload(
     lenient: bool = False,
     progress: bool | ProgressCallback = True,
     timeout: float | None = None,
+    confirm: Callable[[UploadPreview], bool] | None = None,
 ) -> UploadResult:
     """Validate, secret-share and upload ``data`` as table ``name`` (all-or-nothing).
 
@@ -571,6 +580,11 @@ def upload(
         total)`` as each step advances (:data:`ProgressCallback`).
     timeout
         Seconds per node request (default: the session's).
+    confirm
+        Called with the :class:`~sharelake.client.preview.UploadPreview` (columns,
+        kinds, row count, public details, problems found) after every value is
+        validated and before anything is sent; the upload goes on only if it returns
+        True (the CLI prints the preview and asks, or takes ``--yes``).
 
     Returns
     -------
@@ -583,6 +597,8 @@ def upload(
         before anything is sent.
     ExistingTableError
         Table ``name`` exists and ``replace`` is false; nothing is sent.
+    UploadDeclinedError
+        ``confirm`` returned False; nothing is sent.
     UploadError
         A node failed; the upload was aborted on all three nodes.
 
@@ -595,15 +611,14 @@ def upload(
     start = time.perf_counter()
     uid = upload_id or uuid.uuid4().hex
     validate_names(name, uid)
-    specs = load_schema(schema) if schema is not None else None
-    df, source = read_data(data, specs)
-    if specs is None:
-        specs = infer_schema(df, source=source, lenient=lenient)
-    extra = [str(c) for c in df.columns if str(c) not in {s.name for s in specs}]
-    if extra:
-        raise InputValidationError("column is not in the schema", source=source, column=extra[0])
+    df, specs, source, cols, lenient_cols = _prepare(data, schema, lenient)
     pol = load_policy(policy)
-    cols = encode_frame(df, specs, source=source)  # every value checked before sharing
+    if confirm is not None:
+        preview = summarise(df, specs, table=name, source=source, lenient_columns=lenient_cols)
+        if not confirm(preview):
+            raise UploadDeclinedError(
+                "the upload was not confirmed: nothing was sent", source=source
+            )
     if upload_id is None:  # a retry may find its own partly committed version: nodes decide
         check_new_table(session, name, replace=replace)
     return share_and_commit(
@@ -620,6 +635,55 @@ def upload(
         timeout=timeout,
         replace=replace,
     )
+
+
+def _prepare(
+    data: pd.DataFrame | str | Path,
+    schema: Sequence[ColumnSpec] | Mapping[str, Any] | str | Path | None,
+    lenient: bool,
+) -> tuple[pd.DataFrame, list[ColumnSpec], str | None, list[EncodedColumn], list[str]]:
+    """Read, settle the schema and validate every value (nothing is sent): the frame,
+    specs, source, encoded columns and the columns made text under ``lenient``."""
+    specs = load_schema(schema) if schema is not None else None
+    df, source = read_data(data, specs)
+    lenient_cols: list[str] = []
+    if specs is None:
+        specs = infer_schema(df, source=source, lenient=lenient)
+        for s in specs:
+            if lenient and s.kind == "string":
+                try:
+                    _refuse_mixed(s.name, df[s.name], source, lenient=False)
+                except InputValidationError:
+                    lenient_cols.append(s.name)
+    extra = [str(c) for c in df.columns if str(c) not in {s.name for s in specs}]
+    if extra:
+        raise InputValidationError("column is not in the schema", source=source, column=extra[0])
+    cols = encode_frame(df, specs, source=source)  # every value checked before sharing
+    return df, specs, source, cols, lenient_cols
+
+
+def preview_upload(
+    data: pd.DataFrame | str | Path,
+    name: str,
+    *,
+    schema: Sequence[ColumnSpec] | Mapping[str, Any] | str | Path | None = None,
+    lenient: bool = False,
+) -> UploadPreview:
+    """What uploading ``data`` as ``name`` would share, checked as the upload checks it;
+    nothing is sent (no node is contacted).
+
+    Raises the :class:`~sharelake.errors.InputValidationError` the upload would (file,
+    row, column) when a value does not fit.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pv = preview_upload(pd.DataFrame({"age": [30, 41]}), "people")
+    >>> pv.rows, pv.columns[0].spec.kind
+    (2, 'int')
+    """
+    df, specs, source, _, lenient_cols = _prepare(data, schema, lenient)
+    return summarise(df, specs, table=name, source=source, lenient_columns=lenient_cols)
 
 
 def share_and_commit(

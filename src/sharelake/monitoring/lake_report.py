@@ -26,6 +26,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from ..client.frame import Table, overlap
+from ..client.results import suppression_legend
 from ..client.session import Session
 from . import mse
 
@@ -38,6 +39,7 @@ __all__ = [
     "overlap_query",
     "render_html",
     "report_json",
+    "section_of",
     "table_html",
 ]
 
@@ -103,14 +105,46 @@ class Section:
     suppressed: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
 
+    @property
+    def legend(self) -> str:
+        """The legend of the suppressed groups: how many, why and by which policy ("" if
+        none), from the result's ``attrs`` (:func:`sharelake.client.results.suppression_legend`)."""
+        if self.suppressed <= 0:
+            return ""
+        df = pd.DataFrame()
+        df.attrs.update(self.result.attrs)
+        df.attrs["suppressed_groups"] = self.suppressed
+        return suppression_legend(df)
 
-def table_html(df: pd.DataFrame, *, css_class: str = "") -> str:
-    """A released result as an accessible HTML table (every value escaped)."""
+
+def section_of(
+    kind: AnalysisKind,
+    title: str,
+    tables: Sequence[str],
+    plan_hash: str,
+    result: pd.DataFrame,
+    estimate: dict[str, Any] | None = None,
+) -> Section:
+    """A report section of a collected result, its suppressed groups read from the
+    result's ``attrs`` (as :meth:`sharelake.client.frame.Table.collect` sets them)."""
+    suppressed = int(result.attrs.get("suppressed_groups", 0) or 0)
+    return Section(kind, title, tuple(tables), plan_hash, result, estimate, suppressed)
+
+
+def table_html(df: pd.DataFrame, *, css_class: str = "", suppressed: int = 0) -> str:
+    """A released result as an accessible HTML table (every value escaped); with
+    ``suppressed`` groups, a last row marks them with ``*`` (the legend explains it)."""
     head = "".join(f'<th scope="col">{html.escape(str(c))}</th>' for c in df.columns)
     rows = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
         for row in df.itertuples(index=False)
     )
+    if suppressed > 0:
+        groups = "1 group" if suppressed == 1 else f"{suppressed} groups"
+        rows += (
+            f'<tr class="suppressed"><td colspan="{max(len(df.columns), 1)}">'
+            f"* {groups} suppressed (see the legend)</td></tr>"
+        )
     cls = f' class="{html.escape(css_class)}"' if css_class else ""
     return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
@@ -134,11 +168,11 @@ def render_html(sections: Sequence[Section], *, analyst: str, when: float | None
             f"<p>Tables: {html.escape(', '.join(s.tables))} · plan SHA-256 "
             f"<code>{s.plan_hash}</code></p>"
         )
-        parts.append(table_html(s.result))
+        parts.append(table_html(s.result, suppressed=s.suppressed))
         if s.suppressed:
             parts.append(
-                f"<p>{s.suppressed} group(s) under the minimum group size were suppressed "
-                "inside the secure computation (not shown, not counted).</p>"
+                f'<p class="legend">{html.escape(s.legend)} They were suppressed inside the '
+                "secure computation: their keys and values are not shown and not counted.</p>"
             )
         if s.estimate is not None:
             e = s.estimate
@@ -165,6 +199,7 @@ def report_json(sections: Sequence[Section], *, analyst: str) -> dict[str, Any]:
                 "plan_hash": s.plan_hash,
                 "result": s.result.astype(object).to_dict("records"),
                 "suppressed": s.suppressed,
+                "legend": s.legend,
                 "estimate": s.estimate,
                 "notes": list(s.notes),
             }

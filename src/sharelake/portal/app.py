@@ -40,12 +40,12 @@ from ..errors import SharelakeError
 from ..monitoring.analyses import UPLOAD_COLUMNS, keys_table, upload_frames, upload_schema
 from ..monitoring.lake_report import (
     AnalysisKind,
-    Section,
     compare_query,
     estimate_of,
     modus_query,
     overlap_query,
     render_html,
+    section_of,
     table_html,
 )
 from ..monitoring.model import FIELDS
@@ -629,15 +629,7 @@ def create_app(session: Session, access: Access) -> FastAPI:
         a = analysis(aid)
         if a.result is None:
             return page(request, "error.html", 400, error="run the analysis first")
-        section = Section(
-            a.kind,
-            a.title,
-            tuple(a.tables),
-            a.plan_hash(session),
-            a.result,
-            a.estimate,
-            int(a.result.attrs.get("suppressed", 0) or 0),
-        )
+        section = section_of(a.kind, a.title, a.tables, a.plan_hash(session), a.result, a.estimate)
         text = render_html([section], analyst=portal.member.name)
         return Response(
             text,
@@ -649,7 +641,7 @@ def create_app(session: Session, access: Access) -> FastAPI:
 
 
 def _table(df: pd.DataFrame) -> str:
-    return table_html(df, css_class="data")
+    return table_html(df, css_class="data", suppressed=int(df.attrs.get("suppressed_groups", 0)))
 
 
 def _order(text: str) -> DateOrder:
