@@ -63,6 +63,7 @@ def node_init(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing node.")] = False,
 ) -> None:
     """Make a node folder with the node's own TLS key; print its public descriptor.
+    \f
 
     Parameters
     ----------
@@ -123,6 +124,7 @@ def node_import_cert(
     ca: Annotated[Path, typer.Option("--ca", help="The organisation's CA certificate.")],
 ) -> None:
     """Complete a --csr node folder with its certificate; print its public descriptor.
+    \f
 
     Parameters
     ----------
@@ -151,6 +153,7 @@ def member_init(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing key.")] = False,
 ) -> None:
     """Make a member's Ed25519 key here: NAME.key (0600) and NAME.member.toml (public).
+    \f
 
     Parameters
     ----------
@@ -197,6 +200,7 @@ def assemble(
     ] = None,
 ) -> None:
     """Build an unsigned consortium.toml from the public descriptors.
+    \f
 
     Parameters
     ----------
@@ -234,6 +238,7 @@ def sign(
 
     Revision 0 is signed by one approver of each founding organisation; a later revision
     (a membership change) by every approver of the revision before it (``--previous``).
+    \f
 
     Parameters
     ----------
@@ -294,6 +299,7 @@ def propose(
     ] = None,
 ) -> None:
     """Write the next revision of the consortium file with one membership change, unsigned.
+    \f
 
     Parameters
     ----------
@@ -327,6 +333,7 @@ def verify(
     file: Annotated[Path, typer.Argument(help="The consortium.toml to check.")],
 ) -> None:
     """Check a consortium file and its signatures; exit 1 naming who has not signed.
+    \f
 
     Parameters
     ----------
@@ -356,6 +363,7 @@ def node_apply_change(
     Every approver of the revision in force must have signed it. The old revision goes
     to the node's history (``DATA/consortium-history``), the change into its audit
     log. A running node uses the new revision after a restart.
+    \f
 
     Parameters
     ----------

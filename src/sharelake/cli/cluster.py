@@ -71,6 +71,7 @@ def init(
     ] = False,
 ) -> None:
     """Write a consortium: CA, node certificates and configs, member keys, consortium.toml.
+    \f
 
     Parameters
     ----------

@@ -28,6 +28,7 @@ def up(
     node does not come up (a port in use, a bad file: the reason is printed) or stops
     on its own; with status 0 after SIGINT (Ctrl-C, ``kill -INT``) or SIGTERM, in the
     foreground or in the background, once the three nodes have stopped.
+    \f
 
     Parameters
     ----------

@@ -64,6 +64,7 @@ def estimate(
     ] = None,
 ) -> None:
     """Estimate the total population (seen on some list or on none) from CAPTURE.csv.
+    \f
 
     Parameters
     ----------

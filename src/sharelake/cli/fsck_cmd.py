@@ -37,6 +37,7 @@ def fsck(
 
     The node must be stopped (its API port must not answer): a running node's writes in
     progress would look like garbage.
+    \f
 
     Parameters
     ----------

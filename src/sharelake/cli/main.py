@@ -32,7 +32,32 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode="markdown",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"sharelake {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the sharelake version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """A virtual data lake on three-party secure multi-party computation."""
+
+
 app.add_typer(cluster_app, name="cluster")
 app.add_typer(node_app, name="node")
 app.add_typer(member_app, name="member")
@@ -98,6 +123,7 @@ def bench(
     ] = "malicious,semi-honest",
 ) -> None:
     """Run the benchmark suite: sharelake, plaintext numpy and MPyC, side by side.
+    \f
 
     Parameters
     ----------

@@ -44,6 +44,7 @@ def run(
     chain to the node's anchor or does not match its pinned fingerprint, the
     certificate and key do not belong together, or a port is taken. SIGINT and SIGTERM
     stop it cleanly (exit status 0).
+    \f
 
     Parameters
     ----------
@@ -67,6 +68,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Check a node's files and, when it runs, the node and its peers; exit 1 on a problem.
+    \f
 
     Parameters
     ----------
@@ -98,6 +100,7 @@ def backup(
     ] = False,
 ) -> None:
     """Back up a node folder (data, catalog, configuration, consortium, certificates).
+    \f
 
     Parameters
     ----------
@@ -124,6 +127,7 @@ def restore(
     ] = False,
 ) -> None:
     """Restore a stopped node's data from a backup (every SHA-256 checked first), then fsck.
+    \f
 
     Parameters
     ----------
