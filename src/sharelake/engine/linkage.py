@@ -45,7 +45,7 @@ compacts and returns as shares to the analyst only:
 
 LEAKAGE (to the nodes): the number of valid rows opened by the compaction -- the number
 of pairs (``pairs``), of matched left records (``own``), nothing (``count``: one row);
-in ``probabilistic`` mode with ``em`` 1, the 200 EM pattern counts over all pairs
+in ``probabilistic`` mode with ``em`` 1, the 360 EM pattern counts over all pairs
 (:func:`sharelake.linkage.fs_secure.fs_em_counts`).
 Scores, bits, encodings and ids stay secret; sizes n, m are public.
 """

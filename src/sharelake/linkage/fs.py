@@ -552,6 +552,24 @@ def pattern_counts_plain(
     return out.reshape(NG, NG, ND)
 
 
+def pattern_counts_from_levels(
+    g: npt.NDArray[np.integer], f: npt.NDArray[np.integer], d: npt.NDArray[np.integer]
+) -> I64:
+    """The 6 x 6 x 10 pattern counts of pairs whose levels are given."""
+    idx = (g.astype(np.int64) * NG + f) * ND + d
+    out: I64 = np.bincount(idx.reshape(-1), minlength=NG * NG * ND).reshape(NG, NG, ND)
+    return out
+
+
+def weights_from_levels(
+    lv: tuple[npt.NDArray[np.integer], ...], w: FSWeights, tg: I64 | None, tfam: I64 | None
+) -> I64:
+    """W of pairs from their levels (g, f, dob, exact_g, exact_f) and the left records'
+    term-frequency units ``tg``, ``tfam`` (broadcast against the levels)."""
+    g, f, d, ex_g, ex_f = (x.astype(np.int64) for x in lv)
+    return _weights_from((g, f, d, ex_g, ex_f), w, tg, tfam)
+
+
 def _weights_from(
     lv: tuple[I64, I64, I64, I64, I64], w: FSWeights, tg: I64 | None, tfam: I64 | None
 ) -> I64:

@@ -24,20 +24,23 @@ Scoring interface (used by the blocked linkage too)
 Per pair (one block of pairs), with all inner products of 0/1 one-hot or bigram rows:
 
 1. Local products, ONE resharing: the four name inner products (both orders), the
-   birth-date agreements ``ye``, ``y1``, ``me``, ``de`` (one-hot blocks), and the outer
-   products of per-record flags ``yk``, ``mk``, ``dk`` and "both names non-empty" for
-   the four slot pairings. Name products are correct modulo 2^21 (one float limb), the
-   birth-date ones modulo 2^22; every later comparison reads at most 16 bits and the EM
-   count sums stay below 2^22 (:data:`MAX_EM_PAIRS`).
+   birth-date agreements ``ye``, ``y1``, ``me`` (month one-hots masked by "year known"),
+   ``de`` (one-hot blocks), the day/month cross products ``s1``, ``s2`` (days 1-12 of
+   one side against the months of the other), and the outer products of per-record
+   flags ``yk``, ``mk``, ``dk`` and "both names non-empty" for the four slot pairings.
+   Name products are correct modulo 2^21 (one float limb), the birth-date ones modulo
+   2^22; every later comparison reads at most 16 bits and the EM count sums stay below
+   2^22 (:data:`MAX_EM_PAIRS`).
 2. The name order bit ``swap = i_gf + i_fg > i_gg + i_ff`` (one 10-bit comparison),
-   then one round selecting the slot values by it, together with ``P1 = ye me`` and
-   ``P2 = ye mk``.
-3. Six 16-bit comparisons (exact / high / mid per slot), ``P3 = P1 de``,
-   ``P4 = P1 dk``, one AND (both exact) and one bit injection of the seven bits.
-4. W = the public level weights (linear in these 0/1 values) plus the term-frequency
-   terms ``exact_slot * (tf_const - Lq(cnt))`` (one round).
+   then one round selecting the slot values by it, together with ``P1 = ye me``,
+   ``MD = me de`` and ``sw = s1 s2`` (``P2 = ye mk`` is a local product).
+3. Six 15-bit comparisons (Dice >= each of the three cut-offs per slot; exact is an
+   8-bit equality on local terms), one AND (both exact) and one bit injection.
+4. W = the public level weights (linear in these 0/1 values and in the local products
+   ``P3 = P1 de``, ``P4 = P1 dk``, ``ye sw``, ``P1 sw``, ``y1 MD``) plus the
+   term-frequency terms ``exact_slot * (tf_const - Lq(cnt))`` (one round).
 
-LEAKAGE: :func:`fs_em_counts` opens the 5 x 5 x 8 counts of comparison patterns over
+LEAKAGE: :func:`fs_em_counts` opens the 6 x 6 x 10 counts of comparison patterns over
 all pairs of the EM rows (a public random subset of the left rows, seeded by the plan,
 when the lists have more than ``em_pairs`` pairs) -- aggregates over all pairs, stated in
 SECURITY.md and bound by the plan's ``em`` parameter. Nothing else is opened: levels,
@@ -645,7 +648,7 @@ def fs_em_counts(
 ) -> np.ndarray:
     """OPENED: the 6 x 6 x 10 pattern counts over the pairs ``left[rows] x right``.
 
-    LEAKAGE: these 200 aggregate counts (SECURITY.md); nothing per pair.
+    LEAKAGE: these 360 aggregate counts (SECURITY.md); nothing per pair.
     """
     if len(rows) * right.n > MAX_EM_PAIRS:
         raise ValueError("too many pairs for the EM counts; lower em_pairs")
