@@ -33,6 +33,7 @@ where. The tree (``tests/test_errors.py`` checks that it is complete and true)::
     │   ├── DataModelError         a monitoring list outside the data model (monitoring.model)
     │   ├── MSEError               a capture history that gives no estimate (monitoring.mse)
     │   ├── ExistingTableError     an upload to an existing table without replace (client.upload)
+    │   ├── UploadDeclinedError    an upload preview not confirmed (client.upload)
     │   └── QueryError             a query() string outside the pandas subset (client.query_text)
     ├── BundleError                a malformed share bundle (storage.bundle)
     ├── ShareIntegrityError        a stored share file that fails its checksum (storage.shares)
