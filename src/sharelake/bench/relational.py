@@ -11,6 +11,9 @@ cost does not depend on the values.
   with a public dictionary of 1,000 values, so the operator sorts on its declared
   10-bit width (:func:`sharelake.relational.ops.key_width`), as it would for any
   category column of that size.
+- ``groupby_median``: the median of one column per group, same input as ``groupby``
+  (one more sort by key and value, ranks by a segmented sum, three comparisons and four
+  multiplication rounds per row: :func:`sharelake.relational.groupby._quantiles`).
 - ``distinct``: first row per 64-bit key among n rows (keys in [0, n / 2)), carrying one
   payload column.
 """
@@ -67,6 +70,22 @@ def _plain_distinct(rng: np.random.Generator, n: int) -> Thunk:
 def _groupby(p: Party, n: int) -> Thunk:
     t = keyed_table(p, n, GROUPS, category=True)
     return lambda: groupby(p, t, ["k"], {"rows": ("*", "count"), "total": ("v", "sum")})
+
+
+def _plain_groupby_median(rng: np.random.Generator, n: int) -> Thunk:
+    df = pd.DataFrame({"k": rng.integers(0, GROUPS, n), "v": rng.integers(0, 1 << 40, n)})
+    return lambda: df.groupby("k")["v"].median()
+
+
+@bench_op(
+    "groupby_median",
+    requires="sharelake.relational.groupby",
+    plain=_plain_groupby_median,
+    unit="rows",
+)
+def _groupby_median(p: Party, n: int) -> Thunk:
+    t = keyed_table(p, n, GROUPS, category=True)
+    return lambda: groupby(p, t, ["k"], {"m": ("v", "median")})
 
 
 @bench_op("distinct", requires="sharelake.relational.distinct", plain=_plain_distinct, unit="rows")
