@@ -38,10 +38,6 @@ from tests.harness.cheat_scenarios import PROTOCOLS, scenario
 
 #: What each protocol still lacks before a cheater is always caught.
 MISSING: dict[str, str] = {
-    "mul": "multiplications are not verified yet (malcore: batched product checks)",
-    "lt": "AND gates of the comparison circuit are not verified yet (malcore)",
-    "eq": "AND gates of the equality circuit are not verified yet (malcore)",
-    "A2B": "AND gates of the A2B adder are not verified yet (malcore)",
     "B2A": "the B2A adder and its reshares are not verified yet (malcore)",
     "shuffle": "the shuffle's output is not checked yet (malshuffle: MAC check)",
     "sort": "the quicksort's comparison ANDs and the A2B of the keys are not verified yet "
@@ -55,11 +51,17 @@ SAMPLE = 6  # seeds per protocol in `make test`
 SLOW = 100  # seeds per protocol in `make test-malicious`
 
 
-def _params() -> list[Any]:
+def _params(*, strict: bool = True) -> list[Any]:
+    """One parameter per protocol; a missing one is an xfail.
+
+    The sample's six seeds can all be caught by checks that cover only part of a
+    protocol (B2A, join, overlap and fuzzy linkage are detected on them, not on all 100
+    seeds), so the sample's xfails are not strict; the hundred seeds' are.
+    """
     out = []
     for name in PROTOCOLS:
         if name in MISSING:
-            mark = pytest.mark.xfail(strict=True, reason=MISSING[name])
+            mark = pytest.mark.xfail(strict=strict, reason=MISSING[name])
             out.append(pytest.param(name, marks=mark))
         else:
             out.append(pytest.param(name))
@@ -85,7 +87,7 @@ def _report(name: str, outcomes: Counter[str], bad: list[Trial]) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize("name", _params())
+@pytest.mark.parametrize("name", _params(strict=False))
 def test_every_seeded_error_in_a_sample_run_aborts_with_an_integrity_error(name: str) -> None:
     outcomes, bad = _failures(name, range(SAMPLE))
     assert not bad, _report(name, outcomes, bad)
