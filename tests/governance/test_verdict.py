@@ -87,6 +87,31 @@ def test_aggregating_the_top_k_rows_by_an_aggregate_column_needs_approval() -> N
     assert ("age", "aggregate:order_statistic") in {(r.column, r.rule) for r in v.reasons}
 
 
+@pytest.mark.parametrize("between", ["filter", "project", "assign"])
+def test_a_top_k_stays_an_order_statistic_through_filters_projections_and_computed_columns(
+    between: str,
+) -> None:
+    # found while typing the verdict: an always-true filter (or a projection) between the
+    # sort and the head made the head forget the order it picks by, so the sum of the k
+    # oldest (and, by two releases, the k-th oldest age) was released without approval
+    ordered = pn.sort(pn.scan("people"), ["age"], descending=True)
+    step = {
+        "filter": pn.filter_rows(ordered, {"fn": ">", "args": [{"col": "age"}, {"lit": -1}]}),
+        "project": pn.project(ordered, ["region", "age"]),
+        "assign": pn.assign(ordered, {"one": {"lit": 1}}),
+    }[between]
+    root = pn.groupby(pn.head(step, 5), ["region"], {"s": ("age", "sum")})
+    v = verdict(root)
+    assert v.decision == "needs_approval"
+    assert ("age", "aggregate:order_statistic") in {(r.column, r.rule) for r in v.reasons}
+
+
+def test_a_head_after_a_groupby_does_not_pick_by_the_sort_below_it() -> None:
+    ordered = pn.sort(pn.scan("people"), ["age"])
+    root = pn.head(pn.groupby(ordered, ["region"], {"n": ("*", "count")}), 1)
+    assert "aggregate:order_statistic" not in {r.rule for r in verdict(root).reasons}
+
+
 def test_filtering_on_an_aggregate_column_before_aggregating_is_allowed() -> None:
     root = count_by(
         pn.filter_rows(pn.scan("people"), {"fn": ">=", "args": [{"col": "age"}, {"lit": 18}]}),

@@ -411,15 +411,17 @@ def _checker_visit(
             return out
         (rel,) = subs
         cols = rel.lin.columns
+        # filters, computed columns and projections keep the rows in their input's order,
+        # so a head above them still picks by the latest sort (kept in ``order``)
         if isinstance(n, tree.Filter):
             ck.use(_sources(cols, tree.expr_columns(n.predicate)), "filter")
-            return out
+            return _Rel(out.lin, rel.order)
         if isinstance(n, tree.Assign):
             for name, _ in n.columns:
                 ck.use(out.lin.columns[name], "compute")
-            return out
+            return _Rel(out.lin, rel.order)
         if isinstance(n, tree.Project):
-            return out
+            return _Rel(out.lin, rel.order)
         if isinstance(n, tree.GroupBy):
             for k in n.keys:
                 ck.use(cols[k], "group_key")
