@@ -261,7 +261,7 @@ def _nullify(p: Party, cols: dict[str, SecretColumn], match: AShare) -> dict[str
     out: dict[str, SecretColumn] = {}
     for i, nm in enumerate(names):
         c = cols[nm]
-        text = c.text  # string bytes stay as copied; the null flag governs them
+        text = c.text  # zero at unmatched rows: their segment starts at a padded M row
         out[nm] = SecretColumn(
             replace(c.spec, nullable=True), z[2 * i], one_minus(p, z[2 * i + 1]), text
         )
