@@ -100,6 +100,25 @@ def test_the_overlap_by_linkage_equals_the_overlap_of_the_true_persons(
     assert sum(got.values()) < sum(len(population["shares"][x][0].valid) for x in LISTS)
 
 
+def test_scoring_parameters_in_the_plan_replace_the_recommended_ones(
+    population: dict[str, Any],
+) -> None:
+    # a threshold above every score: nobody is linked, every record is its own person
+    plan = pn.make_plan(
+        pn.overlap(
+            [pn.scan(x) for x in LISTS],
+            ["person"],
+            linkage={"mode": "fuzzy", "window": 4, "rounds": 4, "params": {"t_num": 4000}},
+        )
+    )
+    pn.validate_plan(plan)
+    got = _table(_run(population, plan))
+    alone = {
+        tuple(x == name for x in LISTS): len(population["shares"][name][0].valid) for name in LISTS
+    }
+    assert got == alone
+
+
 @pytest.mark.parametrize(
     ("linkage", "on", "message"),
     [
@@ -107,8 +126,19 @@ def test_the_overlap_by_linkage_equals_the_overlap_of_the_true_persons(
         ({"mode": "phonetic", "window": None, "rounds": 3}, ["person"], "unknown linkage"),
         ({"mode": "exact", "window": 0, "rounds": 3}, ["person"], "at least 1"),
         ({"mode": "exact", "window": 4, "rounds": 99}, ["person"], "at most 32"),
-        ({"mode": "exact", "window": 4}, ["person"], "mode, window and rounds"),
+        ({"mode": "exact", "window": 4}, ["person"], "mode, window, rounds"),
         ({"mode": "exact", "window": 4, "rounds": 3, "reveal": "pairs"}, ["person"], "own"),
+        (
+            {"mode": "exact", "window": 4, "rounds": 3, "params": {"t_num": 1}},
+            ["person"],
+            "only fuzzy linkage",
+        ),
+        (
+            {"mode": "fuzzy", "window": 4, "rounds": 3, "params": {"t_num": 1.5}},
+            ["person"],
+            "t_num",
+        ),
+        ({"mode": "fuzzy", "window": 4, "rounds": 3, "params": [1]}, ["person"], "name: integer"),
     ],
 )
 def test_a_bad_overlap_linkage_is_refused(linkage: Any, on: list[str], message: str) -> None:

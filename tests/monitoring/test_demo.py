@@ -10,7 +10,8 @@ import pytest
 
 from sharelake.monitoring.demo import run_demo
 
-pytestmark = pytest.mark.tls  # three node processes over mutual TLS (about 15 s)
+# three node processes over mutual TLS (about 60 s on a quiet machine: the k-list linkage)
+pytestmark = [pytest.mark.tls, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +52,19 @@ def test_the_released_overlap_table_equals_the_plaintext(demo) -> None:  # type:
     f = demo["doc"]["figures"]["overlap"]
     assert f["distinct_victims"]["released"] == f["distinct_victims"]["plaintext"]
     assert all(p["released"] == p["plaintext"] for p in f["patterns"])
+
+
+def test_the_overlap_counts_the_persons_of_the_k_list_linkage_inside_mpc(demo) -> None:  # type: ignore[no-untyped-def]
+    doc = demo["doc"]
+    assert doc["meta"]["linkage"] == "fuzzy"
+    keys = [u for u in doc["uploads"] if u["table"].endswith("_keys")]
+    # record_id, person_key, victim and the names' encodings (never the names)
+    assert len(keys) == 4 and all(u["columns"] > 10 for u in keys)
+    ev = doc["evaluation"]
+    assert ev["linkage"] == "fuzzy"
+    assert ev["distinct_persons"] == doc["figures"]["overlap"]["distinct_victims"]["released"]
+    # the linkage finds persons that exact keys split
+    assert ev["recall"] > ev["exact_key"]["recall"]
 
 
 def test_the_estimate_equals_the_plaintext_one_and_is_compared_with_the_truth(demo) -> None:  # type: ignore[no-untyped-def]

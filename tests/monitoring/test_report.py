@@ -43,8 +43,33 @@ def test_the_page_shows_every_section(report) -> None:  # type: ignore[no-untype
         "released to whom",
         "suppressed",
         "Cost of each analysis",
+        "Evaluation: the linkage against the generator's truth",
+        "Only possible on synthetic data",
+        "pairwise precision",
+        "Estimate with perfect linkage",
     ):
         assert heading in html
+
+
+def test_the_evaluation_measures_the_linkage_used_and_exact_keys_against_the_truth(report) -> None:  # type: ignore[no-untyped-def]
+    html, doc = report
+    ev = doc["evaluation"]
+    assert doc["meta"]["linkage"] == ev["linkage"] == "fuzzy"
+    assert ev["distinct_truth"] == doc["truth"]["observed_distinct_victims"]
+    # the distinct victims of the evaluation are those of the released overlap table
+    assert ev["distinct_persons"] == doc["figures"]["overlap"]["distinct_victims"]["released"]
+    for q in (ev, ev["exact_key"]):
+        assert 0 < q["pairs_correct"] <= min(q["pairs_found"], q["pairs_true"])
+        assert q["precision"] == q["pairs_correct"] / q["pairs_found"]
+        assert q["recall"] == q["pairs_correct"] / q["pairs_true"]
+    pe = doc["figures"]["population_estimate"]
+    assert ev["perfect_linkage_estimate"]["total"] == pytest.approx(
+        pe["with_perfect_linkage"]["total"]
+    )
+    assert ev["estimate_vs_perfect"] == pytest.approx(
+        pe["total"] / pe["with_perfect_linkage"]["total"] - 1
+    )
+    assert f"{ev['precision']:.4f}" in html and f"{ev['exact_key']['recall']:.4f}" in html
 
 
 def test_every_figure_has_its_plaintext_twin_and_truth(report) -> None:  # type: ignore[no-untyped-def]

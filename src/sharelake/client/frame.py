@@ -1098,6 +1098,7 @@ def overlap(
     window: int | Literal["auto"] | None = "auto",
     rounds: int | None = None,
     reveal: Literal["overlap", "own"] = "overlap",
+    params: Mapping[str, int] | None = None,
 ) -> Table:
     """The overlap (capture-history) table of 2 to 12 lists on the person key ``on``.
 
@@ -1115,7 +1116,9 @@ def overlap(
     the default window above. ``reveal="own"`` (with ``linkage``): instead of the
     overlap table, the first table's records that are linked to some other list, with
     ``record_id``, ``lists`` (k) and ``matches`` (how many other lists each is linked
-    to); only the owner of the first table may ask for it.
+    to); only the owner of the first table may ask for it. ``params``: fuzzy scoring
+    parameters in place of the recommended ones (integers, as ``session.link``'s; the
+    plan carries them).
 
     Examples
     --------
@@ -1147,8 +1150,12 @@ def overlap(
         }
         if reveal == "own":
             link = {**link, "reveal": "own"}
+        if params is not None:
+            link["params"] = {str(k): v for k, v in params.items()}
     elif reveal != "overlap":
         raise ValueError("reveal='own' needs linkage")
+    elif params is not None:
+        raise ValueError("params are for an overlap by linkage")
     node = pn.overlap([t._node for t in ts], _names(on, "on"), linkage=link)
     _check_node(node)
     out = ts[0]

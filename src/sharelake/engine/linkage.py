@@ -184,11 +184,13 @@ def with_persons(
 ) -> list[SecretTable]:
     """The person tables with a secret column ``person``: the linked person of each row.
 
-    ``linkage`` is the plan's ``{"mode", "window", "rounds"}``. All lists are linked at
-    once (:func:`sharelake.linkage.blocked.link_lists`: fuzzy mode with the recommended
-    hybrid parameters, probabilistic mode with the Fellegi-Sunter scorer and its trained
-    weights (:data:`~sharelake.linkage.fs.TRAINED_WEIGHTS`, term frequencies over all
-    lists), exact mode with :data:`EXACT_PARAMS`; ``window`` None scores every pair in
+    ``linkage`` is the plan's ``{"mode", "window", "rounds"}`` (and optional
+    ``"params"``). All lists are linked at once
+    (:func:`sharelake.linkage.blocked.link_lists`: fuzzy mode with the recommended
+    hybrid parameters, or those of ``params`` in their place, probabilistic mode with
+    the Fellegi-Sunter scorer and its trained weights
+    (:data:`~sharelake.linkage.fs.TRAINED_WEIGHTS`, term frequencies over all lists),
+    exact mode with :data:`EXACT_PARAMS`; ``window`` None scores every pair in
     one pass over the union) and clustered
     (:func:`sharelake.linkage.blocked.cluster`, ``rounds`` rounds); rows filtered out
     (validity 0) link to nothing. LEAKAGE: as those two (sizes, k, passes, window,
@@ -218,7 +220,12 @@ def _list_links(p: Party, tables: list[SecretTable], linkage: Mapping[str, Any])
     mode, window, rounds = linkage.get("mode"), linkage.get("window"), linkage.get("rounds")
     if mode not in ("fuzzy", "exact", "probabilistic") or not isinstance(rounds, int):
         raise PlanError("overlap by linkage: unknown mode or rounds")
-    prm = fuzzy_params({}) if mode == "fuzzy" else EXACT_PARAMS
+    if "params" in linkage and mode != "fuzzy":
+        raise PlanError("overlap by linkage: only fuzzy linkage takes scoring parameters")
+    try:
+        prm = fuzzy_params(dict(linkage.get("params") or {})) if mode == "fuzzy" else EXACT_PARAMS
+    except ValueError as exc:
+        raise PlanError(f"overlap by linkage: {exc}") from None
     fs = FSScoring(TRAINED_WEIGHTS, FSConfig()) if mode == "probabilistic" else None
     nn = sum(t.n for t in tables)
     keys: tuple[str, ...] = BLOCK_KEYS

@@ -15,12 +15,20 @@ client API (``session.table``, ``merge``, ``groupby``, ``sharelake.overlap``, ``
 as the member who is to receive the result; :class:`PlainLake` computes the very same
 relational plan with pandas on the same upload frames. The tests compare the two.
 
-Match key: the names never leave an organisation. Before upload each provider computes
+Persons: the names never leave an organisation. Before upload each provider computes
 ``person_key``, a 64-bit BLAKE2b digest of the normalised name tokens (the linkage
 pipeline, :func:`sharelake.linkage.normalize.normalize_name`, order-free, script-free)
-and the birth year. Persons whose names normalise alike and whose birth years agree are
-matched exactly; typos and wrong years are missed (the report shows the effect against
-the ground truth).
+and the birth year, and (``linkage="fuzzy"``, the default) the linkage encodings of its
+names and birth dates (:func:`sharelake.linkage.encode.encode_people`; LINKAGE.md), which
+go into its key table ``<org>_keys``. With ``linkage="fuzzy"`` the overlap table
+(analysis 2, hence the estimate of analysis 3) counts persons found by k-list record
+linkage inside MPC (``sharelake.overlap(..., on="person", linkage="fuzzy")``: the four
+lists linked at once, one-to-one per pair of lists, records clustered into persons, a
+secret person id per record); the plaintext twin computes the same persons
+(:func:`sharelake.linkage.persons.person_labels`). With ``linkage="key"`` persons are
+those whose ``person_key`` agrees (typos and wrong years are missed). Analyses 1 and 4
+match on ``person_key`` in both modes (the plan language has no operator yet that hands
+the secret person id to a later join or group-by).
 
 Examples
 --------
@@ -38,22 +46,32 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from ..client.frame import concat, overlap
+from ..client.frame import ALL_PAIRS_RECORDS, concat, overlap
+from ..linkage.blocking import DEFAULT_WINDOW
+from ..linkage.encode import encode_people
 from ..linkage.normalize import normalize_name
+from ..linkage.people_table import fuzzy_params
+from ..linkage.persons import person_labels
 from ..relational.table import ColumnSpec
 from .model import lake_frame, lake_schema
 from .mse import MSEResult, estimate
 
 __all__ = [
     "CROSSTABS",
+    "LINK_PARAMS",
+    "NAME_COLUMNS",
     "UPLOAD_COLUMNS",
     "AnalysisResult",
+    "Linkage",
     "PlainLake",
     "SecureLake",
+    "linkage_window",
     "modus_operandi",
     "name_list_comparison",
     "overlap_table",
@@ -86,6 +104,38 @@ CROSSTABS: dict[str, tuple[str, ...]] = {
     "quarter": ("contact_quarter",),
 }
 """The modus operandi tables and their group keys."""
+
+Linkage = Literal["fuzzy", "key"]
+"""How the overlap table finds persons: k-list record linkage inside MPC (``fuzzy``) or
+equal ``person_key`` (``key``)."""
+
+LINK_PARAMS: dict[str, int] = {"pen_year": 8, "pen_month": 8, "pen_day": 8, "t_num": 110}
+"""The demo's fuzzy scoring parameters in place of the recommended ones (LINKAGE.md 4d).
+
+A known birth-date component that disagrees costs 8 points instead of 2 (identical names,
+12 points, born in different years score 4, not 10: namesakes), and the threshold is
+11 instead of 9.8 (near-identical names with no date in common still link). Chosen on
+the generator's seed 1 at scales 1 and 5 (the demo runs seed 0): pairwise precision .998
+and .969, recall .985 and .981 there. The recommended parameters, whose 2-point penalty
+lets identical names link whatever their birth years, reach precision .976 and .863 on
+seed 0 (scales 1 and 5)."""
+
+NAME_COLUMNS: tuple[str, ...] = ("given_name", "family_name", "date_of_birth")
+
+LINKAGE_TIMEOUT = 4 * 3600.0
+"""Seconds the client waits for the overlap by linkage (minutes at the default scale,
+hours at ``--scale 25`` on two cores: LINKAGE.md 4e)."""
+"""What the linkage encodings are computed from (at the organisation; never uploaded)."""
+
+
+def linkage_window(records: int) -> int | None:
+    """The window ``overlap(..., linkage=...)`` uses for ``records`` rows in all.
+
+    Every pair (None) up to :data:`sharelake.client.frame.ALL_PAIRS_RECORDS`, the
+    sorted-neighbourhood window above (the ``window="auto"`` rule, fixed here so that
+    the plaintext twin uses the same).
+    """
+    return None if records <= ALL_PAIRS_RECORDS else DEFAULT_WINDOW
 
 
 def person_key(given: object, family: object, date_of_birth: object) -> str:
@@ -262,13 +312,76 @@ class Lake(Protocol):
 
 
 class PlainLake:
-    """The analyses' relational plans evaluated with pandas on the upload frames."""
+    """The analyses' relational plans evaluated with pandas on the upload frames.
+
+    ``linkage="fuzzy"`` needs ``people``: per organisation its table with
+    :data:`NAME_COLUMNS` (rows as in ``frames``), encoded here as each organisation
+    encodes it before upload; the persons of the overlap table are then those of the
+    k-list linkage (:func:`sharelake.linkage.persons.person_labels`, the twin of the
+    secure operator).
+    """
 
     mode = "plaintext"
 
-    def __init__(self, frames: Mapping[str, pd.DataFrame]) -> None:
+    def __init__(
+        self,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        people: Mapping[str, pd.DataFrame] | None = None,
+        linkage: Linkage = "key",
+    ) -> None:
+        if linkage not in ("fuzzy", "key"):
+            raise ValueError("linkage must be 'fuzzy' or 'key'")
+        if linkage == "fuzzy" and people is None:
+            raise ValueError("linkage='fuzzy' needs the organisations' names (people=)")
         self.frames = dict(frames)
         self.orgs = tuple(frames)
+        self.linkage = linkage
+        self.people = dict(people or {})
+        self._labels: dict[str, npt.NDArray[np.int64]] | None = None
+
+    def person_labels(self) -> dict[str, npt.NDArray[np.int64]]:
+        """Per organisation, the person label of each row (victims only; -1 otherwise).
+
+        ``fuzzy``: the union row of the person's least record after the k-list linkage
+        and clustering (the secret ``person`` column of the secure operator, here in the
+        clear); ``key``: the code of the row's ``person_key``.
+        """
+        if self._labels is None:
+            self._labels = self._compute_labels()
+        return self._labels
+
+    def _compute_labels(self) -> dict[str, npt.NDArray[np.int64]]:
+        victim = {o: self.frames[o]["victim"].to_numpy(dtype=bool) for o in self.orgs}
+        if self.linkage == "key":
+            union = pd.concat([self.frames[o]["person_key"] for o in self.orgs], ignore_index=True)
+            codes = pd.factorize(union)[0].astype(np.int64)
+        else:
+            encs = [
+                encode_people(
+                    pd.DataFrame(
+                        {
+                            "record_id": self.frames[o]["record_id"].to_numpy(),
+                            **{c: self.people[o][c].to_numpy() for c in NAME_COLUMNS},
+                        }
+                    ),
+                    seed=i,  # fillers of missing match keys only; they never agree
+                )
+                for i, o in enumerate(self.orgs)
+            ]
+            total = sum(len(e) for e in encs)
+            codes = person_labels(
+                encs,
+                fuzzy_params(LINK_PARAMS),
+                valid=[victim[o] for o in self.orgs],
+                window=linkage_window(total),
+            )
+        out, off = {}, 0
+        for o in self.orgs:
+            n = len(self.frames[o])
+            out[o] = np.where(victim[o], codes[off : off + n], -1).astype(np.int64)
+            off += n
+        return out
 
     def _timed(self, cost: Cost, fn: Callable[[], Any]) -> Any:
         t0 = time.perf_counter()
@@ -292,7 +405,11 @@ class PlainLake:
 
     def overlap(self, cost: Cost) -> pd.DataFrame:
         def run() -> pd.DataFrame:
-            keys = {o: set(self._victims(o).person_key) for o in self.orgs}
+            if self.linkage == "fuzzy":
+                labels = self.person_labels()
+                keys = {o: set(labels[o][labels[o] >= 0].tolist()) for o in self.orgs}
+            else:
+                keys = {o: set(self._victims(o).person_key) for o in self.orgs}
             union = sorted(set().union(*keys.values()))
             flags = pd.DataFrame({f"in_{o}": [k in keys[o] for k in union] for o in self.orgs})
             return flags.value_counts().rename("count").reset_index()
@@ -359,6 +476,8 @@ class SecureLake:
     each owner reviews and signs in the portal or with ``sharelake approvals approve``;
     the demo signs for them and records it). ``concurrency``: how many independent
     queries of one analysis run at the same time (1: one after the other).
+    ``linkage="fuzzy"``: the key tables are person tables (``upload_people``) and the
+    overlap table counts the persons of the k-list linkage inside MPC.
     """
 
     mode = "mpc"
@@ -371,7 +490,11 @@ class SecureLake:
         analyst: str = "analyst",
         approval_seconds: int = 3600,
         concurrency: int = 12,
+        linkage: Linkage = "key",
     ) -> None:
+        if linkage not in ("fuzzy", "key"):
+            raise ValueError("linkage must be 'fuzzy' or 'key'")
+        self.linkage = linkage
         self.sessions = dict(sessions)
         self.concurrency = concurrency
         self.orgs = tuple(orgs)
@@ -400,10 +523,12 @@ class SecureLake:
             }
         )
 
-    def _collect(self, table: Any, cost: Cost) -> pd.DataFrame:
-        return self._collect_all([table], cost)[0]
+    def _collect(self, table: Any, cost: Cost, *, timeout: float | None = None) -> pd.DataFrame:
+        return self._collect_all([table], cost, timeout=timeout)[0]
 
-    def _collect_all(self, tables: Sequence[Any], cost: Cost) -> list[pd.DataFrame]:
+    def _collect_all(
+        self, tables: Sequence[Any], cost: Cost, *, timeout: float | None = None
+    ) -> list[pd.DataFrame]:
         """Collect ``tables`` (approved already) as one batch; results in their order.
 
         Independent queries run concurrently (up to :attr:`concurrency` at a time, each
@@ -414,13 +539,13 @@ class SecureLake:
         """
         t0 = time.perf_counter()
         if self.concurrency <= 1 or len(tables) <= 1:
-            dfs = [t.collect() for t in tables]
+            dfs = [t.collect(timeout=timeout) for t in tables]
         else:
             with ThreadPoolExecutor(
                 max_workers=min(self.concurrency, len(tables)),
                 thread_name_prefix="sharelake-analysis",
             ) as pool:
-                futures = [pool.submit(t.collect) for t in tables]
+                futures = [pool.submit(t.collect, timeout=timeout) for t in tables]
                 dfs = [f.result() for f in futures]
         cost.add_batch(time.perf_counter() - t0, [df.attrs for df in dfs])
         return dfs
@@ -469,9 +594,20 @@ class SecureLake:
             q = self._overlap_by_groupby()
         else:
             parts = [self._victims(self.analyst, o, keys=True) for o in self.orgs]
-            q = overlap(parts, on="person_key")
+            if self.linkage == "fuzzy":
+                info = self.sessions[self.analyst].table_info
+                rows = sum(int(info(keys_table(o)).rows) for o in self.orgs)
+                q = overlap(
+                    parts,
+                    on="person",
+                    linkage="fuzzy",
+                    window=linkage_window(rows),
+                    params=LINK_PARAMS or None,
+                )
+            else:
+                q = overlap(parts, on="person_key")
         self.approve(q, self.analyst, self.orgs, "overlap table of the victims (for MSE)")
-        df = self._collect(q, cost)
+        df = self._collect(q, cost, timeout=LINKAGE_TIMEOUT if self.linkage == "fuzzy" else None)
         df.columns = [_unkey(c) for c in df.columns]
         return _canonical_overlap(df, self.orgs)
 

@@ -28,8 +28,9 @@ import numpy as np
 import pandas as pd
 
 from .charts import bar_chart, esc, estimate_chart, heatmap, methods_chart, upset_chart
+from .evaluation import perfect_estimate
 from .model import DATA_MODEL_VERSION
-from .mse import METHOD_LABELS, compare_methods, estimate, why_they_differ
+from .mse import METHOD_LABELS, compare_methods, why_they_differ
 from .synth import ORGANISATIONS
 
 __all__ = ["bar_chart", "build_figures", "estimate_chart", "heatmap", "upset_chart", "write_report"]
@@ -197,7 +198,7 @@ def _methods(overlap: pd.DataFrame, default: Any) -> dict[str, Any]:
 def _perfect(overlap: pd.DataFrame) -> dict[str, Any]:
     """MSE on the true overlap table: what the estimate would be with perfect linkage."""
 
-    r = estimate(overlap.astype({c: int for c in overlap.columns}))
+    r = perfect_estimate(overlap)
     return {"total": r.total, "interval": list(r.interval), "model": r.model_description}
 
 
@@ -215,8 +216,13 @@ def write_report(
     labels: Mapping[str, str] | None = None,
     timings: Mapping[str, float] | None = None,
     meta: Mapping[str, Any] | None = None,
+    evaluation: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
-    """Write ``report.json`` and the self-contained ``report.html`` into ``out_dir``."""
+    """Write ``report.json`` and the self-contained ``report.html`` into ``out_dir``.
+
+    ``evaluation``: the linkage measured against the generator's truth
+    (:func:`sharelake.monitoring.evaluation.linkage_quality`), shown in its own section.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     figures = build_figures(lake=lake, results=results, mse=mse, plain=plain, plain_mse=plain_mse)
@@ -236,6 +242,8 @@ def write_report(
         "figures": figures,
         "truth": lake.truth.to_dict(),
     }
+    if evaluation is not None:
+        doc["evaluation"] = dict(evaluation)
     paths = {"json": out / "report.json", "html": out / "report.html"}
     paths["json"].write_text(json.dumps(doc, indent=1, default=_json_default), encoding="utf-8")
     paths["html"].write_text(_html(doc, results, mse), encoding="utf-8")
@@ -275,22 +283,82 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], left: int = 1) ->
     return f"<table><tr>{h}</tr>{body}</table>"
 
 
-def _linkage_gap(dv: Mapping[str, Any]) -> str:
+_LINKAGE_LABEL = {
+    "fuzzy": "k-list record linkage inside MPC",
+    "key": "exact matching on normalised names and birth year",
+}
+
+
+def _linkage_gap(dv: Mapping[str, Any], linkage: str) -> str:
     """Why the estimate and the truth differ: the linkage error seen in the distinct count."""
     got, true = int(dv["released"]), int(dv["truth"])
     diff = got - true
     share = abs(diff) / max(true, 1)
     return (
-        f"<p class='small'>Linkage error: exact matching on normalised names and birth year "
+        f"<p class='small'>Linkage error: {esc(_LINKAGE_LABEL.get(linkage, linkage))} "
         f"found {got:,} distinct victims where {true:,} were truly seen ({diff:+,}, "
         f"{share:.1%}). A missed link (a birth date left empty or a year wrong on one list, "
-        "a typo in a name) splits a person into records that each look seen on fewer "
-        "lists, which the model reads as low capture probabilities, so even a small share "
-        "of missed links pushes the estimate up (the gap to the perfect-linkage estimate "
-        "grows with the population: the interval narrows, the bias does not); merged "
-        "namesakes pull it down. The name pools are diverse enough that namesakes born in "
-        "the same year are rare here; the rest of the gap is missed links.</p>"
+        "a name written differently) splits a person into records that each look seen on "
+        "fewer lists, which the model reads as low capture probabilities, so even a small "
+        "share of missed links pushes the estimate up (the gap to the perfect-linkage "
+        "estimate grows with the population: the interval narrows, the bias does not); "
+        "false links (namesakes merged) pull it down.</p>"
     )
+
+
+def _pct(x: float) -> str:
+    return f"{x:+.2%}"
+
+
+def _evaluation(ev: Mapping[str, Any]) -> list[str]:
+    """The section on the linkage against the generator's truth (synthetic data only)."""
+    rows = [(_LINKAGE_LABEL.get(str(ev["linkage"]), ev["linkage"]) + " (used)", ev)]
+    if "exact_key" in ev:
+        rows.append((_LINKAGE_LABEL["key"] + " (for comparison)", ev["exact_key"]))
+    pk = ev["perfect_linkage_estimate"]
+    out = [
+        "<h2 id='evaluation'>Evaluation: the linkage against the generator's truth</h2>",
+        "<p class='note'>Only possible on synthetic data: it needs to know which records "
+        "truly belong to one person, which only the generator knows. It is computed in the "
+        "clear, after the analyses, from the plaintext twin's persons (the same persons as "
+        "the secure computation's: the overlap tables above agree) — no organisation can "
+        "compute it on real lists.</p>",
+        _table(
+            [
+                "persons found by",
+                "pairwise precision",
+                "pairwise recall",
+                "F1",
+                "distinct victims",
+                "truth",
+                "difference",
+            ],
+            [
+                (
+                    label,
+                    f"{q['precision']:.4f}",
+                    f"{q['recall']:.4f}",
+                    f"{q['f1']:.4f}",
+                    q["distinct_persons"],
+                    q["distinct_truth"],
+                    _pct(q["distinct_error"]),
+                )
+                for label, q in rows
+            ],
+        ),
+        "<p class='small'>Pairwise: over the victims' records, the pairs put into one "
+        "person (precision: the share that truly are one person) and the pairs that truly "
+        "are one person (recall: the share put together).</p>",
+        f"<p>Estimate with perfect linkage (the same estimator on the true overlap table): "
+        f"{pk['total']:,.0f} ({pk['interval'][0]:,.0f} to {pk['interval'][1]:,.0f})"
+        + (
+            f"; the released estimate differs from it by "
+            f"<b>{_pct(float(ev['estimate_vs_perfect']))}</b>.</p>"
+            if "estimate_vs_perfect" in ev
+            else ".</p>"
+        ),
+    ]
+    return out
 
 
 def _bytes(n: int | None) -> str | None:
@@ -320,6 +388,7 @@ def _check(released: Any, plaintext: Any) -> str:
 def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
     f, meta = doc["figures"], doc["meta"]
     secure = bool(meta.get("secure"))
+    linkage = str(meta.get("linkage") or "key")
     lists = f["overlap"]["lists"]
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -359,7 +428,7 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
         "<h2>How the lists overlap</h2>",
         f"<p>Distinct victims on at least one list: <b>{dv['released']:,}</b> "
         f"(plaintext {dv['plaintext']:,}, truth {dv['truth']:,}; the difference to the truth "
-        "is the linkage error of exact matching on normalised names and birth year). "
+        f"is the linkage error of {esc(_LINKAGE_LABEL.get(linkage, linkage))}). "
         f"Released to: {esc(ov['released_to'])}.</p>",
         upset_chart(table, lists, truth=truth_pat) if len(table) else "",
         _table(
@@ -387,7 +456,7 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
         f"({pe['with_perfect_linkage']['interval'][0]:,.0f} to "
         f"{pe['with_perfect_linkage']['interval'][1]:,.0f}): the difference is what missed "
         "and false matches cost.</p>",
-        _linkage_gap(f["overlap"]["distinct_victims"]),
+        _linkage_gap(f["overlap"]["distinct_victims"], linkage),
         "<h3>Every method on the same table</h3>",
         methods_chart(
             [{**r, "interval": tuple(r["interval"])} for r in pe["methods"]["rows"]],
@@ -407,6 +476,8 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
             ],
         )
     )
+    if doc.get("evaluation"):
+        parts += _evaluation(doc["evaluation"])
     # 1. name-list comparison
     parts.append("<h2>Which of my records do the others know?</h2>")
     rows = []

@@ -250,7 +250,9 @@ def overlap(
     (:mod:`sharelake.linkage.blocked`); ``window`` None scores every pair. With
     ``"reveal": "own"`` in ``linkage`` the result is instead the first list's records
     (``record_id``, ``lists``, ``matches``: how many other lists each is linked to),
-    for the owner of that list only.
+    for the owner of that list only. Fuzzy linkage may carry ``"params"``: scoring
+    parameters that replace the recommended ones (names as ``link``'s,
+    :data:`sharelake.linkage.people_table.LINK_PARAM_NAMES`).
 
     Examples
     --------

@@ -239,8 +239,9 @@ class Overlap:
 
     inputs: tuple[Node, ...]
     on: tuple[str, ...]
-    #: persons found by record linkage of person tables (``{"mode", "window", "rounds"}``,
-    #: ``on == ("person",)``), as its JSON object; None: ``on`` names key columns
+    #: persons found by record linkage of person tables (``{"mode", "window", "rounds"}``
+    #: and optional ``"params"``, ``on == ("person",)``), as its JSON object; None: ``on``
+    #: names key columns
     linkage: Mapping[str, Any] | None = None
 
 

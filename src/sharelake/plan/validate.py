@@ -328,13 +328,24 @@ def _validate_node(node: Any, path: str, depth: int, count: list[int]) -> None:
 
 def _linkage(lk: Any, on: Any, path: str) -> None:
     """``{"mode": "fuzzy" | "exact" | "probabilistic", "window": int | null, "rounds": int}``
-    and optionally ``"reveal": "own"`` (on = person)."""
-    if not isinstance(lk, dict) or set(lk) - {"reveal"} != {"mode", "window", "rounds"}:
-        raise _fail(path, "expected an object with mode, window and rounds")
+    and optionally ``"reveal": "own"`` and ``"params"`` (the fuzzy scorer's integer
+    parameters, as ``link``'s) (on = person)."""
+    if not isinstance(lk, dict) or not (
+        {"mode", "window", "rounds"} <= set(lk) <= {"mode", "window", "rounds", "reveal", "params"}
+    ):
+        raise _fail(path, "expected an object with mode, window, rounds (reveal, params)")
     if "reveal" in lk and lk["reveal"] not in OVERLAP_LINKAGE_REVEALS:
         raise _fail(f"{path}.reveal", f"unknown reveal {lk['reveal']!r} (own)")
     if lk["mode"] not in OVERLAP_LINKAGE:
         raise _fail(f"{path}.mode", f"unknown linkage {lk['mode']!r}")
+    if "params" in lk:
+        if lk["mode"] != "fuzzy":
+            raise _fail(f"{path}.params", "only fuzzy linkage takes scoring parameters")
+        if not isinstance(lk["params"], dict):
+            raise _fail(f"{path}.params", "expected an object of name: integer")
+        for k, v in lk["params"].items():
+            _name(k, f"{path}.params")
+            _int(v, f"{path}.params.{k}", minimum=-(2**12))
     if lk["window"] is not None:
         _int(lk["window"], f"{path}.window", minimum=1)
         if lk["window"] > MAX_LINK_WINDOW:
