@@ -28,11 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from ..client import connect
-from ..consortium.cluster import MemberSpec
+from ..consortium.cluster import Deadlines, MemberSpec
 from ..governance.audit import compare_nodes, read_entries, verify_chain
 from ..node.local import LocalCluster
 from .analyses import (
     KEY_COLUMNS,
+    LINKAGE_TIMEOUT,
     NAME_COLUMNS,
     AnalysisResult,
     Linkage,
@@ -88,9 +89,20 @@ def _audit_summary(cluster_dir: Path) -> dict[str, Any]:
     return {"nodes": nodes, "nodes_agree": not agree, "disagreements": agree}
 
 
+DEMO_DEADLINES = Deadlines(peer_receive=600.0, peer_setup=60.0, query=LINKAGE_TIMEOUT)
+"""The demo's own nodes wait longer than a fresh consortium's defaults: the k-list linkage
+is one query of minutes (hours at ``--scale 25``), with long local steps between its
+messages on a busy two-core machine."""
+
+
 @contextlib.contextmanager
 def _cluster(members: Any, rtt: float | None = None) -> Iterator[Any]:
-    cluster = LocalCluster(members=members, rtt=rtt or None, start_deadline=120.0 if rtt else 30.0)
+    cluster = LocalCluster(
+        members=members,
+        rtt=rtt or None,
+        start_deadline=120.0,
+        deadlines=DEMO_DEADLINES,
+    )
     try:
         cluster.start()
         yield cluster
