@@ -27,6 +27,7 @@ browser-deps:
 
 test: lint browser-deps
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -p no:cacheprovider --doctest-modules src/sharelake
 
 # The property tests (hypothesis) with fresh random examples, 500 per property.
 fuzz: $(STAMP)

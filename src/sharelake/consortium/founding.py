@@ -16,7 +16,7 @@ revocations therefore voids every signature.
 Examples
 --------
 >>> cons = assemble("lake", nodes, members)                 # doctest: +SKIP
->>> cons = add_signature(cons, "police", police_key)        # on the police's machine
+>>> cons = add_signature(cons, "police", police_key)        # doctest: +SKIP
 >>> missing_founders(cons)                                  # doctest: +SKIP
 ['ngo', 'uni']
 """

@@ -115,7 +115,7 @@ def rare_first(text: str) -> str:
     >>> rare_first("juniang") == rare_first("iangjun")
     True
     >>> rare_first("kazi")
-    'zkai'
+    'zkia'
     """
     return "".join(sorted((c for c in text if "a" <= c <= "z"), key=lambda c: (_RARITY[c], c)))
 

@@ -434,7 +434,7 @@ def em_fit(counts: npt.ArrayLike, cfg: FSConfig | None = None) -> FSFit:
     >>> c[5, 5, 0], c[5, 4, 0] = 300, 20  # about 320 matches
     >>> fit = em_fit(c)
     >>> bool(300 < fit.lam * c.sum() < 380), round(fit.m[2][0], 1)  # prior, m(full)
-    (True, 0.8)
+    (True, 0.9)
     """
     cfg = cfg or FSConfig()
     n = np.asarray(counts, dtype=np.float64).reshape(NG, NG, ND)

@@ -79,7 +79,7 @@ def estimate_of(released: pd.DataFrame) -> dict[str, Any]:
     >>> t = pd.DataFrame({"in_a": [True, False, True], "in_b": [False, True, True],
     ...                   "count": [60, 40, 20]})
     >>> round(estimate_of(t)["total"])
-    220
+    240
     """
 
     table = released.rename(columns=lambda c: str(c).removeprefix("in_"))

@@ -91,7 +91,7 @@ class LocalCluster:
         members: Sequence[MemberSpec] | None = None,
         base_port: int | None = None,
         deadlines: Deadlines | None = None,
-        start_deadline: float = 30.0,
+        start_deadline: float = 120.0,
         log_level: str = "info",
         link: LinkSpec | None = None,
         rtt: float | None = None,

@@ -235,6 +235,7 @@ def bind_literals(e: Expr, spec_of: Callable[[str], ColumnSpec] | SecretTable) -
 
     Examples
     --------
+    >>> from sharelake.relational.expr import col
     >>> from sharelake.relational.table import ColumnSpec
     >>> specs = {"score": ColumnSpec("score", "fixed")}
     >>> b = bind_literals(col("score") > 0.5, specs.__getitem__)
