@@ -70,6 +70,9 @@ def test_the_evaluation_measures_the_linkage_used_and_exact_keys_against_the_tru
         pe["total"] / pe["with_perfect_linkage"]["total"] - 1
     )
     assert f"{ev['precision']:.4f}" in html and f"{ev['exact_key']['recall']:.4f}" in html
+    # a plaintext run does not claim its persons came from MPC
+    assert "k-list record linkage (its plaintext twin) (used)" in html
+    assert "inside MPC (used)" not in html
 
 
 def test_every_figure_has_its_plaintext_twin_and_truth(report) -> None:  # type: ignore[no-untyped-def]

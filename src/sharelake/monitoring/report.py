@@ -310,9 +310,12 @@ def _pct(x: float) -> str:
     return f"{x:+.2%}"
 
 
-def _evaluation(ev: Mapping[str, Any]) -> list[str]:
+def _evaluation(ev: Mapping[str, Any], secure: bool) -> list[str]:
     """The section on the linkage against the generator's truth (synthetic data only)."""
-    rows = [(_LINKAGE_LABEL.get(str(ev["linkage"]), ev["linkage"]) + " (used)", ev)]
+    used = _LINKAGE_LABEL.get(str(ev["linkage"]), ev["linkage"])
+    if not secure:
+        used = used.replace(" inside MPC", " (its plaintext twin)")
+    rows = [(used + " (used)", ev)]
     if "exact_key" in ev:
         rows.append((_LINKAGE_LABEL["key"] + " (for comparison)", ev["exact_key"]))
     pk = ev["perfect_linkage_estimate"]
@@ -320,9 +323,13 @@ def _evaluation(ev: Mapping[str, Any]) -> list[str]:
         "<h2 id='evaluation'>Evaluation: the linkage against the generator's truth</h2>",
         "<p class='note'>Only possible on synthetic data: it needs to know which records "
         "truly belong to one person, which only the generator knows. It is computed in the "
-        "clear, after the analyses, from the plaintext twin's persons (the same persons as "
-        "the secure computation's: the overlap tables above agree) — no organisation can "
-        "compute it on real lists.</p>",
+        "clear, after the analyses, from the plaintext twin's persons"
+        + (
+            " (the same persons as the secure computation's: the overlap tables above agree)"
+            if secure
+            else ""
+        )
+        + " — no organisation can compute it on real lists.</p>",
         _table(
             [
                 "persons found by",
@@ -477,7 +484,7 @@ def _html(doc: Mapping[str, Any], results: Sequence[Any], mse: Any) -> str:
         )
     )
     if doc.get("evaluation"):
-        parts += _evaluation(doc["evaluation"])
+        parts += _evaluation(doc["evaluation"], secure)
     # 1. name-list comparison
     parts.append("<h2>Which of my records do the others know?</h2>")
     rows = []
