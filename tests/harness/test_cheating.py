@@ -3,11 +3,13 @@
 The harness (:mod:`sharelake.harness.cheat`) lets one party add an error to one word of
 one of its messages -- a product, an AND, a reshare, a shuffle hand-over or an opened
 share -- drawn from a seed over every message of the run. Security with abort means
-every such error ends in IntegrityError, so no result reaches the client.
+every such error ends in IntegrityError, so no result reaches the client; the only
+other allowed outcome is "harmless": the run returned exactly the honest results (the
+error altered a copy no party reads, or a word that cannot reach the output).
 
 Protocols whose checks have not landed yet are strict xfails naming what is missing:
-they turn into failures (XPASS) the moment the coverage lands, and must then be moved
-to ``COVERED``. ``make test`` runs a sample of seeds; ``make test-malicious`` (marker
+they turn into failures (XPASS) the moment the coverage lands, and must then leave
+``MISSING``. ``make test`` runs a sample of seeds; ``make test-malicious`` (marker
 ``slow``) runs 100 seeds per protocol, 1,100 injections in all.
 """
 
@@ -39,7 +41,6 @@ from tests.harness.cheat_scenarios import PROTOCOLS, scenario
 #: What each protocol still lacks before a cheater is always caught.
 MISSING: dict[str, str] = {
     "B2A": "the B2A adder and its reshares are not verified yet (malcore)",
-    "shuffle": "the shuffle's output is not checked yet (malshuffle: MAC check)",
     "sort": "the quicksort's comparison ANDs and the A2B of the keys are not verified yet "
     "(malcore); the shuffle inside is checked",
     "join": "products, ANDs and comparisons inside the join are not verified yet (malcore)",
@@ -47,7 +48,7 @@ MISSING: dict[str, str] = {
     "overlap": "the comparisons and products inside overlap are not verified yet (malcore)",
     "fuzzy linkage": "the scoring products and comparisons are not verified yet (malcore)",
 }
-SAMPLE = 6  # seeds per protocol in `make test`
+SAMPLE = 20  # seeds per protocol in `make test`
 SLOW = 100  # seeds per protocol in `make test-malicious`
 
 
@@ -69,14 +70,26 @@ def _params(*, strict: bool = True) -> list[Any]:
 
 
 def _failures(name: str, seeds: range) -> tuple[Counter[str], list[Trial]]:
+    """Outcomes of the seeded injections, and the trials that breach security with abort.
+
+    Allowed: "detected", and "harmless" (the run returned exactly the honest results --
+    security with abort asks for the right output or an abort). Harmless errors are,
+    e.g., wire-only changes of a copy the receiver never reads, or an error of 2^127 in
+    a shuffle tag, which the Z_2^128 check misses with probability 1/2 (a zero divisor)
+    but which cannot change an output. The slow suite also requires three in four
+    injections to be detected outright.
+    """
     sc = scenario(name, seed=seeds.start)
-    sizes, _ = count_messages(sc.body, sc.inputs)
+    sizes, honest = count_messages(sc.body, sc.inputs)
+    canon = sc.canonical or (lambda r: r)
     outcomes: Counter[str] = Counter()
     bad = []
     for seed in seeds:
-        t = trial(sc.body, sc.inputs, seed, sizes=sizes)
+        t = trial(
+            sc.body, sc.inputs, seed, sizes=sizes, expected=canon(honest), canonical=sc.canonical
+        )
         outcomes[t.outcome] += 1
-        if t.outcome != "detected":
+        if t.outcome not in ("detected", "harmless"):
             bad.append(t)
     return outcomes, bad
 
@@ -99,6 +112,7 @@ def test_every_one_of_a_hundred_seeded_errors_aborts_with_an_integrity_error(nam
     outcomes, bad = _failures(name, range(1000, 1000 + SLOW))
     assert sum(outcomes.values()) == SLOW
     assert not bad, _report(name, outcomes, bad)
+    assert outcomes["detected"] >= SLOW * 3 // 4, outcomes  # harmless stays the exception
 
 
 # ---- the harness itself ------------------------------------------------------------------

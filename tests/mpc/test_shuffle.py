@@ -111,21 +111,34 @@ def test_two_shuffles_draw_different_permutations_and_fresh_shares() -> None:
             assert not np.array_equal(np.sort(res[i][0].a), np.sort(comp))
 
 
-def body_cost(p: Party, cols: list[AShare | BShare]) -> list[int]:
+def body_cost(p: Party, cols: list[AShare | BShare], security: str) -> list[int]:
+    setattr(p, "security", security)  # noqa: B010 - Party.security lands with issue 17's core
     r0, b0 = p.chan.stats.snapshot()
     sh.shuffle(p, cols)
     r1, b1 = p.chan.stats.snapshot()
     return [r1 - r0, b1 - b0]
 
 
-def test_shuffle_costs_three_rounds_and_four_words_per_element_and_column_in_total() -> None:
+def test_a_semi_honest_shuffle_costs_three_rounds_and_four_words_per_element_and_column() -> None:
     n, k = 1000, 3
     per = _shares([("a", np.arange(n)), ("b", np.arange(n)), ("a", np.arange(n))])
-    res = run_in_memory(body_cost, [{"cols": c} for c in per])
+    res = run_in_memory(body_cost, [{"cols": c, "security": "semi-honest"} for c in per])
     assert all(r[0] == 3 for r in res)
     sent = [r[1] for r in res]
     assert sum(sent) == 4 * 8 * n * k
     assert max(sent) == 2 * 8 * n * k
+
+
+def test_a_checked_shuffle_adds_tags_wide_arithmetic_rows_and_four_rounds() -> None:
+    n = 1000
+    per = _shares([("a", np.arange(n)), ("b", np.arange(n)), ("a", np.arange(n))])
+    res = run_in_memory(body_cost, [{"cols": c, "security": "malicious"} for c in per])
+    assert all(r[0] == 7 for r in res)
+    rows = 2 * (2 + 1) + (1 + 1)  # two Z_2^128 columns and their tag, a word column and its tag
+    shuffled = 4 * 8 * n * rows
+    tagging = 3 * 8 * n * 3  # every party reshares a wide and a boolean tag term
+    check = 3 * (16 + 32) + 3 * 66 * 8 + 3 * (66 * 8 + 32)  # coin, reshare and open of D
+    assert sum(r[1] for r in res) == shuffled + tagging + check
 
 
 def body_public_perm(p: Party, cols: list[AShare | BShare], perm: np.ndarray[Any, Any]) -> Any:

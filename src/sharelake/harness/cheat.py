@@ -43,7 +43,7 @@ _SPEC = re.compile(
     r"^\s*inject\s*:\s*([012])\s*:\s*(\d+)\s*:\s*(\d+)\s*:\s*(\d+)\s*(:\s*wire\s*)?$"
 )
 
-Outcome = Literal["detected", "aborted", "undetected", "missed"]
+Outcome = Literal["detected", "harmless", "aborted", "undetected", "missed"]
 
 
 @dataclass(frozen=True)
@@ -218,10 +218,29 @@ class Trial:
     error: str = ""
 
 
-def _classify(injection: Injection, fired: bool, exc: BaseException | None) -> Trial:
+def same_results(a: Any, b: Any) -> bool:
+    """Whether two run results (nested lists/dicts of arrays and scalars) are equal."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_results(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(same_results(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+    return bool(a == b)
+
+
+def _classify(
+    injection: Injection,
+    fired: bool,
+    exc: BaseException | None,
+    got: Any = None,
+    expected: Any = None,
+) -> Trial:
     if not fired:
         return Trial(injection, "missed")
     if exc is None:
+        if expected is not None and same_results(got, expected):
+            return Trial(injection, "harmless")
         return Trial(injection, "undetected")
     if isinstance(exc, IntegrityError):
         return Trial(injection, "detected", str(exc))
@@ -235,24 +254,32 @@ def run_injected(
     *,
     transport: Literal["memory", "tls"] = "memory",
     deadline: float = 30.0,
+    expected: Any = None,
+    canonical: Callable[[Any], Any] | None = None,
 ) -> Trial:
-    """Run ``fn`` with ``injection`` and classify the result (see :class:`Trial`)."""
+    """Run ``fn`` with ``injection`` and classify the result (see :class:`Trial`).
+
+    ``expected``: the results of an honest run (``canonical`` maps a run's results to a
+    comparable form, e.g. sorts a shuffled column); without it a returned result counts
+    as undetected.
+    """
+    canon = canonical or (lambda r: r)
     if transport == "tls":
         from .procs import run_in_processes
 
         try:
-            run_in_processes(fn, inputs, deadline=deadline, tamper=injection.spec)
+            got = run_in_processes(fn, inputs, deadline=deadline, tamper=injection.spec)
         except Exception as exc:
             return _classify(injection, True, exc)
         # A process cannot report whether its tamper fired; the schedule was drawn
-        # from a run of the same body, so an honest finish means undetected.
-        return Trial(injection, "undetected")
+        # from a run of the same body.
+        return _classify(injection, True, None, canon(got), expected)
     cheater = Cheater(injection)
     try:
-        run_in_memory(fn, inputs, deadline=deadline, tamper=cheater)
+        got = run_in_memory(fn, inputs, deadline=deadline, tamper=cheater)
     except Exception as exc:
         return _classify(injection, cheater.fired, exc)
-    return _classify(injection, cheater.fired, None)
+    return _classify(injection, cheater.fired, None, canon(got), expected)
 
 
 def trial(
@@ -261,13 +288,19 @@ def trial(
     seed: int,
     *,
     sizes: list[list[int]] | None = None,
+    expected: Any = None,
+    canonical: Callable[[Any], Any] | None = None,
     attempts: int = 4,
 ) -> Trial:
-    """One seeded injection into a run of ``fn`` in memory (redrawn if the run is shorter)."""
+    """One seeded injection into a run of ``fn`` in memory (redrawn if the run is shorter).
+
+    ``expected`` / ``canonical``: as for :func:`run_injected`.
+    """
     if sizes is None:
         sizes, _ = count_messages(fn, inputs)
     inj = draw(seed, sizes)
-    result = run_injected(fn, inputs, inj)
+    opts: dict[str, Any] = {"expected": expected, "canonical": canonical}
+    result = run_injected(fn, inputs, inj, **opts)
     for k in range(1, attempts):
         if result.outcome != "missed":
             return result
@@ -278,7 +311,7 @@ def trial(
         msg = int(rng.integers(len(cheater_sizes)))
         word = int(rng.integers(max(1, cheater_sizes[msg] // 8)))
         inj = Injection(inj.party, msg, word, inj.error, inj.consistent)
-        result = run_injected(fn, inputs, inj)
+        result = run_injected(fn, inputs, inj, **opts)
     return result
 
 

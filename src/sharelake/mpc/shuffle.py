@@ -41,6 +41,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from . import shuffle_check
+from .mac import add_wide, sub_wide
 from .party import Party
 from .prg import Prg
 from .ring import Arr
@@ -191,43 +193,111 @@ def _pair_prg(p: Party, j: int) -> Prg:
     return p.prg_next if p.id == j else p.prg_own
 
 
-def _add(dst: Arr, src: Arr, ka: int) -> None:
-    """dst += src on the arithmetic rows, dst ^= src on the boolean rows (in place)."""
-    dst[:ka] += src[:ka]
-    dst[ka:] ^= src[ka:]
+@dataclass(frozen=True)
+class _Layout:
+    """Rows of the matrix a shuffle moves: ``kw`` Z_2^128 values (low words in rows
+    [0, kw), high words in [kw, 2 kw)), then ``ka`` Z_2^64 rows, then XOR-shared rows."""
+
+    kw: int
+    ka: int
+
+    @property
+    def arith_end(self) -> int:
+        return 2 * self.kw + self.ka
 
 
-def _sub(dst: Arr, src: Arr, ka: int) -> None:
-    """dst -= src on the arithmetic rows, dst ^= src on the boolean rows (in place)."""
-    dst[:ka] -= src[:ka]
-    dst[ka:] ^= src[ka:]
+def _add(dst: Arr, src: Arr, lay: _Layout) -> None:
+    """dst += src (+ with carry on wide rows, ^ on boolean rows), in place."""
+    w, e = lay.kw, lay.arith_end
+    if w:
+        add_wide(dst[:w], dst[w : 2 * w], src[:w], src[w : 2 * w])
+    dst[2 * w : e] += src[2 * w : e]
+    dst[e:] ^= src[e:]
+
+
+def _sub(dst: Arr, src: Arr, lay: _Layout) -> None:
+    """dst -= src (- with borrow on wide rows, ^ on boolean rows), in place."""
+    w, e = lay.kw, lay.arith_end
+    if w:
+        sub_wide(dst[:w], dst[w : 2 * w], src[:w], src[w : 2 * w])
+    dst[2 * w : e] -= src[2 * w : e]
+    dst[e:] ^= src[e:]
+
+
+def _malicious(p: Party) -> bool:
+    return getattr(p, "security", "malicious") == "malicious"
 
 
 def _run(
     p: Party, cols: Sequence[Share], n: int, seq: list[tuple[int, Perm | None]]
 ) -> list[Share]:
-    """Pass the columns through the pairs ``seq`` = [(j, pi_j at this party or None)]."""
+    """Pass the columns through the pairs ``seq`` = [(j, pi_j at this party or None)].
+
+    Against a malicious party (``p.security == "malicious"``, the default) the columns
+    travel with MAC tags and the output is checked (:mod:`.shuffle_check`).
+    """
     arith = [i for i, c in enumerate(cols) if isinstance(c, AShare)]
     boolean = [i for i, c in enumerate(cols) if not isinstance(c, AShare)]
-    order = arith + boolean
-    ka, k = len(arith), len(cols)
-    shape = (k, n)
+    k = len(cols)
+    if not _malicious(p) or n == 0:
+        rows_a = [cols[i].a for i in arith + boolean]
+        rows_b = [cols[i].b for i in arith + boolean]
+        a, b = _passes(p, rows_a, rows_b, n, seq, _Layout(0, len(arith)))
+        out: dict[int, Share] = {}
+        for r, i in enumerate(arith + boolean):
+            out[i] = AShare(a[r], b[r]) if r < len(arith) else BShare(a[r], b[r])
+        return [out[i] for i in range(k)]
+
+    keys = shuffle_check.draw_keys(p, len(arith), len(boolean))
+    m_arith, m_bool = shuffle_check.tags(
+        p,
+        keys,
+        [(cols[i].a, cols[i].b) for i in arith],
+        [(cols[i].a, cols[i].b) for i in boolean],
+        n,
+    )
+    zero = np.zeros(n, dtype=np.uint64)
+    kw = len(arith) + (1 if m_arith else 0)
+    lo_a = [cols[i].a for i in arith] + ([m_arith[0][0]] if m_arith else [])
+    lo_b = [cols[i].b for i in arith] + ([m_arith[1][0]] if m_arith else [])
+    hi_a = [zero] * len(arith) + ([m_arith[0][1]] if m_arith else [])
+    hi_b = [zero] * len(arith) + ([m_arith[1][1]] if m_arith else [])
+    bo_a = [cols[i].a for i in boolean] + ([m_bool[0]] if m_bool else [])
+    bo_b = [cols[i].b for i in boolean] + ([m_bool[1]] if m_bool else [])
+    a, b = _passes(p, lo_a + hi_a + bo_a, lo_b + hi_b + bo_b, n, seq, _Layout(kw, 0))
+    ka = len(arith)
+    wide = [((a[r], a[kw + r]), (b[r], b[kw + r])) for r in range(ka)]
+    out_m = ((a[ka], a[kw + ka]), (b[ka], b[kw + ka])) if m_arith else None
+    bools = [(a[2 * kw + r], b[2 * kw + r]) for r in range(len(boolean))]
+    out_b = (a[-1], b[-1]) if m_bool else None
+    shuffle_check.verify(p, keys, wide, out_m, bools, out_b, n)
+    res: dict[int, Share] = {}
+    for r, i in enumerate(arith):
+        res[i] = AShare(a[r].copy(), b[r].copy())  # Z_2^128 -> Z_2^64: the low words
+    for r, i in enumerate(boolean):
+        res[i] = BShare(bools[r][0], bools[r][1])
+    return [res[i] for i in range(k)]
+
+
+def _passes(
+    p: Party,
+    rows_a: Sequence[Arr],
+    rows_b: Sequence[Arr],
+    n: int,
+    seq: list[tuple[int, Perm | None]],
+    lay: _Layout,
+) -> tuple[Arr, Arr]:
+    """Move the rows (this party's components ``rows_a``, ``rows_b``) through ``seq``."""
+    shape = (len(rows_a), n)
 
     # 1. Local 2-out-of-2 sharing for the first pair (j, j+1).
     j0 = seq[0][0]
     half: Arr | None = None
     if p.id == j0:
-        half = np.empty(shape, dtype=np.uint64)
-        for r, i in enumerate(order):
-            c = cols[i]
-            if r < ka:
-                np.add(c.a, c.b, out=half[r])
-            else:
-                np.bitwise_xor(c.a, c.b, out=half[r])
+        half = np.array(rows_a, dtype=np.uint64).reshape(shape)
+        _add(half, np.array(rows_b, dtype=np.uint64).reshape(shape), lay)
     elif p.id == (j0 + 1) % 3:
-        half = np.empty(shape, dtype=np.uint64)
-        for r, i in enumerate(order):
-            half[r] = cols[i].b
+        half = np.array(rows_b, dtype=np.uint64).reshape(shape)
 
     # 2-3. Permute within each pair, hand over to the next pair.
     for t, (j, perm) in enumerate(seq):
@@ -235,18 +305,14 @@ def _run(
             assert perm is not None
             half = np.take(half, perm, axis=1)
         if t + 1 < len(seq):
-            half = _hand_over(p, j, seq[t + 1][0], half, shape, ka)
+            half = _hand_over(p, j, seq[t + 1][0], half, shape, lay)
 
     # 4. Back to a fresh replicated sharing.
-    a, b = _reshare(p, seq[-1][0], half, shape, ka)
-    out: dict[int, Share] = {}
-    for r, i in enumerate(order):
-        out[i] = AShare(a[r], b[r]) if r < ka else BShare(a[r], b[r])
-    return [out[i] for i in range(k)]
+    return _reshare(p, seq[-1][0], half, shape, lay)
 
 
 def _hand_over(
-    p: Party, j: int, j_next: int, half: Arr | None, shape: tuple[int, int], ka: int
+    p: Party, j: int, j_next: int, half: Arr | None, shape: tuple[int, int], lay: _Layout
 ) -> Arr | None:
     """Move the 2-out-of-2 sharing from pair (j, j+1) to pair (j_next, j_next+1); one round."""
     cur = {j, (j + 1) % 3}
@@ -258,13 +324,13 @@ def _hand_over(
     if p.id == leaver:
         assert half is not None
         mask = _pair_prg(p, j).words(shape)
-        _add(half, mask, ka)
+        _add(half, mask, lay)
         p.exchange({joiner: half.reshape(-1)}, {})
         return None
     if p.id == stayer:
         assert half is not None
         mask = _pair_prg(p, j).words(shape)
-        _sub(half, mask, ka)
+        _sub(half, mask, lay)
         p.exchange({}, {})
         return half
     got = p.exchange({}, {leaver: nbytes})
@@ -272,7 +338,7 @@ def _hand_over(
 
 
 def _reshare(
-    p: Party, j: int, half: Arr | None, shape: tuple[int, int], ka: int
+    p: Party, j: int, half: Arr | None, shape: tuple[int, int], lay: _Layout
 ) -> tuple[Arr, Arr]:
     """2-out-of-2 at (u, v) = (P_j, P_{j+1}) -> replicated; w = P_{j+2} gets PRG components.
 
@@ -289,16 +355,16 @@ def _reshare(
     assert half is not None
     if p.id == u:
         c_u = p.prg_own.words(shape)  # key k_u, shared with w = u - 1
-        _sub(half, c_u, ka)
+        _sub(half, c_u, lay)
         got = p.exchange({v: half.reshape(-1)}, {v: nbytes})
         other = np.frombuffer(got[v], dtype=np.uint64).reshape(shape)
         comp_v = half.copy()  # ``half`` may still be queued for sending: do not touch it
-        _add(comp_v, other, ka)
+        _add(comp_v, other, lay)
         return c_u, comp_v  # (component u, component v)
     c_w = p.prg_next.words(shape)  # key k_w = k_{v+1}, shared with w = v + 1
-    _sub(half, c_w, ka)
+    _sub(half, c_w, lay)
     got = p.exchange({u: half.reshape(-1)}, {u: nbytes})
     other = np.frombuffer(got[u], dtype=np.uint64).reshape(shape)
     comp_v = half.copy()
-    _add(comp_v, other, ka)
+    _add(comp_v, other, lay)
     return comp_v, c_w  # (component v, component w)
