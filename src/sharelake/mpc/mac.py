@@ -45,14 +45,28 @@ def sub_wide(dlo: Arr, dhi: Arr, slo: Arr, shi: Arr) -> None:
 
 
 def mulhi(x: Arr, y: Arr | np.uint64) -> Arr:
-    """The high 64 bits of the 128-bit products x * y (elementwise, or by a scalar)."""
-    x0, x1 = x & _M32, x >> _S32
+    """The high 64 bits of the 128-bit products x * y (elementwise, or by a scalar).
+
+    Schoolbook on 32-bit halves, in place where possible (fresh large temporaries cost
+    page faults).
+    """
+    x0 = x & _M32
+    x1 = x >> _S32
     y0, y1 = y & _M32, y >> _S32
-    lo_lo = x0 * y0
-    lo_hi = x0 * y1
-    hi_lo = x1 * y0
-    mid = (lo_lo >> _S32) + (lo_hi & _M32) + (hi_lo & _M32)
-    out: Arr = x1 * y1 + (lo_hi >> _S32) + (hi_lo >> _S32) + (mid >> _S32)
+    mid = x0 * y0
+    mid >>= _S32  # carry part of lo*lo
+    t = x0  # x0 * y1, reusing x0's memory
+    np.multiply(x0, y1, out=t)
+    out: Arr = x1 * y1
+    out += t >> _S32
+    t &= _M32
+    mid += t
+    np.multiply(x1, y0, out=x1)  # x1 * y0
+    out += x1 >> _S32
+    x1 &= _M32
+    mid += x1
+    mid >>= _S32
+    out += mid
     return out
 
 
