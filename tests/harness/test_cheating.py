@@ -40,13 +40,15 @@ from tests.harness.cheat_scenarios import PROTOCOLS, scenario
 
 #: What each protocol still lacks before a cheater is always caught.
 MISSING: dict[str, str] = {
-    "B2A": "the B2A adder and its reshares are not verified yet (malcore)",
-    "sort": "the quicksort's comparison ANDs and the A2B of the keys are not verified yet "
-    "(malcore); the shuffle inside is checked",
-    "join": "products, ANDs and comparisons inside the join are not verified yet (malcore)",
-    "group-by": "products, ANDs and scans inside the group-by are not verified yet (malcore)",
-    "overlap": "the comparisons and products inside overlap are not verified yet (malcore)",
-    "fuzzy linkage": "the scoring products and comparisons are not verified yet (malcore)",
+    "overlap": "an error in a reshare inside overlap's PSI / linkage kernels is not covered "
+    "(malcore's ledger: linkage reshares, boolean.reshare_from)",
+    "fuzzy linkage": "the linkage kernels' reshares and dot products are not verified yet "
+    "(malcore's ledger: arith.dot/matmul, linkage reshares)",
+}
+#: Covered, but a sample of 20 seeds does not always hit the remaining gap (non-strict).
+FLAKY: dict[str, str] = {
+    "group-by": "now and then a corrupted value reaches an index (an 'aborted' run, not an "
+    "IntegrityError): the B2A/truncation steps are still semi-honest (malcore's ledger)",
 }
 SAMPLE = 20  # seeds per protocol in `make test`
 SLOW = 100  # seeds per protocol in `make test-malicious`
@@ -55,15 +57,17 @@ SLOW = 100  # seeds per protocol in `make test-malicious`
 def _params(*, strict: bool = True) -> list[Any]:
     """One parameter per protocol; a missing one is an xfail.
 
-    The sample's six seeds can all be caught by checks that cover only part of a
-    protocol (B2A, join, overlap and fuzzy linkage are detected on them, not on all 100
-    seeds), so the sample's xfails are not strict; the hundred seeds' are.
+    The sample's seeds can all be caught by checks that cover only part of a protocol,
+    so the sample's xfails are not strict; the hundred seeds' are (except FLAKY ones).
     """
     out = []
     for name in PROTOCOLS:
         if name in MISSING:
             mark = pytest.mark.xfail(strict=strict, reason=MISSING[name])
             out.append(pytest.param(name, marks=mark))
+        elif name in FLAKY:
+            flaky = pytest.mark.xfail(strict=False, reason=FLAKY[name])
+            out.append(pytest.param(name, marks=flaky))
         else:
             out.append(pytest.param(name))
     return out

@@ -111,8 +111,7 @@ def test_two_shuffles_draw_different_permutations_and_fresh_shares() -> None:
             assert not np.array_equal(np.sort(res[i][0].a), np.sort(comp))
 
 
-def body_cost(p: Party, cols: list[AShare | BShare], security: str) -> list[int]:
-    setattr(p, "security", security)  # noqa: B010 - Party.security lands with issue 17's core
+def body_cost(p: Party, cols: list[AShare | BShare]) -> list[int]:
     r0, b0 = p.chan.stats.snapshot()
     sh.shuffle(p, cols)
     r1, b1 = p.chan.stats.snapshot()
@@ -122,7 +121,7 @@ def body_cost(p: Party, cols: list[AShare | BShare], security: str) -> list[int]
 def test_a_semi_honest_shuffle_costs_three_rounds_and_four_words_per_element_and_column() -> None:
     n, k = 1000, 3
     per = _shares([("a", np.arange(n)), ("b", np.arange(n)), ("a", np.arange(n))])
-    res = run_in_memory(body_cost, [{"cols": c, "security": "semi-honest"} for c in per])
+    res = run_in_memory(body_cost, [{"cols": c} for c in per], security="semi-honest")
     assert all(r[0] == 3 for r in res)
     sent = [r[1] for r in res]
     assert sum(sent) == 4 * 8 * n * k
@@ -132,7 +131,7 @@ def test_a_semi_honest_shuffle_costs_three_rounds_and_four_words_per_element_and
 def test_a_checked_shuffle_adds_tags_wide_arithmetic_rows_and_four_rounds() -> None:
     n = 1000
     per = _shares([("a", np.arange(n)), ("b", np.arange(n)), ("a", np.arange(n))])
-    res = run_in_memory(body_cost, [{"cols": c, "security": "malicious"} for c in per])
+    res = run_in_memory(body_cost, [{"cols": c} for c in per], security="malicious")
     assert all(r[0] == 7 for r in res)
     rows = 2 * (2 + 1) + (1 + 1)  # two Z_2^128 columns and their tag, a word column and its tag
     shuffled = 4 * 8 * n * rows

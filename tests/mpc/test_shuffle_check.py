@@ -96,8 +96,7 @@ def test_subset_xors_are_the_xors_of_the_chosen_rows() -> None:
 # ---- the protocol ------------------------------------------------------------------------
 
 
-def body_shuffle(p: Party, x: AShare, w: BShare, security: str = "malicious") -> Any:
-    setattr(p, "security", security)  # noqa: B010 - Party.security lands with issue 17's core
+def body_shuffle(p: Party, x: AShare, w: BShare) -> Any:
     a, b = sh.shuffle(p, [x, w])
     assert isinstance(a, AShare) and isinstance(b, BShare)
     return [open_arith(p, a), open_bool(p, b)]
@@ -228,11 +227,10 @@ def test_a_party_that_permutes_its_half_differently_is_caught(party: int) -> Non
 def test_the_same_error_passes_a_semi_honest_shuffle_unnoticed() -> None:
     """The contrast: without the check, a kept error silently changes the output."""
     inputs, x, _ = _inputs(40, seed=8)
-    semi = [dict(d, security="semi-honest") for d in inputs]
-    sizes, _ = count_messages(body_shuffle, semi)
+    sizes, _ = count_messages(body_shuffle, inputs, security="semi-honest")
     inj = Injection(0, 0, 3, 2**63)  # row 0 (the x column) of P0's first shuffle message
     cheater = Cheater(inj)
-    res = run_in_memory(body_shuffle, semi, tamper=cheater)
+    res = run_in_memory(body_shuffle, inputs, tamper=cheater, security="semi-honest")
     assert cheater.fired and sizes[0][0] == 2 * 40 * 8
     moved = Counter(res[0][0].tolist()) - Counter(x.tolist())
     assert len(moved) == 1  # exactly one output value changed, silently

@@ -33,6 +33,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import IntegrityError
+from ..mpc.checks import Security
 from ..net.memory import run_in_memory
 
 #: Messages each party sends in :meth:`Party.setup` (its PRG keys); never corrupted.
@@ -176,11 +177,14 @@ class _Counter:
 
 
 def count_messages(
-    fn: Callable[..., Any], inputs: list[Mapping[str, Any]] | None = None
+    fn: Callable[..., Any],
+    inputs: list[Mapping[str, Any]] | None = None,
+    *,
+    security: Security | None = None,
 ) -> tuple[list[list[int]], list[Any]]:
     """Run ``fn`` honestly in memory: (message sizes per party after setup, the results)."""
     counter = _Counter()
-    results = run_in_memory(fn, inputs, tamper=counter)
+    results = run_in_memory(fn, inputs, tamper=counter, security=security)
     return counter.sizes, results
 
 
@@ -256,12 +260,14 @@ def run_injected(
     deadline: float = 30.0,
     expected: Any = None,
     canonical: Callable[[Any], Any] | None = None,
+    security: Security | None = None,
 ) -> Trial:
     """Run ``fn`` with ``injection`` and classify the result (see :class:`Trial`).
 
     ``expected``: the results of an honest run (``canonical`` maps a run's results to a
     comparable form, e.g. sorts a shuffled column); without it a returned result counts
-    as undetected.
+    as undetected. ``security``: the parties' level in memory (over TLS the nodes' default,
+    ``SHARELAKE_SECURITY``).
     """
     canon = canonical or (lambda r: r)
     if transport == "tls":
@@ -276,7 +282,7 @@ def run_injected(
         return _classify(injection, True, None, canon(got), expected)
     cheater = Cheater(injection)
     try:
-        got = run_in_memory(fn, inputs, deadline=deadline, tamper=cheater)
+        got = run_in_memory(fn, inputs, deadline=deadline, tamper=cheater, security=security)
     except Exception as exc:
         return _classify(injection, cheater.fired, exc)
     return _classify(injection, cheater.fired, None, canon(got), expected)

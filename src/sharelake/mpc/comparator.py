@@ -291,10 +291,17 @@ def _combine_round(
     state is X ^ (Y & D-bits) ^ AND. All jobs share ONE exchange; the local work runs
     in cache-sized blocks. The new state is in work arrays of ``scratch`` if given;
     the words sent are always a fresh array.
+
+    Against a malicious party every AND word (left, right, product) is queued for the
+    batched check (:mod:`sharelake.mpc.verify`), which the opening of the quicksort's
+    outcomes runs first: the opened comparison bits come from verified ANDs only.
     """
     sizes = [_job_size(j) for j in jobs]
     total = sum(sizes)
     ws = Scratch() if scratch is None else scratch
+    rec = p.checks.enabled
+    if rec:  # the AND operands, kept for the check (the block work arrays are reused)
+        la, lb, ra, rb = (np.empty(total, dtype=np.uint64) for _ in range(4))
     z = p.prg_own.words(total)  # 3-out-of-3 sharing of zero; sent, so a fresh array
     z ^= p.prg_next.fill(ws.take(total))
     keep_a = ws.take(total)
@@ -320,14 +327,20 @@ def _combine_round(
             yo ^= xb
             yo ^= r  # right.a ^ right.b
             ea *= U64(3)  # left.a = (D_h, D_h)
+            eb *= U64(3)  # left.b
+            if rec:
+                la[off + lo : off + hi] = ea
+                lb[off + lo : off + hi] = eb
+                ra[off + lo : off + hi] = r
+                np.bitwise_xor(yo, r, out=rb[off + lo : off + hi])
             yo &= ea
             zz ^= yo
-            eb *= U64(3)  # left.b
             eb &= r
             zz ^= eb
         off += size
-    p.checks.unverified("comparator.and_words")
     got = p.pass_prev(z)
+    if rec:
+        p.checks.record_and(BShare(la, lb), BShare(ra, rb), BShare(z, got))
     keep_a ^= z
     keep_b ^= got
     out = []
