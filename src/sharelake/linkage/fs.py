@@ -205,9 +205,9 @@ class FSWeights:
 #: 10% shared): what ``link`` uses when the EM counts may not be opened (``em=False``)
 #: and what the benchmark scores with.
 TRAINED_WEIGHTS = FSWeights(
-    given=(0, -47, 16, 42, 64, 68),
-    family=(0, -38, 15, 41, 46, 50),
-    dob=(113, 39, 74, 84, -8, 47, 76, 1, -44, 5),
+    given=(0, -47, 11, 44, 63, 68),
+    family=(0, -40, 16, 41, 47, 50),
+    dob=(113, 39, 74, 84, -8, 47, 76, 2, -44, 5),
     threshold=123,
     tf_given=25,
     tf_family=43,
