@@ -328,7 +328,7 @@ def test_killing_a_node_during_an_upload_leaves_no_table_and_the_retry_succeeds(
 def test_killing_a_node_during_a_query_fails_in_time_and_the_rerun_is_right(
     cluster: LocalCluster, analyst: Caller, provider: Caller
 ) -> None:
-    big = people(100_000, seed=11)
+    big = people(20_000, seed=11)  # the checked (malicious) sort of 20k rows takes seconds
     upload(provider, big, "big")
     plan = {
         "op": "sort",
