@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sharelake.linkage.fuzzy import share_people
+from sharelake.linkage.fuzzy_inputs import share_people
 from sharelake.mpc.arith import mul, open_arith, open_bool
 from sharelake.mpc.bits import open_bits
 from sharelake.mpc.compare import eq, lt

@@ -11,7 +11,7 @@ from sharelake.harness.runner import run_parties
 from sharelake.linkage.blocked import blocked_match, blocked_match_plain
 from sharelake.linkage.blocking import BLOCK_KEYS, pack_letters, sn_candidates, sorted_order
 from sharelake.linkage.encode import EncodedPeople, encode_people
-from sharelake.linkage.fuzzy import FuzzyParams, SharedPeople, share_people
+from sharelake.linkage.fuzzy_inputs import FuzzyParams, SharedPeople, share_people
 from sharelake.linkage.quality import RECOMMENDED
 from sharelake.linkage.score import fuzzy_match_encoded, pair_scores
 from sharelake.linkage.synth import make_lists

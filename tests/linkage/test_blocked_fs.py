@@ -18,7 +18,7 @@ from sharelake.linkage.blocked import (
 from sharelake.linkage.blocking import BLOCK_KEYS
 from sharelake.linkage.encode import EncodedPeople, encode_people
 from sharelake.linkage.fs import TRAINED_WEIGHTS, FSConfig, FSWeights, tf_units_plain, weights_plain
-from sharelake.linkage.fuzzy import SharedPeople, share_people
+from sharelake.linkage.fuzzy_inputs import SharedPeople, share_people
 from sharelake.linkage.synth_hard import make_hard_lists
 from sharelake.mpc.arith import open_arith
 from sharelake.mpc.party import Party

@@ -18,7 +18,7 @@ from sharelake.linkage.blocked import (
 )
 from sharelake.linkage.blocking import BLOCK_KEYS
 from sharelake.linkage.encode import EncodedPeople, encode_people
-from sharelake.linkage.fuzzy import FuzzyParams, SharedPeople, share_people
+from sharelake.linkage.fuzzy_inputs import FuzzyParams, SharedPeople, share_people
 from sharelake.linkage.quality import RECOMMENDED
 from sharelake.linkage.score import pair_scores
 from sharelake.linkage.synth import make_lists

@@ -39,7 +39,8 @@ from sharelake.linkage.fs_secure import (
     fs_pair_weights,
     fs_tf_units,
 )
-from sharelake.linkage.fuzzy import SharedPeople, reveal_pairs, share_people
+from sharelake.linkage.fuzzy import reveal_pairs
+from sharelake.linkage.fuzzy_inputs import SharedPeople, share_people
 from sharelake.linkage.synth_hard import make_hard_lists
 from sharelake.mpc.arith import open_arith
 from sharelake.mpc.bits import BitShare, pack

@@ -9,15 +9,8 @@ import pandas as pd
 import pytest
 
 from sharelake.harness.runner import run_parties
-from sharelake.linkage.fuzzy import (
-    FuzzyParams,
-    SharedPeople,
-    fuzzy_match,
-    reveal_count,
-    reveal_own,
-    reveal_pairs,
-    share_people,
-)
+from sharelake.linkage.fuzzy import fuzzy_match, reveal_count, reveal_own, reveal_pairs
+from sharelake.linkage.fuzzy_inputs import FuzzyParams, SharedPeople, share_people
 from sharelake.linkage.plain_match import fuzzy_match_plain, release_plain
 from sharelake.mpc.arith import local_matmul
 from sharelake.mpc.party import Party

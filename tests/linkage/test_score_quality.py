@@ -10,7 +10,8 @@ import pytest
 
 from sharelake.harness.runner import run_parties
 from sharelake.linkage.encode import EncodedPeople, encode_people
-from sharelake.linkage.fuzzy import SharedPeople, fuzzy_match, reveal_pairs, share_people
+from sharelake.linkage.fuzzy import fuzzy_match, reveal_pairs
+from sharelake.linkage.fuzzy_inputs import SharedPeople, share_people
 from sharelake.linkage.quality import (
     FEBRL_PARAMS,
     RECOMMENDED,

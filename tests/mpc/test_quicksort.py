@@ -24,13 +24,13 @@ Arr = np.ndarray[Any, Any]
 def test_word_layout_packs_the_narrow_chunks_of_a_key_into_one_word() -> None:
     z = BShare(np.zeros(3, dtype=np.uint64), np.zeros(3, dtype=np.uint64))
     # 64 + 2 + 20 = 86 bits: 64 | 16 4 2 in one word, fields aligned from the top
-    widths = [w for _, w in qs.pack_chunks([(z, 64), (z, 2), (z, 20)])]
+    widths = [w for _, w in cmp.pack_chunks([(z, 64), (z, 2), (z, 20)])]
     assert widths == [64, 16, 4, 2]
-    assert qs.word_layout(widths) == [(0, 0, 64), (1, 48, 16), (1, 44, 4), (1, 42, 2)]
-    assert qs.word_layout([32, 16, 8, 4]) == [(0, 32, 32), (0, 16, 16), (0, 8, 8), (0, 4, 4)]
-    assert qs.word_layout([64, 64]) == [(0, 0, 64), (1, 0, 64)]
+    assert cmp.word_layout(widths) == [(0, 0, 64), (1, 48, 16), (1, 44, 4), (1, 42, 2)]
+    assert cmp.word_layout([32, 16, 8, 4]) == [(0, 32, 32), (0, 16, 16), (0, 8, 8), (0, 4, 4)]
+    assert cmp.word_layout([64, 64]) == [(0, 0, 64), (1, 0, 64)]
     # not from pack_chunks: fields stay aligned, a chunk that does not fit opens a word
-    assert qs.word_layout([4, 16, 64, 32, 32, 2]) == [
+    assert cmp.word_layout([4, 16, 64, 32, 32, 2]) == [
         (0, 60, 4),
         (0, 32, 16),
         (1, 0, 64),
@@ -52,9 +52,9 @@ def test_key_words_hold_every_chunk_in_its_field(widths: list[int]) -> None:
     rng = np.random.default_rng(len(widths))
     n = 50
     fields = [BShare(_random_below(rng, w, n), _random_below(rng, w, n)) for w in widths]
-    chunks = qs.pack_chunks(list(zip(fields, widths, strict=True)))
-    words = qs.key_words(chunks)
-    lay = qs.word_layout([w for _, w in chunks])
+    chunks = cmp.pack_chunks(list(zip(fields, widths, strict=True)))
+    words = cmp.key_words(chunks)
+    lay = cmp.word_layout([w for _, w in chunks])
     # f full chunks and one word for all narrower ones
     assert words.shape == (2 * (sum(widths) // 64 + (sum(widths) % 64 > 0)), n)
     for (ch, w), (k, sh, wd) in zip(chunks, lay, strict=True):
@@ -65,7 +65,7 @@ def test_key_words_hold_every_chunk_in_its_field(widths: list[int]) -> None:
 
 
 def body_ranks(p: Party, fields: list[BShare], widths: list[int], n: int) -> Any:
-    return qs.quicksort_ranks(p, qs.pack_chunks(list(zip(fields, widths, strict=True))), n)
+    return qs.quicksort_ranks(p, cmp.pack_chunks(list(zip(fields, widths, strict=True))), n)
 
 
 def _keys(pattern: str, n: int, widths: list[int], rng: np.random.Generator) -> list[Arr]:

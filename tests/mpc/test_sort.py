@@ -154,8 +154,8 @@ def test_argsort_returns_the_secret_stable_order_of_the_rows() -> None:
 
 
 def body_compare(p: Party, fields: list[BShare], widths: list[int], xi: Any, yi: Any) -> Any:
-    chunks = qs.pack_chunks(list(zip(fields, widths, strict=True)))
-    return qs.open_below(p, chunks, xi.astype(np.intp), yi.astype(np.intp))
+    chunks = cmp.pack_chunks(list(zip(fields, widths, strict=True)))
+    return cmp.open_below(p, chunks, xi.astype(np.intp), yi.astype(np.intp))
 
 
 @pytest.mark.parametrize(
@@ -190,9 +190,9 @@ def test_the_packed_comparator_orders_composite_keys_lexicographically(
 
 def test_pack_chunks_spends_no_gate_on_padding() -> None:
     z = BShare(np.zeros(3, dtype=np.uint64), np.zeros(3, dtype=np.uint64))
-    widths = [w for _, w in qs.pack_chunks([(z, 64), (z, 20)])]
+    widths = [w for _, w in cmp.pack_chunks([(z, 64), (z, 20)])]
     assert widths == [64, 16, 4]
-    assert [w for _, w in qs.pack_chunks([(z, 17)])] == [16, 2]
+    assert [w for _, w in cmp.pack_chunks([(z, 17)])] == [16, 2]
 
 
 def body_sort_cost(p: Party, keys: list[AShare | BShare]) -> list[int]:
@@ -213,7 +213,7 @@ def test_sort_cost_stays_within_the_quicksort_budget_in_the_semi_honest_setting(
 
 
 def body_ranks(p: Party, fields: list[BShare], widths: list[int], n: int) -> Any:
-    chunks = qs.pack_chunks(list(zip(fields, widths, strict=True)))
+    chunks = cmp.pack_chunks(list(zip(fields, widths, strict=True)))
     return qs.quicksort_ranks(p, chunks, n)
 
 

@@ -43,7 +43,8 @@ from ..linkage.blocked import FSScoring, blocked_match, cluster, default_rounds,
 from ..linkage.blocking import BLOCK_KEYS, DEFAULT_WINDOW, sn_candidates
 from ..linkage.fs import TRAINED_WEIGHTS, FSConfig
 from ..linkage.fs_secure import fs_em_counts, fs_match
-from ..linkage.fuzzy import FuzzyParams, SharedPeople, fuzzy_match
+from ..linkage.fuzzy import fuzzy_match
+from ..linkage.fuzzy_inputs import FuzzyParams, SharedPeople
 from ..linkage.quality import RECOMMENDED, RECOMMENDED_HYBRID
 from ..linkage.secure import exact_links
 from ..mpc.party import Party

@@ -71,7 +71,8 @@ from ..linkage.blocked import (
 from ..linkage.blocking import BLOCK_KEYS
 from ..linkage.fs import TRAINED_WEIGHTS, FSConfig
 from ..linkage.fs_secure import fs_fit, fs_match
-from ..linkage.fuzzy import BLOCK_PAIRS, FuzzyParams, fuzzy_match
+from ..linkage.fuzzy import BLOCK_PAIRS, fuzzy_match
+from ..linkage.fuzzy_inputs import FuzzyParams
 from ..linkage.kernels import dots
 from ..linkage.people_table import (
     FS_DEFAULT_PARAMS,

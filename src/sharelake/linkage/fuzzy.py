@@ -67,7 +67,7 @@ from ..mpc.compare import eq_public, msb_many
 from ..mpc.convert import b2a_bits, bits_of
 from ..mpc.party import Party
 from ..mpc.shares import AShare
-from .fuzzy_inputs import FuzzyParams, SharedPeople, Widths, share_people, widths
+from .fuzzy_inputs import FuzzyParams, SharedPeople, Widths, widths
 from .kernels import (
     Tree,
     and_all,
@@ -88,14 +88,11 @@ from .kernels import (
 from .secure import reveal_count, reveal_own, reveal_pairs
 
 __all__ = [
-    "FuzzyParams",
-    "SharedPeople",
     "fuzzy_match",
     "name_counts",
     "reveal_count",
     "reveal_own",
     "reveal_pairs",
-    "share_people",
 ]
 
 FIELDS = ("given", "family")

@@ -4,8 +4,7 @@
 of :func:`sharelake.linkage.fuzzy.fuzzy_match` (also read by its plaintext twin
 :mod:`sharelake.linkage.score`) and fixes the widths of every secret comparison
 (:func:`widths`); :class:`SharedPeople` is one party's shares of an encoded person table
-and :func:`share_people` splits one on the client. :mod:`sharelake.linkage.fuzzy`
-re-exports these names.
+and :func:`share_people` splits one on the client.
 """
 
 from __future__ import annotations

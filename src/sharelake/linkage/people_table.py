@@ -48,8 +48,7 @@ from ..relational.table import ColumnSpec, SecretTable
 from .blocking import BLOCK_KEYS
 from .encode import MATCH_KEYS, NAME_FIELDS, EncodedPeople
 from .fs import FSConfig
-from .fuzzy import FuzzyParams, SharedPeople
-from .fuzzy_inputs import widths
+from .fuzzy_inputs import FuzzyParams, SharedPeople, widths
 from .quality import RECOMMENDED
 
 __all__ = [

@@ -44,7 +44,7 @@ import numpy.typing as npt
 from .blocked import default_rounds
 from .blocking import BLOCK_KEYS, DEFAULT_WINDOW, sorted_order
 from .encode import EncodedPeople
-from .fuzzy import FuzzyParams
+from .fuzzy_inputs import FuzzyParams
 from .people_table import fuzzy_params
 
 __all__ = ["aligned_scores", "link_lists_fast", "person_labels", "union_of"]

@@ -106,7 +106,7 @@ def fuzzy_match_plain(
     are broken towards the lower index (normal name order first, then lower column /
     row), exactly as the secure trees do.
     """
-    from .fuzzy import FuzzyParams
+    from .fuzzy_inputs import FuzzyParams
 
     prm = prm or FuzzyParams()
     n = len(left_cols["given_count"])

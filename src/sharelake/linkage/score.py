@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sharelake.linkage.encode import EncodedPeople
-from sharelake.linkage.fuzzy import FuzzyParams
+from sharelake.linkage.fuzzy_inputs import FuzzyParams
 
 __all__ = ["FuzzyParams", "Match", "fuzzy_match_encoded", "pair_scores"]
 

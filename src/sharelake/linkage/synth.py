@@ -255,7 +255,7 @@ def name_pool(locale: str, kind: str) -> tuple[str, ...]:
     return _pool(locale, kind)
 
 
-def _cyrillic_latin(text: str, scheme: str) -> str:
+def cyrillic_latin(text: str, scheme: str) -> str:
     table = {**_BG_BASE, **_BG_SCHEMES.get(scheme, {})}
     out = "".join(table.get(c.lower(), c) for c in text)
     if scheme == "french" and out.endswith("ov"):
@@ -265,7 +265,7 @@ def _cyrillic_latin(text: str, scheme: str) -> str:
     return out[:1].upper() + out[1:]
 
 
-def _pinyin(text: str, rng: np.random.Generator) -> str:
+def pinyin(text: str, rng: np.random.Generator) -> str:
     from pypinyin import Style, lazy_pinyin
 
     syl = [s.replace("ü", "u").replace("v", "u") for s in lazy_pinyin(text, style=Style.NORMAL)]
@@ -273,7 +273,7 @@ def _pinyin(text: str, rng: np.random.Generator) -> str:
     return sep.join(s.capitalize() if k == 0 or sep == " " else s for k, s in enumerate(syl))
 
 
-def _thai_latin(text: str, rng: np.random.Generator) -> str:
+def thai_latin(text: str, rng: np.random.Generator) -> str:
     from pythainlp.transliterate import romanize
 
     out = str(romanize(text, engine="royin"))
@@ -298,17 +298,17 @@ def _ro_variant(text: str, rng: np.random.Generator) -> str:
 def _render(locale: str, name: str, rng: np.random.Generator) -> str:
     if locale == "bg" and rng.random() < 0.5:
         scheme = ("official", "bgn", "german", "french", "scholarly")[int(rng.integers(5))]
-        return _cyrillic_latin(name, scheme)
+        return cyrillic_latin(name, scheme)
     if locale == "zh" and rng.random() < 0.5:
-        return _pinyin(name, rng)
+        return pinyin(name, rng)
     if locale == "th" and rng.random() < 0.5:
-        return _thai_latin(name, rng)
+        return thai_latin(name, rng)
     if locale == "ro":
         return _ro_variant(name, rng)
     return name
 
 
-def _typo(text: str, rng: np.random.Generator) -> str:
+def typo(text: str, rng: np.random.Generator) -> str:
     if len(text) < 3 or not text.isascii():
         return text
     k = int(rng.integers(1, len(text) - 1))
@@ -340,10 +340,10 @@ def _date(y: int, m: int, d: int, rng: np.random.Generator) -> str:
 
 def _person(rng: np.random.Generator) -> tuple[str, list[str], str, tuple[int, int, int]]:
     locale = LOCALES[int(rng.integers(len(LOCALES)))]
-    given = _pool(locale, "given")
+    given = name_pool(locale, "given")
     n_given = 2 if locale in ("ro", "ng") and rng.random() < 0.25 else 1
     names = [given[int(rng.integers(len(given)))] for _ in range(n_given)]
-    family = _pool(locale, "family")
+    family = name_pool(locale, "family")
     dob = (int(rng.integers(1950, 2010)), int(rng.integers(1, 13)), int(rng.integers(1, 29)))
     return locale, names, family[int(rng.integers(len(family)))], dob
 
@@ -357,9 +357,9 @@ def _record(
     family = _render(locale, family_name, rng)
     if rng.random() < 0.2:
         if rng.random() < 0.5:
-            given = _typo(given, rng)
+            given = typo(given, rng)
         else:
-            family = _typo(family, rng)
+            family = typo(family, rng)
     if rng.random() < 0.05:
         given = _HONORIFICS[locale][int(rng.integers(2))] + given
     if rng.random() < 0.1:

@@ -41,11 +41,11 @@ import pandas as pd
 
 from sharelake.linkage.synth import (
     SyntheticLists,
-    _cyrillic_latin,
-    _pinyin,
-    _pool,
-    _thai_latin,
-    _typo,
+    cyrillic_latin,
+    name_pool,
+    pinyin,
+    thai_latin,
+    typo,
 )
 
 __all__ = ["ORIGINS", "make_hard_lists"]
@@ -163,7 +163,7 @@ def _zipf(n: int) -> np.ndarray:
 def _ranked(locale: str, kind: str) -> tuple[str, ...]:
     """A pool of :mod:`sharelake.linkage.synth` in a fixed shuffled order (its rank order
     for the Zipf weights), so that frequency does not follow the alphabet."""
-    pool = list(_zh_given() if (locale, kind) == ("zh", "given") else _pool(locale, kind))
+    pool = list(_zh_given() if (locale, kind) == ("zh", "given") else name_pool(locale, kind))
     order = np.random.default_rng(sum(map(ord, locale + kind))).permutation(len(pool))
     return tuple(pool[k] for k in order)
 
@@ -180,7 +180,7 @@ def _pick(rng: np.random.Generator, p: np.ndarray) -> int:
 
 @lru_cache(maxsize=8)
 def _zh_given() -> tuple[str, ...]:
-    return tuple(sorted({w for w in _pool("zh", "given") if len(w) <= 2}))
+    return tuple(sorted({w for w in name_pool("zh", "given") if len(w) <= 2}))
 
 
 def _strip_marks(text: str) -> str:
@@ -263,9 +263,9 @@ def _render(p: _Person, rng: np.random.Generator) -> tuple[str, str]:
         r = rng.random()
         if r < 0.4:
             return p.given[0], p.family
-        given = _pinyin(p.given[0], rng)
+        given = pinyin(p.given[0], rng)
         if r < 0.9 or p.family not in _ZH_ALT:
-            return given, _pinyin(p.family, rng)
+            return given, pinyin(p.family, rng)
         return given, _choice(rng, _ZH_ALT[p.family])
     if o == "ko":
         name, _, alts = _KO_FAMILY[int(p.family)]
@@ -277,11 +277,11 @@ def _render(p: _Person, rng: np.random.Generator) -> tuple[str, str]:
         if rng.random() < 0.4:
             return p.given[0], p.family
         scheme = ("official", "bgn", "german", "french", "scholarly")[int(rng.integers(5))]
-        return _cyrillic_latin(p.given[0], scheme), _cyrillic_latin(p.family, scheme)
+        return cyrillic_latin(p.given[0], scheme), cyrillic_latin(p.family, scheme)
     if o == "th":
         if rng.random() < 0.4:
             return p.given[0], p.family
-        return _thai_latin(p.given[0], rng), _thai_latin(p.family, rng)
+        return thai_latin(p.given[0], rng), thai_latin(p.family, rng)
     if o == "ar":
         given = _choice(rng, _AR_GIVEN[int(p.given[0])])
         return given, _choice(rng, _AR_FAMILY[int(p.family)])
@@ -313,9 +313,9 @@ def _record(p: _Person, rng: np.random.Generator) -> tuple[str, str, str]:
     given, family = _render(p, rng)
     if rng.random() < 0.1:
         if rng.random() < 0.5:
-            given = _typo(given, rng)
+            given = typo(given, rng)
         else:
-            family = _typo(family, rng)
+            family = typo(family, rng)
     if rng.random() < 0.03:
         given = _choice(rng, _HONORIFIC) + given
     if rng.random() < 0.06:

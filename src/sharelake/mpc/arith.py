@@ -48,7 +48,7 @@ def check_input(p: Party, share: AShare | BShare, *, what: str = "input") -> Non
         )
 
 
-def _open_components(p: Party, a: Arr, b: Arr) -> Arr:
+def open_components(p: Party, a: Arr, b: Arr) -> Arr:
     """Exchange for an opening: returns the missing component x_{i+2}, checked."""
     a = np.ascontiguousarray(a)
     b = np.ascontiguousarray(b)
@@ -73,7 +73,7 @@ def open_arith(p: Party, x: AShare, *, check: str = "open") -> Arr:
     anything is queued).
     """
     verify(p, check=check)
-    missing = _open_components(p, x.a, x.b)
+    missing = open_components(p, x.a, x.b)
     return x.a + x.b + missing
 
 
@@ -83,7 +83,7 @@ def open_bool(p: Party, x: BShare, *, check: str = "open") -> Arr:
     Queued products and AND gates are verified first, as in :func:`open_arith`.
     """
     verify(p, check=check)
-    missing = _open_components(p, x.a, x.b)
+    missing = open_components(p, x.a, x.b)
     return x.a ^ x.b ^ missing
 
 

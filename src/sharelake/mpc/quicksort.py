@@ -20,7 +20,6 @@ depth of a random binary search tree); sample-median pivots for the first levels
 pairwise finishing level (see :func:`quicksort_ranks`) bring it to about n log2 n
 comparisons (within 7 % of log2(n!) at n = 1e6) in about 3 log2 n levels.
 
-The comparator (:mod:`sharelake.mpc.comparator`) is re-exported here.
 """
 
 from __future__ import annotations
@@ -30,35 +29,16 @@ from collections.abc import Sequence
 import numpy as np
 
 from .comparator import (
-    Bools,
     Idx,
     Scratch,
-    chunk_matrix,
-    compare_rows,
     key_words,
-    open_below,
     open_below_rows,
-    pack_chunks,
-    pow2_width,
-    word_layout,
 )
 from .party import Party
 from .ring import Arr
 from .shares import BShare
 
-__all__ = [
-    "Bools",
-    "Idx",
-    "chunk_matrix",
-    "compare_rows",
-    "key_words",
-    "open_below",
-    "open_below_rows",
-    "pack_chunks",
-    "pow2_width",
-    "quicksort_ranks",
-    "word_layout",
-]
+__all__ = ["quicksort_ranks"]
 
 
 # ---- quicksort by levels -------------------------------------------------------------------

@@ -56,7 +56,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import IntegrityError
-from .arith import _open_components
+from .arith import open_components
 from .boolean import nblocks, to_planes
 from .mac import (
     MASK128,
@@ -138,7 +138,7 @@ def tags(
 def _coin(p: Party) -> Prg:
     """Public randomness no party could predict before now (one checked opening)."""
     r = p.rand_a(2)
-    missing = _open_components(p, r.a, r.b)
+    missing = open_components(p, r.a, r.b)
     seed = (r.a + r.b + missing).view(np.uint8).tobytes()
     return Prg(seed[:KEY_BYTES])
 
@@ -187,7 +187,7 @@ def verify(
         words.append(zb)
     mine = np.concatenate(words)
     other = p.pass_prev(mine)
-    missing = _open_components(p, mine, other)
+    missing = open_components(p, mine, other)
     ok = True
     if m_arith is not None:
         d = sum(join_wide(c[0], c[1]) for c in (mine, other, missing)) & MASK128

@@ -29,9 +29,10 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from .comparator import pack_chunks
 from .convert import a2b
 from .party import Party
-from .quicksort import pack_chunks, quicksort_ranks
+from .quicksort import quicksort_ranks
 from .shares import AShare, BShare
 from .shuffle import (
     Perm,
