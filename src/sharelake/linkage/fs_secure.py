@@ -66,11 +66,13 @@ from .encode import DOB_DAY_SLICE, DOB_MONTH_SLICE, DOB_YEAR_SLICE
 from .fs import ND, NG, FSConfig, FSWeights, em_fit, em_rows, tf_thresholds, weights_of
 from .fuzzy_inputs import SharedPeople
 from .kernels import (
+    Tree,
     and_all,
     cat,
     eq0_terms,
     ones,
     prepared_right,
+    reduce_trees,
     rows_of,
     split,
     tile_rows,
@@ -745,55 +747,6 @@ def fs_pair_weights(
 # ---- the all-pairs linkage -------------------------------------------------------------------
 
 
-@dataclass
-class _ITree:
-    """Rows of integer scores reducing to their first arg-max (see fuzzy's _Tree)."""
-
-    num: AShare  # (g, width)
-    steps: list[tuple[int, BitShare]]
-
-    @property
-    def width(self) -> int:
-        return int(self.num.a.shape[1])
-
-    @property
-    def groups(self) -> int:
-        return int(self.num.a.shape[0])
-
-
-def _ilevel(p: Party, trees: list[_ITree], bits: int) -> None:
-    live = [t for t in trees if t.width > 1]
-    if not live:
-        return
-    los, his, sizes = [], [], []
-    for t in live:
-        h = t.width // 2
-        los.append(AShare(t.num.a[:, 0 : 2 * h : 2], t.num.b[:, 0 : 2 * h : 2]))
-        his.append(AShare(t.num.a[:, 1 : 2 * h : 2], t.num.b[:, 1 : 2 * h : 2]))
-        sizes.append(t.groups * h)
-    lo, hi = cat(los), cat(his)
-    (neg,) = msb_many(p, [lo - hi], bits=bits)  # right strictly better: lo - hi < 0
-    (d,) = _dots(p, [[(_b2a(p, neg), hi - lo)]])
-    new = split(lo + d, sizes)
-    off = 0
-    for j, t in enumerate(live):
-        g, wd, h = t.groups, t.width, t.width // 2
-        t.steps.append((wd, neg[off : off + sizes[j]]))
-        off += sizes[j]
-        col = new[j].reshape(g, h)
-        if wd % 2:
-            col = AShare(
-                np.concatenate([col.a, t.num.a[:, -1:]], axis=1),
-                np.concatenate([col.b, t.num.b[:, -1:]], axis=1),
-            )
-        t.num = col
-
-
-def _ireduce(p: Party, trees: list[_ITree], bits: int) -> None:
-    while any(t.width > 1 for t in trees):
-        _ilevel(p, trees, bits)
-
-
 #: Weight given to a record paired with itself when de-duplicating one list.
 DIAGONAL = -(1 << 14)
 
@@ -837,7 +790,7 @@ def fs_match(
     stored: list[BitShare] = []
     sizes: list[int] = []
     merges: list[BitShare] = []
-    best: _ITree | None = None
+    best: Tree | None = None
     for r0 in range(0, n, step):
         rows = slice(r0, min(n, r0 + step))
         nb = rows.stop - rows.start
@@ -849,22 +802,21 @@ def fs_match(
             wgt = wgt.add_public(diag.reshape(-1), p.id)
         (below,) = msb_many(p, [wgt.add_public(np.int64(-weights.threshold), p.id)], bits=bits)
         cand = below.invert(p.id)
-        row_t = _ITree(wgt.reshape(nb, m), [])
-        col_t = _ITree(AShare(wgt.a.reshape(nb, m).T.copy(), wgt.b.reshape(nb, m).T.copy()), [])
-        _ireduce(p, [row_t, col_t], bits)
-        rw, cw = winners(p, [row_t, col_t], [m, nb])  # type: ignore[list-item]
+        row_t = Tree(wgt.reshape(nb, m))
+        col_t = Tree(AShare(wgt.a.reshape(nb, m).T.copy(), wgt.b.reshape(nb, m).T.copy()))
+        reduce_trees(p, [row_t, col_t], bits)
+        rw, cw = winners(p, [row_t, col_t], [m, nb])
         if best is not None:
-            merged = _ITree(
+            merged = Tree(
                 AShare(
                     np.concatenate([best.num.a, col_t.num.a], axis=1),
                     np.concatenate([best.num.b, col_t.num.b], axis=1),
-                ),
-                [],
+                )
             )
-            _ireduce(p, [merged], bits)
+            reduce_trees(p, [merged], bits)
             merges.append(merged.steps[0][1])
             col_t = merged
-        best = _ITree(col_t.num, [])
+        best = Tree(col_t.num)
         stored.append(and_all(p, [rw, rows_of(cw, nb, m), cand]))
         sizes.append(nb)
     keep = [ones(p, m) for _ in stored]
