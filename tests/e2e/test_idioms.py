@@ -131,3 +131,19 @@ def test_count_rows_of_one_person_or_of_all_but_one_releases_nothing(lake: Local
         assert len(one) == 0 and one.attrs["suppressed_groups"] == 1  # a group of 1
         with pytest.raises(NodePolicyError, match="differencing"):
             t.query("pid != 7 and age < 200").count_rows().collect()
+
+
+def test_std_and_var_per_group_of_an_aggregate_column_equal_pandas(lake: LocalCluster) -> None:
+    df = people()
+    with sharelake.connect(lake.consortium_path, "analyst") as a:
+        got = (
+            a.table("idiom_people")
+            .groupby("region")
+            .agg(s=("age", "std"), v=("age", "var_ddof0"))
+            .collect()
+        )
+    g = df.groupby("region", observed=True)
+    want = pd.DataFrame(
+        {"s": g.age.std().astype("float64"), "v": g.age.var(ddof=0).astype("float64")}
+    )[g.size() >= K].reset_index()
+    frame_equal(got.astype({"region": str}), want.astype({"region": str}))

@@ -68,10 +68,8 @@ UNSUPPORTED: dict[str, str] = {
     "melt": "",
     "median": "t.agg({'x': 'median'}) or t.groupby(key)['x'].median()",
     "quantile": "t.agg({'x': 'p25'}) or t.groupby(key)['x'].quantile(0.25)",
-    "std": "t.assign(x2=t.x * t.x).agg({'x': ['sum', 'count'], 'x2': 'sum'}), then the "
-    "variance from the released sums (docs/pandas.md)",
-    "var": "t.assign(x2=t.x * t.x).agg({'x': ['sum', 'count'], 'x2': 'sum'}), then the "
-    "variance from the released sums (docs/pandas.md)",
+    "std": "t.agg({'x': 'std'}) or t.groupby(key)['x'].std()",
+    "var": "t.agg({'x': 'var'}) or t.groupby(key)['x'].var()",
     "shape": "the row count is secret: t.count_rows() releases it under the policy",
     "size": "the row count is secret: t.count_rows() releases it under the policy",
     "dtypes": "",
@@ -111,10 +109,20 @@ _AGG_ALIASES = {
 
 
 def _agg_fn(fn: str) -> str | None:
-    """The plan's name of an aggregate function (aliases, and ``pNN`` percentiles)."""
+    """The plan's name of an aggregate function (aliases, ``pNN`` percentiles, ``var``,
+    ``std`` and their ``_ddofN`` forms)."""
     if fn in _AGG_ALIASES:
         return _AGG_ALIASES[fn]
-    return fn if pn.quantile_fraction(fn) is not None else None
+    if pn.quantile_fraction(fn) is not None or pn.moment_ddof(fn) is not None:
+        return fn
+    return None
+
+
+def _moment_fn(fn: Literal["var", "std"], ddof: int) -> str:
+    """The plan's name of ``var``/``std`` with pandas' ``ddof`` (0 to 9; 1 is the default)."""
+    if isinstance(ddof, bool) or not isinstance(ddof, int) or not 0 <= ddof <= 9:
+        raise ValueError(f"{fn}: ddof must be an integer from 0 to 9, not {ddof!r}")
+    return fn if ddof == 1 else f"{fn}_ddof{ddof}"
 
 
 def _percentile(q: float) -> str:
@@ -267,6 +275,12 @@ class Table:
             if f"{m}_sum" in cols and f"{m}_count" in cols:
                 cols[cols.index(f"{m}_sum")] = m
                 cols.remove(f"{m}_count")
+        for v in pn.moment_names(self._node):
+            s_name, q_name, c_name = pn.moment_columns(v)
+            if {s_name, q_name, c_name} <= set(cols):
+                cols[cols.index(s_name)] = v
+                cols.remove(q_name)
+                cols.remove(c_name)
         return cols
 
     def _col(self, name: str) -> Col:
@@ -692,8 +706,9 @@ class Table:
         as one whole-table aggregate reshaped after collect (statistics as rows).
 
         ``columns``: the number columns to describe; by default every ``int`` or
-        ``fixed`` column of a table bound to a session (offline: name them). There is no
-        ``std`` row (no secure variance yet). Min, max and the percentiles are order
+        ``fixed`` column of a table bound to a session (offline: name them). ``std`` is
+        pandas' (ddof 1), from the secure sum of squares (see :meth:`GroupBy.std`). Min,
+        max and the percentiles are order
         statistics: over a column that is not ``reveal`` they need the owners' approval;
         ``order_statistics=False`` leaves them out (count and mean only). A table with
         fewer rows than the policy's minimum group size describes as missing values.
@@ -707,7 +722,7 @@ class Table:
         cols = self._number_columns() if columns is None else _names(columns, "columns")
         for c in cols:
             self._col(c)
-        stats: list[tuple[str, str]] = [("count", "count"), ("mean", "mean")]
+        stats: list[tuple[str, str]] = [("count", "count"), ("mean", "mean"), ("std", "std")]
         if order_statistics:
             qs = [(f"{_percent_label(q)}", _percentile(q)) for q in percentiles]
             stats += [("min", "min"), *qs, ("max", "max")]
@@ -908,7 +923,8 @@ class GroupBy:
         """Aggregates: pandas named aggregation ``out=(column, fn)``, a dict
         ``{column: fn or [fns]}``, or, after a selection, ``fn`` / ``[fns]``.
 
-        fn: count, size, sum, mean, min, max, nunique (count_distinct). ``("*",
+        fn: count, size, sum, mean, var, std (ddof 1; ``var_ddof0`` ... for others),
+        min, max, nunique (count_distinct), median, pNN. ``("*",
         "count")`` (or ``"size"``) counts rows. One function names the result after the
         column; several name them ``<column>_<fn>``.
 
@@ -979,6 +995,29 @@ class GroupBy:
         """Mean per group of each selected column (missing values ignored)."""
         return self._each("mean")
 
+    def var(self, ddof: int = 1) -> Table:
+        """Sample variance per group of each selected column (pandas ``var``: missing
+        values ignored, ``ddof`` 1 by default; missing where fewer than ``ddof + 1``
+        values). Released, like a mean, as the group's sum, sum of squares and count,
+        which the client turns into the variance (docs/pandas.md states the precision).
+
+        Examples
+        --------
+        >>> Table.of("t", ["k", "x"]).groupby("k")["x"].var(ddof=0).plan["root"]["aggs"]
+        {'x': ['x', 'var_ddof0']}
+        """
+        return self._each(_moment_fn("var", ddof))
+
+    def std(self, ddof: int = 1) -> Table:
+        """Standard deviation per group (the square root of :meth:`var`).
+
+        Examples
+        --------
+        >>> Table.of("t", ["k", "x"]).groupby("k")["x"].std().columns
+        ['k', 'x']
+        """
+        return self._each(_moment_fn("std", ddof))
+
     def min(self) -> Table:
         """Smallest value per group (an order statistic: governed as a row's value)."""
         return self._each("min")
@@ -1020,16 +1059,12 @@ class GroupBy:
         hint = _agg_hint(name)
         raise AttributeError(
             f"groupby(...).{name} is not supported{hint or ''} (supported: agg, size, count, "
-            f"sum, mean, min, max, nunique, median, quantile; {PANDAS_DOC})"
+            f"sum, mean, var, std, min, max, nunique, median, quantile; {PANDAS_DOC})"
         )
 
 
 _AGG_HINTS = {
     "quantile": "; write pNN for the NN-th percentile ('p25'), or .quantile(0.25)",
-    "std": "; aggregate x and x * x (assign) with sum and count, then "
-    "var = (s2 - s * s / n) / (n - 1) on the released sums",
-    "var": "; aggregate x and x * x (assign) with sum and count, then "
-    "var = (s2 - s * s / n) / (n - 1) on the released sums",
     "first": "; rows have no order inside a group: min or max",
     "last": "; rows have no order inside a group: min or max",
     "apply": "; no user code runs inside MPC: agg with count/sum/mean/min/max/nunique",

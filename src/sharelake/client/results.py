@@ -14,7 +14,9 @@ missing values), ``fixed`` -> float64, ``bool`` -> bool (``boolean`` with missin
 values), ``date`` -> datetime64, ``category`` -> ``pandas.Categorical`` in dictionary
 order, ``string`` -> Python strings opened from their secret packed bytes (never the
 digest that equality, joins and group-by use inside MPC). A ``mean`` aggregate ``m``
-arrives as ``m_sum`` and ``m_count``; the mean is computed here (missing where the count is 0).
+arrives as ``m_sum`` and ``m_count``; the mean is computed here (missing where the count is 0);
+a ``var``/``std`` aggregate ``v`` as ``v_sum``, ``v_sumsq`` and ``v_count``, finished by
+:func:`sharelake.relational.plain.finish_moments`.
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ from ..mpc.ring import Arr
 from ..mpc.shares import AShare
 from ..mpc.sharing import reconstruct_arith
 from ..plan import tree
-from ..plan.nodes import mean_names, quantile_divisors
+from ..plan.nodes import mean_names, moment_names, quantile_divisors
 from ..relational.encode import decode_column
+from ..relational.plain import finish_moments
 from ..relational.table import ColumnSpec, spec_from_json
 from ..storage.bundle import BundleError, decode_bundle
 
@@ -286,6 +289,7 @@ def rebuild(
     """
     df = _finish_means(rebuild_columns(bundles, names=names), mean_names(plan))
     df = _finish_quantiles(df, quantile_divisors(plan))
+    df = finish_moments(df, moment_names(plan))
     suppressed = int(df.attrs.get("suppressed_groups", 0))
     cost = df.attrs.get("cost")
     keys = _top_groupby(plan)

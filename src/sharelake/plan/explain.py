@@ -11,6 +11,7 @@ from fractions import Fraction
 from typing import Any
 
 from . import tree
+from .validate import moment_ddof
 
 _PRECEDENCE = {"|": 1, "&": 2, "==": 3, "!=": 3, "<": 3, "<=": 3, ">": 3, ">=": 3}
 _PRECEDENCE.update({"+": 4, "-": 4, "*": 5})
@@ -57,7 +58,12 @@ def _agg_text(out: str, src: str, fn: str) -> str:
         "max": "largest",
         "count_distinct": "number of distinct",
         "median": "median of",
+        "var": "variance of",
+        "std": "standard deviation of",
     }
+    mom = moment_ddof(fn)
+    if mom is not None and mom[1] != 1:
+        return f"{out} = {words[mom[0]]} {src} (ddof={mom[1]})"
     if fn not in words:  # pNN
         return f"{out} = {fn[1:]}th percentile of {src}"
     return f"{out} = {words[fn]} {src}"
@@ -138,6 +144,12 @@ def describe_text(
             if f"{m}_sum" in cols:
                 cols[cols.index(f"{m}_sum")] = m
                 cols.remove(f"{m}_count")
+        for v in tree.moment_names(typed):
+            s_name, q_name, c_name = tree.moment_columns(v)
+            if s_name in cols:
+                cols[cols.index(s_name)] = v
+                cols.remove(q_name)
+                cols.remove(c_name)
         reveal += f" (columns: {', '.join(cols)})"
     out.append(reveal + ".")
     if tree.fold(typed, lambda n, subs, path: isinstance(n, tree.GroupBy) or any(subs)):

@@ -69,6 +69,7 @@ from .validate import MAX_DEPTH as MAX_DEPTH
 from .validate import MAX_LINK_WINDOW as MAX_LINK_WINDOW
 from .validate import MAX_NODES as MAX_NODES
 from .validate import MAX_OVERLAP_LISTS as MAX_OVERLAP_LISTS
+from .validate import moment_ddof as moment_ddof
 from .validate import quantile_fraction as quantile_fraction
 from .validate import validate_expr as validate_expr
 
@@ -95,6 +96,9 @@ __all__ = [
     "link_columns",
     "make_plan",
     "mean_names",
+    "moment_columns",
+    "moment_ddof",
+    "moment_names",
     "output_columns",
     "overlap",
     "project",
@@ -350,6 +354,21 @@ def mean_names(plan: Mapping[str, Any]) -> list[str]:
     ['m']
     """
     return tree.mean_names(_typed(plan))
+
+
+moment_columns = tree.moment_columns
+
+
+def moment_names(plan: Mapping[str, Any]) -> dict[str, tuple[str, int]]:
+    """Output name -> (``"var"`` | ``"std"``, ddof) of every spread aggregate (released as
+    its sum, sum of squares and count, see :func:`moment_columns`).
+
+    Examples
+    --------
+    >>> moment_names(make_plan(groupby(scan("t"), ["k"], {"s": ("x", "std")})))
+    {'s': ('std', 1)}
+    """
+    return tree.moment_names(_typed(plan))
 
 
 def quantile_divisors(plan: Mapping[str, Any]) -> dict[str, int]:

@@ -35,7 +35,7 @@ from functools import cached_property
 from typing import Any, Literal, TypeVar, Union
 
 from .canonical import PLAN_VERSION, PlanError, plan_hash
-from .validate import quantile_fraction, validate_expr, validate_plan
+from .validate import moment_ddof, quantile_fraction, validate_expr, validate_plan
 
 __all__ = [
     "ABOVE_GROUPBY",
@@ -70,12 +70,15 @@ __all__ = [
     "from_json",
     "lineage",
     "mean_names",
+    "moment_columns",
+    "moment_names",
     "node_from_json",
     "node_to_json",
     "ordered",
     "overlap_keys",
     "quantile_divisors",
     "released_groupby",
+    "released_names",
     "restack",
     "tables",
     "to_json",
@@ -338,6 +341,47 @@ def mean_names(node: Node | Plan) -> list[str]:
         return out
 
     return fold(node, visit)
+
+
+def moment_columns(name: str) -> tuple[str, str, str]:
+    """The released (sum, sum of squares, count) columns of a ``var``/``std`` aggregate.
+
+    Examples
+    --------
+    >>> moment_columns("v")
+    ('v_sum', 'v_sumsq', 'v_count')
+    """
+    return f"{name}_sum", f"{name}_sumsq", f"{name}_count"
+
+
+def moment_names(node: Node | Plan) -> dict[str, tuple[str, int]]:
+    """Output name -> (``"var"`` | ``"std"``, ddof) of every spread aggregate: released as
+    its sum, sum of squares and count (:func:`moment_columns`), finished by the client."""
+
+    def visit(
+        n: Node, subs: Sequence[dict[str, tuple[str, int]]], path: str
+    ) -> dict[str, tuple[str, int]]:
+        out: dict[str, tuple[str, int]] = {}
+        if isinstance(n, GroupBy):
+            for k, _, fn in n.aggs:
+                m = moment_ddof(fn)
+                if m is not None:
+                    out[k] = m
+        for s in subs:
+            out = {**s, **out}
+        return out
+
+    return fold(node, visit)
+
+
+def released_names(name: str, fn: str) -> list[str]:
+    """The columns an aggregate ``name`` of function ``fn`` is released as (a mean as its
+    sum and count, a variance as its sum, sum of squares and count)."""
+    if fn == "mean":
+        return [f"{name}_sum", f"{name}_count"]
+    if moment_ddof(fn) is not None:
+        return list(moment_columns(name))
+    return [name]
 
 
 def quantile_divisors(node: Node | Plan) -> dict[str, int]:
@@ -784,7 +828,7 @@ def lineage(
                 if col != "*":
                     _need(cols, [col], f"{path}.aggs.{k}")
                 srcs = frozenset() if col == "*" else cols[col]
-                for name in [f"{k}_sum", f"{k}_count"] if fn == "mean" else [k]:
+                for name in released_names(k, fn):
                     out[name], forms[name] = srcs, "agg"
             return Lineage(out, sub.rows, forms, True)
         if isinstance(n, Sort):

@@ -27,6 +27,7 @@ __all__ = [
     "OPS",
     "RELEASE_KINDS",
     "VALIDATES",
+    "moment_ddof",
     "quantile_fraction",
     "validate_expr",
     "validate_plan",
@@ -37,6 +38,9 @@ VALIDATES: tuple[str, ...] = ("1:1", "1:m", "m:1", "m:m")
 AGG_FNS: tuple[str, ...] = ("count", "sum", "mean", "min", "max", "count_distinct", "median")
 #: the percentile aggregates ``p0`` ... ``p100`` (pandas ``quantile(q)`` for q = NN / 100)
 _PERCENTILE = re.compile(r"p(100|[1-9]?[0-9])")
+#: the spread aggregates: ``var`` and ``std`` (ddof 1, pandas' default) and
+#: ``var_ddof0`` ... ``std_ddof9`` (pandas ``var(ddof=d)``)
+_MOMENT = re.compile(r"(var|std)(?:_ddof([0-9]))?")
 RELEASE_KINDS: tuple[str, ...] = ("rows",)
 MAX_DEPTH = 64
 MAX_NODES = 512
@@ -90,6 +94,22 @@ MAX_LINK_WINDOW = 64
 
 
 _PURPOSE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+def moment_ddof(fn: str) -> tuple[str, int] | None:
+    """``("var" | "std", ddof)`` for a spread aggregate (``var``, ``std``, ``var_ddof0``
+    ...); None for the other functions. ``var`` and ``std`` without a suffix use pandas'
+    default ``ddof=1``.
+
+    Examples
+    --------
+    >>> moment_ddof("var"), moment_ddof("std_ddof0"), moment_ddof("sum")
+    (('var', 1), ('std', 0), None)
+    """
+    m = _MOMENT.fullmatch(fn) if isinstance(fn, str) else None
+    if m is None:
+        return None
+    return m.group(1), int(m.group(2) or 1)
 
 
 def quantile_fraction(fn: str) -> tuple[int, int] | None:
@@ -256,10 +276,12 @@ def _validate_node(node: Any, path: str, depth: int, count: list[int]) -> None:
             if not isinstance(v, list) or len(v) != 2:
                 raise _fail(p, "expected [column, function]")
             _name(v[0], f"{p}[0]")
-            if v[1] not in AGG_FNS and quantile_fraction(v[1]) is None:
+            known = v[1] in AGG_FNS or quantile_fraction(v[1]) is not None
+            if not known and moment_ddof(v[1]) is None:
                 raise _fail(
                     f"{p}[1]",
-                    f"unknown aggregate {v[1]!r} (one of {', '.join(AGG_FNS)}, p0 ... p100)",
+                    f"unknown aggregate {v[1]!r} (one of {', '.join(AGG_FNS)}, p0 ... p100, "
+                    "var, std, var_ddof0 ... std_ddof9)",
                 )
             if v[0] == "*" and v[1] != "count":
                 raise _fail(f"{p}[0]", "'*' only counts rows")

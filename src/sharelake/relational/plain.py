@@ -12,14 +12,15 @@ sorting follows the codes as the secure sort does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..plan.validate import moment_ddof
 from .expr import Expr, eval_plain, predicate_plain
-from .groupby import AggFn, mean_columns
+from .groupby import AggFn, mean_columns, moment_columns
 
 __all__ = [
     "assign",
@@ -28,6 +29,7 @@ __all__ = [
     "distinct",
     "filter_rows",
     "finish_means",
+    "finish_moments",
     "groupby",
     "project",
     "sort_table",
@@ -125,6 +127,15 @@ def groupby(df: pd.DataFrame, keys: list[str], aggs: dict[str, tuple[str, AggFn]
             s_name, c_name = mean_columns(name)
             cols[s_name] = g[src].sum(min_count=0)
             cols[c_name] = g[src].count()
+        elif moment_ddof(fn) is not None:
+            s_name, q_name, c_name = moment_columns(name)
+            cols[s_name] = g[src].sum(min_count=0)
+            cols[q_name] = (
+                (df[src] * df[src])
+                .groupby([df[k] for k in keys], dropna=False, sort=True, observed=True)
+                .sum(min_count=0)
+            )
+            cols[c_name] = g[src].count()
         elif fn == "min":
             cols[name] = g[src].min()
         elif fn == "max":
@@ -133,6 +144,60 @@ def groupby(df: pd.DataFrame, keys: list[str], aggs: dict[str, tuple[str, AggFn]
             cols[name] = g[src].nunique(dropna=True)
     out = pd.DataFrame(cols).reset_index() if cols else g.size().reset_index()[keys]
     return out.reset_index(drop=True)
+
+
+def _exact(v: Any) -> Any:
+    """A released number as an exact rational (an integer, or a float, which is dyadic)."""
+    from fractions import Fraction
+
+    if isinstance(v, int | np.integer):
+        return Fraction(int(v))
+    return Fraction(float(v))
+
+
+def _moment(total: Any, squares: Any, count: Any, fn: str, ddof: int) -> float:
+    """One group's variance (or standard deviation) from its released sums, exactly: the
+    released numbers are integers or dyadic fixed-point values, so the rational
+    ``(sumsq - sum^2 / n) / (n - ddof)`` is computed without rounding, then made a float.
+    Missing when ``n - ddof <= 0`` (pandas); a negative result (only possible from the
+    rounding of fixed-point squares) is 0."""
+    from fractions import Fraction
+    from math import sqrt
+
+    if pd.isna(count) or pd.isna(total) or pd.isna(squares):
+        return float("nan")
+    n = int(count)
+    if n - ddof <= 0:
+        return float("nan")
+    s, q = _exact(total), _exact(squares)
+    var = max((q - s * s / n) / (n - ddof), Fraction(0))
+    return sqrt(var) if fn == "std" else float(var)
+
+
+def finish_moments(df: pd.DataFrame, moments: Mapping[str, tuple[str, int]]) -> pd.DataFrame:
+    """Replace the released ``v_sum``, ``v_sumsq``, ``v_count`` of each variance or standard
+    deviation ``v`` (``moments``: name -> (``"var"`` | ``"std"``, ddof)) by ``v``, in the
+    place of ``v_sum``: pandas' ``var(ddof=...)`` / ``std(ddof=...)``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"v_sum": [6], "v_sumsq": [14], "v_count": [3]})
+    >>> finish_moments(df, {"v": ("var", 1)})
+         v
+    0  1.0
+    """
+    for name, (fn, ddof) in moments.items():
+        s_name, q_name, c_name = moment_columns(name)
+        if not {s_name, q_name, c_name} <= set(df.columns) or name in df.columns:
+            continue
+        vals = [
+            _moment(a, b, c, fn, ddof)
+            for a, b, c in zip(df[s_name], df[q_name], df[c_name], strict=True)
+        ]
+        pos = list(df.columns).index(s_name)
+        df = df.drop(columns=[s_name, q_name, c_name])
+        df.insert(pos, name, pd.Series(vals, index=df.index, dtype="float64"))
+    return df
 
 
 def finish_means(df: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
