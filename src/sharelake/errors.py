@@ -72,6 +72,7 @@ where. The tree (``tests/test_errors.py`` checks that it is complete and true)::
     │   ├── NodeConflictError      the request conflicts with the node's state
     │   └── NodeInputError         the node rejected the request's content
     ├── UnknownTableError          a table the three nodes do not list alike (client.errors)
+    ├── SuppressedCountError       len(t) of a selection the policy suppressed (client.errors)
     ├── UploadError                an upload that did not commit on all three nodes (client.upload)
     └── LinkageError               a linkage request that cannot run (client.linkage)
 

@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sharelake.client.frame import Table
+from sharelake.client.frame import Normalize, Table
 from sharelake.client.results import rebuild
 from sharelake.engine.executor import execute, release_rows
 from sharelake.engine.protect import suppress_small_groups
 from sharelake.governance.outputs import HIDDEN_COUNT, protected_plan
+from sharelake.mpc.arith import open_arith
 from sharelake.mpc.party import Party
 from sharelake.net.memory import run_in_memory
 from sharelake.plan import tree
@@ -39,12 +40,15 @@ def _body(
     hidden: bool,
 ) -> bytes:
     result = execute(p, plan, tables.__getitem__)
+    suppressed = 0
     if k:
         bound = sum(t.n for t in tables.values())
-        result, _ = suppress_small_groups(p, result, count_col, k, max_count=bound)
+        result, gone = suppress_small_groups(p, result, count_col, k, max_count=bound)
+        suppressed = int(open_arith(p, gone)[0])
         if hidden:
             result = result.select([c for c in result.names if c != HIDDEN_COUNT])
     released = release_rows(p, result, ordered=tree.ordered(plan))
+    released.meta["suppressed"] = suppressed  # as a node reports it
     return encode_bundle(released.meta, released.arrays)
 
 
@@ -71,6 +75,8 @@ def run(q: Table, frames: Frames, *, k: int = 0) -> pd.DataFrame:
     ]
     bundles = run_in_memory(_body, inputs, deadline=120.0)
     df = rebuild(bundles, q.plan, columns=q.columns)
+    if isinstance(q._shape, Normalize) and df.attrs.get("suppressed_groups"):
+        return q._shape.apply(df, run(q._shape.total, frames, k=k))
     return df if q._shape is None else q._shape.apply(df)  # as collect() reshapes
 
 

@@ -317,13 +317,64 @@ def test_value_counts_under_k_suppresses_the_rare_values(df: pd.DataFrame, frame
     frame_equal(got, want)
 
 
-def test_an_empty_selection_gives_empty_groups_and_no_whole_table_row(frames) -> None:
+def test_an_empty_selection_gives_no_groups_and_pandas_one_whole_table_row(
+    df: pd.DataFrame, frames
+) -> None:
     t = people()
     none = t[t.age > 1000]
     assert len(run(none.groupby("region")["age"].sum(), frames)) == 0
     assert len(run(none.value_counts("region"), frames)) == 0
-    # pandas gives one row of 0 / NaN; a group of no rows is no group here
-    assert len(run(none.agg({"age": "sum"}), frames)) == 0
+    empty = df[df.age > 1000]
+    spec = {"age": ["sum", "count", "mean", "max", "nunique"], "amount": "sum"}
+    got = run(none.agg(spec), frames, k=5)
+    want = pd.DataFrame(
+        {
+            f"{c}_{fn}" if isinstance(fns, list) else c: [getattr(empty[c], fn)()]
+            for c, fns in spec.items()
+            for fn in (fns if isinstance(fns, list) else [fns])
+        }
+    )
+    frame_equal(got, want)
+    assert got.attrs["suppressed_groups"] == 0
+    frame_equal(run(none.count_rows(), frames, k=5), pd.DataFrame({"rows": [0]}))
+    d = run(none.describe("age", order_statistics=False), frames, k=5)
+    assert d.loc["count", "age"] == 0 and np.isnan(d.loc["mean", "age"])
+
+
+def test_a_suppressed_whole_table_row_is_missing_values_never_zero(
+    df: pd.DataFrame, frames
+) -> None:
+    t = people()
+    few = t[t.pid < 3]  # 3 rows, k = 5
+    got = run(few.agg({"age": ["count", "sum"]}), frames, k=5)
+    assert len(got) == 1 and got.isna().all().all()
+    assert got.attrs["suppressed_groups"] == 1
+    rows = run(few.count_rows(), frames, k=5)
+    assert len(rows) == 1 and rows["rows"].isna().all()
+
+
+def test_value_counts_normalize_equals_pandas_when_nothing_is_suppressed(
+    df: pd.DataFrame, frames
+) -> None:
+    t = people()
+    for dropna in (True, False):
+        got = run(t.value_counts("region", normalize=True, dropna=dropna), frames, k=1)
+        want = df.value_counts("region", normalize=True, dropna=dropna).reset_index()
+        want = want.sort_values(["proportion", "region"], ascending=[False, True], kind="stable")
+        assert list(got.columns) == ["region", "proportion"]
+        frame_equal(got, want[want["proportion"] > 0])
+
+
+def test_value_counts_normalize_with_suppressed_values_divides_by_the_released_total(
+    df: pd.DataFrame, frames
+) -> None:
+    got = run(people().value_counts("score", normalize=True), frames, k=5)
+    assert got.attrs["suppressed_groups"] > 0  # so the total came from a second release
+    vc = df.value_counts("score", normalize=True)
+    counts = df.value_counts("score")
+    want = vc[counts >= 5].reset_index()
+    want = want.sort_values(["proportion", "score"], ascending=[False, True], kind="stable")
+    frame_equal(got, want)
 
 
 # ---- shape and columns --------------------------------------------------------------------
@@ -394,13 +445,47 @@ def test_merge_how_right_on_a_shared_key_keeps_pandas_column_order(
     frame_equal(run(q, fr), want, by=["pid"])
 
 
-def test_merge_outer_and_mixed_keys_are_refused_with_what_to_do() -> None:
-    with pytest.raises(ValueError, match=r"how='outer'.*not supported.*left join"):
-        people().merge(visits(), left_on="pid", right_on="person", how="outer")  # type: ignore[arg-type]
+@pytest.mark.parametrize("validate", ["m:1", "1:1"])
+def test_merge_outer_with_left_on_right_on_equals_pandas(
+    df: pd.DataFrame, frames, validate: str
+) -> None:
+    v = visits_frame()
+    q = people()[["pid", "age", "region"]].merge(
+        visits(), left_on="pid", right_on="person", how="outer", validate=validate
+    )
+    want = df[["pid", "age", "region"]].merge(
+        v, left_on="pid", right_on="person", how="outer", validate=validate
+    )
+    assert q.columns == list(want.columns)
+    assert want.pid.isna().any() and want.person.isna().any()  # both sides have misses
+    frame_equal(run(q, frames), want, by=["person", "pid"])
+
+
+def test_merge_outer_on_a_shared_key_equals_pandas_and_keeps_every_key(
+    df: pd.DataFrame, frames
+) -> None:
+    v = visits_frame().rename(columns={"person": "pid"})
+    fr = {**frames, "visits2": (v, [ColumnSpec("pid", "int", False), *VISITS[1:]])}
+    right = Table.of("visits2", ["pid", "clinic", "age"])
+    q = people()[["pid", "age", "score"]].merge(right, on="pid", how="outer", suffixes=("", "_v"))
+    want = df[["pid", "age", "score"]].merge(v, on="pid", how="outer", suffixes=("", "_v"))
+    assert q.columns == list(want.columns) == ["pid", "age", "score", "clinic", "age_v"]
+    got = run(q, fr)
+    frame_equal(got, want, by=["pid"])
+    assert set(got.pid) == set(df.pid) | set(v.pid)
+
+
+def test_merge_outer_refuses_a_column_named_like_its_marker_and_mixed_keys() -> None:
+    with pytest.raises(ValueError, match="__matched"):
+        Table.of("a", ["pid", "__matched"]).merge(
+            visits(), left_on="pid", right_on="person", how="outer"
+        )
     with pytest.raises(TypeError, match="not both"):
         people().merge(visits(), on="pid", left_on="pid", right_on="person")
     with pytest.raises(ValueError, match=r"left_on 'age' is also a column of the right"):
         people().merge(visits(), left_on="age", right_on="person")
+    with pytest.raises(ValueError, match="unknown how='cross'"):
+        people().merge(visits(), left_on="pid", right_on="person", how="cross")  # type: ignore[arg-type]
 
 
 def test_and_or_with_missing_values_follow_pandas_three_valued_logic(
@@ -450,3 +535,15 @@ def test_a_reshaped_result_takes_no_more_plan_steps() -> None:
         d.head(2)
     with pytest.raises(TypeError, match="offline needs the columns"):
         people().describe()
+
+
+def test_len_and_shape_without_a_session_say_the_count_is_released_by_the_nodes() -> None:
+    t = people()
+    with pytest.raises(TypeError, match=r"released by the nodes.*len\(t\)"):
+        len(t)
+    with pytest.raises(TypeError, match="released by the nodes"):
+        _ = t.shape
+    with pytest.raises(TypeError, match="collect"):
+        iter(t)
+    with pytest.raises(TypeError, match="catalog"):
+        _ = t.dtypes

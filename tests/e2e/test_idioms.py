@@ -2,7 +2,8 @@
 
 The same idioms as tests/client/test_idioms.py (which runs them in memory on random data),
 here through the nodes' governance: a group-by selection, value_counts, a query with isin,
-a median, count_rows, a merge with left_on/right_on and how="right". Every group has at
+a median, count_rows, len and shape (a governed size release), dtypes (no query), merges
+with left_on/right_on and how="right" and "outer". Every group has at
 least k rows (a smaller one is refused by the differencing check before it could be
 suppressed; suppression is tested in memory and in tests/e2e/test_suppressed_groups.py).
 """
@@ -96,9 +97,24 @@ def test_groupby_selection_value_counts_and_a_query_equal_pandas(lake: LocalClus
         assert vc.region.astype(str).tolist() == want_vc.region.astype(str).tolist()
         assert vc["count"].tolist() == want_vc["count"].tolist()
 
+        shares = t.value_counts("region", normalize=True).collect()  # nothing suppressed
+        want_share = df.value_counts("region", normalize=True)
+        assert shares.region.astype(str).tolist() == want_share.index.astype(str).tolist()
+        assert shares.proportion.tolist() == pytest.approx(want_share.tolist())
+
         # a filter finer than the released regions would leave small atoms (differencing)
         n = t.query("region in ['north', 'south']").count_rows().collect()
         assert n["rows"].tolist() == [int(df.region.isin(["north", "south"]).sum())]
+        # len() and shape release the same count again (governed and logged as a query)
+        north_south = t.query("region in ['north', 'south']")
+        assert len(north_south) == int(df.region.isin(["north", "south"]).sum())
+        assert north_south.shape == (len(north_south), 4)
+        assert t.dtypes.astype(str).to_dict() == {
+            "pid": "int64",
+            "region": "category",
+            "age": "int64",
+            "score": "int64",
+        }
 
 
 def test_a_median_of_a_reveal_column_per_group_equals_pandas(lake: LocalCluster) -> None:
@@ -116,19 +132,26 @@ def test_merge_with_left_on_right_on_how_right_equals_pandas(lake: LocalCluster)
         t = a.table("idiom_people")[["pid", "score"]]
         q = t.merge(a.table("idiom_clinics"), left_on="pid", right_on="person", how="right")
         got = q.collect()
+        outer = t.merge(a.table("idiom_clinics"), left_on="pid", right_on="person", how="outer")
+        got_outer = outer.collect()
     want = df[["pid", "score"]].merge(cl, left_on="pid", right_on="person", how="right")
     frame_equal(got, want, by=["person"])
+    want_outer = df[["pid", "score"]].merge(cl, left_on="pid", right_on="person", how="outer")
+    frame_equal(got_outer, want_outer, by=["pid", "person"])
 
 
 def test_count_rows_of_one_person_or_of_all_but_one_releases_nothing(lake: LocalCluster) -> None:
-    from sharelake.client.errors import NodePolicyError
+    from sharelake.client.errors import NodePolicyError, SuppressedCountError
 
     # a count over reveal columns only is not protected (the rows could be listed), so
     # the filters read the aggregate column age too
     with sharelake.connect(lake.consortium_path, "analyst") as a:
         t = a.table("idiom_people")
         one = t[t.pid.isin([7]) & (t.age < 200)].count_rows().collect()
-        assert len(one) == 0 and one.attrs["suppressed_groups"] == 1  # a group of 1
+        assert len(one) == 1 and one["rows"].isna().all()  # pandas' one row, suppressed
+        assert one.attrs["suppressed_groups"] == 1  # a group of 1
+        with pytest.raises(SuppressedCountError, match="suppressed by the policy"):
+            len(t[t.pid.isin([8]) & (t.age < 200)])
         with pytest.raises(NodePolicyError, match="differencing"):
             t.query("pid != 7 and age < 200").count_rows().collect()
 

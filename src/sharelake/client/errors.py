@@ -27,6 +27,7 @@ __all__ = [
     "NodeNotFoundError",
     "NodePolicyError",
     "NodeUnavailableError",
+    "SuppressedCountError",
     "UnknownTableError",
 ]
 
@@ -88,6 +89,11 @@ class UnknownTableError(SharelakeError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class SuppressedCountError(SharelakeError):
+    """``len(t)`` or ``t.shape`` of a selection the policy suppressed (fewer rows than its
+    minimum group size): there is no number to return."""
 
 
 _STATUS_ERRORS: dict[int, type[NodeError]] = {

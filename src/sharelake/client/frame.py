@@ -39,7 +39,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Explanation", "GroupBy", "Table", "concat", "overlap"]
 
-How = Literal["inner", "left", "right", "semi", "anti"]
+How = Literal["inner", "left", "right", "outer", "semi", "anti"]
+
+#: the marker column an outer merge adds to find the right rows without a match
+MATCH_KEY = "__matched"
 
 #: the constant group key of a whole-table aggregate (dropped from the result)
 ALL_KEY = "__all"
@@ -70,9 +73,7 @@ UNSUPPORTED: dict[str, str] = {
     "quantile": "t.agg({'x': 'p25'}) or t.groupby(key)['x'].quantile(0.25)",
     "std": "t.agg({'x': 'std'}) or t.groupby(key)['x'].std()",
     "var": "t.agg({'x': 'var'}) or t.groupby(key)['x'].var()",
-    "shape": "the row count is secret: t.count_rows() releases it under the policy",
-    "size": "the row count is secret: t.count_rows() releases it under the policy",
-    "dtypes": "",
+    "size": "len(t) * len(t.columns) (len(t) releases the row count by a query)",
     "iterrows": "",
     "itertuples": "",
 }
@@ -166,6 +167,79 @@ def _percent_label(q: float) -> str:
     return f"{q * 100:g}%"
 
 
+_EMPTY_ZERO = ("count", "count_distinct", "sum")
+"""Whole-table aggregates pandas gives as 0 over no rows (the others are NaN)."""
+
+
+def _suppressed(df: pd.DataFrame) -> int:
+    return int(df.attrs.get("suppressed_groups", 0) or 0)
+
+
+@dataclass(frozen=True)
+class Whole:
+    """How a whole-table aggregate (:meth:`Table.agg`, :meth:`Table.count_rows`) shows:
+    always pandas' one row.
+
+    A selection of no rows is no group inside MPC, so nothing is released; pandas gives
+    one row of 0 (count, nunique, sum) and NaN (the rest), and so does this. A row the
+    policy suppressed (fewer rows than its minimum group size) is one row of missing
+    values, with the note in ``df.attrs``; it is never shown as 0.
+    """
+
+    fns: tuple[tuple[str, str], ...]
+    name: str = "agg"
+    #: a later plan step drops this reshape instead of refusing (the row is plain data)
+    final: bool = False
+
+    def apply(self, df: pd.DataFrame) -> pd.DataFrame:
+        """One row: the released one, or pandas' empty-selection / suppressed row."""
+        import pandas as pd
+
+        if len(df):
+            return df
+        empty = _suppressed(df) == 0
+        data = {}
+        for c, fn in self.fns:
+            if c not in df.columns:
+                continue
+            dtype = df[c].dtype
+            if empty and fn in _EMPTY_ZERO:
+                data[c] = pd.Series([0], dtype=dtype)
+            else:  # a numpy int column cannot hold a missing value: its nullable twin
+                data[c] = pd.Series([None], dtype="Int64" if dtype.kind in "iub" else dtype)
+        out = pd.DataFrame(data, columns=df.columns)
+        out.attrs.update(df.attrs)
+        return out
+
+
+@dataclass(frozen=True)
+class Normalize:
+    """How ``value_counts(normalize=True)`` divides the released counts by their total.
+
+    With no group suppressed, the total is the sum of the released counts (no further
+    release). Otherwise the total is released by a second, governed query (``total``:
+    the row count of the same selection); the nodes may refuse it (differencing: the
+    total minus the released counts is the size of the suppressed groups).
+    """
+
+    total: Table
+    name: str = "value_counts"
+    final: bool = True
+
+    def apply(self, df: pd.DataFrame, total: pd.DataFrame | None = None) -> pd.DataFrame:
+        """``count`` replaced by ``proportion`` (pandas' name), over ``total`` rows."""
+        if _suppressed(df) == 0:
+            n = float(df["count"].sum())
+        elif total is None or not len(total) or total["rows"].isna().all():
+            n = float("nan")
+        else:
+            n = float(total["rows"].iloc[0])
+        out = df.rename(columns={"count": "proportion"})
+        out["proportion"] = df["count"].astype("float64") / n if n else float("nan")
+        out.attrs.update(df.attrs)
+        return out
+
+
 @dataclass(frozen=True)
 class Describe:
     """How :meth:`Table.describe` reshapes its one released row: statistics as rows."""
@@ -173,14 +247,22 @@ class Describe:
     columns: tuple[str, ...]
     stats: tuple[str, ...]
     name: str = "describe"
+    final: bool = True
 
     def apply(self, df: pd.DataFrame) -> pd.DataFrame:
         """The pandas layout (index: statistics; columns: the described columns)."""
         import pandas as pd
 
         row = df.iloc[0] if len(df) else None
+        # no row: an empty selection (pandas: count 0) or a suppressed one (all missing)
+        zero = row is None and _suppressed(df) == 0
         data = {
-            c: [float("nan") if row is None else float(row[f"{c}_{s}"]) for s in self.stats]
+            c: [
+                (0.0 if zero and s == "count" else float("nan"))
+                if row is None
+                else float(row[f"{c}_{s}"])
+                for s in self.stats
+            ]
             for c in self.columns
         }
         out = pd.DataFrame(data, index=list(self.stats))
@@ -196,6 +278,7 @@ class Pivot:
     columns: str
     values: str
     name: str = "pivot_table"
+    final: bool = True
 
     def apply(self, df: pd.DataFrame) -> pd.DataFrame:
         """pandas' pivot of the released groups (a suppressed group is a missing cell)."""
@@ -230,7 +313,7 @@ class Table:
         self._schemas = {k: list(v) for k, v in schemas.items()}
         self._session = session
         #: a reshape of the collected result (describe, pivot_table); None: as released
-        self._shape: Describe | Pivot | None = None
+        self._shape: Whole | Normalize | Describe | Pivot | None = None
         try:
             self._columns = pn.output_columns(self._node, self._schemas)
         except PlanError as exc:
@@ -249,7 +332,7 @@ class Table:
 
     def _new(self, node: Mapping[str, Any], other: Table | None = None) -> Table:
         for t in (self, other):
-            if t is not None and t._shape is not None:
+            if t is not None and t._shape is not None and t._shape.final:
                 raise TypeError(
                     f"the result of {t._shape.name}() is reshaped after collect(): build the "
                     f"rest of the query before {t._shape.name}(), or work on the collected "
@@ -359,8 +442,9 @@ class Table:
         ``on`` names keys both sides share; ``left_on``/``right_on`` name them per side
         (both key columns are kept, as pandas does). ``how`` is ``"inner"``, ``"left"``,
         ``"right"`` (a left join with the sides swapped, columns in pandas' order),
-        ``"semi"`` (left rows with a match) or ``"anti"`` (left rows without);
-        ``"outer"`` is refused (no secure full outer join yet). Other clashing column
+        ``"outer"`` (the left join and the right rows without a match, concatenated: two
+        secure joins; rows in no particular order, where pandas sorts them by key),
+        ``"semi"`` (left rows with a match) or ``"anti"`` (left rows without). Other clashing column
         names get ``suffixes`` (default ``_x``, ``_y``). ``validate`` promises which side
         has unique keys: ``"m:1"`` (the default) the right, ``"1:m"`` the left, ``"1:1"``
         both; ``"m:m"`` needs ``max_multiplicity``, the most rows a key may have on the
@@ -378,14 +462,8 @@ class Table:
         """
         if not isinstance(other, Table):
             raise TypeError("merge needs another sharelake Table")
-        if how == "outer":  # type: ignore[comparison-overlap]
-            raise ValueError(
-                "merge(how='outer') is not supported (no secure full outer join yet); "
-                "instead: the left join and the right rows without a match, "
-                "concat([a.merge(b, on=k, how='left'), ...]) with the columns aligned"
-            )
-        if how not in ("inner", "left", "right", "semi", "anti"):
-            raise ValueError(f"unknown how={how!r} (inner, left, right, semi or anti)")
+        if how not in ("inner", "left", "right", "outer", "semi", "anti"):
+            raise ValueError(f"unknown how={how!r} (inner, left, right, outer, semi or anti)")
         if on is not None and (left_on is not None or right_on is not None):
             raise TypeError("merge takes on= or left_on= and right_on=, not both")
         if on is None:
@@ -402,6 +480,8 @@ class Table:
             self._col(k)
         for k in rk:
             other._col(k)
+        if how == "outer":
+            return self._outer(other, lk, rk, validate, suffixes, max_multiplicity)
         if how == "right":
             flipped = {"m:1": "1:m", "1:m": "m:1"}.get(validate, validate)
             joined = other._join(self, rk, lk, "left", flipped, max_multiplicity)
@@ -418,6 +498,33 @@ class Table:
         default = _join_layout(self.columns, other.columns, lk, rk)
         want = _join_layout(self.columns, other.columns, lk, rk, suffixes)
         return joined._renamed([(d, w) for (_, d), (_, w) in zip(default, want, strict=True)])
+
+    def _outer(
+        self,
+        other: Table,
+        lk: list[str],
+        rk: list[str],
+        validate: Validate,
+        suffixes: tuple[str, str],
+        max_multiplicity: int | None,
+    ) -> Table:
+        """The full outer join: the left join, then the right join's rows whose left side
+        found no match (a constant marker on the left is missing there), one after the
+        other. Two secure joins; every part is an existing operator."""
+        if MATCH_KEY in self._columns:
+            raise ValueError(f"a column is named {MATCH_KEY!r}: rename it first")
+        keys: dict[str, Any] = {"left_on": lk, "right_on": rk} if lk != rk else {"on": lk}
+        opts: dict[str, Any] = {
+            "validate": validate,
+            "suffixes": suffixes,
+            "max_multiplicity": max_multiplicity,
+            **keys,
+        }
+        left = self.merge(other, how="left", **opts)
+        marked = self.assign(**{MATCH_KEY: 1})
+        right = marked.merge(other, how="right", **opts)
+        unmatched = right[right._col(MATCH_KEY).isna()]
+        return concat([left, unmatched[left.columns]])
 
     def _join(
         self,
@@ -638,27 +745,30 @@ class Table:
         ``count``; most frequent first (ties by the values). A group-by count: values
         with fewer rows than the policy's minimum group size are suppressed.
 
-        ``normalize=True`` is refused (the total would count suppressed rows): divide by
-        :meth:`count_rows` after collect.
+        ``normalize=True``: the share of each value, in a column ``proportion`` (pandas'
+        name), over the rows counted (without missing values when ``dropna``). With no
+        group suppressed, the total is the sum of the released counts (nothing more is
+        released); otherwise :meth:`collect` releases the total by a second governed
+        query, which the nodes refuse when it would reveal the size of the suppressed
+        groups (differencing).
 
         Examples
         --------
         >>> Table.of("t", ["region"]).value_counts("region").columns
         ['region', 'count']
+        >>> Table.of("t", ["region"]).value_counts("region", normalize=True)._shape.name
+        'value_counts'
         """
-        if normalize:
-            raise ValueError(
-                "value_counts(normalize=True) is not supported: divide the released counts "
-                "by t.count_rows() after collect()"
-            )
         keys = self.columns if subset is None else _names(subset, "subset")
         if "count" in keys:
             raise ValueError("value_counts names its result 'count': rename that column first")
         src = self.dropna(keys) if dropna else self
         out = src.groupby(keys).agg(count=("*", "count"))
-        if not sort:
-            return out
-        return out.sort_values(["count", *keys], ascending=[ascending, *[True] * len(keys)])
+        if sort:
+            out = out.sort_values(["count", *keys], ascending=[ascending, *[True] * len(keys)])
+        if normalize:
+            out._shape = Normalize(src.count_rows())
+        return out
 
     def agg(self, spec: Mapping[str, str | Sequence[str]]) -> Table:
         """Aggregates over the whole table, one row: ``{column: fn or [fns]}``.
@@ -691,9 +801,10 @@ class Table:
         if ALL_KEY in self._columns:
             raise ValueError(f"a column is named {ALL_KEY!r}: rename it first")
         grouped = self.assign(**{ALL_KEY: 1}).groupby(ALL_KEY).agg(**aggs)
-        return grouped._new(
-            pn.project(grouped._node, [c for c in grouped._columns if c != ALL_KEY])
-        )
+        out = grouped._new(pn.project(grouped._node, [c for c in grouped._columns if c != ALL_KEY]))
+        fns = tuple((c, _agg_fn(fn) or fn) for c, (_, fn) in aggs.items())
+        out._shape = Whole(fns)
+        return out
 
     def describe(
         self,
@@ -865,6 +976,9 @@ class Table:
         if self._session is None:
             raise RuntimeError("this table is not bound to a session: use session.table(name)")
         df = self._session.query(self.plan, timeout=timeout, columns=self.columns, purpose=purpose)
+        if isinstance(self._shape, Normalize) and _suppressed(df):
+            total = self._shape.total.collect(purpose=purpose, timeout=timeout)
+            return self._shape.apply(df, total)
         return df if self._shape is None else self._shape.apply(df)
 
     def __repr__(self) -> str:
@@ -875,9 +989,78 @@ class Table:
         )
 
     def __len__(self) -> int:
+        """pandas ``len(t)``: the number of rows, released by a query (it runs one).
+
+        The same release as ``t.count_rows().collect()``: the nodes' policy decides
+        (minimum group size, differencing check, query budget, audit log), and it is
+        spent and logged like any other query. A count the policy suppresses raises
+        :class:`~sharelake.client.errors.SuppressedCountError`; a refusal raises the
+        nodes' error. Offline (no session) there is nothing to count.
+
+        Examples
+        --------
+        >>> len(session.table("people"))  # doctest: +SKIP
+        1204
+        """
+        if self._session is None:
+            raise TypeError(
+                "len() of a table with no session: the row count is released by the nodes "
+                "(session.table(name), then len(t) or t.count_rows().collect())"
+            )
+        from .errors import SuppressedCountError
+
+        df = self.count_rows().collect()
+        if not len(df) or df["rows"].isna().any():
+            raise SuppressedCountError(
+                "the row count was suppressed by the policy (fewer rows than its minimum "
+                "group size); select more rows, e.g. a coarser filter"
+            )
+        return int(df["rows"].iloc[0])
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """pandas ``shape``: ``(len(t), number of columns)``; the row count is released
+        by a query as :meth:`__len__` says (the columns are known without one).
+
+        Examples
+        --------
+        >>> session.table("people").shape  # doctest: +SKIP
+        (1204, 5)
+        """
+        return len(self), len(self.columns)
+
+    @property
+    def dtypes(self) -> pd.Series[Any]:
+        """pandas ``dtypes``: the type each result column will have, from the catalog's
+        public schemas (no query; the plan runs here on empty tables).
+
+        Decoded as :func:`~sharelake.client.results.rebuild` does: ``int`` -> int64,
+        ``fixed`` -> float64, ``bool`` -> bool, ``date`` -> datetime64, ``category`` ->
+        category, ``string`` -> object; a column with missing values comes back in
+        pandas' nullable twin (``Int64``, ``boolean``).
+
+        Examples
+        --------
+        >>> session.table("people").dtypes  # doctest: +SKIP
+        pid         int64
+        age         int64
+        region   category
+        dtype: object
+        """
+        if self._session is None:
+            raise TypeError("dtypes need the catalog's schemas: use session.table(name)")
+        from .design import run_design
+
+        infos = {t.name: list(t.schema) for t in self._session.tables()}
+        df = run_design(self.plan, infos, rows=0, columns=self.columns)
+        if self._shape is not None and self._shape.final:
+            df = self._shape.apply(df)
+        return df.dtypes
+
+    def __iter__(self) -> Any:
         raise TypeError(
-            "the row count of a lazy table is secret: t.count_rows().collect() releases it "
-            "under the policy"
+            "a lazy table has no rows to iterate over here: collect() first (iterate over "
+            "the released DataFrame)"
         )
 
     def __bool__(self) -> bool:
