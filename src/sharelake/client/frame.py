@@ -31,6 +31,7 @@ from ..plan import nodes as pn
 from ..plan.canonical import PlanError, plan_hash
 from ..plan.tree import JOIN_SUFFIXES
 from ..relational.expr import Col, Expr, Lit, columns_of, to_json
+from .pandas_api import PANDAS_DOC, unsupported
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,47 +48,13 @@ MATCH_KEY = "__matched"
 #: the constant group key of a whole-table aggregate (dropped from the result)
 ALL_KEY = "__all"
 
-PANDAS_DOC = "docs/pandas.md"
-"""The page listing pandas methods with their sharelake status and alternatives."""
-
-#: pandas DataFrame methods a lazy table does not have, each with what to write instead
-#: ("" when there is no alternative yet); kept in step with docs/pandas.md.
-UNSUPPORTED: dict[str, str] = {
-    "loc": "filter with a mask, t[t.age >= 18], and pick columns with t[['a', 'b']]",
-    "iloc": "head(n) after sort_values(...)",
-    "count": "t.agg({'x': 'count'}) or t.groupby(key)['x'].count()",
-    "sum": "t.agg({'x': 'sum'}) or t.groupby(key)['x'].sum()",
-    "mean": "t.agg({'x': 'mean'}) or t.groupby(key)['x'].mean()",
-    "min": "t.agg({'x': 'min'}) or t.groupby(key)['x'].min()",
-    "max": "t.agg({'x': 'max'}) or t.groupby(key)['x'].max()",
-    "nunique": "t.agg({'x': 'nunique'}) or t.groupby(key)['x'].nunique()",
-    "join": "t.merge(other, on='key', how='inner')",
-    "to_pandas": "collect()",
-    "compute": "collect()",
-    "to_csv": "collect().to_csv(...)",
-    "apply": "",
-    "map": "",
-    "pivot": "",
-    "melt": "",
-    "median": "t.agg({'x': 'median'}) or t.groupby(key)['x'].median()",
-    "quantile": "t.agg({'x': 'p25'}) or t.groupby(key)['x'].quantile(0.25)",
-    "std": "t.agg({'x': 'std'}) or t.groupby(key)['x'].std()",
-    "var": "t.agg({'x': 'var'}) or t.groupby(key)['x'].var()",
-    "size": "len(t) * len(t.columns) (len(t) releases the row count by a query)",
-    "iterrows": "",
-    "itertuples": "",
-}
-
 
 def _missing_attribute(name: str, columns: Sequence[str]) -> AttributeError:
-    """The error for ``t.<name>`` that is neither a column nor a method of a lazy table."""
-    if name in UNSUPPORTED:
-        hint = UNSUPPORTED[name]
-        instead = f"; instead: {hint}" if hint else "; there is no equivalent yet"
-        return AttributeError(
-            f"pandas' {name!r} is not supported on a lazy sharelake table{instead} "
-            f"(every pandas method and its status: {PANDAS_DOC})"
-        )
+    """The error for ``t.<name>`` that is neither a column nor a method of a lazy table:
+    a pandas method names its alternative (:mod:`sharelake.client.pandas_api`)."""
+    message = unsupported("DataFrame", name)
+    if message is not None:
+        return AttributeError(message)
     return AttributeError(
         f"no column {name!r}, and no such method (columns: {', '.join(columns)}; "
         f"pandas methods and their sharelake status: {PANDAS_DOC})"
@@ -785,6 +752,8 @@ class Table:
         aggs = _agg_spec(self, spec)
         return self._whole(aggs)
 
+    aggregate = agg
+
     def count_rows(self) -> Table:
         """The number of rows (pandas ``len(t)`` / ``shape[0]``), as a one-row table with a
         column ``rows``; released under the policy like any count.
@@ -1236,13 +1205,17 @@ class GroupBy:
         """
         return self._each(_percentile(q))
 
+    aggregate = agg
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        hint = _agg_hint(name)
+        message = unsupported("GroupBy", name)
+        if message is not None:
+            raise AttributeError(message)
         raise AttributeError(
-            f"groupby(...).{name} is not supported{hint or ''} (supported: agg, size, count, "
-            f"sum, mean, var, std, min, max, nunique, median, quantile; {PANDAS_DOC})"
+            f"groupby(...).{name} is not a pandas method (supported: agg, size, count, "
+            f"sum, mean, std, var, min, max, nunique, median, quantile; {PANDAS_DOC})"
         )
 
 
