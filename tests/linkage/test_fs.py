@@ -295,6 +295,34 @@ def test_the_threshold_is_the_posterior_match_probability() -> None:
         assert w.threshold == math.ceil(CFG.scale * odds)
 
 
+def test_the_one_to_one_threshold_lowers_by_the_log_of_the_no_match_probability() -> None:
+    fit = em_fit(np.random.default_rng(1).integers(1, 1000, (NG, NG, ND)))
+    odds = math.log2(CFG.p_match / (1 - CFG.p_match)) - math.log2(fit.lam)
+    for n, m in ((10, 1000), (2000, 2000), (10**6, 10**6)):
+        pi = fit.lam * min(n, m)
+        w = weights_of(fit, CFG, n + m, sizes=(n, m))
+        no_match = max(1 - pi, CFG.no_match_floor)
+        assert w.threshold == math.ceil(CFG.scale * (odds + math.log2(no_match)))
+    pairwise = weights_of(fit, CFG, 2000).threshold
+    assert weights_of(fit, CFG, 2000, sizes=(1, 1)).threshold == pairwise
+    full = weights_of(fit, CFG, 2 * 10**6, sizes=(10**6, 10**6)).threshold
+    assert full == math.ceil(CFG.scale * (odds - 7))  # floored at 1/128
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_a_fully_shared_list_is_matched_with_the_one_to_one_threshold(seed: int) -> None:
+    # measured: recall .938/.935 with the pairwise threshold, .978/.980 one-to-one
+    s = make_hard_lists(400, overlap=1.0, seed=seed)
+    a, b = encode_people(s.left, seed=1), encode_people(s.right, seed=2)
+    lp = {r: i for i, r in enumerate(s.left["record_id"])}
+    rp = {r: j for j, r in enumerate(s.right["record_id"])}
+    truth = {(lp[x], rp[y]) for x, y in s.links}
+    one = set(fs_match_plain(a, b, CFG).pairs())
+    pairwise = set(fs_match_plain(a, b, replace(CFG, no_match_floor=1.0)).pairs())
+    assert len(one & truth) >= len(pairwise & truth) + 10
+    assert len(one & truth) >= 0.97 * len(one)
+
+
 # ---- term frequencies ------------------------------------------------------------------------
 
 

@@ -68,9 +68,18 @@ lists, so u is replaced by tf(v) = cnt(v) / N: the slot gains
 ``tf_const - Lq(cnt(v))`` with ``tf_const = round(scale log2(u_exact N))`` (public after
 EM) and ``Lq(c) = (scale / 2) #{k >= 1: c >= ceil(2^(k/2))}`` (scale log2 c to half a
 bit; computed inside MPC from the secret count). A pair is a candidate when its total
-weight W reaches ``threshold = ceil(scale (logit2(p) - logit2(lambda)))``, i.e. when its
-posterior match probability is at least ``p`` under the prior ``lambda`` EM estimated;
-then one-to-one assignment by the mutual-best rule on W (first arg-max of row and column).
+weight W reaches ``threshold = ceil(scale (logit2(p) - log2(lambda) + log2(max(1 - pi,
+floor))))`` with ``pi = lambda min(n, m)``, then one-to-one assignment by the mutual-best
+rule on W (first arg-max of row and column). This is the posterior P(a's match is b) >= p
+in the one-to-one model: a has no match on the other list with probability 1 - pi (pi =
+the expected matches per record, lambda n m / max(n, m), from the lambda EM estimated)
+and its match is each of the m records with probability lambda, so the posterior odds of
+b are lambda LR / (1 - pi + lambda sum of the other LRs); the mutual-best rule stands for
+the competitors' sum (the row's and column's best). With few matches (pi small) this is
+the pairwise posterior lambda LR / (1 - lambda); with every record matched (FEBRL4: pi
+0.97) it is several bits lower, since a record whose best candidate is far ahead of the
+rest must be matched to it. ``floor`` (``FSConfig.no_match_floor``, 1/128) bounds the
+correction at 7 bits where EM puts pi near or above 1.
 
 EM (:func:`em_fit`)
 -------------------
@@ -145,8 +154,10 @@ class FSConfig:
     a candidate must reach; ``max_bits`` the clip of every weight; ``tf`` switches the
     term-frequency adjustment; ``em_pairs`` bounds the pairs EM counts (a public random
     subset of left rows when the lists have more pairs); ``em_iters`` the EM steps;
-    ``m_prior`` the pseudo-pairs of the Dirichlet prior on m. Chosen on generated
-    training sets (:mod:`sharelake.linkage.quality`).
+    ``m_prior`` the pseudo-pairs of the Dirichlet prior on m; ``no_match_floor`` the
+    least prior probability that a record has no match on the other list (the
+    threshold's one-to-one correction, see the module). Chosen on generated training
+    sets (:mod:`sharelake.linkage.quality`).
     """
 
     name_cuts: tuple[int, int, int] = (10, 13, 16)
@@ -159,6 +170,7 @@ class FSConfig:
     em_iters: int = 200
     tf_steps: int = 48
     m_prior: float = 30.0
+    no_match_floor: float = 1 / 128
 
 
 @dataclass(frozen=True)
@@ -470,12 +482,27 @@ def em_fit(counts: npt.ArrayLike, cfg: FSConfig | None = None) -> FSFit:
     )
 
 
-def weights_of(fit: FSFit, cfg: FSConfig, n_union: int) -> FSWeights:
-    """Integer weights and threshold from an EM fit (``n_union``: records of both lists).
+def weights_of(
+    fit: FSFit, cfg: FSConfig, n_union: int, *, sizes: tuple[int, int] | None = None
+) -> FSWeights:
+    """Integer weights and threshold from an EM fit (``n_union``: records of both lists;
+    ``sizes``: the two lists' lengths, for the threshold's one-to-one correction --
+    without them the plain pairwise threshold).
 
     Names: the margins' weights per slot plus ``both_exact`` =
     log2(u_g(exact) u_f(exact) / u_gf(exact, exact)) when both slots are exact (the
     namesake correction of the joint non-match model).
+
+    Examples
+    --------
+    >>> fit = FSFit(M_START, M_START, 1e-4, 10**6)
+    >>> pairwise = weights_of(fit, FSConfig(), 2000).threshold
+    >>> full = weights_of(fit, FSConfig(), 2000, sizes=(1000, 1000)).threshold
+    >>> pairwise, full  # 0.1 expected matches a record: 0.15 bit lower
+    (117, 115)
+    >>> fit = FSFit(M_START, M_START, 9e-4, 10**6)  # 0.9 a record: 3.3 bits lower
+    >>> weights_of(fit, FSConfig(), 2000, sizes=(1000, 1000)).threshold
+    65
     """
     cap = cfg.scale * cfg.max_bits
 
@@ -492,7 +519,14 @@ def weights_of(fit: FSFit, cfg: FSConfig, n_union: int) -> FSWeights:
         return clip(math.log2(max(u_exact * max(n_union, 1), 1e-300)))
 
     lam = min(max(fit.lam, 1e-12), 1 - 1e-12)
-    thr = cfg.scale * (math.log2(cfg.p_match / (1 - cfg.p_match)) - math.log2(lam / (1 - lam)))
+    # P(the record has no match on the other list): 1 - lambda min(n, m) under one-to-one
+    # assignment, else 1 - lambda (a single pair); floored (EM's lambda is an estimate).
+    no_match = 1 - lam if sizes is None else 1 - lam * min(sizes)
+    thr = cfg.scale * (
+        math.log2(cfg.p_match / (1 - cfg.p_match))
+        - math.log2(lam)
+        + math.log2(max(no_match, cfg.no_match_floor))
+    )
     ex = NG - 1
     both = math.log2(max(fit.u[0][ex] * fit.u[1][ex], 1e-300) / max(fit.u_both_exact, 1e-300))
     return FSWeights(
@@ -681,7 +715,7 @@ def fs_match_plain(
     if weights is None:
         rows = em_rows(n, m, cfg, seed)
         counts = pattern_counts_plain(left, right, cfg, rows, dedupe=dedupe)
-        weights = weights_of(em_fit(counts, cfg), cfg, n + m)
+        weights = weights_of(em_fit(counts, cfg), cfg, n + m, sizes=(n, m))
     tfu = None
     if weights.tf:
         tfu = tf_units_plain(weights, left) if dedupe else tf_units_plain(weights, left, right)

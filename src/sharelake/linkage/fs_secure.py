@@ -678,7 +678,7 @@ def fs_fit(
     integer weights and threshold (identical at every node)."""
     rows = em_rows(left.n, right.n, cfg, seed)
     counts = fs_em_counts(p, left, right, cfg, rows)
-    return weights_of(em_fit(counts, cfg), cfg, left.n + right.n)
+    return weights_of(em_fit(counts, cfg), cfg, left.n + right.n, sizes=(left.n, right.n))
 
 
 # ---- the scoring interface -------------------------------------------------------------------
