@@ -17,6 +17,7 @@ from .cluster import cluster_app
 from .estimate_cmd import estimate as estimate_command
 from .fsck_cmd import fsck as fsck_command
 from .governance_cmd import approvals_app, audit_app
+from .help_format import ReadableGroup
 from .link_cmd import link as link_command
 from .node_cmd import node_app
 from .policy_cmd import policy_app
@@ -28,6 +29,7 @@ from .upload_cmd import upload as upload_command
 
 app = typer.Typer(
     name="sharelake",
+    cls=ReadableGroup,
     help="A virtual data lake on three-party secure multi-party computation.",
     no_args_is_help=True,
     add_completion=False,
