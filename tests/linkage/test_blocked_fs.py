@@ -131,8 +131,11 @@ def test_k_lists_scored_by_fellegi_sunter_link_as_the_plaintext_twin(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import sharelake.linkage.blocked as blocked
+    import sharelake.linkage.kernels as kernels
 
-    monkeypatch.setattr(blocked, "FS_PAIRS", 5)  # many chunks per window offset
+    monkeypatch.setattr(blocked, "FS_PAIRS", 5)  # many batches of records
+    monkeypatch.setattr(kernels, "BAND_ROWS", 2)  # many banded blocks ...
+    monkeypatch.setattr(kernels, "BAND_BATCH", 2)  # ... in several batched products
     s = make_hard_lists(12, overlap=0.7, seed=41)
     parts = [
         encode_people(s.left.iloc[:7], seed=1),
@@ -153,3 +156,39 @@ def test_k_lists_scored_by_fellegi_sunter_link_as_the_plaintext_twin(
     want = _plain(parts, LOW, 3, BLOCK_KEYS[:2])
     assert sorted(found) == want
     assert len(want) >= 4, "the case must link several pairs"
+
+
+def _same_keys(t: EncodedPeople) -> EncodedPeople:
+    c = {k: (np.full_like(v, 7) if k.startswith("blk_") else v) for k, v in t.columns.items()}
+    return EncodedPeople(t.record_id, c, t.matrices)
+
+
+@pytest.mark.parametrize(
+    ("case", "n", "m", "window"),
+    [
+        ("empty", 0, 4, 3),
+        ("one_record_each", 1, 1, 8),
+        ("all_keys_identical", 6, 5, 6),
+        ("window_longer_than_the_union", 4, 3, 20),
+    ],
+)
+def test_fellegi_sunter_blocking_of_edge_lists_links_as_the_plaintext_twin(
+    case: str, n: int, m: int, window: int
+) -> None:
+    s = make_hard_lists(max(n, m, 1), overlap=1.0, seed=57)
+    a = encode_people(s.left.iloc[:n], seed=1)
+    b = encode_people(s.right.iloc[:m], seed=2)
+    if case == "all_keys_identical":
+        a, b = _same_keys(a), _same_keys(b)
+    keys = list(BLOCK_KEYS[:2])
+    ls, rs = share_people(a.columns, a.matrices), share_people(b.columns, b.matrices)
+    inputs = [
+        {"left": ls[i].pack(), "right": rs[i].pack(), "w": "low", "window": window, "keys": keys}
+        for i in range(3)
+    ]
+    flags, part, rflags = run_parties(_two_body, inputs, transport="memory", deadline=300)[0]
+    got = sorted((i, int(part[i])) for i in range(n) if flags[i])
+    want = [(x, y - n) for x, y in _plain([a, b], LOW, window, keys)] if n else []
+    assert got == want
+    assert sorted(j for _, j in want) == [j for j in range(m) if rflags[j]]
+    assert (len(want) > 0) == (case != "empty"), "every non-empty case links someone"

@@ -64,10 +64,10 @@ from ..mpc.shuffle import apply_public_perm, invert_perm, shuffle
 from ..mpc.sort import Sorted, sort_undoable, unsort
 from .blocking import BLOCK_KEYS, DEFAULT_WINDOW, sorted_order
 from .fs import FSConfig, FSWeights
-from .fs_secure import fs_pair_weights, fs_tf_units
+from .fs_secure import WINDOW_COLUMNS, WINDOW_MATRICES, fs_tf_units, fs_window_weights
 from .fuzzy import name_counts
 from .fuzzy_inputs import FuzzyParams, SharedPeople, widths
-from .kernels import Tree, dots, gt0, reduce_trees, reshare_sum, select, winners
+from .kernels import Tree, band_terms, dots, gt0, reduce_trees, reshare_sum, select, winners
 
 __all__ = [
     "BlockedLinks",
@@ -82,11 +82,6 @@ __all__ = [
     "link_lists",
     "link_lists_plain",
 ]
-
-#: Rows per banded product block (a block of B rows against its next B + w rows: a share
-#: w / (B + w) of the product is used). Measured at 2,000 records, window 8: B = 16 is
-#: 3.5 times faster than 64; smaller blocks gain nothing more (per-call overhead).
-BAND_ROWS = 16
 
 
 @dataclass(frozen=True)
@@ -129,36 +124,14 @@ def _band(x: AShare, y: AShare, w: int, bits: int) -> npt.NDArray[np.uint64]:
     """This party's 3-out-of-3 terms of <x_i, y_{i+d}> for d = 1..w (local).
 
     Returns the terms (w, N) (d-major; zero where i + d >= N) for the pairs of every
-    row, from products of blocks of :data:`BAND_ROWS` rows against their next rows.
-    ``x`` and ``y`` may be stacks (N, k, dim) of k vectors per row: then the terms are
-    (w, N, k, k), entry [d, i, s, t] = <x_i[s], y_{i+d}[t]>.
+    row (:func:`sharelake.linkage.kernels.band_terms`). ``x`` and ``y`` may be stacks
+    (N, k, dim) of k vectors per row: then the terms are (w, N, k, k), entry
+    [d, i, s, t] = <x_i[s], y_{i+d}[t]>.
     """
-    xa, xb, ya = x.a, x.b, y.a
-    yab = y.a + y.b
-    n = xa.shape[0]
-    stacked = xa.ndim == 3
-    k = xa.shape[1] if stacked else 1
-    dim = xa.shape[-1]
-    out = np.zeros((w, n, k, k), dtype=np.uint64)
-    for r0 in range(0, n - 1, BAND_ROWS):
-        r1 = min(n, r0 + BAND_ROWS)
-        c0, c1 = r0 + 1, min(n, r1 + w)
-        left = np.concatenate(
-            [xa[r0:r1].reshape(-1, dim), xb[r0:r1].reshape(-1, dim)], axis=1
-        )  # ((r1-r0) k, 2 dim)
-        right = np.concatenate(
-            [yab[c0:c1].reshape(-1, dim), ya[c0:c1].reshape(-1, dim)], axis=1
-        )  # ((c1-c0) k, 2 dim)
-        z = local_matmul(left, np.ascontiguousarray(right.T), bits=bits)
-        z = z.reshape(r1 - r0, k, c1 - c0, k)
-        rows = np.arange(r0, r1)
-        for d in range(1, w + 1):
-            ok = rows + d < n
-            if not ok.any():
-                continue
-            rr = rows[ok]
-            out[d - 1, rr] = z[rr - r0, :, rr + d - c0, :]
-    return out
+    if x.a.ndim == 2:
+        x = AShare(x.a[:, None, :], x.b[:, None, :])
+        y = AShare(y.a[:, None, :], y.b[:, None, :])
+    return band_terms(x, y, x.a.shape[0], w, bits)
 
 
 @dataclass(frozen=True)
@@ -339,8 +312,8 @@ class FSScoring:
         return out
 
 
-#: Window pairs scored per call of the Fellegi-Sunter scorer (bounds memory: a few
-#: arrays of this many rows of q-gram words per party).
+#: Window pairs scored per batch of the Fellegi-Sunter scorer (FS_PAIRS / w records a
+#: batch; bounds memory, about 12 rounds a batch).
 FS_PAIRS = 1 << 16
 
 
@@ -358,14 +331,13 @@ def _payload(p: Party, tables: Sequence[SharedPeople], prm: FuzzyParams) -> dict
 
 
 def _fs_payload(p: Party, tables: Sequence[SharedPeople], fs: FSScoring) -> dict[str, list[AShare]]:
-    """Every encoding the Fellegi-Sunter scorer may read (all columns the tables share,
-    ``c:<name>``, and every matrix but the weighted scorer's ``all``, ``m:<name>``),
-    and the term-frequency units over the union of the lists."""
-    common = set.intersection(*(set(t.columns) for t in tables))
-    out = {f"c:{c}": [_cat([t.columns[c] for t in tables])] for c in sorted(common)}
-    for m in sorted(tables[0].matrices):
-        if m != "all":
-            out[f"m:{m}"] = _columns_of(_cat([t.matrices[m] for t in tables]))
+    """The encodings the Fellegi-Sunter window scorer reads
+    (:data:`~sharelake.linkage.fs_secure.WINDOW_COLUMNS`, ``c:<name>``, and
+    :data:`~sharelake.linkage.fs_secure.WINDOW_MATRICES`, ``m:<name>``), and the
+    term-frequency units over the union of the lists."""
+    out = {f"c:{c}": [_cat([t.columns[c] for t in tables])] for c in WINDOW_COLUMNS}
+    for m in WINDOW_MATRICES:
+        out[f"m:{m}"] = _columns_of(_cat([t.matrices[m] for t in tables]))
     if fs.weights.tf:
         toks = {c: _cat([t.columns[c] for t in tables]) for c in ("tok_given", "tok_family")}
         tg, tf = fs_tf_units(p, SharedPeople(toks, {}), [], fs.cfg)
@@ -373,38 +345,15 @@ def _fs_payload(p: Party, tables: Sequence[SharedPeople], fs: FSScoring) -> dict
     return out
 
 
-def _rows(x: AShare, lo: int, hi: int) -> AShare:
-    return AShare(x.a[lo:hi], x.b[lo:hi])
-
-
 def _fs_pair_scores(p: Party, moved: dict[str, AShare], fs: FSScoring, w: int) -> AShare:
     """W of the pairs (i, i+d), d = 1..w, flattened d-major (w N); pairs beyond the end
-    (i + d >= N) get 0 (the caller masks them). For each d the two sides of the pairs
-    are row ranges of the sorted encodings (views, no gather), scored in chunks of
-    :data:`FS_PAIRS` pairs."""
-    nn = len(moved["row"])
-    cols = [k[2:] for k in moved if k.startswith("c:")]
-    mats = [k[2:] for k in moved if k.startswith("m:")]
-    out_a = np.zeros(w * nn, dtype=np.uint64)
-    out_b = np.zeros(w * nn, dtype=np.uint64)
-    for d in range(1, w + 1):
-        for r0 in range(0, nn - d, FS_PAIRS):
-            r1 = min(nn - d, r0 + FS_PAIRS)
-            sides = [
-                SharedPeople(
-                    {c: _rows(moved[f"c:{c}"], lo, hi) for c in cols},
-                    {m: _rows(moved[f"m:{m}"], lo, hi) for m in mats},
-                )
-                for lo, hi in ((r0, r1), (r0 + d, r1 + d))
-            ]
-            tf = None
-            if fs.weights.tf:
-                tf = (_rows(moved["tf_given"], r0, r1), _rows(moved["tf_family"], r0, r1))
-            got = fs_pair_weights(p, sides[0], sides[1], fs.weights, fs.cfg, tf)
-            base = (d - 1) * nn
-            out_a[base + r0 : base + r1] = got.a
-            out_b[base + r0 : base + r1] = got.b
-    return AShare(out_a, out_b)
+    (i + d >= N) get 0 (:func:`sharelake.linkage.fs_secure.fs_window_weights`)."""
+    sp = SharedPeople(
+        {k[2:]: v for k, v in moved.items() if k.startswith("c:")},
+        {k[2:]: v for k, v in moved.items() if k.startswith("m:")},
+    )
+    tf = (moved["tf_given"], moved["tf_family"]) if fs.weights.tf else None
+    return fs_window_weights(p, sp, fs.weights, fs.cfg, w, tf, rows=max(1, FS_PAIRS // w))
 
 
 def _onehot_lists(p: Party, sizes: Sequence[int]) -> list[AShare]:

@@ -68,6 +68,7 @@ from .fuzzy_inputs import SharedPeople
 from .kernels import (
     Tree,
     and_all,
+    band_terms,
     cat,
     eq0_terms,
     ones,
@@ -81,12 +82,15 @@ from .kernels import (
 
 __all__ = [
     "MAX_EM_PAIRS",
+    "WINDOW_COLUMNS",
+    "WINDOW_MATRICES",
     "fs_em_counts",
     "fs_fit",
     "fs_grid_weights",
     "fs_match",
     "fs_pair_weights",
     "fs_tf_units",
+    "fs_window_weights",
 ]
 
 #: Ring bits of the name products (one float64 limb for 2 x 512 columns).
@@ -403,6 +407,91 @@ def _raw_aligned(p: Party, a: SharedPeople, b: SharedPeople, ra: _Rec, rb: _Rec)
         "nzf_b": rb.nzf,
     }
     ga_, fa_, gb_, fb_ = ra.cg.a, ra.cf.a, rb.cg.a, rb.cf.a
+    ex = _exact4(p, terms[:4], [ga_ + gb_, ga_ + fb_, fa_ + gb_, fa_ + fb_])
+    return _Raw(dict(zip(_SHARED, shared, strict=True)), lin, per, ex)
+
+
+def _stack(xs: list[AShare], dim: int) -> AShare:
+    """(n, k, dim) stack of (n, d_j) matrices, each zero-padded to ``dim`` columns."""
+    n = xs[0].a.shape[0]
+    a = np.zeros((n, len(xs), dim), dtype=np.uint64)
+    b = np.zeros((n, len(xs), dim), dtype=np.uint64)
+    for j, x in enumerate(xs):
+        a[:, j, : x.a.shape[1]] = x.a
+        b[:, j, : x.b.shape[1]] = x.b
+    return AShare(a, b)
+
+
+def _raw_window(p: Party, t: SharedPeople, rec: _Rec, r0: int, r1: int, w: int) -> _Raw:
+    """Stage 1 for the window pairs (i, i + d) of one sorted list, r0 <= i < r1,
+    d = 1..w, flattened d-major; ONE resharing. Partners beyond the list are zero rows.
+
+    The inner products are banded BLAS products (:func:`sharelake.linkage.kernels.band_terms`):
+    the names as a (given, family) stack (all four pairings at once, modulo 2^21 as in
+    :func:`_raw_grid`), the birth-date one-hots in two stacks (136 columns: year and
+    year-masked-by-month against year, shifted year and masked year; 31 columns: masked
+    month, days 1-12 and day one-hot against the same), modulo 2^32.
+    """
+    hi = min(t.n, r1 + w)
+    nl = r1 - r0
+    rows = slice(r0, hi)
+    g, f = (t.matrices[k] for k in ("given", "family"))
+    names = AShare(
+        np.stack([g.a[rows], f.a[rows]], axis=1), np.stack([g.b[rows], f.b[rows]], axis=1)
+    )
+    zn = band_terms(names, names, nl, w, NAME_BITS)  # (w, nl, 2, 2)
+    parts = _dob_parts(t, rows)
+    sub = rec.take(rows)
+    year, days = parts["y"], parts["d"]
+    dy = year.a.shape[1]
+    zy = band_terms(
+        _stack([year, sub.ym], dy), _stack([year, _year_shift(year), sub.ym], dy), nl, w, 32
+    )  # [0, 0] ye, [0, 1] y1, [1, 2] p2
+    small = _stack([sub.mm, _first12(days), days], days.a.shape[1])
+    zs = band_terms(small, small, nl, w, 32)  # [0, 0] me, [1, 0] s1, [0, 1] s2, [2, 2] de
+
+    def rep(x: AShare) -> AShare:  # x_i for every d
+        return AShare(np.tile(x.a[r0:r1], w), np.tile(x.b[r0:r1], w))
+
+    def nxt(x: AShare) -> AShare:  # x_(i+d) for every d (zero beyond the end)
+        ia = np.zeros((w, nl), dtype=np.uint64)
+        ib = np.zeros((w, nl), dtype=np.uint64)
+        for d in range(1, w + 1):
+            lo, top = r0 + d, min(t.n, r1 + d)
+            ia[d - 1, : top - lo] = x.a[lo:top]
+            ib[d - 1, : top - lo] = x.b[lo:top]
+        return AShare(ia.reshape(-1), ib.reshape(-1))
+
+    def flat(z: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(z).reshape(-1)
+
+    terms = [
+        flat(zn[:, :, 0, 0]),
+        flat(zn[:, :, 0, 1]),
+        flat(zn[:, :, 1, 0]),
+        flat(zn[:, :, 1, 1]),
+        flat(zy[:, :, 0, 0]),
+        flat(zs[:, :, 0, 0]),
+        flat(zs[:, :, 2, 2]),
+        _prod_term(rep(rec.pd), nxt(rec.pd)),
+        flat(zy[:, :, 0, 1]),
+        flat(zs[:, :, 1, 0]),
+        flat(zs[:, :, 0, 1]),
+    ]
+    k = w * nl
+    shared = split(_reshare_sum(p, np.concatenate(terms)), [k] * len(terms))
+    lin = {"yk": _prod_term(rep(rec.py), nxt(rec.py)), "p2": flat(zy[:, :, 1, 2])}
+    per = {
+        "cga": rep(rec.cg),
+        "cfa": rep(rec.cf),
+        "nza_g": rep(rec.nzg),
+        "nza_f": rep(rec.nzf),
+        "cgb": nxt(rec.cg),
+        "cfb": nxt(rec.cf),
+        "nzg_b": nxt(rec.nzg),
+        "nzf_b": nxt(rec.nzf),
+    }
+    ga_, fa_, gb_, fb_ = (per[x].a for x in ("cga", "cfa", "cgb", "cfb"))
     ex = _exact4(p, terms[:4], [ga_ + gb_, ga_ + fb_, fa_ + gb_, fa_ + fb_])
     return _Raw(dict(zip(_SHARED, shared, strict=True)), lin, per, ex)
 
@@ -742,6 +831,66 @@ def fs_pair_weights(
     ra, rb = _records(p, left), _records(p, right)
     lv = _levels(p, _raw_aligned(p, left, right, ra, rb), cfg)
     return _weights(p, lv, w, tf)
+
+
+#: The columns and matrices of a list :func:`fs_window_weights` reads (a blocking step
+#: moves only these through its sorts).
+WINDOW_COLUMNS = (
+    "given_count",
+    "family_count",
+    "dob_year_present",
+    "dob_month_present",
+    "dob_day_present",
+)
+WINDOW_MATRICES = ("given", "family", "dob")
+#: Records per batch of :func:`fs_window_weights` (w pairs each; bounds memory and sets
+#: the number of rounds: about 12 a batch).
+WINDOW_ROWS = 8192
+
+
+def fs_window_weights(
+    p: Party,
+    t: SharedPeople,
+    w: FSWeights,
+    cfg: FSConfig,
+    window: int,
+    tf: tuple[AShare, AShare] | None = None,
+    *,
+    rows: int = WINDOW_ROWS,
+) -> AShare:
+    """W of the window pairs (i, i + d), d = 1..``window``, of one (sorted) list.
+
+    Returns w N values, d-major (pair (i, i + d) at (d - 1) N + i); pairs with
+    i + d >= N hold 0. Equal to :func:`fs_pair_weights` of the pairs (the earlier
+    record the left side; ``tf`` per record of ``t``), but the per-record values are
+    computed once and the inner products are banded BLAS products
+    (:func:`_raw_window`), ``rows`` records per batch. Used by the sorted-neighbourhood
+    blocking (:mod:`sharelake.linkage.blocked`). The plaintext twin is
+    :func:`sharelake.linkage.fs.pair_weights_plain` of the window pairs.
+    LEAKAGE: none (nothing is opened).
+    """
+    n = t.n
+    out_a = np.zeros((window, n), dtype=np.uint64)
+    out_b = np.zeros((window, n), dtype=np.uint64)
+    if n < 2 or window < 1:
+        return AShare(out_a.reshape(-1), out_b.reshape(-1))
+    rec = _records(p, t)
+    step = max(1, rows)
+    for r0 in range(0, n - 1, step):
+        r1 = min(n - 1, r0 + step)
+        lv = _levels(p, _raw_window(p, t, rec, r0, r1, window), cfg)
+        tfp = None
+        if tf is not None:
+            tfp = tuple(
+                AShare(np.tile(x.a[r0:r1], window), np.tile(x.b[r0:r1], window)) for x in tf
+            )
+        got = _weights(p, lv, w, tfp)  # type: ignore[arg-type]
+        out_a[:, r0:r1] = got.a.reshape(window, r1 - r0)
+        out_b[:, r0:r1] = got.b.reshape(window, r1 - r0)
+    for d in range(1, window + 1):  # no partner: a public 0
+        out_a[d - 1, max(0, n - d) :] = 0
+        out_b[d - 1, max(0, n - d) :] = 0
+    return AShare(out_a.reshape(-1), out_b.reshape(-1))
 
 
 # ---- the all-pairs linkage -------------------------------------------------------------------

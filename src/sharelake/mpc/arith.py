@@ -132,7 +132,7 @@ def matmul(p: Party, x: AShare, y: AShare, *, bits: int = 64) -> AShare:
 _EXACT = 53
 
 
-def _limbs(bits: int, d: int) -> tuple[int, int]:
+def limbs(bits: int, d: int) -> tuple[int, int]:
     """(number of limbs, limb width) for an exact float64 product with inner dimension d.
 
     The fewest limbs L of width w = ceil(bits / L) such that the largest grouped sum,
@@ -190,14 +190,16 @@ class PreparedRight:
         limit_blas_threads()
         self.b, self.bits = b, bits
         d, m = b.shape
-        self.nl, self.lw = _limbs(bits, d)
+        self.nl, self.lw = limbs(bits, d)
         self.brev: npt.NDArray[np.float64] | None = None
         if self.nl:
             mask = np.uint64((1 << self.lw) - 1)
             self.brev = np.empty((self.nl * d, m), dtype=np.float64)
             for i in range(self.nl):
                 r = self.nl - 1 - i
-                self.brev[r * d : (r + 1) * d] = (b >> np.uint64(self.lw * i)) & mask
+                # limbs of <= 26 bits pass through uint32: its cast to float64 is fast
+                limb = ((b >> np.uint64(self.lw * i)) & mask).astype(np.uint32)
+                self.brev[r * d : (r + 1) * d] = limb
 
     def matmul(self, a: Arr) -> Arr:
         """``a @ b`` modulo 2^bits (higher bits arbitrary)."""
@@ -212,11 +214,11 @@ def _limb_product(a: Arr, brev: npt.NDArray[np.float64], nl: int, lw: int) -> Ar
     mask = np.uint64((1 << lw) - 1)
     acat = np.empty((n, nl * d), dtype=np.float64)
     for i in range(nl):
-        acat[:, i * d : (i + 1) * d] = (a >> np.uint64(lw * i)) & mask
+        acat[:, i * d : (i + 1) * d] = ((a >> np.uint64(lw * i)) & mask).astype(np.uint32)
     out = np.zeros((n, m), dtype=np.uint64)
     for k in range(nl):
         part = acat[:, : (k + 1) * d] @ brev[(nl - 1 - k) * d :]
-        out += part.astype(np.uint64) << np.uint64(lw * k)
+        out += part.astype(np.int64).view(np.uint64) << np.uint64(lw * k)  # exact, < 2^53
     return out
 
 
@@ -225,7 +227,7 @@ def local_matmul(a: Arr, b: Arr, *, bits: int = 64) -> Arr:
 
     numpy has no BLAS for integer matmul. Each operand is split into L limbs of w bits
     held as float64 (w = 16 and L = 4 for 64 bits and d up to 2^19; fewer, wider limbs
-    for narrower results, see :func:`_limbs`); limb products summed over the inner
+    for narrower results, see :func:`limbs`); limb products summed over the inner
     dimension stay below 2^53 (exact), and the result modulo 2^bits is
     sum over i + j < L of 2^(w (i + j)) A_i B_j: L(L + 1)/2 limb products, grouped as L
     float64 matmuls with inner dimensions d, 2d, .., Ld. A too long inner dimension is
@@ -234,7 +236,7 @@ def local_matmul(a: Arr, b: Arr, *, bits: int = 64) -> Arr:
     if not 1 <= bits <= 64:
         raise ValueError("bit width must be between 1 and 64")
     d = a.shape[1]
-    if _limbs(bits, d)[0] == 0:
+    if limbs(bits, d)[0] == 0:
         h = d // 2
         out = local_matmul(a[:, :h], b[:h], bits=bits)
         out += local_matmul(a[:, h:], b[h:], bits=bits)
