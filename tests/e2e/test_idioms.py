@@ -170,3 +170,22 @@ def test_std_and_var_per_group_of_an_aggregate_column_equal_pandas(lake: LocalCl
         {"s": g.age.std().astype("float64"), "v": g.age.var(ddof=0).astype("float64")}
     )[g.size() >= K].reset_index()
     frame_equal(got.astype({"region": str}), want.astype({"region": str}))
+
+
+def test_division_floor_division_and_modulo_per_row_equal_pandas(lake: LocalCluster) -> None:
+    df = people()
+    with sharelake.connect(lake.consortium_path, "analyst") as a:
+        t = a.table("idiom_people")
+        got = (
+            t.assign(r=t.score / t.pid, f=t.pid // t.score, m=t.pid % 4)[["pid", "r", "f", "m"]]
+            .collect()
+            .sort_values("pid")
+            .reset_index(drop=True)
+        )
+    ok = df.score.notna() & (df.score != 0)
+    assert got.f.isna().tolist() == (~ok).tolist()  # a zero or missing divisor: missing
+    assert got.f[ok].astype(int).tolist() == (df.pid[ok] // df.score[ok]).astype(int).tolist()
+    assert got.m.astype(int).tolist() == (df.pid % 4).tolist()
+    want_r = (df.score / df.pid.where(df.pid != 0)).astype("float64")
+    assert got.r.isna().tolist() == want_r.isna().tolist()
+    assert np.allclose(got.r[want_r.notna()], want_r.dropna(), atol=2.0**-16, rtol=0)

@@ -40,7 +40,14 @@ _CMP: dict[type, BinOpName] = {
     ast.Eq: "==",
     ast.NotEq: "!=",
 }
-_ARITH: dict[type, str] = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_ARITH: dict[type, str] = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+}
 _METHODS = ("isin", "between", "isna", "isnull", "notna", "notnull")
 
 
@@ -148,8 +155,10 @@ class _Translate:
                 raise self.fail(node, "this arithmetic operator")
             left, right = self.operand(node.left), self.operand(node.right)
             if not isinstance(left, Expr):
-                if _ARITH[type(node.op)] == "/":
-                    raise self.fail(node, "a constant divided by a column")
+                if _ARITH[type(node.op)] in ("/", "//", "%"):
+                    if not isinstance(right, Expr):
+                        raise self.fail(node, "arithmetic of constants only")
+                    return BinOp(_ARITH[type(node.op)], Lit(left), right)  # type: ignore[arg-type]
                 left, right = right, left
                 if isinstance(node.op, ast.Sub):  # c - x == -(x - c)
                     return BinOp("-", Lit(0), left - right)
@@ -161,6 +170,8 @@ class _Translate:
                 "-": lambda: left - right,
                 "*": lambda: left * right,
                 "/": lambda: left / right,
+                "//": lambda: left // right,
+                "%": lambda: left % right,
             }[fn]()
             return result
         if isinstance(node, ast.Compare):

@@ -14,7 +14,7 @@ from . import tree
 from .validate import moment_ddof
 
 _PRECEDENCE = {"|": 1, "&": 2, "==": 3, "!=": 3, "<": 3, "<=": 3, ">": 3, ">=": 3}
-_PRECEDENCE.update({"+": 4, "-": 4, "*": 5})
+_PRECEDENCE.update({"+": 4, "-": 4, "*": 5, "/": 5, "//": 5, "%": 5})
 _WORDS = {"&": "and", "|": "or"}
 
 

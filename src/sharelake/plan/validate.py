@@ -54,7 +54,7 @@ LINK_MODES: tuple[str, ...] = ("exact", "fuzzy", "hybrid", "probabilistic")
 LINK_REVEALS: tuple[str, ...] = ("pairs", "own", "count")
 
 _UNARY_FNS = ("not", "is_null")
-_BINARY_FNS = ("+", "-", "*", "<", "<=", ">", ">=", "==", "!=", "&", "|")
+_BINARY_FNS = ("+", "-", "*", "/", "//", "%", "<", "<=", ">", ">=", "==", "!=", "&", "|")
 
 # op -> (required fields besides "op", fields that may be null)
 OPS: dict[str, tuple[frozenset[str], frozenset[str]]] = {

@@ -9,6 +9,10 @@ null when an operand is null, except that ``&`` and ``|`` use three-valued logic
 and pandas' nullable booleans do (``False & NA`` is False, ``True | NA`` is True); a null
 predicate does not keep a row.
 
+Division (``/``, ``//``, ``%``) is bound on the node to a :class:`Divide` node and runs
+the secure division of :mod:`sharelake.mpc.divide`; a zero or missing divisor makes the
+result missing (pandas: inf or NaN).
+
 Number constants meet fixed-point columns at the column's scale through
 :func:`sharelake.relational.literals.bind_literals` (run by the node before typing an
 expression; the rounding rules are stated there).
@@ -32,8 +36,11 @@ from ..mpc.party import Party
 from ..mpc.shares import AShare
 from .table import SecretTable
 
-BinOpName = Literal["+", "-", "*", "<", "<=", ">", ">=", "==", "!=", "&", "|"]
+BinOpName = Literal["+", "-", "*", "/", "//", "%", "<", "<=", ">", ">=", "==", "!=", "&", "|"]
 COMPARISONS = {"<", "<=", ">", ">=", "==", "!="}
+DIVISIONS = {"/", "//", "%"}
+#: fractional bits of a quotient ``x / y`` (a ``fixed`` result, as decimal columns)
+QUOTIENT_FRAC_BITS = 16
 
 
 class Expr:
@@ -188,38 +195,63 @@ class Expr:
         return out
 
     def __truediv__(self, o: Any) -> BinOp:
-        """``x / c`` for a public non-zero number ``c``: ``x * (1 / c)``.
+        """pandas ``/``: a fixed-point quotient with 16 fractional bits (a decimal column).
 
-        On a ``fixed`` column the reciprocal meets the column's scale as any real constant
-        does (:mod:`sharelake.relational.literals`: exact when ``1 / c`` is a multiple of
-        ``2^-f``, as for ``c = 2, 4, 0.5``; else rounded to it, an error of at most
-        ``|x| * 2^-(f+1) + 2^-f``). An ``int`` column meets only integer constants, so
-        ``x / c`` needs ``1 / c`` to be an integer there. Division by another column is
-        refused: there is no secure division yet.
+        By a column (or any expression): secure division on the node
+        (:func:`sharelake.mpc.divide.divide`), the exact quotient truncated toward zero
+        to a multiple of ``2^-16``; missing where the divisor is 0 or missing (pandas:
+        inf or NaN). By a public number ``c``: ``x * (1 / c)`` when ``1 / c`` is an
+        integer, else the same secure division by ``c`` (on a decimal column a
+        ``c`` with ``1 / c`` a multiple of ``2^-16``, as 2, 4 or 8, becomes an exact
+        shift instead).
+
+        Examples
+        --------
+        >>> to_json(col("a") / col("b"))["fn"], to_json(col("a") / 0.5)["fn"]
+        ('/', '*')
         """
         if isinstance(o, Expr):
-            raise TypeError(
-                "dividing by a column is not supported inside MPC (no secure division yet); "
-                "aggregate first and divide the released result, e.g. groupby(k).agg("
-                "a=('x', 'sum'), b=('y', 'sum')).collect() then df.a / df.b, or use 'mean'"
-            )
-        if isinstance(o, bool) or not isinstance(o, int | float) or not math.isfinite(o) or o == 0:
-            raise TypeError(f"x / c needs a finite non-zero number c, not {o!r}")
-        inv = Fraction(1) / Fraction(o)
-        return self._bin("*", int(inv) if inv.denominator == 1 else float(inv))
+            return BinOp("/", self, o)
+        c = _divisor(o, "/")
+        inv = Fraction(1) / Fraction(c)
+        if inv.denominator == 1:
+            return self._bin("*", int(inv))
+        return self._bin("/", c)
+
+    def __rtruediv__(self, o: Any) -> BinOp:
+        return self._bin("/", o, swap=True)
 
     def __floordiv__(self, o: Any) -> BinOp:
-        raise TypeError(
-            "'//' is not supported inside MPC (no secure integer division yet); "
-            "for a power of two write x * 0.5 on a decimal column, compare with ranges "
-            "((x >= 10) & (x < 20)) to bucket, or divide after collect()"
-        )
+        """pandas ``//`` on integer columns: floor division (Python's), missing where the
+        divisor is 0 or missing (pandas: inf or NaN).
+
+        Examples
+        --------
+        >>> to_json(col("a") // 7)["fn"]
+        '//'
+        """
+        if not isinstance(o, Expr):
+            _divisor(o, "//")
+        return self._bin("//", o)
+
+    def __rfloordiv__(self, o: Any) -> BinOp:
+        return self._bin("//", o, swap=True)
 
     def __mod__(self, o: Any) -> BinOp:
-        raise TypeError(
-            "'%' is not supported inside MPC (no secure integer division yet); "
-            "divide after collect(), or bucket with ranges ((x >= 10) & (x < 20))"
-        )
+        """pandas ``%`` on integer columns: the remainder with the divisor's sign
+        (Python's), missing where the divisor is 0 or missing (pandas: NaN).
+
+        Examples
+        --------
+        >>> to_json(col("a") % 7)["fn"]
+        '%'
+        """
+        if not isinstance(o, Expr):
+            _divisor(o, "%")
+        return self._bin("%", o)
+
+    def __rmod__(self, o: Any) -> BinOp:
+        return self._bin("%", o, swap=True)
 
     @property
     def str(self) -> NoReturn:
@@ -240,6 +272,15 @@ class Expr:
             "31)), or add the part as its own column before upload (df['year'] = "
             "df.day.dt.year)"
         )
+
+
+def _divisor(o: Any, op: str) -> int | float:
+    """A public divisor: a finite non-zero number (an integer for ``//`` and ``%``)."""
+    if isinstance(o, bool) or not isinstance(o, int | float) or not math.isfinite(o) or o == 0:
+        raise TypeError(f"x {op} c needs a finite non-zero number c, not {o!r}")
+    if op != "/" and not float(o).is_integer():
+        raise TypeError(f"x {op} c works on integers: c must be an integer, not {o!r}")
+    return o
 
 
 def _as_lit(value: Any) -> Expr:
@@ -315,6 +356,21 @@ class Scaled(Expr):
     operand: Expr
     num: int
     shift: int
+
+
+@dataclass(frozen=True, eq=False)
+class Divide(Expr):
+    """``left / right``, ``left // right`` or ``left % right`` on encoded integers:
+    ``(left * 2^shift) / right`` (``op`` ``"/"``: truncated toward zero, so the quotient
+    of fixed-point operands meets the output scale), Python's floor division or modulo.
+
+    Made by :func:`bind_literals` from a plan's ``/``, ``//``, ``%``; never part of a plan.
+    """
+
+    op: BinOpName
+    left: Expr
+    right: Expr
+    shift: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -432,6 +488,16 @@ def eval_secret(p: Party, t: SecretTable, e: Expr) -> tuple[AShare, AShare | Non
     if isinstance(e, Not):
         v, nl = eval_secret(p, t, e.operand)
         return _one(p, n) - v, nl
+    if isinstance(e, Divide):
+        from ..mpc.divide import divide
+
+        x, xn = eval_secret(p, t, e.left)
+        y, yn = eval_secret(p, t, e.right)
+        mode: Literal["trunc", "floor", "mod"] = {"/": "trunc", "//": "floor"}.get(  # type: ignore[assignment]
+            e.op, "mod"
+        )
+        q, bad = divide(p, x, y, shift=e.shift, mode=mode)
+        return q, _opt_or(p, _opt_or(p, xn, yn), bad)
     if isinstance(e, IsNull):
         _, nl = eval_secret(p, t, e.operand)
         return (nl if nl is not None else p.public_a(np.zeros(n, dtype=np.uint64))), None
@@ -451,6 +517,8 @@ def eval_secret(p: Party, t: SecretTable, e: Expr) -> tuple[AShare, AShare | Non
     if isinstance(e, BinOp):
         x, xn = eval_secret(p, t, e.left)
         y, yn = eval_secret(p, t, e.right)
+        if e.op in DIVISIONS:
+            raise TypeError(f"{e.op} must be bound to its operands' scales first (bind_literals)")
         if e.op in ("&", "|") and (xn is not None or yn is not None):
             return _kleene(p, e.op, x, xn, y, yn)
         nl = _opt_or(p, xn, yn)
@@ -494,6 +562,11 @@ def eval_plain(df: pd.DataFrame, e: Expr) -> tuple[np.ndarray[Any, Any], np.ndar
     if isinstance(e, Not):
         v, nl = eval_plain(df, e.operand)
         return 1 - v, nl
+    if isinstance(e, Divide):
+        x, xn = eval_plain(df, e.left)
+        y, yn = eval_plain(df, e.right)
+        q, bad = divide_plain(x, y, e.op, e.shift)
+        return q, xn | yn | bad
     if isinstance(e, IsNull):
         _, nl = eval_plain(df, e.operand)
         return nl.astype(np.int64), np.zeros(n, bool)
@@ -506,6 +579,8 @@ def eval_plain(df: pd.DataFrame, e: Expr) -> tuple[np.ndarray[Any, Any], np.ndar
     if isinstance(e, BinOp):
         x, xn = eval_plain(df, e.left)
         y, yn = eval_plain(df, e.right)
+        if e.op in DIVISIONS:
+            raise TypeError(f"{e.op} must be bound to its operands' scales first (bind_literals)")
         if e.op in ("&", "|"):  # three-valued logic, as _kleene
             tx, ty = (x != 0) & ~xn, (y != 0) & ~yn
             fx, fy = (x == 0) & ~xn, (y == 0) & ~yn
@@ -530,6 +605,27 @@ def eval_plain(df: pd.DataFrame, e: Expr) -> tuple[np.ndarray[Any, Any], np.ndar
             }
             return np.asarray(ops[e.op](), dtype=np.int64), nl
     raise TypeError(f"unsupported expression node {type(e).__name__}")
+
+
+def divide_plain(
+    x: np.ndarray[Any, Any], y: np.ndarray[Any, Any], op: str, shift: int
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The plaintext twin of :func:`sharelake.mpc.divide.divide` on int64 encodings:
+    (quotient, invalid) with Python's integer semantics, 0 where invalid (a zero divisor
+    or ``|x| >= 2^(60 - shift)``)."""
+    from ..mpc.divide import QUOTIENT_BITS
+
+    out = np.zeros(len(x), dtype=np.int64)
+    bad = np.zeros(len(x), dtype=bool)
+    for i, (a, d) in enumerate(zip(x.tolist(), y.tolist(), strict=True)):
+        if d == 0 or abs(a) >= 1 << (QUOTIENT_BITS - shift):
+            bad[i] = True
+        elif op == "/":
+            q = (abs(a) << shift) // abs(d)
+            out[i] = q if (a < 0) == (d < 0) else -q
+        else:
+            out[i] = a // d if op == "//" else a % d
+    return out, bad
 
 
 def predicate_plain(df: pd.DataFrame, e: Expr) -> np.ndarray[Any, Any]:
@@ -562,12 +658,27 @@ def to_json(e: Expr) -> dict[str, Any]:
         return {"fn": "when", "args": [to_json(e.cond), to_json(e.then), to_json(e.other)]}
     if isinstance(e, BinOp):
         return {"fn": e.op, "args": [to_json(e.left), to_json(e.right)]}
-    if isinstance(e, Scaled):
-        raise TypeError("a scaled product is made on the node, it is not part of a plan")
+    if isinstance(e, Scaled | Divide):
+        raise TypeError("a bound product or quotient is made on the node, not part of a plan")
     raise TypeError(f"unsupported expression node {type(e).__name__}")
 
 
-_BINOPS: tuple[BinOpName, ...] = ("+", "-", "*", "<", "<=", ">", ">=", "==", "!=", "&", "|")
+_BINOPS: tuple[BinOpName, ...] = (
+    "+",
+    "-",
+    "*",
+    "/",
+    "//",
+    "%",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "==",
+    "!=",
+    "&",
+    "|",
+)
 
 
 def from_json(d: Any) -> Expr:
@@ -605,7 +716,7 @@ def columns_of(e: Expr) -> set[str]:
         return columns_of(e.operand)
     if isinstance(e, When):
         return columns_of(e.cond) | columns_of(e.then) | columns_of(e.other)
-    if isinstance(e, BinOp):
+    if isinstance(e, BinOp | Divide):
         return columns_of(e.left) | columns_of(e.right)
     raise TypeError(f"unsupported expression node {type(e).__name__}")
 

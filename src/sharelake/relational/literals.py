@@ -16,6 +16,15 @@ added to or multiplied with a ``fixed`` column of ``f`` fractional bits as follo
   to the scale (error at most ``|x| * 2^-(f+1) + 2^-f``). The product ``X * m`` must fit in
   a signed 64-bit word, as any fixed-point product must.
 
+Division (``x / y``, ``x // y``, ``x % y``) is bound to a
+:class:`~sharelake.relational.expr.Divide` node: ``/`` gives a ``fixed`` quotient with 16
+fractional bits, the exact quotient truncated toward zero (the numerator is shifted by
+``16 + f_y - f_x`` bits, ``f`` the operands' scales, 0 for integers); ``//`` and ``%``
+work on integers only. A constant divisor ``c`` of a ``fixed`` column with ``1 / c`` a
+multiple of ``2^-f`` is an exact shift (:class:`~sharelake.relational.expr.Scaled`); a
+non-integer constant otherwise meets the division at scale 16 (rounded to the nearest
+multiple of ``2^-16``).
+
 A literal whose magnitude is not below ``2^(62-f)`` (the range of the column, see
 :mod:`sharelake.relational.encode`), or that is not finite, is refused with an error
 naming the column; so is a non-integer literal meeting a column that is not ``fixed``.
@@ -40,9 +49,12 @@ from ..mpc.ring import to_signed
 from .encode import string_digest
 from .expr import (
     COMPARISONS,
+    DIVISIONS,
+    QUOTIENT_FRAC_BITS,
     BinOp,
     BinOpName,
     Col,
+    Divide,
     Expr,
     FixedLit,
     IsNull,
@@ -77,6 +89,8 @@ def _fixed_bits(e: Expr, spec_of: Callable[[str], ColumnSpec]) -> int | None:
         return e.frac_bits
     if isinstance(e, Scaled):
         return _fixed_bits(e.operand, spec_of)
+    if isinstance(e, Divide):
+        return QUOTIENT_FRAC_BITS if e.op == "/" else None
     if isinstance(e, BinOp) and e.op in ("+", "-", "*"):
         left = _fixed_bits(e.left, spec_of)
         return left if left is not None else _fixed_bits(e.right, spec_of)
@@ -204,6 +218,51 @@ def _bind_pair(op: BinOpName, x: Expr, c: Lit, f: int, swapped: bool) -> Expr:
     return BinOp(op, c, x) if swapped else BinOp(op, x, c)  # & |: the node's typing refuses
 
 
+def _division_operand(e: Expr, op: str, other: Expr) -> tuple[Expr, int]:
+    """A number literal in a division as an encoded operand, and its scale."""
+    assert isinstance(e, Lit) and not isinstance(e.value, str)
+    q = Fraction(e.value)
+    if q.denominator == 1:
+        return Lit(int(q)), 0
+    if op != "/":
+        raise TypeError(f"{op} works on integers: the constant {e.value!r} is not one")
+    f = QUOTIENT_FRAC_BITS
+    return FixedLit(_encode(e.value, f, "+", other), f), f
+
+
+def _bind_divide(
+    op: BinOpName, left: Expr, right: Expr, spec_of: Callable[[str], ColumnSpec]
+) -> Expr:
+    """``left op right`` for ``/``, ``//``, ``%``, operands already bound."""
+    if _is_number(right) and op == "/":
+        fl = _fixed_bits(left, spec_of)
+        assert isinstance(right, Lit) and not isinstance(right.value, str)
+        inv = 1 / Fraction(right.value)
+        k = inv.denominator.bit_length() - 1
+        if fl is not None and inv.denominator == 1 << k and k <= fl:
+            return Scaled(left, inv.numerator, k)  # an exact shift, as x * (1 / c)
+    fl = fr = None
+    if _is_number(left):
+        left, fl = _division_operand(left, op, right)
+    else:
+        fl = _fixed_bits(left, spec_of) or 0
+    if _is_number(right):
+        right, fr = _division_operand(right, op, left)
+    else:
+        fr = _fixed_bits(right, spec_of) or 0
+    if op != "/" and (fl or fr):
+        raise TypeError(
+            f"{op} works on integer columns; on decimal columns write x / y (a decimal "
+            "quotient) and compare or round it"
+        )
+    shift = QUOTIENT_FRAC_BITS + fr - fl if op == "/" else 0
+    if shift < 0:
+        raise TypeError(
+            f"x / y: x has {fl} fractional bits, more than {QUOTIENT_FRAC_BITS} + those of y"
+        )
+    return Divide(op, left, right, shift)
+
+
 def _check_integer(e: Expr, other: Expr, spec_of: Callable[[str], ColumnSpec]) -> Expr:
     if not _is_number(e):
         return e
@@ -278,6 +337,8 @@ def _bind(e: Expr, spec_of: Callable[[str], ColumnSpec]) -> Expr:
         return When(
             cond, _check_integer(then, other, spec_of), _check_integer(other, then, spec_of)
         )
+    if isinstance(e, Divide):
+        return e
     if isinstance(e, BinOp):
         if _is_label(e.left) or _is_label(e.right):
             return _bind_label(e, spec_of)
@@ -286,6 +347,8 @@ def _bind(e: Expr, spec_of: Callable[[str], ColumnSpec]) -> Expr:
             left = _bind(left, spec_of)
         if not _is_number(right):
             right = _bind(right, spec_of)
+        if e.op in DIVISIONS:
+            return _bind_divide(e.op, left, right, spec_of)
         if _is_number(right) and not _is_number(left):
             f = _fixed_bits(left, spec_of)
             if f is not None:

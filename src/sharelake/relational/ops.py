@@ -25,8 +25,10 @@ from ..mpc.shares import AShare
 from ..mpc.sort import sort
 from .expr import (
     COMPARISONS,
+    QUOTIENT_FRAC_BITS,
     BinOp,
     Col,
+    Divide,
     Expr,
     FixedLit,
     IsNull,
@@ -322,6 +324,14 @@ def infer_spec(t: SecretTable, e: Expr, name: str) -> ColumnSpec:
         if {a.kind, b.kind} <= _NUMERIC:
             return ColumnSpec(name, "int")
         raise TypeError(f"when(...) branches of kinds {a.kind} and {b.kind} do not mix")
+    if isinstance(e, Divide):
+        a, b = infer_spec(t, e.left, name), infer_spec(t, e.right, name)
+        for s in (a, b):
+            if s.kind not in ("int", "bool", "fixed"):
+                raise TypeError(f"{e.op} of a {s.kind} column is not defined")
+        if e.op == "/":
+            return ColumnSpec(name, "fixed", frac_bits=QUOTIENT_FRAC_BITS)
+        return ColumnSpec(name, "int")
     if isinstance(e, BinOp):
         a, b = infer_spec(t, e.left, name), infer_spec(t, e.right, name)
         return _binop_spec(e, a, b, name)
