@@ -54,7 +54,10 @@ _ORDER = (
     "or compute it on the collect()ed result"
 )
 _TIME = "no time index: filter a date column with date ranges (t.day.between(d1, d2))"
-_OPS = "the operator on columns inside assign: t.assign(c=t.a + t.b) (+ - * and / by a number)"
+_OPS = (
+    "the operator on columns inside assign: t.assign(c=t.a + t.b) "
+    "(+ - * /, and // % on integer columns)"
+)
 _CMP = "the comparison in a mask: t[t.a >= 18] (== != < <= > >=)"
 _NO_STAT = (
     "no secure protocol for it: release the aggregates the policy allows (agg, groupby) "
@@ -130,7 +133,9 @@ _DF_ALTERNATIVES = _table(
         "assign(new=...) adds a column": "insert isetitem update",
         "rename(columns={...})": "add_prefix add_suffix",
         _OPS: "add sub subtract mul multiply div divide truediv radd rsub rmul rdiv rtruediv",
-        "x // c and x % c: see the arithmetic rows of this page": "floordiv rfloordiv mod rmod",
+        "x // y and x % y on integer columns: see the arithmetic rows of this page": (
+            "floordiv rfloordiv mod rmod"
+        ),
         _CMP: "eq ne lt le gt ge",
         _NO_STAT: """
             prod product sem skew kurt kurtosis mode corr corrwith cov all any pow rpow dot
@@ -205,7 +210,7 @@ _S_ALTERNATIVES = _table(
             "where mask replace case_when"
         ),
         _OPS: "add sub subtract mul multiply div divide truediv radd rsub rmul rdiv rtruediv",
-        "x // c and x % c: see the arithmetic rows of this page": (
+        "x // y and x % y on integer columns: see the arithmetic rows of this page": (
             "floordiv rfloordiv mod rmod divmod rdivmod"
         ),
         _CMP: "eq ne lt le gt ge",
