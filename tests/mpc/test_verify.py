@@ -105,6 +105,33 @@ def test_honest_runs_equal_the_plaintext_twins_at_both_security_levels(security:
         assert (products, and_words) == (0, 0)
 
 
+@pytest.mark.parametrize("bits", [1, 2, 17, 63, 64])
+def test_the_checked_equality_test_matches_the_plaintext_on_near_misses_at_every_width(
+    bits: int,
+) -> None:
+    rng = np.random.default_rng(bits)
+    x = rng.integers(0, 2**64, 400, dtype=np.uint64)
+    y = x.copy()
+    y[:64] ^= np.uint64(1) << np.arange(64, dtype=np.uint64)  # one bit off, at each position
+    y[64:65] = x[64:65] + np.uint64(2**63)
+    y[65:200] = rng.integers(0, 2**64, 135, dtype=np.uint64)
+    xs, ys = share_arith(x), share_arith(y)
+
+    def body(p: Party, x: Any, y: Any) -> Any:
+        e = compare.eq(p, x, y, bits=bits)
+        rounds = p.chan.stats.snapshot()[0]
+        return open_bits(p, e), rounds, dict(p.checks.semi_honest_steps)
+
+    res = run_in_memory(body, [{"x": xs[i], "y": ys[i]} for i in range(3)], security="malicious")
+    mask = np.uint64(2**bits - 1)
+    want = ((x - y) & mask) == 0
+    for got, _, steps in res:
+        np.testing.assert_array_equal(got, want)
+        assert steps == {}
+    # one AND layer and the 6-level tree: as many rounds as the semi-honest test (setup: 1)
+    assert res[0][1] == 1 + (bits > 1) + int(np.ceil(np.log2(bits)))
+
+
 def test_a_product_with_an_added_error_makes_all_three_parties_abort_naming_the_check() -> None:
     x, y = _columns(100, 2)
     sent: dict[int, int] = {}
