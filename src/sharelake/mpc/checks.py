@@ -82,6 +82,8 @@ class Batch:
         """The six concatenated component arrays (each of length :attr:`size`)."""
 
         def cat(parts: list[Arr]) -> Arr:
+            if len(parts) == 1:  # already a private copy (see add): no second one
+                return parts[0]
             return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
 
         return (

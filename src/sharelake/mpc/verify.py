@@ -1,7 +1,7 @@
 """Batched verification of products and AND gates: cut-and-bucket triple sacrifice.
 
 Every multiplication (Z_2^64) and AND word (packed bits) a party computes is queued by
-:mod:`sharelake.mpc.checks`; :func:`verify` checks the whole queue in five rounds, before
+:mod:`sharelake.mpc.checks`; :func:`verify` checks the whole queue in four rounds, before
 anything that depends on it is opened. The check is the triple sacrifice of Furukawa,
 Lindell, Nof & Weinstein, "High-Throughput Secure Three-Party Computation for Malicious
 Adversaries and an Honest Majority" (EUROCRYPT 2017), in the form of Araki, Barak,
@@ -13,7 +13,8 @@ for each pair the parties open rho = x - a and sigma = y - b and check that
 
     z - c - sigma*a - rho*b - rho*sigma = 0          (z ^ c ^ sigma&a ^ rho&b ^ rho&sigma for bits)
 
-which holds iff the error added to z equals the error added to c (a and b come from the
+(computed as z - c - sigma*x - rho*y + rho*sigma, so a and b need not be kept), which
+holds iff the error added to z equals the error added to c (a and b come from the
 pairwise PRGs and are correct by construction; every opening is redundant and checked).
 
 Why this check and not a random linear combination: over Z_2^64 a combination
@@ -36,13 +37,16 @@ the triples and reveals in the next, so no party knows it before the triples are
 
 **Cost** per gate and party: k triples (k ring elements or words sent) and 2k openings
 (2k elements), so 3k + 1 times the semi-honest multiplication's traffic, with k = 2 from
-about 10^6 gates in a batch, 3 from about 10^4 and up to 6 for small batches; five rounds
-per batch (triples + commitments, seeds, openings, zero check, verdict). See BENCHMARKS.md
+about 10^6 gates in a batch, 3 from about 10^4 and up to 6 for small batches; four rounds
+per batch (triples + commitments, seeds, openings, zero check with verdicts). See BENCHMARKS.md
 for measured figures.
 
 **Abort.** A failed check, a tampered opening or an equivocated seed makes every party
 raise :class:`~sharelake.mpc.checks.VerificationError` (an ``IntegrityError``) naming the
-check, after a last verdict round, so the three nodes abort the same query together. When a
+check. The zero check sends digests both ways round the ring, so the two honest nodes each
+compare a digest from the other and see a failed sacrifice in the same round, and the
+verdicts of the earlier rounds (a bad seed, a disagreeing opening) ride along with it: the
+three nodes abort the same query together without a separate verdict round. When a
 redundant opening disagrees, the honest party that saw it names the two other nodes (one of
 which is corrupt); a failed sacrifice cannot say which node added the error.
 """
@@ -70,6 +74,8 @@ MIN_GATES = 64
 #: hundred MB of triples per piece and party), each at 2^-(KAPPA + log2 pieces).
 CHUNK = 1 << 21
 _DIGEST = 32
+#: Rounds of one check of a batch (or of one piece of it).
+ROUNDS = 4
 
 _OK, _COMMIT, _OPENING, _SACRIFICE, _OPENED_TRIPLE, _SEED = range(6)
 _REASONS = {
@@ -228,7 +234,7 @@ def _prepare(p: Party, dom: _Dom, arrays: tuple[Arr, ...], kappa: int) -> _Work:
 def _permutation(seed: bytes, dom: _Dom, size: int) -> npt.NDArray[np.intp]:
     """A uniformly random permutation of ``size`` from the joint seed (Fisher-Yates, PCG64).
 
-    Every node must draw the same one; the verdict round compares a digest of it, so
+    Every node must draw the same one; the last round compares a digest of it, so
     nodes on numpy versions that shuffle differently abort instead of checking apart.
     """
     key = hashlib.sha256(b"sharelake-verify-perm" + dom.tag + seed).digest()
@@ -237,7 +243,7 @@ def _permutation(seed: bytes, dom: _Dom, size: int) -> npt.NDArray[np.intp]:
 
 
 def verify(p: Party, *, check: str) -> None:
-    """Check every queued product and AND word (five rounds); all three parties call it.
+    """Check every queued product and AND word (four rounds); all three parties call it.
 
     Nothing happens in semi-honest mode or with an empty queue. Raises
     :class:`~sharelake.mpc.checks.VerificationError` at every party if any node deviated
@@ -304,7 +310,8 @@ def _run(p: Party, works: list[_Work]) -> tuple[int, tuple[int, ...]]:
     seed = fresh_key()
     session = p.chan.session.encode()
     commit = _digest(b"sharelake-verify-commit", session, bytes([p.id]), seed)
-    terms = np.concatenate([w.mine for w in works if w.mine is not None])
+    mines = [w.mine for w in works if w.mine is not None]
+    terms = mines[0] if len(mines) == 1 else np.concatenate(mines)
     got = p.exchange(
         {p.prev: terms.tobytes() + commit, p.next: commit},
         {p.next: terms.nbytes + _DIGEST, p.prev: _DIGEST},
@@ -316,10 +323,10 @@ def _run(p: Party, works: list[_Work]) -> tuple[int, tuple[int, ...]]:
         assert w.mine is not None
         m = w.n2 - w.n
         size = int(w.mine.shape[0])
-        dz_b = second[off : off + m]
-        w.cb = second[off + m : off + size].copy()
-        w.za = np.concatenate([w.za, w.mine[:m]])
-        w.zb = np.concatenate([w.zb, dz_b])
+        w.cb = second[off + m : off + size]
+        if m:
+            w.za = np.concatenate([w.za, w.mine[:m]])
+            w.zb = np.concatenate([w.zb, second[off : off + m]])
         off += size
 
     # round 2: reveal the seeds; the joint seed fixes the permutations
@@ -332,107 +339,128 @@ def _run(p: Party, works: list[_Work]) -> tuple[int, tuple[int, ...]]:
         seeds[j] = s_j
     joint = hashlib.sha256(b"".join(seeds[j] for j in range(3))).digest()
 
-    # round 3: open rho, sigma of every (gate, triple) pair and the cut-and-choose triples;
-    # slot (j, g) pairs gate g with triple used[j * N' + g]
-    firsts: list[Arr] = []
-    seconds: list[Arr] = []
+    # round 3: open rho = x - a, sigma = y - b of every (gate, triple) pair and the
+    # cut-and-choose triples; slot (j, g) pairs gate g with triple used[j * N' + g]. Both
+    # halves are written straight into the send buffers (no gathered copies are kept:
+    # the zero check below needs x and y, not a and b)
+    total = sum(2 * w.k * w.n2 + 3 * w.k for w in works)
+    fa = np.empty(total, dtype=np.uint64)
+    fb = np.empty(total, dtype=np.uint64)
     plans = []
     perm_digest = hashlib.sha256()
+    off = 0
     for w in works:
         assert w.cb is not None
         perm = _permutation(joint, w.dom, (w.n2 + 1) * w.k)
         perm_digest.update(perm[:64].astype(np.int64).tobytes())
         opened, used = perm[: w.k], perm[w.k :]
-        d = w.dom
+        s = w.k * w.n2
         shape = (w.k, w.n2)
-        t = {name: getattr(w, name)[used].reshape(shape) for name in ("ta", "tb", "ua", "ub")}
-        rho = (d.sub(w.xa, t["ta"]), d.sub(w.xb, t["tb"]))
-        sig = (d.sub(w.ya, t["ua"]), d.sub(w.yb, t["ub"]))
-        cut = [(w.ta[opened], w.tb[opened]), (w.ua[opened], w.ub[opened])]
-        cut.append((w.ca[opened], w.cb[opened]))
-        parts = [rho, sig, *cut]
-        firsts.extend(a.reshape(-1) for a, _ in parts)
-        seconds.extend(b.reshape(-1) for _, b in parts)
-        plans.append((w, used, t))
-    fa = np.concatenate(firsts)
-    fb = np.concatenate(seconds)
+        for dst, src, gate in (
+            (fa[off : off + s], w.ta, w.xa),
+            (fb[off : off + s], w.tb, w.xb),
+            (fa[off + s : off + 2 * s], w.ua, w.ya),
+            (fb[off + s : off + 2 * s], w.ub, w.yb),
+        ):
+            np.take(src, used, out=dst)
+            view = dst.reshape(shape)
+            if w.dom.boolean:
+                np.bitwise_xor(gate, view, out=view)
+            else:
+                np.subtract(gate, view, out=view)
+        o = off + 2 * s
+        for i, (ca, cb) in enumerate(((w.ta, w.tb), (w.ua, w.ub), (w.ca, w.cb))):
+            fa[o + i * w.k : o + (i + 1) * w.k] = ca[opened]
+            fb[o + i * w.k : o + (i + 1) * w.k] = cb[opened]
+        plans.append((w, used, off))
+        off += 2 * s + 3 * w.k
+        del perm, opened
     got = p.exchange(
-        {p.prev: fb.tobytes(), p.next: _digest(fa)},
+        {p.prev: fb, p.next: _digest(fa)},
         {p.next: fb.nbytes, p.prev: _DIGEST},
     )
     missing = np.frombuffer(got[p.next], dtype=np.uint64)
     if bytes(got[p.prev]) != _digest(missing):
         fail(_OPENING, (p.next, p.prev))
+    # the opened values, in place of this party's first halves
+    for w, _, off in plans:
+        seg = slice(off, off + 2 * w.k * w.n2 + 3 * w.k)
+        if w.dom.boolean:
+            fa[seg] ^= fb[seg]
+            fa[seg] ^= missing[seg]
+        else:
+            fa[seg] += fb[seg]
+            fa[seg] += missing[seg]
+    del fb, missing
 
-    # the check values v (shares) of every pair, and the opened triples in the clear
-    vs_a: list[Arr] = []
-    vs_b: list[Arr] = []
-    off = 0
-    for w, used, t in plans:
+    # round 4: v = z - c - sigma x - rho y + rho sigma == 0 (z ^ c ^ sigma&x ^ rho&y ^
+    # rho&sigma for bits; the public term in component 0: first of party 0, second of
+    # party 2) without opening v: each party sends H(v_i + v_(i+1)) to the next party,
+    # which compares it with H(-v_(i+2)), and H(-v_(i+1)) to the previous party, which
+    # compares it with H(v_(i-1) + v_i): both honest parties see the other's digest, so
+    # both see a failed sacrifice in this round, and the verdicts of rounds 2-3 ride along
+    h_mine = hashlib.sha256()
+    h_theirs = hashlib.sha256()
+    for w, used, off in plans:
         assert w.cb is not None
         d = w.dom
         k = w.k
         s = k * w.n2
         shape = (k, w.n2)
-
-        def opened_value(off: int, size: int, d: _Dom = d) -> Arr:
-            return d.add(
-                d.add(fa[off : off + size], fb[off : off + size]), missing[off : off + size]
-            )
-
-        r_o = opened_value(off, s).reshape(shape)
-        s_o = opened_value(off + s, s).reshape(shape)
-        off += 2 * s
-        tri = [opened_value(off + i * k, k) for i in range(3)]
-        off += 3 * k
+        r_o = fa[off : off + s].reshape(shape)
+        s_o = fa[off + s : off + 2 * s].reshape(shape)
+        tri = [fa[off + 2 * s + i * k : off + 2 * s + (i + 1) * k] for i in range(3)]
         if not np.array_equal(d.mul(tri[0], tri[1]), tri[2]):
             fail(_OPENED_TRIPLE)
-        # v = z - c - sigma a - rho b (- rho sigma in component 0: first of party 0,
-        # second of party 2), each component in place
+        tmp = np.empty(shape, dtype=np.uint64)
         halves = []
-        for zc, cc, tc, uc, public in (
-            (w.za, w.ca, t["ta"], t["ua"], p.id == 0),
-            (w.zb, w.cb, t["tb"], t["ub"], p.id == 2),
+        for zc, cc, xc, yc, public in (
+            (w.za, w.ca, w.xa, w.ya, p.id == 0),
+            (w.zb, w.cb, w.xb, w.yb, p.id == 2),
         ):
-            v = cc[used].reshape(shape)  # a fresh array (gathered)
+            v = np.empty(shape, dtype=np.uint64)
+            np.take(cc, used, out=v.reshape(-1))
             if d.boolean:
                 v ^= zc
-                tc &= s_o
-                v ^= tc
-                uc &= r_o
-                v ^= uc
+                np.bitwise_and(s_o, xc, out=tmp)
+                v ^= tmp
+                np.bitwise_and(r_o, yc, out=tmp)
+                v ^= tmp
                 if public:
-                    v ^= r_o & s_o
+                    np.bitwise_and(r_o, s_o, out=tmp)
+                    v ^= tmp
             else:
-                np.negative(v, out=v)
-                v += zc
-                tc *= s_o
-                v -= tc
-                uc *= r_o
-                v -= uc
+                np.subtract(zc, v, out=v)
+                np.multiply(s_o, xc, out=tmp)
+                v -= tmp
+                np.multiply(r_o, yc, out=tmp)
+                v -= tmp
                 if public:
-                    v -= r_o * s_o
-            halves.append(v.reshape(-1))
-        vs_a.append(halves[0])
-        vs_b.append(halves[1])
-
-    # round 4: v == 0 without opening it: send H(v_i + v_{i+1}) to the next party, which
-    # compares it with H(-v_{i+2}) (its second component)
-    mine = np.concatenate([w.dom.add(a, b) for w, a, b in zip(works, vs_a, vs_b, strict=True)])
-    theirs = np.concatenate([w.dom.neg(b) for w, b in zip(works, vs_b, strict=True)])
-    got = p.exchange({p.next: _digest(mine)}, {p.prev: _DIGEST})
-    if bytes(got[p.prev]) != _digest(theirs):
-        fail(_SACRIFICE)
-
-    # round 5: verdicts, with a digest of the joint seed and the permutations drawn from it
-    # (an equivocated seed or a differently drawn permutation cannot go unnoticed)
+                    np.multiply(r_o, s_o, out=tmp)
+                    v += tmp
+            halves.append(v)
+        va, vb = halves
+        if d.boolean:
+            va ^= vb  # v_i + v_(i+1); and -v_(i+1) = v_(i+1)
+        else:
+            va += vb
+            np.negative(vb, out=vb)
+        h_mine.update(va.data)
+        h_theirs.update(vb.data)
+        del va, vb, halves, tmp
+    mine, theirs = h_mine.digest(), h_theirs.digest()
     agreed = hashlib.sha256(joint + perm_digest.digest()).digest()[:16]
-    verdict = bytes([failure]) + agreed
-    got = p.exchange({p.prev: verdict, p.next: verdict}, {p.next: 17, p.prev: 17})
-    for j in (p.next, p.prev):
-        theirs_v = bytes(got[j])
-        if theirs_v[1:] != agreed:
+    head = bytes([failure]) + agreed
+    got = p.exchange(
+        {p.next: head + mine, p.prev: head + theirs},
+        {p.prev: 17 + _DIGEST, p.next: 17 + _DIGEST},
+    )
+    for j, want in ((p.prev, theirs), (p.next, mine)):
+        msg = bytes(got[j])
+        if msg[1:17] != agreed:
             fail(_SEED)
-        elif theirs_v[0] != _OK:
-            fail(theirs_v[0] if theirs_v[0] in _REASONS else _SACRIFICE)
+        elif msg[0] != _OK:
+            fail(msg[0] if msg[0] in _REASONS else _SACRIFICE)
+        elif msg[17:] != want:
+            fail(_SACRIFICE)
     return failure, suspects
