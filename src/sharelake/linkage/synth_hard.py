@@ -25,7 +25,8 @@ namesakes with different birth dates are frequent. Each record of a shared perso
 rendered independently: transliteration, diacritics, typos (10%), swapped
 given/family fields (6%), honorifics. Birth dates are full (80%), ``YYYY`` only
 (10%), ``YYYY-MM`` (4%) or empty (6%); a full date is wrong in 8% of the records
-(another day, day/month swapped, a year one off, or a different year).
+(another day, day/month swapped, a year one off, or a different year). ``dates="sparse"``
+makes the dates harder: 15% empty, 20% ``YYYY``, 5% ``YYYY-MM``, 12% of full dates wrong.
 
 Every parameter of the scorer is chosen on sets of TRAINING seeds; the quality report
 (:mod:`sharelake.linkage.quality`) uses disjoint TEST seeds.
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -48,7 +50,7 @@ from sharelake.linkage.synth import (
     typo,
 )
 
-__all__ = ["ORIGINS", "make_hard_lists"]
+__all__ = ["DATE_MIXES", "ORIGINS", "make_hard_lists"]
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -288,16 +290,26 @@ def _render(p: _Person, rng: np.random.Generator) -> tuple[str, str]:
     return p.given[0], p.family
 
 
-def _date(dob: tuple[int, int, int], rng: np.random.Generator) -> str:
+#: Birth-date mixes: cumulative shares of empty, ``YYYY`` and ``YYYY-MM`` dates, and the
+#: factor on the error rates of full dates (8% in "usual").
+DATE_MIXES: dict[str, tuple[float, float, float, float]] = {
+    "usual": (0.06, 0.16, 0.20, 1.0),
+    "sparse": (0.15, 0.35, 0.40, 1.5),
+}
+
+
+def _date(
+    dob: tuple[int, int, int], rng: np.random.Generator, mix: tuple[float, float, float, float]
+) -> str:
     y, m, d = dob
     r = rng.random()
-    if r < 0.06:
+    if r < mix[0]:
         return ""
-    if r < 0.16:
+    if r < mix[1]:
         return f"{y:04d}"
-    if r < 0.20:
+    if r < mix[2]:
         return f"{y:04d}-{m:02d}"
-    e = rng.random()
+    e = rng.random() / mix[3]
     if e < 0.03:
         d = int(rng.integers(1, 29))
     elif e < 0.05 and d <= 12:
@@ -309,7 +321,9 @@ def _date(dob: tuple[int, int, int], rng: np.random.Generator) -> str:
     return f"{y:04d}-{m:02d}-{d:02d}"
 
 
-def _record(p: _Person, rng: np.random.Generator) -> tuple[str, str, str]:
+def _record(
+    p: _Person, rng: np.random.Generator, mix: tuple[float, float, float, float]
+) -> tuple[str, str, str]:
     given, family = _render(p, rng)
     if rng.random() < 0.1:
         if rng.random() < 0.5:
@@ -320,10 +334,16 @@ def _record(p: _Person, rng: np.random.Generator) -> tuple[str, str, str]:
         given = _choice(rng, _HONORIFIC) + given
     if rng.random() < 0.06:
         given, family = family, given
-    return given, family, _date(p.dob, rng)
+    return given, family, _date(p.dob, rng, mix)
 
 
-def make_hard_lists(n: int = 2000, *, overlap: float = 0.1, seed: int = 0) -> SyntheticLists:
+def make_hard_lists(
+    n: int = 2000,
+    *,
+    overlap: float = 0.1,
+    seed: int = 0,
+    dates: Literal["usual", "sparse"] = "usual",
+) -> SyntheticLists:
     """Two lists of ``n`` records each, ``round(overlap * n)`` of them the same people.
 
     Parameters
@@ -334,6 +354,10 @@ def make_hard_lists(n: int = 2000, *, overlap: float = 0.1, seed: int = 0) -> Sy
         Share of each list's records whose person is on the other list too (0..1).
     seed : int
         Generator seed; the quality report keeps training and test seeds apart.
+    dates : {"usual", "sparse"}
+        Birth-date mix (:data:`DATE_MIXES`): "usual" as in the module docstring;
+        "sparse" with 15% empty, 20% ``YYYY`` only, 5% ``YYYY-MM`` and 12% of the full
+        dates wrong (harder than the lists of the issue).
 
     Returns
     -------
@@ -349,6 +373,8 @@ def make_hard_lists(n: int = 2000, *, overlap: float = 0.1, seed: int = 0) -> Sy
     """
     if not 0.0 <= overlap <= 1.0:
         raise ValueError("overlap must be between 0 and 1")
+    if dates not in DATE_MIXES:
+        raise ValueError(f"dates must be one of {', '.join(DATE_MIXES)}")
     rng = np.random.default_rng(seed)
     shared = round(overlap * n)
     people = [_person(rng) for _ in range(2 * n - shared)]
@@ -356,7 +382,7 @@ def make_hard_lists(n: int = 2000, *, overlap: float = 0.1, seed: int = 0) -> Sy
     frames, pos = [], []
     for side, mem in zip("LR", members, strict=True):
         order = rng.permutation(len(mem))
-        rows = [_record(people[mem[k]], rng) for k in order]
+        rows = [_record(people[mem[k]], rng, DATE_MIXES[dates]) for k in order]
         frames.append(
             pd.DataFrame(
                 {
