@@ -82,6 +82,8 @@ never a data value.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class SharelakeError(Exception):
     """Base class of every error sharelake raises on purpose."""
@@ -148,6 +150,45 @@ class InputValidationError(SharelakeError):
             if part
         )
         super().__init__(f"{where}: {message}" if where else message)
+        self.message = message
         self.source = source
         self.row = row
         self.column = column
+        #: every problem found when several were (the first one is ``row``/``column``)
+        self.found: tuple[InputValidationError, ...] = (self,)
+
+    @classmethod
+    def all_of(
+        cls, problems: Sequence[InputValidationError], *, source: str | None = None, shown: int = 10
+    ) -> InputValidationError:
+        """One error listing every problem (the first ``shown``, then how many more).
+
+        Examples
+        --------
+        >>> a = InputValidationError("not a number", row=2, column="age")
+        >>> b = InputValidationError("not a date", row=5, column="day")
+        >>> print(InputValidationError.all_of([a, b], source="x.csv"))
+        file x.csv: 2 problems: row 2, column 'age': not a number; row 5, column 'day': not a date
+        """
+        if len(problems) == 1:
+            return problems[0]
+        parts = []
+        for p in problems[:shown]:
+            where = ", ".join(
+                w
+                for w in (
+                    f"row {p.row}" if p.row is not None else "",
+                    f"column {p.column!r}" if p.column else "",
+                )
+                if w
+            )
+            parts.append(f"{where}: {p.message}" if where else p.message)
+        more = len(problems) - shown
+        text = f"{len(problems)} problems: " + "; ".join(parts)
+        if more > 0:
+            text += f"; and {more} more problem{'s' * (more > 1)}"
+        first = problems[0]
+        out = cls(text, source=source or first.source)
+        out.row, out.column = first.row, first.column
+        out.found = tuple(problems)
+        return out

@@ -118,3 +118,51 @@ def test_schema_infer_refuses_a_mixed_column_unless_lenient(tmp_path: Path) -> N
     lenient = runner.invoke(app, ["schema", "infer", str(csv), "--lenient"])
     assert lenient.exit_code == 0, lenient.output
     assert 'name = "age"' in lenient.output and 'kind = "string"' in lenient.output
+
+
+def test_every_bad_column_of_a_file_is_listed_with_its_rows_not_only_the_first() -> None:
+    n = 40
+    ages = [str(20 + i) for i in range(n)]
+    ages[2], ages[7] = "forty", "n/a"  # rows 3 and 8
+    days = [f"2023-01-{1 + i % 28:02d}" for i in range(n)]
+    for r in (4, 9, 14, 19, 24, 29, 34):  # seven bad dates: five listed, then a count
+        days[r] = "31/12/2023"
+    notes = ["ok"] * n
+    notes[10] = "x" * 5000  # longer than inference accepts
+    df = pd.DataFrame({"age": ages, "day": days, "note": notes, "fine": range(n)})
+    with pytest.raises(InputValidationError) as err:
+        infer_schema(df, source="cases.csv")
+    text = str(err.value)
+    assert text.startswith("file cases.csv: 3 problems: ")
+    assert "column 'age': the column is mostly numbers, but 2 value(s) are not: rows 3, 8" in text
+    assert "column 'day': the column is mostly dates, but 7 value(s) are not: " in text
+    assert "rows 5, 10, 15, 20, 25 and 2 more" in text
+    assert "row 11, column 'note': a text value of 5000 bytes" in text
+    assert [e.column for e in err.value.found] == ["age", "day", "note"]
+    assert (err.value.row, err.value.column) == (None, "age")  # the first problem
+
+
+def test_values_against_a_schema_list_every_bad_column_and_row_counted_from_one() -> None:
+    from sharelake.relational.encode import encode_frame
+    from sharelake.relational.table import ColumnSpec
+
+    df = pd.DataFrame(
+        {
+            "pid": [1, None, 3, None],
+            "age": ["20", "x", "30", "y"],
+            "day": ["2023-01-01", "2023-01-02", "soon", "2023-01-04"],
+        }
+    )
+    specs = [ColumnSpec("pid", "int", False), ColumnSpec("age", "int"), ColumnSpec("day", "date")]
+    with pytest.raises(InputValidationError) as err:
+        encode_frame(df, specs, source="f.csv")
+    text = str(err.value)
+    assert text.startswith("file f.csv: 3 problems: ")
+    assert "row 2, column 'pid': missing value in a required column (2 rows: 2, 4)" in text
+    assert "row 2, column 'age': " in text and "(2 rows: 2, 4)" in text
+    assert "row 3, column 'day': " in text
+    many = pd.DataFrame({"age": [str(i) if i % 2 else "bad" for i in range(20)]})
+    with pytest.raises(
+        InputValidationError, match=r"row 1, .*\(10 rows: 1, 3, 5, 7, 9 and 5 more\)"
+    ):
+        encode_frame(many, [ColumnSpec("age", "int")])

@@ -96,3 +96,4 @@ def test_policy_show_of_an_unknown_table_names_it_and_exits_non_zero(
 ) -> None:
     code, out = policy(cluster, "show", "nowhere")
     assert code == 1 and "no table 'nowhere'" in out
+    assert out.rstrip().splitlines()[-1].startswith("Next: check the table's name")

@@ -103,7 +103,7 @@ def test_unusual_names_encode_without_error() -> None:
 
 
 def test_a_malformed_birth_date_is_rejected_with_its_row_and_column_only() -> None:
-    with pytest.raises(EncodingError, match=r"row 1, column date_of_birth") as err:
+    with pytest.raises(EncodingError, match=r"row 2, column date_of_birth") as err:  # from 1
         encode_people(_people([("A", "B", "1990"), ("A", "B", "31/12/1990")]))
     assert "31/12/1990" not in str(err.value)
 

@@ -349,7 +349,9 @@ def infer_schema(
     ``source`` names the file in errors. A text column whose values are mostly numbers
     or mostly dates (at least :data:`MOSTLY` of them) but not all is an
     :class:`~sharelake.errors.InputValidationError` naming the column and up to five
-    rows; with ``lenient`` it becomes text and a warning listing them is logged.
+    rows (then how many more); with ``lenient`` it becomes text and a warning listing
+    them is logged. Every column is inspected: the error lists the problems of all
+    columns (``exc.found``), not only the first.
 
     Examples
     --------
@@ -358,7 +360,16 @@ def infer_schema(
     >>> [(s.name, s.kind) for s in infer_schema(df)]
     [('age', 'int'), ('score', 'fixed'), ('name', 'string')]
     """
-    return [_infer_column(str(c), df[c], source, lenient=lenient) for c in df.columns]
+    specs: list[ColumnSpec] = []
+    problems: list[InputValidationError] = []
+    for c in df.columns:  # every column is looked at: all problems are listed at once
+        try:
+            specs.append(_infer_column(str(c), df[c], source, lenient=lenient))
+        except InputValidationError as exc:
+            problems.append(exc)
+    if problems:
+        raise InputValidationError.all_of(problems, source=source)
+    return specs
 
 
 def _toml_value(v: Any) -> str:

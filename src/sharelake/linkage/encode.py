@@ -345,15 +345,15 @@ def encode_people(
         try:
             given = normalize_name(given_col[i])
         except TypeError:
-            raise EncodingError(f"row {i}, column given_name: not a string") from None
+            raise EncodingError(f"row {i + 1}, column given_name: not a string") from None
         try:
             family = normalize_name(family_col[i])
         except TypeError:
-            raise EncodingError(f"row {i}, column family_name: not a string") from None
+            raise EncodingError(f"row {i + 1}, column family_name: not a string") from None
         try:
             dob = parse_birth_date(dob_col[i])
         except ValueError as e:
-            raise EncodingError(f"row {i}, column date_of_birth: {e}") from None
+            raise EncodingError(f"row {i + 1}, column date_of_birth: {e}") from None
         mats["given"][i] = qgram_vector(given, qgram_dim)
         mats["family"][i] = qgram_vector(family, qgram_dim)
         mats["all"][i] = mats["given"][i] | mats["family"][i]

@@ -106,18 +106,24 @@ def encode_column(
     """Validate and encode one pandas column; errors name the row and column."""
     isnull = series.isna().to_numpy()
     if isnull.any() and not spec.nullable:
-        row = int(np.flatnonzero(isnull)[0]) + 1
+        rows = [int(r) + 1 for r in np.flatnonzero(isnull)]  # rows counted from 1
         raise InputValidationError(
-            "missing value in a required column", source=source, row=row, column=spec.name
+            "missing value in a required column" + _also(rows),
+            source=source,
+            row=rows[0],
+            column=spec.name,
         )
     present = ~isnull
     values = np.zeros(len(series), dtype=np.uint64)
     try:
         values[present] = _encode_present(series[present], spec)
     except (ValueError, TypeError, OverflowError) as exc:
-        bad_row = _first_bad_row(series, spec, present)
+        bad = _bad_rows(series, spec, present)
         raise InputValidationError(
-            str(exc).split("\n")[0], source=source, row=bad_row, column=spec.name
+            str(exc).split("\n")[0] + _also(bad),
+            source=source,
+            row=bad[0] if bad else None,
+            column=spec.name,
         ) from None
     text: Arr | None = None
     if spec.kind == "string":
@@ -126,27 +132,56 @@ def encode_column(
     return EncodedColumn(spec, values, isnull.astype(np.uint64), text)
 
 
-def _first_bad_row(
+def _bad_rows(
     series: pd.Series[Any], spec: ColumnSpec, present: npt.NDArray[np.bool_]
-) -> int | None:
+) -> list[int]:
+    """Every row (counted from 1) whose value does not fit ``spec`` (client-side
+    validation of a file, before anything is shared)."""
+    out = []
     for i, (v, ok) in enumerate(zip(series.tolist(), present, strict=True)):
         if not ok:
             continue
         try:
             _encode_present(pd.Series([v]), spec)
         except (ValueError, TypeError, OverflowError):
-            return i + 1
-    return None
+            out.append(i + 1)
+    return out
+
+
+SHOWN_ROWS = 5
+"""How many rows an error about one column lists before saying how many more."""
+
+
+def _also(rows: list[int]) -> str:
+    """`` (3 rows: 2, 5, 9)`` for more than one bad row (capped, with a count)."""
+    if len(rows) <= 1:
+        return ""
+    listed = ", ".join(str(r) for r in rows[:SHOWN_ROWS])
+    more = f" and {len(rows) - SHOWN_ROWS} more" if len(rows) > SHOWN_ROWS else ""
+    return f" ({len(rows)} rows: {listed}{more})"
 
 
 def encode_frame(
     df: pd.DataFrame, specs: list[ColumnSpec], *, source: str | None = None
 ) -> list[EncodedColumn]:
-    """Validate and encode a DataFrame against its schema (before anything is shared)."""
+    """Validate and encode a DataFrame against its schema (before anything is shared).
+
+    Every column is checked; an error lists every column that does not fit, each with
+    its bad rows (counted from 1; the first five, then how many more).
+    """
     missing = [s.name for s in specs if s.name not in df.columns]
     if missing:
         raise InputValidationError(f"missing columns: {', '.join(missing)}", source=source)
-    return [encode_column(df[s.name], s, source=source) for s in specs]
+    out: list[EncodedColumn] = []
+    problems: list[InputValidationError] = []
+    for spec in specs:  # every column is checked: all problems are listed at once
+        try:
+            out.append(encode_column(df[spec.name], spec, source=source))
+        except InputValidationError as exc:
+            problems.append(exc)
+    if problems:
+        raise InputValidationError.all_of(problems, source=source)
+    return out
 
 
 def share_table(cols: list[EncodedColumn], *, name: str = "") -> list[SecretTable]:
