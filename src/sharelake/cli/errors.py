@@ -37,9 +37,9 @@ def next_step(exc: BaseException) -> str | None:
     Examples
     --------
     >>> from sharelake.errors import InputValidationError
-    >>> next_step(InputValidationError("not a number", source="x.csv", row=3, column="age"))
-    ... # doctest: +ELLIPSIS
-    'correct the file where the message says (rows are counted from 1, the header not...'
+    >>> step = next_step(InputValidationError("not a number", source="x.csv", row=3))
+    >>> step.startswith("correct the file where the message says (rows are counted from 1")
+    True
     """
     text = str(exc)
     if isinstance(exc, InputValidationError):
