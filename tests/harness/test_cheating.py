@@ -3,9 +3,11 @@
 The harness (:mod:`sharelake.harness.cheat`) lets one party add an error to one word of
 one of its messages -- a product, an AND, a reshare, a shuffle hand-over or an opened
 share -- drawn from a seed over every message of the run. Security with abort means
-every such error ends in IntegrityError, so no result reaches the client; the only
-other allowed outcome is "harmless": the run returned exactly the honest results (the
-error altered a copy no party reads, or a word that cannot reach the output).
+every such error ends in IntegrityError at an honest party (the other honest party
+raises it too or sees the run abort; the cheater's own end does not count), so no
+result reaches the client; the only other allowed outcome is "harmless": the run
+returned exactly the honest results (the error altered a copy no party reads, or a
+word that cannot reach the output).
 
 Protocols whose checks have not landed yet are strict xfails naming what is missing:
 they turn into failures (XPASS) the moment the coverage lands, and must then leave
@@ -39,17 +41,9 @@ from sharelake.net.memory import run_in_memory
 from tests.harness.cheat_scenarios import PROTOCOLS, scenario
 
 #: What each protocol still lacks before a cheater is always caught.
-MISSING: dict[str, str] = {
-    "overlap": "an error in a reshare inside overlap's PSI / linkage kernels is not covered "
-    "(malcore's ledger: linkage reshares, boolean.reshare_from)",
-    "fuzzy linkage": "the linkage kernels' reshares and dot products are not verified yet "
-    "(malcore's ledger: arith.dot/matmul, linkage reshares)",
-}
+MISSING: dict[str, str] = {}
 #: Covered, but a sample of 20 seeds does not always hit the remaining gap (non-strict).
-FLAKY: dict[str, str] = {
-    "group-by": "now and then a corrupted value reaches an index (an 'aborted' run, not an "
-    "IntegrityError): the B2A/truncation steps are still semi-honest (malcore's ledger)",
-}
+FLAKY: dict[str, str] = {}
 SAMPLE = 20  # seeds per protocol in `make test`
 SLOW = 100  # seeds per protocol in `make test-malicious`
 
@@ -104,7 +98,7 @@ def _report(name: str, outcomes: Counter[str], bad: list[Trial]) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize("name", _params(strict=False))
+@pytest.mark.parametrize("name", _params())
 def test_every_seeded_error_in_a_sample_run_aborts_with_an_integrity_error(name: str) -> None:
     outcomes, bad = _failures(name, range(SAMPLE))
     assert not bad, _report(name, outcomes, bad)
@@ -202,3 +196,31 @@ def test_a_seeded_trial_really_injects_into_a_protocol_run() -> None:
     sc = scenario("lt")
     outcomes = Counter(trial(sc.body, sc.inputs, s).outcome for s in range(4))
     assert outcomes["missed"] == 0
+
+
+def _steps_body(name: str) -> Any:
+    sc = scenario(name)
+
+    def body(p: Party, **kw: Any) -> dict[str, int]:
+        sc.body(p, **kw)
+        return dict(p.checks.semi_honest_steps)
+
+    return body, sc.inputs
+
+
+@pytest.mark.parametrize("name", PROTOCOLS)
+def test_an_honest_malicious_run_of_every_protocol_takes_no_unverified_step(name: str) -> None:
+    body, inputs = _steps_body(name)
+    for steps in run_in_memory(body, inputs, security="malicious"):
+        assert steps == {}, steps
+
+
+def test_the_outcome_counts_the_honest_parties_not_the_cheaters_own_end() -> None:
+    # P0 keeps an altered component of an opened value: its own reconstruction is wrong
+    # (whatever it then does is its business), P2 catches the opening, P1 sees P2 go
+    sc = scenario("mul")
+    sizes, honest = count_messages(sc.body, sc.inputs)
+    inj = Injection(party=0, message=len(sizes[0]) - 1, word=1, error=2**63)
+    t = run_injected(sc.body, sc.inputs, inj, expected=honest)
+    assert t.outcome == "detected", t
+    assert "'mul' opening failed" in t.error or "'open' opening failed" in t.error, t

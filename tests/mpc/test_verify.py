@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sharelake.errors import IntegrityError, ProtocolError
+from sharelake.harness.cheat import Cheater, Injection
 from sharelake.mpc import arith, boolean, compare, convert, fixed
 from sharelake.mpc.arith import open_bool
 from sharelake.mpc.bits import open_bits
@@ -45,6 +46,7 @@ def body_everything(p: Party, x: Any, y: Any, bx: Any, by: Any) -> dict[str, Any
         "ltu": open_bits(p, compare.lt(p, x, y, signed=False)),
         "eq": open_bits(p, compare.eq(p, x, y)),
         "a2b": open_bool(p, convert.a2b(p, x)),
+        "b2a": arith.open_arith(p, convert.b2a(p, bx)),
         "bit9": open_bits(p, convert.bit_extract(p, x, 9)),
         "sel": arith.open_arith(p, compare.select(p, compare.lt(p, x, y), x, y)),
         "trunc": arith.open_arith(p, fixed.trunc(p, x, 16)),
@@ -67,6 +69,7 @@ def _plain(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> dict[str, Any]:
         "ltu": x.view(np.uint64) < y.view(np.uint64),
         "eq": x == y,
         "a2b": x.view(np.uint64),
+        "b2a": x.view(np.uint64),
         "bit9": ((x >> 9) & 1).astype(bool),
         "sel": np.where(x < y, x, y).view(np.uint64),
         "trunc": (x >> 16).view(np.uint64),
@@ -94,7 +97,7 @@ def test_honest_runs_equal_the_plaintext_twins_at_both_security_levels(security:
         # floor or one more (exact in the malicious setting, where it runs the exact path)
         late = r["trunc_p"].view(np.int64) - (x >> 27)
         assert set(np.unique(late)) <= ({0} if security == "malicious" else {0, 1})
-        # mul, AND, comparisons, A2B, bit extraction, select and truncation need no step
+        # mul, AND, comparisons, A2B, B2A, bit extraction, select and truncation need no step
         # outside the checks in the malicious setting
         if security == "malicious":
             assert r["steps"] == {}
@@ -351,3 +354,85 @@ def test_a_batch_larger_than_a_chunk_is_checked_piece_by_piece_and_its_last_piec
         _catching(lambda p, **kw: body(p, **kw)), _inputs(x, y), tamper=late_error, deadline=10
     )
     assert all(isinstance(r, VerificationError) for r in res), res
+
+
+# ---- inner products and matrix products (one resharing of local terms) --------------------
+
+
+def _matrices(n: int, d: int, m: int, seed: int) -> tuple[np.ndarray[Any, Any], ...]:
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 2**64, (n, d), dtype=np.uint64)
+    y = rng.integers(0, 2**64, (d, m), dtype=np.uint64)
+    x[0, :] = np.uint64(2**63)  # edge values: the zero divisor, 0, -1
+    y[:, 0] = 0
+    y[0, :] = np.uint64(2**64 - 1)
+    return x, y
+
+
+def _exact_matmul(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    with np.errstate(over="ignore"):
+        return (x[:, :, None] * y[None, :, :]).sum(axis=1, dtype=np.uint64)
+
+
+def body_products(p: Party, x: Any, y: Any, xt: Any) -> dict[str, Any]:
+    return {
+        "matmul": arith.open_arith(p, arith.matmul(p, x, y)),
+        "matmul20": arith.open_arith(p, arith.matmul(p, x, y, bits=20)),
+        "dot": arith.open_arith(p, arith.dot(p, x, xt)),
+        "steps": dict(p.checks.semi_honest_steps),
+    }
+
+
+def _product_inputs(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> list[dict[str, Any]]:
+    xs, ys = share_arith(x), share_arith(y)
+    xt = share_arith(np.ascontiguousarray(y.T[: x.shape[0]]))
+    return [{"x": xs[i], "y": ys[i], "xt": xt[i]} for i in range(3)]
+
+
+@pytest.mark.parametrize("security", ["malicious", "semi-honest"])
+@pytest.mark.parametrize(("n", "d", "m"), [(3, 4, 5), (50, 3, 60)])
+def test_matrix_and_inner_products_equal_the_plaintext_twins_at_both_levels(
+    security: str, n: int, d: int, m: int
+) -> None:
+    x, y = _matrices(n, d, m, 7)
+    res = run_in_memory(body_products, _product_inputs(x, y), security=security)  # type: ignore[arg-type]
+    want = _exact_matmul(x, y)
+    with np.errstate(over="ignore"):
+        dots = (x * y.T[:n]).sum(axis=1, dtype=np.uint64)
+    mask = np.uint64((1 << 20) - 1)
+    for r in res:
+        np.testing.assert_array_equal(r["matmul"], want)
+        np.testing.assert_array_equal(r["matmul20"] & mask, want & mask)
+        np.testing.assert_array_equal(r["dot"], dots)
+        if security == "malicious":
+            assert r["steps"] == {}  # every product verified
+
+
+@pytest.mark.parametrize(("n", "d", "m"), [(3, 4, 5), (50, 3, 60)])
+@pytest.mark.parametrize("error", [2**63, 1, 2**64 - 1, 0x9E3779B97F4A7C15])
+@pytest.mark.parametrize("consistent", [True, False])
+def test_an_error_in_any_entry_of_a_matrix_products_resharing_aborts_naming_the_check(
+    n: int, d: int, m: int, error: int, consistent: bool
+) -> None:
+    x, y = _matrices(n, d, m, 8)
+    rng = np.random.default_rng(error % 1000)
+
+    def body(p: Party, x: Any, y: Any, xt: Any) -> Any:
+        return arith.open_arith(p, arith.matmul(p, x, y))
+
+    for party in range(3):
+        # message 0 after setup: the party's reshared term; compressed on both sides
+        # (Freivalds) when n, m > 41
+        word = int(rng.integers(n * m))
+        cheater = Cheater(Injection(party, 0, word, error, consistent=consistent))
+        res = run_in_memory(_catching(body), _product_inputs(x, y), tamper=cheater, deadline=20)
+        assert cheater.fired
+        # the two other nodes abort naming the check: the product check fails (a kept
+        # error) or the redundant opening inside it (an altered copy left the sharing
+        # inconsistent), which names the two nodes one of which deviated
+        for i, r in enumerate(res):
+            if i == party:
+                continue
+            assert isinstance(r, VerificationError), res
+            assert r.check == "matmul", res
+            assert r.suspects in ((), tuple(j for j in range(3) if j != i)), res

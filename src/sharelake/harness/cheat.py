@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import IntegrityError
+from ..errors import IntegrityError, PeerDisconnectedError, PeerTimeoutError
 from ..mpc.checks import Security
 from ..net.memory import run_in_memory
 
@@ -44,7 +44,7 @@ _SPEC = re.compile(
     r"^\s*inject\s*:\s*([012])\s*:\s*(\d+)\s*:\s*(\d+)\s*:\s*(\d+)\s*(:\s*wire\s*)?$"
 )
 
-Outcome = Literal["detected", "harmless", "aborted", "undetected", "missed"]
+Outcome = Literal["detected", "harmless", "stopped", "aborted", "undetected", "missed"]
 
 
 @dataclass(frozen=True)
@@ -215,11 +215,20 @@ class Trial:
     reached the client), ``"aborted"`` (another exception ended the run: no result
     either, but not the specified abort; ``error`` names it), ``"undetected"`` (the run
     returned results) or ``"missed"`` (the run never sent the chosen message).
+
+    In memory the outcome is that of the two HONEST parties (the cheater's own end does
+    not count: a real corrupt node runs whatever code it likes): ``"detected"`` when one
+    of them raised IntegrityError and neither returned a wrong result or raised anything
+    but IntegrityError or a peer loss; ``"stopped"`` when they saw only the cheater
+    disappear (peer loss) or returned the right result beside such a loss -- an abort
+    by the corrupt node itself, not a detection; ``both`` says whether both honest
+    parties raised IntegrityError (no verdict round makes them agree).
     """
 
     injection: Injection
     outcome: Outcome
     error: str = ""
+    both: bool = False
 
 
 def same_results(a: Any, b: Any) -> bool:
@@ -281,11 +290,52 @@ def run_injected(
         # from a run of the same body.
         return _classify(injection, True, None, canon(got), expected)
     cheater = Cheater(injection)
-    try:
-        got = run_in_memory(fn, inputs, deadline=deadline, tamper=cheater, security=security)
-    except Exception as exc:
-        return _classify(injection, cheater.fired, exc)
-    return _classify(injection, cheater.fired, None, canon(got), expected)
+
+    def body(p: Any, **kw: Any) -> Any:
+        try:
+            return _Returned(fn(p, **kw))
+        except Exception as exc:  # each party's own end, classified below
+            return exc
+
+    ends = run_in_memory(body, inputs, deadline=deadline, tamper=cheater, security=security)
+    return _classify_honest(injection, cheater.fired, ends, expected, canon)
+
+
+@dataclass(frozen=True)
+class _Returned:
+    value: Any
+
+
+def _classify_honest(
+    injection: Injection,
+    fired: bool,
+    ends: list[Any],
+    expected: Any,
+    canon: Callable[[Any], Any],
+) -> Trial:
+    """Classify a memory run by the ends of the two honest parties (see :class:`Trial`)."""
+    if not fired:
+        return Trial(injection, "missed")
+    honest = [i for i in range(3) if i != injection.party]
+    integrity = [ends[i] for i in honest if isinstance(ends[i], IntegrityError)]
+    allowed = (IntegrityError, PeerDisconnectedError, PeerTimeoutError)
+    others = [
+        ends[i]
+        for i in honest
+        if isinstance(ends[i], BaseException) and not isinstance(ends[i], allowed)
+    ]
+    if others:
+        return Trial(injection, "aborted", f"{type(others[0]).__name__}: {others[0]}")
+    for i in honest:
+        if isinstance(ends[i], _Returned):
+            got = canon([ends[i].value])[0]
+            if expected is None or not same_results(got, expected[i]):
+                return Trial(injection, "undetected")
+    if integrity:
+        return Trial(injection, "detected", str(integrity[0]), both=len(integrity) == 2)
+    if all(isinstance(ends[i], _Returned) for i in honest):
+        return Trial(injection, "harmless")
+    return Trial(injection, "stopped", "the honest parties saw only the cheater stop")
 
 
 def trial(

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import PeerError
 from ..mpc.channel import Channel
+from ..mpc.checks import VerificationError
 from ..mpc.party import Party
 from ..net.tls import TLSChannel, bind_listener, connect_mesh
 from . import procs
@@ -35,6 +36,9 @@ def _error_info(party: int, exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, PeerError):
         info["node"] = exc.node
         info["session"] = exc.session
+    if isinstance(exc, VerificationError):
+        info["check"] = exc.check
+        info["suspects"] = list(exc.suspects)
     return info
 
 

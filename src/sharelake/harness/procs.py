@@ -30,6 +30,7 @@ from typing import Any
 
 from .. import errors
 from ..consortium.certs import issue_node_cert, make_ca
+from ..mpc import checks
 from ..net.relay import LinkSpec, Relay
 from .codec import load_value, save_value
 
@@ -139,7 +140,10 @@ def rebuild_error(info: Mapping[str, Any]) -> BaseException:
     name, module, msg = str(info["type"]), str(info["module"]), str(info["message"])
     exc: BaseException
     cls = getattr(errors, name, None) if module == errors.__name__ else None
-    if isinstance(cls, type) and issubclass(cls, errors.PeerError):
+    if module == checks.__name__ and name == checks.VerificationError.__name__:
+        suspects = tuple(int(j) for j in info.get("suspects", ()))
+        exc = checks.VerificationError(msg, check=str(info.get("check", "")), suspects=suspects)
+    elif isinstance(cls, type) and issubclass(cls, errors.PeerError):
         exc = cls(msg, node=int(info.get("node", -1)), session=str(info.get("session", "")))
     elif isinstance(cls, type) and issubclass(cls, errors.SharelakeError):
         exc = cls(msg)

@@ -61,12 +61,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..mpc.arith import PreparedRight, local_matmul
+from ..mpc.arith import PreparedRight, check_products, local_matmul
 from ..mpc.bits import BitShare, and_bits, and_bits_many, concat
 from ..mpc.compare import eq_public, msb_many
 from ..mpc.convert import b2a_bits, bits_of
 from ..mpc.party import Party
-from ..mpc.shares import AShare
+from ..mpc.shares import AShare, concat_a
 from .fuzzy_inputs import FuzzyParams, SharedPeople, Widths, widths
 from .kernels import (
     Tree,
@@ -79,6 +79,7 @@ from .kernels import (
     prepared_right,
     reduce_trees,
     reshare_sum,
+    right_share,
     rows_of,
     select,
     split,
@@ -204,9 +205,18 @@ def _block_scores(
     if rp.all is not None:
         aa = a.matrices["all"][rows]
         outs.append(rp.all.matmul(np.concatenate([aa.a, aa.b], axis=1)).reshape(-1))
-    prods = reshare_sum(p, np.concatenate(outs))
+    prods = reshare_sum(p, np.concatenate(outs), checked=True)
     ip = prods[: 4 * nb * m].reshape(2 * nb, 2 * m)
     x = prods[4 * nb * m : 5 * nb * m]
+    # malicious setting: the one resharing of all the block's BLAS products is verified
+    # (Freivalds-compressed, sharelake.mpc.arith.check_products) before anything uses it
+    checks = [
+        (concat_a([ga, fa]), right_share(rp.names), ip),
+        (da, right_share(rp.dob), x.reshape(nb, m)),
+    ]
+    if rp.all is not None:
+        checks.append((aa, right_share(rp.all), prods[5 * nb * m :].reshape(nb, m)))
+    check_products(p, checks, bits=w.ring, check="fuzzy scores")
     i_gg, i_gf = ip[:nb, :m].reshape(-1), ip[:nb, m:].reshape(-1)
     i_fg, i_ff = ip[nb:, :m].reshape(-1), ip[nb:, m:].reshape(-1)
 

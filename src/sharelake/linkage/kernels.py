@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from ..mpc.arith import PreparedRight, limbs, limit_blas_threads
+from ..mpc.arith import PreparedRight, limbs, limit_blas_threads, mul
 from ..mpc.bits import ONES, BitShare, and_bits_many, pack, unpack
 from ..mpc.boolean import and_many
 from ..mpc.compare import msb_many
@@ -43,6 +43,7 @@ __all__ = [
     "prepared_right",
     "reduce_trees",
     "reshare_sum",
+    "right_share",
     "rows_of",
     "select",
     "split",
@@ -66,15 +67,33 @@ def split(x: AShare, sizes: Sequence[int]) -> list[AShare]:
     return out
 
 
-def reshare_sum(p: Party, z: Arr) -> AShare:
-    """3-out-of-3 local terms -> replicated sharing (one round, Araki et al. 2016)."""
-    p.checks.unverified("linkage.reshare_sum")
+def reshare_sum(p: Party, z: Arr, *, checked: bool = False) -> AShare:
+    """3-out-of-3 local terms -> replicated sharing (one round, Araki et al. 2016).
+
+    ``checked=True``: the caller verifies the result with
+    :func:`sharelake.mpc.arith.check_products`; otherwise the step is noted as unverified.
+    """
+    if not checked:
+        p.checks.unverified("linkage.reshare_sum")
     z = z + p.zero_share(z.shape)
     return AShare(z, p.pass_prev(z))
 
 
+def right_share(prep: PreparedRight) -> AShare:
+    """The secret x^T (d x m) that :func:`prepared_right` prepared (local, for checks)."""
+    d = prep.b.shape[0] // 2
+    return AShare(prep.b[d:], prep.b[:d] - prep.b[d:])
+
+
 def dots(p: Party, pairs: Sequence[Sequence[tuple[AShare, AShare]]]) -> list[AShare]:
-    """Several sums of elementwise products, each with ONE resharing, all in one round."""
+    """Several sums of elementwise products, each with ONE resharing, all in one round.
+
+    In the malicious setting every product is computed by :func:`sharelake.mpc.arith.mul`
+    (queued for the batched check) and the sums are local: at most one element per
+    product instead of one per sum, still one round.
+    """
+    if p.checks.enabled:
+        return _dots_checked(p, pairs)
     terms = []
     for group in pairs:
         z: Arr | None = None
@@ -87,6 +106,25 @@ def dots(p: Party, pairs: Sequence[Sequence[tuple[AShare, AShare]]]) -> list[ASh
     sizes = [len(t) for t in terms]
     r = reshare_sum(p, np.concatenate(terms))
     return split(r, sizes)
+
+
+def _dots_checked(p: Party, pairs: Sequence[Sequence[tuple[AShare, AShare]]]) -> list[AShare]:
+    xs, ys, counts = [], [], []
+    for group in pairs:
+        for x, y in group:
+            xa, ya = np.broadcast_arrays(x.a, y.a)
+            xb, yb = np.broadcast_arrays(x.b, y.b)
+            xs.append(AShare(xa.reshape(-1), xb.reshape(-1)))
+            ys.append(AShare(ya.reshape(-1), yb.reshape(-1)))
+        counts.append(len(group))
+    prods = iter(split(mul(p, cat(xs), cat(ys)), [len(x) for x in xs]))
+    out = []
+    for c in counts:
+        acc = next(prods)
+        for _ in range(c - 1):
+            acc = acc + next(prods)
+        out.append(acc)
+    return out
 
 
 def select(p: Party, c: BitShare, a: Sequence[AShare], b: Sequence[AShare]) -> list[AShare]:

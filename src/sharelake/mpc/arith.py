@@ -15,14 +15,17 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import IntegrityError
+from .checks import VerificationError
 from .party import Party
+from .prg import KEY_BYTES, Prg
 from .ring import Arr
-from .shares import AShare, BShare
+from .shares import AShare, BShare, concat_a
 from .verify import verify
 
 DIGEST = 32
@@ -48,8 +51,13 @@ def check_input(p: Party, share: AShare | BShare, *, what: str = "input") -> Non
         )
 
 
-def open_components(p: Party, a: Arr, b: Arr) -> Arr:
-    """Exchange for an opening: returns the missing component x_{i+2}, checked."""
+def open_components(p: Party, a: Arr, b: Arr, *, check: str = "open") -> Arr:
+    """Exchange for an opening: returns the missing component x_{i+2}, checked.
+
+    Both other nodes hold x_{i+2}: the next one sends it, the previous one its digest.
+    When they disagree one of those two deviated (this node cannot tell which), so the
+    :class:`~sharelake.mpc.checks.VerificationError` names the check and both.
+    """
     a = np.ascontiguousarray(a)
     b = np.ascontiguousarray(b)
     got = p.exchange(
@@ -58,9 +66,12 @@ def open_components(p: Party, a: Arr, b: Arr) -> Arr:
     )
     missing = np.frombuffer(got[p.next], dtype=np.uint64).reshape(a.shape)
     if bytes(got[p.prev]) != _digest(missing):
-        raise IntegrityError(
-            f"P{p.id}: opened value from P{p.next} does not match the digest from "
-            f"P{p.prev}; a node tampered with an opening (session {p.chan.session})"
+        raise VerificationError(
+            f"P{p.id}: the '{check}' opening failed: the value from P{p.next} does not "
+            f"match the digest from P{p.prev} (one of P{min(p.next, p.prev)}, "
+            f"P{max(p.next, p.prev)} deviated); the query aborts (session {p.chan.session})",
+            check=check,
+            suspects=(min(p.next, p.prev), max(p.next, p.prev)),
         )
     return missing
 
@@ -73,7 +84,7 @@ def open_arith(p: Party, x: AShare, *, check: str = "open") -> Arr:
     anything is queued).
     """
     verify(p, check=check)
-    missing = open_components(p, x.a, x.b)
+    missing = open_components(p, x.a, x.b, check=check)
     return x.a + x.b + missing
 
 
@@ -83,7 +94,7 @@ def open_bool(p: Party, x: BShare, *, check: str = "open") -> Arr:
     Queued products and AND gates are verified first, as in :func:`open_arith`.
     """
     verify(p, check=check)
-    missing = open_components(p, x.a, x.b)
+    missing = open_components(p, x.a, x.b, check=check)
     return x.a ^ x.b ^ missing
 
 
@@ -103,8 +114,16 @@ def dot(p: Party, x: AShare, y: AShare) -> AShare:
 
     The local 3-out-of-3 terms are summed over d before the single resharing, so the
     communication is one element per output, not per product (Araki et al. 2016).
+
+    In the malicious setting the d products of a row are computed by :func:`mul` (queued
+    for the batched check) and summed locally, so the result is a linear function of
+    verified products: d elements per output instead of one (the inner-product proofs of
+    Boyle, Gilboa, Ishai & Nof, CCS 2019, would verify the single resharing at a cost
+    independent of d; not implemented).
     """
-    p.checks.unverified("arith.dot")
+    if p.checks.enabled:
+        prod = mul(p, x, y)
+        return AShare(prod.a.sum(axis=1), prod.b.sum(axis=1))
     z = np.einsum("ij,ij->i", x.a, y.a)
     z += np.einsum("ij,ij->i", x.a, y.b)
     z += np.einsum("ij,ij->i", x.b, y.a)
@@ -120,12 +139,118 @@ def matmul(p: Party, x: AShare, y: AShare, *, bits: int = 64) -> AShare:
     ``bits=k < 64``: only the low k bits of the result are correct (the higher bits are
     garbage); for callers that work modulo 2^k afterwards (narrow comparisons), at a
     fraction of the local cost. The resharing mask is full width either way.
+
+    In the malicious setting the product is verified (modulo 2^bits) by
+    :func:`check_products` before it is returned.
     """
-    p.checks.unverified("arith.matmul")
     z = local_matmul(x.a, y.a + y.b, bits=bits)
     z += local_matmul(x.b, y.a, bits=bits)
     z += p.zero_share(z.shape)
-    return AShare(z, p.pass_prev(z))
+    out = AShare(z, p.pass_prev(z))
+    check_products(p, [(x, y, out)], bits=bits, check="matmul")
+    return out
+
+
+#: Rows (columns) a compressed product check keeps on each compressed side.
+SIDE = 41
+
+
+def coin(p: Party) -> Prg:
+    """Public randomness no party could predict before this round (one checked opening).
+
+    A random sharing from the pairwise PRGs is opened redundantly: one of its components
+    comes from the key of the two nodes a corrupt node is not, and a tampered opening is
+    caught by :func:`open_components`.
+    """
+    r = p.rand_a(2)
+    missing = open_components(p, r.a, r.b, check="coin")
+    return Prg((r.a + r.b + missing).view(np.uint8).tobytes()[:KEY_BYTES])
+
+
+def check_products(
+    p: Party,
+    items: Sequence[tuple[AShare, AShare, AShare]],
+    *,
+    bits: int = 64,
+    check: str = "products",
+) -> None:
+    """Verify matrix products z = x @ y (x: n x d, y: d x m, z: n x m) modulo 2^bits.
+
+    For products computed as local 3-out-of-3 terms and ONE resharing (:func:`matmul`,
+    the linkage scorers' BLAS products): a corrupt node can only add an error E to the
+    component it reshares, so z = x @ y + E. After z is fixed a public coin
+    (:func:`coin`) draws L (s x n) and R (m x s), s = :data:`SIDE`, and the parties check
+    L z R = (L x) (y R) -- Freivalds' check ("Fast probabilistic algorithms for
+    verification", MFCS 1979), compressing a side only when it is longer than s. The
+    small product (L x)(y R) is computed from s * s * d elementwise products by
+    :func:`mul`, which are queued for the batched triple sacrifice (Furukawa et al.,
+    EUROCRYPT 2017); L z R - (L x)(y R) = L E R is then opened by :func:`open_arith`
+    (which verifies the queue first) and must be 0. The opened value is a function of
+    the cheater's own error and public coins only (0 when nobody deviated).
+
+    Soundness over Z_2^64, where random combinations have zero divisors: let 2^v be the
+    smallest power of two dividing every entry of E (E != 0 modulo 2^bits, scaled by
+    2^(64 - bits)); L E R is non-zero if the bit matrix (E / 2^v mod 2) survives the
+    parities of L and R, which are uniform bits: E' R' = 0 with probability at most
+    2^-s, and then L' (E' R') = 0 with at most 2^-s, so a cheater passes with at most
+    2^(1 - s) = 2^-40. Raises :class:`~sharelake.mpc.checks.VerificationError` at every
+    honest party (all open the same value). Nothing happens in the semi-honest setting.
+    """
+    if not p.checks.enabled or not items:
+        return
+    prg = coin(p)
+    lefts, rights, shapes, zs = [], [], [], []
+    for x, y, z in items:
+        n, d = x.a.shape
+        m = int(y.a.shape[1])
+        if n == 0 or m == 0 or d == 0:
+            continue
+        if n > SIDE:
+            lm = prg.words((SIDE, n))
+            x = AShare(local_matmul(lm, x.a), local_matmul(lm, x.b))
+            z = AShare(local_matmul(lm, z.a), local_matmul(lm, z.b))
+        if m > SIDE:
+            rm = prg.words((m, SIDE))
+            y = AShare(local_matmul(y.a, rm), local_matmul(y.b, rm))
+            z = AShare(local_matmul(z.a, rm), local_matmul(z.b, rm))
+        n2, m2 = int(x.a.shape[0]), int(y.a.shape[1])
+        shape = (n2, m2, d)
+        # every (row of x, column of y) pair, elementwise: n2 * m2 * d products
+        lefts.append(
+            AShare(
+                np.broadcast_to(x.a[:, None, :], shape).reshape(-1),
+                np.broadcast_to(x.b[:, None, :], shape).reshape(-1),
+            )
+        )
+        rights.append(
+            AShare(
+                np.broadcast_to(y.a.T[None, :, :], shape).reshape(-1),
+                np.broadcast_to(y.b.T[None, :, :], shape).reshape(-1),
+            )
+        )
+        shapes.append(shape)
+        zs.append(z)
+    if not shapes:
+        return
+    prod = mul(p, concat_a(lefts), concat_a(rights))
+    diffs, off = [], 0
+    shift = np.uint64(1 << (64 - bits)) if bits < 64 else np.uint64(1)
+    for shape, z in zip(shapes, zs, strict=True):
+        size = shape[0] * shape[1] * shape[2]
+        w = AShare(
+            prod.a[off : off + size].reshape(shape).sum(axis=2),
+            prod.b[off : off + size].reshape(shape).sum(axis=2),
+        )
+        off += size
+        diffs.append((z - w).scale(shift).reshape(-1))
+    opened = open_arith(p, concat_a(diffs), check=check)
+    if opened.any():
+        raise VerificationError(
+            f"P{p.id}: the '{check}' check of {len(shapes)} matrix products failed: a "
+            f"resharing of local product terms was altered; the query aborts "
+            f"(session {p.chan.session})",
+            check=check,
+        )
 
 
 #: float64 holds integers below 2^53 exactly.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arith import mul
+from .arith import mul, open_bool
 from .bits import BitShare, unpack
 from .boolean import (
     Adder,
@@ -180,9 +180,12 @@ def b2a(p: Party, x: BShare, *, adder: Adder = "sklansky") -> AShare:
     only (party 1 sends component 2 of y to party 0, party 0 sends component 1 to
     party 2). Rounds: 1 + 1 + 6 + 1 = 9 (the resharing of w runs alongside no other
     work). Words per element: 1 by party 1 (resharing), about 6 by each party in the
-    adder, then 1 by parties 0 and 1.
+    adder, then 1 by parties 0 and 1. In the malicious setting (``p.checks.enabled``)
+    the one-party resharing and the one-sided openings are replaced by a masked, checked
+    opening (:func:`_b2a_checked`).
     """
-    p.checks.unverified("convert.b2a")
+    if p.checks.enabled:
+        return _b2a_checked(p, x, adder=adder)
     n = int(x.a.shape[0])
     nb = nblocks(n)
     c1 = p.prg_next.words(n) if p.id == 0 else None
@@ -210,3 +213,25 @@ def b2a(p: Party, x: BShare, *, adder: Adder = "sklansky") -> AShare:
     c0 = ya ^ yb ^ np.frombuffer(got[0], dtype=np.uint64)
     assert c2 is not None
     return AShare(c2, c0)
+
+
+def _b2a_checked(p: Party, x: BShare, *, adder: Adder) -> AShare:
+    """:func:`b2a` in the malicious setting: mask, add in boolean form, open, unmask.
+
+    A random arithmetic sharing [r] comes from the pairwise PRGs (correct by
+    construction, nobody knows r). Its negation is converted by the checked A2B
+    (:func:`a2b`), a boolean adder computes [x - r] in boolean form, and d = x - r is
+    opened by the checked opening (which first verifies every queued AND word, so d is
+    the sum of the shared words); then [x] = d + [r]. d is uniformly random whatever x
+    is. No step relies on one party's message alone: every AND is queued for the batched
+    check and the opening is redundant. The masked-opening conversion of Demmler,
+    Schneider & Zohner (ABY, NDSS 2015, section III-C) and Mohassel & Rindal (ABY3,
+    CCS 2018, section 5.3), with checked gates (Furukawa et al., EUROCRYPT 2017).
+    Rounds: the two adders (about 8 + 7) and one checked opening.
+    """
+    n = int(x.a.shape[0])
+    r = p.rand_a(n)
+    neg = _decompose(p, -r, 64, adder)
+    d = add_planes(p, BShare(to_planes(x.a), to_planes(x.b)), neg, adder=adder)
+    opened = open_bool(p, BShare(from_planes(d.a, n), from_planes(d.b, n)), check="b2a")
+    return p.public_a(opened) + r
