@@ -36,7 +36,7 @@ fuzz: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
-# The cheating-party suite (issue 17): 100 seeded injections per protocol, 1,100 in all,
+# The cheating-party suite (issue 17): 100 seeded injections per protocol, 1,200 in all,
 # each of which must abort with IntegrityError (a sample of 20 per protocol runs in `make test`).
 test-malicious: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow tests/harness/test_cheating.py tests/mpc/test_shuffle_check.py

@@ -133,21 +133,25 @@ def _overlap(rng: np.random.Generator) -> Inputs:
     return [{"lists": [packed[i]["L0"], packed[i]["L1"]]} for i in range(3)]
 
 
-def _fuzzy(rng: np.random.Generator) -> Inputs:
+def _fuzzy(rng: np.random.Generator, *, hybrid: bool = False) -> Inputs:
     left, right = _people(rng, 3), _people(rng, 3)
     ls, rs = share_people(*left), share_people(*right)
     return [
         {
             "left": ls[i].pack(),
             "right": rs[i].pack(),
-            "hybrid": False,
+            "hybrid": hybrid,
             "n": 3,
             "m": 3,
             "block": 1 << 20,
-            "params": "plain",
+            "params": "hybrid" if hybrid else "plain",
         }
         for i in range(3)
     ]
+
+
+def _fuzzy_hybrid(rng: np.random.Generator) -> Inputs:
+    return _fuzzy(rng, hybrid=True)
 
 
 _BUILD: dict[str, tuple[Callable[..., Any], Callable[[np.random.Generator], Inputs]]] = {
@@ -162,6 +166,7 @@ _BUILD: dict[str, tuple[Callable[..., Any], Callable[[np.random.Generator], Inpu
     "group-by": (body_groupby, _groupby),
     "overlap": (overlap_body, _overlap),
     "fuzzy linkage": (fuzzy_body, _fuzzy),
+    "hybrid linkage": (fuzzy_body, _fuzzy_hybrid),
 }
 
 PROTOCOLS = list(_BUILD)

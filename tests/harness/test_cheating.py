@@ -12,7 +12,7 @@ word that cannot reach the output).
 Protocols whose checks have not landed yet are strict xfails naming what is missing:
 they turn into failures (XPASS) the moment the coverage lands, and must then leave
 ``MISSING``. ``make test`` runs a sample of seeds; ``make test-malicious`` (marker
-``slow``) runs 100 seeds per protocol, 1,100 injections in all.
+``slow``) runs 100 seeds per protocol, 1,200 injections in all.
 """
 
 from __future__ import annotations

@@ -86,12 +86,11 @@ from ..linkage.people_table import (
     shared_people,
 )
 from ..linkage.secure import exact_links, exact_pair_table
-from ..mpc.arith import local_matmul
+from ..mpc.arith import matmul
 from ..mpc.bits import BitShare
 from ..mpc.compare import msb_many
 from ..mpc.convert import b2a_bits
 from ..mpc.party import Party
-from ..mpc.ring import Arr
 from ..mpc.shares import AShare
 from ..plan.canonical import PlanError
 from ..relational.join import join
@@ -381,13 +380,6 @@ def _from_links(
 # ---- fuzzy / hybrid --------------------------------------------------------------------------
 
 
-def _reshare(p: Party, z: Arr) -> AShare:
-    """3-out-of-3 local terms -> replicated sharing (one round)."""
-    p.checks.unverified("engine.linkage.reshare")
-    z = z + p.zero_share(z.shape)
-    return AShare(z, p.pass_prev(z))
-
-
 def _parts(col: SecretColumn) -> list[AShare]:
     out = [col.values.reshape(-1, 1) if col.values.a.ndim == 1 else col.values]
     if col.null is not None:
@@ -416,8 +408,8 @@ def _from_bits(
         xa, xb = x.a.reshape(r1 - r0, m), x.b.reshape(r1 - r0, m)
         row_sums.append(AShare(xa.sum(axis=1, dtype=np.uint64), xb.sum(axis=1, dtype=np.uint64)))
         if reveal == "pairs":
-            z = local_matmul(xa, pa + pb) + local_matmul(xb, pa)
-            picked.append(_reshare(p, z))
+            # one resharing of the local product terms, verified in the malicious setting
+            picked.append(matmul(p, AShare(xa, xb), AShare(pa, pb)))
     rows = AShare(np.concatenate([r.a for r in row_sums]), np.concatenate([r.b for r in row_sums]))
     if reveal == "count":
         return _count(p, _sum(rows))

@@ -141,24 +141,60 @@ def _key_any(p: Party, ka: list[AShare], kb: list[PreparedRight], rows: slice) -
     pairs are local matrix products of the per-record bit matrices (:func:`_key_bits`),
     computed modulo 2^8 only (they are at most 64), and tested for zero on 7 bits
     (:func:`eq0_terms`) without a full-width resharing; an OR tree over the keys and a
-    bit injection follow.
+    bit injection follow. In the malicious setting the products are reshared and checked
+    and the zero test is a checked equality (:func:`_key_zero_checked`).
     """
-    terms = []
-    for la, rb in zip(ka, kb, strict=True):
-        lft = AShare(la.a[rows], la.b[rows])
-        ip = rb.matmul(np.concatenate([lft.a, lft.b], axis=1))
-        # the bottom half of the prepared right side is the first components x_i
-        ones = rb.b[KEY_BITS:].sum(axis=0)
-        hd = np.add.outer(lft.a.sum(axis=1), ones) - (ip << np.uint64(1))
-        terms.append(hd.reshape(-1))
-    nm = len(terms[0])
-    e = eq0_terms(p, np.concatenate(terms), HD_BITS)
-    parts = [e[j * nm : (j + 1) * nm] for j in range(len(terms))]
+    if p.checks.enabled:
+        e = _key_zero_checked(p, ka, kb, rows)
+        nm = len(e) // len(ka)
+    else:
+        terms = []
+        for la, rb in zip(ka, kb, strict=True):
+            lft = AShare(la.a[rows], la.b[rows])
+            ip = rb.matmul(np.concatenate([lft.a, lft.b], axis=1))
+            # the bottom half of the prepared right side is the first components x_i
+            ones = rb.b[KEY_BITS:].sum(axis=0)
+            hd = np.add.outer(lft.a.sum(axis=1), ones) - (ip << np.uint64(1))
+            terms.append(hd.reshape(-1))
+        nm = len(terms[0])
+        e = eq0_terms(p, np.concatenate(terms), HD_BITS)
+    parts = [e[j * nm : (j + 1) * nm] for j in range(len(ka))]
     nots = [q.invert(p.id) for q in parts]
     while len(nots) > 1:
         h = len(nots) // 2
         nots = and_bits_many(p, list(zip(nots[:h], nots[h : 2 * h], strict=True))) + nots[2 * h :]
     return b2a_bits(p, nots[0].invert(p.id))
+
+
+def _key_zero_checked(p: Party, ka: list[AShare], kb: list[PreparedRight], rows: slice) -> BitShare:
+    """:func:`_key_any`'s zero tests in the malicious setting (keys concatenated).
+
+    The inner products of the key bits are reshared (one round) and verified by
+    :func:`sharelake.mpc.arith.check_products` (modulo 2^8), the Hamming distances
+    |a| + |b| - 2<a, b> are then local, and their zero test is the checked equality
+    :func:`sharelake.mpc.compare.eq_public` on 7 bits, instead of the zero test on local
+    terms (:func:`eq0_terms`), whose swapped bytes no check covers.
+    """
+    lefts = [AShare(la.a[rows], la.b[rows]) for la in ka]
+    rights = [right_share(rb) for rb in kb]
+    terms = [rb.matmul(np.concatenate([x.a, x.b], axis=1)) for x, rb in zip(lefts, kb, strict=True)]
+    nb, m = terms[0].shape
+    ips = split(
+        reshare_sum(p, np.concatenate([t.reshape(-1) for t in terms]), checked=True),
+        [nb * m] * len(terms),
+    )
+    check_products(
+        p,
+        [(x, y, ip.reshape(nb, m)) for x, y, ip in zip(lefts, rights, ips, strict=True)],
+        bits=8,
+        check="match keys",
+    )
+    hds = []
+    for x, y, ip in zip(lefts, rights, ips, strict=True):
+        u, v = AShare(x.a.sum(axis=1), x.b.sum(axis=1)), AShare(y.a.sum(axis=0), y.b.sum(axis=0))
+        both = AShare(np.add.outer(u.a, v.a).reshape(-1), np.add.outer(u.b, v.b).reshape(-1))
+        hds.append(both - ip.scale(np.uint64(2)))
+    return eq_public(p, cat(hds), 0, bits=HD_BITS)
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,15 @@ def matmul(p: Party, x: AShare, y: AShare, *, bits: int = 64) -> AShare:
     return out
 
 
+def _expect_zero(p: Party, diff: AShare, check: str, what: str) -> None:
+    if open_arith(p, diff, check=check).any():
+        raise VerificationError(
+            f"P{p.id}: the '{check}' check of {what} failed: a resharing of local product "
+            f"terms was altered; the query aborts (session {p.chan.session})",
+            check=check,
+        )
+
+
 #: Rows (columns) a compressed product check keeps on each compressed side.
 SIDE = 41
 
@@ -243,14 +252,7 @@ def check_products(
         )
         off += size
         diffs.append((z - w).scale(shift).reshape(-1))
-    opened = open_arith(p, concat_a(diffs), check=check)
-    if opened.any():
-        raise VerificationError(
-            f"P{p.id}: the '{check}' check of {len(shapes)} matrix products failed: a "
-            f"resharing of local product terms was altered; the query aborts "
-            f"(session {p.chan.session})",
-            check=check,
-        )
+    _expect_zero(p, concat_a(diffs), check, f"{len(shapes)} matrix products")
 
 
 #: float64 holds integers below 2^53 exactly.
