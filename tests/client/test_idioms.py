@@ -238,7 +238,7 @@ def test_str_and_dt_accessors_are_refused_with_an_alternative() -> None:
     with pytest.raises(AttributeError, match=r"normalise the text before upload.*isin"):
         _ = t.region.str.lower()
     with pytest.raises(AttributeError, match=r"date ranges.*between.*before upload"):
-        _ = t.day.dt.year
+        _ = t.day.dt.day
 
 
 # ---- aggregation --------------------------------------------------------------------------

@@ -189,3 +189,31 @@ def test_division_floor_division_and_modulo_per_row_equal_pandas(lake: LocalClus
     want_r = (df.score / df.pid.where(df.pid != 0)).astype("float64")
     assert got.r.isna().tolist() == want_r.isna().tolist()
     assert np.allclose(got.r[want_r.notna()], want_r.dropna(), atol=2.0**-16, rtol=0)
+
+
+def test_year_month_and_quarter_of_a_date_column_equal_pandas(lake: LocalCluster) -> None:
+    days = pd.to_datetime(["2024-02-29", "1969-12-31", "1900-03-01", "2023-10-01", None])
+    df = pd.DataFrame({"pid": np.arange(5, dtype=np.int64), "day": days})
+    schema = [ColumnSpec("pid", "int", False), ColumnSpec("day", "date")]
+    policy = {
+        "min_group_size": K,
+        "analysts": ["analyst"],
+        "columns": {"pid": "reveal", "day": "reveal"},
+    }
+    with sharelake.connect(lake.consortium_path, "ngo_a") as s:
+        s.upload(df, "idiom_days", schema=schema, policy=policy, progress=False)
+    with sharelake.connect(lake.consortium_path, "analyst") as a:
+        t = a.table("idiom_days")
+        got = t.assign(y=t.day.dt.year, m=t.day.dt.month, q=t.day.dt.quarter)[
+            ["pid", "y", "m", "q"]
+        ]
+        res = got.collect()
+    want = pd.DataFrame(
+        {
+            "pid": df.pid,
+            "y": df.day.dt.year.astype("Int64"),
+            "m": df.day.dt.month.astype("Int64"),
+            "q": df.day.dt.quarter.astype("Int64"),
+        }
+    )
+    frame_equal(res, want, by=["pid"])

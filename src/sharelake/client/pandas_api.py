@@ -309,7 +309,7 @@ _DT_OTHER = (
 )
 _DT_ALTERNATIVES = _table(
     {
-        _DT_ROWS: "year month quarter day",
+        _DT_ROWS: "day",
         _DT_OTHER: """
             as_unit ceil date day_name day_of_week day_of_year dayofweek dayofyear
             days_in_month daysinmonth floor freq hour is_leap_year is_month_end
@@ -327,7 +327,11 @@ _SUPPORTED: dict[Kind, Mapping[str, str]] = {
     "Series": _S_SUPPORTED,
     "GroupBy": _G_SUPPORTED,
     "str": {},
-    "dt": {},
+    "dt": {
+        "year": "t.day.dt.year, inside MPC (years 1850 to 2149; other dates missing)",
+        "month": "t.day.dt.month, inside MPC",
+        "quarter": "t.day.dt.quarter, inside MPC",
+    },
 }
 _ALTERNATIVES: dict[Kind, Mapping[str, str]] = {
     "DataFrame": _DF_ALTERNATIVES,

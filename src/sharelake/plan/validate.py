@@ -53,7 +53,7 @@ MAX_LIT_SHIFT = 1074
 LINK_MODES: tuple[str, ...] = ("exact", "fuzzy", "hybrid", "probabilistic")
 LINK_REVEALS: tuple[str, ...] = ("pairs", "own", "count")
 
-_UNARY_FNS = ("not", "is_null")
+_UNARY_FNS = ("not", "is_null", "dt_year", "dt_month", "dt_quarter")
 _BINARY_FNS = ("+", "-", "*", "/", "//", "%", "<", "<=", ">", ">=", "==", "!=", "&", "|")
 
 # op -> (required fields besides "op", fields that may be null)

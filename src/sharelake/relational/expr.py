@@ -264,13 +264,47 @@ class Expr:
         )
 
     @property
-    def dt(self) -> NoReturn:
-        """pandas' ``.dt`` parts are refused: compare with date ranges instead."""
+    def dt(self) -> DateAccessor:
+        """pandas' ``.dt`` on a date column: ``year``, ``month``, ``quarter`` inside MPC
+        (:mod:`sharelake.relational.dates`); other parts are refused with an alternative.
+
+        Examples
+        --------
+        >>> to_json(col("day").dt.year)
+        {'fn': 'dt_year', 'args': [{'col': 'day'}]}
+        """
+        return DateAccessor(self)
+
+
+DATE_PARTS = ("year", "month", "quarter")
+
+
+class DateAccessor:
+    """``x.dt``: the calendar parts computed inside MPC."""
+
+    def __init__(self, operand: Expr) -> None:
+        self._operand = operand
+
+    @property
+    def year(self) -> DatePartOf:
+        return DatePartOf("year", self._operand)
+
+    @property
+    def month(self) -> DatePartOf:
+        return DatePartOf("month", self._operand)
+
+    @property
+    def quarter(self) -> DatePartOf:
+        return DatePartOf("quarter", self._operand)
+
+    def __getattr__(self, name: str) -> NoReturn:
+        if name.startswith("_"):
+            raise AttributeError(name)
         raise AttributeError(
-            "'.dt' parts (year, month, day) are not supported inside MPC yet: filter with "
-            "date ranges, t.day.between(datetime.date(2023, 1, 1), datetime.date(2023, 12, "
-            "31)), or add the part as its own column before upload (df['year'] = "
-            "df.day.dt.year)"
+            f"'.dt.{name}' is not computed inside MPC (only .dt.year, .dt.month and "
+            ".dt.quarter): filter with date ranges, t.day.between(datetime.date(2023, 1, 1), "
+            f"datetime.date(2023, 12, 31)), or add the part as its own column before upload "
+            f"(df['{name}'] = df.day.dt.{name})"
         )
 
 
@@ -356,6 +390,15 @@ class Scaled(Expr):
     operand: Expr
     num: int
     shift: int
+
+
+@dataclass(frozen=True, eq=False)
+class DatePartOf(Expr):
+    """``operand.dt.<part>`` of a date expression: an integer (year, month 1-12,
+    quarter 1-4), missing outside the years of :mod:`sharelake.relational.dates`."""
+
+    part: str
+    operand: Expr
 
 
 @dataclass(frozen=True, eq=False)
@@ -488,6 +531,12 @@ def eval_secret(p: Party, t: SecretTable, e: Expr) -> tuple[AShare, AShare | Non
     if isinstance(e, Not):
         v, nl = eval_secret(p, t, e.operand)
         return _one(p, n) - v, nl
+    if isinstance(e, DatePartOf):
+        from .dates import date_part
+
+        v, nl = eval_secret(p, t, e.operand)
+        part, bad = date_part(p, v, e.part)  # type: ignore[arg-type]  # checked in from_json
+        return part, _opt_or(p, nl, bad)
     if isinstance(e, Divide):
         from ..mpc.divide import divide
 
@@ -562,6 +611,12 @@ def eval_plain(df: pd.DataFrame, e: Expr) -> tuple[np.ndarray[Any, Any], np.ndar
     if isinstance(e, Not):
         v, nl = eval_plain(df, e.operand)
         return 1 - v, nl
+    if isinstance(e, DatePartOf):
+        from .dates import date_part_plain
+
+        v, nl = eval_plain(df, e.operand)
+        part, bad = date_part_plain(v, e.part)  # type: ignore[arg-type]
+        return part, nl | bad
     if isinstance(e, Divide):
         x, xn = eval_plain(df, e.left)
         y, yn = eval_plain(df, e.right)
@@ -654,6 +709,8 @@ def to_json(e: Expr) -> dict[str, Any]:
         return {"fn": "not", "args": [to_json(e.operand)]}
     if isinstance(e, IsNull):
         return {"fn": "is_null", "args": [to_json(e.operand)]}
+    if isinstance(e, DatePartOf):
+        return {"fn": f"dt_{e.part}", "args": [to_json(e.operand)]}
     if isinstance(e, When):
         return {"fn": "when", "args": [to_json(e.cond), to_json(e.then), to_json(e.other)]}
     if isinstance(e, BinOp):
@@ -695,6 +752,8 @@ def from_json(d: Any) -> Expr:
         fn, args = d["fn"], [from_json(a) for a in d["args"]]
         if fn in _FN_NAMES and len(args) == 1:
             return _FN_NAMES[fn](args[0])
+        if isinstance(fn, str) and fn.startswith("dt_") and fn[3:] in DATE_PARTS and len(args) == 1:
+            return DatePartOf(fn[3:], args[0])
         if fn == "when" and len(args) == 3:
             return When(args[0], args[1], args[2])
         for op in _BINOPS:
@@ -712,7 +771,7 @@ def columns_of(e: Expr) -> set[str]:
         return set()
     if isinstance(e, Scaled):
         return columns_of(e.operand)
-    if isinstance(e, Not | IsNull):
+    if isinstance(e, Not | IsNull | DatePartOf):
         return columns_of(e.operand)
     if isinstance(e, When):
         return columns_of(e.cond) | columns_of(e.then) | columns_of(e.other)

@@ -54,6 +54,7 @@ from .expr import (
     BinOp,
     BinOpName,
     Col,
+    DatePartOf,
     Divide,
     Expr,
     FixedLit,
@@ -316,6 +317,8 @@ def _bind(e: Expr, spec_of: Callable[[str], ColumnSpec]) -> Expr:
         return Not(_bind(e.operand, spec_of))
     if isinstance(e, IsNull):
         return IsNull(_bind(e.operand, spec_of))
+    if isinstance(e, DatePartOf):
+        return DatePartOf(e.part, _bind(e.operand, spec_of))
     if isinstance(e, When):
         cond = _bind(e.cond, spec_of)
         then, other = e.then, e.other

@@ -28,6 +28,7 @@ from .expr import (
     QUOTIENT_FRAC_BITS,
     BinOp,
     Col,
+    DatePartOf,
     Divide,
     Expr,
     FixedLit,
@@ -324,6 +325,9 @@ def infer_spec(t: SecretTable, e: Expr, name: str) -> ColumnSpec:
         if {a.kind, b.kind} <= _NUMERIC:
             return ColumnSpec(name, "int")
         raise TypeError(f"when(...) branches of kinds {a.kind} and {b.kind} do not mix")
+    if isinstance(e, DatePartOf):
+        _expect(infer_spec(t, e.operand, name), {"date"}, f".dt.{e.part}")
+        return ColumnSpec(name, "int")
     if isinstance(e, Divide):
         a, b = infer_spec(t, e.left, name), infer_spec(t, e.right, name)
         for s in (a, b):
