@@ -10,15 +10,25 @@ import pytest
 
 from sharelake.monitoring.demo import run_demo
 
-# three node processes over mutual TLS (a few minutes: the k-list linkage; 20 minutes at a
-# load average of 30 on two cores)
+# three node processes over mutual TLS. `make test` runs the demo with exact keys (about a
+# minute); the default k-list fuzzy linkage inside MPC takes a few minutes (20 at a load
+# average of 30 on two cores) and runs in `make test-slow` (tests/e2e/test_link.py covers
+# k-list linkage over three nodes in `make test`).
 pytestmark = [pytest.mark.tls, pytest.mark.timeout(3600)]
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("key", id="key"),
+        pytest.param("fuzzy", id="fuzzy", marks=pytest.mark.slow),
+    ],
+)
+def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
     out = tmp_path_factory.mktemp("demo")
-    summary = run_demo(out, scale=0.15, seed=5, progress=False, log=lambda _: None)
+    summary = run_demo(
+        out, scale=0.15, seed=5, progress=False, log=lambda _: None, linkage=request.param
+    )
     doc = json.loads(Path(summary["report_json"]).read_text("utf-8"))
     return {"summary": summary, "doc": doc, "out": out}
 
@@ -55,6 +65,8 @@ def test_the_released_overlap_table_equals_the_plaintext(demo) -> None:  # type:
     assert all(p["released"] == p["plaintext"] for p in f["patterns"])
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("demo", ["fuzzy"], indirect=True)
 def test_the_overlap_counts_the_persons_of_the_k_list_linkage_inside_mpc(demo) -> None:  # type: ignore[no-untyped-def]
     doc = demo["doc"]
     assert doc["meta"]["linkage"] == "fuzzy"
