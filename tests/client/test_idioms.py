@@ -235,7 +235,7 @@ def test_a_division_by_the_constant_zero_or_a_fractional_floor_divisor_is_refuse
 
 def test_str_and_dt_accessors_are_refused_with_an_alternative() -> None:
     t = people()
-    with pytest.raises(AttributeError, match=r"normalise the text before upload.*isin"):
+    with pytest.raises(AttributeError, match=r"normalise the column when you upload.*isin"):
         _ = t.region.str.lower()
     with pytest.raises(AttributeError, match=r"date ranges.*between.*before upload"):
         _ = t.day.dt.day

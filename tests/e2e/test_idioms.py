@@ -217,3 +217,28 @@ def test_year_month_and_quarter_of_a_date_column_equal_pandas(lake: LocalCluster
         }
     )
     frame_equal(res, want, by=["pid"])
+
+
+def test_startswith_and_contains_of_a_string_column_equal_pandas(lake: LocalCluster) -> None:
+    names = ["Amsterdam", "Edam", "北京市", "", None, "Rotterdam-Zuid"]
+    df = pd.DataFrame(
+        {"pid": np.arange(6, dtype=np.int64), "name": pd.array(names, dtype="string")}
+    )
+    schema = [ColumnSpec("pid", "int", False), ColumnSpec("name", "string", max_len=16)]
+    policy = {
+        "min_group_size": K,
+        "analysts": ["analyst"],
+        "columns": {"pid": "reveal", "name": "reveal"},
+    }
+    with sharelake.connect(lake.consortium_path, "ngo_a") as s:
+        s.upload(df, "idiom_names", schema=schema, policy=policy, progress=False)
+    with sharelake.connect(lake.consortium_path, "analyst") as a:
+        t = a.table("idiom_names")
+        got = t.assign(s=t.name.str.startswith("Am"), c=t.name.str.contains("dam"))[
+            ["pid", "s", "c"]
+        ]
+        res = got.collect()
+    want = pd.DataFrame(
+        {"pid": df.pid, "s": df.name.str.startswith("Am"), "c": df.name.str.contains("dam")}
+    )
+    frame_equal(res, want, by=["pid"])

@@ -290,7 +290,7 @@ _STR_OTHER = (
 )
 _STR_ALTERNATIVES = _table(
     {
-        _STR_ROWS: "lower upper strip startswith contains len",
+        _STR_ROWS: "lower upper strip len",
         _STR_OTHER: """
             capitalize casefold cat center count decode encode endswith extract extractall
             find findall fullmatch get get_dummies index isalnum isalpha isascii isdecimal
@@ -326,7 +326,10 @@ _SUPPORTED: dict[Kind, Mapping[str, str]] = {
     "DataFrame": _DF_SUPPORTED,
     "Series": _S_SUPPORTED,
     "GroupBy": _G_SUPPORTED,
-    "str": {},
+    "str": {
+        "startswith": "t.name.str.startswith('Ams'), inside MPC on the secret bytes",
+        "contains": "t.name.str.contains('dam', regex=False), inside MPC on the secret bytes",
+    },
     "dt": {
         "year": "t.day.dt.year, inside MPC (years 1850 to 2149; other dates missing)",
         "month": "t.day.dt.month, inside MPC",

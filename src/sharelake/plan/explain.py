@@ -41,6 +41,9 @@ def _expr_text(e: tree.Expr, outer: int) -> str:
         return f"{_expr_text(args[0], 6)} is missing"
     if fn.startswith("dt_"):
         return f"{fn[3:]} of {_expr_text(args[0], 6)}"
+    if fn.startswith("str_"):
+        verb = "starts with" if fn == "str_startswith" else "contains"
+        return f"{_expr_text(args[0], 6)} {verb} {_expr_text(args[1], 6)}"
     if fn == "when":
         c, t, o = (_expr_text(a, 0) for a in args)
         return f"({t} if {c} else {o})"

@@ -54,7 +54,24 @@ LINK_MODES: tuple[str, ...] = ("exact", "fuzzy", "hybrid", "probabilistic")
 LINK_REVEALS: tuple[str, ...] = ("pairs", "own", "count")
 
 _UNARY_FNS = ("not", "is_null", "dt_year", "dt_month", "dt_quarter")
-_BINARY_FNS = ("+", "-", "*", "/", "//", "%", "<", "<=", ">", ">=", "==", "!=", "&", "|")
+_BINARY_FNS = (
+    "+",
+    "-",
+    "*",
+    "/",
+    "//",
+    "%",
+    "str_startswith",
+    "str_contains",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "==",
+    "!=",
+    "&",
+    "|",
+)
 
 # op -> (required fields besides "op", fields that may be null)
 OPS: dict[str, tuple[frozenset[str], frozenset[str]]] = {

@@ -254,14 +254,17 @@ class Expr:
         return self._bin("%", o, swap=True)
 
     @property
-    def str(self) -> NoReturn:
-        """pandas' ``.str`` methods are refused: strings are secret bytes here."""
-        raise AttributeError(
-            "'.str' methods are not supported on secret strings: normalise the text before "
-            "upload (df[c] = df[c].str.lower().str.strip() in pandas, then upload), and "
-            "match whole values with == or isin; prefixes and substrings cannot be "
-            "searched (docs/pandas.md)"
-        )
+    def str(self) -> StrAccessor:
+        """pandas' ``.str`` on a string column: ``startswith(const)`` and
+        ``contains(const, regex=False)`` inside MPC (:mod:`sharelake.relational.strings`);
+        ``lower``/``upper``/``strip`` are refused with the upload step that does them.
+
+        Examples
+        --------
+        >>> to_json(col("name").str.startswith("Ams"))["fn"]
+        'str_startswith'
+        """
+        return StrAccessor(self)
 
     @property
     def dt(self) -> DateAccessor:
@@ -274,6 +277,76 @@ class Expr:
         {'fn': 'dt_year', 'args': [{'col': 'day'}]}
         """
         return DateAccessor(self)
+
+
+STR_TESTS = ("startswith", "contains")
+_REGEX_CHARS = set(".^$*+?{}[]\\|()")
+
+
+class StrAccessor:
+    """``x.str``: prefix and substring tests of secret strings."""
+
+    def __init__(self, operand: Expr) -> None:
+        self._operand = operand
+
+    def startswith(self, pat: str) -> StrMatch:
+        """1 where the string starts with the constant ``pat`` (missing stays missing)."""
+        return StrMatch("startswith", self._operand, _pattern(pat))
+
+    def contains(
+        self, pat: str, case: bool = True, flags: int = 0, na: Any = None, regex: bool = True
+    ) -> StrMatch:
+        """1 where the string contains the constant ``pat`` (bytes, case-sensitive).
+
+        pandas reads ``pat`` as a regular expression by default: a ``pat`` with regex
+        characters needs ``regex=False`` (it is matched literally); ``case=False``,
+        ``flags`` and ``na`` are refused.
+        """
+        if not case or flags or na is not None:
+            raise TypeError(
+                "str.contains runs inside MPC on the exact bytes: case=False, flags and na "
+                "are not supported (normalise the case before upload)"
+            )
+        if regex and set(pat) & _REGEX_CHARS:
+            raise TypeError(
+                f"str.contains({pat!r}): regular expressions are not run inside MPC; pass "
+                "regex=False to match the text literally"
+            )
+        return StrMatch("contains", self._operand, _pattern(pat))
+
+    def _normalise(self, name: str) -> NoReturn:
+        raise AttributeError(
+            f"'.str.{name}()' is not computed on secret strings: normalise the column when "
+            f"you upload it (in pandas: df[c] = df[c].str.{name}(), then session.upload(df, "
+            "...); the upload preview lists values that differ only in case or spaces), "
+            "then compare whole values with == or isin"
+        )
+
+    def lower(self) -> NoReturn:
+        self._normalise("lower")
+
+    def upper(self) -> NoReturn:
+        self._normalise("upper")
+
+    def strip(self) -> NoReturn:
+        self._normalise("strip")
+
+    def __getattr__(self, name: str) -> NoReturn:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise AttributeError(
+            f"'.str.{name}' is not computed on secret strings (only .str.startswith and "
+            ".str.contains): add the derived column before upload, or match whole values "
+            "with == or isin (docs/pandas.md)"
+        )
+
+
+def _pattern(pat: Any) -> str:
+    if not isinstance(pat, str):
+        raise TypeError(f"a .str test needs a text constant, not {pat!r}")
+    if "\x00" in pat:
+        raise ValueError("a .str test constant cannot hold a NUL character")
+    return pat
 
 
 DATE_PARTS = ("year", "month", "quarter")
@@ -390,6 +463,16 @@ class Scaled(Expr):
     operand: Expr
     num: int
     shift: int
+
+
+@dataclass(frozen=True, eq=False)
+class StrMatch(Expr):
+    """``operand.str.startswith(pattern)`` / ``.str.contains(pattern)``: 0/1, missing
+    where the string is missing; the operand must be a string column (its bytes)."""
+
+    test: str
+    operand: Expr
+    pattern: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -531,6 +614,21 @@ def eval_secret(p: Party, t: SecretTable, e: Expr) -> tuple[AShare, AShare | Non
     if isinstance(e, Not):
         v, nl = eval_secret(p, t, e.operand)
         return _one(p, n) - v, nl
+    if isinstance(e, StrMatch):
+        from .strings import match_text
+
+        if not isinstance(e.operand, Col) or t[e.operand.name].text is None:
+            raise TypeError(f".str.{e.test} needs a string column, not a computed value")
+        column = t[e.operand.name]
+        assert column.text is not None and column.spec.max_len is not None
+        got = match_text(
+            p,
+            column.text,
+            column.spec.max_len,
+            e.pattern.encode(),
+            e.test,  # type: ignore[arg-type]
+        )
+        return got, column.null
     if isinstance(e, DatePartOf):
         from .dates import date_part
 
@@ -611,6 +709,18 @@ def eval_plain(df: pd.DataFrame, e: Expr) -> tuple[np.ndarray[Any, Any], np.ndar
     if isinstance(e, Not):
         v, nl = eval_plain(df, e.operand)
         return 1 - v, nl
+    if isinstance(e, StrMatch):
+        from .strings import match_plain
+
+        assert isinstance(e.operand, Col)
+        texts: list[str | None] = [
+            None if pd.isna(v) else str(v) for v in df[e.operand.name].tolist()
+        ]
+        hits = match_plain(texts, e.pattern, e.test)  # type: ignore[arg-type]
+        return (
+            np.array([int(bool(h)) for h in hits], dtype=np.int64),
+            np.array([h is None for h in hits], dtype=bool),
+        )
     if isinstance(e, DatePartOf):
         from .dates import date_part_plain
 
@@ -711,6 +821,8 @@ def to_json(e: Expr) -> dict[str, Any]:
         return {"fn": "is_null", "args": [to_json(e.operand)]}
     if isinstance(e, DatePartOf):
         return {"fn": f"dt_{e.part}", "args": [to_json(e.operand)]}
+    if isinstance(e, StrMatch):
+        return {"fn": f"str_{e.test}", "args": [to_json(e.operand), literal_json(e.pattern)]}
     if isinstance(e, When):
         return {"fn": "when", "args": [to_json(e.cond), to_json(e.then), to_json(e.other)]}
     if isinstance(e, BinOp):
@@ -754,6 +866,11 @@ def from_json(d: Any) -> Expr:
             return _FN_NAMES[fn](args[0])
         if isinstance(fn, str) and fn.startswith("dt_") and fn[3:] in DATE_PARTS and len(args) == 1:
             return DatePartOf(fn[3:], args[0])
+        if isinstance(fn, str) and fn.startswith("str_") and fn[4:] in STR_TESTS and len(args) == 2:
+            pat = args[1]
+            if not isinstance(pat, Lit) or not isinstance(pat.value, str):
+                raise ValueError(f"{fn} needs a text constant as its second argument")
+            return StrMatch(fn[4:], args[0], pat.value)
         if fn == "when" and len(args) == 3:
             return When(args[0], args[1], args[2])
         for op in _BINOPS:
@@ -771,7 +888,7 @@ def columns_of(e: Expr) -> set[str]:
         return set()
     if isinstance(e, Scaled):
         return columns_of(e.operand)
-    if isinstance(e, Not | IsNull | DatePartOf):
+    if isinstance(e, Not | IsNull | DatePartOf | StrMatch):
         return columns_of(e.operand)
     if isinstance(e, When):
         return columns_of(e.cond) | columns_of(e.then) | columns_of(e.other)

@@ -63,6 +63,7 @@ from .expr import (
     Lit,
     Not,
     Scaled,
+    StrMatch,
     When,
     columns_of,
 )
@@ -319,6 +320,8 @@ def _bind(e: Expr, spec_of: Callable[[str], ColumnSpec]) -> Expr:
         return IsNull(_bind(e.operand, spec_of))
     if isinstance(e, DatePartOf):
         return DatePartOf(e.part, _bind(e.operand, spec_of))
+    if isinstance(e, StrMatch):
+        return e  # the text constant stays text: it is matched against the bytes
     if isinstance(e, When):
         cond = _bind(e.cond, spec_of)
         then, other = e.then, e.other

@@ -37,6 +37,7 @@ from .expr import (
     Lit,
     Not,
     Scaled,
+    StrMatch,
     When,
     eval_secret,
 )
@@ -328,6 +329,9 @@ def infer_spec(t: SecretTable, e: Expr, name: str) -> ColumnSpec:
     if isinstance(e, DatePartOf):
         _expect(infer_spec(t, e.operand, name), {"date"}, f".dt.{e.part}")
         return ColumnSpec(name, "int")
+    if isinstance(e, StrMatch):
+        _expect(infer_spec(t, e.operand, name), {"string"}, f".str.{e.test}")
+        return ColumnSpec(name, "bool")
     if isinstance(e, Divide):
         a, b = infer_spec(t, e.left, name), infer_spec(t, e.right, name)
         for s in (a, b):
