@@ -80,12 +80,18 @@ def _edge_rows(t: EncodedPeople, rows: list[int]) -> EncodedPeople:
 
 
 @pytest.mark.parametrize(
-    ("weights", "window", "n", "seed"),
-    [("trained", 3, 16, 31), ("low", 2, 14, 32), ("no_tf", 1, 12, 33)],
+    ("weights", "window", "n", "seed", "security"),
+    [
+        ("trained", 3, 16, 31, "malicious"),
+        ("low", 2, 14, 32, "malicious"),
+        ("no_tf", 1, 12, 33, "malicious"),
+        ("low", 3, 16, 34, "semi-honest"),  # the scorer's payload on 32-bit words
+    ],
 )
 def test_blocked_fellegi_sunter_linkage_gives_the_same_links_as_its_plaintext_twin(
-    weights: str, window: int, n: int, seed: int
+    monkeypatch: pytest.MonkeyPatch, weights: str, window: int, n: int, seed: int, security: str
 ) -> None:
+    monkeypatch.setenv("SHARELAKE_SECURITY", security)
     s = make_hard_lists(n, overlap=0.6, seed=seed)
     a = _edge_rows(encode_people(s.left, seed=1), [0, 1])
     b = encode_people(s.right.iloc[: n - 2], seed=2)
@@ -172,9 +178,11 @@ def _same_keys(t: EncodedPeople) -> EncodedPeople:
         ("window_longer_than_the_union", 4, 3, 20),
     ],
 )
+@pytest.mark.parametrize("security", ["malicious", "semi-honest"])
 def test_fellegi_sunter_blocking_of_edge_lists_links_as_the_plaintext_twin(
-    case: str, n: int, m: int, window: int
+    monkeypatch: pytest.MonkeyPatch, case: str, n: int, m: int, window: int, security: str
 ) -> None:
+    monkeypatch.setenv("SHARELAKE_SECURITY", security)
     s = make_hard_lists(max(n, m, 1), overlap=1.0, seed=57)
     a = encode_people(s.left.iloc[:n], seed=1)
     b = encode_people(s.right.iloc[:m], seed=2)

@@ -101,12 +101,6 @@ def _cat_rows(x: AShare, y: AShare) -> AShare:
     return AShare(np.concatenate([x.a, y.a]), np.concatenate([x.b, y.b]))
 
 
-def _columns_of(x: AShare) -> list[AShare]:
-    """A 2-D sharing as its 1-D columns (contiguous copies)."""
-    at, bt = np.ascontiguousarray(x.a.T), np.ascontiguousarray(x.b.T)
-    return [AShare(at[j], bt[j]) for j in range(at.shape[0])]
-
-
 def _stack_cols(cols: Sequence[AShare | BShare]) -> AShare:
     return AShare(np.stack([c.a for c in cols], axis=1), np.stack([c.b for c in cols], axis=1))
 
@@ -322,9 +316,9 @@ def _payload(p: Party, tables: Sequence[SharedPeople], prm: FuzzyParams) -> dict
     wd = widths(prm)
     counts = [name_counts(p, t, prm, wd) for t in tables]
     return {
-        "given": _columns_of(_cat([t.matrices["given"] for t in tables])),
-        "family": _columns_of(_cat([t.matrices["family"] for t in tables])),
-        "dob_ext": _columns_of(_cat([_dob_ext(t) for t in tables])),
+        "given": [_cat([t.matrices["given"] for t in tables])],
+        "family": [_cat([t.matrices["family"] for t in tables])],
+        "dob_ext": [_cat([_dob_ext(t) for t in tables])],
         "given_count": [_cat([c["given"] for c in counts])],
         "family_count": [_cat([c["family"] for c in counts])],
     }
@@ -337,7 +331,7 @@ def _fs_payload(p: Party, tables: Sequence[SharedPeople], fs: FSScoring) -> dict
     term-frequency units over the union of the lists."""
     out = {f"c:{c}": [_cat([t.columns[c] for t in tables])] for c in WINDOW_COLUMNS}
     for m in WINDOW_MATRICES:
-        out[f"m:{m}"] = _columns_of(_cat([t.matrices[m] for t in tables]))
+        out[f"m:{m}"] = [_cat([t.matrices[m] for t in tables])]
     if fs.weights.tf:
         toks = {c: _cat([t.columns[c] for t in tables]) for c in ("tok_given", "tok_family")}
         tg, tf = fs_tf_units(p, SharedPeople(toks, {}), [], fs.cfg)
@@ -408,6 +402,15 @@ def link_lists(
             payload[key] = [_cat([t.columns[key] for t in tables])]
     names = list(payload)
     flat = [c for name in names for c in payload[name]]
+    # the Fellegi-Sunter scorer reads its inputs modulo 2^32 only (every product is
+    # reshared on 32 bits): they travel as 32-bit words at the semi-honest level
+    scorer = [nm for nm in names if fs is not None and nm[:2] in ("c:", "m:", "tf")]
+    narrow: set[int] = set()
+    off = 0
+    for name in names:
+        if name in scorer:
+            narrow.update(range(off, off + len(payload[name])))
+        off += len(payload[name])
     slot_idx, slot_ok = _slots(nn, w)
     in_range = np.concatenate([np.arange(nn) + d < nn for d in range(1, w + 1)])
     fwd_idx, bwd_idx = slot_idx[:, :w].reshape(-1), slot_idx[:, w:].reshape(-1)
@@ -417,7 +420,12 @@ def link_lists(
     trees: list[Tree] = []  # pass-major, r-minor
     for key in keys:
         srt = sort_undoable(
-            p, [_cat([t.columns[key] for t in tables])], flat, signed=False, bits=64
+            p,
+            [_cat([t.columns[key] for t in tables])],
+            flat,
+            signed=False,
+            bits=64,
+            narrow=narrow,
         )
         moved: dict[str, AShare] = {}
         off = 0
@@ -426,7 +434,7 @@ def link_lists(
             off += len(payload[name])
             if name == "list":
                 moved.update({f"list{j}": c for j, c in enumerate(cols)})  # type: ignore[misc]
-            elif len(cols) > 1 or name.startswith("m:"):
+            elif len(cols) > 1:
                 moved[name] = _stack_cols(cols)
             else:
                 (single,) = cols

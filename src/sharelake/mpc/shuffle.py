@@ -35,7 +35,7 @@ perturb the values it forwards (additive errors are not detected here; see SECUR
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,12 +141,24 @@ def apply_public_perm(cols: Sequence[Share], perm: Perm) -> list[Share]:
     return out
 
 
-def shuffle(p: Party, cols: Sequence[Share], *, plan: ShufflePlan | None = None) -> list[Share]:
-    """Permute all ``cols`` (1-D, equal length, any mix of kinds) by one secret permutation.
+def shuffle(
+    p: Party,
+    cols: Sequence[Share],
+    *,
+    plan: ShufflePlan | None = None,
+    narrow: Collection[int] = (),
+) -> list[Share]:
+    """Permute all ``cols`` (equal length, any mix of kinds) by one secret permutation.
 
     Without ``plan`` a fresh permutation is drawn; with it, the plan's permutation is
     applied (row j of the output is row ``pi(j)`` of the input, pi unknown to every
     party). Three rounds; 4 words per element and column in total, at most 2 per party.
+
+    A column may be 2-D (n, k): its k values per row travel together (no copies into
+    separate columns). ``narrow``: indices of arithmetic columns needed modulo 2^32
+    only; at the semi-honest level they travel as 32-bit words (half the bytes) and come
+    back correct modulo 2^32 (higher bits arbitrary). At the malicious level they travel
+    as every arithmetic column (checked; the full 64 bits come back).
     """
     n = _check(cols)
     if plan is None:
@@ -155,14 +167,16 @@ def shuffle(p: Party, cols: Sequence[Share], *, plan: ShufflePlan | None = None)
         raise ValueError(f"shuffle plan is for {plan.n} rows, columns have {n}")
     seq = [(j, plan.perms[j]) for j in plan.passes]
     with p.measure("shuffle"):
-        return _run(p, cols, n, seq)
+        return _run(p, cols, n, seq, narrow)
 
 
-def unshuffle(p: Party, cols: Sequence[Share], plan: ShufflePlan) -> list[Share]:
+def unshuffle(
+    p: Party, cols: Sequence[Share], plan: ShufflePlan, *, narrow: Collection[int] = ()
+) -> list[Share]:
     """Undo :func:`shuffle` under ``plan``: apply the inverse secret permutation.
 
     The passes run in reverse order, each with the inverse of its permutation. Same
-    cost as :func:`shuffle`.
+    cost as :func:`shuffle` (and the same 2-D columns and ``narrow`` option).
     """
     n = _check(cols)
     if plan.n != n:
@@ -172,7 +186,7 @@ def unshuffle(p: Party, cols: Sequence[Share], plan: ShufflePlan) -> list[Share]
         perm = plan.perms[j]
         seq.append((j, None if perm is None else invert_perm(perm)))
     with p.measure("unshuffle"):
-        return _run(p, cols, n, seq)
+        return _run(p, cols, n, seq, narrow)
 
 
 # ---- the protocol ------------------------------------------------------------------------
@@ -181,11 +195,15 @@ def unshuffle(p: Party, cols: Sequence[Share], plan: ShufflePlan) -> list[Share]
 def _check(cols: Sequence[Share]) -> int:
     if not cols:
         raise ValueError("shuffle needs at least one column")
-    n = len(cols[0])
+    n = int(cols[0].a.shape[0])
     for c in cols:
-        if c.a.ndim != 1 or len(c) != n:
-            raise ValueError("shuffle columns must be 1-D and of equal length")
+        if c.a.ndim not in (1, 2) or c.a.shape[0] != n:
+            raise ValueError("shuffle columns must be 1-D or 2-D and of equal length")
     return n
+
+
+def _width(c: Share) -> int:
+    return 1 if c.a.ndim == 1 else int(c.a.shape[1])
 
 
 def _pair_prg(p: Party, j: int) -> Prg:
@@ -196,57 +214,157 @@ def _pair_prg(p: Party, j: int) -> Prg:
 @dataclass(frozen=True)
 class _Layout:
     """Rows of the matrix a shuffle moves: ``kw`` Z_2^128 values (low words in rows
-    [0, kw), high words in [kw, 2 kw)), then ``ka`` Z_2^64 rows, then XOR-shared rows."""
+    [0, kw), high words in [kw, 2 kw)), then ``ka`` Z_2^64 rows, then ``kn`` rows of two
+    Z_2^32 lanes each (narrow arithmetic columns), then XOR-shared rows."""
 
     kw: int
     ka: int
+    kn: int = 0
 
     @property
     def arith_end(self) -> int:
         return 2 * self.kw + self.ka
 
+    @property
+    def narrow_end(self) -> int:
+        return self.arith_end + self.kn
+
 
 def _add(dst: Arr, src: Arr, lay: _Layout) -> None:
-    """dst += src (+ with carry on wide rows, ^ on boolean rows), in place."""
-    w, e = lay.kw, lay.arith_end
+    """dst += src (+ with carry on wide rows, lane-wise on narrow rows, ^ on boolean
+    rows), in place."""
+    w, e, f = lay.kw, lay.arith_end, lay.narrow_end
     if w:
         add_wide(dst[:w], dst[w : 2 * w], src[:w], src[w : 2 * w])
     dst[2 * w : e] += src[2 * w : e]
-    dst[e:] ^= src[e:]
+    if f > e:
+        lanes = dst[e:f].view(np.uint32)
+        lanes += src[e:f].view(np.uint32)
+    dst[f:] ^= src[f:]
 
 
 def _sub(dst: Arr, src: Arr, lay: _Layout) -> None:
-    """dst -= src (- with borrow on wide rows, ^ on boolean rows), in place."""
-    w, e = lay.kw, lay.arith_end
+    """dst -= src (- with borrow on wide rows, lane-wise on narrow rows, ^ on boolean
+    rows), in place."""
+    w, e, f = lay.kw, lay.arith_end, lay.narrow_end
     if w:
         sub_wide(dst[:w], dst[w : 2 * w], src[:w], src[w : 2 * w])
     dst[2 * w : e] -= src[2 * w : e]
-    dst[e:] ^= src[e:]
+    if f > e:
+        lanes = dst[e:f].view(np.uint32)
+        lanes -= src[e:f].view(np.uint32)
+    dst[f:] ^= src[f:]
 
 
 def _malicious(p: Party) -> bool:
     return p.checks.enabled
 
 
+def _semi_honest(
+    p: Party,
+    cols: Sequence[Share],
+    n: int,
+    seq: list[tuple[int, Perm | None]],
+    narrow: Collection[int],
+) -> list[Share]:
+    """The columns as one matrix per component (2-D columns as k rows, narrow columns
+    as 32-bit lanes, two to a row), through the passes, and back."""
+    arith = [i for i, c in enumerate(cols) if isinstance(c, AShare) and i not in narrow]
+    thin = [i for i, c in enumerate(cols) if isinstance(c, AShare) and i in narrow]
+    boolean = [i for i, c in enumerate(cols) if not isinstance(c, AShare)]
+    ka = sum(_width(cols[i]) for i in arith)
+    lanes = sum(_width(cols[i]) for i in thin)
+    kn = (lanes + 1) // 2
+    kb = sum(_width(cols[i]) for i in boolean)
+    rows = ka + kn + kb
+    mats = [np.empty((rows, n), dtype=np.uint64) for _ in range(2)]
+    where: dict[int, int] = {}
+    for m, comp in zip(mats, ("a", "b"), strict=True):
+        r = 0
+        for i in arith:
+            k = _width(cols[i])
+            m[r : r + k] = getattr(cols[i], comp).reshape(n, k).T
+            where[i] = r
+            r += k
+        lane32 = m[ka : ka + kn].view(np.uint32).reshape(kn, n, 2)
+        if lanes % 2:
+            lane32[kn - 1, :, 1] = 0
+        q = 0
+        for i in thin:
+            k = _width(cols[i])
+            x = getattr(cols[i], comp).reshape(n, k)
+            for j in range(k):  # lane q: row q // 2, half q % 2
+                lane32[(q + j) // 2, :, (q + j) % 2] = x[:, j]
+            where[i] = q
+            q += k
+        r = ka + kn
+        for i in boolean:
+            k = _width(cols[i])
+            m[r : r + k] = getattr(cols[i], comp).reshape(n, k).T
+            where[i] = r
+            r += k
+    a, b = _passes(p, mats[0], mats[1], n, seq, _Layout(0, ka, kn))
+    out: list[Share] = []
+    for i, c in enumerate(cols):
+        k = _width(c)
+        if i in thin:
+            q = where[i]
+            got = []
+            for res in (a, b):
+                lane32 = res[ka : ka + kn].view(np.uint32).reshape(kn, n, 2)
+                v = np.empty((n, k), dtype=np.uint64)
+                for j in range(k):
+                    v[:, j] = lane32[(q + j) // 2, :, (q + j) % 2]
+                got.append(v)
+        else:
+            r = where[i]
+            got = [np.ascontiguousarray(res[r : r + k].T) for res in (a, b)]
+        ga, gb = (g.reshape(c.a.shape) for g in got)
+        out.append(AShare(ga, gb) if isinstance(c, AShare) else BShare(ga, gb))
+    return out
+
+
 def _run(
-    p: Party, cols: Sequence[Share], n: int, seq: list[tuple[int, Perm | None]]
+    p: Party,
+    cols: Sequence[Share],
+    n: int,
+    seq: list[tuple[int, Perm | None]],
+    narrow: Collection[int] = (),
 ) -> list[Share]:
     """Pass the columns through the pairs ``seq`` = [(j, pi_j at this party or None)].
 
     Against a malicious party (``p.security == "malicious"``, the default) the columns
-    travel with MAC tags and the output is checked (:mod:`.shuffle_check`).
+    travel with MAC tags and the output is checked (:mod:`.shuffle_check`); 2-D columns
+    go as their 1-D columns and ``narrow`` is ignored (every arithmetic column is checked
+    on its 64 bits).
     """
+    if not _malicious(p) or n == 0:
+        return _semi_honest(p, cols, n, seq, frozenset(narrow))
+    if any(c.a.ndim == 2 for c in cols):
+        flat: list[Share] = []
+        for c in cols:
+            if c.a.ndim == 1:
+                flat.append(c)
+                continue
+            kind = AShare if isinstance(c, AShare) else BShare
+            flat += [kind(c.a[:, j], c.b[:, j]) for j in range(c.a.shape[1])]
+        moved = _run(p, flat, n, seq)
+        out: list[Share] = []
+        off = 0
+        for c in cols:
+            k = _width(c)
+            part = moved[off : off + k]
+            off += k
+            if c.a.ndim == 1:
+                out.append(part[0])
+                continue
+            ga = np.stack([x.a for x in part], axis=1)
+            gb = np.stack([x.b for x in part], axis=1)
+            out.append(AShare(ga, gb) if isinstance(c, AShare) else BShare(ga, gb))
+        return out
     arith = [i for i, c in enumerate(cols) if isinstance(c, AShare)]
     boolean = [i for i, c in enumerate(cols) if not isinstance(c, AShare)]
     k = len(cols)
-    if not _malicious(p) or n == 0:
-        rows_a = [cols[i].a for i in arith + boolean]
-        rows_b = [cols[i].b for i in arith + boolean]
-        a, b = _passes(p, rows_a, rows_b, n, seq, _Layout(0, len(arith)))
-        out: dict[int, Share] = {}
-        for r, i in enumerate(arith + boolean):
-            out[i] = AShare(a[r], b[r]) if r < len(arith) else BShare(a[r], b[r])
-        return [out[i] for i in range(k)]
 
     keys = shuffle_check.draw_keys(p, len(arith), len(boolean))
     m_arith, m_bool = shuffle_check.tags(
@@ -281,8 +399,8 @@ def _run(
 
 def _passes(
     p: Party,
-    rows_a: Sequence[Arr],
-    rows_b: Sequence[Arr],
+    rows_a: Sequence[Arr] | Arr,
+    rows_b: Sequence[Arr] | Arr,
     n: int,
     seq: list[tuple[int, Perm | None]],
     lay: _Layout,
@@ -295,7 +413,7 @@ def _passes(
     half: Arr | None = None
     if p.id == j0:
         half = np.array(rows_a, dtype=np.uint64).reshape(shape)
-        _add(half, np.array(rows_b, dtype=np.uint64).reshape(shape), lay)
+        _add(half, np.asarray(rows_b, dtype=np.uint64).reshape(shape), lay)
     elif p.id == (j0 + 1) % 3:
         half = np.array(rows_b, dtype=np.uint64).reshape(shape)
 

@@ -22,7 +22,7 @@ the low ``bits`` bits (nothing leaks either way).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -142,6 +142,7 @@ def sort_undoable(
     bits: int | Sequence[int] = 64,
     extra: BShare | None = None,
     blocks: Sequence[int] | None = None,
+    narrow: Collection[int] = (),
 ) -> Sorted:
     """:func:`sort` (ascending), also returning what :func:`unsort` needs.
 
@@ -152,6 +153,9 @@ def sort_undoable(
     each on its own, in the same rounds: the shuffle is block-diagonal, the row index
     counts within the block (so it is narrower), and the result keeps every block in
     its rows. K independent sorts of this kind cost fewer rounds than K calls.
+    Payload columns may be 2-D (n, k: k values a row travel together); ``narrow``:
+    indices of arithmetic payload columns needed modulo 2^32 only (half the bytes at
+    the semi-honest level; see :func:`~sharelake.mpc.shuffle.shuffle`).
     LEAKAGE: as :func:`sort` (the opened comparison outcomes depend on the shuffle only);
     the block sizes are public.
     """
@@ -161,9 +165,12 @@ def sort_undoable(
     wid = _per_key(bits, k, "bits")
     if any(not 1 <= w <= 64 for w in wid):
         raise ValueError("sort: key widths must be between 1 and 64 bits")
-    for c in [*keys, *payload]:
+    for c in keys:
         if c.a.ndim != 1 or len(c) != n:
             raise ValueError("sort columns must be 1-D and of equal length")
+    for c in payload:
+        if c.a.ndim not in (1, 2) or c.a.shape[0] != n:
+            raise ValueError("sort payload columns must be 1-D or 2-D and of equal length")
     sizes = [n] if blocks is None else [int(b) for b in blocks]
     if any(b < 0 for b in sizes) or sum(sizes) != n:
         raise ValueError(f"sort: blocks {sizes} do not add up to {n} rows")
@@ -181,7 +188,7 @@ def sort_undoable(
             np.arange(n, dtype=np.intp),
         )
     with p.measure("sort"):
-        mixed = shuffle(p, [*keys, *payload, idx], plan=plan)
+        mixed = shuffle(p, [*keys, *payload, idx], plan=plan, narrow={k + i for i in narrow})
         fields: list[tuple[BShare, int]] = []
         for j in range(k):
             key = mixed[j]
@@ -200,15 +207,17 @@ def sort_undoable(
     return Sorted(out[:k], out[k:-1], word, plan, ranks)
 
 
-def unsort(p: Party, cols: Sequence[Share], s: Sorted) -> list[Share]:
+def unsort(
+    p: Party, cols: Sequence[Share], s: Sorted, *, narrow: Collection[int] = ()
+) -> list[Share]:
     """Columns in the sorted order of ``s`` back in the input order.
 
     The public ranks undo the local reordering, then :func:`~sharelake.mpc.shuffle.unshuffle`
-    undoes the secret shuffle (3 rounds, the cost of a shuffle). LEAKAGE: nothing; nothing
-    is opened.
+    undoes the secret shuffle (3 rounds, the cost of a shuffle). Columns may be 2-D;
+    ``narrow`` as in :func:`sort_undoable`. LEAKAGE: nothing; nothing is opened.
     """
     shuffled = apply_public_perm(cols, s.ranks)
-    return unshuffle(p, shuffled, s.plan)
+    return unshuffle(p, shuffled, s.plan, narrow=narrow)
 
 
 def sort(
