@@ -83,3 +83,32 @@ def test_a_result_without_suppressed_groups_has_no_note(cluster: LocalCluster) -
     assert df["n"].tolist() == [9, 6]  # north, south: sorted by key as pandas does
     assert df.attrs["suppressed_groups"] == 0 and df.attrs["notes"] == []
     assert "are suppressed" not in explained  # a row release suppresses nothing
+
+
+def test_groups_of_12_9_7_and_2_rows_are_released_with_secondary_suppression_not_refused(
+    cluster: LocalCluster,
+) -> None:
+    """At k = 5 the groups of 12, 9 and 7 rows and the table's public row count (30) would
+    give the group of 2 away (differencing), so the release at k is refused inside MPC;
+    the nodes then suppress the groups under 8 rows as well (secondary suppression)."""
+    regions = ["north"] * 12 + ["south"] * 9 + ["east"] * 7 + ["west"] * 2
+    df = pd.DataFrame(
+        {
+            "pid": range(len(regions)),
+            "region": pd.Categorical(regions),
+            "age": [18 + 7 * i % 60 for i in range(len(regions))],
+        }
+    )
+    with sharelake.connect(cluster.consortium_path, "ngo_a") as s:
+        s.upload(df, "secondary_cases", schema=SCHEMA, policy=POLICY, progress=False)
+    with sharelake.connect(cluster.consortium_path, "analyst") as a:
+        got = a.table("secondary_cases").groupby("region")["age"].sum().collect()
+    want = df[df.region.isin(["north", "south"])].groupby("region", observed=True)["age"].sum()
+    assert got["region"].astype(str).tolist() == ["north", "south"]
+    assert got["age"].tolist() == want.tolist()
+    assert got.attrs["suppressed_groups"] == 2 and got.attrs["min_rows"] == 8
+    assert (
+        "fewer than 8 rows was suppressed in this result (secondary suppression)"
+        in (got.attrs["notes"][-1])
+    )
+    assert got.attrs["notes"][0].startswith("2 groups were suppressed")

@@ -176,3 +176,40 @@ def test_aggregates_over_joins_distinct_or_head_have_no_cells() -> None:
         is None
     )
     assert release_cells(tree.from_json(pn.make_plan(pn.scan("a")))) is None
+
+
+def _sizes_frame(sizes: list[int]) -> pd.DataFrame:
+    region = np.repeat(np.arange(len(sizes)), sizes)
+    ages = pd.array([20 + i % 50 for i in range(len(region))], dtype="Int64")
+    return pd.DataFrame({"region": region, "age": ages})
+
+
+def body_secondary(p: Party, t: dict[str, Any], new: dict[str, Any], least: int) -> bool:
+    return small_atoms(p, unpack_table(t), Cells.from_dict(new), [], 5, min_rows=least)
+
+
+def test_groups_of_12_9_7_2_are_refused_at_k_and_pass_once_the_7_is_suppressed_too() -> None:
+    frame = _sizes_frame([12, 9, 7, 2])
+    # at k = 5 the groups 12, 9 and 7 with the public row count 30 give the 2 away
+    assert small_atoms_plain(frame, BY_REGION, [], 5) is True
+    assert secure(frame, SPECS, BY_REGION, [], 5) is True
+    inputs = table_inputs({"t": (frame, SPECS)})
+    for least, bad in ((7, True), (8, False), (13, True)):  # 13: no group would be shown
+        assert small_atoms_plain(frame, BY_REGION, [], 5, min_rows=least) is bad, least
+        args = [{"t": x["t"], "new": BY_REGION.to_dict(), "least": least} for x in inputs]
+        out = run_parties(body_secondary, args)
+        assert out[0] == out[1] == out[2] == bad, least
+
+
+def test_a_secondary_threshold_never_turns_a_single_group_refusal_into_a_release() -> None:
+    frame = _sizes_frame([29, 1])
+    all_but_one = Cells("t", (_lit("!=", "region", 1),), ())
+    for least in (5, 8, 10, 30):
+        assert small_atoms_plain(frame, all_but_one, [], 5, min_rows=least) is True
+    empty = Cells("t", (_lit(">", "region", 5),), (REGION,))  # no kept row: nothing to hide
+    assert small_atoms_plain(frame, empty, [], 5, min_rows=8) is False
+    inputs = table_inputs({"t": (frame, SPECS)})
+    for cells, bad in ((all_but_one, True), (empty, False)):  # the same in MPC
+        args = [{"t": x["t"], "new": cells.to_dict(), "least": 8} for x in inputs]
+        out = run_parties(body_secondary, args)
+        assert out[0] == out[1] == out[2] == bad

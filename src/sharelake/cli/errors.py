@@ -8,21 +8,6 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 
-from ..client.errors import (
-    NodeAuthError,
-    NodeNotFoundError,
-    NodePolicyError,
-    NodeUnavailableError,
-    UnknownTableError,
-)
-from ..consortium.keys import KeyFileError
-from ..consortium.members import ConsortiumConfigError, PurposeError
-from ..errors import (
-    AuthenticationError,
-    InputValidationError,
-    PeerError,
-)
-
 __all__ = ["fail", "next_step"]
 
 _SCHEMA = (
@@ -41,6 +26,18 @@ def next_step(exc: BaseException) -> str | None:
     >>> step.startswith("correct the file where the message says (rows are counted from 1")
     True
     """
+    # imported here: `sharelake --help` loads typer and rich only (cli/__init__.py)
+    from ..client.errors import (
+        NodeAuthError,
+        NodeNotFoundError,
+        NodePolicyError,
+        NodeUnavailableError,
+        UnknownTableError,
+    )
+    from ..consortium.keys import KeyFileError
+    from ..consortium.members import ConsortiumConfigError, PurposeError
+    from ..errors import AuthenticationError, InputValidationError, PeerError
+
     text = str(exc)
     if isinstance(exc, InputValidationError):
         if "replace" in text or "nothing was sent" in text.lower():

@@ -231,6 +231,8 @@ def rebuild_columns(bundles: Sequence[bytes], *, names: Sequence[str] = NODE_NAM
         data[spec.name] = _typed(spec, values, null, text).reset_index(drop=True)
     df = pd.DataFrame(data, index=pd.RangeIndex(rows))
     df.attrs["suppressed_groups"] = int(meta.get("suppressed", 0) or 0)
+    if meta.get("min_rows") is not None:  # secondary suppression (node.governance.protect)
+        df.attrs["min_rows"] = int(meta["min_rows"])
     cost = query_cost(metas, names)
     if cost is not None:
         df.attrs["cost"] = cost
@@ -291,6 +293,7 @@ def rebuild(
     df = _finish_quantiles(df, quantile_divisors(plan))
     df = finish_moments(df, moment_names(plan))
     suppressed = int(df.attrs.get("suppressed_groups", 0))
+    min_rows = df.attrs.get("min_rows")
     cost = df.attrs.get("cost")
     keys = _top_groupby(plan)
     if keys and len(df) and all(k in df.columns for k in keys):
@@ -298,7 +301,9 @@ def rebuild(
     if columns is not None and sorted(columns) == sorted(df.columns):
         df = df[list(columns)]
     df.attrs["suppressed_groups"] = suppressed
-    df.attrs["notes"] = suppression_notes(suppressed)
+    if min_rows is not None:
+        df.attrs["min_rows"] = min_rows
+    df.attrs["notes"] = suppression_notes(suppressed, min_rows=min_rows)
     for note in df.attrs["notes"]:
         log.info("%s", note)
     if cost is not None:
@@ -307,7 +312,10 @@ def rebuild(
 
 
 def suppression_notes(
-    suppressed: int, policies: Mapping[str, tuple[int, int]] | None = None
+    suppressed: int,
+    policies: Mapping[str, tuple[int, int]] | None = None,
+    *,
+    min_rows: int | None = None,
 ) -> list[str]:
     """What an analyst should know of the suppressed groups of a result (a list of notes).
 
@@ -327,6 +335,18 @@ def suppression_notes(
     """
     if suppressed <= 0:
         return []
+    notes = _k_notes(suppressed, policies)
+    if min_rows is not None:
+        notes.append(
+            f"To keep the size of a smaller suppressed group from being worked out (from the "
+            f"table's public row count and the earlier releases: differencing), every group "
+            f"with fewer than {min_rows} rows was suppressed in this result (secondary "
+            "suppression), not only those under the minimum group size."
+        )
+    return notes
+
+
+def _k_notes(suppressed: int, policies: Mapping[str, tuple[int, int]] | None) -> list[str]:
     groups = "1 group was" if suppressed == 1 else f"{suppressed} groups were"
     if not policies:
         return [

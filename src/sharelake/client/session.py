@@ -694,7 +694,9 @@ class Session:
                 return
             k = info.policy.get("min_group_size", DEFAULT_MIN_GROUP_SIZE)
             policies[name] = (int(k), int(info.policy_version))
-        df.attrs["notes"] = suppression_notes(int(df.attrs["suppressed_groups"]), policies)
+        df.attrs["notes"] = suppression_notes(
+            int(df.attrs["suppressed_groups"]), policies, min_rows=df.attrs.get("min_rows")
+        )
         df.attrs["suppression_policies"] = {
             t: {"min_group_size": k, "policy_version": v} for t, (k, v) in policies.items()
         }

@@ -143,9 +143,22 @@ def cell_labels(p: Party, table: SecretTable, cells: Cells, seed: str) -> tuple[
     return kept, label
 
 
-def small_atoms(p: Party, table: SecretTable, new: Cells, earlier: Sequence[Cells], k: int) -> bool:
+def small_atoms(
+    p: Party,
+    table: SecretTable,
+    new: Cells,
+    earlier: Sequence[Cells],
+    k: int,
+    *,
+    min_rows: int | None = None,
+) -> bool:
     """Whether releasing ``new`` after ``earlier`` (all over ``table``) would leave an
     atom of 1 to k-1 rows (see the module docstring). Opens one bit.
+
+    ``min_rows`` (secondary suppression, above ``k``): the new release keeps only its
+    groups of at least ``min_rows`` rows; the answer is then also True when that leaves
+    no group of the new release while it has kept rows (nothing would be released: the
+    caller refuses rather than suppress every group). The same one bit is opened.
 
     Parameters
     ----------
@@ -175,8 +188,11 @@ def small_atoms(p: Party, table: SecretTable, new: Cells, earlier: Sequence[Cell
     offsets = _odd_constants(f"{seed}/blocks", m)
     blocks = concat_a([lab.add_public(offsets[j], p.id) for j, lab in enumerate(kept_labels)])
     sizes = group_sizes(p, blocks, blocks=[n] * m)
-    bits = min(64, max(n, k).bit_length() + 2)
-    small = b2a_bits(p, lt_public(p, sizes, k, bits=bits))
+    top = k if min_rows is None else max(k, min_rows)
+    bits = min(64, max(n, top).bit_length() + 2)
+    least = np.full(m * n, k, dtype=np.int64)
+    least[(m - 1) * n :] = top  # the new release's own threshold (k, or a secondary one)
+    small = b2a_bits(p, lt_public(p, sizes, least, bits=bits))
     big = _ones(p, m * n) - small
     released = mul(p, big, concat_a(kept_labels))  # the row's released cell label, or 0
     weights = _odd_constants(f"{seed}/atoms", m)
@@ -188,18 +204,46 @@ def small_atoms(p: Party, table: SecretTable, new: Cells, earlier: Sequence[Cell
     atom_sizes = group_sizes(p, atom)
     tiny = b2a_bits(p, lt_public(p, atom_sizes, k, bits=bits))
     total = AShare(tiny.a.sum(keepdims=True), tiny.b.sum(keepdims=True))
-    none = b2a_bits(p, eq_public(p, total, 0, bits=bits))
-    return not bool(open_arith(p, none)[0])
+    if min_rows is None:
+        none = b2a_bits(p, eq_public(p, total, 0, bits=bits))
+        return not bool(open_arith(p, none)[0])
+    # secondary suppression: also "bad" when the new release keeps rows but no group
+    kept_new, _ = labelled[-1]
+    (shown,) = mul_many(p, [(AShare(big.a[(m - 1) * n :], big.b[(m - 1) * n :]), kept_new)])
+    counts = concat_a(
+        [
+            total,
+            AShare(shown.a.sum(keepdims=True), shown.b.sum(keepdims=True)),
+            AShare(kept_new.a.sum(keepdims=True), kept_new.b.sum(keepdims=True)),
+        ]
+    )
+    zero = b2a_bits(p, eq_public(p, counts, 0, bits=bits))  # no tiny atom, none shown, none kept
+    no_tiny = AShare(zero.a[:1], zero.b[:1])
+    some_shown = _ones(p, 1) - AShare(zero.a[1:2], zero.b[1:2])
+    none_kept = AShare(zero.a[2:3], zero.b[2:3])  # exclusive with some_shown
+    ok = mul(p, no_tiny, some_shown + none_kept)
+    return not bool(open_arith(p, ok)[0])
 
 
-def small_atoms_plain(df: pd.DataFrame, new: Cells, earlier: Sequence[Cells], k: int) -> bool:
+def small_atoms_plain(
+    df: pd.DataFrame,
+    new: Cells,
+    earlier: Sequence[Cells],
+    k: int,
+    *,
+    min_rows: int | None = None,
+) -> bool:
     """The plaintext twin of :func:`small_atoms` over a pandas frame (for tests and
-    checks): whether some atom of the released cells has 1 to k-1 rows."""
+    checks): whether some atom of the released cells has 1 to k-1 rows (with
+    ``min_rows``: or the new release would show no group of its kept rows)."""
     n = len(df)
     if n == 0 or k <= 1:
         return False
     labels: list[np.ndarray] = []
-    for c in [*earlier, new]:
+    releases = [*earlier, new]
+    shown = kept_any = False
+    for j, c in enumerate(releases):
+        least = max(k, min_rows) if (min_rows is not None and j == len(releases) - 1) else k
         pred = c.predicate()
         kept = (
             np.ones(n, dtype=bool)
@@ -215,7 +259,11 @@ def small_atoms_plain(df: pd.DataFrame, new: Cells, earlier: Sequence[Cells], k:
             lab = lab + "|" + s
         lab = lab.where(kept, "")
         size = lab.map(lab[kept].value_counts()).fillna(0).to_numpy()
-        labels.append(np.where(kept & (size >= k), lab.to_numpy(), ""))
+        labels.append(np.where(kept & (size >= least), lab.to_numpy(), ""))
+        shown, kept_any = bool((kept & (size >= least)).any()), bool(kept.any())
     atom = pd.Series(["/".join(t) for t in zip(*labels, strict=True)])
     counts = atom.value_counts()
-    return bool(((counts > 0) & (counts < k)).any())
+    tiny = bool(((counts > 0) & (counts < k)).any())
+    if min_rows is None:
+        return tiny
+    return tiny or (kept_any and not shown)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Mapping
@@ -70,6 +71,22 @@ from .authz import AuthorizationError
 from .consistency import ReleaseHistoryError, check_release_history
 
 __all__ = ["Admission", "Governance", "check_upload_policy"]
+
+
+def secondary_thresholds(k: int) -> tuple[int, ...]:
+    """The group sizes secondary suppression tries above ``k`` (public; at most two).
+
+    Examples
+    --------
+    >>> secondary_thresholds(5)
+    (8, 10)
+    >>> secondary_thresholds(1)
+    ()
+    """
+    if k <= 1:
+        return ()
+    return tuple(sorted({t for t in (math.ceil(1.5 * k), 2 * k) if t > k}))
+
 
 log = logging.getLogger(__name__)
 
@@ -508,10 +525,21 @@ class Governance:
 
     def protect(
         self, p: Party, adm: Admission, result: SecretTable, tables: Mapping[str, SecretTable]
-    ) -> tuple[SecretTable, int]:
+    ) -> tuple[SecretTable, int, int | None]:
         """Inside the session: the differencing check, then k-suppression of an aggregate.
 
-        Returns the table to release and the number of suppressed groups (opened).
+        Returns the table to release, the number of suppressed groups (opened) and the
+        group size below which groups were suppressed when it is above k (secondary
+        suppression), else None.
+
+        Secondary suppression: when the release at k would leave a small atom (typically
+        groups of 12, 9 and 7 rows released beside a suppressed group of 2, whose size the
+        table's public row count then gives away), the check is tried again with the new
+        release keeping only its groups of at least each of :func:`secondary_thresholds`
+        rows; the first that leaves no small atom and still shows a group is used (every
+        group below it is suppressed), else the release is refused as before. Each try
+        opens one more bit. The record of released cells stays the one at k (more cells
+        than were shown: later checks are stricter, never looser).
 
         Raises
         ------
@@ -522,7 +550,7 @@ class Governance:
         """
         k = adm.verdict.releases.min_group_size
         if adm.count_col is None or k is None:
-            return result, 0
+            return result, 0, None
         if adm.noise is not None:
             # differential privacy instead of the exact differencing check: noise drawn
             # by every node on its own, then groups suppressed on their noisy counts
@@ -531,7 +559,8 @@ class Governance:
             suppressed = int(open_arith(p, gone)[0])
             if adm.hidden:
                 kept = kept.select([c for c in kept.names if c != HIDDEN_COUNT])
-            return kept, suppressed
+            return kept, suppressed, None
+        least: int | None = None
         if adm.rows is not None and adm.verdict.decision == "allow":
             # In the same order at every node, and the same list (else a clean refusal).
             tv = adm.versions.get(adm.rows.table, 0)
@@ -543,7 +572,12 @@ class Governance:
                 raise
             # every atom of the released cells (with the public row count) has 0 or >= k
             # rows, checked inside MPC; one bit is opened
-            small = small_atoms(p, tables[adm.rows.table], adm.rows, earlier, k)
+            table = tables[adm.rows.table]
+            small = small_atoms(p, table, adm.rows, earlier, k)
+            for higher in secondary_thresholds(k) if small else ():
+                if not small_atoms(p, table, adm.rows, earlier, k, min_rows=higher):
+                    small, least = False, higher
+                    break
             try:
                 DifferencingGuard.refuse(adm.rows, small, len(earlier), k)
             except DifferencingError as exc:
@@ -551,11 +585,13 @@ class Governance:
                 raise AuthorizationError(str(exc)) from None
         # No count exceeds the total number of input rows (a public bound).
         bound = sum(t.n for t in tables.values())
-        kept, gone = suppress_small_groups(p, result, adm.count_col, k, max_count=bound)
+        kept, gone = suppress_small_groups(
+            p, result, adm.count_col, k if least is None else least, max_count=bound
+        )
         suppressed = int(open_arith(p, gone)[0])
         if adm.hidden:
             kept = kept.select([c for c in kept.names if c != HIDDEN_COUNT])
-        return kept, suppressed
+        return kept, suppressed, least
 
     def _audit_refusal(self, adm: Admission, exc: Exception) -> None:
         self.audit.append(
@@ -567,7 +603,9 @@ class Governance:
             purpose=adm.purpose,
         )
 
-    def released(self, adm: Admission, rows: int, suppressed: int) -> None:
+    def released(
+        self, adm: Admission, rows: int, suppressed: int, min_rows: int | None = None
+    ) -> None:
         """Record a release: audit (what, to whom, row counts), budget, row set."""
         rel = adm.verdict.releases
         detail = (
@@ -575,6 +613,8 @@ class Governance:
             if rel.kind == "aggregate"
             else rel.text()
         )
+        if min_rows is not None:
+            detail += f" (secondary suppression: groups under {min_rows} rows)"
         if adm.noise is not None:
             detail += f"; noise: epsilon {adm.noise.epsilon:g} over table {adm.noise.table!r}"
         self.audit.append(

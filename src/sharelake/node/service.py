@@ -280,11 +280,11 @@ class _Node:
             check_tables(chan, loaded)  # the same table versions everywhere, before any protocol
             p = Party.setup(chan, security=self.consortium.security)
             result = execute(p, adm.plan, tables.__getitem__)
-            result, suppressed = self.gov.protect(p, adm, result, tables)
+            result, suppressed, least = self.gov.protect(p, adm, result, tables)
             released = release_rows(p, result, ordered=tree.ordered(plan))
             # audit the release, then show the peers this node's signed chain head (and
             # keep theirs): a log cut short or rewritten later no longer matches them
-            self.gov.released(adm, released.meta["rows"], suppressed)
+            self.gov.released(adm, released.meta["rows"], suppressed, least)
             self.gov.exchange_heads(p)
             chan.flush()
             dog.check()
@@ -300,6 +300,8 @@ class _Node:
             loaded.clear()
         log.info("query released", extra={"rows": int(released.meta["rows"])})
         released.meta["suppressed"] = suppressed
+        if least is not None:
+            released.meta["min_rows"] = least  # secondary suppression (governance.protect)
         released.meta["cost"] = query_cost(chan.stats, time.perf_counter() - t0)
         self.metrics.query_released(released.meta["cost"])
         return encode_bundle(released.meta, released.arrays)
