@@ -191,32 +191,37 @@ def test_division_floor_division_and_modulo_per_row_equal_pandas(lake: LocalClus
     assert np.allclose(got.r[want_r.notna()], want_r.dropna(), atol=2.0**-16, rtol=0)
 
 
-def test_year_month_and_quarter_of_a_date_column_equal_pandas(lake: LocalCluster) -> None:
+def test_date_parts_and_round_of_a_decimal_equal_pandas(lake: LocalCluster) -> None:
     days = pd.to_datetime(["2024-02-29", "1969-12-31", "1900-03-01", "2023-10-01", None])
-    df = pd.DataFrame({"pid": np.arange(5, dtype=np.int64), "day": days})
-    schema = [ColumnSpec("pid", "int", False), ColumnSpec("day", "date")]
+    x = pd.array([0.125, -2.5, 3.375, None, 7.0625], dtype="Float64")
+    df = pd.DataFrame({"pid": np.arange(5, dtype=np.int64), "day": days, "x": x})
+    schema = [ColumnSpec("pid", "int", False), ColumnSpec("day", "date"), ColumnSpec("x", "fixed")]
     policy = {
         "min_group_size": K,
         "analysts": ["analyst"],
-        "columns": {"pid": "reveal", "day": "reveal"},
+        "columns": {"pid": "reveal", "day": "reveal", "x": "reveal"},
     }
     with sharelake.connect(lake.consortium_path, "ngo_a") as s:
         s.upload(df, "idiom_days", schema=schema, policy=policy, progress=False)
     with sharelake.connect(lake.consortium_path, "analyst") as a:
         t = a.table("idiom_days")
-        got = t.assign(y=t.day.dt.year, m=t.day.dt.month, q=t.day.dt.quarter)[
-            ["pid", "y", "m", "q"]
-        ]
-        res = got.collect()
+        got = t.assign(
+            y=t.day.dt.year, m=t.day.dt.month, q=t.day.dt.quarter, r=t.x.round(2), r0=t.x.round()
+        )[["pid", "y", "m", "q", "r", "r0"]]
+        res = got.collect().sort_values("pid").reset_index(drop=True)
     want = pd.DataFrame(
         {
             "pid": df.pid,
             "y": df.day.dt.year.astype("Int64"),
             "m": df.day.dt.month.astype("Int64"),
             "q": df.day.dt.quarter.astype("Int64"),
+            "r0": df.x.round(0).astype("float64"),
         }
     )
-    frame_equal(res, want, by=["pid"])
+    frame_equal(res.drop(columns="r"), want, by=["pid"])
+    r = df.x.round(2).astype("float64")  # 0.12, -2.5, 3.38, NA, 7.06 (ties to even)
+    assert res.r.isna().tolist() == r.isna().tolist()
+    assert np.all(np.abs(res.r[r.notna()].to_numpy(float) - r.dropna().to_numpy()) < 2.0**-16)
 
 
 def test_startswith_and_contains_of_a_string_column_equal_pandas(lake: LocalCluster) -> None:

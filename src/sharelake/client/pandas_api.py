@@ -126,6 +126,7 @@ _DF_ALTERNATIVES = _table(
         "drop_duplicates(subset) keeps the first row of each value": "duplicated",
         "per column in a mask: t[t.x.isna()], t[t.x.isin([...])]": "isna isnull notna notnull isin",
         "per column inside assign: t.assign(x=t.x.abs()), t.x.clip(lower, upper)": "abs clip",
+        "per column inside assign: t.assign(x=t.x.round(2))": "round",
         "when(cond, a, b) inside assign (sharelake.relational.expr.when)": "where mask replace",
         "concat([t1, t2]) (sharelake.client.concat)": "append",
         "mask and project: t[t.a > 0][['a', 'b']] (names, not labels)": "filter select",
@@ -139,7 +140,7 @@ _DF_ALTERNATIVES = _table(
         _CMP: "eq ne lt le gt ge",
         _NO_STAT: """
             prod product sem skew kurt kurtosis mode corr corrwith cov all any pow rpow dot
-            round mad
+            mad
         """,
         _ORDER: """
             cumsum cummax cummin cumprod diff shift pct_change rank rolling expanding ewm
@@ -175,6 +176,7 @@ _S_SUPPORTED = {
     "isnull": "as isna",
     "notna": "null flags",
     "notnull": "as notna",
+    "round": "t.x.round(n) inside MPC (ties to even, n from 0 to 6)",
     "str": "see the .str table",
 }
 
@@ -216,7 +218,7 @@ _S_ALTERNATIVES = _table(
         _CMP: "eq ne lt le gt ge",
         _NO_STAT: """
             prod product sem skew kurt kurtosis mode corr cov autocorr all any pow rpow dot
-            round mad
+            mad
         """,
         _ORDER: """
             cumsum cummax cummin cumprod diff shift pct_change rank rolling expanding ewm

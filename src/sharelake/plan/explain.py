@@ -41,6 +41,8 @@ def _expr_text(e: tree.Expr, outer: int) -> str:
         return f"{_expr_text(args[0], 6)} is missing"
     if fn.startswith("dt_"):
         return f"{fn[3:]} of {_expr_text(args[0], 6)}"
+    if fn == "round":
+        return f"{_expr_text(args[0], 6)} rounded to {_expr_text(args[1], 6)} decimals"
     if fn.startswith("str_"):
         verb = "starts with" if fn == "str_startswith" else "contains"
         return f"{_expr_text(args[0], 6)} {verb} {_expr_text(args[1], 6)}"

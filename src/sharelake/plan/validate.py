@@ -63,6 +63,7 @@ _BINARY_FNS = (
     "%",
     "str_startswith",
     "str_contains",
+    "round",
     "<",
     "<=",
     ">",

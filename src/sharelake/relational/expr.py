@@ -177,6 +177,23 @@ class Expr:
     def __neg__(self) -> BinOp:
         return BinOp("-", Lit(0), self)
 
+    def round(self, decimals: int = 0) -> RoundTo:
+        """pandas ``round(decimals)``: to the nearest multiple of ``10^-decimals``, ties
+        to even (numpy's rule), inside MPC. An integer column is unchanged; a decimal
+        result is that multiple truncated to the column's 2^-16 grid (within 2^-16).
+
+        Examples
+        --------
+        >>> to_json(col("x").round(2))
+        {'fn': 'round', 'args': [{'col': 'x'}, {'lit': 2}]}
+        """
+        if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 6:
+            raise ValueError(f"round(decimals): an integer from 0 to 6, not {decimals!r}")
+        return RoundTo(self, decimals)
+
+    def __round__(self, ndigits: int | None = None) -> RoundTo:
+        return self.round(ndigits or 0)
+
     def clip(self, lower: Any = None, upper: Any = None) -> Expr:
         """pandas ``clip``: values below ``lower`` become ``lower``, above ``upper`` ``upper``.
 
@@ -466,6 +483,17 @@ class Scaled(Expr):
 
 
 @dataclass(frozen=True, eq=False)
+class RoundTo(Expr):
+    """``operand.round(decimals)``: see :meth:`Expr.round`; on a fixed-point operand of
+    scale ``frac_bits`` (0: an integer, unchanged). ``frac_bits`` is set by
+    :func:`bind_literals`."""
+
+    operand: Expr
+    decimals: int
+    frac_bits: int = -1
+
+
+@dataclass(frozen=True, eq=False)
 class StrMatch(Expr):
     """``operand.str.startswith(pattern)`` / ``.str.contains(pattern)``: 0/1, missing
     where the string is missing; the operand must be a string column (its bytes)."""
@@ -614,6 +642,14 @@ def eval_secret(p: Party, t: SecretTable, e: Expr) -> tuple[AShare, AShare | Non
     if isinstance(e, Not):
         v, nl = eval_secret(p, t, e.operand)
         return _one(p, n) - v, nl
+    if isinstance(e, RoundTo):
+        from .rounding import round_fixed
+
+        v, nl = eval_secret(p, t, e.operand)
+        if e.frac_bits <= 0:
+            return v, nl
+        r, bad = round_fixed(p, v, e.frac_bits, e.decimals)
+        return r, _opt_or(p, nl, bad)
     if isinstance(e, StrMatch):
         from .strings import match_text
 
@@ -709,6 +745,14 @@ def eval_plain(df: pd.DataFrame, e: Expr) -> tuple[np.ndarray[Any, Any], np.ndar
     if isinstance(e, Not):
         v, nl = eval_plain(df, e.operand)
         return 1 - v, nl
+    if isinstance(e, RoundTo):
+        from .rounding import round_fixed_plain
+
+        v, nl = eval_plain(df, e.operand)
+        if e.frac_bits <= 0:
+            return v, nl
+        r, bad = round_fixed_plain(v, e.frac_bits, e.decimals)
+        return r, nl | bad
     if isinstance(e, StrMatch):
         from .strings import match_plain
 
@@ -823,6 +867,8 @@ def to_json(e: Expr) -> dict[str, Any]:
         return {"fn": f"dt_{e.part}", "args": [to_json(e.operand)]}
     if isinstance(e, StrMatch):
         return {"fn": f"str_{e.test}", "args": [to_json(e.operand), literal_json(e.pattern)]}
+    if isinstance(e, RoundTo):
+        return {"fn": "round", "args": [to_json(e.operand), literal_json(e.decimals)]}
     if isinstance(e, When):
         return {"fn": "when", "args": [to_json(e.cond), to_json(e.then), to_json(e.other)]}
     if isinstance(e, BinOp):
@@ -871,6 +917,11 @@ def from_json(d: Any) -> Expr:
             if not isinstance(pat, Lit) or not isinstance(pat.value, str):
                 raise ValueError(f"{fn} needs a text constant as its second argument")
             return StrMatch(fn[4:], args[0], pat.value)
+        if fn == "round" and len(args) == 2:
+            nd = args[1].value if isinstance(args[1], Lit) else None
+            if isinstance(nd, bool) or not isinstance(nd, int) or not 0 <= nd <= 6:
+                raise ValueError("round needs a number of decimals from 0 to 6")
+            return RoundTo(args[0], nd)
         if fn == "when" and len(args) == 3:
             return When(args[0], args[1], args[2])
         for op in _BINOPS:
@@ -888,7 +939,7 @@ def columns_of(e: Expr) -> set[str]:
         return set()
     if isinstance(e, Scaled):
         return columns_of(e.operand)
-    if isinstance(e, Not | IsNull | DatePartOf | StrMatch):
+    if isinstance(e, Not | IsNull | DatePartOf | StrMatch | RoundTo):
         return columns_of(e.operand)
     if isinstance(e, When):
         return columns_of(e.cond) | columns_of(e.then) | columns_of(e.other)

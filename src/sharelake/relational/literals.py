@@ -62,6 +62,7 @@ from .expr import (
     LabelLit,
     Lit,
     Not,
+    RoundTo,
     Scaled,
     StrMatch,
     When,
@@ -93,6 +94,8 @@ def _fixed_bits(e: Expr, spec_of: Callable[[str], ColumnSpec]) -> int | None:
         return _fixed_bits(e.operand, spec_of)
     if isinstance(e, Divide):
         return QUOTIENT_FRAC_BITS if e.op == "/" else None
+    if isinstance(e, RoundTo):
+        return _fixed_bits(e.operand, spec_of)
     if isinstance(e, BinOp) and e.op in ("+", "-", "*"):
         left = _fixed_bits(e.left, spec_of)
         return left if left is not None else _fixed_bits(e.right, spec_of)
@@ -322,6 +325,9 @@ def _bind(e: Expr, spec_of: Callable[[str], ColumnSpec]) -> Expr:
         return DatePartOf(e.part, _bind(e.operand, spec_of))
     if isinstance(e, StrMatch):
         return e  # the text constant stays text: it is matched against the bytes
+    if isinstance(e, RoundTo):
+        inner = _bind(e.operand, spec_of)
+        return RoundTo(inner, e.decimals, _fixed_bits(inner, spec_of) or 0)
     if isinstance(e, When):
         cond = _bind(e.cond, spec_of)
         then, other = e.then, e.other

@@ -36,6 +36,7 @@ from .expr import (
     LabelLit,
     Lit,
     Not,
+    RoundTo,
     Scaled,
     StrMatch,
     When,
@@ -329,6 +330,10 @@ def infer_spec(t: SecretTable, e: Expr, name: str) -> ColumnSpec:
     if isinstance(e, DatePartOf):
         _expect(infer_spec(t, e.operand, name), {"date"}, f".dt.{e.part}")
         return ColumnSpec(name, "int")
+    if isinstance(e, RoundTo):
+        inner = infer_spec(t, e.operand, name)
+        _expect(inner, {"int", "fixed", "bool"}, "round")
+        return inner
     if isinstance(e, StrMatch):
         _expect(infer_spec(t, e.operand, name), {"string"}, f".str.{e.test}")
         return ColumnSpec(name, "bool")
