@@ -207,6 +207,35 @@ def test_a_tampered_opening_inside_the_check_names_the_two_nodes_one_of_which_de
     assert res[0].suspects == (1, 2)  # P0 saw P1's copy disagree with P2's digest
 
 
+def test_a_node_that_saw_a_tampered_opening_sends_no_digest_of_its_check_values() -> None:
+    # with a wrong opened rho its check values would mix the error with the shares the
+    # cheater lacks, and a digest of them could be brute-forced bit by bit
+    x, y = _columns(50, 4)
+    sent = [0]
+    to_cheater: list[bytes] = []
+
+    def flip(src: int, dst: int, data: bytes) -> bytes:
+        if src == 0 and dst == 1:
+            to_cheater.append(bytes(data))
+        if src != 1 or dst != 0:
+            return data
+        sent[0] += 1
+        if sent[0] != 5:  # P1's copy of the check's openings to P0 (as above)
+            return data
+        out = bytearray(data)
+        out[3] ^= 1
+        return bytes(out)
+
+    def body(p: Party, x: Any, y: Any, bx: Any, by: Any) -> Any:
+        return arith.open_arith(p, arith.mul(p, x, y), check="mul")
+
+    res = run_in_memory(_catching(body), _inputs(x, y), tamper=flip, deadline=10)
+    assert all(isinstance(r, VerificationError) for r in res), res
+    last = to_cheater[-1]  # P0's zero-check message to P1: verdict, seed digest, digest
+    assert len(last) == 1 + 16 + 32
+    assert last[0] != 0 and last[17:] == bytes(32)
+
+
 @pytest.mark.parametrize("stride", [pytest.param(1, marks=pytest.mark.slow), 5])
 def test_an_error_in_any_message_of_a_comparison_select_and_truncation_run_is_detected(
     stride: int,

@@ -46,7 +46,10 @@ raise :class:`~sharelake.mpc.checks.VerificationError` (an ``IntegrityError``) n
 check. The zero check sends digests both ways round the ring, so the two honest nodes each
 compare a digest from the other and see a failed sacrifice in the same round, and the
 verdicts of the earlier rounds (a bad seed, a disagreeing opening) ride along with it: the
-three nodes abort the same query together without a separate verdict round. When a
+three nodes abort the same query together without a separate verdict round. A node that
+already saw a disagreement sends a zero digest instead of one of its check values (with a
+tampered opening those values would mix the cheater's error with shares it lacks, and a
+digest of them could be brute-forced bit by bit). When a
 redundant opening disagrees, the honest party that saw it names the two other nodes (one of
 which is corrupt); a failed sacrifice cannot say which node added the error.
 """
@@ -399,9 +402,11 @@ def _run(p: Party, works: list[_Work]) -> tuple[int, tuple[int, ...]]:
     # which compares it with H(-v_(i+2)), and H(-v_(i+1)) to the previous party, which
     # compares it with H(v_(i-1) + v_i): both honest parties see the other's digest, so
     # both see a failed sacrifice in this round, and the verdicts of rounds 2-3 ride along
+    # a party that already saw a disagreement sends no digest of its v: with a tampered
+    # opening its v would mix the error with shares the cheater lacks (a guessable digest)
     h_mine = hashlib.sha256()
     h_theirs = hashlib.sha256()
-    for w, used, off in plans:
+    for w, used, off in plans if failure == _OK else []:
         assert w.cb is not None
         d = w.dom
         k = w.k
@@ -449,6 +454,8 @@ def _run(p: Party, works: list[_Work]) -> tuple[int, tuple[int, ...]]:
         h_theirs.update(vb.data)
         del va, vb, halves, tmp
     mine, theirs = h_mine.digest(), h_theirs.digest()
+    if failure != _OK:
+        mine = theirs = bytes(_DIGEST)
     agreed = hashlib.sha256(joint + perm_digest.digest()).digest()[:16]
     head = bytes([failure]) + agreed
     got = p.exchange(
