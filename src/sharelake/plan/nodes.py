@@ -114,7 +114,7 @@ Plan = dict[str, Any]
 How = Literal["inner", "left", "semi", "anti"]
 Validate = Literal["1:1", "1:m", "m:1", "m:m"]
 #: an aggregate function; also ``"p0"`` ... ``"p100"`` (percentiles, see quantile_fraction)
-AggFn = Literal["count", "sum", "mean", "min", "max", "count_distinct", "median"]
+AggFn = Literal["count", "sum", "mean", "min", "max", "count_distinct", "median", "var", "std"]
 
 
 # ---- builders ---------------------------------------------------------------------------

@@ -86,7 +86,7 @@ from .table import ColumnKind, ColumnSpec, SecretColumn, SecretTable
 
 #: an aggregate function; also the percentiles ``"p0"`` ... ``"p100"``
 #: (:func:`sharelake.plan.validate.quantile_fraction`)
-AggFn = Literal["count", "sum", "mean", "min", "max", "count_distinct", "median"]
+AggFn = Literal["count", "sum", "mean", "min", "max", "count_distinct", "median", "var", "std"]
 AGG_FNS: tuple[AggFn, ...] = ("count", "sum", "mean", "min", "max", "count_distinct", "median")
 INT64_MAX = np.uint64((1 << 63) - 1)
 ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
