@@ -16,6 +16,7 @@ from sharelake.bench.baseline_mpyc import mpyc_installed, run_mpyc, run_mpyc_swe
 from sharelake.bench.run import default_ops, parse_ops, parse_sizes, render_table, run_bench
 from sharelake.bench.suite import EXTENSIONS, NOT_LOADED, REGISTRY, bench_op, make_record
 from sharelake.cli.main import app
+from sharelake.mpc.verify import ROUNDS
 
 runner = CliRunner()
 
@@ -43,7 +44,7 @@ def test_bench_quick_over_tls_writes_plausible_records_for_mul_at_both_security_
     assert semi["rounds"] == 1  # one resharing round
     assert semi["bytes"] == 8 * 1000  # one ring element per product, per party
     mal = secure["malicious"]
-    assert mal["rounds"] == 1 + 5  # the product, then the five rounds of its check
+    assert mal["rounds"] == 1 + ROUNDS == 1 + 4  # the product, then the rounds of its check
     assert mal["bytes"] > 3 * semi["bytes"]  # at least k >= 2 triples and their openings
     plain = next(r for r in records if r["system"] == "plaintext")
     assert (plain["op"], plain["n"]) == ("mul", 1000)
