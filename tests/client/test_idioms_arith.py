@@ -81,7 +81,7 @@ def got_of(df: pd.DataFrame, col: str) -> list[Any]:
     return out
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_floor_division_and_modulo_of_integer_columns_equal_python_with_negative_numbers(
     seed: int,
 ) -> None:

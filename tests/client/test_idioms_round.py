@@ -30,7 +30,10 @@ def frame(seed: int) -> pd.DataFrame:
     )
 
 
-@pytest.mark.parametrize("decimals", [0, 1, 2, 3])
+@pytest.mark.parametrize(
+    "decimals",
+    [0, 2, pytest.param(1, marks=pytest.mark.slow), pytest.param(3, marks=pytest.mark.slow)],
+)
 def test_round_of_a_decimal_column_equals_pandas_with_ties_to_even(decimals: int) -> None:
     df = frame(decimals)
     t = Table.of("t", ["pid", "x", "a"])

@@ -67,7 +67,7 @@ def want_spread(df: pd.DataFrame, fn: str, ddof: int) -> pd.DataFrame:
     return out.reset_index()
 
 
-@pytest.mark.parametrize("seed", [3, 4])
+@pytest.mark.parametrize("seed", [3, pytest.param(4, marks=pytest.mark.slow)])
 @pytest.mark.parametrize(("fn", "ddof"), [("var", 1), ("std", 1), ("var", 0), ("std", 0)])
 def test_var_and_std_per_group_equal_pandas_with_missing_values_and_tiny_groups(
     seed: int, fn: str, ddof: int

@@ -42,7 +42,7 @@ def t() -> Table:
 PATTERNS = ["Ams", "dam", "", "北京", "Amsterdam-Noord!", "msterdam-Noo", "Amsterdam-Noord!x"]
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_startswith_and_contains_equal_pandas_on_utf8_empty_and_missing_strings(seed: int) -> None:
     df = frame(seed)
     q = t()

@@ -62,7 +62,15 @@ def operands(seed: int) -> tuple[Array, Array]:
     return a, d
 
 
-@pytest.mark.parametrize(("shift", "mode"), [(0, "floor"), (0, "mod"), (0, "trunc"), (16, "trunc")])
+@pytest.mark.parametrize(
+    ("shift", "mode"),
+    [
+        (0, "floor"),
+        (16, "trunc"),
+        pytest.param(0, "mod", marks=pytest.mark.slow),
+        pytest.param(0, "trunc", marks=pytest.mark.slow),
+    ],
+)
 def test_division_equals_python_integer_division_on_random_and_edge_values(
     shift: int, mode: DivMode
 ) -> None:
