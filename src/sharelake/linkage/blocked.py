@@ -41,9 +41,12 @@ alone. Nothing about the records, their keys, scores, candidates or links is ope
 which pairs were compared is secret (the sorted order is never opened).
 
 Cost: per pass one sort of n + m rows whose payload is the records' encodings (about
-1,200 ring words per record: the price of moving the q-gram matrices), (n + m) * w pair
-scores, 2w-leaf trees per record; then one unsort of two columns per pass, a P-leaf
-tree, one re-sort of one column per pass and one multiplication round for the outputs.
+1,210 ring words per record: the price of moving the q-gram matrices; as 2-D columns,
+and at the semi-honest level the Fellegi-Sunter scorer's inputs as 32-bit words, half
+the bytes), (n + m) * w pair scores (banded BLAS products,
+:func:`sharelake.linkage.kernels.band_terms`), 2w-leaf trees per record; then one
+unsort of two columns per pass, a P-leaf tree, one re-sort of one column per pass and
+one multiplication round for the outputs.
 """
 
 from __future__ import annotations
