@@ -30,7 +30,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .client import Session, Table, connect, overlap
+    from .client import Session, Table, connect, overlap, persons
     from .monitoring.mse import estimate_population
     from .node.local import LocalCluster
     from .relational.expr import col, lit, when
@@ -44,6 +44,7 @@ _LAZY = {
     "estimate_population": "sharelake.monitoring.mse",
     "lit": "sharelake.relational.expr",
     "overlap": "sharelake.client",
+    "persons": "sharelake.client",
     "when": "sharelake.relational.expr",
 }
 
@@ -65,6 +66,7 @@ __all__ = [
     "estimate_population",
     "lit",
     "overlap",
+    "persons",
     "when",
 ]
 

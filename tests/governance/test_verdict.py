@@ -305,3 +305,20 @@ def test_the_own_reveal_of_k_lists_is_for_the_owner_of_the_first_list_only() -> 
     theirs = verdict(root, "police", tables)
     assert theirs.decision == "deny"
     assert ("ppl_a", "", "link_own") in rules(theirs)
+
+
+def test_the_linked_person_is_governed_as_the_encodings_it_comes_from() -> None:
+    lk = {"mode": "fuzzy", "window": 8, "rounds": 3}
+    tables = _person_tables()
+    both = pn.concat([pn.scan("ppl_a"), pn.scan("ppl_b")], linkage=lk)
+    # de-duplicating on the person and counting uses the encodings as match keys: allowed
+    deduped = pn.assign(pn.distinct(both, ["person"]), {"one": {"lit": 1}})
+    counted = verdict(count_by(deduped, ["one"]), "ngo", tables)
+    assert not any(r.column.startswith("lk_") for r in counted.reasons)
+    # releasing the person ids as rows releases values derived from match columns
+    shown = verdict(pn.project(both, ["person"]), "ngo", tables)
+    assert shown.decision != "allow"
+    assert ("ppl_b", "lk_pipeline", "match:released") in rules(shown)
+    # grouping by it is a use as a group key, which match columns do not allow
+    grouped = verdict(count_by(both, ["person"]), "ngo", tables)
+    assert any(r.rule == "match:group_key" for r in grouped.reasons)

@@ -11,7 +11,7 @@ Examples
 
 from __future__ import annotations
 
-from .frame import Explanation, GroupBy, Table, concat, overlap
+from .frame import Explanation, GroupBy, Table, concat, overlap, persons
 from .session import (
     NodeAuthError,
     NodeConflictError,
@@ -48,4 +48,5 @@ __all__ = [
     "infer_schema",
     "load_schema",
     "overlap",
+    "persons",
 ]

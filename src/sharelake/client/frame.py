@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from .session import Session
 
-__all__ = ["Explanation", "GroupBy", "Table", "concat", "overlap"]
+__all__ = ["Explanation", "GroupBy", "Table", "concat", "overlap", "persons"]
 
 How = Literal["inner", "left", "right", "outer", "semi", "anti"]
 
@@ -1328,26 +1328,83 @@ def overlap(
         raise ValueError("overlap needs at least two tables")
     link: dict[str, Any] | None = None
     if linkage is not None:
-        from ..linkage.blocked import default_rounds
-        from ..linkage.blocking import DEFAULT_WINDOW
-
-        if window == "auto":
-            total = _rows_read(ts)
-            window = None if total is not None and total <= ALL_PAIRS_RECORDS else DEFAULT_WINDOW
-        link = {
-            "mode": linkage,
-            "window": window,
-            "rounds": default_rounds(len(ts)) if rounds is None else int(rounds),
-        }
+        link = _linkage_spec(ts, linkage, window, rounds, params)
         if reveal == "own":
-            link = {**link, "reveal": "own"}
-        if params is not None:
-            link["params"] = {str(k): v for k, v in params.items()}
+            link["reveal"] = "own"
     elif reveal != "overlap":
         raise ValueError("reveal='own' needs linkage")
     elif params is not None:
         raise ValueError("params are for an overlap by linkage")
     node = pn.overlap([t._node for t in ts], _names(on, "on"), linkage=link)
+    _check_node(node)
+    out = ts[0]
+    for t in ts[1:]:
+        out = out._new(out._node, t)
+    return out._new(node)
+
+
+def _linkage_spec(
+    ts: Sequence[Table],
+    linkage: str,
+    window: int | Literal["auto"] | None,
+    rounds: int | None,
+    params: Mapping[str, int] | None,
+) -> dict[str, Any]:
+    """The plan's ``linkage`` object of an overlap or concat by linkage."""
+    from ..linkage.blocked import default_rounds
+    from ..linkage.blocking import DEFAULT_WINDOW
+
+    if window == "auto":
+        total = _rows_read(ts)
+        window = None if total is not None and total <= ALL_PAIRS_RECORDS else DEFAULT_WINDOW
+    link: dict[str, Any] = {
+        "mode": linkage,
+        "window": window,
+        "rounds": default_rounds(len(ts)) if rounds is None else int(rounds),
+    }
+    if params is not None:
+        link["params"] = {str(k): v for k, v in params.items()}
+    return link
+
+
+def persons(
+    tables: Sequence[Table],
+    *,
+    linkage: Literal["fuzzy", "exact", "probabilistic"] = "fuzzy",
+    window: int | Literal["auto"] | None = "auto",
+    rounds: int | None = None,
+    params: Mapping[str, int] | None = None,
+) -> Table:
+    """The rows of 2 to 12 person tables one after the other, with the linked person.
+
+    The tables (uploaded with ``upload_people``, possibly filtered, same columns) are
+    linked into persons inside MPC exactly as :func:`overlap` with ``linkage`` does (all
+    lists at once, one-to-one per pair of lists, ``rounds`` rounds of clustering); the
+    result is their concatenation with one more column ``person``: a secret person id,
+    equal for the rows of one person, for later operators -- ``drop_duplicates("person")``
+    for de-duplicated persons, a join or group-by on it. The id itself (a row number of
+    the union) means nothing outside the query; releasing it needs the owners' approval
+    (its lineage is every list's encodings, used as match keys). ``linkage``, ``window``,
+    ``rounds`` and ``params`` as :func:`overlap`'s.
+
+    Examples
+    --------
+    >>> p, q = Table.of("ngo_a", ["record_id", "lk_pipeline"]), Table.of(
+    ...     "police", ["record_id", "lk_pipeline"])
+    >>> persons([p, q]).columns
+    ['record_id', 'lk_pipeline', 'person']
+    >>> persons([p, q]).drop_duplicates("person").columns[-1]
+    'person'
+    """
+    ts = list(tables)
+    if not all(isinstance(t, Table) for t in ts):
+        raise TypeError("persons needs a list of sharelake Tables")
+    if len(ts) < 2:
+        raise ValueError("persons needs at least two tables")
+    if linkage not in ("fuzzy", "exact", "probabilistic"):
+        raise ValueError("linkage must be 'fuzzy', 'exact' or 'probabilistic'")
+    link = _linkage_spec(ts, linkage, window, rounds, params)
+    node = pn.concat([t._node for t in ts], linkage=link)
     _check_node(node)
     out = ts[0]
     for t in ts[1:]:

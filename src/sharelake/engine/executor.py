@@ -96,6 +96,8 @@ def _operator(
             by_json = [(js["left"], left), (js["right"], right)]
             return run_link(p, js, lambda sub: next(t for j, t in by_json if j == sub))
         if isinstance(n, tree.Concat):
+            if n.linkage is not None:  # + the linked person of every row (engine/linkage.py)
+                return concat(p, with_persons(p, list(subs), dict(n.linkage)))
             return concat(p, list(subs))
         if isinstance(n, tree.Overlap):
             inputs = list(subs)

@@ -93,7 +93,9 @@ from ..mpc.convert import b2a_bits
 from ..mpc.party import Party
 from ..mpc.shares import AShare
 from ..plan.canonical import PlanError
+from ..relational.groupby import groupby
 from ..relational.join import join
+from ..relational.ops import concat
 from ..relational.table import ColumnSpec, SecretColumn, SecretTable
 
 __all__ = ["EXACT_PARAMS", "own_lists", "run_link", "with_persons"]
@@ -244,23 +246,53 @@ def _list_links(p: Party, tables: list[SecretTable], linkage: Mapping[str, Any])
 
 
 def own_lists(p: Party, tables: list[SecretTable], linkage: Mapping[str, Any]) -> SecretTable:
-    """The first list's records and, for each, the number of other lists it is linked to.
+    """The first list's records and, for each, the number of other lists holding its person.
 
-    The k lists are linked as in :func:`with_persons` (no clustering: a record counts the
-    lists holding a record it is linked to itself, at most one per list). One row per
+    The k lists are linked and clustered into persons as in :func:`with_persons`; a
+    record counts every other list that holds a record of its person (clustered: a record
+    linked to list B only through a record of list C counts B and C). Construction: the
+    union's rows carry their person label and, per other list j, the public 0/1 flag
+    "this row is of list j"; a group-by on the label sums the flags of the valid rows
+    (:func:`sharelake.relational.groupby.groupby`), an m:1 join brings each person's sums
+    to the first list's rows (:func:`sharelake.relational.join.join`), and one batched
+    comparison turns every sum into "list j holds the person" (sum >= 1). One row per
     record of the first table: ``record_id``, ``lists`` (k) and ``matches`` (0 .. k-1);
-    valid when the record is valid and linked to at least one other list, as the
-    two-list ``own`` reveal. LEAKAGE: as :func:`with_persons`, then the compaction opens
-    the number of valid rows (the first list's linked records); the ``matches`` values
-    go to the analyst only.
+    valid when the record is valid and its person is on at least one other list.
+    LEAKAGE: as :func:`with_persons` (the group-by and the join open nothing), then the
+    compaction opens the number of valid rows (the first list's records whose person is
+    on another list); the ``matches`` values go to the first list's owner only.
     """
-    links = _list_links(p, tables, linkage)
-    first = tables[0]
-    n, k = first.n, len(tables)
+    k = len(tables)
+    labelled = with_persons(p, tables, linkage)
+    first = labelled[0]
+    n = first.n
+    person_spec = ColumnSpec("person", "int", nullable=False)
+    flags = [f"list_{j}" for j in range(1, k)]
+    rows: list[SecretTable] = []
+    for i, t in enumerate(labelled):
+        cols = {"person": t["person"]}
+        for j, f in enumerate(flags, 1):
+            cols[f] = _int_col(f, p.public_a(np.full(t.n, int(i == j), dtype=np.uint64)))
+        rows.append(SecretTable(cols, t.valid, "persons"))
+    union = concat(p, rows, name="persons")
+    sums = groupby(p, union, ["person"], {f: (f, "sum") for f in flags})
+    mine = SecretTable(
+        {
+            "record_id": _renamed(first[RECORD_ID], "record_id"),
+            "person": SecretColumn(person_spec, first["person"].values),
+        },
+        first.valid,
+        "own",
+    )
+    joined = join(p, mine, sums, on=["person"], how="inner", validate="m:1")
+    bits = max(2, sum(t.n for t in tables).bit_length() + 2)
+    on_list = msb_many(  # sum_j - 1 < 0: list j does not hold the person
+        p, [joined[f].values.add_public(np.int64(-1), p.id) for f in flags], bits=bits
+    )
+    held = [b2a_bits(p, b.invert(p.id)) for b in on_list]
     matches = p.public_a(np.zeros(n, dtype=np.uint64))
-    for flag in links.flag:
-        matches = matches + AShare(flag.a[:n], flag.b[:n])
-    bits = max(2, (k - 1).bit_length() + 2)
+    for h in held:
+        matches = matches + h
     (none,) = msb_many(p, [matches.add_public(np.int64(-1), p.id)], bits=bits)  # matches < 1
     (linked,) = dots(p, [[(b2a_bits(p, none.invert(p.id)), first.valid)]])
     cols = {

@@ -387,6 +387,21 @@ def _checker_visit(
         if isinstance(n, tree.Link):
             _walk_link(ck, n)
             return out
+        if isinstance(n, tree.Concat) and n.linkage is not None:
+            # the encodings decide which rows share a person (the ``person`` column's
+            # lineage carries them to every later use of it)
+            ins = [s.lin for s in subs]
+            ck.use(
+                frozenset().union(
+                    *(
+                        s.columns[k]
+                        for s, ks in zip(ins, tree.overlap_keys(n, ins), strict=True)
+                        for k in ks
+                    )
+                ),
+                "overlap_key",
+            )
+            return out
         if isinstance(n, tree.Scan | tree.Concat):
             return out
         if isinstance(n, tree.Overlap):

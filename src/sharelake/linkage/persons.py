@@ -47,7 +47,13 @@ from .encode import EncodedPeople
 from .fuzzy_inputs import FuzzyParams
 from .people_table import fuzzy_params
 
-__all__ = ["aligned_scores", "link_lists_fast", "person_labels", "union_of"]
+__all__ = [
+    "aligned_scores",
+    "link_lists_fast",
+    "other_lists",
+    "person_labels",
+    "union_of",
+]
 
 I64 = npt.NDArray[np.int64]
 IDX = npt.NDArray[np.intp]
@@ -243,3 +249,30 @@ def person_labels(
     ok = None if valid is None else np.concatenate([np.asarray(v, np.bool_) for v in valid])
     links = link_lists_fast(u, sizes, prm, valid=ok, keys=keys, window=window)
     return _cluster(links, len(u), default_rounds(len(encs)) if rounds is None else rounds)
+
+
+def other_lists(
+    labels: npt.ArrayLike, sizes: Sequence[int], valid: npt.ArrayLike | None = None
+) -> I64:
+    """Per union row: how many other lists hold a valid record of its person.
+
+    The twin of ``overlap(..., linkage=..., reveal="own")`` (clustered persons: a record
+    linked to list B only through a record of list C counts both). Rows not valid count
+    nothing and are counted by nobody.
+
+    Examples
+    --------
+    >>> other_lists([0, 0, 2, 0], [2, 1, 1]).tolist()
+    [1, 1, 0, 1]
+    """
+    lab = np.asarray(labels, dtype=np.int64)
+    ok = np.ones(len(lab), np.bool_) if valid is None else np.asarray(valid, dtype=np.bool_)
+    lst = np.repeat(np.arange(len(sizes)), sizes)
+    if len(lab) != len(lst):
+        raise ValueError("the sizes do not add up to the labels")
+    held = np.zeros(len(lab), dtype=np.int64)
+    for j in range(len(sizes)):
+        on_j = np.isin(lab, lab[ok & (lst == j)])
+        held += (on_j & (lst != j)).astype(np.int64)
+    out: I64 = np.where(ok, held, 0)
+    return out

@@ -112,6 +112,12 @@ def describe_text(
         if isinstance(n, tree.Scan):
             what = "all columns" if n.columns is None else "columns: " + ", ".join(n.columns)
             lines.append(f"read table {n.table!r} ({what})")
+        elif isinstance(n, tree.Concat) and n.linkage is not None:
+            lines.append(
+                f"link the person lists of {refs} into persons ({n.linkage.get('mode')} "
+                "linkage); stack their rows with a secret column 'person' (the linked "
+                "person of each row)"
+            )
         elif isinstance(n, tree.Concat):
             lines.append(f"stack the rows of {refs}")
         elif isinstance(n, tree.Overlap) and tree.own_reveal(n):

@@ -20,7 +20,7 @@ and ``NODE`` is one of::
     {"op": "distinct", "input": NODE, "keys": [str] | None}
     {"op": "head", "input": NODE, "n": int}
     {"op": "overlap", "inputs": [NODE], "on": [str]}
-    {"op": "concat", "inputs": [NODE]}
+    {"op": "concat", "inputs": [NODE], "linkage": LINKAGE}   (linkage optional)
     {"op": "link", "left": SCAN, "right": SCAN,
      "mode": "exact" | "fuzzy" | "hybrid" | "probabilistic",
      "reveal": "pairs" | "own" | "count", "params": {name: int}}
@@ -269,15 +269,26 @@ def overlap(
     return node
 
 
-def concat(inputs: Sequence[Node]) -> Node:
+def concat(inputs: Sequence[Node], *, linkage: Mapping[str, Any] | None = None) -> Node:
     """UNION ALL of inputs with the same schema.
+
+    ``linkage`` (as :func:`overlap`'s, without ``reveal``): the 2..12 inputs are person
+    tables, linked inside MPC into persons as for an overlap by linkage, and the result
+    has one more column ``person``: the secret person id of each row (equal for the rows
+    of one linked person), for later operators (de-duplication, joins, group-bys).
 
     Examples
     --------
     >>> len(concat([scan("a"), scan("b")])["inputs"])
     2
+    >>> lk = {"mode": "fuzzy", "window": None, "rounds": 3}
+    >>> concat([scan("a"), scan("b")], linkage=lk)["linkage"]["mode"]
+    'fuzzy'
     """
-    return {"op": "concat", "inputs": list(inputs)}
+    node: Node = {"op": "concat", "inputs": list(inputs)}
+    if linkage is not None:
+        node["linkage"] = dict(linkage)
+    return node
 
 
 def link(

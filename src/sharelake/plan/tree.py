@@ -250,9 +250,13 @@ class Overlap:
 
 @dataclass(frozen=True)
 class Concat:
-    """The rows of the inputs one after the other."""
+    """The rows of the inputs one after the other (with ``linkage``: person tables, and a
+    secret ``person`` column, the linked person of each row)."""
 
     inputs: tuple[Node, ...]
+    #: persons found by record linkage of the person tables (``{"mode", "window",
+    #: "rounds"}`` and optional ``"params"``), as its JSON object; None: a plain concat
+    linkage: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -506,7 +510,10 @@ def node_from_json(d: Mapping[str, Any]) -> Node:
             None if lk is None else dict(lk),
         )
     if op == "concat":
-        return Concat(tuple(node_from_json(s) for s in d["inputs"]))
+        clk = d.get("linkage")
+        return Concat(
+            tuple(node_from_json(s) for s in d["inputs"]), None if clk is None else dict(clk)
+        )
     if op == "link":
         left, right = node_from_json(d["left"]), node_from_json(d["right"])
         if not isinstance(left, Scan) or not isinstance(right, Scan):
@@ -572,7 +579,10 @@ def node_to_json(n: Node) -> dict[str, Any]:
             ov["linkage"] = dict(n.linkage)
         return ov
     if isinstance(n, Concat):
-        return {"op": "concat", "inputs": [node_to_json(s) for s in n.inputs]}
+        cc: dict[str, Any] = {"op": "concat", "inputs": [node_to_json(s) for s in n.inputs]}
+        if n.linkage is not None:
+            cc["linkage"] = dict(n.linkage)
+        return cc
     out: dict[str, Any] = {
         "op": "link",
         "left": node_to_json(n.left),
@@ -697,9 +707,14 @@ def overlap_names(node: Overlap) -> list[str]:
     return names if len(set(names)) == len(names) else [str(i) for i in range(len(names))]
 
 
-def overlap_keys(node: Overlap, inputs: Sequence[Lineage]) -> list[list[str]]:
+def overlap_keys(node: Overlap | Concat, inputs: Sequence[Lineage]) -> list[list[str]]:
     """The columns of each input an overlap matches persons on: its ``on`` columns, or,
-    by linkage, the ``lk_*`` encodings of every person table."""
+    by linkage (an overlap or a concat with the linked person), the ``lk_*`` encodings of
+    every person table (none for a plain concat)."""
+    if isinstance(node, Concat):
+        if node.linkage is None:
+            return [[] for _ in inputs]
+        return [[c for c in s.columns if c.startswith(LINKAGE_PREFIX)] for s in inputs]
     if node.linkage is None:
         return [list(node.on) for _ in inputs]
     return [[c for c in s.columns if c.startswith(LINKAGE_PREFIX)] for s in inputs]
@@ -748,6 +763,18 @@ def lineage(
                     c: frozenset().union(*(s.columns[c] for s in subs)) for c in subs[0].columns
                 }
                 forms = {c: _combine([s.forms[c] for s in subs], False) for c in subs[0].columns}
+                if n.linkage is not None:  # + the linked person, from every list's encodings
+                    for i, s in enumerate(subs):
+                        _need(s.columns, ["lk_pipeline"], f"{path}.inputs[{i}]")
+                    if "person" in cols:
+                        raise PlanError(f"{path}: the inputs already have a column 'person'")
+                    cols["person"] = frozenset().union(
+                        *(
+                            _sources(s.columns, ks)
+                            for s, ks in zip(subs, overlap_keys(n, subs), strict=True)
+                        )
+                    )
+                    forms["person"] = "raw"
                 return Lineage(cols, rows, forms, all(s.aggregated for s in subs))
             need = ["lk_pipeline"] if n.linkage is not None else list(n.on)
             for i, s in enumerate(subs):

@@ -96,6 +96,7 @@ OPS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 OPTIONAL: dict[str, frozenset[str]] = {
     "link": frozenset({"blocking"}),
     "overlap": frozenset({"linkage"}),
+    "concat": frozenset({"linkage"}),
 }
 #: ``overlap.linkage.mode`` values: persons found by record linkage of person tables
 OVERLAP_LINKAGE: tuple[str, ...] = ("fuzzy", "exact", "probabilistic")
@@ -355,13 +356,18 @@ def _validate_node(node: Any, path: str, depth: int, count: list[int]) -> None:
             child(side)
     else:  # overlap, concat
         inputs = node["inputs"]
-        low, high = (2, MAX_OVERLAP_LISTS) if op == "overlap" else (1, MAX_NODES)
+        linked = op == "overlap" or "linkage" in node
+        low, high = (2, MAX_OVERLAP_LISTS) if linked else (1, MAX_NODES)
         if not isinstance(inputs, list) or not low <= len(inputs) <= high:
             raise _fail(f"{path}.inputs", f"expected a list of {low} to {high} inputs")
         if op == "overlap":
             _names(node["on"], f"{path}.on")
             if "linkage" in node:
                 _linkage(node["linkage"], node["on"], f"{path}.linkage")
+        elif "linkage" in node:  # concat with the linked person of every row
+            if isinstance(node["linkage"], dict) and "reveal" in node["linkage"]:
+                raise _fail(f"{path}.linkage.reveal", "a concat by linkage releases no reveal")
+            _linkage(node["linkage"], ["person"], f"{path}.linkage")
         for i, sub in enumerate(inputs):
             _validate_node(sub, f"{path}.inputs[{i}]", depth + 1, count)
 
