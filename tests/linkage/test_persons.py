@@ -112,3 +112,32 @@ def test_lists_of_different_pipelines_are_refused(lists) -> None:  # type: ignor
     other = replace(encs[1], pipeline_version="other")
     with pytest.raises(ValueError, match="different pipelines"):
         union_of([encs[0], other])
+
+
+@pytest.mark.parametrize("window", [2, 8])
+def test_the_fast_twin_links_with_fellegi_sunter_exactly_as_the_reference_twin(
+    lists,  # type: ignore[no-untyped-def]
+    window: int,
+) -> None:
+    from sharelake.linkage.fs import TRAINED_WEIGHTS, FSConfig, tf_units_plain, weights_plain
+
+    encs, victims = lists
+    u = union_of(encs)
+    sizes = [len(e) for e in encs]
+    ok = np.concatenate(victims)
+    cfg = FSConfig()
+    for w in (
+        TRAINED_WEIGHTS,
+        replace(TRAINED_WEIGHTS, threshold=40),
+        replace(TRAINED_WEIGHTS, tf=False),
+    ):
+        wgt = weights_plain(u, u, w, cfg, tf_units=tf_units_plain(w, u) if w.tf else None)
+        low = w.threshold - 1
+        bad = ~ok[:, None] | ~ok[None, :]
+        keys = np.stack([u.columns[k] for k in BLOCK_KEYS])
+        want = link_lists_plain(
+            keys, np.where(bad, low - 1, wgt), np.ones_like(wgt), sizes, w.threshold, window=window
+        )
+        got = link_lists_fast(u, sizes, valid=ok, window=window, fs=(w, cfg))
+        assert got == want
+        assert want, "some records are linked"

@@ -44,11 +44,13 @@ import numpy.typing as npt
 from .blocked import default_rounds
 from .blocking import BLOCK_KEYS, DEFAULT_WINDOW, sorted_order
 from .encode import EncodedPeople
+from .fs import FSConfig, FSWeights, pair_weights_plain, tf_units_plain
 from .fuzzy_inputs import FuzzyParams
 from .people_table import fuzzy_params
 
 __all__ = [
     "aligned_scores",
+    "fs_aligned_weights",
     "link_lists_fast",
     "other_lists",
     "person_labels",
@@ -132,6 +134,40 @@ def aligned_scores(
     return num + extra * den, den
 
 
+def _rows_of(u: EncodedPeople, idx: IDX) -> EncodedPeople:
+    return EncodedPeople(
+        u.record_id[idx],
+        {c: v[idx] for c, v in u.columns.items()},
+        {m: v[idx] for m, v in u.matrices.items()},
+        u.pipeline_version,
+        u.qgram_dim,
+    )
+
+
+def fs_aligned_weights(
+    u: EncodedPeople,
+    a: IDX,
+    b: IDX,
+    fs: tuple[FSWeights, FSConfig],
+    tf: tuple[I64, I64] | None = None,
+) -> I64:
+    """Fellegi-Sunter weights W of the pairs ``(u[a[i]], u[b[i]])``, ``a`` the left side.
+
+    The integers of :func:`sharelake.linkage.fs.pair_weights_plain` (the twin of the
+    secure scorer of the blocked linkage), term-frequency units ``tf`` per union row
+    (default: counted over the union, as the secure operator does), in chunks.
+    """
+    w, cfg = fs
+    if tf is None and w.tf:
+        tf = tf_units_plain(w, u)
+    out = np.empty(len(a), dtype=np.int64)
+    for s in range(0, len(a), _CHUNK):
+        ia, ib = a[s : s + _CHUNK], b[s : s + _CHUNK]
+        units = None if tf is None else (tf[0][ia], tf[1][ia])
+        out[s : s + _CHUNK] = pair_weights_plain(_rows_of(u, ia), _rows_of(u, ib), w, cfg, units)
+    return out
+
+
 def _first_max(num: I64, den: I64) -> IDX:
     """Per row: the first column of the largest ``num / den`` (cross-multiplied)."""
     best = np.zeros(num.shape[0], dtype=np.intp)
@@ -152,12 +188,16 @@ def link_lists_fast(
     keys: Sequence[str] = BLOCK_KEYS,
     window: int = DEFAULT_WINDOW,
     hybrid: bool = True,
+    fs: tuple[FSWeights, FSConfig] | None = None,
 ) -> list[tuple[int, int]]:
     """The links of :func:`~sharelake.linkage.blocked.link_lists` (union rows a < b, sorted).
 
     ``valid``: the 0/1 validity of each union row (rows filtered out link to nothing).
+    ``fs``: score with the Fellegi-Sunter weights and threshold instead of ``prm``
+    (``link_lists(..., fs=FSScoring(weights, cfg))``).
     """
     prm = prm or fuzzy_params({})
+    tf = tf_units_plain(fs[0], union) if fs is not None and fs[0].tf else None
     nn, k = len(union), len(sizes)
     if sum(sizes) != nn:
         raise ValueError("the sizes do not add up to the union")
@@ -166,7 +206,8 @@ def link_lists_fast(
     ok: BOOL = np.ones(nn, np.bool_) if valid is None else np.asarray(valid, dtype=np.bool_)
     w = min(window, nn - 1)
     lst = np.repeat(np.arange(k), sizes)
-    low = prm.t_num // prm.t_den - 1
+    t_num, t_den = (prm.t_num, prm.t_den) if fs is None else (fs[0].threshold, 1)
+    low = t_num // t_den - 1
     # per pass, offset and record (union row): best score and partner (-1: none)
     best_num = np.full((len(keys), k - 1, nn), low, dtype=np.int64)
     best_den = np.ones((len(keys), k - 1, nn), dtype=np.int64)
@@ -178,8 +219,12 @@ def link_lists_fast(
         inr = i + d < nn
         i, d = i[inr], d[inr]
         ra, rb = order[i], order[i + d]  # the earlier record in sorted order is "left"
-        sn, sd = aligned_scores(union, ra, rb, prm, hybrid=hybrid)
-        good = ok[ra] & ok[rb] & (prm.t_den * sn >= prm.t_num * sd)
+        if fs is None:
+            sn, sd = aligned_scores(union, ra, rb, prm, hybrid=hybrid)
+        else:
+            sn = fs_aligned_weights(union, ra, rb, fs, tf)
+            sd = np.ones(len(sn), dtype=np.int64)
+        good = ok[ra] & ok[rb] & (t_den * sn >= t_num * sd)
         # slot values of record at sorted position p: forward d at column d-1, backward
         # d at column w+d-1
         for r in range(1, k):
@@ -235,19 +280,22 @@ def person_labels(
     keys: Sequence[str] = BLOCK_KEYS,
     window: int | None = DEFAULT_WINDOW,
     rounds: int | None = None,
+    fs: tuple[FSWeights, FSConfig] | None = None,
 ) -> I64:
     """The person label of every union row: links of all k lists, then clustering.
 
     As the ``overlap(..., on="person", linkage="fuzzy")`` operator: ``window`` None
     scores every pair (one pass, on the first key, whose window covers the union);
-    ``rounds`` defaults to k + 1 (:func:`~sharelake.linkage.blocked.default_rounds`).
+    ``rounds`` defaults to k + 1 (:func:`~sharelake.linkage.blocked.default_rounds`);
+    ``fs`` (weights, configuration): the Fellegi-Sunter scorer (``linkage=
+    "probabilistic"``) instead of ``prm``.
     """
     u = union_of(encs)
     sizes = [len(e) for e in encs]
     if window is None:
         keys, window = tuple(keys)[:1], max(1, len(u) - 1)
     ok = None if valid is None else np.concatenate([np.asarray(v, np.bool_) for v in valid])
-    links = link_lists_fast(u, sizes, prm, valid=ok, keys=keys, window=window)
+    links = link_lists_fast(u, sizes, prm, valid=ok, keys=keys, window=window, fs=fs)
     return _cluster(links, len(u), default_rounds(len(encs)) if rounds is None else rounds)
 
 

@@ -25,10 +25,14 @@ go into its key table ``<org>_keys``. With ``linkage="fuzzy"`` the overlap table
 linkage inside MPC (``sharelake.overlap(..., on="person", linkage="fuzzy")``: the four
 lists linked at once, one-to-one per pair of lists, records clustered into persons, a
 secret person id per record); the plaintext twin computes the same persons
-(:func:`sharelake.linkage.persons.person_labels`). With ``linkage="key"`` persons are
-those whose ``person_key`` agrees (typos and wrong years are missed). Analyses 1 and 4
-match on ``person_key`` in both modes (the plan language has no operator yet that hands
-the secret person id to a later join or group-by).
+(:func:`sharelake.linkage.persons.person_labels`). Analyses 1 and 4 use the same
+persons: analysis 1 asks, per organisation, for ``overlap([its key table, the others'],
+on="person", linkage="fuzzy", reveal="own")`` (its records whose clustered person is on
+other lists, and on how many; the police only the counts per number of lists), analysis
+4 de-duplicates the victims' case rows on the secret ``person`` column of
+``sharelake.persons([...], linkage="fuzzy")`` (joined to the case tables on
+``record_id``) before the crosstabs. With ``linkage="key"`` persons are those whose
+``person_key`` agrees (typos and wrong years are missed) in all four analyses.
 
 Examples
 --------
@@ -52,12 +56,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ..client.frame import ALL_PAIRS_RECORDS, concat, overlap
+from ..client.frame import ALL_PAIRS_RECORDS, concat, overlap, persons
 from ..linkage.blocking import DEFAULT_WINDOW
-from ..linkage.encode import encode_people
+from ..linkage.encode import EncodedPeople, encode_people
 from ..linkage.normalize import normalize_name
 from ..linkage.people_table import fuzzy_params
-from ..linkage.persons import person_labels
+from ..linkage.persons import other_lists, person_labels
 from ..relational.table import ColumnSpec
 from .model import lake_frame, lake_schema
 from .mse import MSEResult, estimate
@@ -283,6 +287,13 @@ class Lake(Protocol):
 
     mode: str
     orgs: tuple[str, ...]
+    linkage: Linkage
+
+    def own_lists(self, asks: Sequence[tuple[str, bool]], cost: Cost) -> list[pd.DataFrame]:
+        """Per ``(org, count_only)`` (linkage ``fuzzy``): ``org``'s records whose linked
+        person is on other lists (``record_id``, ``known_to``: how many), or with
+        ``count_only`` the number of them per ``known_to`` (``known_to``, ``records``);
+        independent queries, run as one batch."""
 
     def matched_records(self, org: str, other: str, cost: Cost) -> set[str]:
         """``org``'s record ids whose key is on ``other``'s list (released to ``org``)."""
@@ -339,6 +350,7 @@ class PlainLake:
         self.linkage = linkage
         self.people = dict(people or {})
         self._labels: dict[str, npt.NDArray[np.int64]] | None = None
+        self._encs: dict[str, EncodedPeople] = {}
 
     def person_labels(self) -> dict[str, npt.NDArray[np.int64]]:
         """Per organisation, the person label of each row (victims only; -1 otherwise).
@@ -357,30 +369,58 @@ class PlainLake:
             union = pd.concat([self.frames[o]["person_key"] for o in self.orgs], ignore_index=True)
             codes = pd.factorize(union)[0].astype(np.int64)
         else:
-            encs = [
-                encode_people(
-                    pd.DataFrame(
-                        {
-                            "record_id": self.frames[o]["record_id"].to_numpy(),
-                            **{c: self.people[o][c].to_numpy() for c in NAME_COLUMNS},
-                        }
-                    ),
-                    seed=i,  # fillers of missing match keys only; they never agree
-                )
-                for i, o in enumerate(self.orgs)
-            ]
-            total = sum(len(e) for e in encs)
-            codes = person_labels(
-                encs,
-                fuzzy_params(LINK_PARAMS),
-                valid=[victim[o] for o in self.orgs],
-                window=linkage_window(total),
-            )
+            codes = self._link(self.orgs, [victim[o] for o in self.orgs])
         out, off = {}, 0
         for o in self.orgs:
             n = len(self.frames[o])
             out[o] = np.where(victim[o], codes[off : off + n], -1).astype(np.int64)
             off += n
+        return out
+
+    def _encoded(self, org: str) -> EncodedPeople:
+        if org not in self._encs:
+            self._encs[org] = encode_people(
+                pd.DataFrame(
+                    {
+                        "record_id": self.frames[org]["record_id"].to_numpy(),
+                        **{c: self.people[org][c].to_numpy() for c in NAME_COLUMNS},
+                    }
+                ),
+                seed=self.orgs.index(org),  # fillers of missing match keys; never agree
+            )
+        return self._encs[org]
+
+    def _link(
+        self, orgs: Sequence[str], valid: Sequence[npt.NDArray[np.bool_]] | None = None
+    ) -> npt.NDArray[np.int64]:
+        """Person labels of the union of ``orgs``' lists, in that order (the twin of the
+        secure operator, with the demo's parameters and window)."""
+        encs = [self._encoded(o) for o in orgs]
+        return person_labels(
+            encs,
+            fuzzy_params(LINK_PARAMS),
+            valid=valid,
+            window=linkage_window(sum(len(e) for e in encs)),
+        )
+
+    def own_lists(self, asks: Sequence[tuple[str, bool]], cost: Cost) -> list[pd.DataFrame]:
+        out = []
+        for org, count_only in asks:
+
+            def run(org: str = org, count_only: bool = count_only) -> pd.DataFrame:
+                order = (org, *(o for o in self.orgs if o != org))
+                labels = self._link(order)
+                n = len(self.frames[org])
+                known = other_lists(labels, [len(self.frames[o]) for o in order])[:n]
+                df = pd.DataFrame(
+                    {"record_id": self.frames[org]["record_id"].to_numpy(), "known_to": known}
+                )
+                df = df[df["known_to"] > 0]
+                if count_only:
+                    return _known_counts(df["known_to"], len(self.orgs))
+                return df.sort_values("record_id", ignore_index=True)
+
+            out.append(self._timed(cost, run))
         return out
 
     def _timed(self, cost: Cost, fn: Callable[[], Any]) -> Any:
@@ -417,7 +457,13 @@ class PlainLake:
         return _canonical_overlap(self._timed(cost, run), self.orgs)
 
     def union(self) -> pd.DataFrame:
-        """The de-duplicated union of the victims: first row of each key, lists in order."""
+        """The de-duplicated union of the victims: first row of each person (linked
+        person, or ``person_key``), lists in order."""
+        if self.linkage == "fuzzy":
+            labels = self.person_labels()
+            parts = [self._victims(o).assign(person=labels[o][labels[o] >= 0]) for o in self.orgs]
+            both = pd.concat(parts, ignore_index=True)
+            return both.drop_duplicates("person", keep="first").drop(columns="person")
         both = pd.concat([self._victims(o) for o in self.orgs], ignore_index=True)
         return both.drop_duplicates("person_key", keep="first")
 
@@ -440,6 +486,13 @@ class PlainLake:
         self, keys: Sequence[Sequence[str]], k: int, cost: Cost
     ) -> list[tuple[pd.DataFrame, int | None, int | None]]:
         return [self.crosstab(ks, k, cost) for ks in keys]
+
+
+def _known_counts(known_to: pd.Series, lists: int) -> pd.DataFrame:
+    """Records per number of other lists (1 .. lists - 1), zeros included."""
+    n = range(1, lists)
+    counts = [int((known_to == k).sum()) for k in n]
+    return pd.DataFrame({"known_to": list(n), "records": counts})
 
 
 def _unkey(column: str) -> str:
@@ -579,6 +632,44 @@ class SecureLake:
     def matched_count(self, org: str, other: str, cost: Cost) -> int:
         return self._count(self._collect(self._count_query(org, other), cost))
 
+    def _link_options(self) -> dict[str, Any]:
+        """The demo's linkage options: its parameters, the window of the stored rows."""
+        info = self.sessions[self.analyst].table_info
+        rows = sum(int(info(keys_table(o)).rows) for o in self.orgs)
+        return {"linkage": "fuzzy", "window": linkage_window(rows), "params": LINK_PARAMS}
+
+    def _own_query(self, org: str, count_only: bool) -> Any:
+        order = (org, *(o for o in self.orgs if o != org))
+        parts = [self._table(org, keys_table(o)) for o in order]
+        q = overlap(parts, on="person", reveal="own", **self._link_options())
+        if count_only:
+            q = q.groupby("matches").agg(records=("*", "count"))
+            purpose = f"number of {org}'s records whose person other lists hold, by lists"
+        else:
+            purpose = f"{org}'s records whose person other lists hold, and how many"
+        self.approve(q, org, self.orgs, purpose)
+        return q
+
+    def own_lists(self, asks: Sequence[tuple[str, bool]], cost: Cost) -> list[pd.DataFrame]:
+        queries = [self._own_query(o, only) for o, only in asks]
+        dfs = self._collect_all(queries, cost, timeout=LINKAGE_TIMEOUT)
+        out = []
+        for (_, only), df in zip(asks, dfs, strict=True):
+            if only:
+                known = np.repeat(
+                    df["matches"].to_numpy(dtype=np.int64), df["records"].to_numpy(dtype=np.int64)
+                )
+                out.append(_known_counts(pd.Series(known), len(self.orgs)))
+            else:
+                got = pd.DataFrame(
+                    {
+                        "record_id": df["record_id"].astype(str),
+                        "known_to": df["matches"].astype("int64"),
+                    }
+                )
+                out.append(got.sort_values("record_id", ignore_index=True))
+        return out
+
     def name_lists(self, asks: Sequence[tuple[str, str, bool]], cost: Cost) -> list[set[str] | int]:
         queries = [
             self._count_query(o, x) if only else self._records_query(o, x) for o, x, only in asks
@@ -595,15 +686,7 @@ class SecureLake:
         else:
             parts = [self._victims(self.analyst, o, keys=True) for o in self.orgs]
             if self.linkage == "fuzzy":
-                info = self.sessions[self.analyst].table_info
-                rows = sum(int(info(keys_table(o)).rows) for o in self.orgs)
-                q = overlap(
-                    parts,
-                    on="person",
-                    linkage="fuzzy",
-                    window=linkage_window(rows),
-                    params=LINK_PARAMS or None,
-                )
+                q = overlap(parts, on="person", **self._link_options())
             else:
                 q = overlap(parts, on="person_key")
         self.approve(q, self.analyst, self.orgs, "overlap table of the victims (for MSE)")
@@ -625,6 +708,11 @@ class SecureLake:
 
     def _union(self) -> Any:
         parts = [self._victims(self.analyst, o) for o in self.orgs]
+        if self.linkage == "fuzzy":  # the victims' case rows, one per linked person
+            keys = [self._victims(self.analyst, o, keys=True) for o in self.orgs]
+            linked = persons(keys, **self._link_options())[["record_id", "person"]]
+            cases = self._concat(parts).merge(linked, on="record_id", validate="1:1")
+            return cases.drop_duplicates("person")
         return self._concat(parts).drop_duplicates("person_key")
 
     def _crosstab_queries(self, keys: Sequence[str], k: int) -> tuple[Any, Any]:
@@ -670,6 +758,12 @@ def name_list_comparison(lake: Lake, *, counts_only: Sequence[str] = ("police",)
     cost = Cost()
     released: dict[str, pd.DataFrame] = {}
     recipients: dict[str, str] = {}
+    if lake.linkage == "fuzzy":  # clustered persons of the k-list linkage
+        own = [(org, org in counts_only) for org in lake.orgs]
+        for (org, only), df in zip(own, lake.own_lists(own, cost), strict=True):
+            released[org] = df
+            recipients[org] = f"{org} (counts only)" if only else f"{org} (its own record ids)"
+        return AnalysisResult("name_list_comparison", lake.mode, released, recipients, cost=cost)
     asks = [(org, o, org in counts_only) for org in lake.orgs for o in lake.orgs if o != org]
     answers = dict(zip([(o, x) for o, x, _ in asks], lake.name_lists(asks, cost), strict=True))
     for org in lake.orgs:

@@ -96,6 +96,26 @@ def build_figures(
                     for n in range(1, len(lists))
                 },
             }
+        elif "known_to" in got.columns:  # counts only, per number of other lists
+            rel = dict(zip(got["known_to"], got["records"], strict=True))
+            pla = dict(zip(twin["known_to"], twin["records"], strict=True))
+            nlc[org] = {
+                "released_to": res["name_list_comparison"].recipients[org],
+                "records": len(lake.frames[org]),
+                "known_to_others": {
+                    "released": int(sum(rel.values())),
+                    "plaintext": int(sum(pla.values())),
+                    "truth": int((known > 0).sum()),
+                },
+                "by_number_of_others": {
+                    str(n): {
+                        "released": int(rel.get(n, 0)),
+                        "plaintext": int(pla.get(n, 0)),
+                        "truth": int((known == n).sum()),
+                    }
+                    for n in range(1, len(lists))
+                },
+            }
         else:
             ids = truth.record_person[org]
             nlc[org] = {
