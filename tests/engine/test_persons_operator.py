@@ -162,3 +162,14 @@ def test_persons_needs_two_lists_and_person_tables() -> None:
     plan = pn.make_plan(pn.concat([pn.scan("a"), pn.scan("b")], linkage=LINKAGE))
     with pytest.raises(PlanError, match="lk_pipeline"):
         tree.lineage(tree.from_json(plan), {"a": ["record_id"], "b": ["record_id"]})
+
+
+def test_the_own_reveal_counted_by_number_of_lists_equals_the_twin(lists: dict[str, Any]) -> None:
+    own = pn.overlap([_kept(x) for x in LISTS], ["person"], linkage={**LINKAGE, "reveal": "own"})
+    plan = pn.make_plan(pn.groupby(own, ["matches"], {"records": ("*", "count")}))
+    pn.validate_plan(plan)
+    got = _run(lists, plan, ["matches", "records"])
+    sizes = [len(lists["frames"][x]) for x in LISTS]
+    counts = other_lists(lists["labels"], sizes, np.concatenate(lists["valid"]))[: sizes[0]]
+    want = {int(n): int((counts == n).sum()) for n in set(counts.tolist()) if n}
+    assert dict(zip(got["matches"].astype(int), got["records"].astype(int), strict=True)) == want

@@ -242,8 +242,9 @@ def demo(
         str,
         typer.Option(
             "--linkage",
-            help="Monitoring demo: how the overlap table finds persons: fuzzy (k-list record "
-            "linkage inside MPC, default) or key (equal normalised names and birth year).",
+            help="Monitoring demo: how the analyses find persons: fuzzy (k-list record "
+            "linkage inside MPC, default), probabilistic (the same with the Fellegi-Sunter "
+            "scorer) or key (equal normalised names and birth year).",
         ),
     ] = "fuzzy",
     plaintext: Annotated[
@@ -267,6 +268,7 @@ def demo(
     from rich.console import Console
 
     if not engine:
+        from ..monitoring.analyses import Linkage
         from ..monitoring.demo import run_demo as run_monitoring
 
         console = Console(stderr=True)
@@ -276,15 +278,15 @@ def demo(
             rtt_s = parse_duration(rtt) if rtt else None
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--rtt") from None
-        if linkage not in ("fuzzy", "key"):
-            raise typer.BadParameter("must be fuzzy or key", param_hint="--linkage")
+        if linkage not in ("fuzzy", "probabilistic", "key"):
+            raise typer.BadParameter("must be fuzzy, probabilistic or key", param_hint="--linkage")
         summary = run_monitoring(
             out,
             scale=1.0 if scale is None else scale,
             seed=seed,
             log=console.print,
             rtt=rtt_s,
-            linkage="fuzzy" if linkage == "fuzzy" else "key",
+            linkage=cast(Linkage, linkage),
             secure=not plaintext,
         )
         lo, hi = summary["interval"]

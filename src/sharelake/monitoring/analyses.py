@@ -59,6 +59,7 @@ import pandas as pd
 from ..client.frame import ALL_PAIRS_RECORDS, concat, overlap, persons
 from ..linkage.blocking import DEFAULT_WINDOW
 from ..linkage.encode import EncodedPeople, encode_people
+from ..linkage.fs import TRAINED_WEIGHTS, FSConfig
 from ..linkage.normalize import normalize_name
 from ..linkage.people_table import fuzzy_params
 from ..linkage.persons import other_lists, person_labels
@@ -68,6 +69,7 @@ from .mse import MSEResult, estimate
 
 __all__ = [
     "CROSSTABS",
+    "LINKAGES",
     "LINK_PARAMS",
     "NAME_COLUMNS",
     "UPLOAD_COLUMNS",
@@ -109,9 +111,12 @@ CROSSTABS: dict[str, tuple[str, ...]] = {
 }
 """The modus operandi tables and their group keys."""
 
-Linkage = Literal["fuzzy", "key"]
-"""How the overlap table finds persons: k-list record linkage inside MPC (``fuzzy``) or
-equal ``person_key`` (``key``)."""
+Linkage = Literal["fuzzy", "probabilistic", "key"]
+"""How the analyses find persons: k-list record linkage inside MPC with the weighted
+scorer and :data:`LINK_PARAMS` (``fuzzy``) or the Fellegi-Sunter scorer with its trained
+weights (``probabilistic``), or equal ``person_key`` (``key``)."""
+
+LINKAGES: tuple[str, ...] = ("fuzzy", "probabilistic", "key")
 
 LINK_PARAMS: dict[str, int] = {"pen_year": 8, "pen_month": 8, "pen_day": 8, "t_num": 110}
 """The demo's fuzzy scoring parameters in place of the recommended ones (LINKAGE.md 4d).
@@ -341,9 +346,9 @@ class PlainLake:
         people: Mapping[str, pd.DataFrame] | None = None,
         linkage: Linkage = "key",
     ) -> None:
-        if linkage not in ("fuzzy", "key"):
-            raise ValueError("linkage must be 'fuzzy' or 'key'")
-        if linkage == "fuzzy" and people is None:
+        if linkage not in LINKAGES:
+            raise ValueError("linkage must be 'fuzzy', 'probabilistic' or 'key'")
+        if linkage != "key" and people is None:
             raise ValueError("linkage='fuzzy' needs the organisations' names (people=)")
         self.frames = dict(frames)
         self.orgs = tuple(frames)
@@ -401,6 +406,7 @@ class PlainLake:
             fuzzy_params(LINK_PARAMS),
             valid=valid,
             window=linkage_window(sum(len(e) for e in encs)),
+            fs=(TRAINED_WEIGHTS, FSConfig()) if self.linkage == "probabilistic" else None,
         )
 
     def own_lists(self, asks: Sequence[tuple[str, bool]], cost: Cost) -> list[pd.DataFrame]:
@@ -445,7 +451,7 @@ class PlainLake:
 
     def overlap(self, cost: Cost) -> pd.DataFrame:
         def run() -> pd.DataFrame:
-            if self.linkage == "fuzzy":
+            if self.linkage != "key":
                 labels = self.person_labels()
                 keys = {o: set(labels[o][labels[o] >= 0].tolist()) for o in self.orgs}
             else:
@@ -459,7 +465,7 @@ class PlainLake:
     def union(self) -> pd.DataFrame:
         """The de-duplicated union of the victims: first row of each person (linked
         person, or ``person_key``), lists in order."""
-        if self.linkage == "fuzzy":
+        if self.linkage != "key":
             labels = self.person_labels()
             parts = [self._victims(o).assign(person=labels[o][labels[o] >= 0]) for o in self.orgs]
             both = pd.concat(parts, ignore_index=True)
@@ -528,7 +534,10 @@ class SecureLake:
     analyst); the owners' sessions sign the approvals a plan needs (in a real consortium
     each owner reviews and signs in the portal or with ``sharelake approvals approve``;
     the demo signs for them and records it). ``concurrency``: how many independent
-    queries of one analysis run at the same time (1: one after the other).
+    queries of one analysis run at the same time (1: one after the other); queries
+    that link the lists (linkage ``fuzzy``/``probabilistic``) run one after the other
+    whatever ``concurrency`` says: each holds the window pairs of the whole union in
+    every node's memory, and several at once exhausted a 24 GiB machine.
     ``linkage="fuzzy"``: the key tables are person tables (``upload_people``) and the
     overlap table counts the persons of the k-list linkage inside MPC.
     """
@@ -545,8 +554,8 @@ class SecureLake:
         concurrency: int = 12,
         linkage: Linkage = "key",
     ) -> None:
-        if linkage not in ("fuzzy", "key"):
-            raise ValueError("linkage must be 'fuzzy' or 'key'")
+        if linkage not in LINKAGES:
+            raise ValueError("linkage must be 'fuzzy', 'probabilistic' or 'key'")
         self.linkage = linkage
         self.sessions = dict(sessions)
         self.concurrency = concurrency
@@ -578,6 +587,12 @@ class SecureLake:
 
     def _collect(self, table: Any, cost: Cost, *, timeout: float | None = None) -> pd.DataFrame:
         return self._collect_all([table], cost, timeout=timeout)[0]
+
+    def _collect_linked(self, tables: Sequence[Any], cost: Cost) -> list[pd.DataFrame]:
+        """Collect queries that link the lists: one after the other (memory; see above)."""
+        if self.linkage == "key":
+            return self._collect_all(tables, cost)
+        return [self._collect(t, cost, timeout=LINKAGE_TIMEOUT) for t in tables]
 
     def _collect_all(
         self, tables: Sequence[Any], cost: Cost, *, timeout: float | None = None
@@ -636,6 +651,8 @@ class SecureLake:
         """The demo's linkage options: its parameters, the window of the stored rows."""
         info = self.sessions[self.analyst].table_info
         rows = sum(int(info(keys_table(o)).rows) for o in self.orgs)
+        if self.linkage == "probabilistic":
+            return {"linkage": "probabilistic", "window": linkage_window(rows)}
         return {"linkage": "fuzzy", "window": linkage_window(rows), "params": LINK_PARAMS}
 
     def _own_query(self, org: str, count_only: bool) -> Any:
@@ -652,7 +669,7 @@ class SecureLake:
 
     def own_lists(self, asks: Sequence[tuple[str, bool]], cost: Cost) -> list[pd.DataFrame]:
         queries = [self._own_query(o, only) for o, only in asks]
-        dfs = self._collect_all(queries, cost, timeout=LINKAGE_TIMEOUT)
+        dfs = self._collect_linked(queries, cost)
         out = []
         for (_, only), df in zip(asks, dfs, strict=True):
             if only:
@@ -685,12 +702,12 @@ class SecureLake:
             q = self._overlap_by_groupby()
         else:
             parts = [self._victims(self.analyst, o, keys=True) for o in self.orgs]
-            if self.linkage == "fuzzy":
+            if self.linkage != "key":
                 q = overlap(parts, on="person", **self._link_options())
             else:
                 q = overlap(parts, on="person_key")
         self.approve(q, self.analyst, self.orgs, "overlap table of the victims (for MSE)")
-        df = self._collect(q, cost, timeout=LINKAGE_TIMEOUT if self.linkage == "fuzzy" else None)
+        df = self._collect(q, cost, timeout=LINKAGE_TIMEOUT if self.linkage != "key" else None)
         df.columns = [_unkey(c) for c in df.columns]
         return _canonical_overlap(df, self.orgs)
 
@@ -708,7 +725,7 @@ class SecureLake:
 
     def _union(self) -> Any:
         parts = [self._victims(self.analyst, o) for o in self.orgs]
-        if self.linkage == "fuzzy":  # the victims' case rows, one per linked person
+        if self.linkage != "key":  # the victims' case rows, one per linked person
             keys = [self._victims(self.analyst, o, keys=True) for o in self.orgs]
             linked = persons(keys, **self._link_options())[["record_id", "person"]]
             cases = self._concat(parts).merge(linked, on="record_id", validate="1:1")
@@ -742,7 +759,7 @@ class SecureLake:
         self, keys: Sequence[Sequence[str]], k: int, cost: Cost
     ) -> list[tuple[pd.DataFrame, int | None, int | None]]:
         pairs = [self._crosstab_queries(ks, k) for ks in keys]
-        dfs = self._collect_all([q for pair in pairs for q in pair], cost)
+        dfs = self._collect_linked([q for pair in pairs for q in pair], cost)
         return [self._crosstab_result(ks, dfs[2 * i], dfs[2 * i + 1]) for i, ks in enumerate(keys)]
 
 
@@ -758,7 +775,7 @@ def name_list_comparison(lake: Lake, *, counts_only: Sequence[str] = ("police",)
     cost = Cost()
     released: dict[str, pd.DataFrame] = {}
     recipients: dict[str, str] = {}
-    if lake.linkage == "fuzzy":  # clustered persons of the k-list linkage
+    if lake.linkage != "key":  # clustered persons of the k-list linkage
         own = [(org, org in counts_only) for org in lake.orgs]
         for (org, only), df in zip(own, lake.own_lists(own, cost), strict=True):
             released[org] = df

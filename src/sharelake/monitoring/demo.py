@@ -150,8 +150,10 @@ def run_demo(
         ``consortium_path`` (members' keys in ``members/`` beside it) and ``dir``
         (where to look for audit logs); the demo then starts no nodes of its own.
     linkage
-        How the overlap table finds persons: ``"fuzzy"`` (default) k-list record
-        linkage inside MPC on the names' encodings; ``"key"`` equal ``person_key``
+        How the analyses find persons: ``"fuzzy"`` (default) k-list record linkage
+        inside MPC on the names' encodings (weighted scorer, :data:`LINK_PARAMS`),
+        ``"probabilistic"`` the same with the Fellegi-Sunter scorer; ``"key"`` equal
+        ``person_key``
         (normalised names and birth year; faster, splits about 2% of the persons).
 
     Returns
@@ -266,7 +268,7 @@ def _secure_part(
             )
             kt = keys_table(org)
             key_schema = [s for s in upload_schema() if s.name in KEY_COLUMNS]
-            if linkage == "fuzzy":  # a person table: the names' encodings, not the names
+            if linkage != "key":  # a person table: the names' encodings, not the names
                 say(f"{org}: encoding its names and uploading its key table ...")
                 res = sessions[org].upload_people(
                     df[list(KEY_COLUMNS)].join(people[org]),

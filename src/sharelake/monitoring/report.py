@@ -305,6 +305,7 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], left: int = 1) ->
 
 _LINKAGE_LABEL = {
     "fuzzy": "k-list record linkage inside MPC",
+    "probabilistic": "k-list record linkage inside MPC (Fellegi-Sunter)",
     "key": "exact matching on normalised names and birth year",
 }
 
