@@ -37,6 +37,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -80,12 +81,17 @@ def union_of(encs: Sequence[EncodedPeople]) -> EncodedPeople:
     )
 
 
-def _rowdots(x: npt.NDArray[np.floating], a: IDX, y: npt.NDArray[np.floating], b: IDX) -> I64:
-    """``x[a[i]] . y[b[i]]`` for every i, exactly (integers far below 2^24 in float32)."""
+def _rowdots(x: npt.NDArray[Any], a: IDX, y: npt.NDArray[Any], b: IDX) -> I64:
+    """``x[a[i]] . y[b[i]]`` for every i, exactly: 0/1 (uint8) rows with int32
+    accumulation, real rows of small integers in floating point (far below 2^24)."""
     out = np.empty(len(a), dtype=np.int64)
+    exact = x.dtype == np.uint8 and y.dtype == np.uint8
     for s in range(0, len(a), _CHUNK):
-        dots = np.einsum("ij,ij->i", x[a[s : s + _CHUNK]], y[b[s : s + _CHUNK]])
-        out[s : s + _CHUNK] = np.rint(dots).astype(np.int64)
+        xa, yb = x[a[s : s + _CHUNK]], y[b[s : s + _CHUNK]]
+        if exact:
+            out[s : s + _CHUNK] = np.einsum("ij,ij->i", xa, yb, dtype=np.int32)
+        else:
+            out[s : s + _CHUNK] = np.rint(np.einsum("ij,ij->i", xa, yb)).astype(np.int64)
     return out
 
 
@@ -105,7 +111,7 @@ def aligned_scores(
         out: I64 = np.maximum(c[f"{f}_count"].astype(np.int64), 1)
         return out
 
-    given, family = m["given"].astype(np.float32), m["family"].astype(np.float32)
+    given, family = m["given"], m["family"]
     cg, cf = cnt("given"), cnt("family")
     i_gg, i_ff = _rowdots(given, a, given, b), _rowdots(family, a, family, b)
     i_gf, i_fg = _rowdots(given, a, family, b), _rowdots(family, a, given, b)
@@ -134,11 +140,14 @@ def aligned_scores(
     return num + extra * den, den
 
 
+_FS_MATRICES = ("given", "family", "dob")  # what the Fellegi-Sunter levels read
+
+
 def _rows_of(u: EncodedPeople, idx: IDX) -> EncodedPeople:
     return EncodedPeople(
         u.record_id[idx],
         {c: v[idx] for c, v in u.columns.items()},
-        {m: v[idx] for m, v in u.matrices.items()},
+        {m: u.matrices[m][idx] for m in _FS_MATRICES},
         u.pipeline_version,
         u.qgram_dim,
     )

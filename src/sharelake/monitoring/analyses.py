@@ -737,7 +737,10 @@ class SecureLake:
         small = g[g["count"] < k].assign(one=1).groupby("one")
         small = small.agg(cells=("*", "count"), persons=("count", "sum"))
         self.approve(small, self.analyst, self.orgs, f"size of the suppressed cells of {keys}")
-        return g[g["count"] >= k], small
+        kept = g[g["count"] >= k]
+        if self.linkage != "key":  # joins the case tables to the linked persons on record_id
+            self.approve(kept, self.analyst, self.orgs, f"cells of {keys} over linked persons")
+        return kept, small
 
     @staticmethod
     def _crosstab_result(
