@@ -119,6 +119,20 @@ def test_scoring_parameters_in_the_plan_replace_the_recommended_ones(
     assert got == alone
 
 
+def test_a_threshold_in_the_plan_replaces_the_trained_fellegi_sunter_threshold(
+    population: dict[str, Any],
+) -> None:
+    # a threshold above every weight: nobody is linked, every record is its own person
+    lk = {"mode": "probabilistic", "window": 4, "rounds": 4, "params": {"threshold": 4000}}
+    plan = pn.make_plan(pn.overlap([pn.scan(x) for x in LISTS], ["person"], linkage=lk))
+    pn.validate_plan(plan)
+    got = _table(_run(population, plan))
+    alone = {
+        tuple(x == name for x in LISTS): len(population["shares"][name][0].valid) for name in LISTS
+    }
+    assert got == alone
+
+
 @pytest.mark.parametrize(
     ("linkage", "on", "message"),
     [
@@ -132,6 +146,11 @@ def test_scoring_parameters_in_the_plan_replace_the_recommended_ones(
             {"mode": "exact", "window": 4, "rounds": 3, "params": {"t_num": 1}},
             ["person"],
             "only fuzzy linkage",
+        ),
+        (
+            {"mode": "probabilistic", "window": 4, "rounds": 3, "params": {"t_num": 1}},
+            ["person"],
+            "probabilistic: threshold",
         ),
         (
             {"mode": "fuzzy", "window": 4, "rounds": 3, "params": {"t_num": 1.5}},

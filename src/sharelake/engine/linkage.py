@@ -187,7 +187,8 @@ def with_persons(
     """The person tables with a secret column ``person``: the linked person of each row.
 
     ``linkage`` is the plan's ``{"mode", "window", "rounds"}`` (and optional
-    ``"params"``). All lists are linked at once
+    ``"params"``; for probabilistic only ``threshold``, the weight threshold in place of
+    the trained one). All lists are linked at once
     (:func:`sharelake.linkage.blocked.link_lists`: fuzzy mode with the recommended
     hybrid parameters, or those of ``params`` in their place, probabilistic mode with
     the Fellegi-Sunter scorer and its trained weights
@@ -222,13 +223,22 @@ def _list_links(p: Party, tables: list[SecretTable], linkage: Mapping[str, Any])
     mode, window, rounds = linkage.get("mode"), linkage.get("window"), linkage.get("rounds")
     if mode not in ("fuzzy", "exact", "probabilistic") or not isinstance(rounds, int):
         raise PlanError("overlap by linkage: unknown mode or rounds")
-    if "params" in linkage and mode != "fuzzy":
-        raise PlanError("overlap by linkage: only fuzzy linkage takes scoring parameters")
+    given = dict(linkage.get("params") or {})
+    if given and (mode == "exact" or (mode == "probabilistic" and set(given) != {"threshold"})):
+        raise PlanError(
+            "overlap by linkage: only fuzzy linkage takes scoring parameters "
+            "(probabilistic: threshold)"
+        )
     try:
-        prm = fuzzy_params(dict(linkage.get("params") or {})) if mode == "fuzzy" else EXACT_PARAMS
+        prm = fuzzy_params(given) if mode == "fuzzy" else EXACT_PARAMS
     except ValueError as exc:
         raise PlanError(f"overlap by linkage: {exc}") from None
-    fs = FSScoring(TRAINED_WEIGHTS, FSConfig()) if mode == "probabilistic" else None
+    fs = None
+    if mode == "probabilistic":
+        weights = TRAINED_WEIGHTS
+        if "threshold" in given:
+            weights = replace(weights, threshold=int(given["threshold"]))
+        fs = FSScoring(weights, FSConfig())
     nn = sum(t.n for t in tables)
     keys: tuple[str, ...] = BLOCK_KEYS
     if window is None:  # every pair: one pass whose window covers the union

@@ -49,7 +49,7 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -59,7 +59,7 @@ import pandas as pd
 from ..client.frame import ALL_PAIRS_RECORDS, concat, overlap, persons
 from ..linkage.blocking import DEFAULT_WINDOW
 from ..linkage.encode import EncodedPeople, encode_people
-from ..linkage.fs import TRAINED_WEIGHTS, FSConfig
+from ..linkage.fs import TRAINED_WEIGHTS, FSConfig, FSWeights
 from ..linkage.normalize import normalize_name
 from ..linkage.people_table import fuzzy_params
 from ..linkage.persons import other_lists, person_labels
@@ -128,6 +128,16 @@ the generator's seed 1 at scales 1 and 5 (the demo runs seed 0): pairwise precis
 and .969, recall .985 and .981 there (with the five blocking keys of the time). The
 recommended parameters, whose 2-point penalty lets identical names link whatever their
 birth years, reach precision .976 and .863 on seed 0 (scales 1 and 5)."""
+
+LINK_FS_THRESHOLD: int | None = None
+"""The demo's Fellegi-Sunter weight threshold (``linkage="probabilistic"``) in place of
+the trained one (:data:`sharelake.linkage.fs.TRAINED_WEIGHTS`); None: the trained one."""
+
+
+def _fs_weights() -> FSWeights:
+    w = TRAINED_WEIGHTS
+    return w if LINK_FS_THRESHOLD is None else replace(w, threshold=LINK_FS_THRESHOLD)
+
 
 NAME_COLUMNS: tuple[str, ...] = ("given_name", "family_name", "date_of_birth")
 
@@ -406,7 +416,7 @@ class PlainLake:
             fuzzy_params(LINK_PARAMS),
             valid=valid,
             window=linkage_window(sum(len(e) for e in encs)),
-            fs=(TRAINED_WEIGHTS, FSConfig()) if self.linkage == "probabilistic" else None,
+            fs=(_fs_weights(), FSConfig()) if self.linkage == "probabilistic" else None,
         )
 
     def own_lists(self, asks: Sequence[tuple[str, bool]], cost: Cost) -> list[pd.DataFrame]:
@@ -652,7 +662,10 @@ class SecureLake:
         info = self.sessions[self.analyst].table_info
         rows = sum(int(info(keys_table(o)).rows) for o in self.orgs)
         if self.linkage == "probabilistic":
-            return {"linkage": "probabilistic", "window": linkage_window(rows)}
+            out: dict[str, Any] = {"linkage": "probabilistic", "window": linkage_window(rows)}
+            if LINK_FS_THRESHOLD is not None:
+                out["params"] = {"threshold": LINK_FS_THRESHOLD}
+            return out
         return {"linkage": "fuzzy", "window": linkage_window(rows), "params": LINK_PARAMS}
 
     def _own_query(self, org: str, count_only: bool) -> Any:

@@ -44,7 +44,7 @@ import datetime as dt
 import functools
 import itertools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -328,7 +328,38 @@ def _choice(rng: np.random.Generator, table: dict[str, float], n: int) -> np.nda
     return np.array(keys, dtype=object)[rng.choice(len(keys), size=n, p=p / p.sum())]
 
 
-def _persons(rng: np.random.Generator, n_victims: int, n_others: int) -> pd.DataFrame:
+Names = Literal["uniform", "realistic"]
+"""How often each name of a pool is drawn: all alike (``uniform``), or by rank with
+Zipf-like weights 1 / (rank + 4) over the pool in a fixed shuffled order
+(``realistic``): the top name of a pool of 60 is about 6% of its nationality, the top
+three 15-20% (as the published shares of Vietnamese, Chinese or Korean family names
+and the weights of :mod:`sharelake.linkage.synth_hard`), so namesakes are frequent."""
+
+
+def _name_weights(n: int, names: Names, key: str) -> np.ndarray[Any, Any] | None:
+    """Draw weights over a pool of ``n`` names (None: uniform)."""
+    if names == "uniform":
+        return None
+    w = 1.0 / (np.arange(1, n + 1) + 4.0)
+    w = w[np.random.default_rng(sum(map(ord, key))).permutation(n)]  # rank != alphabet
+    out: np.ndarray[Any, Any] = w / w.sum()
+    return out
+
+
+def _draw(
+    rng: np.random.Generator, pool: np.ndarray[Any, Any], k: int, names: Names, key: str
+) -> np.ndarray[Any, Any]:
+    p = _name_weights(len(pool), names, key)
+    if p is None:
+        out: np.ndarray[Any, Any] = pool[rng.integers(0, len(pool), k)]
+    else:
+        out = pool[rng.choice(len(pool), size=k, p=p)]
+    return out
+
+
+def _persons(
+    rng: np.random.Generator, n_victims: int, n_others: int, names_by: Names = "uniform"
+) -> pd.DataFrame:
     n = n_victims + n_others
     stratum = np.where(rng.random(n) < _SEXUAL_SHARE, "sexual", "labour").astype(object)
     stratum[n_victims:] = "none"
@@ -345,17 +376,17 @@ def _persons(rng: np.random.Generator, n_victims: int, n_others: int) -> pd.Data
         m = nat == c
         k = int(m.sum())
         pool = np.array(gs, dtype=object)
-        first = pool[rng.integers(0, len(gs), k)]
-        second = pool[rng.integers(0, len(gs), k)]
+        first = _draw(rng, pool, k, names_by, f"{c}given")
+        second = _draw(rng, pool, k, names_by, f"{c}given")
         two = rng.random(k) < _TWO_GIVEN[c]
         names = [
             f"{a} {b}" if t and a != b else a for a, b, t in zip(first, second, two, strict=True)
         ]
         if c == "VN":  # a middle name, then the given name
-            middle = np.array(_VN_MIDDLE, dtype=object)[rng.integers(0, len(_VN_MIDDLE), k)]
+            middle = _draw(rng, np.array(_VN_MIDDLE, dtype=object), k, names_by, "VNmiddle")
             names = [f"{mid} {g}" for mid, g in zip(middle, first, strict=True)]
         given[m] = np.array(names, dtype=object)
-        family[m] = np.array(fs, dtype=object)[rng.integers(0, len(fs), k)]
+        family[m] = _draw(rng, np.array(fs, dtype=object), k, names_by, f"{c}family")
         rec[m] = _choice(rng, _RECRUITMENT[c], k)
     sector = np.full(n, None, dtype=object)
     sector[stratum == "sexual"] = "sexual"
@@ -461,7 +492,7 @@ def _record(rng: np.random.Generator, p: dict[str, Any], h: dict[str, float]) ->
     }
 
 
-def generate(*, seed: int = 0, scale: float = 1.0) -> SyntheticLake:
+def generate(*, seed: int = 0, scale: float = 1.0, names: Names = "uniform") -> SyntheticLake:
     """Generate the four organisations' lists and the ground truth.
 
     Parameters
@@ -471,6 +502,10 @@ def generate(*, seed: int = 0, scale: float = 1.0) -> SyntheticLake:
     scale
         Multiplies the population (``scale=1``: :data:`BASE_VICTIMS` victims, about 3,100
         records; ``scale=25``: about 100,000 persons).
+    names
+        How names are drawn from the pools (:data:`Names`): ``uniform`` (default, the
+        figures of LINKAGE.md 4e) or ``realistic`` (a few names per nationality cover
+        15-20% of it: many more namesakes).
 
     Returns
     -------
@@ -488,7 +523,9 @@ def generate(*, seed: int = 0, scale: float = 1.0) -> SyntheticLake:
     n_victims = max(1, round(BASE_VICTIMS * scale))
     others = {o: [(r, max(1, round(c * scale))) for r, c in v] for o, v in _OTHERS.items()}
     n_others = sum(c for v in others.values() for _, c in v)
-    people = _persons(rng, n_victims, n_others)
+    if names not in ("uniform", "realistic"):
+        raise ValueError("names must be 'uniform' or 'realistic'")
+    people = _persons(rng, n_victims, n_others, names)
     # capture patterns of the victims, by stratum
     P = _patterns()
     pattern = np.zeros((len(people), 4), dtype=np.int64)

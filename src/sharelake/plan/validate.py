@@ -375,7 +375,8 @@ def _validate_node(node: Any, path: str, depth: int, count: list[int]) -> None:
 def _linkage(lk: Any, on: Any, path: str) -> None:
     """``{"mode": "fuzzy" | "exact" | "probabilistic", "window": int | null, "rounds": int}``
     and optionally ``"reveal": "own"`` and ``"params"`` (the fuzzy scorer's integer
-    parameters, as ``link``'s) (on = person)."""
+    parameters, as ``link``'s; for probabilistic only ``threshold``, the Fellegi-Sunter
+    weight threshold in place of the trained one) (on = person)."""
     if not isinstance(lk, dict) or not (
         {"mode", "window", "rounds"} <= set(lk) <= {"mode", "window", "rounds", "reveal", "params"}
     ):
@@ -385,10 +386,15 @@ def _linkage(lk: Any, on: Any, path: str) -> None:
     if lk["mode"] not in OVERLAP_LINKAGE:
         raise _fail(f"{path}.mode", f"unknown linkage {lk['mode']!r}")
     if "params" in lk:
-        if lk["mode"] != "fuzzy":
+        if lk["mode"] == "exact":
             raise _fail(f"{path}.params", "only fuzzy linkage takes scoring parameters")
         if not isinstance(lk["params"], dict):
             raise _fail(f"{path}.params", "expected an object of name: integer")
+        if lk["mode"] == "probabilistic" and set(lk["params"]) - {"threshold"}:
+            raise _fail(
+                f"{path}.params",
+                "only fuzzy linkage takes scoring parameters (probabilistic: threshold)",
+            )
         for k, v in lk["params"].items():
             _name(k, f"{path}.params")
             _int(v, f"{path}.params.{k}", minimum=-(2**12))
