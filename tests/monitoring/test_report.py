@@ -87,7 +87,11 @@ def test_every_figure_has_its_plaintext_twin_and_truth(report) -> None:  # type:
         assert all(c["released"] == c["plaintext"] and "truth" in c for c in table["cells"])
         assert all(c["released"] >= 5 for c in table["cells"])
     assert set(f["name_list_comparison"]) == set(doc["organisations"])
-    assert "counts" in f["name_list_comparison"]["police"]
+    police = f["name_list_comparison"]["police"]
+    # counts only: per number of other lists holding the (linked) person, no record ids
+    assert "counts only" in police["released_to"]
+    assert set(police["by_number_of_others"]) == {"1", "2", "3"}
+    assert all(c["released"] == c["plaintext"] for c in police["by_number_of_others"].values())
 
 
 def test_the_page_shows_every_estimation_method_beside_the_default(report) -> None:  # type: ignore[no-untyped-def]
