@@ -25,8 +25,10 @@ The data travels as a 2-out-of-2 sharing between the parties of the current pair
 Cost per column: 4 words per element in total over the three parties (at most 2 per
 party) and 3 rounds, independent of how many columns go together: all columns, of both
 kinds, travel in the same three messages; arithmetic columns use + and -, boolean
-(XOR-shared) ones use XOR. The outputs are fresh sharings: the final components are
-new PRG values, so no party can link an output row to an input row.
+(XOR-shared) ones use XOR. Columns a caller needs modulo 2^32 only travel at the
+semi-honest level as 32-bit lanes, two to a word (lane-wise + and -): half the words.
+The outputs are fresh sharings: the final components are new PRG values, so no party
+can link an output row to an input row.
 
 What it reveals: nothing but the number of rows and columns (all message sizes depend
 on those alone). Security holds against one semi-honest party; a malicious party could
