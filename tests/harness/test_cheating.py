@@ -108,6 +108,7 @@ def test_every_seeded_error_in_a_sample_run_aborts_with_an_integrity_error(name:
 @pytest.mark.parametrize("name", _params())
 def test_every_one_of_a_hundred_seeded_errors_aborts_with_an_integrity_error(name: str) -> None:
     outcomes, bad = _failures(name, range(1000, 1000 + SLOW))
+    print(_report(name, outcomes, bad))  # the counts, shown by `pytest -rP`
     assert sum(outcomes.values()) == SLOW
     assert not bad, _report(name, outcomes, bad)
     assert outcomes["detected"] >= SLOW * 3 // 4, outcomes  # harmless stays the exception
