@@ -170,6 +170,12 @@ def coin(p: Party) -> Prg:
     A random sharing from the pairwise PRGs is opened redundantly: one of its components
     comes from the key of the two nodes a corrupt node is not, and a tampered opening is
     caught by :func:`open_components`.
+
+    Examples
+    --------
+    All three parties call it at the same point and get the same generator::
+
+        rows = coin(p).words((41, n))
     """
     r = p.rand_a(2)
     missing = open_components(p, r.a, r.b, check="coin")
@@ -204,6 +210,13 @@ def check_products(
     2^-s, and then L' (E' R') = 0 with at most 2^-s, so a cheater passes with at most
     2^(1 - s) = 2^-40. Raises :class:`~sharelake.mpc.checks.VerificationError` at every
     honest party (all open the same value). Nothing happens in the semi-honest setting.
+
+    Examples
+    --------
+    Run by each party right after the resharing, before the product is used::
+
+        z = AShare(t, p.pass_prev(t))  # t: masked local terms of x @ y
+        check_products(p, [(x, y, z)], check="scores")
     """
     if not p.checks.enabled or not items:
         return
