@@ -328,8 +328,12 @@ def _classify_honest(
         return Trial(injection, "aborted", f"{type(others[0]).__name__}: {others[0]}")
     for i in honest:
         if isinstance(ends[i], _Returned):
-            got = canon([ends[i].value])[0]
-            if expected is None or not same_results(got, expected[i]):
+            # without the honest results, a result beside an honest IntegrityError is
+            # taken as the abort it will become; alone it is undetected
+            if expected is None:
+                if not integrity:
+                    return Trial(injection, "undetected")
+            elif not same_results(canon([ends[i].value])[0], expected[i]):
                 return Trial(injection, "undetected")
     if integrity:
         return Trial(injection, "detected", str(integrity[0]), both=len(integrity) == 2)
