@@ -4,8 +4,8 @@ The same idioms as tests/client/test_idioms.py (which runs them in memory on ran
 here through the nodes' governance: a group-by selection, value_counts, a query with isin,
 a median, count_rows, len and shape (a governed size release), dtypes (no query), merges
 with left_on/right_on and how="right" and "outer". Every group has at
-least k rows (a smaller one is refused by the differencing check before it could be
-suppressed; suppression is tested in memory and in tests/e2e/test_suppressed_groups.py).
+least k rows (suppression, secondary suppression included, is tested in memory and in
+tests/e2e/test_suppressed_groups.py).
 """
 
 from __future__ import annotations
