@@ -543,5 +543,6 @@ def test_len_and_shape_without_a_session_say_the_count_is_released_by_the_nodes(
         _ = t.shape
     with pytest.raises(TypeError, match="collect"):
         iter(t)
+    assert "age" in t and "nope" not in t  # column membership, as pandas
     with pytest.raises(TypeError, match="catalog"):
         _ = t.dtypes

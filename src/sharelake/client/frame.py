@@ -1026,6 +1026,16 @@ class Table:
             df = self._shape.apply(df)
         return df.dtypes
 
+    def __contains__(self, name: object) -> bool:
+        """pandas ``"age" in t``: whether the result has that column (no query).
+
+        Examples
+        --------
+        >>> "age" in Table.of("people", ["age"]), "pid" in Table.of("people", ["age"])
+        (True, False)
+        """
+        return name in self.columns
+
     def __iter__(self) -> Any:
         raise TypeError(
             "a lazy table has no rows to iterate over here: collect() first (iterate over "
