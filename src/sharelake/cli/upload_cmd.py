@@ -91,6 +91,14 @@ def upload(
         bool,
         typer.Option("--yes", "-y", help="Upload after printing the preview, without asking."),
     ] = False,
+    normalize: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--normalize",
+            help="COLUMN=STEPS: strip, lower or upper a text column here before sharing "
+            "(e.g. name=strip,lower); repeat for more columns.",
+        ),
+    ] = None,
 ) -> None:
     """Validate, preview, secret-share and upload a table to the three nodes.
 
@@ -132,12 +140,26 @@ def upload(
         (:func:`sharelake.client.linkage.upload_people`).
     yes
         Confirm the preview without a question (needed without a terminal).
+    normalize
+        ``COLUMN=STEPS`` text normalisations done before sharing
+        (``normalize=`` of :func:`sharelake.client.upload.upload`).
     """
     from rich.console import Console
 
     from ..client.session import connect
 
     console = Console(stderr=True)
+    steps: dict[str, str] = {}
+    for item in normalize or []:
+        column, sep, value = item.partition("=")
+        if not sep or not column or not value:
+            fail(
+                console,
+                "refused, nothing was sent",
+                InputValidationError(f"--normalize {item!r}: write COLUMN=STEPS, e.g. name=lower"),
+                2,
+            )
+        steps[column] = value
     try:
         with connect(consortium, member, key=key, timeout=timeout) as session:
             common: dict[str, Any] = {
@@ -151,7 +173,9 @@ def upload(
                 res = session.upload_people(data, table, **common)
             else:
                 ask = confirm_preview(console, yes=yes)
-                res = session.upload(data, table, lenient=lenient, confirm=ask, **common)
+                res = session.upload(
+                    data, table, lenient=lenient, confirm=ask, normalize=steps or None, **common
+                )
     except InputValidationError as exc:
         fail(console, "refused, nothing was sent", exc, 2)
     except SharelakeError as exc:

@@ -50,11 +50,12 @@ class ColumnSummary:
     def public(self) -> str:
         """What the nodes learn of this column besides its name and kind."""
         s = self.spec
+        norm = f"; normalised here: {', '.join(s.normalized)}" if s.normalized else ""
         if s.kind == "category":
             order = " (ordered)" if s.ordered else ""
-            return f"labels{order}: {', '.join(s.categories or ())}"
+            return f"labels{order}: {', '.join(s.categories or ())}{norm}"
         if s.kind == "string":
-            return f"values secret; at most {s.max_len} bytes"
+            return f"values secret; at most {s.max_len} bytes{norm}"
         if s.kind == "fixed":
             return f"decimal, {s.frac_bits} fractional bits"
         return ""

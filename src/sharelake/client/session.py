@@ -379,6 +379,7 @@ class Session:
         progress: bool | ProgressCallback = True,
         timeout: float | None = None,
         confirm: Callable[[UploadPreview], bool] | None = None,
+        normalize: Mapping[str, str | Sequence[str]] | None = None,
     ) -> UploadResult:
         """Validate, secret-share and upload a table (all-or-nothing on the three nodes).
 
@@ -407,6 +408,7 @@ class Session:
             progress=progress,
             timeout=timeout,
             confirm=confirm,
+            normalize=normalize,
         )
 
     def preview_upload(
@@ -416,6 +418,7 @@ class Session:
         *,
         schema: Sequence[ColumnSpec] | Mapping[str, Any] | str | Path | None = None,
         lenient: bool = False,
+        normalize: Mapping[str, str | Sequence[str]] | None = None,
     ) -> UploadPreview:
         """What :meth:`upload` would share (columns, kinds, row count, public details,
         problems found), validated as the upload validates; nothing is sent.
@@ -425,7 +428,7 @@ class Session:
         >>> print(session.preview_upload("cases.csv", "cases"))  # doctest: +SKIP
         Upload preview: table 'cases' from cases.csv: 84 rows, 3 columns. ...
         """
-        return preview_upload(data, name, schema=schema, lenient=lenient)
+        return preview_upload(data, name, schema=schema, lenient=lenient, normalize=normalize)
 
     def upload_people(
         self,

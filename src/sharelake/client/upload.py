@@ -60,7 +60,7 @@ import time
 import tomllib
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,7 +70,14 @@ import pandas as pd
 
 from ..errors import InputValidationError, SharelakeError
 from ..relational.encode import EncodedColumn, encode_frame
-from ..relational.table import KINDS, ColumnSpec, spec_from_json, spec_to_json
+from ..relational.table import (
+    KINDS,
+    NORMALIZATIONS,
+    ColumnSpec,
+    normalize_text,
+    spec_from_json,
+    spec_to_json,
+)
 from .bundles import Bundle, column_parts, data_digest, share_bundles, share_into_bundles
 from .preview import UploadPreview, summarise
 
@@ -412,6 +419,8 @@ def schema_toml(specs: Sequence[ColumnSpec]) -> str:
                 lines.append("ordered = true")
         if spec.kind == "string":
             lines.append(f"max_len = {spec.max_len}")
+        if spec.normalized:
+            lines.append(f"normalized = {_toml_value(list(spec.normalized))}")
         if spec.kind == "fixed":
             lines.append(f"frac_bits = {spec.frac_bits}")
         lines.append("")
@@ -560,6 +569,7 @@ def upload(
     progress: bool | ProgressCallback = True,
     timeout: float | None = None,
     confirm: Callable[[UploadPreview], bool] | None = None,
+    normalize: Mapping[str, str | Sequence[str]] | None = None,
 ) -> UploadResult:
     """Validate, secret-share and upload ``data`` as table ``name`` (all-or-nothing).
 
@@ -596,6 +606,13 @@ def upload(
         kinds, row count, public details, problems found) after every value is
         validated and before anything is sent; the upload goes on only if it returns
         True (the CLI prints the preview and asks, or takes ``--yes``).
+    normalize
+        Text normalisations done here before anything is shared, per column:
+        ``{"name": "strip,lower"}`` (any of ``strip``, ``lower``, ``upper``). pandas'
+        ``.str.lower()``/``.upper()``/``.strip()`` are not computed on secret strings;
+        this is where they happen. The schema records them (a schema file may list
+        them as ``normalized = ["strip", "lower"]``), and a text compared with the
+        column later is normalised alike (``t.name == "Anna"`` finds ``"anna"``).
 
     Returns
     -------
@@ -622,7 +639,7 @@ def upload(
     start = time.perf_counter()
     uid = upload_id or uuid.uuid4().hex
     validate_names(name, uid)
-    df, specs, source, cols, lenient_cols = _prepare(data, schema, lenient)
+    df, specs, source, cols, lenient_cols = _prepare(data, schema, lenient, normalize)
     pol = load_policy(policy)
     if confirm is not None:
         preview = summarise(df, specs, table=name, source=source, lenient_columns=lenient_cols)
@@ -648,15 +665,63 @@ def upload(
     )
 
 
+def _steps(raw: str | Sequence[str], column: str, source: str | None) -> tuple[str, ...]:
+    """The normalisations named by ``raw`` ("strip,lower" or a list), in applied order."""
+    names = re.split(r"[,\s]+", raw.strip()) if isinstance(raw, str) else [str(n) for n in raw]
+    bad = [n for n in names if n and n not in NORMALIZATIONS]
+    if bad:
+        raise InputValidationError(
+            f"unknown normalisation {bad[0]!r} (use {', '.join(NORMALIZATIONS)})",
+            source=source,
+            column=column,
+        )
+    if "lower" in names and "upper" in names:
+        raise InputValidationError(
+            "normalise to lower or upper, not both", source=source, column=column
+        )
+    return tuple(n for n in NORMALIZATIONS if n in names)
+
+
+def _normalize(
+    df: pd.DataFrame,
+    specs: list[ColumnSpec] | None,
+    normalize: Mapping[str, str | Sequence[str]] | None,
+    source: str | None,
+) -> dict[str, tuple[str, ...]]:
+    """Apply the upload normalisations (the argument's and the schema file's) to ``df``'s
+    text values in place; returns them per column."""
+    wanted = {s.name: s.normalized for s in specs or () if s.normalized}
+    for column, raw in (normalize or {}).items():
+        steps = _steps(raw, column, source)
+        wanted[column] = tuple(
+            n for n in NORMALIZATIONS if n in steps or n in wanted.get(column, ())
+        )
+        _steps(list(wanted[column]), column, source)  # lower and upper from two places
+    for column, steps in wanted.items():
+        if column not in df.columns:
+            raise InputValidationError(
+                "a column to normalise is not in the data", source=source, column=column
+            )
+        df[column] = df[column].map(
+            lambda v, st=steps: normalize_text(v, st) if isinstance(v, str) else v
+        )
+    return wanted
+
+
 def _prepare(
     data: pd.DataFrame | str | Path,
     schema: Sequence[ColumnSpec] | Mapping[str, Any] | str | Path | None,
     lenient: bool,
+    normalize: Mapping[str, str | Sequence[str]] | None = None,
 ) -> tuple[pd.DataFrame, list[ColumnSpec], str | None, list[EncodedColumn], list[str]]:
-    """Read, settle the schema and validate every value (nothing is sent): the frame,
-    specs, source, encoded columns and the columns made text under ``lenient``."""
+    """Read, normalise the text the owner asked for, settle the schema and validate every
+    value (nothing is sent): the frame, specs, source, encoded columns and the columns
+    made text under ``lenient``."""
     specs = load_schema(schema) if schema is not None else None
     df, source = read_data(data, specs)
+    if normalize or any(s.normalized for s in specs or ()):
+        df = df.copy()  # never the caller's frame
+    steps = _normalize(df, specs, normalize, source)
     lenient_cols: list[str] = []
     if specs is None:
         specs = infer_schema(df, source=source, lenient=lenient)
@@ -669,6 +734,15 @@ def _prepare(
     extra = [str(c) for c in df.columns if str(c) not in {s.name for s in specs}]
     if extra:
         raise InputValidationError("column is not in the schema", source=source, column=extra[0])
+    for i, spec in enumerate(specs):
+        if spec.name in steps:
+            if spec.kind not in ("string", "category"):
+                raise InputValidationError(
+                    f"only text columns are normalised; this column is {spec.kind}",
+                    source=source,
+                    column=spec.name,
+                )
+            specs[i] = replace(spec, normalized=steps[spec.name])
     cols = encode_frame(df, specs, source=source)  # every value checked before sharing
     return df, specs, source, cols, lenient_cols
 
@@ -679,6 +753,7 @@ def preview_upload(
     *,
     schema: Sequence[ColumnSpec] | Mapping[str, Any] | str | Path | None = None,
     lenient: bool = False,
+    normalize: Mapping[str, str | Sequence[str]] | None = None,
 ) -> UploadPreview:
     """What uploading ``data`` as ``name`` would share, checked as the upload checks it;
     nothing is sent (no node is contacted).
@@ -693,7 +768,7 @@ def preview_upload(
     >>> pv.rows, pv.columns[0].spec.kind
     (2, 'int')
     """
-    df, specs, source, _, lenient_cols = _prepare(data, schema, lenient)
+    df, specs, source, _, lenient_cols = _prepare(data, schema, lenient, normalize)
     return summarise(df, specs, table=name, source=source, lenient_columns=lenient_cols)
 
 

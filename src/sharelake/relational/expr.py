@@ -334,9 +334,10 @@ class StrAccessor:
     def _normalise(self, name: str) -> NoReturn:
         raise AttributeError(
             f"'.str.{name}()' is not computed on secret strings: normalise the column when "
-            f"you upload it (in pandas: df[c] = df[c].str.{name}(), then session.upload(df, "
-            "...); the upload preview lists values that differ only in case or spaces), "
-            "then compare whole values with == or isin"
+            f"you upload it (session.upload(..., normalize={{'c': '{name}'}}) or `sharelake "
+            f"upload --normalize c={name}`; the upload preview lists values that differ only "
+            "in case or spaces); a text compared with a normalised column is normalised "
+            "alike, so == and isin then match as .str." + name + "() would"
         )
 
     def lower(self) -> NoReturn:

@@ -68,7 +68,7 @@ from .expr import (
     When,
     columns_of,
 )
-from .table import ColumnSpec, SecretTable
+from .table import ColumnSpec, SecretTable, normalize_text
 
 __all__ = ["bind_literals"]
 
@@ -147,6 +147,7 @@ def _bind_label(e: BinOp, spec_of: Callable[[str], ColumnSpec]) -> Expr:
     spec = spec_of(other.name)
     if e.op not in COMPARISONS:
         raise TypeError(f"{e.op} of column {other.name!r} and the text {text!r} is not defined")
+    text = normalize_text(text, spec.normalized)  # as the owner's values were at upload
     code: int
     if spec.kind == "category":
         cats = list(spec.categories or ())

@@ -19,6 +19,29 @@ from ..mpc.shares import AShare
 
 ColumnKind = Literal["int", "fixed", "bool", "date", "category", "string"]
 KINDS: tuple[ColumnKind, ...] = ("int", "fixed", "bool", "date", "category", "string")
+Normalization = Literal["strip", "lower", "upper"]
+NORMALIZATIONS: tuple[Normalization, ...] = ("strip", "lower", "upper")
+"""Text normalisations an owner may apply at upload, in the order they are applied."""
+
+
+def normalize_text(text: str, steps: tuple[str, ...]) -> str:
+    """``text`` after the upload normalisations ``steps`` (strip first, then the case).
+
+    The uploading client applies them to a column's values; the node applies them to a
+    text constant compared with that column, so ``t.name == "Anna "`` finds ``"anna"``.
+
+    Examples
+    --------
+    >>> normalize_text("  Anna ", ("strip", "lower"))
+    'anna'
+    """
+    if "strip" in steps:
+        text = text.strip()
+    if "lower" in steps:
+        text = text.lower()
+    if "upper" in steps:
+        text = text.upper()
+    return text
 
 
 @dataclass(frozen=True)
@@ -39,6 +62,7 @@ class ColumnSpec:
     max_len: int | None = None
     frac_bits: int = 16
     ordered: bool = False
+    normalized: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -49,6 +73,24 @@ class ColumnSpec:
             raise ValueError(f"column {self.name!r}: only a category column can be ordered")
         if self.kind == "string" and (self.max_len is None or self.max_len <= 0):
             raise ValueError(f"column {self.name!r}: a string column needs max_len > 0")
+        if self.normalized:
+            bad = [n for n in self.normalized if n not in NORMALIZATIONS]
+            if bad:
+                raise ValueError(
+                    f"column {self.name!r}: unknown normalisation {bad[0]!r} (use "
+                    f"{', '.join(NORMALIZATIONS)})"
+                )
+            if "lower" in self.normalized and "upper" in self.normalized:
+                raise ValueError(f"column {self.name!r}: normalise to lower or upper, not both")
+            if self.kind not in ("string", "category"):
+                raise ValueError(
+                    f"column {self.name!r} is {self.kind}: only text columns are normalised"
+                )
+            if tuple(n for n in NORMALIZATIONS if n in self.normalized) != self.normalized:
+                raise ValueError(
+                    f"column {self.name!r}: list the normalisations once each, in the order "
+                    f"{', '.join(NORMALIZATIONS)}"
+                )
 
 
 @dataclass(frozen=True)
@@ -130,6 +172,8 @@ def spec_to_json(spec: ColumnSpec) -> dict[str, object]:
     }
     if spec.ordered:
         out["ordered"] = True
+    if spec.normalized:
+        out["normalized"] = list(spec.normalized)
     return out
 
 
@@ -139,6 +183,9 @@ def spec_from_json(d: dict[str, object]) -> ColumnSpec:
         cats = d.get("categories")
         max_len = d.get("max_len")
         frac = d.get("frac_bits", 16)
+        norm = d.get("normalized", [])
+        if not isinstance(norm, list) or not all(isinstance(n, str) for n in norm):
+            raise ValueError("normalized must be a list of names")
         return ColumnSpec(
             name=str(d["name"]),
             kind=d["kind"],  # type: ignore[arg-type]
@@ -147,6 +194,7 @@ def spec_from_json(d: dict[str, object]) -> ColumnSpec:
             max_len=int(max_len) if isinstance(max_len, int) else None,
             frac_bits=int(frac) if isinstance(frac, int) else 16,
             ordered=d.get("ordered") is True,
+            normalized=tuple(norm),
         )
     except KeyError as exc:
         raise ValueError(f"column schema lacks {exc.args[0]!r}") from None
