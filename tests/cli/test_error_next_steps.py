@@ -54,6 +54,18 @@ def test_a_node_that_is_down_says_to_start_the_nodes_and_retry(lake: Path) -> No
     assert "then run the command again." in last_line(out)
 
 
+def test_a_bad_csv_is_named_before_any_node_is_contacted_even_when_they_are_down(
+    lake: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "bad.csv"
+    rows = [f"{i},{20 + i}" for i in range(20)]
+    rows[5] = "5,forty"
+    data.write_text("record_id,age\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    code, out = upload(lake, str(data))
+    assert code == 2 and "column 'age'" in out and "rows 6" in out
+    assert "not reachable" not in out
+
+
 def test_a_bad_csv_names_every_bad_column_and_ends_with_how_to_fix_it(tmp_path: Path) -> None:
     rows = [f"{i},{20 + i},2023-01-{1 + i:02d}" for i in range(20)]
     rows[3] = "3,forty,2023-01-04"

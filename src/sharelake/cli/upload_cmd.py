@@ -147,6 +147,7 @@ def upload(
     from rich.console import Console
 
     from ..client.session import connect
+    from ..client.upload import preview_upload
 
     console = Console(stderr=True)
     steps: dict[str, str] = {}
@@ -161,6 +162,8 @@ def upload(
             )
         steps[column] = value
     try:
+        if not people:  # a bad file is named before any node is contacted (even when down)
+            preview_upload(data, table, schema=schema, lenient=lenient, normalize=steps or None)
         with connect(consortium, member, key=key, timeout=timeout) as session:
             common: dict[str, Any] = {
                 "schema": schema,
