@@ -26,7 +26,7 @@ import datetime
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal, NoReturn, get_args
 
 import numpy as np
 import pandas as pd
@@ -879,22 +879,7 @@ def to_json(e: Expr) -> dict[str, Any]:
     raise TypeError(f"unsupported expression node {type(e).__name__}")
 
 
-_BINOPS: tuple[BinOpName, ...] = (
-    "+",
-    "-",
-    "*",
-    "/",
-    "//",
-    "%",
-    "<",
-    "<=",
-    ">",
-    ">=",
-    "==",
-    "!=",
-    "&",
-    "|",
-)
+_BINOPS: tuple[BinOpName, ...] = get_args(BinOpName)
 
 
 def from_json(d: Any) -> Expr:
