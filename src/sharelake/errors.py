@@ -58,6 +58,7 @@ where. The tree (``tests/test_errors.py`` checks that it is complete and true)::
     ├── AuthorizationError         a member's role does not allow the request (node.authz)
     ├── DataInconsistencyError     the three nodes hold different data (node.consistency)
     │   └── ReleaseHistoryError    the nodes' release records differ
+    ├── StaleTableError            a stored persons table of old lists (engine.persons_table)
     ├── QueryDeadlineError         a query ran past its deadline (node.deadline)
     ├── SessionBusyError           a peer session id already in use (node.peers)
     ├── SessionReusedError         a query session that already ran at the node (node.ledger)

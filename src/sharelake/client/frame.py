@@ -267,7 +267,7 @@ class Table:
     ['pid', 'clinic']
     """
 
-    __slots__ = ("_columns", "_node", "_schemas", "_session", "_shape")
+    __slots__ = ("_columns", "_node", "_schemas", "_session", "_shape", "_store")
 
     def __init__(
         self,
@@ -281,6 +281,8 @@ class Table:
         self._session = session
         #: a reshape of the collected result (describe, pivot_table); None: as released
         self._shape: Whole | Normalize | Describe | Pivot | None = None
+        #: the stored persons table this plan keeps (:meth:`stored_as`); None: released
+        self._store: str | None = None
         try:
             self._columns = pn.output_columns(self._node, self._schemas)
         except PlanError as exc:
@@ -298,6 +300,12 @@ class Table:
         return cls(pn.scan(name), {name: list(columns)}, session=session)
 
     def _new(self, node: Mapping[str, Any], other: Table | None = None) -> Table:
+        for t in (self, other):
+            if t is not None and t._store is not None:
+                raise TypeError(
+                    f"this plan keeps the stored persons table {t._store!r} and releases "
+                    "nothing: build queries on persons(..., stored=...) instead"
+                )
         for t in (self, other):
             if t is not None and t._shape is not None and t._shape.final:
                 raise TypeError(
@@ -854,7 +862,37 @@ class Table:
     @property
     def plan(self) -> dict[str, Any]:
         """The plan JSON the nodes will run."""
+        if self._store is not None:
+            return pn.make_plan(self._node, release="table", table=self._store)
         return pn.make_plan(self._node)
+
+    def stored_as(self, name: str) -> Table:
+        """The plan that keeps this :func:`persons` table in the lake as ``name``.
+
+        Nothing is released: each node keeps its shares of the secret person id of every
+        row (a stored persons table, owned by no member, never scanned directly) with
+        what it was made from (the lists' subplans and table versions, the linkage).
+        Later queries name it with ``stored=name`` in :func:`persons` or :func:`overlap`
+        over the same lists and linkage, and the nodes use its person ids instead of
+        linking the lists again. Making it needs the approval of every owner of the
+        lists (:meth:`request_approval`); ``collect()`` makes it (again: a new version)
+        and returns one row, ``table``, ``version``, ``rows``. When a list is uploaded
+        again, erased or dropped, a query naming it is refused until it is made again.
+
+        Examples
+        --------
+        >>> p, q = Table.of("ngo_a", ["lk_pipeline"]), Table.of("police", ["lk_pipeline"])
+        >>> persons([p, q], linkage="exact").stored_as("ngo_police").plan["release"]
+        {'kind': 'table', 'table': 'ngo_police'}
+        """
+        node = self._node
+        lk = node.get("linkage")
+        if node.get("op") != "concat" or not isinstance(lk, dict) or "stored" in lk:
+            raise TypeError("stored_as() keeps the result of persons([...], linkage=...)")
+        out = Table(node, self._schemas, session=self._session)
+        out._store = str(name)
+        pn.validate_plan(out.plan)
+        return out
 
     @property
     def plan_hash(self) -> str:
@@ -1300,6 +1338,7 @@ def overlap(
     rounds: int | None = None,
     reveal: Literal["overlap", "own"] = "overlap",
     params: Mapping[str, int] | None = None,
+    stored: str | None = None,
 ) -> Table:
     """The overlap (capture-history) table of 2 to 12 lists on the person key ``on``.
 
@@ -1319,7 +1358,9 @@ def overlap(
     ``record_id``, ``lists`` (k) and ``matches`` (how many other lists each is linked
     to); only the owner of the first table may ask for it. ``params``: fuzzy scoring
     parameters in place of the recommended ones (integers, as ``session.link``'s; the
-    plan carries them).
+    plan carries them). ``stored``: the name of a stored persons table made from these
+    same lists by this same linkage (:meth:`Table.stored_as`): its person ids are used
+    instead of linking the lists again (the lists may come in another order).
 
     Examples
     --------
@@ -1338,13 +1379,13 @@ def overlap(
         raise ValueError("overlap needs at least two tables")
     link: dict[str, Any] | None = None
     if linkage is not None:
-        link = _linkage_spec(ts, linkage, window, rounds, params)
+        link = _linkage_spec(ts, linkage, window, rounds, params, stored)
         if reveal == "own":
             link["reveal"] = "own"
     elif reveal != "overlap":
         raise ValueError("reveal='own' needs linkage")
-    elif params is not None:
-        raise ValueError("params are for an overlap by linkage")
+    elif params is not None or stored is not None:
+        raise ValueError("params and stored are for an overlap by linkage")
     node = pn.overlap([t._node for t in ts], _names(on, "on"), linkage=link)
     _check_node(node)
     out = ts[0]
@@ -1359,6 +1400,7 @@ def _linkage_spec(
     window: int | Literal["auto"] | None,
     rounds: int | None,
     params: Mapping[str, int] | None,
+    stored: str | None = None,
 ) -> dict[str, Any]:
     """The plan's ``linkage`` object of an overlap or concat by linkage."""
     from ..linkage.blocked import default_rounds
@@ -1374,6 +1416,8 @@ def _linkage_spec(
     }
     if params is not None:
         link["params"] = {str(k): v for k, v in params.items()}
+    if stored is not None:
+        link["stored"] = str(stored)
     return link
 
 
@@ -1384,6 +1428,7 @@ def persons(
     window: int | Literal["auto"] | None = "auto",
     rounds: int | None = None,
     params: Mapping[str, int] | None = None,
+    stored: str | None = None,
 ) -> Table:
     """The rows of 2 to 12 person tables one after the other, with the linked person.
 
@@ -1395,7 +1440,8 @@ def persons(
     for de-duplicated persons, a join or group-by on it. The id itself (a row number of
     the union) means nothing outside the query; releasing it needs the owners' approval
     (its lineage is every list's encodings, used as match keys). ``linkage``, ``window``,
-    ``rounds`` and ``params`` as :func:`overlap`'s.
+    ``rounds``, ``params`` and ``stored`` as :func:`overlap`'s;
+    ``persons(...).stored_as(name)`` keeps the person ids in the lake for later queries.
 
     Examples
     --------
@@ -1413,7 +1459,7 @@ def persons(
         raise ValueError("persons needs at least two tables")
     if linkage not in ("fuzzy", "exact", "probabilistic"):
         raise ValueError("linkage must be 'fuzzy', 'exact' or 'probabilistic'")
-    link = _linkage_spec(ts, linkage, window, rounds, params)
+    link = _linkage_spec(ts, linkage, window, rounds, params, stored)
     node = pn.concat([t._node for t in ts], linkage=link)
     _check_node(node)
     out = ts[0]

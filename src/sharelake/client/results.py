@@ -46,6 +46,7 @@ __all__ = [
     "query_cost",
     "rebuild",
     "rebuild_columns",
+    "stored_result",
     "suppression_legend",
     "suppression_notes",
 ]
@@ -237,6 +238,25 @@ def rebuild_columns(bundles: Sequence[bytes], *, names: Sequence[str] = NODE_NAM
     if cost is not None:
         df.attrs["cost"] = cost
     return df
+
+
+def stored_result(bundles: Sequence[bytes], *, names: Sequence[str] = NODE_NAMES) -> pd.DataFrame:
+    """The nodes' answer to a plan that keeps a stored persons table (release ``table``):
+    one row, ``table``, ``version`` and ``rows``, as all three nodes report it.
+
+    Raises
+    ------
+    IntegrityError
+        A bundle is corrupted, or the nodes disagree (a node deviated).
+    """
+    df = rebuild_columns(bundles, names=names)  # no column, no row: checks the headers
+    metas = [decode_bundle(b, what=f"result from {names[i]}")[0] for i, b in enumerate(bundles)]
+    kept = _majority_meta(metas, names).get("stored")
+    if not isinstance(kept, Mapping) or set(kept) != {"table", "version", "rows"}:
+        raise IntegrityError("the nodes did not report the stored table")
+    out = pd.DataFrame([{k: kept[k] for k in ("table", "version", "rows")}])
+    out.attrs.update(df.attrs)
+    return out
 
 
 def _finish_means(df: pd.DataFrame, means: Sequence[str]) -> pd.DataFrame:

@@ -16,7 +16,7 @@ here), plus the number of result rows opened by the compaction in :func:`release
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, cast
 
 import numpy as np
@@ -44,6 +44,7 @@ from ..relational.ops import (
 from ..relational.overlap import overlap
 from ..relational.table import SecretTable, spec_to_json
 from .linkage import own_lists, run_link, with_persons
+from .persons_table import segments, stored_persons
 
 __all__ = ["Released", "execute", "release_rows"]
 
@@ -82,9 +83,20 @@ def _head(p: Party, t: SecretTable, n: int) -> SecretTable:
 
 
 def _operator(
-    p: Party, load: Loader
+    p: Party, load: Loader, stored: Mapping[str, Mapping[str, Any]]
 ) -> Callable[[tree.Node, Sequence[SecretTable], str], SecretTable]:
     """The visit function of :func:`sharelake.plan.tree.fold`: one operator per node."""
+
+    def linked(n: tree.Overlap | tree.Concat, subs: Sequence[SecretTable]) -> list[SecretTable]:
+        """The lists with their linked person: linked now, or from a stored persons table."""
+        lk = dict(n.linkage or {})
+        name = lk.get("stored")
+        if name is None:
+            return with_persons(p, list(subs), lk)
+        if name not in stored:
+            raise PlanError(f"the stored persons table {name!r} was not loaded")
+        found = stored[name]
+        return stored_persons(list(subs), load(name), found, segments(n, found))
 
     def visit(n: tree.Node, subs: Sequence[SecretTable], path: str) -> SecretTable:
         if isinstance(n, tree.Scan):
@@ -97,14 +109,14 @@ def _operator(
             return run_link(p, js, lambda sub: next(t for j, t in by_json if j == sub))
         if isinstance(n, tree.Concat):
             if n.linkage is not None:  # + the linked person of every row (engine/linkage.py)
-                return concat(p, with_persons(p, list(subs), dict(n.linkage)))
+                return concat(p, linked(n, subs))
             return concat(p, list(subs))
         if isinstance(n, tree.Overlap):
             inputs = list(subs)
             if tree.own_reveal(n):  # the first list's records, linked to how many lists
-                return own_lists(p, inputs, dict(n.linkage or {}))
+                return own_lists(p, inputs, dict(n.linkage or {}), labelled=linked(n, subs))
             if n.linkage is not None:  # persons by record linkage (engine/linkage.py)
-                inputs = with_persons(p, inputs, dict(n.linkage))
+                inputs = linked(n, inputs)
             return overlap(p, inputs, on=list(n.on))
         if isinstance(n, tree.Join):
             left, right = subs
@@ -136,7 +148,13 @@ def _operator(
     return visit
 
 
-def execute(p: Party, plan: tree.Plan, load: Loader) -> SecretTable:
+def execute(
+    p: Party,
+    plan: tree.Plan,
+    load: Loader,
+    *,
+    stored: Mapping[str, Mapping[str, Any]] | None = None,
+) -> SecretTable:
     """Run ``plan`` at party ``p`` and return the (uncompacted) result table.
 
     Parameters
@@ -147,6 +165,10 @@ def execute(p: Party, plan: tree.Plan, load: Loader) -> SecretTable:
         The typed plan (:func:`sharelake.plan.tree.from_json` of its JSON form).
     load
         Returns this party's shares of a stored table by name.
+    stored
+        The recorded definition of every stored persons table the plan's linkage names
+        (``linkage.stored``; :mod:`sharelake.engine.persons_table`), checked by the node
+        against the catalog's current versions; ``load`` returns their shares.
 
     Returns
     -------
@@ -159,7 +181,7 @@ def execute(p: Party, plan: tree.Plan, load: Loader) -> SecretTable:
         When the plan does not fit the tables.
     """
     try:
-        return tree.fold(plan, _operator(p, load))
+        return tree.fold(plan, _operator(p, load, stored or {}))
     except (TypeError, KeyError) as exc:
         # Operators reject schema misuse (unknown column, wrong kind) before computing.
         raise PlanError(f"the plan does not fit the tables: {exc}") from None

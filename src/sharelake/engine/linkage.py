@@ -255,7 +255,13 @@ def _list_links(p: Party, tables: list[SecretTable], linkage: Mapping[str, Any])
     )
 
 
-def own_lists(p: Party, tables: list[SecretTable], linkage: Mapping[str, Any]) -> SecretTable:
+def own_lists(
+    p: Party,
+    tables: list[SecretTable],
+    linkage: Mapping[str, Any],
+    *,
+    labelled: list[SecretTable] | None = None,
+) -> SecretTable:
     """The first list's records and, for each, the number of other lists holding its person.
 
     The k lists are linked and clustered into persons as in :func:`with_persons`; a
@@ -271,9 +277,12 @@ def own_lists(p: Party, tables: list[SecretTable], linkage: Mapping[str, Any]) -
     LEAKAGE: as :func:`with_persons` (the group-by and the join open nothing), then the
     compaction opens the number of valid rows (the first list's records whose person is
     on another list); the ``matches`` values go to the first list's owner only.
+    ``labelled``: the lists with their ``person`` already (e.g. from a stored persons
+    table, :mod:`sharelake.engine.persons_table`) instead of linking them here.
     """
     k = len(tables)
-    labelled = with_persons(p, tables, linkage)
+    if labelled is None:
+        labelled = with_persons(p, tables, linkage)
     first = labelled[0]
     n = first.n
     person_spec = ColumnSpec("person", "int", nullable=False)

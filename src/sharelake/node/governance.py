@@ -633,6 +633,20 @@ class Governance:
         elif adm.rows is not None:
             self.guard.record(adm.rows, adm.versions.get(adm.rows.table, 0))
 
+    def stored(self, adm: Admission, table: str, version: int, rows: int) -> None:
+        """Audit a stored persons table the query made (nothing was released)."""
+        self.audit.append(
+            "upload",
+            session=adm.session,
+            plan_hash=adm.plan_hash,
+            member=adm.analyst,
+            decision="stored",
+            rows=rows,
+            detail=f"stored persons table {table!r} (table version {version}) of tables "
+            + ", ".join(repr(t) for t in adm.verdict.tables),
+            purpose=adm.purpose,
+        )
+
     def failed(self, session: str, digest: str, member: str, exc: BaseException) -> None:
         """Audit a query that failed after admission (class name only, no message).
 

@@ -36,7 +36,8 @@ from ..consortium.cluster import NodeConfig
 from ..consortium.members import Consortium, Member, PurposeError
 from ..consortium.sealing import parse_reply_key, reply_context, seal
 from ..consortium.signing import RequestVerifier
-from ..engine.executor import execute, release_rows
+from ..engine import persons_table
+from ..engine.executor import Released, execute, release_rows
 from ..engine.tables import secret_table
 from ..errors import (
     AuthenticationError,
@@ -48,6 +49,7 @@ from ..errors import (
 )
 from ..mpc.channel import ChannelStats
 from ..mpc.party import Party
+from ..mpc.verify import verify
 from ..net.framing import PROTOCOL_VERSION
 from ..plan import tree
 from ..plan.canonical import PlanError, plan_hash, session_id
@@ -97,6 +99,7 @@ _STATUS: list[tuple[type[BaseException], int]] = [
     (SessionBusyError, 409),
     (SessionReusedError, 409),
     (DataInconsistencyError, 409),
+    (persons_table.StaleTableError, 409),
     (InputValidationError, 422),
     (PlanError, 422),
     (BundleError, 422),
@@ -216,8 +219,8 @@ class _Node:
         # the one parse: the JSON plan is checked and typed here; past this line the
         # node, governance and the engine read only the typed plan (plan/tree.py)
         typed = tree.from_json(plan)
-        if typed.release != "rows":
-            raise PlanError("plan.release.kind: this node releases only 'rows'")
+        if typed.release not in ("rows", "table"):
+            raise PlanError("plan.release.kind: this node releases only 'rows' or a 'table'")
         if plan_hash(plan) != given_hash:  # the hash of the text as it came
             raise PlanError("plan_hash is not the SHA-256 of the plan's canonical form")
         reply_key = parse_reply_key(request.get("reply_key"))
@@ -240,6 +243,16 @@ class _Node:
             catalog, member=member.name, session=session, plan_hash=given_hash, purpose=purpose
         )
         authorize(typed, member, catalog)
+        if typed.table is not None:  # never over an upload (or another member's table)
+            try:
+                owner = self.store.table_info(typed.table)["owner"]
+            except TableNotFoundError:
+                owner = persons_table.OWNER
+            if owner != persons_table.OWNER or typed.table in names:
+                raise TableOwnerError(
+                    f"table {typed.table!r} exists and is not a stored persons table of "
+                    "other lists: choose another name"
+                )
         # refuses (audited) or admits; the purpose is checked against every table's policy
         adm = self.gov.admit(typed, member, catalog, session, purpose=purpose)
         self.ledger.claim_session(session, member.name)  # a query runs once at this node
@@ -260,8 +273,13 @@ class _Node:
         adm: Any,
         dog: QueryWatchdog,
     ) -> bytes:
-        loaded = {name: self.store.load_table(name) for name in names}
+        stored = tree.stored_tables(plan)  # persons tables read in place of linking again
+        loaded = {name: self.store.load_table(name) for name in [*names, *stored]}
         tables: dict[str, SecretTable] = {name: secret_table(t) for name, t in loaded.items()}
+        found = {n: self.store.definition(str(loaded[n].meta["upload_id"])) for n in stored}
+        versions: dict[str, int | None] = {n: int(loaded[n].meta["version"]) for n in names}
+        for n in stored:
+            persons_table.check_sources(n, found[n], versions)
         d = self.config.deadlines
         try:
             chan = self.router.open_session(
@@ -279,12 +297,18 @@ class _Node:
         try:
             check_tables(chan, loaded)  # the same table versions everywhere, before any protocol
             p = Party.setup(chan, security=self.consortium.security)
-            result = execute(p, adm.plan, tables.__getitem__)
-            result, suppressed, least = self.gov.protect(p, adm, result, tables)
-            released = release_rows(p, result, ordered=tree.ordered(plan))
-            # audit the release, then show the peers this node's signed chain head (and
-            # keep theirs): a log cut short or rewritten later no longer matches them
-            self.gov.released(adm, released.meta["rows"], suppressed, least)
+            result = execute(p, adm.plan, tables.__getitem__, stored=found)
+            if plan.table is not None:  # nothing released: the nodes keep the persons
+                kept = self._keep(p, plan, result, session, loaded)
+                suppressed, least = 0, None
+                released = Released({"columns": [], "rows": 0, "stored": kept}, {})
+                self.gov.stored(adm, plan.table, kept["version"], kept["rows"])
+            else:
+                result, suppressed, least = self.gov.protect(p, adm, result, tables)
+                released = release_rows(p, result, ordered=tree.ordered(plan))
+                # audit the release, then show the peers this node's signed chain head (and
+                # keep theirs): a log cut short or rewritten later no longer matches them
+                self.gov.released(adm, released.meta["rows"], suppressed, least)
             self.gov.exchange_heads(p)
             chan.flush()
             dog.check()
@@ -305,6 +329,58 @@ class _Node:
         released.meta["cost"] = query_cost(chan.stats, time.perf_counter() - t0)
         self.metrics.query_released(released.meta["cost"])
         return encode_bundle(released.meta, released.arrays)
+
+    def _keep(
+        self,
+        p: Party,
+        plan: tree.Plan,
+        result: SecretTable,
+        session: str,
+        loaded: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Keep a concat by linkage as the stored persons table ``plan.table``.
+
+        Every node stages its pair of the ``person`` ids and the validity bits (checked
+        gates only: the queue is verified first) with the table's definition
+        (:func:`sharelake.engine.persons_table.definition`); one round tells each node
+        that both others staged; then each commits (as an erasure's new version).
+        """
+        assert plan.table is not None
+        names = tree.tables(plan)
+        versions = {n: int(loaded[n].meta["version"]) for n in names}
+        sizes = {n: int(loaded[n].meta["rows"]) for n in names}
+        found = persons_table.definition(plan, versions, sizes)
+        verify(p, check="store")  # no unchecked gate reaches the stored shares
+        schema, parts = persons_table.stored_columns(result)
+        upload_id = f"persons-{session[:24]}"
+        try:
+            self.store.prepare_upload(
+                upload_id,
+                plan.table,
+                persons_table.OWNER,
+                schema,
+                persons_table.POLICY,
+                result.n,
+                parts,
+                valid=result.valid,
+            )
+            self.store.record_definition(upload_id, plan.table, found)
+            # all three staged the new version: only then does any node commit it
+            p.exchange({p.next: b"\x01", p.prev: b"\x01"}, {p.next: 1, p.prev: 1})
+        except BaseException:
+            self.store.abort_upload(upload_id)
+            raise
+        before = self._version_of(plan.table)
+        version = self.store.commit_upload(upload_id)
+        if before is not None:  # the old labels' budgets and records go with them
+            self.gov.dropped(plan.table, before)
+        return {"table": plan.table, "version": version, "rows": result.n}
+
+    def _version_of(self, name: str) -> int | None:
+        try:
+            return int(self.store.table_info(name)["version"])
+        except TableNotFoundError:
+            return None
 
 
 def create_app(

@@ -114,18 +114,20 @@ def describe_text(
             lines.append(f"read table {n.table!r} ({what})")
         elif isinstance(n, tree.Concat) and n.linkage is not None:
             lines.append(
-                f"link the person lists of {refs} into persons ({n.linkage.get('mode')} "
-                "linkage); stack their rows with a secret column 'person' (the linked "
-                "person of each row)"
+                f"{_persons_text(n.linkage, refs)}; stack their rows with a secret column "
+                "'person' (the linked person of each row)"
             )
         elif isinstance(n, tree.Concat):
             lines.append(f"stack the rows of {refs}")
         elif isinstance(n, tree.Overlap) and tree.own_reveal(n):
             lines.append(
-                f"link the person lists of {refs}; release the records of the first list, "
-                "each with the number of other lists it is linked to"
+                f"{_persons_text(n.linkage or {}, refs)}; release the records of the first "
+                "list, each with the number of other lists it is linked to"
             )
         elif isinstance(n, tree.Overlap):
+            if n.linkage is not None and "stored" in n.linkage:
+                lines.append(_persons_text(n.linkage, refs))
+                refs = f"step {len(lines)}"
             lines.append(
                 f"count how many distinct {'+'.join(n.on)} occur in each combination "
                 f"of the lists of {refs} (overlap table)"
@@ -150,6 +152,13 @@ def describe_text(
 
     last = tree.fold(typed, step)
     out = [f"{k}. {t}" for k, t in enumerate(lines, 1)]
+    if typed.table is not None:  # release "table": the nodes keep it, nothing is released
+        out.append(
+            f"Reveals nothing: the nodes keep the secret person ids of step {last} as the "
+            f"stored persons table {typed.table!r} (with the lists' table versions), for "
+            "later queries that name it; every owner of the lists approves it."
+        )
+        return "\n".join(out)
     reveal = f"Reveals to the analyst: the rows of step {last}, every value and how many"
     if schemas is not None:
         cols = tree.Bound(typed, schemas).columns
@@ -172,6 +181,17 @@ def describe_text(
             '(df.attrs["suppressed_groups"]).'
         )
     return "\n".join(out)
+
+
+def _persons_text(linkage: Mapping[str, Any], refs: str) -> str:
+    """How the persons of an overlap or concat by linkage are found."""
+    if "stored" in linkage:
+        return (
+            f"take the persons of the lists of {refs} from the stored persons table "
+            f"{linkage['stored']!r} ({linkage.get('mode')} linkage, made earlier; "
+            "refused if a list changed since)"
+        )
+    return f"link the person lists of {refs} into persons ({linkage.get('mode')} linkage)"
 
 
 def _unary_text(n: tree.Node, i: int) -> str:

@@ -326,15 +326,25 @@ def link(
     return node
 
 
-def make_plan(root: Node, *, release: Literal["rows"] = "rows") -> Plan:
+def make_plan(
+    root: Node, *, release: Literal["rows", "table"] = "rows", table: str | None = None
+) -> Plan:
     """Wrap ``root`` into a versioned plan with its release.
+
+    ``release="table"`` (with ``table``, a concat by linkage as ``root``): nothing is
+    released; the nodes keep the result as the stored persons table ``table``.
 
     Examples
     --------
     >>> make_plan(scan("t"))["release"]
     {'kind': 'rows'}
     """
-    return {"version": PLAN_VERSION, "root": root, "release": {"kind": release}}
+    rel: dict[str, Any] = {"kind": release}
+    if release == "table":
+        if table is None:
+            raise ValueError("release='table' needs the table's name")
+        rel["table"] = table
+    return {"version": PLAN_VERSION, "root": root, "release": rel}
 
 
 # ---- reading plans (folds over the typed plan, plan/tree.py) -----------------------------

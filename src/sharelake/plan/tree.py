@@ -80,6 +80,7 @@ __all__ = [
     "released_groupby",
     "released_names",
     "restack",
+    "stored_tables",
     "tables",
     "to_json",
 ]
@@ -286,6 +287,8 @@ class Plan:
     version: int = PLAN_VERSION
     #: the agreed purpose the plan names (consortium file); None: the default one
     purpose: str | None = None
+    #: release ``table``: the name of the stored persons table the nodes keep
+    table: str | None = None
 
 
 def children(node: Node) -> tuple[tuple[str, Node], ...]:
@@ -330,6 +333,23 @@ def tables(node: Node | Plan) -> list[str]:
         out: list[str] = []
         for s in subs:
             out += [t for t in s if t not in out]
+        return out
+
+    return fold(node, visit)
+
+
+def stored_tables(node: Node | Plan) -> list[str]:
+    """The stored persons tables whose person ids the plan uses (``linkage.stored``), once
+    each, in order of first appearance; they are read in place of linking again."""
+
+    def visit(n: Node, subs: Sequence[list[str]], path: str) -> list[str]:
+        out: list[str] = []
+        for s in subs:
+            out += [t for t in s if t not in out]
+        if isinstance(n, Overlap | Concat) and n.linkage is not None:
+            name = n.linkage.get("stored")
+            if isinstance(name, str) and name not in out:
+                out.append(name)
         return out
 
     return fold(node, visit)
@@ -605,11 +625,13 @@ def from_json(plan: Any) -> Plan:
     (also when ``plan`` is not a JSON object at all)."""
     validate_plan(plan)
     purpose = plan.get("purpose")
+    table = plan["release"].get("table")
     return Plan(
         node_from_json(plan["root"]),
         str(plan["release"]["kind"]),
         int(plan["version"]),
         None if purpose is None else str(purpose),
+        None if table is None else str(table),
     )
 
 
@@ -620,6 +642,8 @@ def to_json(plan: Plan) -> dict[str, Any]:
         "root": node_to_json(plan.root),
         "release": {"kind": plan.release},
     }
+    if plan.table is not None:
+        out["release"]["table"] = plan.table
     if plan.purpose is not None:
         out["purpose"] = plan.purpose
     return out

@@ -41,7 +41,10 @@ _PERCENTILE = re.compile(r"p(100|[1-9]?[0-9])")
 #: the spread aggregates: ``var`` and ``std`` (ddof 1, pandas' default) and
 #: ``var_ddof0`` ... ``std_ddof9`` (pandas ``var(ddof=d)``)
 _MOMENT = re.compile(r"(var|std)(?:_ddof([0-9]))?")
-RELEASE_KINDS: tuple[str, ...] = ("rows",)
+RELEASE_KINDS: tuple[str, ...] = ("rows", "table")
+"""``rows``: the result's rows go to the analyst; ``table``: nothing is released, the
+result (a concat by linkage) is kept by the nodes as a stored persons table named by
+``release.table`` (``{"kind": "table", "table": NAME}``)."""
 MAX_DEPTH = 64
 MAX_NODES = 512
 MAX_OVERLAP_LISTS = 12
@@ -113,6 +116,8 @@ MAX_LINK_WINDOW = 64
 
 
 _PURPOSE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+#: a stored table's name (as the storage's table names)
+_TABLE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,127}")
 
 
 def moment_ddof(fn: str) -> tuple[str, int] | None:
@@ -374,13 +379,19 @@ def _validate_node(node: Any, path: str, depth: int, count: list[int]) -> None:
 
 def _linkage(lk: Any, on: Any, path: str) -> None:
     """``{"mode": "fuzzy" | "exact" | "probabilistic", "window": int | null, "rounds": int}``
-    and optionally ``"reveal": "own"`` and ``"params"`` (the fuzzy scorer's integer
+    and optionally ``"reveal": "own"``, ``"params"`` (the fuzzy scorer's integer
     parameters, as ``link``'s; for probabilistic only ``threshold``, the Fellegi-Sunter
-    weight threshold in place of the trained one) (on = person)."""
+    weight threshold in place of the trained one) and ``"stored"`` (the name of a stored
+    persons table made by this same linkage of these same inputs, whose person ids are
+    used instead of linking again) (on = person)."""
     if not isinstance(lk, dict) or not (
-        {"mode", "window", "rounds"} <= set(lk) <= {"mode", "window", "rounds", "reveal", "params"}
+        {"mode", "window", "rounds"}
+        <= set(lk)
+        <= {"mode", "window", "rounds", "reveal", "params", "stored"}
     ):
-        raise _fail(path, "expected an object with mode, window, rounds (reveal, params)")
+        raise _fail(path, "expected an object with mode, window, rounds (reveal, params, stored)")
+    if "stored" in lk:  # the persons of a stored persons table instead of linking again
+        _name(lk["stored"], f"{path}.stored")
     if "reveal" in lk and lk["reveal"] not in OVERLAP_LINKAGE_REVEALS:
         raise _fail(f"{path}.reveal", f"unknown reveal {lk['reveal']!r} (own)")
     if lk["mode"] not in OVERLAP_LINKAGE:
@@ -439,8 +450,19 @@ def validate_plan(plan: Any) -> None:
     if plan["version"] != PLAN_VERSION:
         raise _fail("plan.version", f"unsupported version {plan['version']!r}")
     rel = plan["release"]
-    if not isinstance(rel, dict) or set(rel) != {"kind"}:
+    if not isinstance(rel, dict) or "kind" not in rel:
         raise _fail("plan.release", 'expected {"kind": ...}')
     if rel["kind"] not in RELEASE_KINDS:
         raise _fail("plan.release.kind", f"unknown release {rel['kind']!r}")
+    if set(rel) != ({"kind", "table"} if rel["kind"] == "table" else {"kind"}):
+        raise _fail("plan.release", 'expected {"kind": "rows"} or {"kind": "table", "table": ...}')
+    if rel["kind"] == "table":
+        if not isinstance(rel["table"], str) or not _TABLE.fullmatch(rel["table"]):
+            raise _fail("plan.release.table", "1-128 letters, digits, '_' or '-'")
+        root = plan["root"]
+        lk = root.get("linkage") if isinstance(root, dict) else None
+        if not isinstance(root, dict) or root.get("op") != "concat" or not isinstance(lk, dict):
+            raise _fail("plan.root", "a stored persons table is a concat by linkage (persons)")
+        if "stored" in lk:
+            raise _fail("plan.root.linkage.stored", "a stored persons table links its lists")
     _validate_node(plan["root"], "plan.root", 0, [0])

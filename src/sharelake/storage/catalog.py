@@ -1,7 +1,7 @@
 """The catalog of one node: tables, uploads and schema migrations in SQLite.
 
 The database runs in WAL mode with ``synchronous=FULL``, so a committed transaction
-survives a crash or power loss. Three tables:
+survives a crash or power loss. Four tables:
 
 ``tables``
     One row per visible table: owner, current version and the upload that made it,
@@ -10,6 +10,9 @@ survives a crash or power loss. Three tables:
 ``uploads``
     One row per upload id: table, owner, state (``prepared`` → ``committed`` or
     ``aborted``), the version it became, digest, rows, schema, policy and layout.
+``derived``
+    What a table the nodes made themselves was made from (a stored persons table: its
+    lists' subplans, linkage and table versions; JSON), per upload id.
 ``schema_migrations``
     The applied migration numbers; :data:`MIGRATIONS` lists them in order.
 
@@ -89,6 +92,17 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             updated     REAL NOT NULL
         );
         CREATE INDEX uploads_by_table ON uploads (table_name, state);
+        """,
+    ),
+    (
+        2,
+        """
+        CREATE TABLE derived (
+            upload_id       TEXT PRIMARY KEY,
+            table_name      TEXT NOT NULL,
+            definition_json TEXT NOT NULL,
+            created         REAL NOT NULL
+        );
         """,
     ),
 )
@@ -458,6 +472,20 @@ class Catalog:
             (table,),
         )
         return [str(r[0]) for r in rows]
+
+    def put_definition(self, upload_id: str, table: str, definition: Any) -> None:
+        """Record what the (prepared) upload ``upload_id`` of a derived table was made from."""
+        with self._tx() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO derived (upload_id, table_name, definition_json, created)"
+                " VALUES (?, ?, ?, ?)",
+                (upload_id, table, _dumps(definition), time.time()),
+            )
+
+    def definition(self, upload_id: str) -> Any:
+        """The recorded definition of a derived table's upload, or None (an upload)."""
+        rows = self._query("SELECT definition_json FROM derived WHERE upload_id = ?", (upload_id,))
+        return json.loads(rows[0][0]) if rows else None
 
     def truncate_wal(self) -> None:
         """Fold the WAL into the database and truncate it to zero bytes."""

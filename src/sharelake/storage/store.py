@@ -426,6 +426,16 @@ class Store(FsckMixin):
 
     # -- tables ----------------------------------------------------------------------
 
+    def record_definition(self, upload_id: str, table: str, definition: Any) -> None:
+        """Record what a derived table's (prepared) upload was made from (JSON)."""
+        check_name(upload_id, "upload id")
+        self.catalog.put_definition(upload_id, table, definition)
+
+    def definition(self, upload_id: str) -> Any:
+        """What the table version ``upload_id`` was made from (a derived table's recorded
+        definition), or None for an ordinary upload."""
+        return self.catalog.definition(upload_id)
+
     def list_tables(self) -> list[dict[str, Any]]:
         """Public descriptions of every committed table, by name."""
         return [t.public() for t in self.catalog.tables()]
