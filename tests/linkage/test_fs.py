@@ -21,6 +21,7 @@ from sharelake.linkage.fs import (
     em_fit,
     em_rows,
     fs_match_plain,
+    levels_aligned_plain,
     levels_plain,
     pair_weights_plain,
     pattern_counts_from_levels,
@@ -242,20 +243,22 @@ def test_em_with_few_matches_does_not_take_namesakes_for_matches() -> None:
     true = len(s.links)
     plain = em_fit(counts, replace(CFG, m_prior=0.0)).lam * counts.sum()
     fitted = em_fit(counts, CFG).lam * counts.sum()
-    assert plain > 3 * true  # measured 122 against 15
-    assert 0.5 * true <= fitted <= 2 * true  # measured 22
+    assert plain > 1.5 * true  # measured 27 against 15 (122 while m(missing) was free)
+    assert 0.5 * true <= fitted <= 1.5 * true and fitted < plain  # measured 22
 
 
 def test_em_recovers_known_m_u_and_prior_from_simulated_level_counts() -> None:
     rng = np.random.default_rng(0)
     m_g = np.array([0.03, 0.05, 0.05, 0.07, 0.10, 0.70])
     m_f = np.array([0.02, 0.05, 0.05, 0.08, 0.05, 0.75])
-    m_d = np.array([0.65, 0.03, 0.03, 0.02, 0.03, 0.12, 0.02, 0.02, 0.03, 0.05])
     u_gf = rng.dirichlet(np.ones(NG * NG) * 0.5).reshape(NG, NG)
     u_gf[5, 5] = 0.002  # namesakes: more frequent than the margins' product
     u_gf /= u_gf.sum()
     u_d = np.array([1e-4, 3e-4, 1e-4, 1e-4, 0.004, 0.01, 2e-4, 0.025, 0.86, 0.1003])
     u_d /= u_d.sum()
+    # a date is unknown as often for matches as for non-matches (the model's assumption)
+    m_d = np.array([0.0, 0.03, 0.03, 0.02, 0.03, 0.12, 0.02, 0.02, 0.03, u_d[-1]])
+    m_d[0] = 1 - m_d.sum()
     lam, total = 5e-4, 1e7
     p = lam * np.einsum("i,j,k->ijk", m_g, m_f, m_d) + (1 - lam) * u_gf[:, :, None] * u_d
     counts = rng.multinomial(int(total), p.reshape(-1)).reshape(NG, NG, ND)
@@ -266,6 +269,30 @@ def test_em_recovers_known_m_u_and_prior_from_simulated_level_counts() -> None:
     assert np.allclose(fit.m[2], m_d, atol=0.03)
     assert np.allclose(fit.u[2], u_d, atol=0.005)
     assert fit.u_both_exact == pytest.approx(u_gf[5, 5], rel=0.1)
+
+
+def test_a_birth_date_unknown_on_one_side_weighs_nothing_for_or_against_a_match() -> None:
+    fit = em_fit(np.random.default_rng(3).integers(1, 1000, (NG, NG, ND)))
+    miss = DOB_LEVELS.index("missing")
+    assert fit.m[2][miss] == fit.u[2][miss] and sum(fit.m[2]) == pytest.approx(1.0)
+    assert weights_of(fit, CFG, 1000).dob[miss] == 0
+    assert dict(zip(DOB_LEVELS, TRAINED_WEIGHTS.dob, strict=True))["missing"] == 0
+
+
+def test_em_gives_the_missing_date_level_the_share_it_has_among_true_pairs() -> None:
+    # sparse dates (15% empty a record), 10% overlap: EM left free put m(missing) at
+    # about half its share among the true pairs (-1 bit on every date-missing pair)
+    s = make_hard_lists(1000, overlap=0.1, seed=6003, dates="sparse")
+    a, b = encode_people(s.left, seed=1), encode_people(s.right, seed=2)
+    lp = {r: i for i, r in enumerate(s.left["record_id"])}
+    rp = {r: j for j, r in enumerate(s.right["record_id"])}
+    ia, ib = zip(*sorted((lp[x], rp[y]) for x, y in s.links), strict=True)
+    _, _, dl, _, _ = levels_aligned_plain(a.take(list(ia)), b.take(list(ib)), CFG)
+    miss = DOB_LEVELS.index("missing")
+    true_share = float(np.mean(dl == miss))
+    fit = em_fit(pattern_counts_plain(a, b, CFG), CFG)
+    assert true_share > 0.2  # 1 - 0.85^2
+    assert abs(fit.m[2][miss] - true_share) <= 0.05
 
 
 def test_counts_and_weights_from_stored_levels_equal_the_twin() -> None:
