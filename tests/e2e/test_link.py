@@ -101,7 +101,9 @@ def test_a_person_table_stores_record_ids_and_encodings_but_no_names(ngo_a: Sess
     assert info.policy["columns"]["lk_key_names_dob"] == "match"
 
 
-@pytest.mark.parametrize("mode", ["exact", "hybrid"])
+# hybrid over TLS processes is in the slow suite; tests/engine/test_linkage.py checks its
+# three reveal modes against the twin in every make test.
+@pytest.mark.parametrize("mode", ["exact", pytest.param("hybrid", marks=pytest.mark.slow)])
 def test_linking_in_each_reveal_mode_equals_the_plaintext_twin(
     ngo_a: Session, lists: Any, mode: str
 ) -> None:

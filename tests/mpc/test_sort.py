@@ -219,7 +219,12 @@ def body_ranks(p: Party, fields: list[BShare], widths: list[int], n: int) -> Any
 
 @pytest.mark.timeout(600)  # every level's comparator ANDs are verified: slow on a busy machine
 @pytest.mark.parametrize(
-    "n", [2, 3, 91, 92, 255, 256, 257, 1000, 1023, 1025, 4095, 4097, 5000, 8191, 8193, 16385]
+    "n",
+    [
+        *[2, 3, 91, 92, 255, 256, 257, 1000, 1023, 1025, 4095, 4097, 5000],
+        # The recursive sample paths of 4095-5000 again, at 2-6x the cost: slow suite.
+        *[pytest.param(n, marks=pytest.mark.slow) for n in (8191, 8193, 16385)],
+    ],
 )
 def test_quicksort_ranks_with_sample_pivots_and_pairwise_finish_match_argsort(n: int) -> None:
     # Small n: one pairwise level; n >= 256: samplesort levels, buckets, pairwise tail.
