@@ -4,7 +4,8 @@ One k-list linkage kept by the nodes (``persons([...]).stored_as(name).collect()
 every owner's approval) serves later queries (``overlap(..., stored=name)``): the overlap
 table equals the one the lists give when linked again. The table is real (share files,
 catalog entry owned by no member, audited at every node), is never scanned directly, and
-a query naming it after a list was uploaded again is refused until it is made again.
+is destroyed when a list it was made from is uploaded again (a query naming it is then
+refused until it is made again).
 """
 
 from __future__ import annotations
@@ -108,8 +109,13 @@ def test_a_stored_persons_table_is_refused_after_a_list_is_uploaded_again(
         s.upload_people(lists.right.head(N - 1), "pt_b", policy=OPEN, progress=False, replace=True)
     parts = [ngo_a.table(t) for t in LISTS]
     use = sharelake.overlap(parts, on="person", linkage="exact", stored="pt_stale")
-    with pytest.raises(NodeConflictError, match="version 1 of table 'pt_b', which is now at"):
-        use.collect()
+    with pytest.raises(NodeConflictError, match="no stored persons table 'pt_stale'"):
+        use.collect()  # destroyed at every node when pt_b's version 2 was committed
+    for i in range(3):
+        node = cluster.dir / "nodes" / f"P{i}" / "data"
+        assert not list((node / "tables" / "pt_stale").glob("*/*"))
+        entries = read_entries(node / "audit.jsonl")
+        assert any(e["session"].startswith("stale:pt_stale:") for e in entries)
     remade = sharelake.persons(parts, linkage="exact").stored_as("pt_stale")
     _approve(cluster, ngo_a, remade.plan)
     assert remade.collect()["version"].tolist() == [2]

@@ -31,8 +31,13 @@ on="person", linkage="fuzzy", reveal="own")`` (its records whose clustered perso
 other lists, and on how many; the police only the counts per number of lists), analysis
 4 de-duplicates the victims' case rows on the secret ``person`` column of
 ``sharelake.persons([...], linkage="fuzzy")`` (joined to the case tables on
-``record_id``) before the crosstabs. With ``linkage="key"`` persons are those whose
-``person_key`` agrees (typos and wrong years are missed) in all four analyses.
+``record_id``) before the crosstabs. The secure lake links each list set once: the key
+lists of all records (analysis 1) and of the victims (analyses 2 and 4) are kept as stored
+persons tables (``persons([...]).stored_as(name)``, :data:`PERSONS_TABLES`, approved by
+every organisation), and every later query names them (``stored=``) instead of linking
+again: two linkages per demo instead of eleven; the twin links each set once too. With
+``linkage="key"`` persons are those whose ``person_key`` agrees (typos and wrong years
+are missed) in all four analyses.
 
 Examples
 --------
@@ -72,6 +77,7 @@ __all__ = [
     "LINKAGES",
     "LINK_PARAMS",
     "NAME_COLUMNS",
+    "PERSONS_TABLES",
     "UPLOAD_COLUMNS",
     "AnalysisResult",
     "Linkage",
@@ -128,6 +134,11 @@ the generator's seed 1 at scales 1 and 5 (the demo runs seed 0): pairwise precis
 and .969, recall .985 and .981 there (with the five blocking keys of the time). The
 recommended parameters, whose 2-point penalty lets identical names link whatever their
 birth years, reach precision .976 and .863 on seed 0 (scales 1 and 5)."""
+
+PERSONS_TABLES: dict[str, str] = {"all": "demo_persons_all", "victims": "demo_persons_victims"}
+"""The stored persons tables of the secure demo (linkage ``fuzzy``/``probabilistic``): the
+key lists of all records (analysis 1) and the victims' (analyses 2 and 4), each linked once
+and read by every later query (:meth:`SecureLake.persons_table`)."""
 
 LINK_FS_THRESHOLD: int | None = None
 """The demo's Fellegi-Sunter weight threshold (``linkage="probabilistic"``) in place of
@@ -365,6 +376,7 @@ class PlainLake:
         self.linkage = linkage
         self.people = dict(people or {})
         self._labels: dict[str, npt.NDArray[np.int64]] | None = None
+        self._all: npt.NDArray[np.int64] | None = None  # persons of all records (analysis 1)
         self._encs: dict[str, EncodedPeople] = {}
 
     def person_labels(self) -> dict[str, npt.NDArray[np.int64]]:
@@ -424,10 +436,13 @@ class PlainLake:
         for org, count_only in asks:
 
             def run(org: str = org, count_only: bool = count_only) -> pd.DataFrame:
-                order = (org, *(o for o in self.orgs if o != org))
-                labels = self._link(order)
+                # the persons of all records, linked once (the secure lake's stored table)
+                if self._all is None:
+                    self._all = self._link(self.orgs)
+                sizes = [len(self.frames[o]) for o in self.orgs]
+                start = sum(sizes[: self.orgs.index(org)])
                 n = len(self.frames[org])
-                known = other_lists(labels, [len(self.frames[o]) for o in order])[:n]
+                known = other_lists(self._all, sizes)[start : start + n]
                 df = pd.DataFrame(
                     {"record_id": self.frames[org]["record_id"].to_numpy(), "known_to": known}
                 )
@@ -544,10 +559,12 @@ class SecureLake:
     analyst); the owners' sessions sign the approvals a plan needs (in a real consortium
     each owner reviews and signs in the portal or with ``sharelake approvals approve``;
     the demo signs for them and records it). ``concurrency``: how many independent
-    queries of one analysis run at the same time (1: one after the other); queries
-    that link the lists (linkage ``fuzzy``/``probabilistic``) run one after the other
-    whatever ``concurrency`` says: each holds the window pairs of the whole union in
-    every node's memory, and several at once exhausted a 24 GiB machine.
+    queries of one analysis run at the same time (1: one after the other). With linkage
+    (``fuzzy``/``probabilistic``) each list set is linked once, by the query that makes
+    its stored persons table (:meth:`persons_table`, one at a time: each holds the window
+    pairs of the whole union in every node's memory, and several linkages at once
+    exhausted a 24 GiB machine); the queries over linked persons read the stored ids and
+    run in batches like the others.
     ``linkage="fuzzy"``: the key tables are person tables (``upload_people``) and the
     overlap table counts the persons of the k-list linkage inside MPC.
     """
@@ -573,6 +590,7 @@ class SecureLake:
         self.analyst = analyst
         self.approval_seconds = approval_seconds
         self.approvals: list[dict[str, Any]] = []
+        self.stored: dict[str, dict[str, Any]] = {}  # the stored persons tables made
 
     def _table(self, member: str, name: str) -> Any:
         return self.sessions[member].table(name)
@@ -599,10 +617,30 @@ class SecureLake:
         return self._collect_all([table], cost, timeout=timeout)[0]
 
     def _collect_linked(self, tables: Sequence[Any], cost: Cost) -> list[pd.DataFrame]:
-        """Collect queries that link the lists: one after the other (memory; see above)."""
-        if self.linkage == "key":
-            return self._collect_all(tables, cost)
-        return [self._collect(t, cost, timeout=LINKAGE_TIMEOUT) for t in tables]
+        """Collect queries over linked persons: they read the stored persons table
+        (:meth:`persons_table`), so they run as one batch like any other."""
+        timeout = LINKAGE_TIMEOUT if self.linkage != "key" else None
+        return self._collect_all(tables, cost, timeout=timeout)
+
+    def _key_lists(self, member: str, *, victims: bool) -> list[Any]:
+        if victims:
+            return [self._victims(member, o, keys=True) for o in self.orgs]
+        return [self._table(member, keys_table(o)) for o in self.orgs]
+
+    def persons_table(self, which: Literal["all", "victims"], cost: Cost) -> str:
+        """The stored persons table of the key lists (all records, or the victims'),
+        made on first use: the one k-list linkage every later query of that list set
+        reads (``persons([...]).stored_as(name)``, approved by every organisation)."""
+        name = PERSONS_TABLES[which]
+        if name not in self.stored:
+            parts = self._key_lists(self.analyst, victims=which == "victims")
+            keep = persons(parts, **self._link_options()).stored_as(name)
+            what = "victims'" if which == "victims" else "all"
+            self.approve(keep, self.analyst, self.orgs, f"one linkage of {what} key records, kept")
+            made = self._collect(keep, cost, timeout=LINKAGE_TIMEOUT)
+            row = made.to_dict("records")[0]
+            self.stored[name] = {"table": str(row["table"]), "version": int(row["version"])}
+        return name
 
     def _collect_all(
         self, tables: Sequence[Any], cost: Cost, *, timeout: float | None = None
@@ -668,10 +706,10 @@ class SecureLake:
             return out
         return {"linkage": "fuzzy", "window": linkage_window(rows), "params": LINK_PARAMS}
 
-    def _own_query(self, org: str, count_only: bool) -> Any:
+    def _own_query(self, org: str, count_only: bool, stored: str) -> Any:
         order = (org, *(o for o in self.orgs if o != org))
         parts = [self._table(org, keys_table(o)) for o in order]
-        q = overlap(parts, on="person", reveal="own", **self._link_options())
+        q = overlap(parts, on="person", reveal="own", stored=stored, **self._link_options())
         if count_only:
             q = q.groupby("matches").agg(records=("*", "count"))
             purpose = f"number of {org}'s records whose person other lists hold, by lists"
@@ -681,7 +719,8 @@ class SecureLake:
         return q
 
     def own_lists(self, asks: Sequence[tuple[str, bool]], cost: Cost) -> list[pd.DataFrame]:
-        queries = [self._own_query(o, only) for o, only in asks]
+        stored = self.persons_table("all", cost)
+        queries = [self._own_query(o, only, stored) for o, only in asks]
         dfs = self._collect_linked(queries, cost)
         out = []
         for (_, only), df in zip(asks, dfs, strict=True):
@@ -716,7 +755,8 @@ class SecureLake:
         else:
             parts = [self._victims(self.analyst, o, keys=True) for o in self.orgs]
             if self.linkage != "key":
-                q = overlap(parts, on="person", **self._link_options())
+                stored = self.persons_table("victims", cost)
+                q = overlap(parts, on="person", stored=stored, **self._link_options())
             else:
                 q = overlap(parts, on="person_key")
         self.approve(q, self.analyst, self.orgs, "overlap table of the victims (for MSE)")
@@ -739,8 +779,9 @@ class SecureLake:
     def _union(self) -> Any:
         parts = [self._victims(self.analyst, o) for o in self.orgs]
         if self.linkage != "key":  # the victims' case rows, one per linked person
-            keys = [self._victims(self.analyst, o, keys=True) for o in self.orgs]
-            linked = persons(keys, **self._link_options())[["record_id", "person"]]
+            keys = self._key_lists(self.analyst, victims=True)
+            stored = PERSONS_TABLES["victims"]  # made by crosstabs() before
+            linked = persons(keys, stored=stored, **self._link_options())[["record_id", "person"]]
             cases = self._concat(parts).merge(linked, on="record_id", validate="1:1")
             return cases.drop_duplicates("person")
         return self._concat(parts).drop_duplicates("person_key")
@@ -774,6 +815,8 @@ class SecureLake:
     def crosstabs(
         self, keys: Sequence[Sequence[str]], k: int, cost: Cost
     ) -> list[tuple[pd.DataFrame, int | None, int | None]]:
+        if self.linkage != "key":
+            self.persons_table("victims", cost)
         pairs = [self._crosstab_queries(ks, k) for ks in keys]
         dfs = self._collect_linked([q for pair in pairs for q in pair], cost)
         return [self._crosstab_result(ks, dfs[2 * i], dfs[2 * i + 1]) for i, ks in enumerate(keys)]

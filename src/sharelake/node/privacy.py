@@ -41,6 +41,7 @@ from typing import Any
 
 from ..consortium.cluster import NodeConfig
 from ..consortium.members import Consortium, Member
+from ..engine import persons_table
 from ..engine.erase import erase_rows
 from ..engine.tables import schema_specs, secret_table, upload_parts
 from ..errors import InputValidationError, IntegrityError
@@ -242,6 +243,46 @@ class NodePrivacy:
                 log.warning("P%d: a table passed its retention and was destroyed", self.party)
                 done.append(record)
             self._write_check(now)
+        self.drop_stale()  # the stored persons tables of what was destroyed
+        return done
+
+    def drop_stale(self) -> list[str]:
+        """Destroy every stored persons table made from a list version no longer current.
+
+        A list uploaded again, erased, dropped or expired leaves the person ids of its
+        old rows in the stored persons tables made from it: they go too, at once (called
+        after every commit, drop and erasure, and by :meth:`sweep`). Each destruction is
+        audited (``drop``, decision ``destroyed``, the same event id at every node).
+        """
+        done: list[str] = []
+        with self._lock:
+            tables = {str(t["name"]): t for t in self.store.list_tables()}
+            versions: dict[str, int | None] = {n: int(t["version"]) for n, t in tables.items()}
+            for name, info in tables.items():
+                if info["owner"] != persons_table.OWNER:
+                    continue
+                rec = self.store.catalog.get_table(name)
+                found = None if rec is None else self.store.definition(rec.upload_id)
+                try:
+                    persons_table.check_sources(name, found, versions)
+                    continue
+                except persons_table.StaleTableError as exc:
+                    reason = str(exc)
+                try:
+                    self.store.destroy_table(name)
+                except TableNotFoundError:
+                    continue
+                version = int(info["version"])
+                self.gov.dropped(name, version)
+                self.gov.audit.append(
+                    "drop",
+                    session=f"stale:{name}:{version}",
+                    member=persons_table.OWNER,
+                    decision="destroyed",
+                    detail=reason.split(": make it again")[0] + "; shares destroyed",
+                )
+                log.info("P%d: a stale stored persons table was destroyed", self.party)
+                done.append(name)
         return done
 
     def _record(self, record: Mapping[str, Any]) -> None:
@@ -423,6 +464,7 @@ class NodePrivacy:
             }
         )
         log.info("P%d: an erasure wrote a new table version", self.party)  # the audit names it
+        self.drop_stale()  # no stored person id of an erased row is kept
         if erased < 0:
             raise IntegrityError("an erasure cannot add rows")
         return {"table": name, "erased": erased, "version": new_version, "rows": kept.n}

@@ -274,6 +274,13 @@ class _Node:
         dog: QueryWatchdog,
     ) -> bytes:
         stored = tree.stored_tables(plan)  # persons tables read in place of linking again
+        for n in stored:
+            if self._version_of(n) is None:
+                raise persons_table.StaleTableError(
+                    f"there is no stored persons table {n!r} (one is destroyed when a list "
+                    f"it was made from changes): make it (persons(...).stored_as({n!r})"
+                    ".collect()) with the owners' approval"
+                )
         loaded = {name: self.store.load_table(name) for name in [*names, *stored]}
         tables: dict[str, SecretTable] = {name: secret_table(t) for name, t in loaded.items()}
         found = {n: self.store.definition(str(loaded[n].meta["upload_id"])) for n in stored}
@@ -508,6 +515,7 @@ def create_app(
                 raise
             node.gov.dropped(name, version)  # its policy changes go with it
             node.gov.audit_drop(member.name, name, version)
+            node.privacy.drop_stale()  # the stored persons tables made from it
 
         await blocking(drop)
         return {"table": name, "dropped": True}
@@ -560,6 +568,7 @@ def create_app(
                 raise
             info = store.table_info(str(out["table"]))
             node.gov.audit_upload(member.name, uid, {**out, "rows": info.get("rows")})
+            node.privacy.drop_stale()  # stored persons tables of the replaced version
             return out
 
         return await blocking(commit_and_audit)
