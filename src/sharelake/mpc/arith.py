@@ -186,10 +186,13 @@ def check_products(
     p: Party,
     items: Sequence[tuple[AShare, AShare, AShare]],
     *,
-    bits: int = 64,
+    bits: int | Sequence[int] = 64,
     check: str = "products",
 ) -> None:
     """Verify matrix products z = x @ y (x: n x d, y: d x m, z: n x m) modulo 2^bits.
+
+    ``bits``: one width for every item, or one per item (products correct modulo
+    different powers of two checked together, one coin and one opening).
 
     For products computed as local 3-out-of-3 terms and ONE resharing (:func:`matmul`,
     the linkage scorers' BLAS products): a corrupt node can only add an error E to the
@@ -220,9 +223,12 @@ def check_products(
     """
     if not p.checks.enabled or not items:
         return
+    widths = [bits] * len(items) if isinstance(bits, int) else list(bits)
+    if len(widths) != len(items) or not all(1 <= b <= 64 for b in widths):
+        raise ValueError("check_products: one width between 1 and 64 per item")
     prg = coin(p)
-    lefts, rights, shapes, zs = [], [], [], []
-    for x, y, z in items:
+    lefts, rights, shapes, zs, kept = [], [], [], [], []
+    for (x, y, z), width in zip(items, widths, strict=True):
         n, d = x.a.shape
         m = int(y.a.shape[1])
         if n == 0 or m == 0 or d == 0:
@@ -252,12 +258,13 @@ def check_products(
         )
         shapes.append(shape)
         zs.append(z)
+        kept.append(width)
     if not shapes:
         return
     prod = mul(p, concat_a(lefts), concat_a(rights))
     diffs, off = [], 0
-    shift = np.uint64(1 << (64 - bits)) if bits < 64 else np.uint64(1)
-    for shape, z in zip(shapes, zs, strict=True):
+    for shape, z, width in zip(shapes, zs, kept, strict=True):
+        shift = np.uint64(1 << (64 - width))
         size = shape[0] * shape[1] * shape[2]
         w = AShare(
             prod.a[off : off + size].reshape(shape).sum(axis=2),
