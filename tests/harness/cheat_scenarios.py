@@ -23,6 +23,12 @@ from sharelake.mpc.shuffle import shuffle
 from sharelake.mpc.sort import sort
 from tests.linkage.test_fuzzy import _body as fuzzy_body
 from tests.linkage.test_fuzzy import _people
+from tests.linkage.test_linkage_checked import (
+    blocked_body,
+    blocked_fs_body,
+    fs_body,
+    linkage_inputs,
+)
 from tests.relational.helpers import table_inputs
 from tests.relational.test_groupby import SPECS as GROUP_SPECS
 from tests.relational.test_groupby import body_groupby
@@ -154,6 +160,11 @@ def _fuzzy_hybrid(rng: np.random.Generator) -> Inputs:
     return _fuzzy(rng, hybrid=True)
 
 
+def _people_lists(rng: np.random.Generator) -> Inputs:
+    """Two generated lists of 4 and 3 people (Fellegi-Sunter and blocked runs)."""
+    return linkage_inputs(int(rng.integers(1 << 30)), n=4)
+
+
 _BUILD: dict[str, tuple[Callable[..., Any], Callable[[np.random.Generator], Inputs]]] = {
     "mul": (body_mul, _two_columns),
     "lt": (body_lt, _two_columns),
@@ -167,6 +178,9 @@ _BUILD: dict[str, tuple[Callable[..., Any], Callable[[np.random.Generator], Inpu
     "overlap": (overlap_body, _overlap),
     "fuzzy linkage": (fuzzy_body, _fuzzy),
     "hybrid linkage": (fuzzy_body, _fuzzy_hybrid),
+    "fs linkage": (fs_body, _people_lists),
+    "blocked linkage": (blocked_body, _people_lists),
+    "blocked fs linkage": (blocked_fs_body, _people_lists),
 }
 
 PROTOCOLS = list(_BUILD)

@@ -12,7 +12,9 @@ word that cannot reach the output).
 Protocols whose checks have not landed yet are strict xfails naming what is missing:
 they turn into failures (XPASS) the moment the coverage lands, and must then leave
 ``MISSING``. ``make test`` runs a sample of seeds; ``make test-malicious`` (marker
-``slow``) runs 100 seeds per protocol, 1,200 injections in all.
+``slow``) runs 100 seeds per protocol, 1,500 injections in all, and 1,000 more per
+linkage scorer (all-pairs fuzzy and Fellegi-Sunter, blocked weighted and blocked
+Fellegi-Sunter).
 """
 
 from __future__ import annotations
@@ -45,7 +47,12 @@ MISSING: dict[str, str] = {}
 #: Covered, but a sample of 20 seeds does not always hit the remaining gap (non-strict).
 FLAKY: dict[str, str] = {}
 SAMPLE = 20  # seeds per protocol in `make test`
+#: smaller samples for runs of a second or more (their hundred and thousand seeds are slow)
+SAMPLE_OF = {"fs linkage": 4, "blocked linkage": 3, "blocked fs linkage": 3}
 SLOW = 100  # seeds per protocol in `make test-malicious`
+#: the linkage scorers' thousand seeds each (issue 17), `make test-malicious` too
+MANY = 1000
+LINKAGE = ("fuzzy linkage", "fs linkage", "blocked linkage", "blocked fs linkage")
 
 
 def _params(*, strict: bool = True) -> list[Any]:
@@ -100,7 +107,7 @@ def _report(name: str, outcomes: Counter[str], bad: list[Trial]) -> str:
 
 @pytest.mark.parametrize("name", _params())
 def test_every_seeded_error_in_a_sample_run_aborts_with_an_integrity_error(name: str) -> None:
-    outcomes, bad = _failures(name, range(SAMPLE))
+    outcomes, bad = _failures(name, range(SAMPLE_OF.get(name, SAMPLE)))
     assert not bad, _report(name, outcomes, bad)
 
 
@@ -112,6 +119,16 @@ def test_every_one_of_a_hundred_seeded_errors_aborts_with_an_integrity_error(nam
     assert sum(outcomes.values()) == SLOW
     assert not bad, _report(name, outcomes, bad)
     assert outcomes["detected"] >= SLOW * 3 // 4, outcomes  # harmless stays the exception
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in LINKAGE if n not in MISSING])
+def test_every_one_of_a_thousand_seeded_errors_in_a_linkage_run_aborts(name: str) -> None:
+    outcomes, bad = _failures(name, range(5000, 5000 + MANY))
+    print(_report(name, outcomes, bad))  # the counts, shown by `pytest -rP`
+    assert sum(outcomes.values()) == MANY
+    assert not bad, _report(name, outcomes, bad)
+    assert outcomes["detected"] >= MANY * 3 // 4, outcomes
 
 
 # ---- the harness itself ------------------------------------------------------------------

@@ -22,7 +22,7 @@ from sharelake.net.memory import run_in_memory
 
 def _plain_band(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any], nleft: int, w: int) -> Any:
     m = x.shape[0]
-    out = np.zeros((w, nleft) + (x.shape[1], y.shape[1]), dtype=np.uint64)
+    out = np.zeros((w, nleft, x.shape[1], y.shape[1]), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for d in range(1, w + 1):
             for i in range(nleft):

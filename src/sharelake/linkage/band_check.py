@@ -102,7 +102,7 @@ def _blocks(x: AShare, y: AShare, nleft: int, w: int, rows: int) -> tuple[AShare
 
 def _terms(xb: AShare, yb: AShare, bits: int) -> Arr:
     """This party's 3-out-of-3 terms of every block product X_b Y_b^T (local, BLAS)."""
-    nb, n, dim = xb.a.shape
+    nb, n, _dim = xb.a.shape
     m = yb.a.shape[1]
     out = np.empty((nb, n, m), dtype=np.uint64)
     for b in range(nb):  # one float product per block, not per row
@@ -117,7 +117,7 @@ def _reshare(p: Party, z: Arr, wire: int) -> AShare:
     z = z + p.zero_share(z.shape)
     if wire == 64:
         return AShare(z, p.pass_prev(z))
-    z32 = z.astype(np.uint32)
+    z32: np.ndarray = z.astype(np.uint32)  # sent as is (a cheater may alter it in place)
     got = p.exchange({p.prev: z32}, {p.next: z32.nbytes})
     other = np.frombuffer(got[p.next], dtype=np.uint32).astype(np.uint64)
     return AShare(z32.astype(np.uint64), other.reshape(z.shape))
@@ -153,7 +153,7 @@ def band_products(
     blocks, shapes, terms = [], [], []
     wire = 32 if all(b <= 32 for _, _, b in items) else 64
     for x, y, bits in items:
-        xb, yb, nb = _blocks(x, y, nleft, w, rows)
+        xb, yb, _nb = _blocks(x, y, nleft, w, rows)
         blocks.append((xb, yb, bits))
         t = _terms(xb, yb, bits)
         shapes.append(t.shape)
@@ -162,7 +162,9 @@ def band_products(
     zs, off = [], 0
     for shape in shapes:
         size = int(np.prod(shape))
-        zs.append(AShare(z.a[off : off + size].reshape(shape), z.b[off : off + size].reshape(shape)))
+        zs.append(
+            AShare(z.a[off : off + size].reshape(shape), z.b[off : off + size].reshape(shape))
+        )
         off += size
     _check(p, blocks, zs, check)
     out = []
@@ -222,15 +224,14 @@ def _check(
             np.concatenate([x.b.reshape(-1) for x in rights]),
         ),
     )
-    diffs_a, diffs_b, off = [], [], 0
+    diffs_a: list[Arr] = []
+    diffs_b: list[Arr] = []
+    off = 0
     for (nb, dim), left, shift in zip(sizes, lhs, shifts, strict=True):
         size = nb * REPS * dim
-
-        def total(c: Arr, off: int = off, nb: int = nb, dim: int = dim) -> Arr:
-            return c[off : off + size].reshape(nb, REPS, dim).sum(axis=(0, 2), dtype=np.uint64)
-
-        diffs_a.append((left.a - total(prod.a)) * shift)
-        diffs_b.append((left.b - total(prod.b)) * shift)
+        for c, acc, lc in ((prod.a, diffs_a, left.a), (prod.b, diffs_b, left.b)):
+            part = c[off : off + size].reshape(nb, REPS, dim).sum(axis=(0, 2), dtype=np.uint64)
+            acc.append((lc - part) * shift)
         off += size
     diff = AShare(np.concatenate(diffs_a), np.concatenate(diffs_b))
     if open_arith(p, diff, check=check).any():

@@ -65,6 +65,7 @@ from ..mpc.party import Party
 from ..mpc.shares import AShare, BShare
 from ..mpc.shuffle import apply_public_perm, invert_perm, shuffle
 from ..mpc.sort import Sorted, sort_undoable, unsort
+from .band_check import band_products
 from .blocking import BLOCK_KEYS, DEFAULT_WINDOW, sorted_order
 from .fs import FSConfig, FSWeights
 from .fs_secure import WINDOW_COLUMNS, WINDOW_MATRICES, fs_tf_units, fs_window_weights
@@ -167,15 +168,25 @@ def _pair_scores(
     dob = moved["dob_ext"]
     wt = prm.dob_matrix(dob.a.shape[1] - 3).view(np.uint64)
     dw = AShare(local_matmul(dob.a, wt.T, bits=wd.ring), local_matmul(dob.b, wt.T, bits=wd.ring))
-    zn = _band(names, names, w, wd.ring)  # (w, N, 2, 2)
-    zd = _band(
-        AShare(dob.a[:, None, :], dob.b[:, None, :]),
-        AShare(dw.a[:, None, :], dw.b[:, None, :]),
-        w,
-        wd.ring,
-    )
-    terms = [zn[:, :, s, t].reshape(-1) for s, t in ((0, 0), (1, 1), (0, 1), (1, 0))]
-    prods = reshare_sum(p, np.concatenate([*terms, zd.reshape(-1)]))
+    dob3 = AShare(dob.a[:, None, :], dob.b[:, None, :])
+    dw3 = AShare(dw.a[:, None, :], dw.b[:, None, :])
+    pairings = ((0, 0), (1, 1), (0, 1), (1, 0))
+    if p.checks.enabled:  # block products reshared and verified (linkage.band_check)
+        zns, zds = band_products(
+            p, [(names, names, wd.ring), (dob3, dw3, wd.ring)], n, w, check="blocked scores"
+        )
+        prods = _cat(
+            [
+                AShare(zns.a[:, :, s, t].reshape(-1), zns.b[:, :, s, t].reshape(-1))
+                for s, t in pairings
+            ]
+            + [AShare(zds.a.reshape(-1), zds.b.reshape(-1))]
+        )
+    else:
+        zn = _band(names, names, w, wd.ring)  # (w, N, 2, 2)
+        zd = _band(dob3, dw3, w, wd.ring)
+        terms = [zn[:, :, s, t].reshape(-1) for s, t in pairings]
+        prods = reshare_sum(p, np.concatenate([*terms, zd.reshape(-1)]))
     wn = w * n
     i_gg, i_ff, i_gf, i_fg, x = (prods[j * wn : (j + 1) * wn] for j in range(5))
 

@@ -54,14 +54,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..mpc.arith import PreparedRight, local_matmul, open_arith
+from ..mpc.arith import PreparedRight, check_products, local_matmul, mul, open_arith
 from ..mpc.bits import BitShare, and_bits, and_bits_many, concat
 from ..mpc.compare import eq_public, msb_many
 from ..mpc.convert import b2a_bits
 from ..mpc.party import Party
 from ..mpc.scan import segment_starts, segmented_copy, segmented_sum
-from ..mpc.shares import AShare
+from ..mpc.shares import AShare, concat_a
 from ..mpc.sort import sort_undoable, unsort
+from .band_check import band_products
 from .encode import DOB_DAY_SLICE, DOB_MONTH_SLICE, DOB_YEAR_SLICE
 from .fs import ND, NG, FSConfig, FSWeights, em_fit, em_rows, tf_thresholds, weights_of
 from .fuzzy_inputs import SharedPeople
@@ -70,10 +71,12 @@ from .kernels import (
     and_all,
     band_terms,
     cat,
+    dots,
     eq0_terms,
     ones,
     prepared_right,
     reduce_trees,
+    right_share,
     rows_of,
     split,
     tile_rows,
@@ -108,13 +111,17 @@ BLOCK_PAIRS = 1 << 20
 # ---- 32-bit resharing --------------------------------------------------------------------
 
 
-def _reshare_sum(p: Party, z: np.ndarray) -> AShare:
+def _reshare_sum(p: Party, z: np.ndarray, *, checked: bool = False) -> AShare:
     """3-out-of-3 terms -> replicated sharing correct modulo 2^32 (one round).
 
     As :func:`sharelake.mpc.arith.mul` (Araki et al. 2016) with the masked term sent as
     32 bits: every value this module reshares is read on at most 32 bits later.
+    ``checked=True``: the caller verifies the result
+    (:func:`sharelake.mpc.arith.check_products`); otherwise the step is noted as
+    unverified (in the malicious setting only the semi-honest paths reach it).
     """
-    p.checks.unverified("linkage.fs_secure.reshare_sum")
+    if not checked:
+        p.checks.unverified("linkage.fs_secure.reshare_sum")
     z = z.astype(np.uint32)
     z += p.prg_own.fill(np.empty(z.shape, dtype=np.uint32))
     z -= p.prg_next.fill(np.empty(z.shape, dtype=np.uint32))
@@ -124,7 +131,13 @@ def _reshare_sum(p: Party, z: np.ndarray) -> AShare:
 
 
 def _dots(p: Party, groups: list[list[tuple[AShare, AShare]]]) -> list[AShare]:
-    """Sums of elementwise products, each reshared (32 bits), all in one round."""
+    """Sums of elementwise products, each reshared (32 bits), all in one round.
+
+    In the malicious setting every product is a :func:`sharelake.mpc.arith.mul` product
+    (queued for the batched check; :func:`sharelake.linkage.kernels.dots`), 64-bit wires.
+    """
+    if p.checks.enabled:
+        return dots(p, groups)
     terms = []
     for group in groups:
         z: np.ndarray | None = None
@@ -307,6 +320,37 @@ def _exact4(p: Party, ip: list[np.ndarray], sizes: list[np.ndarray]) -> list[Bit
     return [e[k * n : (k + 1) * n] for k in range(4)]
 
 
+def _exact4_checked(p: Party, ip: list[AShare], sizes: list[AShare]) -> list[BitShare]:
+    """:func:`_exact4` in the malicious setting: 2 i - s from the VERIFIED reshared inner
+    products, then the checked equality (:func:`sharelake.mpc.compare.eq_public`) on 8
+    bits; no swapped terms (the bytes :func:`eq0_terms` swaps no check covers)."""
+    n = len(ip[0])
+    z = concat_a([i.scale(2) - sz for i, sz in zip(ip, sizes, strict=True)])
+    e = eq_public(p, z, 0, bits=8)
+    return [e[k * n : (k + 1) * n] for k in range(4)]
+
+
+def _rowdots_checked(p: Party, pairs: list[tuple[AShare, AShare]]) -> list[AShare]:
+    """Row-wise inner products (or elementwise products of 1-D values) of aligned rows,
+    every product a :func:`sharelake.mpc.arith.mul` product (queued for the batched
+    check), summed locally; one round for all."""
+    xs, ys, shapes = [], [], []
+    for x, y in pairs:
+        xa, xb = x.a.reshape(len(x), -1), x.b.reshape(len(x), -1)
+        ya, yb = y.a.reshape(len(y), -1), y.b.reshape(len(y), -1)
+        xs.append(AShare(xa.reshape(-1), xb.reshape(-1)))
+        ys.append(AShare(ya.reshape(-1), yb.reshape(-1)))
+        shapes.append(xa.shape)
+    prod = mul(p, concat_a(xs), concat_a(ys))
+    out, off = [], 0
+    for k, d in shapes:
+        a = prod.a[off : off + k * d].reshape(k, d).sum(axis=1, dtype=np.uint64)
+        b = prod.b[off : off + k * d].reshape(k, d).sum(axis=1, dtype=np.uint64)
+        out.append(AShare(a, b))
+        off += k * d
+    return out
+
+
 def _raw_grid(p: Party, a: SharedPeople, ra: _Rec, rb: _Rec, rows: slice, rp: _Right) -> _Raw:
     """Stage 1 for the pairs ``a[rows] x b`` (flattened row-major), ONE resharing."""
     nb = rows.stop - rows.start
@@ -336,11 +380,18 @@ def _raw_grid(p: Party, a: SharedPeople, ra: _Rec, rb: _Rec, rows: slice, rp: _R
         mm(rp.me, _first12(parts["d"])),
         mm(rp.d12, la.mm),
     ]
-    shared = split(_reshare_sum(p, np.concatenate(terms)), [nb * m] * len(terms))
-    lin = {
-        "yk": _outer_term(la.py, rb.py),
-        "p2": mm(rp.p2, la.ym),
-    }
+    mal = p.checks.enabled
+    if mal:  # used only linearly, but reshared and verified too (see _weights_checked)
+        terms += [_outer_term(la.py, rb.py), mm(rp.p2, la.ym)]
+    shared = split(_reshare_sum(p, np.concatenate(terms), checked=mal), [nb * m] * len(terms))
+    lin: dict[str, np.ndarray] = {}
+    if mal:
+        _check_grid(p, ga, fa, la, parts, rb, rp, shared)
+    else:
+        lin = {
+            "yk": _outer_term(la.py, rb.py),
+            "p2": mm(rp.p2, la.ym),
+        }
 
     def rep(x: AShare) -> AShare:  # per left record, repeated along the row
         return AShare(np.repeat(x.a, m), np.repeat(x.b, m))
@@ -358,25 +409,87 @@ def _raw_grid(p: Party, a: SharedPeople, ra: _Rec, rb: _Rec, rows: slice, rp: _R
         "nzg_b": til(rb.nzg),
         "nzf_b": til(rb.nzf),
     }
-    pc = {k: per[k].a for k in ("cga", "cfa", "cgb", "cfb")}
-    ex = _exact4(
-        p,
-        terms[:4],
-        [
-            pc["cga"] + pc["cgb"],
-            pc["cga"] + pc["cfb"],
-            pc["cfa"] + pc["cgb"],
-            pc["cfa"] + pc["cfb"],
-        ],
-    )
-    return _Raw(dict(zip(_SHARED, shared, strict=True)), lin, per, ex)
+    if mal:
+        ex = _exact4_checked(p, shared[:4], _sizes4(per))
+    else:
+        pc = {k: per[k].a for k in ("cga", "cfa", "cgb", "cfb")}
+        ex = _exact4(
+            p,
+            terms[:4],
+            [
+                pc["cga"] + pc["cgb"],
+                pc["cga"] + pc["cfb"],
+                pc["cfa"] + pc["cgb"],
+                pc["cfa"] + pc["cfb"],
+            ],
+        )
+    return _Raw(dict(zip(_SHARED + _LINEAR, shared, strict=False)), lin, per, ex)
+
+
+def _sizes4(per: dict[str, AShare]) -> list[AShare]:
+    """c'_a + c'_b of the pairings gg, gf, fg, ff (replicated)."""
+    return [
+        per["cga"] + per["cgb"],
+        per["cga"] + per["cfb"],
+        per["cfa"] + per["cgb"],
+        per["cfa"] + per["cfb"],
+    ]
+
+
+def _check_grid(
+    p: Party,
+    ga: AShare,
+    fa: AShare,
+    la: _Rec,
+    parts: dict[str, AShare],
+    rb: _Rec,
+    rp: _Right,
+    shared: list[AShare],
+) -> None:
+    """Verify the grid's one resharing (malicious setting): every term is a matrix
+    product (left rows x right rows) with operands at hand, so Freivalds' check
+    (:func:`sharelake.mpc.arith.check_products`, compressed to 41 x 41 per product)
+    covers it, names modulo 2^21, birth dates modulo 2^22."""
+    nb, m = len(ga), len(rb.cg)
+
+    def grid(x: AShare) -> AShare:
+        return x.reshape(nb, m)
+
+    def hcat(xs: list[AShare]) -> AShare:
+        return AShare(np.hstack([x.a for x in xs]), np.hstack([x.b for x in xs]))
+
+    def col(x: AShare) -> AShare:  # a left record's flag as an nb x 1 matrix
+        return x.reshape(nb, 1)
+
+    def row(x: AShare) -> AShare:  # a right record's flag as a 1 x m matrix
+        return x.reshape(1, m)
+
+    gg, gf, fg, ff = (grid(x) for x in shared[:4])
+    ye, me, de, dk, y1, s1, s2, yk, p2 = (grid(x) for x in shared[4:])
+    names = AShare(np.block([[gg.a, gf.a], [fg.a, ff.a]]), np.block([[gg.b, gf.b], [fg.b, ff.b]]))
+    items = [
+        (concat_a([ga, fa]), right_share(rp.names), names),
+        (parts["y"], hcat([right_share(rp.ye), right_share(rp.y1)]), hcat([ye, y1])),
+        (la.mm, right_share(rp.me), me),
+        (parts["d"], right_share(rp.de), de),
+        (col(la.pd), row(rb.pd), dk),
+        (_first12(parts["d"]), right_share(rp.me), s1),
+        (la.mm, right_share(rp.d12), s2),
+        (col(la.py), row(rb.py), yk),
+        (la.ym, right_share(rp.p2), p2),
+    ]
+    widths = [NAME_BITS] + [DOB_BITS] * (len(items) - 1)
+    check_products(p, items, bits=widths, check="fs scores")
 
 
 def _raw_aligned(p: Party, a: SharedPeople, b: SharedPeople, ra: _Rec, rb: _Rec) -> _Raw:
-    """Stage 1 for K aligned pairs (a[k], b[k]), ONE resharing."""
+    """Stage 1 for K aligned pairs (a[k], b[k]), ONE resharing (in the malicious setting
+    one round of verified products, :func:`_raw_aligned_checked`)."""
     pa, pb = _dob_parts(a, slice(0, a.n)), _dob_parts(b, slice(0, b.n))
     ga, fa = a.matrices["given"], a.matrices["family"]
     gb, fb = b.matrices["given"], b.matrices["family"]
+    if p.checks.enabled:
+        return _raw_aligned_checked(p, pa, pb, (ga, fa, gb, fb), ra, rb)
     terms = [
         _rowdot_term(ga, gb),
         _rowdot_term(ga, fb),
@@ -411,6 +524,50 @@ def _raw_aligned(p: Party, a: SharedPeople, b: SharedPeople, ra: _Rec, rb: _Rec)
     return _Raw(dict(zip(_SHARED, shared, strict=True)), lin, per, ex)
 
 
+def _raw_aligned_checked(
+    p: Party,
+    pa: dict[str, AShare],
+    pb: dict[str, AShare],
+    nm: tuple[AShare, AShare, AShare, AShare],
+    ra: _Rec,
+    rb: _Rec,
+) -> _Raw:
+    """:func:`_raw_aligned` with every product verified: the row inner products are
+    :func:`sharelake.mpc.arith.mul` products summed locally (d words per pair and
+    vector instead of one)."""
+    ga, fa, gb, fb = nm
+    vals = _rowdots_checked(
+        p,
+        [
+            (ga, gb),
+            (ga, fb),
+            (fa, gb),
+            (fa, fb),
+            (pa["y"], pb["y"]),
+            (ra.mm, rb.mm),
+            (pa["d"], pb["d"]),
+            (ra.pd, rb.pd),
+            (pa["y"], _year_shift(pb["y"])),
+            (_first12(pa["d"]), rb.mm),
+            (ra.mm, _first12(pb["d"])),
+            (ra.py, rb.py),
+            (ra.ym, rb.ym),
+        ],
+    )
+    per = {
+        "cga": ra.cg,
+        "cfa": ra.cf,
+        "nza_g": ra.nzg,
+        "nza_f": ra.nzf,
+        "cgb": rb.cg,
+        "cfb": rb.cf,
+        "nzg_b": rb.nzg,
+        "nzf_b": rb.nzf,
+    }
+    ex = _exact4_checked(p, vals[:4], _sizes4(per))
+    return _Raw(dict(zip(_SHARED + _LINEAR, vals, strict=True)), {}, per, ex)
+
+
 def _stack(xs: list[AShare], dim: int) -> AShare:
     """(n, k, dim) stack of (n, d_j) matrices, each zero-padded to ``dim`` columns."""
     n = xs[0].a.shape[0]
@@ -439,15 +596,16 @@ def _raw_window(p: Party, t: SharedPeople, rec: _Rec, r0: int, r1: int, w: int) 
     names = AShare(
         np.stack([g.a[rows], f.a[rows]], axis=1), np.stack([g.b[rows], f.b[rows]], axis=1)
     )
-    zn = band_terms(names, names, nl, w, NAME_BITS)  # (w, nl, 2, 2)
     parts = _dob_parts(t, rows)
     sub = rec.take(rows)
     year, days = parts["y"], parts["d"]
     dy = year.a.shape[1]
-    zy = band_terms(
-        _stack([year, sub.ym], dy), _stack([year, _year_shift(year), sub.ym], dy), nl, w, 32
-    )  # [0, 0] ye, [0, 1] y1, [1, 2] p2
+    ys = (_stack([year, sub.ym], dy), _stack([year, _year_shift(year), sub.ym], dy))
     small = _stack([sub.mm, _first12(days), days], days.a.shape[1])
+    if p.checks.enabled:
+        return _raw_window_checked(p, rec, r0, r1, w, t.n, names, ys, small)
+    zn = band_terms(names, names, nl, w, NAME_BITS)  # (w, nl, 2, 2)
+    zy = band_terms(*ys, nl, w, 32)  # [0, 0] ye, [0, 1] y1, [1, 2] p2
     zs = band_terms(small, small, nl, w, 32)  # [0, 0] me, [1, 0] s1, [0, 1] s2, [2, 2] de
 
     def rep(x: AShare) -> AShare:  # x_i for every d
@@ -496,6 +654,72 @@ def _raw_window(p: Party, t: SharedPeople, rec: _Rec, r0: int, r1: int, w: int) 
     return _Raw(dict(zip(_SHARED, shared, strict=True)), lin, per, ex)
 
 
+def _window_pairs(x: AShare, r0: int, r1: int, w: int, n: int) -> tuple[AShare, AShare]:
+    """(x_i for every d, x_(i+d) for every d; zero beyond the end), d-major (local)."""
+    nl = r1 - r0
+    ia = np.zeros((w, nl), dtype=np.uint64)
+    ib = np.zeros((w, nl), dtype=np.uint64)
+    for d in range(1, w + 1):
+        lo, top = r0 + d, min(n, r1 + d)
+        ia[d - 1, : top - lo] = x.a[lo:top]
+        ib[d - 1, : top - lo] = x.b[lo:top]
+    here = AShare(np.tile(x.a[r0:r1], w), np.tile(x.b[r0:r1], w))
+    return here, AShare(ia.reshape(-1), ib.reshape(-1))
+
+
+def _raw_window_checked(
+    p: Party,
+    rec: _Rec,
+    r0: int,
+    r1: int,
+    w: int,
+    n: int,
+    names: AShare,
+    ys: tuple[AShare, AShare],
+    small: AShare,
+) -> _Raw:
+    """:func:`_raw_window` in the malicious setting: the three banded products are
+    reshared as block products and verified (:func:`sharelake.linkage.band_check.band_products`),
+    the presence products are :func:`sharelake.mpc.arith.mul` products, the exact-name
+    tests the checked equality (:func:`_exact4_checked`)."""
+    nl = r1 - r0
+    zn, zy, zs = band_products(
+        p, [(names, names, NAME_BITS), (*ys, 32), (small, small, 32)], nl, w, check="fs scores"
+    )
+
+    def flat(z: AShare, s: int, t: int) -> AShare:
+        return AShare(z.a[:, :, s, t].reshape(-1), z.b[:, :, s, t].reshape(-1))
+
+    pairs = {k: _window_pairs(getattr(rec, k), r0, r1, w, n) for k in ("pd", "py")}
+    dk, yk = _rowdots_checked(p, [pairs["pd"], pairs["py"]])
+    shared = [
+        flat(zn, 0, 0),
+        flat(zn, 0, 1),
+        flat(zn, 1, 0),
+        flat(zn, 1, 1),
+        flat(zy, 0, 0),
+        flat(zs, 0, 0),
+        flat(zs, 2, 2),
+        dk,
+        flat(zy, 0, 1),
+        flat(zs, 1, 0),
+        flat(zs, 0, 1),
+        yk,
+        flat(zy, 1, 2),
+    ]
+    per = {}
+    for k, (here, there) in (
+        ("cg", _window_pairs(rec.cg, r0, r1, w, n)),
+        ("cf", _window_pairs(rec.cf, r0, r1, w, n)),
+        ("nzg", _window_pairs(rec.nzg, r0, r1, w, n)),
+        ("nzf", _window_pairs(rec.nzf, r0, r1, w, n)),
+    ):
+        per[{"cg": "cga", "cf": "cfa", "nzg": "nza_g", "nzf": "nza_f"}[k]] = here
+        per[{"cg": "cgb", "cf": "cfb", "nzg": "nzg_b", "nzf": "nzf_b"}[k]] = there
+    ex = _exact4_checked(p, shared[:4], _sizes4(per))
+    return _Raw(dict(zip(_SHARED + _LINEAR, shared, strict=True)), {}, per, ex)
+
+
 # ---- stages 2-3: levels ---------------------------------------------------------------------
 
 
@@ -508,8 +732,8 @@ class _Levels:
     cuts: tuple[list[AShare], list[AShare]]  # Dice >= each cut-off, ascending
     nza: tuple[AShare, AShare]
     nzb: tuple[AShare, AShare]
-    rep: dict[str, AShare]  # ye, me, de, dk, y1, p1, md, sw
-    lin: dict[str, np.ndarray]  # yk, p2
+    rep: dict[str, AShare]  # ye, me, de, dk, y1, p1, md, sw (malicious: yk, p2 too)
+    lin: dict[str, np.ndarray]  # yk, p2 (semi-honest; empty in the malicious setting)
 
 
 def _cmp_bits(cfg: FSConfig) -> int:
@@ -555,7 +779,12 @@ def _levels(p: Party, raw: _Raw, cfg: FSConfig) -> _Levels:
         (cut[:k], cut[k:]),
         (q["nza_g"], q["nza_f"]),
         (nzb_g, nzb_f),
-        {**{x: r[x] for x in ("ye", "me", "de", "dk", "y1")}, "p1": p1, "md": md, "sw": sw},
+        {
+            **{x: r[x] for x in ("ye", "me", "de", "dk", "y1", *_LINEAR) if x in r},
+            "p1": p1,
+            "md": md,
+            "sw": sw,
+        },
         raw.lin,
     )
 
@@ -597,6 +826,8 @@ def _weights(p: Party, lv: _Levels, w: FSWeights, tf: tuple[AShare, AShare] | No
     party's 3-out-of-3 term; a replicated value x enters as its first component x_i.
     ``tf``: the left records' Lq per pair (or None).
     """
+    if p.checks.enabled:
+        return _weights_checked(p, lv, w, tf)
     n = len(lv.ex[0])
     term = np.zeros(n, dtype=np.uint64)
 
@@ -632,6 +863,56 @@ def _weights(p: Party, lv: _Levels, w: FSWeights, tf: tuple[AShare, AShare] | No
         for k, const in enumerate((w.tf_given, w.tf_family)):
             add(_prod_term(lv.ex[k], (-tf[k]).add_public(np.int64(const), p.id)), 1)
     return _reshare_sum(p, term)
+
+
+def _weights_checked(
+    p: Party, lv: _Levels, w: FSWeights, tf: tuple[AShare, AShare] | None
+) -> AShare:
+    """:func:`_weights` in the malicious setting: every stage-1 value is a verified
+    replicated value, the products are :func:`sharelake.mpc.arith.mul` products (queued
+    for the batched check), grouped by their left factor (seven a pair at most instead
+    of one resharing); no resharing of local terms."""
+    n = len(lv.ex[0])
+    cd = [int(c) for c in (_DOB_MAP.T @ np.asarray(w.dob, dtype=np.int64)).tolist()]
+    d = lv.rep
+    out = AShare(np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64))
+    out = out.add_public(_u64(cd[0] + w.given[0] + w.family[0]), p.id)
+
+    def lin(x: AShare, c: int) -> None:
+        nonlocal out
+        if c:
+            out = out + x.scale(c)
+
+    for key, c in (("ye", cd[1]), ("y1", cd[2]), ("yk", cd[3]), ("p1", cd[4]), ("p2", cd[5])):
+        lin(d[key], c)
+    zero = AShare(np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64))
+
+    def comb(*terms: tuple[AShare, int]) -> AShare:
+        acc = zero
+        for x, c in terms:
+            if c:
+                acc = acc + x.scale(c)
+        return acc
+
+    pairs = [
+        (d["p1"], comb((d["de"], cd[6]), (d["dk"], cd[7]), (d["sw"], cd[9]))),
+        (d["ye"], comb((d["sw"], cd[8]))),
+        (d["y1"], comb((d["md"], cd[10]))),
+    ]
+    for k, tab in enumerate((w.given, w.family)):
+        pairs.append((lv.nza[k], comb((lv.nzb[k], tab[1] - tab[0]))))
+        for j, cut in enumerate(lv.cuts[k]):
+            lin(cut, tab[j + 2] - tab[j + 1])
+        lin(lv.ex[k], tab[NG - 1] - tab[NG - 2])
+    tfs: list[AShare] = [zero, zero]
+    if w.tf and tf is not None:
+        for k, const in enumerate((w.tf_given, w.tf_family)):
+            tfs[k] = (-tf[k]).add_public(np.int64(const), p.id)
+    pairs.append((lv.ex[0], comb((lv.ex[1], w.both_exact)) + tfs[0]))
+    if w.tf and tf is not None:
+        pairs.append((lv.ex[1], tfs[1]))
+    (prods,) = dots(p, [pairs])
+    return out + prods
 
 
 def _count_terms(p: Party, lv: _Levels) -> np.ndarray:
@@ -675,6 +956,66 @@ def _count_terms(p: Party, lv: _Levels) -> np.ndarray:
     t = np.kron(_SLOT_MAP, _SLOT_MAP).astype(np.uint64)  # basis -> level pairs
     out: np.ndarray = t @ s @ _DOB_MAP.T.astype(np.uint64)
     return out
+
+
+#: Pairs per product round of :func:`_counts_checked` (bounds its memory: 396 products a pair).
+COUNT_CHUNK = 1 << 13
+
+
+def _counts_checked(p: Party, lv: _Levels) -> AShare:
+    """The 6 x 6 x 10 pattern counts of the batch as a verified replicated sharing
+    (malicious setting): the 36 x 11 basis moments sum_pairs gf_k db_l are sums of
+    :func:`sharelake.mpc.arith.mul` products (36 x 11 a pair, in chunks of
+    :data:`COUNT_CHUNK` pairs; the semi-honest path reshares only the 396 sums, but a
+    sum over pairs is an inner product no compressed sacrifice check verifies for less
+    than its length); the level maps are local."""
+    n = len(lv.ex[0])
+    d = lv.rep
+    one = p.public_a(np.ones(n, dtype=np.uint64))
+    p3, p4, ys, p1s, y1md, nz_g, nz_f = dots(
+        p,
+        [
+            [(d["p1"], d["de"])],
+            [(d["p1"], d["dk"])],
+            [(d["ye"], d["sw"])],
+            [(d["p1"], d["sw"])],
+            [(d["y1"], d["md"])],
+            [(lv.nza[0], lv.nzb[0])],
+            [(lv.nza[1], lv.nzb[1])],
+        ],
+    )
+    bg = [one, nz_g, *lv.cuts[0], lv.ex[0]]
+    bf = [one, nz_f, *lv.cuts[1], lv.ex[1]]
+    prods = iter(dots(p, [[(bg[i], bf[j])] for i in range(1, NG) for j in range(1, NG)]))
+    gf = [
+        bg[i] if j == 0 else bf[j] if i == 0 else next(prods) for i in range(NG) for j in range(NG)
+    ]
+    db = [one, d["ye"], d["y1"], d["yk"], d["p1"], d["p2"], p3, p4, ys, p1s, y1md]
+    xa = np.stack([x.a for x in gf], axis=1)  # (n, 36)
+    xb = np.stack([x.b for x in gf], axis=1)
+    ya = np.stack([x.a for x in db], axis=1)  # (n, 11)
+    yb = np.stack([x.b for x in db], axis=1)
+    sa = np.zeros((len(gf), len(db)), dtype=np.uint64)
+    sb = np.zeros_like(sa)
+    for r0 in range(0, n, COUNT_CHUNK):
+        c = slice(r0, min(n, r0 + COUNT_CHUNK))
+        k = c.stop - c.start
+        shape = (k, len(gf), len(db))
+
+        left = AShare(
+            np.broadcast_to(xa[c][:, :, None], shape).reshape(-1),
+            np.broadcast_to(xb[c][:, :, None], shape).reshape(-1),
+        )
+        right = AShare(
+            np.broadcast_to(ya[c][:, None, :], shape).reshape(-1),
+            np.broadcast_to(yb[c][:, None, :], shape).reshape(-1),
+        )
+        prod = mul(p, left, right)
+        sa += prod.a.reshape(shape).sum(axis=0, dtype=np.uint64)
+        sb += prod.b.reshape(shape).sum(axis=0, dtype=np.uint64)
+    t = np.kron(_SLOT_MAP, _SLOT_MAP).astype(np.uint64)
+    dm = _DOB_MAP.T.astype(np.uint64)
+    return AShare((t @ sa @ dm).reshape(-1), (t @ sb @ dm).reshape(-1))
 
 
 # ---- term frequencies ----------------------------------------------------------------------
@@ -750,12 +1091,16 @@ def fs_em_counts(
     ra, rb = _records(p, sub), _records(p, right)
     rp = _Right.of(right, rb)
     acc = np.zeros((NG * NG, ND), dtype=np.uint64)
+    total = AShare(np.zeros(NG * NG * ND, np.uint64), np.zeros(NG * NG * ND, np.uint64))
     step = max(1, BLOCK_PAIRS // max(right.n, 1))
     for r0 in range(0, sub.n, step):
         blk = slice(r0, min(sub.n, r0 + step))
         lv = _levels(p, _raw_grid(p, sub, ra, rb, blk, rp), cfg)
-        acc += _count_terms(p, lv)
-    shared = _reshare_sum(p, acc.reshape(-1))
+        if p.checks.enabled:  # verified products, summed as replicated values
+            total = total + _counts_checked(p, lv)
+        else:
+            acc += _count_terms(p, lv)
+    shared = total if p.checks.enabled else _reshare_sum(p, acc.reshape(-1))
     opened = open_arith(p, shared) & np.uint64((1 << DOB_BITS) - 1)
     return opened.astype(np.int64).reshape(NG, NG, ND)
 

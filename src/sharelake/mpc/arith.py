@@ -160,8 +160,8 @@ def _expect_zero(p: Party, diff: AShare, check: str, what: str) -> None:
         )
 
 
-#: Rows (columns) a compressed product check keeps on each compressed side.
-SIDE = 41
+#: Repetitions of the compressed product check's two-sided test: (3/4)^97 < 2^-40.
+REPS = 97
 
 
 def coin(p: Party) -> Prg:
@@ -197,22 +197,26 @@ def check_products(
     For products computed as local 3-out-of-3 terms and ONE resharing (:func:`matmul`,
     the linkage scorers' BLAS products): a corrupt node can only add an error E to the
     component it reshares, so z = x @ y + E. After z is fixed a public coin
-    (:func:`coin`) draws L (s x n) and R (m x s), s = :data:`SIDE`, and the parties check
-    L z R = (L x) (y R) -- Freivalds' check ("Fast probabilistic algorithms for
-    verification", MFCS 1979), compressing a side only when it is longer than s. The
-    small product (L x)(y R) is computed from s * s * d elementwise products by
-    :func:`mul`, which are queued for the batched triple sacrifice (Furukawa et al.,
-    EUROCRYPT 2017); L z R - (L x)(y R) = L E R is then opened by :func:`open_arith`
-    (which verifies the queue first) and must be 0. The opened value is a function of
-    the cheater's own error and public coins only (0 when nobody deviated).
+    (:func:`coin`) draws K = :data:`REPS` pairs of vectors u_k (n), v_k (m), and the
+    parties check u_k^T z v_k = <x^T u_k, y v_k> for every k -- Freivalds' check
+    ("Fast probabilistic algorithms for verification", MFCS 1979) with a random vector
+    on both sides. The left side and the vectors x^T u_k, y v_k are local linear maps;
+    the K inner products of length d are :func:`mul` products (K d in all, whatever n
+    and m), queued for the batched triple sacrifice (Furukawa et al., EUROCRYPT 2017);
+    the K differences u_k^T E v_k are then opened by :func:`open_arith` (which verifies
+    the queue first) and must be 0. The opened values are a function of the cheater's
+    own error and public coins only (0 when nobody deviated). A product with n m <= K
+    entries is checked entry by entry instead (n m d products, no randomness).
 
-    Soundness over Z_2^64, where random combinations have zero divisors: let 2^v be the
-    smallest power of two dividing every entry of E (E != 0 modulo 2^bits, scaled by
-    2^(64 - bits)); L E R is non-zero if the bit matrix (E / 2^v mod 2) survives the
-    parities of L and R, which are uniform bits: E' R' = 0 with probability at most
-    2^-s, and then L' (E' R') = 0 with at most 2^-s, so a cheater passes with at most
-    2^(1 - s) = 2^-40. Raises :class:`~sharelake.mpc.checks.VerificationError` at every
-    honest party (all open the same value). Nothing happens in the semi-honest setting.
+    Soundness over Z_2^64, where random combinations have zero divisors: scale E by
+    2^(64 - bits) and let 2^v be the largest power of two dividing all its entries;
+    E' = E / 2^v mod 2 is a non-zero bit matrix, and modulo 2^(v+1) the test value is
+    2^v (u'^T E' v' mod 2) with u' = u mod 2, v' = v mod 2 uniform bits. Over GF(2),
+    P[u'^T E' v' = 0] = P[E' v' = 0] + P[E' v' != 0] / 2 <= 3/4, so a cheater passes
+    all K = 97 repetitions with at most (3/4)^97 < 2^-40 (the bit-plane argument of the
+    compressed checks over rings, e.g. Boyle, Gilboa, Ishai & Nof, CCS 2019). Raises
+    :class:`~sharelake.mpc.checks.VerificationError` at every honest party (all open
+    the same value). Nothing happens in the semi-honest setting.
 
     Examples
     --------
@@ -226,53 +230,58 @@ def check_products(
     widths = [bits] * len(items) if isinstance(bits, int) else list(bits)
     if len(widths) != len(items) or not all(1 <= b <= 64 for b in widths):
         raise ValueError("check_products: one width between 1 and 64 per item")
-    prg = coin(p)
-    lefts, rights, shapes, zs, kept = [], [], [], [], []
-    for (x, y, z), width in zip(items, widths, strict=True):
+    live = [
+        (x, y, z, wd)
+        for (x, y, z), wd in zip(items, widths, strict=True)
+        if x.a.shape[0] and x.a.shape[1] and y.a.shape[1]
+    ]
+    if not live:
+        return
+    prg = coin(p) if any(x.a.shape[0] * y.a.shape[1] > REPS for x, y, _, _ in live) else None
+    lefts, rights, sums, kept = [], [], [], []
+    for x, y, z, wd in live:
         n, d = x.a.shape
         m = int(y.a.shape[1])
-        if n == 0 or m == 0 or d == 0:
-            continue
-        if n > SIDE:
-            lm = prg.words((SIDE, n))
-            x = AShare(local_matmul(lm, x.a), local_matmul(lm, x.b))
-            z = AShare(local_matmul(lm, z.a), local_matmul(lm, z.b))
-        if m > SIDE:
-            rm = prg.words((m, SIDE))
-            y = AShare(local_matmul(y.a, rm), local_matmul(y.b, rm))
-            z = AShare(local_matmul(z.a, rm), local_matmul(z.b, rm))
-        n2, m2 = int(x.a.shape[0]), int(y.a.shape[1])
-        shape = (n2, m2, d)
-        # every (row of x, column of y) pair, elementwise: n2 * m2 * d products
-        lefts.append(
-            AShare(
-                np.broadcast_to(x.a[:, None, :], shape).reshape(-1),
-                np.broadcast_to(x.b[:, None, :], shape).reshape(-1),
+        if n * m <= REPS or prg is None:  # every entry: (n, m, d) products
+            shape = (n, m, d)
+            lefts.append(
+                AShare(
+                    np.broadcast_to(x.a[:, None, :], shape).reshape(-1),
+                    np.broadcast_to(x.b[:, None, :], shape).reshape(-1),
+                )
             )
-        )
-        rights.append(
-            AShare(
-                np.broadcast_to(y.a.T[None, :, :], shape).reshape(-1),
-                np.broadcast_to(y.b.T[None, :, :], shape).reshape(-1),
+            rights.append(
+                AShare(
+                    np.broadcast_to(y.a.T[None, :, :], shape).reshape(-1),
+                    np.broadcast_to(y.b.T[None, :, :], shape).reshape(-1),
+                )
             )
-        )
-        shapes.append(shape)
-        zs.append(z)
-        kept.append(width)
-    if not shapes:
-        return
-    prod = mul(p, concat_a(lefts), concat_a(rights))
+            sums.append((n * m, d, z.reshape(-1)))
+        else:  # K two-sided random combinations: (K, d) products
+            u = prg.words((REPS, n))
+            v = prg.words((m, REPS))
+
+            def fold(c: Arr, u: Arr = u, v: Arr = v) -> Arr:  # u_k^T c v_k per k
+                return (local_matmul(u, c) * v.T).sum(axis=1, dtype=np.uint64)  # type: ignore[no-any-return]
+
+            lefts.append(AShare(local_matmul(u, x.a), local_matmul(u, x.b)))
+            rights.append(AShare(local_matmul(y.a, v).T.copy(), local_matmul(y.b, v).T.copy()))
+            sums.append((REPS, d, AShare(fold(z.a), fold(z.b))))
+        kept.append(wd)
+    prod = mul(
+        p,
+        concat_a([AShare(x.a.reshape(-1), x.b.reshape(-1)) for x in lefts]),
+        concat_a([AShare(y.a.reshape(-1), y.b.reshape(-1)) for y in rights]),
+    )
     diffs, off = [], 0
-    for shape, z, width in zip(shapes, zs, kept, strict=True):
-        shift = np.uint64(1 << (64 - width))
-        size = shape[0] * shape[1] * shape[2]
-        w = AShare(
-            prod.a[off : off + size].reshape(shape).sum(axis=2),
-            prod.b[off : off + size].reshape(shape).sum(axis=2),
+    for (k, d, want), width in zip(sums, kept, strict=True):
+        got = AShare(
+            prod.a[off : off + k * d].reshape(k, d).sum(axis=1, dtype=np.uint64),
+            prod.b[off : off + k * d].reshape(k, d).sum(axis=1, dtype=np.uint64),
         )
-        off += size
-        diffs.append((z - w).scale(shift).reshape(-1))
-    _expect_zero(p, concat_a(diffs), check, f"{len(shapes)} matrix products")
+        off += k * d
+        diffs.append((want - got).scale(np.uint64(1 << (64 - width)).view(np.int64)))
+    _expect_zero(p, concat_a(diffs), check, f"{len(sums)} matrix products")
 
 
 #: float64 holds integers below 2^53 exactly.
