@@ -9,7 +9,8 @@ where. The tree (``tests/test_errors.py`` checks that it is complete and true)::
     │   ├── ProtocolVersionError   a peer speaks another protocol version (net.framing)
     │   └── InsufficientCheckingError  an unchecked value reached an opening (mpc.checks)
     ├── IntegrityError             redundant copies of a share disagree: a party tampered
-    │   └── VerificationError      a check of products or AND gates failed (mpc.checks)
+    │   ├── VerificationError      a check of products or AND gates failed (mpc.checks)
+    │   └── PeerAbortError         a peer reported a failed check and aborted the query
     ├── PeerError                  a named peer could not be reached in time
     │   ├── PeerTimeoutError       no message within the deadline
     │   ├── PeerDisconnectedError  the connection closed or broke
@@ -104,6 +105,23 @@ class ProtocolVersionError(ProtocolError):
 
 class IntegrityError(SharelakeError):
     """Two copies of the same share disagree; a party deviated from the protocol."""
+
+
+class PeerAbortError(IntegrityError):
+    """A peer saw one of its checks fail and aborted the query, telling this node so.
+
+    ``node`` names the peer, ``check`` the check it reported (a short name, never a
+    value). The notice is authenticated by the channel (it came from that node) but its
+    claim is not: a corrupt node can always abort a query, so an honest node believes
+    the abort, not the accusation. Both honest nodes thus end a query one of them caught
+    with an IntegrityError instead of one of them seeing only a lost peer.
+    """
+
+    def __init__(self, message: str, *, node: int, check: str, session: str = "") -> None:
+        super().__init__(message)
+        self.node = node
+        self.check = check
+        self.session = session
 
 
 class PeerError(SharelakeError):

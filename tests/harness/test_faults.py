@@ -10,11 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sharelake.errors import IntegrityError, PeerError, PeerTimeoutError
+from sharelake.errors import IntegrityError, PeerAbortError, PeerError, PeerTimeoutError
 from sharelake.harness.procs import run_in_processes
 from sharelake.harness.runner import run_parties
+from sharelake.harness.tamper import tamper_from_spec
+from sharelake.mpc.checks import VerificationError
 from sharelake.mpc.shares import AShare
 from sharelake.mpc.sharing import share_arith
+from sharelake.net.memory import run_in_memory
 
 from . import bodies
 
@@ -51,6 +54,29 @@ def test_a_tampering_party_is_caught_when_a_value_is_opened(transport: str) -> N
             deadline=10.0,
             tamper="flip:1->0",
         )
+
+
+def test_both_honest_nodes_abort_naming_the_check_when_one_of_them_catches_a_tampered_opening(
+    transport: str,
+) -> None:
+    xs = _shared(np.arange(100, dtype=np.uint64))
+    inputs = [{"x": xs[i]} for i in range(3)]
+    # P1 alters what it sends P0: P0's opening fails; P2's opening succeeds, and only
+    # P0's abort notice can stop P2 from answering
+    if transport == "memory":
+        flip = tamper_from_spec("flip:1->0")
+        ends = run_in_memory(bodies.open_then_finish, inputs, deadline=10.0, tamper=flip, ends=True)
+    else:
+        ends = run_in_processes(
+            bodies.open_then_finish, inputs, deadline=10.0, tamper="flip:1->0", ends=True
+        )
+    caught, told = ends[0], ends[2]
+    assert isinstance(caught, VerificationError), ends
+    assert caught.suspects == (1, 2)
+    assert isinstance(told, PeerAbortError), ends
+    assert (told.node, told.check) == (0, caught.check)
+    assert "aborted the query" in str(told)
+    assert not any(isinstance(e, np.ndarray) for e in ends)  # nobody has a value to release
 
 
 def test_a_node_that_dies_mid_protocol_makes_the_others_abort_naming_it() -> None:

@@ -20,10 +20,12 @@ from hypothesis import strategies as st
 from sharelake.consortium import certs
 from sharelake.errors import (
     AuthenticationError,
+    PeerAbortError,
     PeerDisconnectedError,
     PeerTimeoutError,
     ProtocolError,
 )
+from sharelake.mpc.channel import abort_name
 from sharelake.net import framing, identity, tls
 
 SESSION = "0123456789abcdef0123456789abcdef"
@@ -145,6 +147,68 @@ def test_order_and_sizes_are_preserved_for_large_and_empty_messages() -> None:
     finally:
         c0.close()
         c1.close()
+
+
+def test_an_abort_notice_raises_peer_abort_naming_the_sender_and_its_check() -> None:
+    c0, c1, _ = _pair()
+    try:
+        c0.send(1, b"data")
+        c0.abort("open")
+        assert bytes(c1.recv(0, 4)) == b"data"  # what was sent before the notice arrives
+        with pytest.raises(PeerAbortError, match="P0 aborted the query") as info:
+            c1.recv(0, 8)  # whatever size the protocol expected next
+        assert (info.value.node, info.value.check, info.value.session) == (0, "open", SESSION)
+    finally:
+        c0.close()
+        c1.close()
+
+
+@pytest.mark.parametrize(
+    ("raw", "named"),
+    [
+        (b"sort:lt", "sort:lt"),
+        (b"bad\nname", "unnamed"),
+        (b"\xff\xfe", "unnamed"),
+        (b"", "unnamed"),
+    ],
+)
+def test_a_forged_abort_notice_names_at_most_a_short_plain_check(raw: bytes, named: str) -> None:
+    c0, c1, out = _pair()
+    try:
+        out.sendall(framing.encode_frame(SID, 1, raw, framing.Kind.ABORT))
+        with pytest.raises(PeerAbortError) as info:
+            c0.recv(1, 4)
+        assert (info.value.node, info.value.check) == (1, named)
+    finally:
+        c0.close()
+        c1.close()
+
+
+def test_an_oversized_or_foreign_abort_notice_is_a_protocol_error() -> None:
+    c0, c1, out = _pair()
+    try:
+        out.sendall(framing.encode_frame(SID, 1, b"x" * 65, framing.Kind.ABORT))
+        with pytest.raises(ProtocolError, match="abort notice of 65 bytes"):
+            c0.recv(1, 4)
+    finally:
+        c0.close()
+        c1.close()
+    c0, c1, out = _pair()
+    try:
+        other = framing.session_bytes("other")
+        out.sendall(framing.encode_frame(other, 1, b"open", framing.Kind.ABORT))
+        with pytest.raises(ProtocolError, match="ABORT frame"):  # not this query's notice
+            c0.recv(1, 4)
+    finally:
+        c0.close()
+        c1.close()
+
+
+def test_a_check_name_is_sent_as_a_short_plain_name_or_not_at_all() -> None:
+    assert abort_name("open") == b"open"
+    assert abort_name("a" * 100) == b"a" * 64
+    assert abort_name("caf\u00e9") == b"integrity"
+    assert abort_name("two\nlines") == b"integrity"
 
 
 def test_a_frame_of_another_session_is_a_protocol_error() -> None:

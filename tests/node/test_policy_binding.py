@@ -137,3 +137,14 @@ def test_a_failed_check_is_audited_with_its_name_and_the_suspect_nodes_never_a_v
     assert last["detail"] == (
         "VerificationError: check 'release' failed; deviating node among P1, P2"
     )
+
+
+def test_a_peers_abort_notice_is_audited_with_the_peer_and_its_check(config: NodeConfig) -> None:
+    from sharelake.errors import PeerAbortError
+
+    gov = Governance(config, config.load_consortium())
+    exc = PeerAbortError("P1: P0 aborted the query", node=0, check="open", session="s-2")
+    gov.failed("s-2", "cd" * 32, "analyst", exc)
+    last = gov.audit.entries()[-1]
+    assert last["kind"] == "failure"
+    assert last["detail"] == "PeerAbortError: P0 reported its check 'open' failed"

@@ -33,6 +33,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import IntegrityError, PeerDisconnectedError, PeerTimeoutError
+from ..mpc.channel import notify_abort
 from ..mpc.checks import Security
 from ..net.memory import run_in_memory
 
@@ -295,6 +296,7 @@ def run_injected(
         try:
             return _Returned(fn(p, **kw))
         except Exception as exc:  # each party's own end, classified below
+            notify_abort(p.chan, exc)  # as a node does (node.service): the peers abort too
             return exc
 
     ends = run_in_memory(body, inputs, deadline=deadline, tamper=cheater, security=security)

@@ -15,8 +15,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from ..errors import PeerError
-from ..mpc.channel import Channel
+from ..errors import PeerAbortError, PeerError
+from ..mpc.channel import Channel, notify_abort
 from ..mpc.checks import VerificationError
 from ..mpc.party import Party
 from ..net.tls import TLSChannel, bind_listener, connect_mesh
@@ -39,6 +39,10 @@ def _error_info(party: int, exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, VerificationError):
         info["check"] = exc.check
         info["suspects"] = list(exc.suspects)
+    if isinstance(exc, PeerAbortError):
+        info["node"] = exc.node
+        info["check"] = exc.check
+        info["session"] = exc.session
     return info
 
 
@@ -91,6 +95,7 @@ def run(work: Path, me: int, events_fd: int) -> int:
         return 0
     except BaseException as exc:
         if tls is not None:
+            notify_abort(tls, exc)
             tls.close(drain=False)
         _write_json(work / f"error{me}.json", _error_info(me, exc))
         return 1

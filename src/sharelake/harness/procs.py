@@ -143,6 +143,13 @@ def rebuild_error(info: Mapping[str, Any]) -> BaseException:
     if module == checks.__name__ and name == checks.VerificationError.__name__:
         suspects = tuple(int(j) for j in info.get("suspects", ()))
         exc = checks.VerificationError(msg, check=str(info.get("check", "")), suspects=suspects)
+    elif cls is errors.PeerAbortError:
+        exc = errors.PeerAbortError(
+            msg,
+            node=int(info.get("node", -1)),
+            check=str(info.get("check", "")),
+            session=str(info.get("session", "")),
+        )
     elif isinstance(cls, type) and issubclass(cls, errors.PeerError):
         exc = cls(msg, node=int(info.get("node", -1)), session=str(info.get("session", "")))
     elif isinstance(cls, type) and issubclass(cls, errors.SharelakeError):
@@ -190,8 +197,12 @@ def run_in_processes(
     timeout: float | None = 600.0,
     session: str | None = None,
     link: LinkSpec | None = None,
+    ends: bool = False,
 ) -> list[Any]:
     """Run ``fn(party, **inputs[i])`` in three TLS-connected processes; return the results.
+
+    ``ends=True`` returns each party's own end instead of raising: its result, or the
+    exception it reported (a child that died without a report: PeerDisconnectedError).
 
     ``link`` puts a latency relay (:mod:`sharelake.net.relay`) in front of every party's
     listener, so every node-to-node message crosses a simulated wide-area link.
@@ -257,7 +268,7 @@ def run_in_processes(
                     p.kill()
             for p in procs:
                 p.wait()
-        return _collect(work, procs)
+        return _collect(work, procs, ends=ends)
 
 
 def _supervise(
@@ -317,7 +328,7 @@ def _supervise(
     return relays
 
 
-def _collect(work: Path, procs: list[subprocess.Popen[bytes]]) -> list[Any]:
+def _collect(work: Path, procs: list[subprocess.Popen[bytes]], *, ends: bool) -> list[Any]:
     failures: list[BaseException] = []
     dead: list[BaseException] = []  # children that exited without a result of their own
     results: list[Any] = [None, None, None]
@@ -325,6 +336,7 @@ def _collect(work: Path, procs: list[subprocess.Popen[bytes]]) -> list[Any]:
         err_file = work / f"error{i}.json"
         if err_file.exists():
             failures.append(rebuild_error(json.loads(err_file.read_text())))
+            results[i] = failures[-1]
         elif p.returncode != 0 or not (work / f"out{i}.json").exists():
             tail = (work / f"stderr{i}.txt").read_text(errors="replace")[-2000:]
             died = errors.PeerDisconnectedError(
@@ -333,8 +345,11 @@ def _collect(work: Path, procs: list[subprocess.Popen[bytes]]) -> list[Any]:
             if tail:
                 died.add_note(f"P{i} stderr:\n{tail}")
             dead.append(died)
+            results[i] = died
         else:
             results[i] = load_value(work / f"out{i}")
+    if ends:
+        return results
     for exc in failures:
         if not isinstance(exc, errors.PeerDisconnectedError):
             raise exc

@@ -74,6 +74,9 @@ class TamperingChannel(Channel):
     def recv(self, frm: int, nbytes: int) -> memoryview:
         return self.inner.recv(frm, nbytes)
 
+    def abort(self, check: str) -> None:
+        self.inner.abort(check)
+
     def flush(self) -> None:
         self.inner.flush()
 

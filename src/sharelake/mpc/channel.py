@@ -11,10 +11,40 @@ any other length as a :class:`~sharelake.errors.ProtocolError`.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+from ..errors import IntegrityError, PeerAbortError
+
 Buffer = bytes | bytearray | memoryview
+
+#: The longest check name an abort notice carries.
+ABORT_NAME_MAX = 64
+_NAME = re.compile(rb"[A-Za-z0-9_.:+ -]{1,64}")
+
+
+def abort_name(check: str) -> bytes:
+    """The wire form of a check name in an abort notice (ASCII, at most 64 bytes)."""
+    raw = check.encode("ascii", "replace")[:ABORT_NAME_MAX]
+    return raw if _NAME.fullmatch(raw) else b"integrity"
+
+
+def parse_abort_name(raw: bytes) -> str:
+    """A received check name, or ``"unnamed"`` when it is not a plain short name."""
+    return raw.decode("ascii") if _NAME.fullmatch(raw) else "unnamed"
+
+
+def notify_abort(chan: Channel, exc: BaseException) -> None:
+    """Tell both peers that this node's own check failed (``exc``), before it stops.
+
+    Only an :class:`~sharelake.errors.IntegrityError` this node raised itself is
+    announced (never a :class:`~sharelake.errors.PeerAbortError`, which would echo);
+    the notice carries the check's name, never a value. Best effort: a peer that is
+    gone is not waited for.
+    """
+    if isinstance(exc, IntegrityError) and not isinstance(exc, PeerAbortError):
+        chan.abort(str(getattr(exc, "check", "") or "integrity"))
 
 
 @dataclass
@@ -53,6 +83,13 @@ class Channel(ABC):
         Raises :class:`~sharelake.errors.PeerTimeoutError` after the deadline,
         :class:`~sharelake.errors.PeerDisconnectedError` when the peer is gone and
         :class:`~sharelake.errors.ProtocolError` on a wrong session, sequence or size.
+        """
+
+    def abort(self, check: str) -> None:  # noqa: B027 - optional hook
+        """Send both peers an abort notice naming ``check`` (see :func:`notify_abort`).
+
+        A peer that receives it raises :class:`~sharelake.errors.PeerAbortError` from
+        its next :meth:`recv` from this party, whatever it expected.
         """
 
     def flush(self) -> None:  # noqa: B027 - optional hook

@@ -4,7 +4,7 @@ Header (network byte order)::
 
     magic    4 bytes  b"SLKF"
     version  uint16   1
-    kind     uint16   0 data, 1 hello, 2 ack
+    kind     uint16   0 data, 1 hello, 2 ack, 3 abort (payload: the failed check's name)
     session  16 bytes the query's session id
     seq      uint64   per-direction sequence number, from 0
     length   uint64   payload bytes that follow
@@ -40,6 +40,7 @@ class Kind(IntEnum):
     DATA = 0
     HELLO = 1
     ACK = 2
+    ABORT = 3
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,12 +12,24 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import PeerDisconnectedError, PeerTimeoutError, ProtocolError
-from ..mpc.channel import Buffer, Channel, ChannelStats
+from ..errors import PeerAbortError, PeerDisconnectedError, PeerTimeoutError, ProtocolError
+from ..mpc.channel import (
+    ABORT_NAME_MAX,
+    Buffer,
+    Channel,
+    ChannelStats,
+    abort_name,
+    notify_abort,
+    parse_abort_name,
+)
 from ..mpc.checks import Security
 from ..mpc.party import Party
 
 _POLL = 0.05
+
+
+class _Abort(bytes):
+    """An abort notice in a mailbox (its bytes: the check's name)."""
 
 
 class _Hub:
@@ -55,6 +67,11 @@ class MemoryChannel(Channel):
         self.stats.bytes_sent += len(data)
         self._hub.boxes[(self.party, to)].put(data)
 
+    def abort(self, check: str) -> None:
+        for to in range(3):
+            if to != self.party:
+                self._hub.boxes[(self.party, to)].put(_Abort(abort_name(check)))
+
     def recv(self, frm: int, nbytes: int) -> memoryview:
         box = self._hub.boxes[(frm, self.party)]
         end = time.monotonic() + self.deadline
@@ -76,6 +93,15 @@ class MemoryChannel(Channel):
                         node=frm,
                         session=self.session,
                     ) from None
+        if isinstance(data, _Abort):
+            check = parse_abort_name(bytes(data[:ABORT_NAME_MAX]))
+            raise PeerAbortError(
+                f"P{self.party}: P{frm} aborted the query: its check {check!r} failed "
+                f"(session {self.session})",
+                node=frm,
+                check=check,
+                session=self.session,
+            )
         if len(data) != nbytes:
             raise ProtocolError(
                 f"P{self.party}: message from P{frm} has {len(data)} bytes, expected "
@@ -98,8 +124,12 @@ def run_in_memory(
     tamper: Any = None,
     session: str = "memory",
     security: Security | None = None,
+    ends: bool = False,
 ) -> list[Any]:
     """Run ``fn(party, **inputs[i])`` as three threads and return the three results.
+
+    ``ends=True`` returns each party's own end instead of raising: its result or the
+    exception it raised.
 
     ``tamper(src, dst, data) -> data`` may alter messages in flight (fault tests).
     ``security`` is the parties' level (default: :func:`~sharelake.mpc.party.default_security`). The
@@ -117,6 +147,7 @@ def run_in_memory(
             results[i] = fn(party, **args[i])
         except BaseException as exc:
             errors[i] = exc
+            notify_abort(chan, exc)
         finally:
             chan.close()
 
@@ -125,6 +156,8 @@ def run_in_memory(
         t.start()
     for t in threads:
         t.join()
+    if ends:
+        return [e if e is not None else r for e, r in zip(errors, results, strict=True)]
     for exc in errors:
         if exc is not None and not isinstance(exc, PeerDisconnectedError):
             raise exc

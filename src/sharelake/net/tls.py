@@ -23,24 +23,35 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
 from ..errors import (
     AuthenticationError,
+    PeerAbortError,
     PeerDisconnectedError,
     PeerError,
     PeerTimeoutError,
     ProtocolError,
     SharelakeError,
 )
-from ..mpc.channel import Buffer, Channel, ChannelStats
+from ..mpc.channel import (
+    ABORT_NAME_MAX,
+    Buffer,
+    Channel,
+    ChannelStats,
+    abort_name,
+    parse_abort_name,
+)
 from .framing import (
     HEADER_SIZE,
     Kind,
+    check_header,
     decode_header,
     encode_frame,
     encode_header,
+    parse_header,
     session_bytes,
 )
 from .identity import node_id_from_cert
@@ -51,6 +62,7 @@ Addr = tuple[str, int]
 SOCK_BUF = 4 << 20
 _SMALL = 1 << 16  # payloads up to this size go out in one write with their header
 _ACK_OK, _ACK_IDENTITY, _ACK_SESSION, _ACK_SLOT = 0, 1, 2, 3
+_ABORT_DRAIN = 2.0  # seconds an abort notice may take to leave before the node stops
 
 
 def make_context(
@@ -204,16 +216,47 @@ class TLSChannel(Channel):
         self.stats.messages += 1
         self.stats.bytes_sent += n
 
+    def abort(self, check: str) -> None:
+        name = abort_name(check)
+        for j, sender in self._senders.items():
+            if sender.error is None:
+                sender.put(encode_frame(self._sid, self._send_seq[j], name, Kind.ABORT), None)
+        for sender in self._senders.values():
+            if sender.error is None:
+                sender.drain(min(self.deadline, _ABORT_DRAIN))
+
     def recv(self, frm: int, nbytes: int) -> memoryview:
         end = time.monotonic() + self.deadline
         self._read_exact(frm, self._hdr_view, end)
         seq = self._recv_seq[frm]
-        decode_header(self._hdr, session=self._sid, seq=seq, length=nbytes, peer=f"P{frm}")
+        hdr = parse_header(self._hdr)
+        if hdr.kind == Kind.ABORT and hdr.session == self._sid:
+            self._peer_aborted(frm, hdr.length, end)
+        check_header(hdr, session=self._sid, seq=seq, length=nbytes, peer=f"P{frm}")
         self._recv_seq[frm] = seq + 1
         view = np.empty(nbytes, dtype=np.uint8).data
         if nbytes:
             self._read_exact(frm, view, end)
         return view
+
+    def _peer_aborted(self, frm: int, length: int, end: float) -> NoReturn:
+        """Read the abort notice that just arrived from ``frm`` and raise it."""
+        if length > ABORT_NAME_MAX:
+            raise ProtocolError(
+                f"P{self.party}: P{frm} sent an abort notice of {length} bytes "
+                f"(session {self.session})"
+            )
+        raw = np.empty(length, dtype=np.uint8)
+        if length:
+            self._read_exact(frm, raw.data, end)
+        check = parse_abort_name(raw.tobytes())
+        raise PeerAbortError(
+            f"P{self.party}: P{frm} aborted the query: its check {check!r} failed "
+            f"(session {self.session})",
+            node=frm,
+            check=check,
+            session=self.session,
+        )
 
     def _read_exact(self, frm: int, view: memoryview, end: float) -> None:
         sock = self._in[frm]

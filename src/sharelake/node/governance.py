@@ -39,7 +39,7 @@ from ..consortium.members import Consortium, ConsortiumConfigError, Member
 from ..engine.atoms import small_atoms
 from ..engine.noise import add_joint_noise
 from ..engine.protect import suppress_small_groups
-from ..errors import InputValidationError, ProtocolError, SharelakeError
+from ..errors import InputValidationError, PeerAbortError, ProtocolError, SharelakeError
 from ..governance.approvals import ApprovalBook, request_id
 from ..governance.audit import HEADS_FILE, AuditLog, Head, PeerHeads
 from ..governance.lineage import Cells, release_cells
@@ -654,6 +654,8 @@ class Governance:
         could tell, the two nodes one of which deviated (never a value).
         """
         detail = type(exc).__name__
+        if isinstance(exc, PeerAbortError):
+            detail += f": P{exc.node} reported its check {exc.check!r} failed"
         if isinstance(exc, VerificationError):
             detail += f": check {exc.check!r} failed"
             if exc.suspects:

@@ -47,7 +47,7 @@ from ..errors import (
     ProtocolError,
     SharelakeError,
 )
-from ..mpc.channel import ChannelStats
+from ..mpc.channel import ChannelStats, notify_abort
 from ..mpc.party import Party
 from ..mpc.verify import verify
 from ..net.framing import PROTOCOL_VERSION
@@ -320,6 +320,7 @@ class _Node:
             chan.flush()
             dog.check()
         except Exception as exc:
+            notify_abort(chan, exc)  # a check of this node failed: the peers abort too
             err = dog.translate(exc)
             self.gov.failed(session, given_hash, member.name, err)
             if err is exc:
