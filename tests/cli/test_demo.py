@@ -66,3 +66,13 @@ def test_version_prints_the_package_version() -> None:
     result = runner.invoke(app, ["version"])
     assert result.exit_code == 0
     assert __version__ in result.output
+
+
+def test_the_monitoring_demo_draws_realistic_names_when_asked(tmp_path: Path) -> None:
+    args = ["demo", "--plaintext", "--scale", "0.05", "--linkage", "key", "--out", str(tmp_path)]
+    result = runner.invoke(app, [*args, "--names", "realistic"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "report.json").read_text())
+    assert doc["meta"]["names"] == "realistic"
+    bad = runner.invoke(app, [*args, "--names", "zipf"])
+    assert bad.exit_code != 0 and "uniform or realistic" in bad.output

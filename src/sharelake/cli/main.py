@@ -247,6 +247,14 @@ def demo(
             "scorer) or key (equal normalised names and birth year).",
         ),
     ] = "fuzzy",
+    names: Annotated[
+        str,
+        typer.Option(
+            "--names",
+            help="Monitoring demo: how the synthetic names are drawn: uniform (default) or "
+            "realistic (a few names cover 15-20% of a nationality: more namesakes).",
+        ),
+    ] = "uniform",
     plaintext: Annotated[
         bool,
         typer.Option(
@@ -270,6 +278,7 @@ def demo(
     if not engine:
         from ..monitoring.analyses import Linkage
         from ..monitoring.demo import run_demo as run_monitoring
+        from ..monitoring.synth import Names
 
         console = Console(stderr=True)
         from ..net.relay import parse_duration
@@ -280,6 +289,8 @@ def demo(
             raise typer.BadParameter(str(exc), param_hint="--rtt") from None
         if linkage not in ("fuzzy", "probabilistic", "key"):
             raise typer.BadParameter("must be fuzzy, probabilistic or key", param_hint="--linkage")
+        if names not in ("uniform", "realistic"):
+            raise typer.BadParameter("must be uniform or realistic", param_hint="--names")
         summary = run_monitoring(
             out,
             scale=1.0 if scale is None else scale,
@@ -287,6 +298,7 @@ def demo(
             log=console.print,
             rtt=rtt_s,
             linkage=cast(Linkage, linkage),
+            names=cast(Names, names),
             secure=not plaintext,
         )
         lo, hi = summary["interval"]
