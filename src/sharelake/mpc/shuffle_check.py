@@ -56,7 +56,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import IntegrityError
-from .arith import open_components
+from .arith import coin, open_components
 from .boolean import nblocks, to_planes
 from .mac import (
     MASK128,
@@ -70,7 +70,6 @@ from .mac import (
     subset_xors,
 )
 from .party import Party
-from .prg import KEY_BYTES, Prg
 from .ring import Arr
 
 Pair = tuple[Arr, Arr]  # this party's two components of one row
@@ -135,14 +134,6 @@ def tags(
     return m_arith, m_bool
 
 
-def _coin(p: Party) -> Prg:
-    """Public randomness no party could predict before now (one checked opening)."""
-    r = p.rand_a(2)
-    missing = open_components(p, r.a, r.b)
-    seed = (r.a + r.b + missing).view(np.uint8).tobytes()
-    return Prg(seed[:KEY_BYTES])
-
-
 def verify(
     p: Party,
     keys: Keys,
@@ -160,7 +151,7 @@ def verify(
     pairs; ``boolean``: per boolean column its two components. Raises IntegrityError
     (naming the check, never a value) at every party that sees a non-zero D.
     """
-    prg = _coin(p)
+    prg = coin(p)  # public randomness no party could predict (one checked opening)
     chi = prg.words(n)
     chi_planes = prg.words((64, nblocks(n)))
     words: list[Arr] = []
