@@ -10,7 +10,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from ..errors import PeerAbortError, PeerDisconnectedError, PeerTimeoutError, ProtocolError
 from ..mpc.channel import (
@@ -26,6 +26,7 @@ from ..mpc.checks import Security
 from ..mpc.party import Party
 
 _POLL = 0.05
+_GRACE = 2.0  # seconds a node that lost one peer looks for the other peer's abort notice
 
 
 class _Abort(bytes):
@@ -72,6 +73,36 @@ class MemoryChannel(Channel):
             if to != self.party:
                 self._hub.boxes[(self.party, to)].put(_Abort(abort_name(check)))
 
+    def _notice_elsewhere(self, lost: int, grace: float = _GRACE) -> None:
+        """After losing ``lost``: raise the other peer's abort notice if one is pending.
+
+        A node waiting on a cheater that stopped never reads the detecting node's
+        mailbox; the notice there names the failed check (data before it is dropped:
+        the query is over). Waits at most ``grace`` seconds for it.
+        """
+        other = 3 - self.party - lost
+        box = self._hub.boxes[(other, self.party)]
+        end = time.monotonic() + min(grace, self.deadline)
+        while True:
+            try:
+                data = box.get(timeout=_POLL)
+            except queue.Empty:
+                if self._hub.closed[other].is_set() or time.monotonic() > end:
+                    return
+                continue
+            if isinstance(data, _Abort):
+                self._raise_abort(other, data)
+
+    def _raise_abort(self, frm: int, data: bytes) -> NoReturn:
+        check = parse_abort_name(bytes(data[:ABORT_NAME_MAX]))
+        raise PeerAbortError(
+            f"P{self.party}: P{frm} aborted the query: its check {check!r} failed "
+            f"(session {self.session})",
+            node=frm,
+            check=check,
+            session=self.session,
+        )
+
     def recv(self, frm: int, nbytes: int) -> memoryview:
         box = self._hub.boxes[(frm, self.party)]
         end = time.monotonic() + self.deadline
@@ -81,6 +112,7 @@ class MemoryChannel(Channel):
                 break
             except queue.Empty:
                 if self._hub.closed[frm].is_set() and box.empty():
+                    self._notice_elsewhere(frm)
                     raise PeerDisconnectedError(
                         f"P{self.party}: peer P{frm} left session {self.session}",
                         node=frm,
@@ -94,14 +126,7 @@ class MemoryChannel(Channel):
                         session=self.session,
                     ) from None
         if isinstance(data, _Abort):
-            check = parse_abort_name(bytes(data[:ABORT_NAME_MAX]))
-            raise PeerAbortError(
-                f"P{self.party}: P{frm} aborted the query: its check {check!r} failed "
-                f"(session {self.session})",
-                node=frm,
-                check=check,
-                session=self.session,
-            )
+            self._raise_abort(frm, data)
         if len(data) != nbytes:
             raise ProtocolError(
                 f"P{self.party}: message from P{frm} has {len(data)} bytes, expected "

@@ -227,7 +227,11 @@ class TLSChannel(Channel):
 
     def recv(self, frm: int, nbytes: int) -> memoryview:
         end = time.monotonic() + self.deadline
-        self._read_exact(frm, self._hdr_view, end)
+        try:
+            self._read_exact(frm, self._hdr_view, end)
+        except (PeerDisconnectedError, PeerTimeoutError):
+            self._notice_elsewhere(frm)
+            raise
         seq = self._recv_seq[frm]
         hdr = parse_header(self._hdr)
         if hdr.kind == Kind.ABORT and hdr.session == self._sid:
@@ -238,6 +242,42 @@ class TLSChannel(Channel):
         if nbytes:
             self._read_exact(frm, view, end)
         return view
+
+    def _notice_elsewhere(self, lost: int, grace: float = _ABORT_DRAIN) -> None:
+        """After losing ``lost``: raise the other peer's abort notice if one is pending.
+
+        A node waiting on a cheater that stopped never reads the detecting node's
+        stream; its next frames are read for at most ``grace`` seconds (data frames
+        skipped: the query is over) and an abort notice among them is raised.
+        """
+        other = 3 - self.party - lost
+        sock = self._in.get(other)
+        if sock is None:
+            return
+        end = time.monotonic() + min(grace, self.deadline)
+        hdr = memoryview(bytearray(HEADER_SIZE))
+        scratch = memoryview(bytearray(1 << 16))
+        try:
+            sock.settimeout(max(0.05, end - time.monotonic()))
+            while time.monotonic() < end:
+                self._read_exact(other, hdr, end)
+                head = parse_header(hdr)
+                if head.session != self._sid:
+                    return
+                if head.kind == Kind.ABORT:
+                    self._peer_aborted(other, head.length, end)
+                left = head.length
+                while left:
+                    k = min(left, scratch.nbytes)
+                    self._read_exact(other, scratch[:k], end)
+                    left -= k
+        except PeerAbortError:
+            raise
+        except SharelakeError:
+            return  # nothing (more) from the other peer: the loss stands
+        finally:
+            with contextlib.suppress(OSError):
+                sock.settimeout(self.deadline)
 
     def _peer_aborted(self, frm: int, length: int, end: float) -> NoReturn:
         """Read the abort notice that just arrived from ``frm`` and raise it."""
