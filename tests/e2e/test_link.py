@@ -97,7 +97,7 @@ def test_a_person_table_stores_record_ids_and_encodings_but_no_names(ngo_a: Sess
     assert set(ENCODING_COLUMNS) <= set(info.columns)
     assert not {"given_name", "family_name", "date_of_birth"} & set(info.columns)
     pipeline = next(s for s in info.schema if s.name == "lk_pipeline")
-    assert pipeline.categories == ("sharelake-names/2",)
+    assert pipeline.categories == ("sharelake-names/3",)
     assert info.policy["columns"]["lk_key_names_dob"] == "match"
 
 

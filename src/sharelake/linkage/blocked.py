@@ -66,7 +66,7 @@ from ..mpc.shares import AShare, BShare
 from ..mpc.shuffle import apply_public_perm, invert_perm, shuffle
 from ..mpc.sort import Sorted, sort_undoable, unsort
 from .band_check import band_products
-from .blocking import BLOCK_KEYS, DEFAULT_WINDOW, sorted_order
+from .blocking import BLOCK_KEYS, DEFAULT_WINDOW, KEY_BITS, sorted_order
 from .fs import FSConfig, FSWeights
 from .fs_secure import WINDOW_COLUMNS, WINDOW_MATRICES, fs_tf_units, fs_window_weights
 from .fuzzy import name_counts
@@ -438,7 +438,7 @@ def link_lists(
             [_cat([t.columns[key] for t in tables])],
             flat,
             signed=False,
-            bits=64,
+            bits=KEY_BITS,
             narrow=narrow,
         )
         moved: dict[str, AShare] = {}

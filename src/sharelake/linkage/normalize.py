@@ -71,7 +71,7 @@ __all__ = [
     "romanize",
 ]
 
-PIPELINE_VERSION = "sharelake-names/2"
+PIPELINE_VERSION = "sharelake-names/3"
 """Version of the whole client-side pipeline (normalisation and encodings)."""
 
 MAX_INPUT_CHARS = 256

@@ -9,7 +9,7 @@ secret-shared like every other column:
     as given (``int`` or ``string``; must be present and unique).
 ``lk_pipeline``
     a ``category`` column whose public dictionary is the one pipeline version string
-    (e.g. ``sharelake-names/2``): the version is part of the table's schema, and two
+    (e.g. ``sharelake-names/3``): the version is part of the table's schema, and two
     tables of different versions are never compared.
 ``lk_given``, ``lk_family``, ``lk_all``
     the q-gram indicator matrices, one ``string``-kind column each: the 2-D ``text``
