@@ -69,10 +69,6 @@ def test_at_scale_1_the_linkage_beats_exact_keys_on_recall_and_keeps_precision()
     assert ev["precision"] >= 0.99 and ev["recall"] >= 0.98
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scale 1, seed 0: +2.06% from the perfect-linkage estimate (issue 12 open)",
-)
 def test_at_scale_1_the_estimate_is_within_2_percent_of_perfect_linkage() -> None:
     _estimate_within(1.0, 0.02)
 
