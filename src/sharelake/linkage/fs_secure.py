@@ -958,17 +958,15 @@ def _count_terms(p: Party, lv: _Levels) -> np.ndarray:
     return out
 
 
-#: Pairs per product round of :func:`_counts_checked` (bounds its memory: 396 products a pair).
-COUNT_CHUNK = 1 << 13
-
-
 def _counts_checked(p: Party, lv: _Levels) -> AShare:
     """The 6 x 6 x 10 pattern counts of the batch as a verified replicated sharing
-    (malicious setting): the 36 x 11 basis moments sum_pairs gf_k db_l are sums of
-    :func:`sharelake.mpc.arith.mul` products (36 x 11 a pair, in chunks of
-    :data:`COUNT_CHUNK` pairs; the semi-honest path reshares only the 396 sums, but a
-    sum over pairs is an inner product no compressed sacrifice check verifies for less
-    than its length); the level maps are local."""
+    (malicious setting): the 36 x 11 basis moments X Y (X: 36 x n basis values of the
+    name slots, Y: n x 11 of the birth dates, all verified) are reshared once as in the
+    semi-honest path and checked as a matrix product
+    (:func:`sharelake.mpc.arith.check_products`: 97 two-sided repetitions, each an inner
+    product over the n pairs -- 97 products a pair; a sum over pairs is an inner product
+    no sacrifice-based check verifies for less than its length); the level maps are
+    local."""
     n = len(lv.ex[0])
     d = lv.rep
     one = p.public_a(np.ones(n, dtype=np.uint64))
@@ -991,31 +989,19 @@ def _counts_checked(p: Party, lv: _Levels) -> AShare:
         bg[i] if j == 0 else bf[j] if i == 0 else next(prods) for i in range(NG) for j in range(NG)
     ]
     db = [one, d["ye"], d["y1"], d["yk"], d["p1"], d["p2"], p3, p4, ys, p1s, y1md]
-    xa = np.stack([x.a for x in gf], axis=1)  # (n, 36)
-    xb = np.stack([x.b for x in gf], axis=1)
+    xa = np.stack([x.a for x in gf])  # (36, n)
+    xb = np.stack([x.b for x in gf])
     ya = np.stack([x.a for x in db], axis=1)  # (n, 11)
     yb = np.stack([x.b for x in db], axis=1)
-    sa = np.zeros((len(gf), len(db)), dtype=np.uint64)
-    sb = np.zeros_like(sa)
-    for r0 in range(0, n, COUNT_CHUNK):
-        c = slice(r0, min(n, r0 + COUNT_CHUNK))
-        k = c.stop - c.start
-        shape = (k, len(gf), len(db))
-
-        left = AShare(
-            np.broadcast_to(xa[c][:, :, None], shape).reshape(-1),
-            np.broadcast_to(xb[c][:, :, None], shape).reshape(-1),
-        )
-        right = AShare(
-            np.broadcast_to(ya[c][:, None, :], shape).reshape(-1),
-            np.broadcast_to(yb[c][:, None, :], shape).reshape(-1),
-        )
-        prod = mul(p, left, right)
-        sa += prod.a.reshape(shape).sum(axis=0, dtype=np.uint64)
-        sb += prod.b.reshape(shape).sum(axis=0, dtype=np.uint64)
+    # the 36 x 11 moments X Y as local 3-out-of-3 terms, ONE resharing, then checked as
+    # a matrix product (97 products a pair, not 396)
+    term = local_matmul(xa, ya + yb, bits=DOB_BITS) + local_matmul(xb, ya, bits=DOB_BITS)
+    mom = _reshare_sum(p, term, checked=True)
+    mom = AShare(mom.a.reshape(term.shape), mom.b.reshape(term.shape))
+    check_products(p, [(AShare(xa, xb), AShare(ya, yb), mom)], bits=DOB_BITS, check="fs counts")
     t = np.kron(_SLOT_MAP, _SLOT_MAP).astype(np.uint64)
     dm = _DOB_MAP.T.astype(np.uint64)
-    return AShare((t @ sa @ dm).reshape(-1), (t @ sb @ dm).reshape(-1))
+    return AShare((t @ mom.a @ dm).reshape(-1), (t @ mom.b @ dm).reshape(-1))
 
 
 # ---- term frequencies ----------------------------------------------------------------------
