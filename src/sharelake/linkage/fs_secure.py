@@ -61,6 +61,7 @@ from ..mpc.convert import b2a_bits
 from ..mpc.party import Party
 from ..mpc.scan import segment_starts, segmented_copy, segmented_sum
 from ..mpc.shares import AShare, concat_a
+from ..mpc.shuffle import shuffle
 from ..mpc.sort import sort_undoable, unsort
 from .band_check import band_products
 from .encode import DOB_DAY_SLICE, DOB_MONTH_SLICE, DOB_YEAR_SLICE
@@ -958,15 +959,14 @@ def _count_terms(p: Party, lv: _Levels) -> np.ndarray:
     return out
 
 
-def _counts_checked(p: Party, lv: _Levels) -> AShare:
-    """The 6 x 6 x 10 pattern counts of the batch as a verified replicated sharing
-    (malicious setting): the 36 x 11 basis moments X Y (X: 36 x n basis values of the
-    name slots, Y: n x 11 of the birth dates, all verified) are reshared once as in the
-    semi-honest path and checked as a matrix product
-    (:func:`sharelake.mpc.arith.check_products`: 97 two-sided repetitions, each an inner
-    product over the n pairs -- 97 products a pair; a sum over pairs is an inner product
-    no sacrifice-based check verifies for less than its length); the level maps are
-    local."""
+def _patterns_checked(p: Party, lv: _Levels) -> AShare:
+    """Per pair of the batch its comparison pattern (g level * NG + f level) * ND + date
+    level, as a verified replicated value (malicious setting; see :func:`fs_em_counts`).
+
+    A slot's level is the sum of its cumulative basis (1, nz, Dice >= each cut-off,
+    exact) and the date level a fixed linear map of the date basis: local, after seven
+    checked products (P3, P4, ye sw, P1 sw, y1 MD and the two slot non-empty flags).
+    """
     n = len(lv.ex[0])
     d = lv.rep
     one = p.public_a(np.ones(n, dtype=np.uint64))
@@ -982,26 +982,20 @@ def _counts_checked(p: Party, lv: _Levels) -> AShare:
             [(lv.nza[1], lv.nzb[1])],
         ],
     )
-    bg = [one, nz_g, *lv.cuts[0], lv.ex[0]]
-    bf = [one, nz_f, *lv.cuts[1], lv.ex[1]]
-    prods = iter(dots(p, [[(bg[i], bf[j])] for i in range(1, NG) for j in range(1, NG)]))
-    gf = [
-        bg[i] if j == 0 else bf[j] if i == 0 else next(prods) for i in range(NG) for j in range(NG)
-    ]
+    slot = (np.arange(NG) @ _SLOT_MAP).tolist()  # level index from the cumulative basis
+    date = (np.arange(ND) @ _DOB_MAP).tolist()
+
+    def combo(xs: list[AShare], cs: list[int]) -> AShare:
+        acc = AShare(np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64))
+        for x, c in zip(xs, cs, strict=True):
+            if c:
+                acc = acc + x.scale(int(c))
+        return acc
+
+    lg = combo([one, nz_g, *lv.cuts[0], lv.ex[0]], slot)
+    lf = combo([one, nz_f, *lv.cuts[1], lv.ex[1]], slot)
     db = [one, d["ye"], d["y1"], d["yk"], d["p1"], d["p2"], p3, p4, ys, p1s, y1md]
-    xa = np.stack([x.a for x in gf])  # (36, n)
-    xb = np.stack([x.b for x in gf])
-    ya = np.stack([x.a for x in db], axis=1)  # (n, 11)
-    yb = np.stack([x.b for x in db], axis=1)
-    # the 36 x 11 moments X Y as local 3-out-of-3 terms, ONE resharing, then checked as
-    # a matrix product (97 products a pair, not 396)
-    term = local_matmul(xa, ya + yb, bits=DOB_BITS) + local_matmul(xb, ya, bits=DOB_BITS)
-    mom = _reshare_sum(p, term, checked=True)
-    mom = AShare(mom.a.reshape(term.shape), mom.b.reshape(term.shape))
-    check_products(p, [(AShare(xa, xb), AShare(ya, yb), mom)], bits=DOB_BITS, check="fs counts")
-    t = np.kron(_SLOT_MAP, _SLOT_MAP).astype(np.uint64)
-    dm = _DOB_MAP.T.astype(np.uint64)
-    return AShare((t @ mom.a @ dm).reshape(-1), (t @ mom.b @ dm).reshape(-1))
+    return (lg.scale(NG) + lf).scale(ND) + combo(db, date)
 
 
 # ---- term frequencies ----------------------------------------------------------------------
@@ -1066,6 +1060,10 @@ def fs_em_counts(
 ) -> np.ndarray:
     """OPENED: the 6 x 6 x 10 pattern counts over the pairs ``left[rows] x right``.
 
+    In the malicious setting every pair's pattern index is computed from verified
+    values, the indices are shuffled by the checked shuffle
+    (:func:`sharelake.mpc.shuffle.shuffle`) and opened, and the counts are their
+    histogram: the opened multiset is exactly the counts (n of them, n public).
     LEAKAGE: these 360 aggregate counts (SECURITY.md); nothing per pair.
     """
     if len(rows) * right.n > MAX_EM_PAIRS:
@@ -1077,16 +1075,25 @@ def fs_em_counts(
     ra, rb = _records(p, sub), _records(p, right)
     rp = _Right.of(right, rb)
     acc = np.zeros((NG * NG, ND), dtype=np.uint64)
-    total = AShare(np.zeros(NG * NG * ND, np.uint64), np.zeros(NG * NG * ND, np.uint64))
+    patterns: list[AShare] = []
     step = max(1, BLOCK_PAIRS // max(right.n, 1))
     for r0 in range(0, sub.n, step):
         blk = slice(r0, min(sub.n, r0 + step))
         lv = _levels(p, _raw_grid(p, sub, ra, rb, blk, rp), cfg)
-        if p.checks.enabled:  # verified products, summed as replicated values
-            total = total + _counts_checked(p, lv)
+        if p.checks.enabled:
+            patterns.append(_patterns_checked(p, lv))
         else:
             acc += _count_terms(p, lv)
-    shared = total if p.checks.enabled else _reshare_sum(p, acc.reshape(-1))
+    if p.checks.enabled:
+        # malicious setting: the pairs' verified pattern indices, shuffled by the checked
+        # shuffle and opened -- their multiset IS the 360 counts (the same leakage), at
+        # a shuffle's cost instead of a check of the 36 x 11 moments (97 products a pair)
+        (mixed,) = shuffle(p, [cat(patterns)])
+        assert isinstance(mixed, AShare)
+        idx = open_arith(p, mixed, check="fs counts") & np.uint64((1 << DOB_BITS) - 1)
+        idx = idx[idx < NG * NG * ND].astype(np.int64)  # all of them for valid encodings
+        return np.bincount(idx, minlength=NG * NG * ND).reshape(NG, NG, ND)
+    shared = _reshare_sum(p, acc.reshape(-1))
     opened = open_arith(p, shared) & np.uint64((1 << DOB_BITS) - 1)
     return opened.astype(np.int64).reshape(NG, NG, ND)
 
