@@ -173,3 +173,32 @@ def test_the_own_reveal_counted_by_number_of_lists_equals_the_twin(lists: dict[s
     counts = other_lists(lists["labels"], sizes, np.concatenate(lists["valid"]))[: sizes[0]]
     want = {int(n): int((counts == n).sum()) for n in set(counts.tolist()) if n}
     assert dict(zip(got["matches"].astype(int), got["records"].astype(int), strict=True)) == want
+
+
+def test_probabilistic_persons_use_the_trained_weights_moved_to_the_union_size(
+    lists: dict[str, Any],
+) -> None:
+    from dataclasses import replace
+
+    from sharelake.linkage.encode import encode_people as enc
+    from sharelake.linkage.fs import TRAINED_WEIGHTS, FSConfig
+    from sharelake.linkage.persons import union_weights
+
+    # threshold 100: where the term-frequency constants of 52 records (not of the 4,000
+    # the weights were trained on) decide two of the links
+    lk = {"mode": "probabilistic", "window": None, "rounds": 4, "params": {"threshold": 100}}
+    node = pn.project(pn.concat([_kept(x) for x in LISTS], linkage=lk), ["record_id", "person"])
+    got = _run(lists, pn.make_plan(node), ["record_id", "person"])
+    encs = [enc(lists["frames"][x][NAMES]) for x in LISTS]
+    n = sum(len(e) for e in encs)
+    ok = np.concatenate(lists["valid"])
+
+    def twin(weights: Any) -> dict[str, int]:
+        w = (replace(weights, threshold=100), FSConfig())
+        labels = person_labels(encs, valid=lists["valid"], window=None, rounds=4, fs=w)
+        return dict(zip(lists["ids"][ok], labels[ok].tolist(), strict=True))
+
+    want = twin(union_weights(TRAINED_WEIGHTS, n))
+    assert dict(zip(got["record_id"], got["person"].astype(int), strict=True)) == want
+    assert len(set(want.values())) < len(want), "some persons are on several lists"
+    assert want != twin(TRAINED_WEIGHTS), "the union's size changes the persons here"

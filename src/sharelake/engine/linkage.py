@@ -85,6 +85,7 @@ from ..linkage.people_table import (
     person_format,
     shared_people,
 )
+from ..linkage.persons import union_weights
 from ..linkage.secure import exact_links, exact_pair_table
 from ..mpc.arith import matmul
 from ..mpc.bits import BitShare
@@ -192,7 +193,9 @@ def with_persons(
     (:func:`sharelake.linkage.blocked.link_lists`: fuzzy mode with the recommended
     hybrid parameters, or those of ``params`` in their place, probabilistic mode with
     the Fellegi-Sunter scorer and its trained weights
-    (:data:`~sharelake.linkage.fs.TRAINED_WEIGHTS`, term frequencies over all lists),
+    (:data:`~sharelake.linkage.fs.TRAINED_WEIGHTS`, term frequencies over all lists;
+    their term-frequency constants and threshold moved to the union's size by
+    :func:`~sharelake.linkage.persons.union_weights`),
     exact mode with :data:`EXACT_PARAMS`; ``window`` None scores every pair in
     one pass over the union) and clustered
     (:func:`sharelake.linkage.blocked.cluster`, ``rounds`` rounds); rows filtered out
@@ -234,12 +237,12 @@ def _list_links(p: Party, tables: list[SecretTable], linkage: Mapping[str, Any])
     except ValueError as exc:
         raise PlanError(f"overlap by linkage: {exc}") from None
     fs = None
-    if mode == "probabilistic":
-        weights = TRAINED_WEIGHTS
+    nn = sum(t.n for t in tables)
+    if mode == "probabilistic":  # the trained weights moved to this union's (public) size
+        weights = union_weights(TRAINED_WEIGHTS, nn)
         if "threshold" in given:
             weights = replace(weights, threshold=int(given["threshold"]))
         fs = FSScoring(weights, FSConfig())
-    nn = sum(t.n for t in tables)
     keys: tuple[str, ...] = BLOCK_KEYS
     if window is None:  # every pair: one pass whose window covers the union
         keys, window = BLOCK_KEYS[:1], max(1, nn - 1)

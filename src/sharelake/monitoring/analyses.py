@@ -67,7 +67,7 @@ from ..linkage.encode import EncodedPeople, encode_people
 from ..linkage.fs import TRAINED_WEIGHTS, FSConfig, FSWeights
 from ..linkage.normalize import normalize_name
 from ..linkage.people_table import fuzzy_params
-from ..linkage.persons import other_lists, person_labels
+from ..linkage.persons import other_lists, person_labels, union_weights
 from ..relational.table import ColumnSpec
 from .model import lake_frame, lake_schema
 from .mse import MSEResult, estimate
@@ -142,11 +142,13 @@ and read by every later query (:meth:`SecureLake.persons_table`)."""
 
 LINK_FS_THRESHOLD: int | None = None
 """The demo's Fellegi-Sunter weight threshold (``linkage="probabilistic"``) in place of
-the trained one (:data:`sharelake.linkage.fs.TRAINED_WEIGHTS`); None: the trained one."""
+the trained one (:data:`sharelake.linkage.fs.TRAINED_WEIGHTS`, moved to the union's size
+by :func:`sharelake.linkage.persons.union_weights`); None: the trained one."""
 
 
-def _fs_weights() -> FSWeights:
-    w = TRAINED_WEIGHTS
+def _fs_weights(n_union: int) -> FSWeights:
+    """The weights the secure k-list operator uses on a union of ``n_union`` records."""
+    w = union_weights(TRAINED_WEIGHTS, n_union)
     return w if LINK_FS_THRESHOLD is None else replace(w, threshold=LINK_FS_THRESHOLD)
 
 
@@ -423,12 +425,13 @@ class PlainLake:
         """Person labels of the union of ``orgs``' lists, in that order (the twin of the
         secure operator, with the demo's parameters and window)."""
         encs = [self._encoded(o) for o in orgs]
+        nn = sum(len(e) for e in encs)
         return person_labels(
             encs,
             fuzzy_params(LINK_PARAMS),
             valid=valid,
-            window=linkage_window(sum(len(e) for e in encs)),
-            fs=(_fs_weights(), FSConfig()) if self.linkage == "probabilistic" else None,
+            window=linkage_window(nn),
+            fs=(_fs_weights(nn), FSConfig()) if self.linkage == "probabilistic" else None,
         )
 
     def own_lists(self, asks: Sequence[tuple[str, bool]], cost: Cost) -> list[pd.DataFrame]:
