@@ -48,7 +48,7 @@ MISSING: dict[str, str] = {}
 FLAKY: dict[str, str] = {}
 SAMPLE = 20  # seeds per protocol in `make test`
 #: smaller samples for runs of a second or more (their hundred and thousand seeds are slow)
-SAMPLE_OF = {"fs linkage": 4, "blocked linkage": 3, "blocked fs linkage": 3}
+SAMPLE_OF = {"fs linkage": 3, "blocked linkage": 2, "blocked fs linkage": 2}
 SLOW = 100  # seeds per protocol in `make test-malicious`
 #: the linkage scorers' thousand seeds each (issue 17), `make test-malicious` too
 MANY = 1000
