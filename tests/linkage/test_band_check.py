@@ -47,16 +47,6 @@ def _body(nleft: int, w: int, bits: int, rows: int) -> Callable[..., Any]:
     return body
 
 
-def _catching(fn: Callable[..., Any]) -> Callable[..., Any]:
-    def body(p: Party, **kw: Any) -> Any:
-        try:
-            return fn(p, **kw)
-        except Exception as exc:  # each party's own outcome, compared below
-            return exc
-
-    return body
-
-
 @pytest.mark.parametrize("security", ["malicious", "semi-honest"])
 @pytest.mark.parametrize(
     ("m", "nleft", "w", "bits", "rows"),
@@ -100,7 +90,7 @@ def test_an_error_in_any_word_of_a_band_resharing_aborts_the_other_nodes_naming_
         # message 0 after setup: the party's reshared block products
         cheater = Cheater(Injection(party, 0, word, error, consistent=consistent))
         res = run_in_memory(
-            _catching(_body(m, w, 64, rows)), _inputs(x, y), tamper=cheater, deadline=20
+            _body(m, w, 64, rows), _inputs(x, y), tamper=cheater, deadline=20, ends=True
         )
         assert cheater.fired
         for i, r in enumerate(res):

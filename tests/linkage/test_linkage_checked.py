@@ -139,16 +139,6 @@ def test_aligned_and_window_pair_weights_are_verified_and_equal_the_semi_honest_
         np.testing.assert_array_equal(got["window"], want["window"])
 
 
-def _catching(fn: Callable[..., Any]) -> Callable[..., Any]:
-    def body(p: Party, **kw: Any) -> Any:
-        try:
-            return fn(p, **kw)
-        except Exception as exc:  # each party's own outcome, compared below
-            return exc
-
-    return body
-
-
 def _cheating(module: Any, name: str, party: int, word: int, error: int) -> Callable[..., Any]:
     """``module.name`` (a resharing of local terms), but party ``party`` adds ``error`` to
     word ``word`` of its terms before masking them: it reshares (and keeps) a wrong term."""
@@ -185,7 +175,7 @@ def test_an_error_in_a_scorers_product_resharing_aborts_the_two_other_nodes_nami
     party, word, error = cheat
     inputs = linkage_inputs(9)
     monkeypatch.setattr(module, name, _cheating(module, name, party, word, error))
-    res = run_in_memory(_catching(body), inputs, deadline=120, security="malicious")
+    res = run_in_memory(body, inputs, deadline=120, security="malicious", ends=True)
     for i, r in enumerate(res):
         if i != party:
             assert isinstance(r, VerificationError), res

@@ -510,7 +510,15 @@ def _raw_aligned(p: Party, a: SharedPeople, b: SharedPeople, ra: _Rec, rb: _Rec)
         "yk": _rowdot_term(ra.py, rb.py),
         "p2": _rowdot_term(ra.ym, rb.ym),
     }
-    per = {
+    per = _aligned_per(ra, rb)
+    ga_, fa_, gb_, fb_ = ra.cg.a, ra.cf.a, rb.cg.a, rb.cf.a
+    ex = _exact4(p, terms[:4], [ga_ + gb_, ga_ + fb_, fa_ + gb_, fa_ + fb_])
+    return _Raw(dict(zip(_SHARED, shared, strict=True)), lin, per, ex)
+
+
+def _aligned_per(ra: _Rec, rb: _Rec) -> dict[str, AShare]:
+    """The per-record values of K aligned pairs (left record k, right record k)."""
+    return {
         "cga": ra.cg,
         "cfa": ra.cf,
         "nza_g": ra.nzg,
@@ -520,9 +528,6 @@ def _raw_aligned(p: Party, a: SharedPeople, b: SharedPeople, ra: _Rec, rb: _Rec)
         "nzg_b": rb.nzg,
         "nzf_b": rb.nzf,
     }
-    ga_, fa_, gb_, fb_ = ra.cg.a, ra.cf.a, rb.cg.a, rb.cf.a
-    ex = _exact4(p, terms[:4], [ga_ + gb_, ga_ + fb_, fa_ + gb_, fa_ + fb_])
-    return _Raw(dict(zip(_SHARED, shared, strict=True)), lin, per, ex)
 
 
 def _raw_aligned_checked(
@@ -555,16 +560,7 @@ def _raw_aligned_checked(
             (ra.ym, rb.ym),
         ],
     )
-    per = {
-        "cga": ra.cg,
-        "cfa": ra.cf,
-        "nza_g": ra.nzg,
-        "nza_f": ra.nzf,
-        "cgb": rb.cg,
-        "cfb": rb.cf,
-        "nzg_b": rb.nzg,
-        "nzf_b": rb.nzf,
-    }
+    per = _aligned_per(ra, rb)
     ex = _exact4_checked(p, vals[:4], _sizes4(per))
     return _Raw(dict(zip(_SHARED + _LINEAR, vals, strict=True)), {}, per, ex)
 
