@@ -68,7 +68,13 @@ from ..mpc.sort import Sorted, sort_undoable, unsort
 from .band_check import band_products
 from .blocking import BLOCK_KEYS, DEFAULT_WINDOW, KEY_BITS, sorted_order
 from .fs import FSConfig, FSWeights
-from .fs_secure import WINDOW_COLUMNS, WINDOW_MATRICES, fs_tf_units, fs_window_weights
+from .fs_secure import (
+    NAME_BITS,
+    WINDOW_COLUMNS,
+    WINDOW_MATRICES,
+    fs_tf_units,
+    fs_window_weights,
+)
 from .fuzzy import name_counts
 from .fuzzy_inputs import FuzzyParams, SharedPeople, widths
 from .kernels import Tree, band_terms, dots, gt0, reduce_trees, reshare_sum, select, winners
@@ -417,13 +423,17 @@ def link_lists(
     names = list(payload)
     flat = [c for name in names for c in payload[name]]
     # the Fellegi-Sunter scorer reads its inputs modulo 2^32 only (every product is
-    # reshared on 32 bits): they travel as 32-bit words at the semi-honest level
+    # reshared on 32 bits): they travel as 32-bit words at the semi-honest level; the
+    # name q-gram matrices it reads modulo 2^NAME_BITS only (its banded name products):
+    # as 21-bit lanes, three to a word
     scorer = [nm for nm in names if fs is not None and nm[:2] in ("c:", "m:", "tf")]
+    tiny = {"m:given", "m:family"} if NAME_BITS <= 21 else set()
     narrow: set[int] = set()
+    narrow21: set[int] = set()
     off = 0
     for name in names:
         if name in scorer:
-            narrow.update(range(off, off + len(payload[name])))
+            (narrow21 if name in tiny else narrow).update(range(off, off + len(payload[name])))
         off += len(payload[name])
     slot_idx, slot_ok = _slots(nn, w)
     in_range = np.concatenate([np.arange(nn) + d < nn for d in range(1, w + 1)])
@@ -440,6 +450,7 @@ def link_lists(
             signed=False,
             bits=KEY_BITS,
             narrow=narrow,
+            narrow21=narrow21,
         )
         moved: dict[str, AShare] = {}
         off = 0

@@ -26,7 +26,9 @@ Cost per column: 4 words per element in total over the three parties (at most 2 
 party) and 3 rounds, independent of how many columns go together: all columns, of both
 kinds, travel in the same three messages; arithmetic columns use + and -, boolean
 (XOR-shared) ones use XOR. Columns a caller needs modulo 2^32 only travel at the
-semi-honest level as 32-bit lanes, two to a word (lane-wise + and -): half the words.
+semi-honest level as 32-bit lanes, two to a word (lane-wise + and -): half the words;
+columns needed modulo 2^21 only as 21-bit lanes, three to a word (lane-wise + and - as
+SWAR word operations: carries and borrows stop at each lane's top bit): a third.
 The outputs are fresh sharings: the final components are new PRG values, so no party
 can link an output row to an input row.
 
@@ -149,6 +151,7 @@ def shuffle(
     *,
     plan: ShufflePlan | None = None,
     narrow: Collection[int] = (),
+    narrow21: Collection[int] = (),
 ) -> list[Share]:
     """Permute all ``cols`` (equal length, any mix of kinds) by one secret permutation.
 
@@ -159,8 +162,9 @@ def shuffle(
     A column may be 2-D (n, k): its k values per row travel together (no copies into
     separate columns). ``narrow``: indices of arithmetic columns needed modulo 2^32
     only; at the semi-honest level they travel as 32-bit words (half the bytes) and come
-    back correct modulo 2^32 (higher bits arbitrary). At the malicious level they travel
-    as every arithmetic column (checked; the full 64 bits come back).
+    back correct modulo 2^32 (higher bits arbitrary). ``narrow21``: likewise for columns
+    needed modulo 2^21 only, three to a word (a third of the words). At the malicious
+    level both travel as every arithmetic column (checked; the full 64 bits come back).
     """
     n = _check(cols)
     if plan is None:
@@ -169,16 +173,21 @@ def shuffle(
         raise ValueError(f"shuffle plan is for {plan.n} rows, columns have {n}")
     seq = [(j, plan.perms[j]) for j in plan.passes]
     with p.measure("shuffle"):
-        return _run(p, cols, n, seq, narrow)
+        return _run(p, cols, n, seq, narrow, narrow21)
 
 
 def unshuffle(
-    p: Party, cols: Sequence[Share], plan: ShufflePlan, *, narrow: Collection[int] = ()
+    p: Party,
+    cols: Sequence[Share],
+    plan: ShufflePlan,
+    *,
+    narrow: Collection[int] = (),
+    narrow21: Collection[int] = (),
 ) -> list[Share]:
     """Undo :func:`shuffle` under ``plan``: apply the inverse secret permutation.
 
     The passes run in reverse order, each with the inverse of its permutation. Same
-    cost as :func:`shuffle` (and the same 2-D columns and ``narrow`` option).
+    cost as :func:`shuffle` (and the same 2-D columns and ``narrow``/``narrow21`` options).
     """
     n = _check(cols)
     if plan.n != n:
@@ -188,7 +197,7 @@ def unshuffle(
         perm = plan.perms[j]
         seq.append((j, None if perm is None else invert_perm(perm)))
     with p.measure("unshuffle"):
-        return _run(p, cols, n, seq, narrow)
+        return _run(p, cols, n, seq, narrow, narrow21)
 
 
 # ---- the protocol ------------------------------------------------------------------------
@@ -217,11 +226,13 @@ def _pair_prg(p: Party, j: int) -> Prg:
 class _Layout:
     """Rows of the matrix a shuffle moves: ``kw`` Z_2^128 values (low words in rows
     [0, kw), high words in [kw, 2 kw)), then ``ka`` Z_2^64 rows, then ``kn`` rows of two
-    Z_2^32 lanes each (narrow arithmetic columns), then XOR-shared rows."""
+    Z_2^32 lanes each (narrow arithmetic columns), then ``kt`` rows of three Z_2^21
+    lanes each (bits 0-20, 21-41, 42-62; bit 63 unused), then XOR-shared rows."""
 
     kw: int
     ka: int
     kn: int = 0
+    kt: int = 0
 
     @property
     def arith_end(self) -> int:
@@ -231,31 +242,60 @@ class _Layout:
     def narrow_end(self) -> int:
         return self.arith_end + self.kn
 
+    @property
+    def lanes21_end(self) -> int:
+        return self.narrow_end + self.kt
+
+
+_L21 = 21
+_M21 = np.uint64((1 << _L21) - 1)
+_H21 = np.uint64(sum(1 << (_L21 * s + _L21 - 1) for s in range(3)))
+"""The top bit of each 21-bit lane."""
+_LO21 = np.uint64(sum(((1 << (_L21 - 1)) - 1) << (_L21 * s) for s in range(3)))
+"""The 20 low bits of each 21-bit lane."""
+
+
+def _add21(x: Arr, y: Arr) -> Arr:
+    """Lane-wise x + y of words holding three 21-bit lanes (SWAR: the low 20 bits of
+    each lane add without reaching the next lane, the top bit is their XOR with the
+    carry)."""
+    return ((x & _LO21) + (y & _LO21)) ^ ((x ^ y) & _H21)  # type: ignore[no-any-return]
+
+
+def _sub21(x: Arr, y: Arr) -> Arr:
+    """Lane-wise x - y of words holding three 21-bit lanes (SWAR: every lane's top bit
+    is set before the subtraction, so no borrow leaves a lane)."""
+    return ((x | _H21) - (y & _LO21)) ^ ((x ^ ~y) & _H21)  # type: ignore[no-any-return]
+
 
 def _add(dst: Arr, src: Arr, lay: _Layout) -> None:
     """dst += src (+ with carry on wide rows, lane-wise on narrow rows, ^ on boolean
     rows), in place."""
-    w, e, f = lay.kw, lay.arith_end, lay.narrow_end
+    w, e, f, g = lay.kw, lay.arith_end, lay.narrow_end, lay.lanes21_end
     if w:
         add_wide(dst[:w], dst[w : 2 * w], src[:w], src[w : 2 * w])
     dst[2 * w : e] += src[2 * w : e]
     if f > e:
         lanes = dst[e:f].view(np.uint32)
         lanes += src[e:f].view(np.uint32)
-    dst[f:] ^= src[f:]
+    if g > f:
+        dst[f:g] = _add21(dst[f:g], src[f:g])
+    dst[g:] ^= src[g:]
 
 
 def _sub(dst: Arr, src: Arr, lay: _Layout) -> None:
     """dst -= src (- with borrow on wide rows, lane-wise on narrow rows, ^ on boolean
     rows), in place."""
-    w, e, f = lay.kw, lay.arith_end, lay.narrow_end
+    w, e, f, g = lay.kw, lay.arith_end, lay.narrow_end, lay.lanes21_end
     if w:
         sub_wide(dst[:w], dst[w : 2 * w], src[:w], src[w : 2 * w])
     dst[2 * w : e] -= src[2 * w : e]
     if f > e:
         lanes = dst[e:f].view(np.uint32)
         lanes -= src[e:f].view(np.uint32)
-    dst[f:] ^= src[f:]
+    if g > f:
+        dst[f:g] = _sub21(dst[f:g], src[f:g])
+    dst[g:] ^= src[g:]
 
 
 def _malicious(p: Party) -> bool:
@@ -268,17 +308,24 @@ def _semi_honest(
     n: int,
     seq: list[tuple[int, Perm | None]],
     narrow: Collection[int],
+    narrow21: Collection[int] = frozenset(),
 ) -> list[Share]:
     """The columns as one matrix per component (2-D columns as k rows, narrow columns
-    as 32-bit lanes, two to a row), through the passes, and back."""
-    arith = [i for i, c in enumerate(cols) if isinstance(c, AShare) and i not in narrow]
-    thin = [i for i, c in enumerate(cols) if isinstance(c, AShare) and i in narrow]
+    as 32-bit lanes, two to a row, ``narrow21`` ones as 21-bit lanes, three to a row),
+    through the passes, and back."""
+    tiny = [i for i, c in enumerate(cols) if isinstance(c, AShare) and i in narrow21]
+    thin = [
+        i for i, c in enumerate(cols) if isinstance(c, AShare) and i in narrow and i not in tiny
+    ]
+    arith = [i for i, c in enumerate(cols) if isinstance(c, AShare) and i not in (*thin, *tiny)]
     boolean = [i for i, c in enumerate(cols) if not isinstance(c, AShare)]
     ka = sum(_width(cols[i]) for i in arith)
     lanes = sum(_width(cols[i]) for i in thin)
     kn = (lanes + 1) // 2
+    lanes21 = sum(_width(cols[i]) for i in tiny)
+    kt = (lanes21 + 2) // 3
     kb = sum(_width(cols[i]) for i in boolean)
-    rows = ka + kn + kb
+    rows = ka + kn + kt + kb
     mats = [np.empty((rows, n), dtype=np.uint64) for _ in range(2)]
     where: dict[int, int] = {}
     for m, comp in zip(mats, ("a", "b"), strict=True):
@@ -299,17 +346,35 @@ def _semi_honest(
                 lane32[(q + j) // 2, :, (q + j) % 2] = x[:, j]
             where[i] = q
             q += k
-        r = ka + kn
+        if kt:
+            flat21 = np.zeros((3 * kt, n), dtype=np.uint64)  # lane q: row q // 3, slot q % 3
+            q = 0
+            for i in tiny:
+                k = _width(cols[i])
+                flat21[q : q + k] = getattr(cols[i], comp).reshape(n, k).T & _M21
+                where[i] = q
+                q += k
+            f3 = flat21.reshape(kt, 3, n)
+            m[ka + kn : ka + kn + kt] = f3[:, 0] | (f3[:, 1] << _L21) | (f3[:, 2] << 2 * _L21)
+        r = ka + kn + kt
         for i in boolean:
             k = _width(cols[i])
             m[r : r + k] = getattr(cols[i], comp).reshape(n, k).T
             where[i] = r
             r += k
-    a, b = _passes(p, mats[0], mats[1], n, seq, _Layout(0, ka, kn))
+    a, b = _passes(p, mats[0], mats[1], n, seq, _Layout(0, ka, kn, kt))
+    unpacked = []
+    for res in (a, b):
+        words = res[ka + kn : ka + kn + kt]
+        lanes3 = np.stack([(words >> np.uint64(_L21 * s)) & _M21 for s in range(3)], axis=1)
+        unpacked.append(lanes3.reshape(3 * kt, n))
     out: list[Share] = []
     for i, c in enumerate(cols):
         k = _width(c)
-        if i in thin:
+        if i in tiny:
+            q = where[i]
+            got = [np.ascontiguousarray(u[q : q + k].T) for u in unpacked]
+        elif i in thin:
             q = where[i]
             got = []
             for res in (a, b):
@@ -332,16 +397,17 @@ def _run(
     n: int,
     seq: list[tuple[int, Perm | None]],
     narrow: Collection[int] = (),
+    narrow21: Collection[int] = (),
 ) -> list[Share]:
     """Pass the columns through the pairs ``seq`` = [(j, pi_j at this party or None)].
 
     Against a malicious party (``p.security == "malicious"``, the default) the columns
     travel with MAC tags and the output is checked (:mod:`.shuffle_check`); 2-D columns
-    go as their 1-D columns and ``narrow`` is ignored (every arithmetic column is checked
-    on its 64 bits).
+    go as their 1-D columns and ``narrow``/``narrow21`` are ignored (every arithmetic
+    column is checked on its 64 bits).
     """
     if not _malicious(p) or n == 0:
-        return _semi_honest(p, cols, n, seq, frozenset(narrow))
+        return _semi_honest(p, cols, n, seq, frozenset(narrow), frozenset(narrow21))
     if any(c.a.ndim == 2 for c in cols):
         flat: list[Share] = []
         for c in cols:

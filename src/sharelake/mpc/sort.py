@@ -143,6 +143,7 @@ def sort_undoable(
     extra: BShare | None = None,
     blocks: Sequence[int] | None = None,
     narrow: Collection[int] = (),
+    narrow21: Collection[int] = (),
 ) -> Sorted:
     """:func:`sort` (ascending), also returning what :func:`unsort` needs.
 
@@ -155,7 +156,8 @@ def sort_undoable(
     its rows. K independent sorts of this kind cost fewer rounds than K calls.
     Payload columns may be 2-D (n, k: k values a row travel together); ``narrow``:
     indices of arithmetic payload columns needed modulo 2^32 only (half the bytes at
-    the semi-honest level; see :func:`~sharelake.mpc.shuffle.shuffle`).
+    the semi-honest level; see :func:`~sharelake.mpc.shuffle.shuffle`); ``narrow21``:
+    those needed modulo 2^21 only (a third of the bytes).
     LEAKAGE: as :func:`sort` (the opened comparison outcomes depend on the shuffle only);
     the block sizes are public.
     """
@@ -188,7 +190,13 @@ def sort_undoable(
             np.arange(n, dtype=np.intp),
         )
     with p.measure("sort"):
-        mixed = shuffle(p, [*keys, *payload, idx], plan=plan, narrow={k + i for i in narrow})
+        mixed = shuffle(
+            p,
+            [*keys, *payload, idx],
+            plan=plan,
+            narrow={k + i for i in narrow},
+            narrow21={k + i for i in narrow21},
+        )
         fields: list[tuple[BShare, int]] = []
         for j in range(k):
             key = mixed[j]
