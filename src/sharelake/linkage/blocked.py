@@ -43,8 +43,9 @@ which pairs were compared is secret (the sorted order is never opened).
 Cost: per pass one sort of n + m rows whose payload is the records' encodings (about
 1,210 ring values per record: the price of moving the q-gram matrices; as 2-D columns,
 and at the semi-honest level the Fellegi-Sunter scorer's inputs as 32-bit words and its
-name q-gram matrices as 21-bit lanes, three to a word: about 430 words), (n + m) * w pair scores (banded BLAS products,
-:func:`sharelake.linkage.kernels.band_terms`), 2w-leaf trees per record; then one
+name q-gram matrices as 21-bit lanes, three to a word: about 430 words), (n + m) * w
+pair scores (banded BLAS products, :func:`sharelake.linkage.kernels.band_terms`),
+2w-leaf trees per record; then one
 unsort of two columns per pass, a P-leaf tree, one re-sort of one column per pass and
 one multiplication round for the outputs.
 """
