@@ -210,7 +210,8 @@ def run_in_processes(
     ``fn`` (and a callable ``tamper``) must be module-level functions; ``tamper`` may
     also be a spec string such as ``"flip:1->0"``. ``timeout`` bounds the whole run
     (children are killed and TimeoutError raised). The first error a party raised is
-    re-raised as its own class, preferring one that is not a PeerDisconnectedError.
+    re-raised as its own class: a party's own failure before a PeerAbortError, and that
+    before a lost peer.
     """
     target = import_path(fn)
     tamper_arg = _tamper_arg(tamper)
@@ -350,9 +351,12 @@ def _collect(work: Path, procs: list[subprocess.Popen[bytes]], *, ends: bool) ->
             results[i] = load_value(work / f"out{i}")
     if ends:
         return results
-    for exc in failures:
-        if not isinstance(exc, errors.PeerDisconnectedError):
-            raise exc
+    # a party's own failure first, then a peer's abort notice, then a lost peer
+    for told in (False, True):
+        for exc in failures:
+            lost = isinstance(exc, errors.PeerDisconnectedError)
+            if not lost and isinstance(exc, errors.PeerAbortError) == told:
+                raise exc
     # A party that died names the real culprit; the survivors may have seen each other
     # close first (P1 aborts when P2 dies, and P0 then sees P1 go).
     if dead:

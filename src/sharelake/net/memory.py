@@ -157,8 +157,9 @@ def run_in_memory(
     exception it raised.
 
     ``tamper(src, dst, data) -> data`` may alter messages in flight (fault tests).
-    ``security`` is the parties' level (default: :func:`~sharelake.mpc.party.default_security`). The
-    first exception raised by any party is re-raised after all threads have stopped.
+    ``security`` is the parties' level (default: :func:`~sharelake.mpc.party.default_security`).
+    After all threads have stopped, the first party's own failure is re-raised (before a
+    peer's abort notice, and that before a lost peer).
     """
     hub = _Hub(session)
     args = inputs or [{}, {}, {}]
@@ -183,9 +184,13 @@ def run_in_memory(
         t.join()
     if ends:
         return [e if e is not None else r for e, r in zip(errors, results, strict=True)]
-    for exc in errors:
-        if exc is not None and not isinstance(exc, PeerDisconnectedError):
-            raise exc
+    # a party's own failure first, then a peer's abort notice, then a lost peer
+    for told in (False, True):
+        for exc in errors:
+            if exc is None or isinstance(exc, PeerDisconnectedError):
+                continue
+            if isinstance(exc, PeerAbortError) == told:
+                raise exc
     for exc in errors:
         if exc is not None:
             raise exc
