@@ -193,7 +193,9 @@ def test_an_analyst_asks_for_an_overlap_table_and_two_owners_approve_it_in_their
         shot(page, f"approver-2-request-{owner}")
         page.fill("#reason", "for the national estimate only")
         tab_to(page, "button[value=approve]")
-        page.keyboard.press("Enter")
+        with page.expect_navigation():  # the decision is posted and the page reloads
+            page.keyboard.press("Enter")
+        assert page.locator("#decisions li", has_text=owner).count() == 1
         assert page.inner_text("#req-status") in ("pending", "approved")
     analyst.reload()
     assert analyst.inner_text("#request-status") == "approved"
