@@ -35,6 +35,17 @@ def parse_abort_name(raw: bytes) -> str:
     return raw.decode("ascii") if _NAME.fullmatch(raw) else "unnamed"
 
 
+def peer_abort(party: int, frm: int, session: str, raw: bytes) -> PeerAbortError:
+    """The error a node raises for the abort notice ``raw`` that peer ``frm`` sent it."""
+    check = parse_abort_name(bytes(raw[: ABORT_NAME_MAX + 1]))
+    return PeerAbortError(
+        f"P{party}: P{frm} aborted the query: its check {check!r} failed (session {session})",
+        node=frm,
+        check=check,
+        session=session,
+    )
+
+
 def notify_abort(chan: Channel, exc: BaseException) -> None:
     """Tell both peers that this node's own check failed (``exc``), before it stops.
 

@@ -14,13 +14,12 @@ from typing import Any, NoReturn
 
 from ..errors import PeerAbortError, PeerDisconnectedError, PeerTimeoutError, ProtocolError
 from ..mpc.channel import (
-    ABORT_NAME_MAX,
     Buffer,
     Channel,
     ChannelStats,
     abort_name,
     notify_abort,
-    parse_abort_name,
+    peer_abort,
 )
 from ..mpc.checks import Security
 from ..mpc.party import Party
@@ -94,14 +93,7 @@ class MemoryChannel(Channel):
                 self._raise_abort(other, data)
 
     def _raise_abort(self, frm: int, data: bytes) -> NoReturn:
-        check = parse_abort_name(bytes(data[:ABORT_NAME_MAX]))
-        raise PeerAbortError(
-            f"P{self.party}: P{frm} aborted the query: its check {check!r} failed "
-            f"(session {self.session})",
-            node=frm,
-            check=check,
-            session=self.session,
-        )
+        raise peer_abort(self.party, frm, self.session, data)
 
     def recv(self, frm: int, nbytes: int) -> memoryview:
         box = self._hub.boxes[(frm, self.party)]

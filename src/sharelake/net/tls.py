@@ -42,7 +42,7 @@ from ..mpc.channel import (
     Channel,
     ChannelStats,
     abort_name,
-    parse_abort_name,
+    peer_abort,
 )
 from .framing import (
     HEADER_SIZE,
@@ -289,14 +289,7 @@ class TLSChannel(Channel):
         raw = np.empty(length, dtype=np.uint8)
         if length:
             self._read_exact(frm, raw.data, end)
-        check = parse_abort_name(raw.tobytes())
-        raise PeerAbortError(
-            f"P{self.party}: P{frm} aborted the query: its check {check!r} failed "
-            f"(session {self.session})",
-            node=frm,
-            check=check,
-            session=self.session,
-        )
+        raise peer_abort(self.party, frm, self.session, raw.tobytes())
 
     def _read_exact(self, frm: int, view: memoryview, end: float) -> None:
         sock = self._in[frm]
